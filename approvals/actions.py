@@ -1,0 +1,96 @@
+"""Actions people take on approval tasks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from approvals.models import ApprovalTask
+from orchestration.engine import locked_run, resume_in_run
+from orchestration.models import Step
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+OUTCOMES = ("approved", "rejected")
+
+
+class TaskAlreadyDecided(Exception):
+    """Someone else decided (or the process moved on) first."""
+
+    def __init__(self, task: ApprovalTask) -> None:
+        who = task.decided_by.get_username() if task.decided_by else "the process"
+        super().__init__(f"Already {task.get_status_display().lower()} by {who}.")
+        self.task = task
+
+
+class InvalidDecision(ValueError):
+    """The decision itself is malformed; ``field`` names what to fix."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def tasks_for(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
+    """Tasks ``user`` may see and decide: assigned to them or queued for one of their groups."""
+    if user.is_superuser:  # type: ignore[attr-defined]
+        return ApprovalTask.objects.all()
+    return ApprovalTask.objects.filter(
+        Q(assignee=user) | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
+    )
+
+
+def can_decide(user: AbstractBaseUser, task: ApprovalTask) -> bool:
+    return tasks_for(user).filter(pk=task.pk).exists()
+
+
+def complete_task(
+    task_id: int,
+    user: AbstractBaseUser,
+    outcome: str,
+    *,
+    comment: str = "",
+    data: dict[str, Any] | None = None,
+) -> ApprovalTask:
+    """Decide a task and resume its process step.
+
+    Two people deciding at once: the instance row lock serializes them and the
+    second gets :class:`TaskAlreadyDecided` naming who won.
+    """
+    if outcome not in OUTCOMES:
+        raise InvalidDecision("outcome", f"Choose one of: {', '.join(OUTCOMES)}.")
+    if outcome == "rejected" and not comment.strip():
+        raise InvalidDecision("comment", "A rejection needs a comment for the requester.")
+    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
+    with locked_run(instance_id, actor=user) as run:
+        task = ApprovalTask.objects.select_for_update().select_related("decided_by").get(id=task_id)
+        if not can_decide(user, task):
+            raise PermissionDenied("You are not an approver of this task.")
+        if task.status != ApprovalTask.Status.OPEN:
+            raise TaskAlreadyDecided(task)
+        if run.instance.initiator_id == user.pk:
+            raise PermissionDenied("You cannot approve your own request.")
+        now = timezone.now()
+        task.status = ApprovalTask.Status.COMPLETED
+        task.outcome = outcome
+        task.comment = comment
+        task.data = data or {}
+        task.decided_by = user  # type: ignore[assignment]
+        task.decided_at = now
+        task.lock_version += 1
+        task.save()
+        step = Step.objects.select_for_update().get(id=task.step_id)
+        node = run.graph["nodes"][step.node_id]
+        variable = node["config"].get("result_variable") or "approval"
+        decision = {"outcome": outcome, "comment": comment, "by": user.get_username(), **(data or {})}
+        resume_in_run(
+            run,
+            step,
+            {variable: decision},
+            message=f"{task.name}: {outcome} by {user.get_username()}" + (f" — {comment}" if comment else ""),
+        )
+    return task

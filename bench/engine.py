@@ -1,0 +1,248 @@
+"""Engine benchmark: a plain script, not a test.
+
+    .venv/bin/python bench/engine.py [--instances 200]
+
+Runs against the configured database and broker (``DATABASE_URL`` /
+``CELERY_BROKER_URL``; the embedded default otherwise), in a scratch database of
+its own (``<name>_bench`` on PostgreSQL, ``var/bench.sqlite3`` on SQLite) and on a
+queue of its own. It starts one Celery worker (2 processes) and one ticker, then:
+
+1. drains N no-op Celery tasks (the broker's bare speed),
+2. starts N instances of a flow of inline blocks only,
+3. starts N instances of a flow of 3 connector steps (HTTP to a local server),
+
+and prints instances/s, steps/s and start-to-end latency p50/p99 for each, and
+the ratio of connector steps/s to the no-op drain rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def _scratch_database() -> str:
+    import dj_database_url
+
+    url = os.environ.get("DATABASE_URL")
+    if not url:
+        return f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    parsed = dj_database_url.parse(url)
+    if parsed["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+    name = parsed["NAME"]
+    return url.rsplit("/", 1)[0] + f"/{name}_bench"
+
+
+def _prepare_environment() -> None:
+    os.environ["DATABASE_URL"] = _scratch_database()
+    os.environ.setdefault("BATON_QUEUE", f"baton-bench-{os.getpid()}")
+    os.environ.setdefault("BATON_TICK_SECONDS", "0.2")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestration.settings")
+
+
+def _recreate_database() -> None:
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db['NAME']}{suffix}").unlink(missing_ok=True)
+    else:
+        import psycopg
+
+        admin_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+
+
+class _Echo(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _flows(url: str) -> dict[str, str]:
+    from tests import bpmn
+
+    inline = bpmn.definitions(
+        bpmn.start("start", bpmn.field("amount", "number", required=True)),
+        bpmn.gateway("big", default="f_small"),
+        bpmn.script("s1", '{"a": amount * 2.0}'),
+        bpmn.script("s2", '{"b": a + 1.0}'),
+        bpmn.gateway("split", "parallel"),
+        bpmn.script("p1", '{"c": b > 10.0}'),
+        bpmn.script("p2", '{"d": "x"}'),
+        bpmn.gateway("join", "parallel"),
+        bpmn.end(),
+        bpmn.flow("start", "big"),
+        bpmn.flow("big", "s2", id="f_big", condition="amount > 1000000.0"),
+        bpmn.flow("big", "s1", id="f_small"),
+        bpmn.flow("s1", "s2"),
+        bpmn.flow("s2", "split"),
+        bpmn.flow("split", "p1"),
+        bpmn.flow("split", "p2"),
+        bpmn.flow("p1", "join"),
+        bpmn.flow("p2", "join"),
+        bpmn.flow("join", "end"),
+    )
+    steps = [bpmn.service(f"c{i}", properties={"url": url}, inputs={"i": str(i)}) for i in (1, 2, 3)]
+    connectors = bpmn.definitions(
+        bpmn.start(), *steps, bpmn.end(), *bpmn.chain("start", "c1", "c2", "c3", "end")
+    )
+    return {"inline": inline, "connectors": connectors}
+
+
+def _start_processes() -> list[subprocess.Popen[bytes]]:
+    from django.conf import settings
+
+    log = open(ROOT / "var" / "bench-processes.log", "ab")
+    worker = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "orchestration",
+        "worker",
+        "--concurrency=2",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-Q",
+        settings.CELERY_TASK_DEFAULT_QUEUE,
+        "--loglevel=WARNING",
+    ]
+    ticker = [sys.executable, "manage.py", "baton_ticker"]
+    return [
+        subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=log, start_new_session=True)
+        for cmd in (worker, ticker)
+    ]
+
+
+def _queue_size() -> int:
+    from django.conf import settings
+
+    from orchestration.celery import app
+
+    with app.connection_for_write() as conn:
+        return int(
+            conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True).message_count
+        )
+
+
+def _wait(condition: Any, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise SystemExit("benchmark timed out: is the worker running? see var/bench-processes.log")
+        time.sleep(0.02)
+
+
+def _noop_drain(n: int) -> float:
+    from orchestration.tasks import noop
+
+    noop.delay()  # warm-up: the worker is connected once this is gone
+    _wait(lambda: _queue_size() == 0, 60)
+    time.sleep(0.5)
+    started = time.perf_counter()
+    for _ in range(n):
+        noop.delay()
+    _wait(lambda: _queue_size() == 0, 300)
+    return n / (time.perf_counter() - started)
+
+
+def _scenario(name: str, xml: str, n: int, data: dict[str, Any]) -> dict[str, float]:
+    from orchestration.definitions import create_workflow, publish_version
+    from orchestration.engine import start_instance
+    from orchestration.models import ProcessInstance, Step
+
+    version = publish_version(create_workflow(f"bench-{name}", f"Bench {name}", xml))
+    started = time.perf_counter()
+    ids = [start_instance(version, data).id for _ in range(n)]
+    running = ProcessInstance.objects.filter(id__in=ids, status=ProcessInstance.Status.RUNNING)
+    _wait(lambda: not running.exists(), 600)
+    elapsed = time.perf_counter() - started
+    done = list(ProcessInstance.objects.filter(id__in=ids).values_list("started_at", "ended_at", "status"))
+    failed = sum(1 for _, _, status in done if status != ProcessInstance.Status.COMPLETED)
+    latencies = sorted((end - start).total_seconds() * 1000 for start, end, _ in done if end)
+    steps = Step.objects.filter(instance_id__in=ids).count()
+    return {
+        "instances/s": n / elapsed,
+        "steps/s": steps / elapsed,
+        "p50 ms": statistics.median(latencies),
+        "p99 ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        "steps": steps,
+        "failed": failed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--instances", type=int, default=200, help="instances per scenario (default 200)")
+    args = parser.parse_args()
+    _prepare_environment()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    _recreate_database()
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    flows = _flows(f"http://127.0.0.1:{httpd.server_address[1]}/")
+    processes = _start_processes()
+    try:
+        db = f"{connection.vendor} ({settings.DATABASES['default']['NAME']})"
+        print(f"database {db}; broker {settings.CELERY_BROKER_URL.split('@')[-1]}; N={args.instances}")
+        drain = _noop_drain(args.instances)
+        print(f"no-op Celery drain: {drain:8.1f} tasks/s")
+        results = {
+            "inline blocks": _scenario("inline", flows["inline"], args.instances, {"amount": 120}),
+            "3 connector steps": _scenario("connectors", flows["connectors"], args.instances, {}),
+        }
+        for name, r in results.items():
+            print(
+                f"{name:>18}: {r['instances/s']:8.1f} instances/s {r['steps/s']:8.1f} steps/s "
+                f"p50 {r['p50 ms']:7.1f} ms  p99 {r['p99 ms']:7.1f} ms  "
+                f"({int(r['steps'])} steps, {int(r['failed'])} failed)"
+            )
+        worker_steps = results["3 connector steps"]["instances/s"] * 3
+        print(
+            f"connector steps/s vs no-op drain: {worker_steps:.1f} / {drain:.1f} = {worker_steps / drain:.2f}"
+        )
+    finally:
+        for proc in processes:
+            os.killpg(proc.pid, 15)
+        for proc in processes:
+            proc.wait(timeout=30)
+        httpd.shutdown()
+
+
+if __name__ == "__main__":
+    main()

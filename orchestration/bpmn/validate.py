@@ -1,0 +1,240 @@
+"""Checks on the shape of a compiled graph: reachability, dead ends, parallel joins."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+
+from orchestration.bpmn.graph import Flow, Node
+from orchestration.bpmn.problems import Problem, kind_label
+
+# A token's parallel context: the (split id, branch flow id) pairs it travelled through, outermost first.
+Context = tuple[tuple[str, str], ...]
+
+_GATEWAYS = ("exclusive", "parallel")
+# Bounds on the context analysis so that a split inside a loop cannot make it run forever.
+_MAX_CONTEXTS_PER_FLOW = 64
+_MAX_VISITS = 20_000
+
+
+def problem(node: Node, message: str) -> Problem:
+    """A problem about ``node``, phrased with its business name."""
+    return Problem(node["id"], node["name"], message, element_type=_label(node))
+
+
+def _label(node: Node) -> str:
+    return kind_label(node["kind"], node["config"].get("role"))
+
+
+def _flow_text(flow: Flow) -> str:
+    return f'"{flow["name"]}" ({flow["id"]})' if flow["name"] else f"({flow['id']})"
+
+
+def _node_text(node: Node) -> str:
+    name = f' "{node["name"]}"' if node["name"] else ""
+    return f"{_label(node)}{name} ({node['id']})"
+
+
+def check_structure(
+    nodes: Mapping[str, Node],
+    flows: Mapping[str, Flow],
+    placeholders: Mapping[str, str],
+) -> tuple[list[Problem], list[Problem]]:
+    """Errors and warnings about how ``nodes`` are connected.
+
+    ``placeholders`` are elements already refused (id -> id of the activity a
+    boundary event is attached to, or ""): flows pass through them so that one
+    refused element does not make everything after it look unreachable.
+    """
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    for node in nodes.values():
+        errors.extend(_check_degree(node))
+    errors.extend(_check_reachable(nodes, flows, placeholders))
+    if not placeholders:
+        contexts = _parallel_contexts(nodes, flows)
+        for node in nodes.values():
+            if node["kind"] == "parallel" and len(node["incoming"]) > 1:
+                errors.extend(_check_join(node, nodes, flows, contexts))
+            elif node["kind"] == "exclusive" and len(node["incoming"]) > 1:
+                warnings.extend(_check_exclusive_merge(node, nodes, flows, contexts))
+    return errors, warnings
+
+
+def _check_degree(node: Node) -> Iterable[Problem]:
+    kind, incoming, outgoing = node["kind"], node["incoming"], node["outgoing"]
+    if kind == "start" and incoming:
+        yield problem(node, "a Start cannot have incoming flows.")
+    if kind == "end" and outgoing:
+        yield problem(node, "an End cannot have outgoing flows.")
+    if kind != "end" and not outgoing:
+        yield problem(
+            node, "is a dead end: it has no outgoing flow. Connect it, or finish the path with an End."
+        )
+    if kind not in _GATEWAYS and len(outgoing) > 1:
+        # Implicit splits hide whether paths run together or one is chosen: make it explicit.
+        yield problem(
+            node,
+            f"has {len(outgoing)} outgoing flows; use a Parallel split to run paths together "
+            "or a Decision to choose one.",
+        )
+
+
+def _check_reachable(
+    nodes: Mapping[str, Node], flows: Mapping[str, Flow], placeholders: Mapping[str, str]
+) -> Iterable[Problem]:
+    successors: dict[str, list[str]] = {}
+    for flow in flows.values():
+        successors.setdefault(flow["source"], []).append(flow["target"])
+    for placeholder, attached_to in placeholders.items():
+        if attached_to:
+            successors.setdefault(attached_to, []).append(placeholder)
+    # Walk from the starts: a loop whose nodes all have incoming flows can still be cut off.
+    seen = {n for n, node in nodes.items() if node["kind"] == "start"}
+    queue = deque(seen)
+    while queue:
+        for target in successors.get(queue.popleft(), ()):
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    for node_id, node in nodes.items():
+        if node_id not in seen:
+            yield problem(node, "cannot be reached from any Start.")
+
+
+def _parallel_contexts(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> dict[str, set[Context]]:
+    """For every flow, the parallel contexts a token on it can have (a forward fixpoint)."""
+    at_flow: dict[str, set[Context]] = {f: set() for f in flows}
+    max_depth = sum(1 for n in nodes.values() if n["kind"] == "parallel") + 1
+    queue = deque(n for n, node in nodes.items() if node["kind"] == "start")
+    visits = 0
+    while queue and visits < _MAX_VISITS:
+        visits += 1
+        node = nodes[queue.popleft()]
+        if node["kind"] == "start":
+            inputs: set[Context] = {()}
+        else:
+            inputs = set().union(*(at_flow[f] for f in node["incoming"] if f in at_flow))
+        if node["kind"] == "parallel" and len(node["incoming"]) > 1:
+            # Lenient here (pop whatever is innermost); _check_join says whether that was right.
+            inputs = {c[:-1] for c in inputs}
+        for flow_id in node["outgoing"]:
+            if node["kind"] == "parallel" and len(node["outgoing"]) > 1:
+                out = {(*c, (node["id"], flow_id)) for c in inputs if len(c) < max_depth}
+            else:
+                out = inputs
+            new = out - at_flow[flow_id]
+            if new and len(at_flow[flow_id]) < _MAX_CONTEXTS_PER_FLOW:
+                at_flow[flow_id] |= new
+                if flows[flow_id]["target"] in nodes:
+                    queue.append(flows[flow_id]["target"])
+    return at_flow
+
+
+def _check_join(
+    join: Node, nodes: Mapping[str, Node], flows: Mapping[str, Flow], contexts: Mapping[str, set[Context]]
+) -> Iterable[Problem]:
+    arriving = {f: contexts.get(f, set()) for f in join["incoming"]}
+    if any(not c for c in arriving.values()):
+        return  # a flow no token reaches: reported as unreachable
+    for flow_id, ctxs in arriving.items():
+        if any(not c for c in ctxs):
+            yield problem(
+                join,
+                f"waits for a token on every incoming flow, but flow {_flow_text(flows[flow_id])} "
+                "does not come from a Parallel split, so the join would wait forever. "
+                "Use a Merge (exclusive gateway) to join paths of a Decision.",
+            )
+            return
+    splits = {c[-1][0] for ctxs in arriving.values() for c in ctxs}
+    prefixes = {c[:-1] for ctxs in arriving.values() for c in ctxs}
+    if len(splits) > 1 or len(prefixes) > 1:
+        names = ", ".join(sorted(_node_text(nodes[s]) for s in splits))
+        yield problem(
+            join,
+            f"joins branches of different Parallel splits ({names}), so it would wait forever "
+            "for a token that never comes.",
+        )
+        return
+    split = nodes[next(iter(splits))]
+    owner: dict[str, str] = {}
+    for flow_id, ctxs in arriving.items():
+        for c in ctxs:
+            branch = c[-1][1]
+            if branch in owner and owner[branch] != flow_id:
+                yield problem(
+                    join,
+                    f"flows {_flow_text(flows[owner[branch]])} and {_flow_text(flows[flow_id])} come from "
+                    f"the same branch of {_node_text(split)}, so only one token arrives on them "
+                    "and the join would wait forever.",
+                )
+                return
+            owner[branch] = flow_id
+    yield from _check_branch_exits(join, split, owner, nodes, flows)
+
+
+def _check_branch_exits(
+    join: Node,
+    split: Node,
+    owner: Mapping[str, str],
+    nodes: Mapping[str, Node],
+    flows: Mapping[str, Flow],
+) -> Iterable[Problem]:
+    """A Decision inside a branch must not send the token somewhere it never reaches the join from."""
+    successors: dict[str, list[Flow]] = {}
+    predecessors: dict[str, list[str]] = {}
+    for flow in flows.values():
+        successors.setdefault(flow["source"], []).append(flow)
+        predecessors.setdefault(flow["target"], []).append(flow["source"])
+    for branch, flow_id in owner.items():
+        arrival = flows[flow_id]["source"]
+        feeds = _walk(arrival, lambda n: predecessors.get(n, []), stop=join["id"])
+        region = _walk(
+            flows[branch]["target"], lambda n: [f["target"] for f in successors.get(n, [])], stop=join["id"]
+        )
+        for node_id in sorted(region):
+            node = nodes.get(node_id)
+            if node is None or node["kind"] != "exclusive" or node["config"].get("role") != "decision":
+                continue
+            for exit_flow in successors.get(node_id, []):
+                if exit_flow["target"] != join["id"] and exit_flow["target"] not in feeds:
+                    yield problem(
+                        join,
+                        f"{_node_text(node)} can send the token of a branch of {_node_text(split)} "
+                        f"down flow {_flow_text(exit_flow)}, away from this join, which would then "
+                        "wait forever.",
+                    )
+
+
+def _walk(start: str, step: Callable[[str], Iterable[str]], *, stop: str) -> set[str]:
+    seen = {start} if start != stop else set()
+    queue = deque(seen)
+    while queue:
+        for nxt in step(queue.popleft()):
+            if nxt != stop and nxt not in seen:
+                seen.add(nxt)
+                queue.append(nxt)
+    return seen
+
+
+def _check_exclusive_merge(
+    merge: Node, nodes: Mapping[str, Node], flows: Mapping[str, Flow], contexts: Mapping[str, set[Context]]
+) -> Iterable[Problem]:
+    incoming = merge["incoming"]
+    reported: set[str] = set()
+    for i, fa in enumerate(incoming):
+        for fb in incoming[i + 1 :]:
+            for ca in contexts.get(fa, ()):
+                for cb in contexts.get(fb, ()):
+                    for depth in range(min(len(ca), len(cb))):
+                        (split_a, branch_a), (split_b, branch_b) = ca[depth], cb[depth]
+                        if split_a != split_b:
+                            break
+                        if branch_a != branch_b and split_a not in reported:
+                            reported.add(split_a)
+                            yield problem(
+                                merge,
+                                f"receives several branches of {_node_text(nodes[split_a])}, so the "
+                                "steps after it run once per branch. Use a Parallel join to wait for all.",
+                            )
+                            break

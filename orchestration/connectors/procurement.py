@@ -1,0 +1,48 @@
+"""Procurement connector: place a purchase order in the procurement system (ERP)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from orchestration.connectors.base import Connector, ConnectorError
+from orchestration.connectors.http import send_json
+from orchestration.connectors.registry import register
+
+
+class ProcurementOrderConfigForm(forms.Form):
+    url = forms.URLField(
+        label="Orders URL",
+        required=False,
+        assume_scheme="https",
+        max_length=2000,
+        help_text="Leave empty to use the BATON_PROCUREMENT_URL setting.",
+    )
+
+
+@register
+class ProcurementOrderConnector(Connector):
+    """Create a purchase order; the step's idempotency key makes a repeated step place it once."""
+
+    name = "procurement.create_order"
+    label = "Place procurement order"
+    description = (
+        "Posts the order (item, amount, currency, requester, optional justification) to the "
+        "procurement system and returns its order id and status."
+    )
+    config_form = ProcurementOrderConfigForm
+
+    def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """Post ``data`` as the order; return ``{"order_id": str, "status": str}``."""
+        url = config.get("url") or settings.BATON_PROCUREMENT_URL
+        # The procurement system is the one that validates the order: its 400 is non-retryable.
+        reply = send_json("POST", url, data=data, idempotency_key=idempotency_key)
+        body = reply.body
+        if not isinstance(body, dict) or not body.get("order_id") or not body.get("status"):
+            raise ConnectorError(
+                f"The procurement system answered {reply.status} without an order id and status.",
+                retryable=False,
+            )
+        return {"order_id": str(body["order_id"]), "status": str(body["status"])}

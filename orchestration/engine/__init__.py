@@ -1,0 +1,26 @@
+"""The engine's public actions. Views, API, admin and tasks call these; nothing else sets a status."""
+
+from orchestration.engine.messages import NoSubscription, correlate_message
+from orchestration.engine.operations import cancel_instance, retry_incident, skip_incident
+from orchestration.engine.runtime import (
+    InvalidState,
+    StartDataError,
+    locked_run,
+    resume_in_run,
+    resume_step,
+    start_instance,
+)
+
+__all__ = [
+    "InvalidState",
+    "NoSubscription",
+    "StartDataError",
+    "cancel_instance",
+    "correlate_message",
+    "locked_run",
+    "resume_in_run",
+    "resume_step",
+    "retry_incident",
+    "skip_incident",
+    "start_instance",
+]

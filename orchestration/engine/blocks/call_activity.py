@@ -1,0 +1,68 @@
+"""Call sub-process: start a child instance of another workflow and wait for it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orchestration.engine.blocks.base import Block, BlockError
+from orchestration.expressions import ExpressionError, evaluate
+from orchestration.models import ProcessInstance, Step, WorkflowVersion
+
+if TYPE_CHECKING:
+    from orchestration.bpmn.graph import Node
+    from orchestration.engine.context import Run
+
+
+def _outputs(run: Run, node: Node, child: ProcessInstance) -> dict[str, Any]:
+    types = {**run.graph["variables"], "result": "map"}
+    scope = {**run.scope(), "result": child.variables}
+    values = {}
+    for name, source in node["config"].get("outputs", {}).items():
+        try:
+            values[name] = evaluate(source, types, scope)
+        except ExpressionError as exc:
+            raise BlockError(f"Cannot compute output {name!r}: {exc}") from exc
+    return values
+
+
+class CallActivityBlock(Block):
+    kind = "call_activity"
+    saves_first = True
+
+    def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
+        from orchestration.engine.runtime import StartDataError, start_child_instance
+
+        key = node["config"]["called_element"]
+        version = (
+            WorkflowVersion.objects.filter(workflow__key=key, status=WorkflowVersion.Status.PUBLISHED)
+            .order_by("-number")
+            .first()
+        )
+        if version is None:
+            raise BlockError(f"Workflow {key!r} has no published version to call.")
+        scope = run.scope()
+        inputs = {}
+        for name, source in node["config"].get("inputs", {}).items():
+            try:
+                inputs[name] = evaluate(source, run.graph["variables"], scope)
+            except ExpressionError as exc:
+                raise BlockError(f"Cannot compute input {name!r}: {exc}") from exc
+        step.status = Step.Status.WAITING
+        step.input = inputs
+        step.save(update_fields=["status", "input"])
+        try:
+            child = start_child_instance(run, step, version, inputs)
+        except StartDataError as exc:
+            raise BlockError(f"Workflow {key!r} refused the data: {exc}") from exc
+        step.output = {"child_instance": str(child.id)}
+        if child.status == ProcessInstance.Status.COMPLETED:
+            run.set_variables(_outputs(run, node, child), step)
+            return list(node["outgoing"])
+        return None
+
+    def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
+        from orchestration.engine.runtime import resume_in_run
+
+        child = ProcessInstance.objects.get(id=payload["child_instance"])
+        node = run.graph["nodes"][step.node_id]
+        resume_in_run(run, step, _outputs(run, node, child), message="Sub-process finished")

@@ -1,0 +1,77 @@
+"""The state one engine transaction carries while it moves tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.utils import timezone
+
+from orchestration.models import Event, ProcessInstance, Step
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from orchestration.bpmn.graph import Graph
+
+
+@dataclass
+class Run:
+    """One ``advance()``: a locked instance, its compiled graph, who acts, what to do on commit.
+
+    Create it with :func:`orchestration.engine.runtime.open_run` inside a transaction
+    and end it with ``finish_run``; blocks receive it and never commit themselves.
+    """
+
+    instance: ProcessInstance
+    graph: Graph
+    actor: AbstractBaseUser | None = None
+    actor_label: str = ""
+    events: list[Event] = field(default_factory=list)
+    dispatch: list[tuple[int, int]] = field(default_factory=list)  # (step id, attempt)
+    now: Any = field(default_factory=timezone.now)
+
+    @property
+    def variables(self) -> dict[str, Any]:
+        return self.instance.variables
+
+    def scope(self) -> dict[str, Any]:
+        """Variables plus the built-ins every expression may read."""
+        data = dict(self.instance.variables)
+        data["initiator"] = self.instance.initiator.get_username() if self.instance.initiator else ""
+        data["instance_id"] = str(self.instance.id)
+        data["business_key"] = self.instance.business_key
+        return data
+
+    def set_variables(self, values: dict[str, Any], step: Step | None = None) -> None:
+        """Assign variables and record what changed (old and new values) in the history."""
+        changed = {
+            name: {"old": self.instance.variables.get(name), "new": value}
+            for name, value in values.items()
+            if self.instance.variables.get(name, _MISSING) != value
+        }
+        if not changed:
+            return
+        self.instance.variables.update(values)
+        self.event("variables.set", "Data changed", step=step, data={"changes": changed})
+
+    def event(
+        self, kind: str, message: str, *, step: Step | None = None, data: dict[str, Any] | None = None
+    ) -> None:
+        """Queue a history event; written in one batch when the run finishes."""
+        user = self.actor if self.actor is not None and self.actor.is_authenticated else None
+        self.events.append(
+            Event(
+                instance=self.instance,
+                workflow_id=self.instance.workflow_id,
+                step=step,
+                kind=kind,
+                actor=user,
+                actor_label=self.actor_label or (user.get_username() if user else ""),
+                message=message[:500],
+                data=data or {},
+            )
+        )
+
+
+_MISSING = object()

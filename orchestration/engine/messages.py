@@ -1,0 +1,80 @@
+"""Message correlation: an event with a name and key resumes a waiting instance or starts one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from orchestration.engine.runtime import locked_run, resume_in_run, start_instance
+from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+class NoSubscription(LookupError):
+    """Nothing waits for this message and no workflow starts on it."""
+
+
+def correlate_message(
+    name: str,
+    correlation_key: str = "",
+    variables: dict[str, Any] | None = None,
+    *,
+    actor: AbstractBaseUser | None = None,
+) -> ProcessInstance:
+    """Deliver a message: resume the oldest instance waiting for (name, key), else start one.
+
+    Two deliveries racing for one waiting instance resume it once; the second finds
+    the next waiting instance or a message start event, or raises :class:`NoSubscription`.
+    """
+    variables = variables or {}
+    for _ in range(5):
+        candidate = (
+            MessageSubscription.objects.filter(
+                message_name=name, correlation_key=correlation_key, instance__isnull=False
+            )
+            .order_by("id")
+            .values_list("id", "instance_id")
+            .first()
+        )
+        if candidate is None:
+            break
+        subscription_id, instance_id = candidate
+        with locked_run(instance_id, actor=actor, actor_label="message") as run:
+            subscription = (
+                MessageSubscription.objects.select_for_update()
+                .select_related("step")
+                .filter(id=subscription_id)
+                .first()
+            )
+            if subscription is None:
+                continue  # another delivery took it; look again
+            step = subscription.step
+            subscription.delete()
+            resume_in_run(
+                run,
+                step,
+                variables,
+                message=f"Message {name!r} received"
+                + (f" for {correlation_key!r}" if correlation_key else ""),
+            )
+            return run.instance
+    starter = (
+        MessageSubscription.objects.filter(
+            message_name=name, version__status=WorkflowVersion.Status.PUBLISHED, instance__isnull=True
+        )
+        .select_related("version")
+        .order_by("-version__number")
+        .first()
+    )
+    if starter is None or starter.version is None:
+        raise NoSubscription(f"No process waits for message {name!r} with key {correlation_key!r}.")
+    return start_instance(
+        starter.version,
+        variables,
+        initiator=actor,
+        business_key=correlation_key,
+        trigger="message",
+        start_node=starter.node_id,
+        actor_label="message",
+    )

@@ -1,0 +1,312 @@
+"""The one way process state changes: lock the instance, move tokens, commit.
+
+Every public function here opens (or joins) a transaction, locks the instance row
+with ``SELECT ... FOR UPDATE`` (IMMEDIATE transactions on SQLite), runs inline
+blocks until every token waits, writes Steps, Outbox rows, Timers and Events,
+bumps ``lock_version`` and schedules Celery publishing for after the commit.
+Nothing here talks to Celery or the network inside the transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+
+from orchestration.engine.blocks import block_for
+from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.context import Run
+from orchestration.engine.dispatch import publish_on_commit
+from orchestration.engine.start_data import StartDataError, clean_start_data
+from orchestration.models import Incident, ProcessInstance, Step, Timer, WorkflowVersion
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from orchestration.bpmn.graph import Graph
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "InvalidState",
+    "StartDataError",
+    "drive",
+    "finish_run",
+    "locked_run",
+    "resume_in_run",
+    "resume_step",
+    "start_instance",
+]
+
+# Inline blocks run in one transaction; a loop that never waits is stopped here.
+MAX_INLINE_STEPS = 5000
+
+
+class InvalidState(Exception):
+    """The requested change does not apply to the current state (already done, cancelled...)."""
+
+
+# --- runs -------------------------------------------------------------------------
+
+
+@contextmanager
+def locked_run(
+    instance_id: Any, *, actor: AbstractBaseUser | None = None, actor_label: str = ""
+) -> Iterator[Run]:
+    """Open a transaction, lock the instance and yield a :class:`Run`; finish it on exit.
+
+    May be nested inside a caller's transaction (the approvals app locks its task
+    in the same transaction). Locks are taken in the order instance, then step.
+    """
+    with transaction.atomic():
+        instance = (
+            ProcessInstance.objects.select_for_update(of=("self",))
+            .select_related("version", "initiator")
+            .get(id=instance_id)
+        )
+        run = Run(instance=instance, graph=instance.version.graph, actor=actor, actor_label=actor_label)
+        yield run
+        finish_run(run)
+
+
+def finish_run(run: Run) -> None:
+    """Complete the instance if no token is left, write events, bump the version, publish on commit."""
+    instance = run.instance
+    if (
+        instance.status == ProcessInstance.Status.RUNNING
+        and not Step.objects.filter(instance=instance, status__in=Step.OPEN_STATUSES).exists()
+    ):
+        instance.status = ProcessInstance.Status.COMPLETED
+        instance.ended_at = run.now
+        outcome = f" ({instance.outcome})" if instance.outcome else ""
+        run.event("instance.completed", f"Process completed{outcome}", data={"outcome": instance.outcome})
+        if instance.parent_step_id:
+            # The parent resumes in its own transaction: lock order stays child, then nothing.
+            parent_step = Step.objects.only("id", "instance_id").get(id=instance.parent_step_id)
+            Timer.objects.create(
+                kind=Timer.Kind.WAIT,
+                due_at=run.now,
+                instance_id=parent_step.instance_id,
+                step=parent_step,
+                payload={"child_instance": str(instance.id)},
+            )
+    instance.lock_version += 1
+    instance.save()
+    if run.events:
+        from orchestration.models import Event
+
+        Event.objects.bulk_create(run.events)
+        run.events.clear()
+    publish_on_commit(run.dispatch)
+    run.dispatch = []
+
+
+# --- moving tokens --------------------------------------------------------------
+
+
+def drive(run: Run, tokens: list[tuple[str, str]]) -> None:
+    """Run blocks for ``tokens`` (node id, incoming flow id) until each one waits or ends."""
+    queue = deque(tokens)
+    budget = MAX_INLINE_STEPS
+    while queue:
+        budget -= 1
+        if budget < 0:
+            raise BlockError(f"More than {MAX_INLINE_STEPS} blocks ran without waiting: is there a loop?")
+        node_id, flow_id = queue.popleft()
+        node = run.graph["nodes"][node_id]
+        step = Step(
+            instance=run.instance,
+            node_id=node_id,
+            node_name=node["name"],
+            kind=node["kind"],
+            incoming_flow=flow_id,
+            started_at=run.now,
+        )
+        queue.extend(_enter(run, step))
+
+
+def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
+    """Enter one block; turn a BlockError into an incident. Returns the tokens it emits."""
+    node = run.graph["nodes"][step.node_id]
+    block = block_for(node["kind"])
+    writes = getattr(block, "saves_first", False)
+    if writes and step.pk is None:
+        step.save()
+    try:
+        if writes:
+            # A savepoint, so a block failing halfway leaves none of its rows behind.
+            with transaction.atomic():
+                flows = block.enter(run, step, node)
+        else:
+            flows = block.enter(run, step, node)
+    except BlockError as exc:
+        raise_incident(run, step, str(exc))
+        return []
+    if flows is None:
+        return []
+    return _complete(run, step, flows)
+
+
+def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
+    step.status = Step.Status.COMPLETED
+    step.ended_at = run.now
+    step.save()
+    return [(run.graph["flows"][f]["target"], f) for f in flows]
+
+
+def raise_incident(run: Run, step: Step, error: str) -> Incident:
+    """Stop ``step`` and record an incident an operator can retry or skip."""
+    step.status = Step.Status.INCIDENT
+    step.error = error
+    step.lease_until = None
+    step.save()
+    run.instance.has_incident = True
+    incident = Incident.objects.create(instance=run.instance, step=step, error=error)
+    run.event(
+        "incident.raised",
+        f"{step.node_name or step.node_id} failed: {error}",
+        step=step,
+        data={"incident": incident.id, "error": error},
+    )
+    logger.warning("Incident on %s step %s: %s", run.instance.id, step.node_id, error)
+    return incident
+
+
+def resume_in_run(
+    run: Run, step: Step, variables: dict[str, Any], *, message: str, output: dict[str, Any] | None = None
+) -> None:
+    """Complete a waiting ``step`` inside an open run and move its token on."""
+    if step.status != Step.Status.WAITING:
+        raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
+    run.set_variables(variables, step)
+    step.output = output if output is not None else variables
+    node = run.graph["nodes"][step.node_id]
+    run.event("step.completed", message, step=step)
+    drive_from(run, step, list(node["outgoing"]))
+
+
+def drive_from(run: Run, step: Step, flows: list[str]) -> None:
+    """Complete ``step`` following ``flows`` and drive the emitted tokens."""
+    drive(run, _complete(run, step, flows))
+
+
+def resume_step(
+    instance_id: Any,
+    step_id: int,
+    variables: dict[str, Any],
+    *,
+    actor: AbstractBaseUser | None = None,
+    actor_label: str = "",
+    message: str = "Step completed",
+) -> ProcessInstance:
+    """Complete a waiting step (human task decided, message arrived) with ``variables``.
+
+    Raises :class:`InvalidState` if the step no longer waits (decided by someone else,
+    instance cancelled).
+    """
+    with locked_run(instance_id, actor=actor, actor_label=actor_label) as run:
+        if run.instance.status != ProcessInstance.Status.RUNNING:
+            raise InvalidState(f"The process is {run.instance.get_status_display().lower()}.")
+        step = Step.objects.select_for_update().get(id=step_id, instance=run.instance)
+        resume_in_run(run, step, variables, message=message)
+    return run.instance
+
+
+# --- starting -----------------------------------------------------------------------
+
+
+def _start_node(graph: Graph, trigger: str, node_id: str | None) -> str:
+    if node_id:
+        return node_id
+    wanted = {"api": "none", "manual": "none", "webhook": "none", "call": "none"}.get(trigger, trigger)
+    candidates = [n for n in graph["start_nodes"] if graph["nodes"][n]["config"].get("trigger") == wanted]
+    if not candidates and len(graph["start_nodes"]) == 1:
+        candidates = list(graph["start_nodes"])
+    if not candidates:
+        raise StartDataError({"__all__": [f"This workflow has no start event for a {trigger} start."]})
+    return candidates[0]
+
+
+def _create_and_drive(
+    version: WorkflowVersion,
+    data: dict[str, Any],
+    *,
+    initiator: AbstractBaseUser | None,
+    business_key: str,
+    trigger: str,
+    start_node: str | None,
+    actor_label: str,
+    parent_step: Step | None,
+) -> ProcessInstance:
+    graph: Graph = version.graph  # type: ignore[assignment]
+    node_id = _start_node(graph, trigger, start_node)
+    variables = clean_start_data(graph["nodes"][node_id], data)
+    instance = ProcessInstance.objects.create(
+        workflow_id=version.workflow_id,
+        version=version,
+        variables=variables,
+        initiator=initiator if initiator is not None and initiator.is_authenticated else None,
+        business_key=business_key,
+        trigger=trigger,
+        parent_step=parent_step,
+    )
+    run = Run(instance=instance, graph=graph, actor=initiator, actor_label=actor_label)
+    run.event(
+        "instance.started",
+        f"Started v{version.number} by {trigger}",
+        data={"variables": variables, "trigger": trigger},
+    )
+    drive(run, [(node_id, "")])
+    finish_run(run)
+    return instance
+
+
+def start_instance(
+    version: WorkflowVersion,
+    data: dict[str, Any],
+    *,
+    initiator: AbstractBaseUser | None = None,
+    business_key: str = "",
+    trigger: str = "api",
+    start_node: str | None = None,
+    actor_label: str = "",
+) -> ProcessInstance:
+    """Start an instance of a published ``version`` with start ``data``.
+
+    The data is checked against the start form (types, required, bounds, choices);
+    :class:`StartDataError` carries the errors by field. Inline blocks run at once;
+    the instance is returned after commit with its first wait states written.
+    """
+    if version.status != WorkflowVersion.Status.PUBLISHED:
+        raise InvalidState("Only a published version can be started.")
+    with transaction.atomic():
+        return _create_and_drive(
+            version,
+            data,
+            initiator=initiator,
+            business_key=business_key,
+            trigger=trigger,
+            start_node=start_node,
+            actor_label=actor_label,
+            parent_step=None,
+        )
+
+
+def start_child_instance(
+    run: Run, step: Step, version: WorkflowVersion, data: dict[str, Any]
+) -> ProcessInstance:
+    """Start a sub-process for a call activity ``step`` inside the parent's transaction."""
+    return _create_and_drive(
+        version,
+        data,
+        initiator=run.instance.initiator,
+        business_key=run.instance.business_key,
+        trigger="call",
+        start_node=None,
+        actor_label=run.actor_label,
+        parent_step=step,
+    )

@@ -1,0 +1,104 @@
+"""Check start data against a start event's form fields."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+if TYPE_CHECKING:
+    from orchestration.bpmn.graph import FormField, Node
+
+
+class StartDataError(Exception):
+    """Start data did not fit the form; ``errors`` maps field name to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+
+
+def _convert(field: FormField, value: Any) -> Any:
+    kind = field["type"]
+    if kind in ("number", "integer"):
+        if isinstance(value, bool):
+            raise ValueError("Enter a number.")
+        try:
+            number = float(value) if kind == "number" else int(str(value).strip())
+        except (TypeError, ValueError):
+            raise ValueError("Enter a whole number." if kind == "integer" else "Enter a number.") from None
+        if field.get("min") is not None and number < float(field["min"]):  # type: ignore[arg-type]
+            raise ValueError(f"Must be at least {field['min']:g}.")
+        if field.get("max") is not None and number > float(field["max"]):  # type: ignore[arg-type]
+            raise ValueError(f"Must be at most {field['max']:g}.")
+        return number
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError("Enter true or false.")
+    if not isinstance(value, str):
+        raise ValueError("Enter text.")
+    value = value.strip()
+    if kind == "date":
+        try:
+            return datetime.date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise ValueError("Enter a date as YYYY-MM-DD.") from None
+    if kind == "email":
+        try:
+            validate_email(value)
+        except ValidationError:
+            raise ValueError("Enter a valid email address.") from None
+    if kind == "choice" and value not in field["choices"]:
+        raise ValueError(f"Choose one of: {', '.join(field['choices'])}.")
+    return value
+
+
+def _is_blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
+    """The variables to start with, converted to the declared types; raises StartDataError."""
+    if not isinstance(data, dict):
+        raise StartDataError({"data": ["Expected an object of field values."]})
+    fields: list[FormField] = node["config"].get("fields", [])
+    if not fields:
+        return dict(data)
+    errors: dict[str, list[str]] = {}
+    known = {f["name"] for f in fields}
+    for name in data:
+        if name not in known:
+            errors[name] = ["Not a field of this workflow's start form."]
+    variables: dict[str, Any] = {}
+    for field in fields:
+        name = field["name"]
+        value = data.get(name)
+        if _is_blank(value) and field.get("default") not in (None, ""):
+            value = field["default"]
+        if _is_blank(value):
+            if field["required"] and field["type"] != "boolean":
+                errors[name] = ["This field is required."]
+            elif field["type"] == "boolean":
+                variables[name] = False
+            elif field["type"] in ("string", "text", "email", "choice", "date"):
+                variables[name] = ""  # expressions can test for "" instead of failing on a missing name
+            continue
+        try:
+            variables[name] = _convert(field, value)
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise StartDataError(errors)
+    return variables

@@ -1,0 +1,117 @@
+"""The ticker's work: fire due timers, one transaction each, and keep schedules going."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from croniter import croniter
+from django.db import transaction
+from django.utils import timezone
+
+from orchestration.engine.blocks import block_for
+from orchestration.engine.dispatch import queue_for_worker
+from orchestration.engine.runtime import StartDataError, locked_run, start_instance
+from orchestration.models import Event, ProcessInstance, Step, Timer, WorkflowVersion
+
+logger = logging.getLogger(__name__)
+
+TIMER_BATCH = 500
+
+
+def next_cron_time(cron: str, after: datetime) -> datetime:
+    """The next moment ``cron`` (5 fields, UTC) fires strictly after ``after``."""
+    moment: datetime = croniter(cron, after).get_next(datetime)
+    return moment
+
+
+def schedule_version(version: WorkflowVersion, now: datetime | None = None) -> None:
+    """Create the next-fire timer of every timer start event of a just-published version."""
+    now = now or timezone.now()
+    for node_id in version.graph["start_nodes"]:
+        config = version.graph["nodes"][node_id]["config"]
+        if config.get("trigger") == "timer" and config.get("cron"):
+            Timer.objects.create(
+                kind=Timer.Kind.SCHEDULE,
+                due_at=next_cron_time(config["cron"], now),
+                version=version,
+                payload={"node_id": node_id},
+            )
+
+
+def fire_due_timers(now: datetime | None = None) -> int:
+    """Fire every timer due by ``now``; returns how many fired. Safe to run in several processes."""
+    now = now or timezone.now()
+    due = list(
+        Timer.objects.filter(fired_at__isnull=True, cancelled_at__isnull=True, due_at__lte=now)
+        .order_by("due_at")
+        .values_list("id", "instance_id")[:TIMER_BATCH]
+    )
+    fired = 0
+    for timer_id, instance_id in due:
+        try:
+            fired += _fire(timer_id, instance_id, now)
+        except Exception:
+            logger.exception("Timer %s failed to fire; it stays due", timer_id)
+    return fired
+
+
+def _claim(timer_id: int) -> Timer | None:
+    return (
+        Timer.objects.select_for_update(skip_locked=True)
+        .filter(id=timer_id, fired_at__isnull=True, cancelled_at__isnull=True)
+        .first()
+    )
+
+
+def _fire(timer_id: int, instance_id: Any, now: datetime) -> int:
+    if instance_id is None:
+        return _fire_schedule(timer_id, now)
+    # Lock order: instance first, then the timer (cancel_instance takes them in that order too).
+    with locked_run(instance_id, actor_label="timer") as run:
+        timer = _claim(timer_id)
+        if timer is None:
+            return 0
+        timer.fired_at = now
+        timer.save(update_fields=["fired_at"])
+        if run.instance.status != ProcessInstance.Status.RUNNING or timer.step_id is None:
+            return 1
+        step = Step.objects.select_for_update().get(id=timer.step_id)
+        if timer.kind == Timer.Kind.RETRY:
+            if step.status == Step.Status.RETRY_WAIT:
+                queue_for_worker(run, step, attempt=int(timer.payload["attempt"]))
+        elif step.status == Step.Status.WAITING:
+            block_for(step.kind).on_timer(
+                run, step, {**timer.payload, "timer_id": timer.id, "kind": timer.kind}
+            )
+    return 1
+
+
+def _fire_schedule(timer_id: int, now: datetime) -> int:
+    with transaction.atomic():
+        timer = _claim(timer_id)
+        if timer is None:
+            return 0
+        timer.fired_at = now
+        timer.save(update_fields=["fired_at"])
+        version = timer.version
+        if version is None or version.status != WorkflowVersion.Status.PUBLISHED:
+            return 1
+        node_id = timer.payload["node_id"]
+        cron = version.graph["nodes"][node_id]["config"]["cron"]
+        Timer.objects.create(
+            kind=Timer.Kind.SCHEDULE, due_at=next_cron_time(cron, now), version=version, payload=timer.payload
+        )
+        try:
+            with transaction.atomic():
+                start_instance(version, {}, trigger="timer", start_node=node_id, actor_label="schedule")
+        except StartDataError as exc:
+            Event.objects.create(
+                workflow=version.workflow,
+                kind="schedule.failed",
+                actor_label="schedule",
+                message=f"Scheduled start of v{version.number} refused: {exc}"[:500],
+                data={"errors": exc.errors},
+            )
+    return 1

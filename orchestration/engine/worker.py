@@ -1,0 +1,132 @@
+"""What a Celery worker does with a step: claim, run the connector, report back."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from orchestration.connectors import registry
+from orchestration.connectors.base import ConnectorError
+from orchestration.engine.context import Run
+from orchestration.engine.dispatch import claimable
+from orchestration.engine.runtime import drive_from, locked_run, raise_incident
+from orchestration.expressions import ExpressionError, evaluate
+from orchestration.models import Outbox, ProcessInstance, Step, Timer
+
+logger = logging.getLogger(__name__)
+
+
+def claim_step(step_id: int, attempt: int) -> Step | None:
+    """Take ownership of a queued step (or one whose lease ran out); ``None`` if someone else has it."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=settings.BATON_STEP_LEASE_SECONDS)
+    claimed = Step.objects.filter(claimable(step_id, attempt, now)).update(
+        status=Step.Status.RUNNING, lease_until=lease, started_at=now
+    )
+    if not claimed:
+        return None
+    return Step.objects.select_related("instance__version").get(id=step_id)
+
+
+def execute_step(step_id: int, attempt: int) -> None:
+    """Run one attempt of a connector step end to end (the body of the Celery task)."""
+    step = claim_step(step_id, attempt)
+    if step is None:
+        logger.debug("Step %s attempt %s already claimed or done; dropping the message", step_id, attempt)
+        return
+    node = step.instance.version.graph["nodes"][step.node_id]
+    config = node["config"]
+    try:
+        connector = registry.get(config["connector"])
+        output = connector.run(dict(config.get("properties", {})), step.input, str(step.idempotency_key))
+    except ConnectorError as exc:
+        fail_step(step_id, attempt, str(exc), retryable=exc.retryable)
+    except Exception as exc:
+        logger.exception("Connector %s crashed on step %s", config.get("connector"), step_id)
+        fail_step(step_id, attempt, f"{type(exc).__name__}: {exc}", retryable=True)
+    else:
+        complete_step(step_id, attempt, output if isinstance(output, dict) else {"value": output})
+
+
+def _worker_step(run: Run, step_id: int, attempt: int) -> Step | None:
+    step = Step.objects.select_for_update().get(id=step_id)
+    if (
+        run.instance.status != ProcessInstance.Status.RUNNING
+        or step.status != Step.Status.RUNNING
+        or step.attempt != attempt
+    ):
+        logger.info("Result of step %s attempt %s arrived after the step moved on; ignored", step_id, attempt)
+        return None
+    return step
+
+
+def complete_step(step_id: int, attempt: int, output: dict[str, Any]) -> None:
+    """Record a connector's output, map it to variables and move the token on."""
+    instance_id = Step.objects.values_list("instance_id", flat=True).get(id=step_id)
+    with locked_run(instance_id, actor_label="worker") as run:
+        step = _worker_step(run, step_id, attempt)
+        if step is None:
+            return
+        Outbox.objects.filter(step=step).delete()
+        step.output = output
+        step.lease_until = None
+        node = run.graph["nodes"][step.node_id]
+        types = {**run.graph["variables"], "result": "map"}
+        scope = {**run.scope(), "result": output}
+        values = {}
+        try:
+            for name, source in node["config"].get("outputs", {}).items():
+                values[name] = evaluate(source, types, scope)
+        except ExpressionError as exc:
+            raise_incident(run, step, f"Cannot map the result to {name!r}: {exc}")
+            return
+        run.event(
+            "step.completed",
+            f"{step.node_name or step.node_id} done (attempt {attempt})",
+            step=step,
+            data={"output": output},
+        )
+        run.set_variables(values, step)
+        drive_from(run, step, list(node["outgoing"]))
+
+
+def backoff_seconds(config: dict[str, Any], attempt: int) -> float:
+    """Delay before attempt ``attempt + 1``: the block's base (or the default), doubled per attempt."""
+    base = float(config.get("retry_backoff") or settings.BATON_RETRY_BASE_SECONDS)
+    return min(base * (2 ** (attempt - 1)), settings.BATON_RETRY_MAX_SECONDS)
+
+
+def fail_step(step_id: int, attempt: int, error: str, *, retryable: bool) -> None:
+    """Schedule the next attempt with exponential backoff, or raise an incident when out of attempts."""
+    instance_id = Step.objects.values_list("instance_id", flat=True).get(id=step_id)
+    with locked_run(instance_id, actor_label="worker") as run:
+        step = _worker_step(run, step_id, attempt)
+        if step is None:
+            return
+        Outbox.objects.filter(step=step).delete()
+        if retryable and attempt < step.max_attempts:
+            delay = backoff_seconds(run.graph["nodes"][step.node_id]["config"], attempt)
+            step.status = Step.Status.RETRY_WAIT
+            step.error = error
+            step.lease_until = None
+            step.save()
+            Timer.objects.create(
+                kind=Timer.Kind.RETRY,
+                due_at=run.now + timedelta(seconds=delay),
+                instance=run.instance,
+                step=step,
+                payload={"attempt": attempt + 1},
+            )
+            run.event(
+                "step.retry_scheduled",
+                f"Attempt {attempt} of {step.max_attempts} failed; retrying in {delay:g}s: {error}",
+                step=step,
+                data={"attempt": attempt, "error": error, "delay_seconds": delay},
+            )
+        else:
+            reason = error if retryable else f"{error} (not retryable)"
+            raise_incident(run, step, reason)

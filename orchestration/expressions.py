@@ -1,0 +1,416 @@
+"""CEL, the one expression language of Baton: conditions, data mapping, Set data.
+
+Expressions are type-checked against the workflow's declared variables when a
+version is compiled, so ``amount > "1000"`` is refused at save time with its line
+and column, and evaluated at run time against the instance's variables.
+
+Cost limits, and why each exists:
+
+- ``MAX_LENGTH`` characters per expression (checked before CEL sees the text).
+- cel-cpp's iteration budget: one evaluation may run at most 10,000 comprehension
+  iterations in total (``map``/``filter``/``all``/``exists`` over lists and maps,
+  nested loops counting their product); more stops the evaluation with
+  "Iteration budget exceeded", raised here as :class:`ExpressionError`.
+- ``MAX_COMPREHENSION_DEPTH``: the iteration budget does not bound memory, because
+  a comprehension over a one-element list can double a string at each nesting
+  level (``["x"].map(a, [a + a].map(b, ...))`` reaches gigabytes in ~30 levels
+  while running only ~30 iterations). Nesting deeper than this is refused at
+  check time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Literal
+
+from cel_expr_python import cel
+
+from orchestration.bpmn.graph import VariableType
+
+MAX_LENGTH = 4000
+MAX_COMPREHENSION_DEPTH = 2
+
+# Always declared: who started the instance, its id, and its business key.
+BUILTIN_VARIABLES: dict[str, VariableType] = {
+    "initiator": "string",
+    "instance_id": "string",
+    "business_key": "string",
+}
+
+VARIABLE_TYPES: tuple[VariableType, ...] = (
+    "string",
+    "number",
+    "integer",
+    "boolean",
+    "date",
+    "map",
+    "list",
+    "dyn",
+)
+
+# CEL's reserved words cannot name a variable (the parser would reject the reference).
+CEL_RESERVED = frozenset(
+    "true false null in as break const continue else for function if import let loop "
+    "package namespace return var void while".split()
+)
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_COMPREHENSION_MACROS = frozenset({"all", "exists", "exists_one", "map", "filter"})
+# cel-cpp reports "ERROR: <input>:LINE:COL: message"; several errors are listed in order.
+_CEL_ERROR = re.compile(r"ERROR: <input>:(\d+):(\d+): ([^\n]*)")
+
+
+class ExpressionError(Exception):
+    """An expression failed to compile or to evaluate.
+
+    ``line`` and ``column`` (1-based, within the expression) are set for compile
+    errors and None for runtime errors.
+    """
+
+    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        if self.line is None:
+            return self.message
+        return f"{self.message} (line {self.line}, column {self.column})"
+
+
+def is_identifier(name: str) -> bool:
+    """Whether ``name`` can name a variable in CEL (an identifier, not a reserved word)."""
+    return bool(_IDENTIFIER.fullmatch(name)) and name not in CEL_RESERVED
+
+
+def cel_type(t: VariableType) -> cel.Type:
+    """The CEL type a declared variable type is checked as.
+
+    Dates travel as ISO 8601 strings: they are stored as JSON between steps.
+    """
+    match t:
+        case "string" | "date":
+            return cel.Type.STRING
+        case "number":
+            return cel.Type.DOUBLE
+        case "integer":
+            return cel.Type.INT
+        case "boolean":
+            return cel.Type.BOOL
+        case "map":
+            return cel.Type.Map(cel.Type.STRING, cel.Type.DYN)
+        case "list":
+            return cel.Type.List(cel.Type.DYN)
+        case "dyn":
+            return cel.Type.DYN
+    raise ValueError(f"Unknown variable type {t!r}.")
+
+
+def _variable_type_of(t: cel.Type) -> VariableType:
+    name = t.name()
+    # Parameterised types are named "MAP<STRING, INT>", "LIST<DYN>" and compare unequal to MAP/LIST.
+    if name.startswith("MAP"):
+        return "map"
+    if name.startswith("LIST"):
+        return "list"
+    return {"DOUBLE": "number", "INT": "integer", "BOOL": "boolean", "STRING": "string"}.get(name, "dyn")
+
+
+Frozen = tuple[tuple[str, VariableType], ...]
+
+
+def _freeze(variables: Mapping[str, VariableType]) -> Frozen:
+    return tuple(sorted(variables.items()))
+
+
+@functools.lru_cache(maxsize=256)
+def _env(frozen: Frozen) -> cel.Env:
+    return cel.NewEnv(variables={name: cel_type(t) for name, t in frozen})
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str, frozen: Frozen) -> cel.Expression:
+    _check_cost(source)
+    try:
+        return _env(frozen).compile(source)
+    except RuntimeError as exc:
+        raise _compile_error(str(exc)) from None
+
+
+def _compile_error(text: str) -> ExpressionError:
+    match = _CEL_ERROR.search(text)
+    if match is None:
+        return ExpressionError(text.removeprefix("INVALID_ARGUMENT: ").strip() or "invalid expression", 1, 1)
+    return ExpressionError(match.group(3).strip(), int(match.group(1)), int(match.group(2)))
+
+
+def check(
+    source: str, variables: Mapping[str, VariableType], *, expect: Literal["bool"] | None = None
+) -> None:
+    """Compile ``source`` against ``variables``; raise :class:`ExpressionError` if it is invalid.
+
+    With ``expect="bool"`` the result must be a boolean. A ``dyn`` result (a value
+    read out of a map) is accepted: its type is only known at run time, where a
+    non-boolean condition is an error.
+    """
+    expression = _compile(source, _freeze(variables))
+    if expect == "bool":
+        result = _variable_type_of(expression.return_type())
+        if result not in ("boolean", "dyn"):
+            raise ExpressionError(f"gives {_a(result)}, not true or false", 1, 1)
+
+
+def type_of(source: str, variables: Mapping[str, VariableType]) -> VariableType:
+    """The static result type of ``source`` (``dyn`` when CEL cannot tell)."""
+    return _variable_type_of(_compile(source, _freeze(variables)).return_type())
+
+
+def evaluate(source: str, variables: Mapping[str, VariableType], data: Mapping[str, Any]) -> Any:
+    """Evaluate ``source`` with ``data`` as the values of the declared ``variables``.
+
+    Values are coerced to their declared types first (an int for a ``number``
+    becomes a float, a date becomes an ISO string); declared variables missing
+    from ``data`` (or None) are absent, and undeclared keys are ignored. Returns
+    plain Python values. Raises :class:`ExpressionError` when the expression does
+    not compile or its evaluation fails (division by zero, absent variable or map
+    key, iteration budget exceeded).
+    """
+    expression = _compile(source, _freeze(variables))
+    activation: dict[str, Any] = {}
+    for name, t in variables.items():
+        if name in data:
+            value = _coerce(data[name], t)
+            if value is not None or t == "dyn":
+                activation[name] = value
+    try:
+        value = expression.eval(data=activation)
+    except RuntimeError as exc:
+        # The iteration budget and some conversion failures raise instead of returning an error value.
+        raise ExpressionError(_runtime_message(str(exc))) from None
+    if value.type() == cel.Type.ERROR:
+        raise ExpressionError(_runtime_message(str(value.value())))
+    return value.plain_value()
+
+
+def _runtime_message(text: str) -> str:
+    text = re.sub(r"^[A-Z_]+: ", "", text.strip())
+    return re.sub(r"\s*\[[A-Z_]+\]$", "", text)
+
+
+def _coerce(value: Any, t: VariableType) -> Any:
+    if value is None:
+        return None
+    match t:
+        case "number":
+            if isinstance(value, int | Decimal) and not isinstance(value, bool):
+                return float(value)
+        case "integer":
+            if isinstance(value, float | Decimal) and value == int(value):
+                return int(value)
+        case "string" | "date":
+            if isinstance(value, datetime.date):
+                return value.isoformat()
+        case _:
+            return _plain(value)
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """JSON-like values CEL accepts: tuples and sets become lists, Decimals floats."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v) for v in value]
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime.date) and not isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def _a(t: VariableType) -> str:
+    return {
+        "number": "a number",
+        "integer": "an integer",
+        "boolean": "a boolean",
+        "string": "a string",
+        "map": "a map",
+        "list": "a list",
+    }.get(t, "a value")
+
+
+# --- Lexing: just enough of CEL to find map literal entries and comprehension nesting.
+
+
+@dataclass(frozen=True)
+class _Token:
+    kind: Literal["string", "punct", "ident", "other"]
+    text: str
+    start: int
+    end: int
+
+
+_STRING_START = re.compile(r"(?i)(?:[rb]|rb|br)?('''|\"\"\"|'|\")")
+
+
+def _tokens(source: str) -> Iterator[_Token]:
+    i, n = 0, len(source)
+    while i < n:
+        c = source[i]
+        if c.isspace():
+            i += 1
+            continue
+        if source.startswith("//", i):
+            end = source.find("\n", i)
+            i = n if end < 0 else end + 1
+            continue
+        string = _STRING_START.match(source, i)
+        if string is not None:
+            end = _string_end(source, string.end(), string.group(1), raw="r" in string.group(0)[:2].lower())
+            yield _Token("string", source[i:end], i, end)
+            i = end
+            continue
+        if c.isalpha() or c == "_":
+            m = _IDENTIFIER.match(source, i)
+            assert m is not None
+            yield _Token("ident", m.group(0), i, m.end())
+            i = m.end()
+            continue
+        if c in "{}[](),:.?":
+            yield _Token("punct", c, i, i + 1)
+        else:
+            yield _Token("other", c, i, i + 1)
+        i += 1
+
+
+def _string_end(source: str, i: int, quote: str, *, raw: bool) -> int:
+    n = len(source)
+    while i < n:
+        if source.startswith(quote, i):
+            return i + len(quote)
+        if source[i] == "\\" and not raw:
+            i += 2
+            continue
+        if source[i] == "\n" and len(quote) == 1:
+            break
+        i += 1
+    line, column = _position(source, i)
+    raise ExpressionError("unterminated string", line, column)
+
+
+def _position(source: str, offset: int) -> tuple[int, int]:
+    line = source.count("\n", 0, offset) + 1
+    return line, offset - (source.rfind("\n", 0, offset) + 1) + 1
+
+
+def _check_cost(source: str) -> None:
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"is longer than {MAX_LENGTH} characters", 1, 1)
+    stack: list[bool] = []  # one entry per open bracket: does it open a comprehension macro?
+    tokens = list(_tokens(source))
+    for k, token in enumerate(tokens):
+        if token.kind != "punct":
+            continue
+        if token.text in "([{":
+            macro = (
+                token.text == "("
+                and k >= 2
+                and tokens[k - 1].kind == "ident"
+                and tokens[k - 1].text in _COMPREHENSION_MACROS
+                and tokens[k - 2].text == "."
+            )
+            stack.append(macro)
+            if macro and sum(stack) > MAX_COMPREHENSION_DEPTH:
+                line, column = _position(source, tokens[k - 1].start)
+                raise ExpressionError(
+                    f"nests comprehensions more than {MAX_COMPREHENSION_DEPTH} deep", line, column
+                )
+        elif token.text in ")]}" and stack:
+            stack.pop()
+
+
+@dataclass(frozen=True)
+class MapEntry:
+    """One ``"key": value`` of a map literal; ``line``/``column`` locate the value."""
+
+    key: str
+    value: str
+    line: int
+    column: int
+
+
+def map_literal_entries(source: str) -> list[MapEntry]:
+    """The entries of a CEL map literal with quoted identifier keys, in order.
+
+    Raises :class:`ExpressionError` (with the position) for anything else.
+    """
+    if len(source) > MAX_LENGTH:
+        raise ExpressionError(f"is longer than {MAX_LENGTH} characters", 1, 1)
+    tokens = list(_tokens(source))
+
+    def fail(message: str, offset: int) -> ExpressionError:
+        line, column = _position(source, offset)
+        return ExpressionError(message, line, column)
+
+    if not tokens or tokens[0].text != "{":
+        raise fail('must be a map such as {"total": amount * 1.2}', tokens[0].start if tokens else 0)
+    depth = 0
+    close = -1
+    for k, token in enumerate(tokens):
+        if token.kind == "punct" and token.text in "([{":
+            depth += 1
+        elif token.kind == "punct" and token.text in ")]}":
+            depth -= 1
+            if depth == 0:
+                close = k
+                break
+    if close < 0:
+        raise fail("the map is not closed with }", len(source))
+    if close != len(tokens) - 1:
+        raise fail("unexpected text after the map", tokens[close + 1].start)
+
+    entries: list[MapEntry] = []
+    k = 1
+    while k < close:
+        key = tokens[k]
+        if key.kind != "string" or key.text[0] not in "'\"" or len(key.text) < 2:
+            raise fail('each key must be a quoted variable name, e.g. "total"', key.start)
+        name = key.text[1:-1]
+        if not is_identifier(name):
+            raise fail(f"{key.text} is not a valid variable name", key.start)
+        if any(e.key == name for e in entries):
+            raise fail(f"{key.text} is set twice", key.start)
+        if k + 1 >= close or tokens[k + 1].text != ":":
+            raise fail(f"expected : after {key.text}", key.end)
+        # The value runs to the next comma at this map's top level.
+        first = k + 2
+        depth = 0
+        j = first
+        while j < close and not (depth == 0 and tokens[j].text == ","):
+            if tokens[j].kind == "punct" and tokens[j].text in "([{":
+                depth += 1
+            elif tokens[j].kind == "punct" and tokens[j].text in ")]}":
+                depth -= 1
+            j += 1
+        if j == first:
+            raise fail(f"{key.text} has no value", tokens[k + 1].end)
+        start, end = tokens[first].start, tokens[j - 1].end
+        line, column = _position(source, start)
+        entries.append(MapEntry(name, source[start:end], line, column))
+        k = j + 1  # past the comma; a trailing comma is allowed, as in CEL
+    return entries
+
+
+def split_map_literal(source: str) -> dict[str, str]:
+    """Split a Set data script into ``{variable: CEL source}``.
+
+    ``'{"a": x + 1, "b": "s"}'`` gives ``{"a": "x + 1", "b": '"s"'}``. Strings,
+    comments and nesting are respected; keys must be quoted identifiers.
+    """
+    return {entry.key: entry.value for entry in map_literal_entries(source)}

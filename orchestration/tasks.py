@@ -1,0 +1,16 @@
+"""Celery tasks: transport only. The database says what runs; a duplicate message is dropped."""
+
+from celery import shared_task
+
+from orchestration.engine.worker import execute_step
+
+
+@shared_task(name="orchestration.run_step", acks_late=True, reject_on_worker_lost=True)
+def run_step(step_id: int, attempt: int) -> None:
+    """Run one attempt of a connector step."""
+    execute_step(step_id, attempt)
+
+
+@shared_task(name="orchestration.noop")
+def noop() -> None:
+    """Does nothing: the benchmark measures the broker's bare drain rate with it."""

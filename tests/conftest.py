@@ -1,0 +1,167 @@
+"""Shared fixtures: a real Celery worker and ticker running against the test database.
+
+The test command (``./baton test``) picks the database and broker through
+``DATABASE_URL`` / ``CELERY_BROKER_URL``; with neither set the tests run on the
+embedded default (SQLite file + ``filesystem://`` broker). Worker and ticker are
+separate processes pointed at pytest-django's test database.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")  # Playwright's sync API runs an event loop
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Short engine timings so the tests exercise leases, relay and backoff in seconds.
+ENGINE_TIMINGS = {
+    "BATON_STEP_LEASE_SECONDS": "4",
+    "BATON_DISPATCH_GRACE_SECONDS": "3.0",
+    "BATON_RETRY_BASE_SECONDS": "0.2",
+    "BATON_TICK_SECONDS": "0.2",
+}
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, what: str = ""
+) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        return f"sqlite:///{db['NAME']}"
+    user = db.get("USER") or ""
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    host = db.get("HOST") or "127.0.0.1"
+    port = db.get("PORT") or 5432
+    return f"postgres://{user}{password}@{host}:{port}/{db['NAME']}"
+
+
+class Process:
+    """A Baton process (worker or ticker) started for the tests, in its own process group."""
+
+    def __init__(self, name: str, args: list[str]) -> None:
+        self.name = name
+        self.args = args
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.log = Path(settings.VAR_DIR) / f"{name}.log"
+
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **ENGINE_TIMINGS, "DATABASE_URL": _database_url(), "PYTHONUNBUFFERED": "1"}
+
+    def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = subprocess.Popen(
+                self.args,
+                cwd=ROOT,
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no chance to finish or acknowledge anything."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # the main process shuts its children down warmly
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def worker_process(name: str = "worker") -> Process:
+    return Process(
+        name,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "orchestration",
+            "worker",
+            "--pool=prefork",
+            "--concurrency=2",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "-n",
+            f"{name}-{os.getpid()}@%h",
+            "--loglevel=INFO",
+        ],
+    )
+
+
+def ticker_process() -> Process:
+    return Process("ticker", [sys.executable, "manage.py", "baton_ticker"])
+
+
+class Engine:
+    """The running worker and ticker; tests may kill and restart the worker."""
+
+    def __init__(self) -> None:
+        self.worker = worker_process()
+        self.ticker = ticker_process()
+
+    def start(self) -> None:
+        self.worker.start()
+        self.ticker.start()
+
+    def restart_worker(self) -> None:
+        self.worker = worker_process("worker-restarted")
+        self.worker.start()
+
+    def stop(self) -> None:
+        self.worker.stop()
+        self.ticker.stop()
+
+
+@pytest.fixture(scope="session")
+def engine_timings() -> None:
+    for name, value in ENGINE_TIMINGS.items():
+        setattr(settings, name, float(value) if "." in value else int(value))
+
+
+@pytest.fixture(scope="session")
+def engine(django_db_setup: None, django_db_blocker: Any, engine_timings: None) -> Iterator[Engine]:
+    """A real Celery worker and ticker on the test database (torn down before it is dropped)."""
+    running = Engine()
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def live_engine(engine: Engine, transactional_db: None) -> Engine:
+    """The engine for a test whose data must be committed so other processes see it."""
+    return engine
