@@ -42,7 +42,7 @@ def correlate_message(
         subscription_id, instance_id = candidate
         with locked_run(instance_id, actor=actor, actor_label="message") as run:
             subscription = (
-                MessageSubscription.objects.select_for_update()
+                MessageSubscription.objects.select_for_update(of=("self",))
                 .select_related("step")
                 .filter(id=subscription_id)
                 .first()

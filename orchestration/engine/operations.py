@@ -63,7 +63,7 @@ def _close_open_work(run: Run) -> None:
 
 
 def _open_incident(run: Run, incident_id: int) -> tuple[Incident, Step]:
-    incident = Incident.objects.select_for_update().select_related("step").get(id=incident_id)
+    incident = Incident.objects.select_for_update(of=("self",)).select_related("step").get(id=incident_id)
     if incident.instance_id != run.instance.id:
         raise Incident.DoesNotExist
     if incident.resolved_at is not None:
