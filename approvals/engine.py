@@ -6,14 +6,16 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils.dateparse import parse_duration
 
 from approvals.models import ApprovalTask
 from orchestration.engine.blocks.base import BlockError
+from orchestration.models import Timer
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
-    from orchestration.models import Step, Timer
+    from orchestration.models import Step
 
 FALLBACK_GROUP = "Finance"
 
@@ -43,6 +45,13 @@ class ApprovalTaskProvider:
                 if rule == "group"
                 else f"Rule {rule}: routed to the fallback group {group.name}"
             )
+        for kind, key in ((Timer.Kind.DUE, "due_in"), (Timer.Kind.REMINDER, "reminder_in")):
+            delta = parse_duration(config.get(key) or "")
+            if delta is None:
+                continue
+            timer = Timer.objects.create(kind=kind, due_at=run.now + delta, instance=run.instance, step=step)
+            if kind == Timer.Kind.DUE:
+                task.due_at = timer.due_at
         task.save()
         who = task.assignee.get_username() if task.assignee else f"group {task.candidate_group}"
         run.event("task.created", f"{task.name} assigned to {who}", step=step, data={"task": task.id})

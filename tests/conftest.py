@@ -129,7 +129,9 @@ def ticker_process() -> Process:
 class Engine:
     """The running worker and ticker; tests may kill and restart the worker."""
 
-    def __init__(self) -> None:
+    def __init__(self, procurement_url: str) -> None:
+        self.procurement_url = procurement_url
+        os.environ["BATON_PROCUREMENT_URL"] = procurement_url  # inherited by the processes below
         self.worker = worker_process()
         self.ticker = ticker_process()
 
@@ -153,12 +155,21 @@ def engine_timings() -> None:
 
 
 @pytest.fixture(scope="session")
-def engine(django_db_setup: None, django_db_blocker: Any, engine_timings: None) -> Iterator[Engine]:
-    """A real Celery worker and ticker on the test database (torn down before it is dropped)."""
-    running = Engine()
+def engine(django_db_setup: None, live_server: Any, engine_timings: None) -> Iterator[Engine]:
+    """A real Celery worker and ticker on the test database (torn down before it is dropped).
+
+    The worker places procurement orders with the demo service served by ``live_server``.
+    """
+    running = Engine(procurement_url=f"{live_server.url}/demo/procurement/orders/")
     running.start()
     yield running
     running.stop()
+
+
+@pytest.fixture
+def procurement_url(engine: Engine) -> str:
+    """Where the worker's ``procurement.create_order`` connector posts orders."""
+    return engine.procurement_url
 
 
 @pytest.fixture

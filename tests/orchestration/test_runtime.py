@@ -359,3 +359,24 @@ def test_message_subscription_is_removed_when_consumed() -> None:
     correlate_message("payment", "A-1")
 
     assert MessageSubscription.objects.filter(instance__isnull=False).count() == 0
+
+
+def test_approval_due_date_and_reminder_timers_are_cancelled_by_the_decision(people: dict) -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start"),
+        '<bpmn:userTask id="approve" name="Approve" baton:candidateGroups="Finance" baton:dueIn="P2D" baton:reminderIn="P1D"/>',
+        bpmn.end(),
+        *bpmn.chain("start", "approve", "end"),
+    )
+    instance = start_instance(publish(xml, key="due"), {}, initiator=people["carol"])
+    task = ApprovalTask.objects.get(instance=instance)
+    timers = {t.kind: t for t in Timer.objects.filter(step=task.step)}
+    assert set(timers) == {Timer.Kind.DUE, Timer.Kind.REMINDER}
+    assert task.due_at == timers[Timer.Kind.DUE].due_at
+    assert timedelta(days=1, hours=23) < task.due_at - timezone.now() <= timedelta(days=2)
+
+    fire_due_timers(now=timers[Timer.Kind.REMINDER].due_at)
+    assert Event.objects.filter(instance=instance, kind="task.reminder").exists()
+    complete_task(task.id, people["alice"], "approved")
+
+    assert not Timer.objects.filter(step=task.step, fired_at__isnull=True, cancelled_at__isnull=True).exists()
