@@ -67,7 +67,9 @@ def complete_task(
         raise InvalidDecision("comment", "A rejection needs a comment for the requester.")
     instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
     with locked_run(instance_id, actor=user) as run:
-        task = ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by").get(id=task_id)
+        task = (
+            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by").get(id=task_id)
+        )
         if not can_decide(user, task):
             raise PermissionDenied("You are not an approver of this task.")
         if task.status != ApprovalTask.Status.OPEN:

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.utils.dateparse import parse_duration
 
 from approvals.models import ApprovalTask
+from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import BlockError
 from orchestration.models import Timer
 

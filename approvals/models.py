@@ -22,7 +22,11 @@ class ApprovalTask(models.Model):
     name = models.CharField(max_length=200)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="approval_tasks"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="approval_tasks",
     )
     candidate_group = models.ForeignKey(
         Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="approval_tasks"

@@ -119,8 +119,15 @@ def _variable_type_of(t: cel.Type) -> VariableType:
         return "map"
     if name.startswith("LIST"):
         return "list"
-    return {"DOUBLE": "number", "INT": "integer", "BOOL": "boolean", "STRING": "string"}.get(name, "dyn")
+    return _SCALAR_TYPES.get(name, "dyn")
 
+
+_SCALAR_TYPES: dict[str, VariableType] = {
+    "DOUBLE": "number",
+    "INT": "integer",
+    "BOOL": "boolean",
+    "STRING": "string",
+}
 
 Frozen = tuple[tuple[str, VariableType], ...]
 
@@ -160,10 +167,9 @@ def check(
     non-boolean condition is an error.
     """
     expression = _compile(source, _freeze(variables))
-    if expect == "bool":
+    if expect == "bool" and expression.return_type().name() not in ("BOOL", "DYN"):
         result = _variable_type_of(expression.return_type())
-        if result not in ("boolean", "dyn"):
-            raise ExpressionError(f"gives {_a(result)}, not true or false", 1, 1)
+        raise ExpressionError(f"gives {_a(result)}, not true or false", 1, 1)
 
 
 def type_of(source: str, variables: Mapping[str, VariableType]) -> VariableType:

@@ -2,9 +2,16 @@
 
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from orchestration.webhooks import receive_webhook
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("demo/procurement/", include("orchestration.demo_procurement.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/", include("orchestration.api.urls")),
+    path("hooks/<slug:key>/", receive_webhook, name="webhook"),
 ]

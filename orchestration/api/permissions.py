@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from guardian.shortcuts import get_objects_for_user
 from rest_framework.permissions import BasePermission
 
-from orchestration.models import Incident, ProcessInstance, Workflow
+from orchestration.models import Incident, MessageSubscription, ProcessInstance, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -63,6 +63,23 @@ def can_cancel(user: AbstractBaseUser, instance: ProcessInstance) -> bool:
 def can_operate(user: AbstractBaseUser, instance: ProcessInstance) -> bool:
     """Retrying or skipping an incident changes the run: change_workflow on its workflow."""
     return has_workflow_perm(user, "change_workflow", instance.workflow)
+
+
+def message_targets(name: str, correlation_key: str) -> QuerySet[Workflow]:
+    """The workflows a message could reach, following ``correlate_message``'s rule.
+
+    Instances waiting for (name, key) take it first; only when none waits does a
+    message start event of a published version receive it.
+    """
+    waiting = MessageSubscription.objects.filter(
+        message_name=name, correlation_key=correlation_key, instance__isnull=False
+    )
+    if waiting.exists():
+        return Workflow.objects.filter(pk__in=waiting.values("instance__workflow"))
+    starting = MessageSubscription.objects.filter(
+        message_name=name, instance__isnull=True, version__status=WorkflowVersion.Status.PUBLISHED
+    )
+    return Workflow.objects.filter(pk__in=starting.values("version__workflow"))
 
 
 class WorkflowPermission(BasePermission):

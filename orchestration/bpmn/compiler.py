@@ -23,6 +23,7 @@ from orchestration.bpmn.parse import BATON_NS, BATON_PREFIX, BPMN_NS, XML_NS, XS
 from orchestration.bpmn.problems import ELEMENT_LABELS, Problem, kind_label
 from orchestration.bpmn.validate import check_structure
 from orchestration.connectors import registry
+from orchestration.durations import parse_duration
 
 __all__ = ["BATON_NS", "CompileResult", "Problem", "compile_bpmn"]
 
@@ -37,6 +38,7 @@ class CompileResult:
 
     @property
     def ok(self) -> bool:
+        """True when there are no errors (warnings do not stop a version being published)."""
         return not self.errors
 
 
@@ -90,9 +92,9 @@ _FIELD_TYPES: dict[str, VariableType] = {
     "boolean": "boolean",
     "date": "date",
 }
+_VARIABLE_TYPES: dict[str, VariableType] = {t: t for t in expressions.VARIABLE_TYPES}
 _ASSIGNEE_RULES = ("user", "group", "manager", "authority_chain")
 _RESERVED = {"result": "the output of a step", "payload": "the body of a webhook"}
-_DURATION = re.compile(r"P(?=\d|T\d)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?")
 _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 Scope = Literal["variables", "output", "payload"]
@@ -301,7 +303,7 @@ class _Compiler:
             element_id = el.get("id", "")
             subject = _Subject(element_id, _clean(el.get("name", "")), ELEMENT_LABELS.get(local, "Element"))
             if not element_id:
-                self.error(subject, f"A bpmn:{local} has no id.")
+                self.error(subject, f"has no id; every bpmn:{local} needs one.")
                 continue
             if element_id in self.elements:
                 self.error(subject, f'the id "{element_id}" is used by more than one element.')
@@ -534,8 +536,11 @@ class _Compiler:
 
     def _duration(self, el: etree._Element, name: str, subject: _Subject) -> str:
         value = _attr(el, name)
-        if value and not _DURATION.fullmatch(value):
-            self.error(subject, f'{name} "{value}" is not an ISO 8601 duration such as P2D or PT4H.')
+        if value and parse_duration(value) is None:
+            self.error(
+                subject,
+                f'{name} "{value}" is not an ISO 8601 duration such as P2D, PT4H or P1W (no years or months).',
+            )
         return value
 
     def _read_connector_task(
@@ -605,12 +610,12 @@ class _Compiler:
                 if declares == "inferred":
                     self.declarations.append(_Declaration(name, "dyn", subject, inferred=expr))
                 else:
-                    declared = item.get("type", "dyn").strip() or "dyn"
-                    if declared not in expressions.VARIABLE_TYPES:
-                        self.error(subject, f'{what} has unknown type "{declared}".')
-                        declared = "dyn"
-                    expr.declared = declared  # type: ignore[assignment]
-                    self.declare(name, expr.declared or "dyn", subject)
+                    written = item.get("type", "").strip() or "dyn"
+                    declared = _VARIABLE_TYPES.get(written)
+                    if declared is None:
+                        self.error(subject, f'{what} has unknown type "{written}".')
+                    expr.declared = declared or "dyn"
+                    self.declare(name, expr.declared, subject)
                 self.exprs.append(expr)
         return mapping
 
@@ -666,8 +671,11 @@ class _Compiler:
             if definition.find(bpmn("timeCycle")) is not None:
                 self.error(subject, "repeats on a cycle; a Wait takes a duration or a date.")
             if duration:
-                if not _DURATION.fullmatch(duration):
-                    self.error(subject, f'"{duration}" is not an ISO 8601 duration such as P2D or PT4H.')
+                if parse_duration(duration) is None:
+                    self.error(
+                        subject,
+                        f'"{duration}" is not an ISO 8601 duration such as P2D, PT4H or P1W (no years or months).',
+                    )
                 return "timer_catch", {"duration": duration}
             if date:
                 if _is_timestamp(date):
@@ -980,7 +988,7 @@ def _node_text(node: Node) -> str:
 
 
 def _local(el: etree._Element) -> str:
-    return etree.QName(el).localname
+    return str(etree.QName(el).localname)
 
 
 def _b(name: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -80,8 +81,9 @@ def load(xml: str | bytes) -> tuple[etree._Element | None, Problem | None]:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         line, column = exc.position if exc.position else (exc.lineno, None)
+        reason = re.sub(r", line \d+, column \d+$", "", exc.msg or "syntax error")
         return None, Problem(
-            None, "", f"The file is not well-formed XML: {exc.msg} (line {line}).", line, column or None
+            None, "", f"The file is not well-formed XML: {reason} (line {line}).", line, column or None
         )
     except ValueError as exc:  # e.g. a str whose declaration names an encoding lxml cannot decode
         return None, Problem(None, "", f"The file cannot be read: {exc}.")

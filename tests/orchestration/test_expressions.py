@@ -63,6 +63,12 @@ def test_condition_giving_a_string_is_refused_when_a_bool_is_expected():
     assert "a string" in caught.value.message
 
 
+@pytest.mark.parametrize("source", ["null", 'timestamp("2025-01-01T00:00:00Z")', "[true]"])
+def test_condition_of_another_type_is_refused_when_a_bool_is_expected(source):
+    with pytest.raises(ExpressionError, match="not true or false"):
+        check(source, VARS, expect="bool")
+
+
 def test_condition_reading_a_map_value_is_accepted_as_bool():
     # Its type is only known at run time.
     check("requester.is_manager", VARS, expect="bool")

@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime, parse_duration
+from django.utils.dateparse import parse_datetime
 
+from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import Block, BlockError
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Step, Timer

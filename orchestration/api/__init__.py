@@ -1,0 +1,1 @@
+"""Baton's REST API (Django REST framework; OpenAPI schema by drf-spectacular at /api/schema/)."""

@@ -1,0 +1,440 @@
+"""Shapes of the API's requests and answers.
+
+Input serializers validate (a 400 names the field); output serializers only
+read. None of them exposes ``Workflow.webhook_secret``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from approvals.actions import OUTCOMES
+from approvals.models import ApprovalTask
+from orchestration.bpmn.compiler import Problem
+from orchestration.bpmn.parse import MAX_SIZE
+from orchestration.definitions import current_draft
+from orchestration.engine.human import provider
+from orchestration.models import Event, Incident, ProcessInstance, Step, Workflow, WorkflowVersion
+
+# --- problems and drafts ----------------------------------------------------------
+
+
+class ProblemSerializer(serializers.Serializer[Problem]):
+    """One compiler error or warning, located by element (and line/column when known)."""
+
+    element_id = serializers.CharField(allow_null=True)
+    element_name = serializers.CharField()
+    message = serializers.CharField()
+    line = serializers.IntegerField(allow_null=True)
+    column = serializers.IntegerField(allow_null=True)
+
+
+def problems(items: list[Problem]) -> list[dict[str, Any]]:
+    """Problems as API data."""
+    return ProblemSerializer(items, many=True).data  # type: ignore[return-value]
+
+
+class DetailSerializer(serializers.Serializer[None]):
+    """An error answer: what went wrong, in a sentence."""
+
+    detail = serializers.CharField()
+
+
+class DraftSerializer(serializers.Serializer[WorkflowVersion]):
+    """The editable draft: its XML, its revision and what the compiler says about it."""
+
+    bpmn_xml = serializers.CharField()
+    revision = serializers.IntegerField()
+    updated_at = serializers.DateTimeField()
+    ok = serializers.BooleanField()
+    errors = ProblemSerializer(many=True)
+    warnings = ProblemSerializer(many=True)
+
+
+class DraftWriteSerializer(serializers.Serializer[None]):
+    """A draft save: the diagram and the revision the editor loaded (omit to overwrite)."""
+
+    bpmn_xml = serializers.CharField(trim_whitespace=False, max_length=MAX_SIZE)
+    revision = serializers.IntegerField(required=False, min_value=0)
+
+
+class RevisionQuerySerializer(serializers.Serializer[None]):
+    """The expected revision of a raw XML draft save, as a query parameter."""
+
+    revision = serializers.IntegerField(required=False, min_value=0)
+
+
+class DraftUploadSerializer(serializers.Serializer[None]):
+    """A draft save as a file upload (multipart form)."""
+
+    file = serializers.FileField()
+    revision = serializers.IntegerField(required=False, min_value=0)
+
+
+class ValidateSerializer(serializers.Serializer[None]):
+    """XML to check without saving; omitted, the current draft is checked."""
+
+    bpmn_xml = serializers.CharField(required=False, trim_whitespace=False)
+
+
+class SaveResultSerializer(serializers.Serializer[None]):
+    """The outcome of a draft save or a validation."""
+
+    revision = serializers.IntegerField(required=False)
+    ok = serializers.BooleanField()
+    errors = ProblemSerializer(many=True)
+    warnings = ProblemSerializer(many=True)
+
+
+class PublishSerializer(serializers.Serializer[None]):
+    """Publish the current draft; ``revision`` guards against publishing a draft changed meanwhile."""
+
+    revision = serializers.IntegerField(required=False, min_value=0)
+
+
+class ProblemListSerializer(serializers.Serializer[None]):
+    """Why a diagram cannot be published: every error by element."""
+
+    errors = ProblemSerializer(many=True)
+
+
+class ConflictSerializer(serializers.Serializer[None]):
+    """The draft changed since the editor loaded it."""
+
+    detail = serializers.CharField()
+    revision = serializers.IntegerField()
+
+
+# --- workflows and versions ---------------------------------------------------------
+
+
+class DraftInfoSerializer(serializers.ModelSerializer[WorkflowVersion]):
+    """Short facts about the current draft, for listings."""
+
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["revision", "updated_at", "created_by"]
+        read_only_fields = fields
+
+
+class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
+    """A workflow; created with an optional first diagram (a blank one otherwise)."""
+
+    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    bpmn_xml = serializers.CharField(
+        write_only=True, required=False, trim_whitespace=False, help_text="The first draft's BPMN XML."
+    )
+    published_version = serializers.SerializerMethodField()
+    draft = serializers.SerializerMethodField()
+    webhook_enabled = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Workflow
+        fields = [
+            "key",
+            "name",
+            "description",
+            "owner",
+            "bpmn_xml",
+            "published_version",
+            "draft",
+            "webhook_enabled",
+            "created_at",
+        ]
+        read_only_fields = ["owner", "created_at"]
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        if self.instance is not None and not isinstance(self.instance, list | tuple):
+            # The key is the workflow's identity in URLs and webhooks: fixed once created.
+            fields["key"].read_only = True
+        return fields
+
+    @extend_schema_field(OpenApiTypes.INT)
+    def get_published_version(self, workflow: Workflow) -> int | None:
+        version = workflow.published_version
+        return version.number if version else None
+
+    @extend_schema_field(DraftInfoSerializer(allow_null=True))
+    def get_draft(self, workflow: Workflow) -> dict[str, Any] | None:
+        draft = current_draft(workflow)
+        return DraftInfoSerializer(draft).data if draft else None  # type: ignore[return-value]
+
+    def get_webhook_enabled(self, workflow: Workflow) -> bool:
+        return bool(workflow.webhook_secret)
+
+
+class VersionSerializer(serializers.ModelSerializer[WorkflowVersion]):
+    """A published or retired version."""
+
+    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = WorkflowVersion
+        fields = ["number", "status", "published_by", "published_at", "change_summary", "checksum"]
+        read_only_fields = fields
+
+
+class WebhookSecretSerializer(serializers.Serializer[None]):
+    """A new webhook secret, shown once, and where to send signed requests."""
+
+    webhook_secret = serializers.CharField()
+    url = serializers.CharField()
+
+
+# --- instances ----------------------------------------------------------------------
+
+
+class StartSerializer(serializers.Serializer[None]):
+    """Start data (the start form's fields) and an optional business key."""
+
+    data = serializers.DictField(required=False, default=dict)
+    business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+
+
+class InstanceFilterSerializer(serializers.Serializer[None]):
+    """Filters of the instance list."""
+
+    workflow = serializers.CharField(required=False, help_text="Workflow key.")
+    status = serializers.ChoiceField(choices=ProcessInstance.Status.choices, required=False)
+    has_incident = serializers.BooleanField(required=False, allow_null=True, default=None)
+    business_key = serializers.CharField(required=False)
+    started_after = serializers.DateTimeField(required=False)
+    started_before = serializers.DateTimeField(required=False)
+
+
+class StepSerializer(serializers.ModelSerializer[Step]):
+    """One visit of a token to a block; a waiting Approval lists who may decide it."""
+
+    tasks = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Step
+        fields = [
+            "id",
+            "node_id",
+            "node_name",
+            "kind",
+            "status",
+            "attempt",
+            "error",
+            "started_at",
+            "ended_at",
+            "tasks",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "nullable": True,
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "assignee": {"type": "string", "nullable": True},
+                    "group": {"type": "string", "nullable": True},
+                },
+            },
+        }
+    )
+    def get_tasks(self, step: Step) -> list[dict[str, Any]] | None:
+        if step.kind != "user_task" or step.status != Step.Status.WAITING:
+            return None
+        described: list[dict[str, Any]] = provider().describe(step).get("tasks", [])
+        return described
+
+
+class EventSerializer(serializers.ModelSerializer[Event]):
+    """One history entry."""
+
+    class Meta:
+        model = Event
+        fields = ["kind", "message", "actor_label", "data", "created_at"]
+        read_only_fields = fields
+
+
+class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
+    """A process instance as listed."""
+
+    workflow = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    version = serializers.IntegerField(source="version.number", read_only=True)
+    initiator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ProcessInstance
+        fields = [
+            "id",
+            "workflow",
+            "version",
+            "status",
+            "outcome",
+            "business_key",
+            "initiator",
+            "trigger",
+            "has_incident",
+            "started_at",
+            "ended_at",
+        ]
+        read_only_fields = fields
+
+
+# drf-spectacular names an enum after the one component using it; a second component
+# with the same choices would force a hash-suffixed name, so the detail refers to it.
+@extend_schema_field({"allOf": [{"$ref": "#/components/schemas/InstanceStatusEnum"}], "readOnly": True})
+class _InstanceStatusField(serializers.ChoiceField):
+    """The instance status, documented as the instance list's enum."""
+
+
+class InstanceDetailSerializer(InstanceSerializer):
+    """A process instance with its variables, steps and history."""
+
+    status = _InstanceStatusField(choices=ProcessInstance.Status.choices, read_only=True)
+    steps = StepSerializer(many=True, read_only=True)
+    history = EventSerializer(source="events", many=True, read_only=True)
+
+    class Meta(InstanceSerializer.Meta):
+        fields = [*InstanceSerializer.Meta.fields, "variables", "steps", "history"]
+        read_only_fields = fields
+
+
+class CancelSerializer(serializers.Serializer[None]):
+    """Why the instance is cancelled (recorded in its history)."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=400)
+
+
+# --- incidents ----------------------------------------------------------------------
+
+
+class IncidentFilterSerializer(serializers.Serializer[None]):
+    """Filters of the incident list: open ones unless ``resolved`` says otherwise."""
+
+    resolved = serializers.BooleanField(required=False, default=False)
+
+
+class IncidentSerializer(serializers.ModelSerializer[Incident]):
+    """A failed step waiting for an operator."""
+
+    instance = serializers.UUIDField(source="instance_id", read_only=True)
+    workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
+    node_id = serializers.CharField(source="step.node_id", read_only=True)
+    node_name = serializers.CharField(source="step.node_name", read_only=True)
+    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Incident
+        fields = [
+            "id",
+            "instance",
+            "workflow",
+            "node_id",
+            "node_name",
+            "error",
+            "created_at",
+            "resolved_at",
+            "resolution",
+            "resolved_by",
+        ]
+        read_only_fields = fields
+
+
+class IncidentFixSerializer(serializers.Serializer[None]):
+    """Variables to correct before retrying, or to set as the skipped step's result."""
+
+    variables = serializers.DictField(required=False, default=dict)
+
+
+# --- tasks --------------------------------------------------------------------------
+
+
+class TaskFilterSerializer(serializers.Serializer[None]):
+    """Filters of the task list."""
+
+    status = serializers.ChoiceField(
+        choices=[*ApprovalTask.Status.values, "all"], required=False, default=ApprovalTask.Status.OPEN
+    )
+
+
+class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
+    """An approval task with the request it is about."""
+
+    instance = serializers.UUIDField(source="instance_id", read_only=True)
+    workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
+    business_key = serializers.CharField(source="instance.business_key", read_only=True)
+    requester = serializers.SlugRelatedField(
+        source="instance.initiator", slug_field="username", read_only=True
+    )
+    variables = serializers.JSONField(source="instance.variables", read_only=True)
+    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    candidate_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
+    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = ApprovalTask
+        fields = [
+            "id",
+            "name",
+            "status",
+            "instance",
+            "workflow",
+            "business_key",
+            "requester",
+            "variables",
+            "assignee",
+            "candidate_group",
+            "reason",
+            "outcome",
+            "comment",
+            "data",
+            "decided_by",
+            "decided_at",
+            "due_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.Serializer[None]):
+    """A decision on a task; a rejection needs a comment."""
+
+    outcome = serializers.ChoiceField(choices=OUTCOMES)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    data = serializers.DictField(required=False, default=dict)
+
+
+class AlreadyDecidedSerializer(serializers.Serializer[None]):
+    """Someone decided first."""
+
+    detail = serializers.CharField()
+    decided_by = serializers.CharField(allow_null=True)
+
+
+# --- messages -----------------------------------------------------------------------
+
+
+class MessageSerializer(serializers.Serializer[None]):
+    """A message for a waiting instance (or a message start event)."""
+
+    name = serializers.CharField(max_length=200)
+    correlation_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    variables = serializers.DictField(required=False, default=dict)
+
+
+class MessageResultSerializer(serializers.Serializer[None]):
+    """The instance the message resumed or started."""
+
+    instance = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+class StartedSerializer(serializers.Serializer[None]):
+    """The instance a webhook started."""
+
+    instance = serializers.UUIDField()

@@ -1,0 +1,691 @@
+"""REST API views: thin wrappers that check access, validate input and call the actions.
+
+Seeing is decided by querysets (not visible: 404); acting by permissions on the
+object found (visible but not allowed: 403). State changes go through the
+actions in ``orchestration.definitions``, ``orchestration.engine`` and
+``approvals.actions``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, ParseError, PermissionDenied, ValidationError
+from rest_framework.parsers import BaseParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from approvals.actions import InvalidDecision, TaskAlreadyDecided, complete_task, tasks_for
+from approvals.models import ApprovalTask
+from orchestration.api import serializers as s
+from orchestration.api.permissions import (
+    WorkflowPermission,
+    can_cancel,
+    can_operate,
+    has_workflow_perm,
+    message_targets,
+    visible_incidents,
+    visible_instances,
+    visible_workflows,
+)
+from orchestration.bpmn.compiler import CompileResult, compile_bpmn
+from orchestration.bpmn.parse import MAX_SIZE
+from orchestration.definitions import (
+    DefinitionError,
+    DraftConflict,
+    create_workflow,
+    current_draft,
+    new_draft,
+    publish_version,
+    save_draft,
+)
+from orchestration.engine import (
+    InvalidState,
+    NoSubscription,
+    StartDataError,
+    cancel_instance,
+    correlate_message,
+    retry_incident,
+    skip_incident,
+    start_instance,
+)
+from orchestration.models import Incident, ProcessInstance, Workflow, WorkflowVersion
+from orchestration.webhooks import disable_webhook, rotate_webhook_secret
+
+# What a new workflow holds when created without a diagram: one Start, as bpmn.io begins.
+BLANK_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
+xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" \
+id="Definitions_1" targetNamespace="http://baton.dev/workflows">
+  <bpmn:process id="{key}" name="{name}" isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" name="Start" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="BPMNDiagram_1">
+    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="{key}">
+      <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1">
+        <dc:Bounds x="180" y="160" width="36" height="36" />
+      </bpmndi:BPMNShape>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+
+_DETAIL = OpenApiResponse(s.DetailSerializer, description="Refused, with the reason in `detail`.")
+_NOT_FOUND = OpenApiResponse(s.DetailSerializer, description="Not found, or not visible to you.")
+_FORBIDDEN = OpenApiResponse(s.DetailSerializer, description="Visible to you, but you may not do this.")
+
+
+def _conflict(detail: str, **extra: Any) -> Response:
+    return Response({"detail": detail, **extra}, status=status.HTTP_409_CONFLICT)
+
+
+# --- BPMN XML in and out --------------------------------------------------------------
+
+
+class _XmlParser(BaseParser):
+    """A raw BPMN XML body, read as UTF-8 text (capped at the compiler's size limit)."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
+        data: bytes = stream.read(MAX_SIZE + 1) if stream is not None else b""
+        if len(data) > MAX_SIZE:
+            raise ParseError(f"The diagram is larger than {MAX_SIZE // (1024 * 1024)} MB.")
+        try:
+            return data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise ParseError("Send the diagram as UTF-8 text.") from None
+
+
+class ApplicationXmlParser(_XmlParser):
+    """``application/xml`` bodies."""
+
+    media_type = "application/xml"
+
+
+class TextXmlParser(_XmlParser):
+    """``text/xml`` bodies."""
+
+    media_type = "text/xml"
+
+
+class BpmnXmlRenderer(BaseRenderer):
+    """Sends a diagram as it is stored; an error (a dict) as a one-line XML document."""
+
+    media_type = "application/xml"
+    format = "bpmn"
+    charset = "utf-8"
+
+    def render(
+        self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None
+    ) -> bytes:
+        if isinstance(data, str):
+            return data.encode()
+        from xml.sax.saxutils import escape
+
+        detail = data.get("detail", "") if isinstance(data, dict) else ""
+        return f'<?xml version="1.0" encoding="UTF-8"?>\n<error>{escape(str(detail))}</error>\n'.encode()
+
+
+def _read_upload(upload: Any) -> str:
+    data: bytes = upload.read(MAX_SIZE + 1)
+    if len(data) > MAX_SIZE:
+        raise ValidationError({"file": [f"The diagram is larger than {MAX_SIZE // (1024 * 1024)} MB."]})
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValidationError({"file": ["Upload the diagram as UTF-8 text."]}) from None
+
+
+def _draft_input(request: Request) -> tuple[str, int | None]:
+    """The diagram and expected revision of a draft save, in any of the accepted forms."""
+    if isinstance(request.data, str):
+        query = s.RevisionQuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return request.data, query.validated_data.get("revision")
+    if "file" in request.FILES:
+        upload = s.DraftUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        return _read_upload(upload.validated_data["file"]), upload.validated_data.get("revision")
+    body = s.DraftWriteSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    return body.validated_data["bpmn_xml"], body.validated_data.get("revision")
+
+
+def _result(result: CompileResult, **extra: Any) -> dict[str, Any]:
+    return {
+        **extra,
+        "ok": result.ok,
+        "errors": s.problems(result.errors),
+        "warnings": s.problems(result.warnings),
+    }
+
+
+def _draft_data(draft: WorkflowVersion) -> dict[str, Any]:
+    result = compile_bpmn(draft.bpmn_xml)
+    return _result(result, bpmn_xml=draft.bpmn_xml, revision=draft.revision, updated_at=draft.updated_at)
+
+
+# --- workflows ---------------------------------------------------------------------------
+
+_NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="Version number.")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Workflows you may view"),
+    create=extend_schema(
+        summary="Create a workflow with its first draft",
+        description="Needs the global add_workflow permission. Without `bpmn_xml` the draft holds one Start.",
+        responses={
+            201: s.WorkflowSerializer,
+            400: OpenApiResponse(description="Invalid fields."),
+            403: _FORBIDDEN,
+        },
+    ),
+    retrieve=extend_schema(responses={200: s.WorkflowSerializer, 404: _NOT_FOUND}),
+    update=extend_schema(
+        summary="Rename or describe (change_workflow)",
+        responses={200: s.WorkflowSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    ),
+    partial_update=extend_schema(
+        summary="Rename or describe (change_workflow)",
+        responses={200: s.WorkflowSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    ),
+)
+class WorkflowViewSet(
+    mixins.ListModelMixin,
+    mixins.CreateModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,  # type: ignore[type-arg]
+):
+    """Workflows, their drafts and versions, and starting instances."""
+
+    serializer_class = s.WorkflowSerializer
+    permission_classes = [IsAuthenticated, WorkflowPermission]
+    lookup_field = "key"
+    lookup_value_regex = r"[a-z0-9][a-z0-9_-]*"
+    # The workflow permission each action needs; anything else needs view_workflow.
+    action_perms = {
+        "update": "change_workflow",
+        "partial_update": "change_workflow",
+        "save_draft": "design_workflow",
+        "validate": "design_workflow",
+        "new_draft": "design_workflow",
+        "publish": "publish_workflow",
+        "start": "start_workflow",
+        "webhook_secret": "change_workflow",
+        "disable_webhook": "change_workflow",
+    }
+
+    def get_queryset(self) -> QuerySet[Workflow]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Workflow.objects.none()
+        return visible_workflows(self.request.user).select_related("owner")  # type: ignore[arg-type]
+
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+        data = serializer.validated_data
+        xml = data.get("bpmn_xml") or BLANK_DIAGRAM.format(key=data["key"], name=data["name"])
+        draft = create_workflow(
+            data["key"], data["name"], xml, owner=self.request.user, description=data.get("description", "")
+        )
+        serializer.instance = draft.workflow
+
+    # --- drafts
+
+    @extend_schema(
+        summary="The current draft with its validation",
+        responses={200: s.DraftSerializer, 404: _NOT_FOUND},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        parser_classes=[JSONParser, ApplicationXmlParser, TextXmlParser, MultiPartParser],
+    )
+    def draft(self, request: Request, key: str) -> Response:
+        """The draft's XML, revision, errors and warnings."""
+        draft = current_draft(self.get_object())
+        if draft is None:
+            raise NotFound("There is no draft: start one from a version or save a diagram.")
+        return Response(_draft_data(draft))
+
+    @extend_schema(
+        summary="Save the draft (JSON, raw XML or a file upload)",
+        description=(
+            "Send `{bpmn_xml, revision}` as JSON, the XML itself as `application/xml` or `text/xml` "
+            "(revision as the `revision` query parameter), or a multipart form with `file`. "
+            "With a revision, a draft saved by someone else since is refused with 409. "
+            "A draft may hold errors: they are listed, not refused."
+        ),
+        parameters=[
+            OpenApiParameter(
+                "revision", OpenApiTypes.INT, OpenApiParameter.QUERY, description="For raw XML."
+            ),
+        ],
+        request={
+            "application/json": s.DraftWriteSerializer,
+            "application/xml": OpenApiTypes.STR,
+            "text/xml": OpenApiTypes.STR,
+            "multipart/form-data": s.DraftUploadSerializer,
+        },
+        responses={
+            200: s.SaveResultSerializer,
+            400: OpenApiResponse(description="Missing or malformed input."),
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+            409: s.ConflictSerializer,
+        },
+    )
+    @draft.mapping.put
+    def save_draft(self, request: Request, key: str) -> Response:
+        """Store a diagram as the draft and report its problems."""
+        workflow = self.get_object()
+        xml, revision = _draft_input(request)
+        try:
+            draft, result = save_draft(workflow, xml, actor=request.user, expected_revision=revision)
+        except DraftConflict as exc:
+            return _conflict(str(exc), revision=exc.current.revision)
+        return Response(_result(result, revision=draft.revision))
+
+    @extend_schema(
+        summary="Check a diagram without saving it",
+        description="Checks `bpmn_xml` (JSON) or a raw XML body; with neither, the current draft.",
+        request={
+            "application/json": s.ValidateSerializer,
+            "application/xml": OpenApiTypes.STR,
+            "text/xml": OpenApiTypes.STR,
+        },
+        responses={200: s.SaveResultSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser, ApplicationXmlParser, TextXmlParser])
+    def validate(self, request: Request, key: str) -> Response:
+        """Compile the given XML (or the draft) and list its problems."""
+        workflow = self.get_object()
+        if isinstance(request.data, str):
+            xml: str | None = request.data
+        else:
+            body = s.ValidateSerializer(data=request.data)
+            body.is_valid(raise_exception=True)
+            xml = body.validated_data.get("bpmn_xml")
+        if xml is None:
+            draft = current_draft(workflow)
+            if draft is None:
+                raise NotFound("There is no draft to validate: send bpmn_xml.")
+            xml = draft.bpmn_xml
+        return Response(_result(compile_bpmn(xml)))
+
+    @extend_schema(
+        summary="Publish the current draft as the next version",
+        request=s.PublishSerializer,
+        responses={
+            201: s.VersionSerializer,
+            400: s.ProblemListSerializer,
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+            409: OpenApiResponse(s.DetailSerializer, description="No draft, or it changed meanwhile."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def publish(self, request: Request, key: str) -> Response:
+        """Compile, validate and freeze the draft; 400 lists every error by element."""
+        workflow = self.get_object()
+        body = s.PublishSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        draft = current_draft(workflow)
+        if draft is None:
+            return _conflict("There is no draft to publish.")
+        expected = body.validated_data.get("revision")
+        if expected is not None and expected != draft.revision:
+            return _conflict(
+                f"The draft was changed by someone else (revision {draft.revision}).", revision=draft.revision
+            )
+        try:
+            version = publish_version(draft, actor=request.user)
+        except DefinitionError as exc:
+            return Response({"errors": s.problems(exc.problems)}, status=status.HTTP_400_BAD_REQUEST)
+        return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
+
+    # --- versions
+
+    @extend_schema(
+        summary="Published and retired versions, newest first",
+        responses={200: s.VersionSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def versions(self, request: Request, key: str) -> Response:
+        """Every numbered version of the workflow."""
+        workflow = self.get_object()
+        versions = workflow.versions.exclude(number=None).select_related("published_by").order_by("-number")
+        return Response(s.VersionSerializer(versions, many=True).data)
+
+    @extend_schema(
+        summary="Download a version's BPMN XML",
+        parameters=[_NUMBER],
+        responses={(200, "application/xml"): OpenApiTypes.STR, 404: _NOT_FOUND},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"versions/(?P<number>[0-9]+)/bpmn",
+        renderer_classes=[BpmnXmlRenderer, JSONRenderer],
+    )
+    def download(self, request: Request, key: str, number: str) -> Response:
+        """The XML as an attachment named after the workflow and version."""
+        workflow = self.get_object()
+        version = get_object_or_404(workflow.versions, number=int(number))
+        response = Response(version.bpmn_xml, content_type="application/xml; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{workflow.key}-v{version.number}.bpmn"'
+        return response
+
+    @extend_schema(
+        summary="Start a new draft from a version",
+        description="Replaces the current draft's content with the version's diagram.",
+        parameters=[_NUMBER],
+        request=None,
+        responses={201: s.DraftSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]+)/new-draft")
+    def new_draft(self, request: Request, key: str, number: str) -> Response:
+        """Copy a version into the draft."""
+        workflow = self.get_object()
+        version = get_object_or_404(workflow.versions, number=int(number))
+        draft = new_draft(version, actor=request.user)
+        return Response(_draft_data(draft), status=status.HTTP_201_CREATED)
+
+    # --- running
+
+    @extend_schema(
+        summary="Start an instance of the published version",
+        request=s.StartSerializer,
+        responses={
+            201: s.InstanceDetailSerializer,
+            400: OpenApiResponse(description='Start data errors by field: `{"data": {field: [messages]}}`.'),
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+            409: OpenApiResponse(s.DetailSerializer, description="Nothing published."),
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def start(self, request: Request, key: str) -> Response:
+        """Start the published version with the start form's data."""
+        workflow = self.get_object()
+        body = s.StartSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        version = workflow.published_version
+        if version is None:
+            return _conflict(f"{workflow.name} has no published version.")
+        try:
+            instance = start_instance(
+                version,
+                body.validated_data["data"],
+                initiator=request.user,
+                business_key=body.validated_data["business_key"],
+                trigger="api",
+            )
+        except StartDataError as exc:
+            return Response({"data": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
+        except InvalidState as exc:
+            return _conflict(str(exc))
+        return Response(s.InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Rotate the webhook secret",
+        description="Returns the new secret once; it is never shown again. The previous secret stops working.",
+        request=None,
+        responses={200: s.WebhookSecretSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    @action(detail=True, methods=["post"], url_path="webhook-secret")
+    def webhook_secret(self, request: Request, key: str) -> Response:
+        """A new secret for signing webhook requests."""
+        workflow = self.get_object()
+        secret = rotate_webhook_secret(workflow, actor=request.user)
+        url = request.build_absolute_uri(reverse("webhook", args=[workflow.key]))
+        return Response({"webhook_secret": secret, "url": url})
+
+    @extend_schema(
+        summary="Turn the webhook off",
+        request=None,
+        responses={204: None, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    @webhook_secret.mapping.delete
+    def disable_webhook(self, request: Request, key: str) -> Response:
+        """Clear the secret: the webhook URL answers 404 until a new secret is made."""
+        disable_webhook(self.get_object(), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- instances ---------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Instances you may see", parameters=[s.InstanceFilterSerializer]),
+    retrieve=extend_schema(
+        summary="An instance with its variables, steps and history",
+        responses={200: s.InstanceDetailSerializer, 404: _NOT_FOUND},
+    ),
+)
+class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Process instances: yours, those shared with you, and those of workflows you may view."""
+
+    serializer_class = s.InstanceSerializer
+
+    def get_queryset(self) -> QuerySet[ProcessInstance]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return ProcessInstance.objects.none()
+        instances = visible_instances(self.request.user).select_related(  # type: ignore[arg-type]
+            "workflow", "version", "initiator"
+        )
+        if self.action == "list":
+            return self._filtered(instances)
+        return instances.prefetch_related("steps", "events")
+
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
+        return s.InstanceSerializer if self.action == "list" else s.InstanceDetailSerializer
+
+    def _filtered(self, instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:
+        filters = s.InstanceFilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        wanted = filters.validated_data
+        lookups = {
+            "workflow": "workflow__key",
+            "status": "status",
+            "business_key": "business_key",
+            "started_after": "started_at__gte",
+            "started_before": "started_at__lt",
+        }
+        for name, lookup in lookups.items():
+            if name in wanted:
+                instances = instances.filter(**{lookup: wanted[name]})
+        if wanted.get("has_incident") is not None:
+            instances = instances.filter(has_incident=wanted["has_incident"])
+        return instances
+
+    @extend_schema(
+        summary="Cancel a running instance",
+        description="Allowed to its initiator and to users with change_workflow on its workflow.",
+        request=s.CancelSerializer,
+        responses={200: s.InstanceDetailSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _DETAIL},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk: str) -> Response:
+        """Stop the instance, closing its steps, tasks, timers and child instances."""
+        instance = self.get_object()
+        if not can_cancel(request.user, instance):  # type: ignore[arg-type]
+            raise PermissionDenied("Only the initiator or an operator of the workflow may cancel it.")
+        body = s.CancelSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            cancel_instance(instance.id, actor=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]
+        except InvalidState as exc:
+            return _conflict(str(exc))
+        return Response(s.InstanceDetailSerializer(self.get_object()).data)
+
+
+# --- incidents ---------------------------------------------------------------------------
+
+_FIX = extend_schema(
+    request=s.IncidentFixSerializer,
+    responses={200: s.IncidentSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _DETAIL},
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Incidents you may see (open by default)", parameters=[s.IncidentFilterSerializer]
+    ),
+    retrieve=extend_schema(responses={200: s.IncidentSerializer, 404: _NOT_FOUND}),
+    retry=extend_schema(summary="Run the failed step again, optionally after correcting variables"),
+    skip=extend_schema(summary="Treat the failed step as done, setting variables as its result"),
+)
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Failed steps waiting for an operator."""
+
+    serializer_class = s.IncidentSerializer
+
+    def get_queryset(self) -> QuerySet[Incident]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return Incident.objects.none()
+        incidents = visible_incidents(self.request.user).select_related(  # type: ignore[arg-type]
+            "instance__workflow", "step", "resolved_by"
+        )
+        if self.action == "list":
+            filters = s.IncidentFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            incidents = incidents.filter(resolved_at__isnull=not filters.validated_data["resolved"])
+        return incidents
+
+    def _operate(self, request: Request, operation: Any) -> Response:
+        incident = self.get_object()
+        if not can_operate(request.user, incident.instance):  # type: ignore[arg-type]
+            raise PermissionDenied("You need the change workflow permission on this workflow.")
+        body = s.IncidentFixSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            operation(incident.id, actor=request.user, variables=body.validated_data["variables"] or None)
+        except InvalidState as exc:
+            return _conflict(str(exc))
+        return Response(s.IncidentSerializer(self.get_object()).data)
+
+    @_FIX
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk: str) -> Response:
+        """Retry the failed step."""
+        return self._operate(request, retry_incident)
+
+    @_FIX
+    @action(detail=True, methods=["post"])
+    def skip(self, request: Request, pk: str) -> Response:
+        """Skip the failed step."""
+        return self._operate(request, skip_incident)
+
+
+# --- tasks -------------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your approval tasks (open by default)", parameters=[s.TaskFilterSerializer]),
+    retrieve=extend_schema(responses={200: s.TaskSerializer, 404: _NOT_FOUND}),
+)
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+    """Approval tasks assigned to you or queued for your groups."""
+
+    serializer_class = s.TaskSerializer
+
+    def get_queryset(self) -> QuerySet[ApprovalTask]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return ApprovalTask.objects.none()
+        tasks = tasks_for(self.request.user).select_related(  # type: ignore[arg-type]
+            "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
+        )
+        if self.action == "list":
+            filters = s.TaskFilterSerializer(data=self.request.query_params)
+            filters.is_valid(raise_exception=True)
+            if filters.validated_data["status"] != "all":
+                tasks = tasks.filter(status=filters.validated_data["status"])
+        return tasks
+
+    @extend_schema(
+        summary="Decide a task",
+        request=s.DecisionSerializer,
+        responses={
+            200: s.TaskSerializer,
+            400: OpenApiResponse(description="The decision names the field to fix."),
+            403: _FORBIDDEN,
+            404: _NOT_FOUND,
+            409: s.AlreadyDecidedSerializer,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str) -> Response:
+        """Approve or reject; the second of two deciders is told who was first."""
+        task = self.get_object()
+        body = s.DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            complete_task(
+                task.id,
+                request.user,  # type: ignore[arg-type]
+                body.validated_data["outcome"],
+                comment=body.validated_data["comment"],
+                data=body.validated_data["data"],
+            )
+        except TaskAlreadyDecided as exc:
+            decided_by = exc.task.decided_by.get_username() if exc.task.decided_by else None
+            return _conflict(str(exc), decided_by=decided_by)
+        except InvalidDecision as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from None
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except InvalidState as exc:
+            return _conflict(str(exc), decided_by=None)
+        return Response(s.TaskSerializer(self.get_object()).data)
+
+
+# --- messages ----------------------------------------------------------------------------
+
+
+class MessageView(APIView):
+    """Deliver a message to the instance waiting for it (or start one on a message start)."""
+
+    @extend_schema(
+        summary="Correlate a message",
+        description=(
+            "Resumes the oldest instance waiting for the message name and correlation key, or starts "
+            "the workflow whose start event receives the message. Needs start_workflow on the workflow."
+        ),
+        request=s.MessageSerializer,
+        responses={200: s.MessageResultSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+    )
+    def post(self, request: Request) -> Response:
+        """Correlate the message and say which instance it reached."""
+        body = s.MessageSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        name, key = body.validated_data["name"], body.validated_data["correlation_key"]
+        nothing = f"No process waits for message {name!r} with key {key!r}."
+        targets = list(message_targets(name, key))
+        if not targets:
+            raise NotFound(nothing)
+        user = request.user
+        if not all(has_workflow_perm(user, "start_workflow", w) for w in targets):
+            visible = visible_workflows(user).filter(pk__in=[w.pk for w in targets])  # type: ignore[arg-type]
+            if not visible.exists():
+                raise NotFound(nothing)  # as if nothing waited: do not reveal other people's processes
+            raise PermissionDenied("You need the start workflow permission to send this message.")
+        try:
+            instance = correlate_message(name, key, body.validated_data["variables"], actor=user)  # type: ignore[arg-type]
+        except NoSubscription as exc:
+            raise NotFound(str(exc)) from None
+        except StartDataError as exc:
+            raise ValidationError({"variables": exc.errors}) from None
+        except InvalidState as exc:
+            return _conflict(str(exc))
+        return Response({"instance": str(instance.id), "status": instance.status})
