@@ -147,10 +147,14 @@ def _queue_size() -> int:
 
     from orchestration.celery import app
 
+    from kombu.exceptions import ChannelError
+
     with app.connection_for_write() as conn:
-        return int(
-            conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True).message_count
-        )
+        try:
+            queue = conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
+        except ChannelError:
+            return 0  # Redis drops an empty list's key: no queue means no messages
+        return int(queue.message_count)
 
 
 def _wait(condition: Any, timeout: float) -> None:

@@ -62,7 +62,7 @@ def disable_webhook(workflow: Workflow, *, actor: AbstractBaseUser | None = None
 
 
 def _event(workflow: Workflow, kind: str, message: str, actor: AbstractBaseUser | None) -> None:
-    user = actor if actor is not None and actor.is_authenticated else None
+    user: Any = actor if actor is not None and actor.is_authenticated else None
     Event.objects.create(
         workflow=workflow,
         kind=kind,
@@ -113,7 +113,7 @@ def _start_data(graph: Graph, node_id: str, payload: dict[str, Any]) -> dict[str
     errors: dict[str, list[str]] = {}
     for variable, source in inputs.items():
         try:
-            data[variable] = expressions.evaluate(source, scope, {"payload": payload})  # type: ignore[arg-type]
+            data[variable] = expressions.evaluate(source, scope, {"payload": payload})
         except expressions.ExpressionError as exc:
             errors[variable] = [f"Could not read it from the payload ({source}): {exc}"]
     if errors:
@@ -138,7 +138,7 @@ def receive_webhook(request: HttpRequest, key: str) -> JsonResponse:
         return _error(400, "The body is not valid JSON.")
     if not isinstance(payload, dict):
         return _error(400, "The body must be a JSON object.")
-    graph: Graph = version.graph  # type: ignore[assignment]
+    graph: Graph = version.graph
     node_id = _webhook_start(graph)
     if node_id is None:
         return _error(404, "This workflow has no start event a webhook can start.")

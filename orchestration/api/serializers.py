@@ -35,7 +35,7 @@ class ProblemSerializer(serializers.Serializer[Problem]):
 
 def problems(items: list[Problem]) -> list[dict[str, Any]]:
     """Problems as API data."""
-    return ProblemSerializer(items, many=True).data  # type: ignore[return-value]
+    return ProblemSerializer(items, many=True).data
 
 
 class DetailSerializer(serializers.Serializer[None]):
@@ -164,7 +164,7 @@ class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
     @extend_schema_field(DraftInfoSerializer(allow_null=True))
     def get_draft(self, workflow: Workflow) -> dict[str, Any] | None:
         draft = current_draft(workflow)
-        return DraftInfoSerializer(draft).data if draft else None  # type: ignore[return-value]
+        return DraftInfoSerializer(draft).data if draft else None
 
     def get_webhook_enabled(self, workflow: Workflow) -> bool:
         return bool(workflow.webhook_secret)
@@ -432,9 +432,3 @@ class MessageResultSerializer(serializers.Serializer[None]):
 
     instance = serializers.UUIDField()
     status = serializers.CharField()
-
-
-class StartedSerializer(serializers.Serializer[None]):
-    """The instance a webhook started."""
-
-    instance = serializers.UUIDField()

@@ -9,6 +9,7 @@ actions in ``orchestration.definitions``, ``orchestration.engine`` and
 from __future__ import annotations
 
 from typing import Any
+from xml.sax.saxutils import escape, quoteattr
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
@@ -68,11 +69,11 @@ BLANK_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
 xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" \
 id="Definitions_1" targetNamespace="http://baton.dev/workflows">
-  <bpmn:process id="{key}" name="{name}" isExecutable="true">
+  <bpmn:process id="Process_{key}" name={name} isExecutable="true">
     <bpmn:startEvent id="StartEvent_1" name="Start" />
   </bpmn:process>
   <bpmndi:BPMNDiagram id="BPMNDiagram_1">
-    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="{key}">
+    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_{key}">
       <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1">
         <dc:Bounds x="180" y="160" width="36" height="36" />
       </bpmndi:BPMNShape>
@@ -130,8 +131,6 @@ class BpmnXmlRenderer(BaseRenderer):
     ) -> bytes:
         if isinstance(data, str):
             return data.encode()
-        from xml.sax.saxutils import escape
-
         detail = data.get("detail", "") if isinstance(data, dict) else ""
         return f'<?xml version="1.0" encoding="UTF-8"?>\n<error>{escape(str(detail))}</error>\n'.encode()
 
@@ -206,7 +205,7 @@ class WorkflowViewSet(
     mixins.CreateModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
-    viewsets.GenericViewSet,  # type: ignore[type-arg]
+    viewsets.GenericViewSet,
 ):
     """Workflows, their drafts and versions, and starting instances."""
 
@@ -230,11 +229,11 @@ class WorkflowViewSet(
     def get_queryset(self) -> QuerySet[Workflow]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Workflow.objects.none()
-        return visible_workflows(self.request.user).select_related("owner")  # type: ignore[arg-type]
+        return visible_workflows(self.request.user).select_related("owner")
 
-    def perform_create(self, serializer: serializers.BaseSerializer) -> None:  # type: ignore[type-arg]
+    def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
-        xml = data.get("bpmn_xml") or BLANK_DIAGRAM.format(key=data["key"], name=data["name"])
+        xml = data.get("bpmn_xml") or BLANK_DIAGRAM.format(key=data["key"], name=quoteattr(data["name"]))
         draft = create_workflow(
             data["key"], data["name"], xml, owner=self.request.user, description=data.get("description", "")
         )
@@ -473,7 +472,7 @@ class WorkflowViewSet(
         responses={200: s.InstanceDetailSerializer, 404: _NOT_FOUND},
     ),
 )
-class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Process instances: yours, those shared with you, and those of workflows you may view."""
 
     serializer_class = s.InstanceSerializer
@@ -481,14 +480,12 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> QuerySet[ProcessInstance]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ProcessInstance.objects.none()
-        instances = visible_instances(self.request.user).select_related(  # type: ignore[arg-type]
-            "workflow", "version", "initiator"
-        )
+        instances = visible_instances(self.request.user).select_related("workflow", "version", "initiator")
         if self.action == "list":
             return self._filtered(instances)
         return instances.prefetch_related("steps", "events")
 
-    def get_serializer_class(self) -> type[serializers.BaseSerializer]:  # type: ignore[type-arg]
+    def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return s.InstanceSerializer if self.action == "list" else s.InstanceDetailSerializer
 
     def _filtered(self, instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:
@@ -519,12 +516,12 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def cancel(self, request: Request, pk: str) -> Response:
         """Stop the instance, closing its steps, tasks, timers and child instances."""
         instance = self.get_object()
-        if not can_cancel(request.user, instance):  # type: ignore[arg-type]
+        if not can_cancel(request.user, instance):
             raise PermissionDenied("Only the initiator or an operator of the workflow may cancel it.")
         body = s.CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            cancel_instance(instance.id, actor=request.user, reason=body.validated_data["reason"])  # type: ignore[arg-type]
+            cancel_instance(instance.id, actor=request.user, reason=body.validated_data["reason"])
         except InvalidState as exc:
             return _conflict(str(exc))
         return Response(s.InstanceDetailSerializer(self.get_object()).data)
@@ -546,7 +543,7 @@ _FIX = extend_schema(
     retry=extend_schema(summary="Run the failed step again, optionally after correcting variables"),
     skip=extend_schema(summary="Treat the failed step as done, setting variables as its result"),
 )
-class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Failed steps waiting for an operator."""
 
     serializer_class = s.IncidentSerializer
@@ -554,7 +551,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> QuerySet[Incident]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Incident.objects.none()
-        incidents = visible_incidents(self.request.user).select_related(  # type: ignore[arg-type]
+        incidents = visible_incidents(self.request.user).select_related(
             "instance__workflow", "step", "resolved_by"
         )
         if self.action == "list":
@@ -565,7 +562,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def _operate(self, request: Request, operation: Any) -> Response:
         incident = self.get_object()
-        if not can_operate(request.user, incident.instance):  # type: ignore[arg-type]
+        if not can_operate(request.user, incident.instance):
             raise PermissionDenied("You need the change workflow permission on this workflow.")
         body = s.IncidentFixSerializer(data=request.data)
         body.is_valid(raise_exception=True)
@@ -595,7 +592,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     list=extend_schema(summary="Your approval tasks (open by default)", parameters=[s.TaskFilterSerializer]),
     retrieve=extend_schema(responses={200: s.TaskSerializer, 404: _NOT_FOUND}),
 )
-class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):  # type: ignore[type-arg]
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Approval tasks assigned to you or queued for your groups."""
 
     serializer_class = s.TaskSerializer
@@ -603,7 +600,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> QuerySet[ApprovalTask]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ApprovalTask.objects.none()
-        tasks = tasks_for(self.request.user).select_related(  # type: ignore[arg-type]
+        tasks = tasks_for(self.request.user).select_related(
             "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
         )
         if self.action == "list":
@@ -633,7 +630,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         try:
             complete_task(
                 task.id,
-                request.user,  # type: ignore[arg-type]
+                request.user,
                 body.validated_data["outcome"],
                 comment=body.validated_data["comment"],
                 data=body.validated_data["data"],
@@ -676,12 +673,12 @@ class MessageView(APIView):
             raise NotFound(nothing)
         user = request.user
         if not all(has_workflow_perm(user, "start_workflow", w) for w in targets):
-            visible = visible_workflows(user).filter(pk__in=[w.pk for w in targets])  # type: ignore[arg-type]
+            visible = visible_workflows(user).filter(pk__in=[w.pk for w in targets])
             if not visible.exists():
                 raise NotFound(nothing)  # as if nothing waited: do not reveal other people's processes
             raise PermissionDenied("You need the start workflow permission to send this message.")
         try:
-            instance = correlate_message(name, key, body.validated_data["variables"], actor=user)  # type: ignore[arg-type]
+            instance = correlate_message(name, key, body.validated_data["variables"], actor=user)
         except NoSubscription as exc:
             raise NotFound(str(exc)) from None
         except StartDataError as exc:

@@ -30,6 +30,9 @@ class Run:
     events: list[Event] = field(default_factory=list)
     dispatch: list[tuple[int, int]] = field(default_factory=list)  # (step id, attempt)
     now: Any = field(default_factory=timezone.now)
+    # Set when a block of this run left a step waiting for the outside world (worker, people,
+    # timer, message): the instance cannot have completed, so finishing skips that query.
+    left_open: bool = False
 
     @property
     def variables(self) -> dict[str, Any]:

@@ -38,9 +38,8 @@ def queue_for_worker(run: Run, step: Step, *, attempt: int) -> None:
     step.attempt = attempt
     step.lease_until = None
     step.save()
-    Outbox.objects.update_or_create(
-        step=step, defaults={"attempt": attempt, "republish_at": run.now + _grace()}
-    )
+    # The worker deletes the row when it reports back, so a step has at most one.
+    Outbox.objects.create(step=step, attempt=attempt, republish_at=run.now + _grace())
     run.dispatch.append((step.id, attempt))
 
 

@@ -16,11 +16,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import publish_on_commit
+from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
 from orchestration.models import Incident, ProcessInstance, Step, Timer, WorkflowVersion
 
@@ -41,6 +43,8 @@ __all__ = [
     "resume_step",
     "start_instance",
 ]
+
+_RUN_FIELDS = ["status", "outcome", "variables", "has_incident", "ended_at", "lock_version"]
 
 # Inline blocks run in one transaction; a loop that never waits is stopped here.
 MAX_INLINE_STEPS = 5000
@@ -65,10 +69,12 @@ def locked_run(
     with transaction.atomic():
         instance = (
             ProcessInstance.objects.select_for_update(of=("self",))
-            .select_related("version", "initiator")
+            .select_related("initiator")
             .get(id=instance_id)
         )
-        run = Run(instance=instance, graph=instance.version.graph, actor=actor, actor_label=actor_label)
+        run = Run(
+            instance=instance, graph=graph_for(instance.version_id), actor=actor, actor_label=actor_label
+        )
         yield run
         finish_run(run)
 
@@ -78,10 +84,11 @@ def finish_run(run: Run) -> None:
     instance = run.instance
     if (
         instance.status == ProcessInstance.Status.RUNNING
+        and not run.left_open
         and not Step.objects.filter(instance=instance, status__in=Step.OPEN_STATUSES).exists()
     ):
         instance.status = ProcessInstance.Status.COMPLETED
-        instance.ended_at = run.now
+        instance.ended_at = timezone.now()
         outcome = f" ({instance.outcome})" if instance.outcome else ""
         run.event("instance.completed", f"Process completed{outcome}", data={"outcome": instance.outcome})
         if instance.parent_step_id:
@@ -95,7 +102,10 @@ def finish_run(run: Run) -> None:
                 payload={"child_instance": str(instance.id)},
             )
     instance.lock_version += 1
-    instance.save()
+    if instance._state.adding:
+        instance.save()
+    else:
+        instance.save(update_fields=_RUN_FIELDS)
     if run.events:
         from orchestration.models import Event
 
@@ -133,7 +143,7 @@ def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
     """Enter one block; turn a BlockError into an incident. Returns the tokens it emits."""
     node = run.graph["nodes"][step.node_id]
     block = block_for(node["kind"])
-    writes = getattr(block, "saves_first", False)
+    writes = block.saves_first
     if writes and step.pk is None:
         step.save()
     try:
@@ -147,6 +157,8 @@ def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
         raise_incident(run, step, str(exc))
         return []
     if flows is None:
+        # A step that waits for the outside world keeps the instance running past this run.
+        run.left_open = run.left_open or block.leaves_open
         return []
     return _complete(run, step, flows)
 

@@ -7,12 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import claimable
+from orchestration.engine.graphs import graph_for
 from orchestration.engine.runtime import drive_from, locked_run, raise_incident
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Outbox, ProcessInstance, Step, Timer
@@ -29,7 +31,7 @@ def claim_step(step_id: int, attempt: int) -> Step | None:
     )
     if not claimed:
         return None
-    return Step.objects.select_related("instance__version").get(id=step_id)
+    return Step.objects.annotate(version_id=F("instance__version_id")).get(id=step_id)
 
 
 def execute_step(step_id: int, attempt: int) -> None:
@@ -38,18 +40,21 @@ def execute_step(step_id: int, attempt: int) -> None:
     if step is None:
         logger.debug("Step %s attempt %s already claimed or done; dropping the message", step_id, attempt)
         return
-    node = step.instance.version.graph["nodes"][step.node_id]
+    node = graph_for(step.version_id)["nodes"][step.node_id]  # type: ignore[attr-defined]
     config = node["config"]
     try:
         connector = registry.get(config["connector"])
         output = connector.run(dict(config.get("properties", {})), step.input, str(step.idempotency_key))
     except ConnectorError as exc:
-        fail_step(step_id, attempt, str(exc), retryable=exc.retryable)
+        fail_step(step_id, attempt, str(exc), retryable=exc.retryable, instance_id=step.instance_id)
     except Exception as exc:
         logger.exception("Connector %s crashed on step %s", config.get("connector"), step_id)
-        fail_step(step_id, attempt, f"{type(exc).__name__}: {exc}", retryable=True)
+        fail_step(
+            step_id, attempt, f"{type(exc).__name__}: {exc}", retryable=True, instance_id=step.instance_id
+        )
     else:
-        complete_step(step_id, attempt, output if isinstance(output, dict) else {"value": output})
+        result = output if isinstance(output, dict) else {"value": output}
+        complete_step(step_id, attempt, result, instance_id=step.instance_id)
 
 
 def _worker_step(run: Run, step_id: int, attempt: int) -> Step | None:
@@ -64,9 +69,10 @@ def _worker_step(run: Run, step_id: int, attempt: int) -> Step | None:
     return step
 
 
-def complete_step(step_id: int, attempt: int, output: dict[str, Any]) -> None:
+def complete_step(step_id: int, attempt: int, output: dict[str, Any], *, instance_id: Any = None) -> None:
     """Record a connector's output, map it to variables and move the token on."""
-    instance_id = Step.objects.values_list("instance_id", flat=True).get(id=step_id)
+    if instance_id is None:
+        instance_id = Step.objects.values_list("instance_id", flat=True).get(id=step_id)
     with locked_run(instance_id, actor_label="worker") as run:
         step = _worker_step(run, step_id, attempt)
         if step is None:
@@ -100,9 +106,10 @@ def backoff_seconds(config: dict[str, Any], attempt: int) -> float:
     return min(base * (2 ** (attempt - 1)), settings.BATON_RETRY_MAX_SECONDS)
 
 
-def fail_step(step_id: int, attempt: int, error: str, *, retryable: bool) -> None:
+def fail_step(step_id: int, attempt: int, error: str, *, retryable: bool, instance_id: Any = None) -> None:
     """Schedule the next attempt with exponential backoff, or raise an incident when out of attempts."""
-    instance_id = Step.objects.values_list("instance_id", flat=True).get(id=step_id)
+    if instance_id is None:
+        instance_id = Step.objects.values_list("instance_id", flat=True).get(id=step_id)
     with locked_run(instance_id, actor_label="worker") as run:
         step = _worker_step(run, step_id, attempt)
         if step is None:

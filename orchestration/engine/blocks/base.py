@@ -20,6 +20,10 @@ class Block:
     kind: ClassVar[str]
     # Whether an incident on this block is retried by running the worker again.
     runs_on_worker: ClassVar[bool] = False
+    # Whether a step this block leaves waiting stays open until something outside the run wakes it.
+    leaves_open: ClassVar[bool] = True
+    # Whether the step row must exist before enter() (the block writes rows pointing at it).
+    saves_first: ClassVar[bool] = False
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         """Execute the block for a token that arrived at ``step``.

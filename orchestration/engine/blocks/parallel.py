@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 class ParallelBlock(Block):
     kind = "parallel"
     saves_first = True
+    leaves_open = False  # a later branch of the same run may consume the arrival
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         incoming = node["incoming"]

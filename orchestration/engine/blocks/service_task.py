@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 
 class ServiceTaskBlock(Block):
     kind = "service_task"
-    saves_first = True
     runs_on_worker = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
