@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -242,9 +243,12 @@ def main() -> None:
         )
     finally:
         for proc in processes:
-            os.killpg(proc.pid, 15)
+            proc.terminate()
         for proc in processes:
-            proc.wait(timeout=30)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
         httpd.shutdown()
 
 
