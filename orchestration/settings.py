@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "guardian",
     "django_htmx",
     "template_partials",
@@ -150,6 +151,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Workflows, versions, process instances, incidents, tasks and messages.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI from the installed sidecar package, not a CDN: works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "InstanceStatusEnum": "orchestration.models.ProcessInstance.Status",
+        "StepStatusEnum": "orchestration.models.Step.Status",
+    },
 }
 
 # --- Celery (transport only) -----------------------------------------------------

@@ -94,17 +94,26 @@ def _conflict(detail: str, **extra: Any) -> Response:
 # --- BPMN XML in and out --------------------------------------------------------------
 
 
+def _diagram_text(source: Any) -> str:
+    """Read a diagram from a file-like ``source``; ValueError says why it cannot be taken."""
+    # Read one byte past the cap so an oversized body is refused without reading it all.
+    data: bytes = source.read(MAX_SIZE + 1) if source is not None else b""
+    if len(data) > MAX_SIZE:
+        raise ValueError(f"The diagram is larger than {MAX_SIZE // (1024 * 1024)} MB.")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("Send the diagram as UTF-8 text.") from None
+
+
 class _XmlParser(BaseParser):
     """A raw BPMN XML body, read as UTF-8 text (capped at the compiler's size limit)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
-        data: bytes = stream.read(MAX_SIZE + 1) if stream is not None else b""
-        if len(data) > MAX_SIZE:
-            raise ParseError(f"The diagram is larger than {MAX_SIZE // (1024 * 1024)} MB.")
         try:
-            return data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ParseError("Send the diagram as UTF-8 text.") from None
+            return _diagram_text(stream)
+        except ValueError as exc:
+            raise ParseError(str(exc)) from None
 
 
 class ApplicationXmlParser(_XmlParser):
@@ -135,16 +144,6 @@ class BpmnXmlRenderer(BaseRenderer):
         return f'<?xml version="1.0" encoding="UTF-8"?>\n<error>{escape(str(detail))}</error>\n'.encode()
 
 
-def _read_upload(upload: Any) -> str:
-    data: bytes = upload.read(MAX_SIZE + 1)
-    if len(data) > MAX_SIZE:
-        raise ValidationError({"file": [f"The diagram is larger than {MAX_SIZE // (1024 * 1024)} MB."]})
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError({"file": ["Upload the diagram as UTF-8 text."]}) from None
-
-
 def _draft_input(request: Request) -> tuple[str, int | None]:
     """The diagram and expected revision of a draft save, in any of the accepted forms."""
     if isinstance(request.data, str):
@@ -154,7 +153,11 @@ def _draft_input(request: Request) -> tuple[str, int | None]:
     if "file" in request.FILES:
         upload = s.DraftUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        return _read_upload(upload.validated_data["file"]), upload.validated_data.get("revision")
+        try:
+            xml = _diagram_text(upload.validated_data["file"])
+        except ValueError as exc:
+            raise ValidationError({"file": [str(exc)]}) from None
+        return xml, upload.validated_data.get("revision")
     body = s.DraftWriteSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     return body.validated_data["bpmn_xml"], body.validated_data.get("revision")

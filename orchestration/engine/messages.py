@@ -10,9 +10,24 @@ from orchestration.models import MessageSubscription, ProcessInstance, WorkflowV
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
+    from orchestration.engine.context import Run
+
 
 class NoSubscription(LookupError):
     """Nothing waits for this message and no workflow starts on it."""
+
+
+class _Taken(Exception):
+    """The subscription was consumed between finding and locking it."""
+
+
+def _deliver(
+    run: Run, subscription: MessageSubscription, name: str, key: str, variables: dict[str, Any]
+) -> None:
+    step = subscription.step
+    subscription.delete()
+    suffix = f" for {key!r}" if key else ""
+    resume_in_run(run, step, variables, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
 
 
 def correlate_message(
@@ -40,25 +55,20 @@ def correlate_message(
         if candidate is None:
             break
         subscription_id, instance_id = candidate
-        with locked_run(instance_id, actor=actor, actor_label="message") as run:
-            subscription = (
-                MessageSubscription.objects.select_for_update(of=("self",))
-                .select_related("step")
-                .filter(id=subscription_id)
-                .first()
-            )
-            if subscription is None:
-                continue  # another delivery took it; look again
-            step = subscription.step
-            subscription.delete()
-            resume_in_run(
-                run,
-                step,
-                variables,
-                message=f"Message {name!r} received"
-                + (f" for {correlation_key!r}" if correlation_key else ""),
-            )
-            return run.instance
+        try:
+            with locked_run(instance_id, actor=actor, actor_label="message") as run:
+                subscription = (
+                    MessageSubscription.objects.select_for_update(of=("self",))
+                    .select_related("step")
+                    .filter(id=subscription_id)
+                    .first()
+                )
+                if subscription is None:
+                    raise _Taken  # rolls the run back untouched
+                _deliver(run, subscription, name, correlation_key, variables)
+                return run.instance
+        except _Taken:
+            continue  # another delivery took it; look again
     starter = (
         MessageSubscription.objects.filter(
             message_name=name, version__status=WorkflowVersion.Status.PUBLISHED, instance__isnull=True

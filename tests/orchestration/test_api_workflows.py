@@ -188,6 +188,20 @@ def test_text_xml_and_json_bodies_are_accepted_too(api: Client, people: dict) ->
     assert as_json.status_code == 200 and as_json.data["revision"] == 3
 
 
+def test_upload_that_is_not_utf8_is_400_naming_the_file(api: Client, people: dict) -> None:
+    client = api(people["designer"])
+    _create(client)
+    upload = SimpleUploadedFile("old.bpmn", "<é/>".encode("latin-1"))
+
+    as_file = client.put("/api/workflows/purchase/draft/", {"file": upload}, format="multipart")
+    as_body = client.put(
+        "/api/workflows/purchase/draft/", "<é/>".encode("latin-1"), content_type="application/xml"
+    )
+
+    assert as_file.status_code == 400 and as_file.data == {"file": ["Send the diagram as UTF-8 text."]}
+    assert as_body.status_code == 400 and "UTF-8" in as_body.data["detail"]
+
+
 def test_saving_over_someone_elses_save_is_a_conflict_with_the_current_revision(
     api: Client, people: dict
 ) -> None:
