@@ -200,7 +200,7 @@ class ApprovalTask(models.Model):
         default=0, help_text="Level in the requester's management chain (0: not an authority chain task)."
     )
     limit_applied = models.CharField(
-        max_length=100, blank=True, help_text="The authority limit the approver was chosen by."
+        max_length=200, blank=True, help_text="The authority limit the approver was chosen by."
     )
     outcome = models.CharField(max_length=32, blank=True)
     comment = models.TextField(blank=True)

@@ -194,13 +194,13 @@ def resume_in_run(
     """Complete a waiting ``step`` inside an open run and move its token on."""
     if step.status != Step.Status.WAITING:
         raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
+    run.event("step.completed", message, step=step)
     run.set_variables(variables, step)
     Timer.objects.filter(step=step, fired_at__isnull=True, cancelled_at__isnull=True).update(
         cancelled_at=run.now
     )
     step.output = output if output is not None else variables
     node = run.graph["nodes"][step.node_id]
-    run.event("step.completed", message, step=step)
     drive_from(run, step, list(node["outgoing"]))
 
 
