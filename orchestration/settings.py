@@ -186,7 +186,9 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_TASK_TIME_LIMIT = 900
+# Below the step lease (BATON_STEP_LEASE_SECONDS, 300 s by default): a task is killed before
+# the relay declares its worker lost and schedules the next attempt.
+CELERY_TASK_TIME_LIMIT = max(30, int(os.environ.get("BATON_STEP_LEASE_SECONDS", "300")) - 30)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 

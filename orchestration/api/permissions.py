@@ -38,13 +38,23 @@ def visible_workflows(user: AbstractBaseUser) -> QuerySet[Workflow]:
 
 
 def visible_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
-    """Instances ``user`` started, may view one by one, or whose workflow they may view."""
+    """Instances ``user`` started, decides a task of, may view one by one, or operates the workflow of.
+
+    Viewing a workflow (the catalog) does not show other people's requests: operating it
+    (change_workflow) does.
+    """
+    from approvals.actions import tasks_for
+
     instances = ProcessInstance.objects.all()
     if user.is_superuser:  # type: ignore[attr-defined]
         return instances
     granted = get_objects_for_user(user, "orchestration.view_instance", klass=ProcessInstance)
+    operated = get_objects_for_user(user, "orchestration.change_workflow", klass=Workflow)
     return instances.filter(
-        Q(initiator=user) | Q(workflow__in=visible_workflows(user)) | Q(pk__in=granted.values("pk"))
+        Q(initiator=user)
+        | Q(workflow__in=operated)
+        | Q(pk__in=granted.values("pk"))
+        | Q(pk__in=tasks_for(user).values("instance_id"))
     )
 
 

@@ -218,6 +218,9 @@ class WorkflowViewSet(
     lookup_value_regex = r"[a-z0-9][a-z0-9_-]*"
     # The workflow permission each action needs; anything else needs view_workflow.
     action_perms = {
+        # The diagram may carry connector settings: reading it is for designers, not every viewer.
+        "draft": "design_workflow",
+        "download": "design_workflow",
         "update": "change_workflow",
         "partial_update": "change_workflow",
         "save_draft": "design_workflow",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -69,6 +69,7 @@ def relay_outbox(now: timezone.datetime | None = None) -> int:
     """
     now = now or timezone.now()
     to_publish: list[tuple[int, int]] = []
+    lost: list[tuple[int, int, Any]] = []
     with transaction.atomic():
         rows = list(
             Outbox.objects.select_for_update(skip_locked=True, of=("self",))
@@ -85,6 +86,8 @@ def relay_outbox(now: timezone.datetime | None = None) -> int:
             elif step.status == Step.Status.RUNNING and not lease_over:
                 row.republish_at = step.lease_until
                 row.save(update_fields=["republish_at"])
+            elif step.status == Step.Status.RUNNING:
+                lost.append((step.id, step.attempt, step.instance_id))
             else:
                 # Back off per republish: under a backlog, unclaimed rows must not flood the queue.
                 row.republish_at = now + _grace() * min(2**row.publish_count, 64)
@@ -96,11 +99,22 @@ def relay_outbox(now: timezone.datetime | None = None) -> int:
     if to_publish:
         logger.info("Relay republishing %d step(s)", len(to_publish))
         publish(to_publish)
-    return len(to_publish)
+    if lost:
+        from orchestration.engine.worker import fail_step
+
+        for step_id, attempt, instance_id in lost:
+            # The worker died or hung: that attempt failed. Retries are bounded, so a step that
+            # kills every worker ends as an incident instead of being re-run forever.
+            fail_step(
+                step_id,
+                attempt,
+                "The worker running this step stopped answering (lease expired).",
+                retryable=True,
+                instance_id=instance_id,
+            )
+    return len(to_publish) + len(lost)
 
 
-def claimable(step_id: int, attempt: int, now: timezone.datetime) -> Q:
+def claimable(step_id: int, attempt: int) -> Q:
     """The condition under which a worker may claim ``step_id`` for ``attempt``."""
-    return Q(id=step_id, attempt=attempt) & (
-        Q(status=Step.Status.QUEUED) | Q(status=Step.Status.RUNNING, lease_until__lt=now)
-    )
+    return Q(id=step_id, attempt=attempt, status=Step.Status.QUEUED)

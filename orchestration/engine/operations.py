@@ -31,6 +31,18 @@ def cancel_instance(
         run.event(
             "instance.cancelled", f"Cancelled{': ' + reason if reason else ''}", data={"reason": reason}
         )
+        if run.instance.parent_step_id:
+            # The parent's call step must not wait forever: it becomes an incident on the next tick.
+            parent_instance_id = Step.objects.values_list("instance_id", flat=True).get(
+                id=run.instance.parent_step_id
+            )
+            Timer.objects.create(
+                kind=Timer.Kind.WAIT,
+                due_at=run.now,
+                instance_id=parent_instance_id,
+                step_id=run.instance.parent_step_id,
+                payload={"child_instance": str(run.instance.id)},
+            )
         children = list(
             ProcessInstance.objects.filter(
                 parent_step__instance=run.instance, status=ProcessInstance.Status.RUNNING

@@ -124,8 +124,6 @@ def drive(run: Run, tokens: list[tuple[str, str]]) -> None:
     budget = MAX_INLINE_STEPS
     while queue:
         budget -= 1
-        if budget < 0:
-            raise BlockError(f"More than {MAX_INLINE_STEPS} blocks ran without waiting: is there a loop?")
         node_id, flow_id = queue.popleft()
         node = run.graph["nodes"][node_id]
         step = Step(
@@ -136,6 +134,13 @@ def drive(run: Run, tokens: list[tuple[str, str]]) -> None:
             incoming_flow=flow_id,
             started_at=run.now,
         )
+        if budget < 0:
+            # Every token left becomes an incident: nothing is lost, an operator decides.
+            step.save()
+            raise_incident(
+                run, step, f"More than {MAX_INLINE_STEPS} blocks ran without waiting: is there a loop?"
+            )
+            continue
         queue.extend(_enter(run, step))
 
 

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestration.engine.blocks import block_for
+from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.dispatch import queue_for_worker
-from orchestration.engine.runtime import StartDataError, locked_run, start_instance
+from orchestration.engine.runtime import StartDataError, locked_run, raise_incident, start_instance
 from orchestration.models import Event, ProcessInstance, Step, Timer, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -82,9 +83,13 @@ def _fire(timer_id: int, instance_id: Any, now: datetime) -> int:
             if step.status == Step.Status.RETRY_WAIT:
                 queue_for_worker(run, step, attempt=int(timer.payload["attempt"]))
         elif step.status == Step.Status.WAITING:
-            block_for(step.kind).on_timer(
-                run, step, {**timer.payload, "timer_id": timer.id, "kind": timer.kind}
-            )
+            payload = {**timer.payload, "timer_id": timer.id, "kind": timer.kind}
+            try:
+                with transaction.atomic():
+                    block_for(step.kind).on_timer(run, step, payload)
+            except BlockError as exc:
+                # The timer is spent either way; the step waits for an operator instead.
+                raise_incident(run, step, str(exc))
     return 1
 
 

@@ -23,10 +23,10 @@ logger = logging.getLogger(__name__)
 
 
 def claim_step(step_id: int, attempt: int) -> Step | None:
-    """Take ownership of a queued step (or one whose lease ran out); ``None`` if someone else has it."""
+    """Take ownership of a queued step; ``None`` if someone else has it or it moved on."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.BATON_STEP_LEASE_SECONDS)
-    claimed = Step.objects.filter(claimable(step_id, attempt, now)).update(
+    claimed = Step.objects.filter(claimable(step_id, attempt)).update(
         status=Step.Status.RUNNING, lease_until=lease, started_at=now
     )
     if not claimed:

@@ -74,12 +74,13 @@ def test_initiator_sees_their_instance_and_an_outsider_sees_nothing(
     assert "desk" not in detail.content.decode()
 
 
-def test_view_workflow_or_view_instance_permission_shows_instances(
+def test_operators_see_every_instance_and_view_instance_grants_one(
     api: Client, people: dict, version: WorkflowVersion
 ) -> None:
     first = _start(version, people["alice"])
     second = _start(version, people["alice"], item="chair")
     assign_perm("orchestration.view_workflow", people["victor"], version.workflow)
+    assign_perm("orchestration.change_workflow", people["victor"], version.workflow)
     assign_perm("orchestration.view_instance", people["olga"], second)
 
     by_workflow = api(people["victor"]).get("/api/instances/")
@@ -88,6 +89,16 @@ def test_view_workflow_or_view_instance_permission_shows_instances(
     assert {i["id"] for i in by_workflow.data["results"]} == {str(first.id), str(second.id)}
     assert [i["id"] for i in by_instance.data["results"]] == [str(second.id)]
     assert api(people["olga"]).get(f"/api/instances/{first.id}/").status_code == 404
+
+
+def test_viewing_a_workflow_in_the_catalog_does_not_show_other_peoples_requests(
+    api: Client, people: dict, version: WorkflowVersion
+) -> None:
+    instance = _start(version, people["alice"])
+    assign_perm("orchestration.view_workflow", people["victor"], version.workflow)
+
+    assert api(people["victor"]).get("/api/instances/").data["results"] == []
+    assert api(people["victor"]).get(f"/api/instances/{instance.id}/").status_code == 404
 
 
 def test_list_filters_by_workflow_status_incident_key_and_start_time(
@@ -175,7 +186,7 @@ def test_viewer_may_not_cancel_and_an_outsider_cannot_find_the_instance(
     api: Client, people: dict, version: WorkflowVersion
 ) -> None:
     instance = _start(version, people["alice"])
-    assign_perm("orchestration.view_workflow", people["victor"], version.workflow)
+    assign_perm("orchestration.view_instance", people["victor"], instance)
 
     viewer = api(people["victor"]).post(f"/api/instances/{instance.id}/cancel/", {}, format="json")
     outsider = api(people["olga"]).post(f"/api/instances/{instance.id}/cancel/", {}, format="json")

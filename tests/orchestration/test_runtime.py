@@ -380,3 +380,95 @@ def test_approval_due_date_and_reminder_timers_are_cancelled_by_the_decision(peo
     complete_task(task.id, people["alice"], "approved")
 
     assert not Timer.objects.filter(step=task.step, fired_at__isnull=True, cancelled_at__isnull=True).exists()
+
+
+def _parent_calling_a_waiting_child(output: str = "result.n") -> ProcessInstance:
+    child = bpmn.definitions(
+        bpmn.start("start", bpmn.field("n", "integer", required=True)),
+        bpmn.wait_timer("pause", "PT1H"),
+        bpmn.end(),
+        *bpmn.chain("start", "pause", "end"),
+    )
+    publish(child, key="slow-child")
+    parent = bpmn.definitions(
+        bpmn.start(),
+        bpmn.call("sub", "slow-child", inputs={"n": "3"}, outputs={"got": output}),
+        bpmn.end(),
+        *bpmn.chain("start", "sub", "end"),
+    )
+    return start_instance(publish(parent, key="parent"), {})
+
+
+def test_cancelling_a_child_instance_turns_the_parents_call_into_an_incident() -> None:
+    parent = _parent_calling_a_waiting_child()
+    child = ProcessInstance.objects.get(parent_step__instance=parent)
+
+    cancel_instance(child.id, reason="Not needed")
+    fire_due_timers()
+
+    parent.refresh_from_db()
+    assert parent.status == ProcessInstance.Status.RUNNING and parent.has_incident
+    incident = Incident.objects.get(instance=parent)
+    assert incident.step.node_id == "sub" and "cancelled" in incident.error
+
+
+def test_a_sub_process_result_that_cannot_be_mapped_becomes_an_incident_not_a_stuck_timer() -> None:
+    parent = _parent_calling_a_waiting_child(output="result.missing")
+    child = ProcessInstance.objects.get(parent_step__instance=parent)
+    child_timer = Timer.objects.get(instance=child)
+
+    fire_due_timers(now=child_timer.due_at)  # the child finishes and schedules the parent's wake-up
+    fire_due_timers(now=child_timer.due_at)
+
+    assert Incident.objects.filter(instance=parent, step__node_id="sub").exists()
+    assert not Timer.objects.filter(fired_at__isnull=True, cancelled_at__isnull=True).exists()
+
+
+def test_a_loop_that_never_waits_becomes_an_incident_instead_of_failing_the_start() -> None:
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.gateway("again", default="f_out"),
+        bpmn.script("bump", '{"n": 1}'),
+        bpmn.end(),
+        bpmn.flow("start", "again"),
+        bpmn.flow("again", "bump", id="f_loop", condition="true"),
+        bpmn.flow("again", "end", id="f_out"),
+        bpmn.flow("bump", "again"),
+    )
+
+    instance = start_instance(publish(xml, key="spin"), {})
+
+    assert instance.status == ProcessInstance.Status.RUNNING and instance.has_incident
+    assert "loop" in Incident.objects.get(instance=instance).error
+
+
+def test_a_step_whose_worker_stopped_answering_is_retried_as_a_new_attempt() -> None:
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.service("call", properties={"url": "http://127.0.0.1:9/none"}, retries=1),
+        bpmn.end(),
+        *bpmn.chain("start", "call", "end"),
+    )
+    instance = start_instance(publish(xml, key="lost-worker"), {})
+    step = instance.steps.get(node_id="call")
+    from orchestration.engine.worker import claim_step
+
+    assert claim_step(step.id, 1) is not None  # a worker took it ... and died
+    step.refresh_from_db()
+
+    relay_outbox(now=step.lease_until + timedelta(seconds=1))
+
+    step.refresh_from_db()
+    assert step.status == Step.Status.RETRY_WAIT and "lease expired" in step.error
+    retry = Timer.objects.get(step=step, kind=Timer.Kind.RETRY)
+    fire_due_timers(now=retry.due_at)
+    step.refresh_from_db()
+    assert step.status == Step.Status.QUEUED and step.attempt == 2
+    assert claim_step(step.id, 2) is not None
+    step.refresh_from_db()
+
+    relay_outbox(now=step.lease_until + timedelta(seconds=1))  # the second worker dies too
+
+    step.refresh_from_db()
+    assert step.status == Step.Status.INCIDENT
+    assert claim_step(step.id, 2) is None

@@ -64,5 +64,7 @@ class CallActivityBlock(Block):
         from orchestration.engine.runtime import resume_in_run
 
         child = ProcessInstance.objects.get(id=payload["child_instance"])
+        if child.status != ProcessInstance.Status.COMPLETED:
+            raise BlockError(f"The sub-process {child.id} was {child.get_status_display().lower()}.")
         node = run.graph["nodes"][step.node_id]
         resume_in_run(run, step, _outputs(run, node, child), message="Sub-process finished")
