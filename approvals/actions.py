@@ -5,11 +5,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from approvals.chain import covers
+from approvals.engine import AUTHORITY_CHAIN, chain_request, escalate_in_chain, is_chain_level
 from approvals.models import ApprovalTask
-from orchestration.engine import locked_run, resume_in_run
+from orchestration.engine import InvalidState, locked_run, resume_in_run
+from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.runtime import raise_incident
 from orchestration.models import Step
 
 if TYPE_CHECKING:
@@ -58,6 +63,12 @@ def complete_task(
 ) -> ApprovalTask:
     """Decide a task and resume its process step.
 
+    On an authority chain, an approval by someone whose limit does not cover the
+    amount opens the next level's task instead (the step keeps waiting, and a
+    ``task.escalated`` event says who is next); a rejection at any level ends it.
+    The result variable gets ``{outcome, comment, by}`` (plus ``level`` on an
+    authority chain) over any extra ``data``.
+
     Two people deciding at once: the instance row lock serializes them and the
     second gets :class:`TaskAlreadyDecided` naming who won.
     """
@@ -86,9 +97,27 @@ def complete_task(
         task.lock_version += 1
         task.save()
         step = Step.objects.select_for_update().get(id=task.step_id)
+        if step.status != Step.Status.WAITING:
+            raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
         node = run.graph["nodes"][step.node_id]
+        if outcome == "approved" and is_chain_level(node, task):
+            try:
+                # A savepoint, so a failed escalation leaves no half-made task behind its incident.
+                with transaction.atomic():
+                    request = chain_request(run, node)
+                    on_date = timezone.localdate(run.now)
+                    if not covers(user, request.amount, request.currency, request.category, on_date):
+                        escalate_in_chain(run, step, node, task, request)
+                        return task
+            except BlockError as exc:
+                # The decision stands; the operator fixes the org chart or data and retries the step.
+                raise_incident(run, step, str(exc))
+                return task
         variable = node["config"].get("result_variable") or "approval"
-        decision = {"outcome": outcome, "comment": comment, "by": user.get_username(), **(data or {})}
+        # Extra data never overrides what was decided and by whom.
+        decision = {**(data or {}), "outcome": outcome, "comment": comment, "by": user.get_username()}
+        if node["config"].get("assignee_rule") == AUTHORITY_CHAIN:
+            decision["level"] = task.chain_level
         resume_in_run(
             run,
             step,

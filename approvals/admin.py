@@ -1,13 +1,170 @@
-"""Admin for approval tasks (the org chart and limits come with the approvals issue)."""
+"""Admin for the org chart (profiles on the user page), authority limits and approval tasks."""
+
+from __future__ import annotations
+
+from typing import Any
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
-from approvals.models import ApprovalTask
+from approvals.chain import ManagerCycle, manager_chain
+from approvals.models import ApprovalTask, AuthorityLimit, Profile, person
+
+User = get_user_model()
+
+
+def _chain_text(user: Any) -> str:
+    try:
+        managers = manager_chain(user)
+    except ManagerCycle as exc:
+        return str(exc)
+    return " → ".join(person(m) for m in managers) or "—"
+
+
+def _reports_text(user: Any) -> str:
+    reports = User._default_manager.filter(profile__manager=user).order_by("first_name", "last_name")
+    return ", ".join(person(r) for r in reports) or "—"
+
+
+class ProfileInline(admin.StackedInline):  # type: ignore[type-arg]
+    """The org chart entry of a user, edited on the user's page."""
+
+    model = Profile
+    fk_name = "user"
+    can_delete = False
+    verbose_name_plural = "Org chart"
+    autocomplete_fields = ("manager", "delegate")
+    readonly_fields = ("manager_chain", "direct_reports")
+    fieldsets = (
+        (None, {"fields": ("title", "department", "cost_centre")}),
+        ("Reporting", {"fields": ("manager", "manager_chain", "direct_reports")}),
+        ("Out of office", {"fields": ("out_of_office_from", "out_of_office_to", "delegate")}),
+    )
+
+    @admin.display(description="Manager chain (level 1 first)")
+    def manager_chain(self, obj: Profile) -> str:
+        return _chain_text(obj.user) if obj.pk else "—"
+
+    @admin.display(description="Direct reports")
+    def direct_reports(self, obj: Profile) -> str:
+        return _reports_text(obj.user) if obj.pk else "—"
+
+
+class AuthorityLimitInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = AuthorityLimit
+    fk_name = "user"
+    extra = 0
+    fields = ("amount", "currency", "category", "valid_from", "valid_to")
+
+
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
+    """Django's user admin with the org chart profile and personal limits inline."""
+
+    inlines = (ProfileInline, AuthorityLimitInline)
+    list_display = (*UserAdmin.list_display, "title", "department", "manager")
+    list_filter = (*UserAdmin.list_filter, "profile__department")
+    search_fields = (
+        *UserAdmin.search_fields,
+        "profile__title",
+        "profile__department",
+        "profile__cost_centre",
+    )
+    list_select_related = ("profile", "profile__manager")
+
+    def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        # The add page is Django's two-step password form; the org chart comes on the next page.
+        return super().get_inline_instances(request, obj) if obj is not None else []
+
+    @admin.display(description="Title", ordering="profile__title")
+    def title(self, obj: Any) -> str:
+        profile = getattr(obj, "profile", None)
+        return profile.title if profile else ""
+
+    @admin.display(description="Department", ordering="profile__department")
+    def department(self, obj: Any) -> str:
+        profile = getattr(obj, "profile", None)
+        return profile.department if profile else ""
+
+    @admin.display(description="Manager")
+    def manager(self, obj: Any) -> str:
+        profile = getattr(obj, "profile", None)
+        return person(profile.manager) if profile and profile.manager else ""
+
+
+@admin.register(Profile)
+class ProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The org chart as a list: who reports to whom, who is away and who stands in."""
+
+    list_display = (
+        "user",
+        "title",
+        "department",
+        "cost_centre",
+        "manager",
+        "delegate",
+        "out_of_office_from",
+        "out_of_office_to",
+    )
+    list_filter = ("department", "cost_centre", ("out_of_office_from", admin.EmptyFieldListFilter))
+    search_fields = ("user__username", "user__first_name", "user__last_name", "title", "department")
+    list_select_related = ("user", "manager", "delegate")
+    autocomplete_fields = ("user", "manager", "delegate")
+    readonly_fields = ("manager_chain", "direct_reports")
+
+    @admin.display(description="Manager chain (level 1 first)")
+    def manager_chain(self, obj: Profile) -> str:
+        return _chain_text(obj.user) if obj.pk else "—"
+
+    @admin.display(description="Direct reports")
+    def direct_reports(self, obj: Profile) -> str:
+        return _reports_text(obj.user) if obj.pk else "—"
+
+
+@admin.register(AuthorityLimit)
+class AuthorityLimitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Who may approve how much: per person or per group, per currency and category, with dates."""
+
+    list_display = ("holder", "amount", "currency", "category", "valid_from", "valid_to")
+    list_filter = ("currency", "category", "group", ("valid_to", admin.EmptyFieldListFilter))
+    search_fields = ("user__username", "user__first_name", "user__last_name", "group__name", "category")
+    list_select_related = ("user", "group")
+    autocomplete_fields = ("user", "group")
+    fields = ("user", "group", "amount", "currency", "category", "valid_from", "valid_to")
+
+    @admin.display(description="Holder")
+    def holder(self, obj: AuthorityLimit) -> str:
+        return person(obj.user) if obj.user_id else f"Group {obj.group}"
 
 
 @admin.register(ApprovalTask)
 class ApprovalTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    list_display = ("name", "instance", "assignee", "candidate_group", "status", "outcome", "created_at")
+    list_display = (
+        "name",
+        "instance",
+        "assignee",
+        "candidate_group",
+        "chain_level",
+        "status",
+        "outcome",
+        "created_at",
+    )
     list_filter = ("status", "outcome", "candidate_group")
     search_fields = ("name", "assignee__username", "instance__id")
-    readonly_fields = ("instance", "step", "decided_by", "decided_at", "outcome", "comment", "lock_version")
+    readonly_fields = (
+        "instance",
+        "step",
+        "reason",
+        "chain_level",
+        "limit_applied",
+        "decided_by",
+        "decided_at",
+        "outcome",
+        "comment",
+        "lock_version",
+    )

@@ -1,10 +1,170 @@
-"""Human tasks: the approvals side of the engine's wait states."""
+"""Human tasks and the people behind them: org chart profiles, authority limits, approval tasks."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
+from django.db.models import F, Q
+
+if TYPE_CHECKING:
+    import datetime
+    from decimal import Decimal
+
+
+def person(user: Any) -> str:
+    """How a person is named in reasons and messages: full name, else username."""
+    return str(user.get_full_name() or user.get_username())
+
+
+def money(amount: Decimal, currency: str) -> str:
+    """An amount as people read it: ``USD 2,000.00``."""
+    return f"{currency} {amount:,.2f}"
+
+
+class Profile(models.Model):
+    """A user's place in the org chart: manager, department, title, out-of-office delegate."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile")
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="direct_report_profiles",
+        help_text="Approves first in the authority chain.",
+    )
+    department = models.CharField(max_length=100, blank=True)
+    cost_centre = models.CharField(max_length=50, blank=True)
+    title = models.CharField(max_length=100, blank=True)
+    out_of_office_from = models.DateField(null=True, blank=True)
+    out_of_office_to = models.DateField(null=True, blank=True)
+    delegate = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="delegating_profiles",
+        help_text="Receives this person's approval tasks while they are out of office.",
+    )
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(out_of_office_from__isnull=True)
+                | Q(out_of_office_to__isnull=True)
+                | Q(out_of_office_to__gte=F("out_of_office_from")),
+                name="profile_out_of_office_ordered",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return person(self.user)
+
+    def is_out_of_office(self, on_date: datetime.date) -> bool:
+        """Whether ``on_date`` falls within the out-of-office dates (open ends allowed, none set: no)."""
+        if self.out_of_office_from is None and self.out_of_office_to is None:
+            return False
+        starts = self.out_of_office_from is None or self.out_of_office_from <= on_date
+        ends = self.out_of_office_to is None or on_date <= self.out_of_office_to
+        return starts and ends
+
+    def clean(self) -> None:
+        """Refuse a manager chain that loops back, naming the people in the loop."""
+        errors: dict[str, str] = {}
+        if (
+            self.out_of_office_from
+            and self.out_of_office_to
+            and self.out_of_office_to < self.out_of_office_from
+        ):
+            errors["out_of_office_to"] = "The out-of-office period ends before it starts."
+        if self.user_id is not None and self.delegate_id == self.user_id:
+            errors["delegate"] = "A person cannot delegate to themselves."
+        if self.user_id is not None and self.manager_id is not None:
+            loop = self._manager_loop()
+            if loop:
+                errors["manager"] = "Manager chain loops: " + " → ".join(loop)
+        if errors:
+            raise ValidationError(errors)
+
+    def _manager_loop(self) -> list[str]:
+        """Usernames around the loop this profile's (unsaved) manager would close, else ``[]``."""
+        seen = [self.user_id]
+        names = {self.user_id: self.user.get_username()}
+        current = self.manager_id
+        while current is not None:
+            if current in seen:
+                start = seen.index(current)
+                return [names[pk] for pk in seen[start:]] + [names[current]]
+            seen.append(current)
+            row = Profile.objects.filter(user_id=current).values_list("user__username", "manager_id").first()
+            if row is None:
+                # A manager without a profile has no manager of their own: the chain ends.
+                return []
+            names[current], current = row
+        return []
+
+
+class AuthorityLimit(models.Model):
+    """How much a person, or everyone in a group, may approve: amount, currency, category, dates."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="authority_limits",
+    )
+    group = models.ForeignKey(
+        Group, null=True, blank=True, on_delete=models.CASCADE, related_name="authority_limits"
+    )
+    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(
+        max_length=3,
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter currency code such as USD.")],
+    )
+    category = models.CharField(
+        max_length=100, blank=True, help_text="Spend category this limit is for; blank means any."
+    )
+    valid_from = models.DateField(null=True, blank=True)
+    valid_to = models.DateField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["currency", "-amount"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(user__isnull=False, group__isnull=True)
+                | Q(user__isnull=True, group__isnull=False),
+                name="authority_limit_user_or_group",
+                violation_error_message="A limit belongs to either a user or a group.",
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_from__isnull=True)
+                | Q(valid_to__isnull=True)
+                | Q(valid_to__gte=F("valid_from")),
+                name="authority_limit_dates_ordered",
+                violation_error_message="The limit ends before it starts.",
+            ),
+        ]
+        indexes = [models.Index(fields=["user", "currency"]), models.Index(fields=["group", "currency"])]
+
+    def __str__(self) -> str:
+        holder = person(self.user) if self.user_id else f"group {self.group}"
+        category = f" ({self.category})" if self.category else ""
+        return f"{self.describe()}{category} for {holder}"
+
+    def describe(self) -> str:
+        """The amount with its currency, as reasons quote it."""
+        return money(self.amount, self.currency)
+
+    def clean(self) -> None:
+        # People type "usd"; codes are stored upper case so lookups compare exactly.
+        self.currency = (self.currency or "").upper()
+        super().clean()
 
 
 class ApprovalTask(models.Model):
@@ -32,6 +192,12 @@ class ApprovalTask(models.Model):
         Group, null=True, blank=True, on_delete=models.SET_NULL, related_name="approval_tasks"
     )
     reason = models.CharField(max_length=500, blank=True, help_text="Why this person or group was chosen.")
+    chain_level = models.PositiveSmallIntegerField(
+        default=0, help_text="Level in the requester's management chain (0: not an authority chain task)."
+    )
+    limit_applied = models.CharField(
+        max_length=200, blank=True, help_text="The authority limit the approver was chosen by."
+    )
     outcome = models.CharField(max_length=32, blank=True)
     comment = models.TextField(blank=True)
     data = models.JSONField(default=dict, blank=True)

@@ -225,13 +225,3 @@ BATON_CONNECTOR_MODULES = [
 
 # A queue of one's own: several Baton test runs (or installations) can share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BATON_QUEUE", "baton")
-
-# Signature authority of the demo company, read by the approvals.check_authority stub
-# until the org chart and authority limits live in the admin.
-BATON_DEMO_AUTHORITY_LIMITS = {
-    "employee": 500,
-    "buyer": 1000,
-    "manager": 2000,
-    "director": 25000,
-    "cfo": 1000000,
-}

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class Run:
     """One ``advance()``: a locked instance, its compiled graph, who acts, what to do on commit.
 
-    Create it with :func:`orchestration.engine.runtime.open_run` inside a transaction
+    Create it with :func:`orchestration.engine.runtime.locked_run` inside a transaction
     and end it with ``finish_run``; blocks receive it and never commit themselves.
     """
 

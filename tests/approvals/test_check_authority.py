@@ -1,9 +1,15 @@
-"""The signature authority stub: limits from BATON_DEMO_AUTHORITY_LIMITS, otherwise 0."""
+"""The signature authority connector: the requester's highest applicable authority limit."""
 
 from __future__ import annotations
 
-import pytest
+import datetime
+from decimal import Decimal
 
+import pytest
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from approvals.models import AuthorityLimit
 from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
 
@@ -11,10 +17,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def people(django_user_model, settings):
-    django_user_model.objects.create_user("alice")
+def people(django_user_model):
+    alice = django_user_model.objects.create_user("alice")
     django_user_model.objects.create_user("bob")
-    settings.BATON_DEMO_AUTHORITY_LIMITS = {"alice": 5000}
+    AuthorityLimit.objects.create(user=alice, amount=Decimal("5000"), currency="EUR")
 
 
 def check(data: dict) -> dict:
@@ -42,10 +48,41 @@ def test_user_without_a_limit_covers_nothing():
     }
 
 
-def test_without_the_setting_every_limit_is_zero(settings):
-    del settings.BATON_DEMO_AUTHORITY_LIMITS
+def test_a_limit_in_another_currency_covers_nothing():
+    assert check({"amount": 1, "currency": "USD", "requester": "alice"}) == {
+        "covered": False,
+        "limit": 0.0,
+        "currency": "USD",
+    }
 
-    assert check({"amount": 1, "currency": "EUR", "requester": "alice"})["limit"] == 0.0
+
+def test_a_groups_limit_counts_for_its_members(django_user_model):
+    buyers = Group.objects.create(name="Buyers")
+    django_user_model.objects.get(username="bob").groups.add(buyers)
+    AuthorityLimit.objects.create(group=buyers, amount=Decimal("800"), currency="EUR")
+
+    assert check({"amount": 700, "currency": "EUR", "requester": "bob"})["covered"] is True
+
+
+def test_a_category_limit_applies_only_to_its_category(django_user_model):
+    bob = django_user_model.objects.get(username="bob")
+    AuthorityLimit.objects.create(user=bob, amount=Decimal("3000"), currency="EUR", category="IT")
+
+    assert check({"amount": 2000, "currency": "EUR", "requester": "bob", "category": "it"})["covered"]
+    assert not check({"amount": 2000, "currency": "EUR", "requester": "bob", "category": "Travel"})["covered"]
+    assert not check({"amount": 2000, "currency": "EUR", "requester": "bob"})["covered"]
+
+
+def test_an_expired_limit_covers_nothing(django_user_model):
+    bob = django_user_model.objects.get(username="bob")
+    AuthorityLimit.objects.create(
+        user=bob,
+        amount=Decimal("3000"),
+        currency="EUR",
+        valid_to=timezone.localdate() - datetime.timedelta(days=1),
+    )
+
+    assert check({"amount": 1, "currency": "EUR", "requester": "bob"})["limit"] == 0.0
 
 
 def test_unknown_requester_is_not_retryable():
@@ -63,6 +100,8 @@ def test_unknown_requester_is_not_retryable():
         {"amount": True, "currency": "EUR", "requester": "alice"},
         {"amount": None, "currency": "EUR", "requester": "alice"},
         {"amount": 1, "requester": "alice"},
+        {"amount": 1, "currency": "euros", "requester": "alice"},
+        {"amount": 1, "currency": "EUR", "requester": "alice", "category": 7},
         {"amount": 1, "currency": "EUR"},
     ],
 )

@@ -6,12 +6,14 @@ import json
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
 
 
 @dataclass(frozen=True)
@@ -113,3 +115,19 @@ def http_server() -> Iterator[ScriptedServer]:
     server.start()
     yield server
     server.stop()
+
+
+Client = Callable[[Any], APIClient]
+
+
+@pytest.fixture
+def api() -> Client:
+    """A factory of API clients authenticated with a user's token."""
+
+    def client_for(user: Any) -> APIClient:
+        client = APIClient()
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    return client_for

@@ -2,36 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from guardian.shortcuts import assign_perm
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from orchestration.engine import start_instance
 from orchestration.models import Incident, ProcessInstance
 from tests import bpmn
+from tests.orchestration.conftest import Client
 from tests.orchestration.factories import publish
 
 pytestmark = pytest.mark.django_db
-
-Client = Callable[[Any], APIClient]
-
-
-@pytest.fixture
-def api() -> Client:
-    """An API client authenticated with the user's token."""
-
-    def client_for(user: Any) -> APIClient:
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return client_for
 
 
 @pytest.fixture
@@ -90,8 +73,14 @@ def test_catalog_viewers_do_not_see_incidents_and_initiators_may_not_retry_or_sk
 ) -> None:
     assign_perm("orchestration.view_workflow", people["victor"], incident.instance.workflow)
 
-    viewer = [api(people["victor"]).post(f"/api/incidents/{incident.id}/{op}/", {}, format="json") for op in ("retry", "skip")]
-    initiator = [api(people["alice"]).post(f"/api/incidents/{incident.id}/{op}/", {}, format="json") for op in ("retry", "skip")]
+    viewer = [
+        api(people["victor"]).post(f"/api/incidents/{incident.id}/{op}/", {}, format="json")
+        for op in ("retry", "skip")
+    ]
+    initiator = [
+        api(people["alice"]).post(f"/api/incidents/{incident.id}/{op}/", {}, format="json")
+        for op in ("retry", "skip")
+    ]
 
     assert api(people["victor"]).get(f"/api/incidents/{incident.id}/").status_code == 404
     assert api(people["alice"]).get(f"/api/incidents/{incident.id}/").status_code == 200

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,31 +9,15 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 from guardian.shortcuts import assign_perm
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from approvals.models import ApprovalTask
 from orchestration.engine import start_instance
 from orchestration.models import ProcessInstance, WorkflowVersion
 from tests import bpmn
+from tests.orchestration.conftest import Client
 from tests.orchestration.factories import publish
 
 pytestmark = pytest.mark.django_db
-
-Client = Callable[[Any], APIClient]
-
-
-@pytest.fixture
-def api() -> Client:
-    """An API client authenticated with the user's token."""
-
-    def client_for(user: Any) -> APIClient:
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return client_for
 
 
 @pytest.fixture

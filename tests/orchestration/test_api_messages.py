@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from guardian.shortcuts import assign_perm
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from orchestration.engine import start_instance
 from orchestration.models import ProcessInstance, WorkflowVersion
 from tests import bpmn
+from tests.orchestration.conftest import Client
 from tests.orchestration.factories import publish
 
 pytestmark = pytest.mark.django_db
-
-Client = Callable[[Any], APIClient]
-
-
-@pytest.fixture
-def api() -> Client:
-    """An API client authenticated with the user's token."""
-
-    def client_for(user: Any) -> APIClient:
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return client_for
 
 
 @pytest.fixture

@@ -1,9 +1,9 @@
 """The showcase, end to end through the API: the purchase approval with a real worker and ERP.
 
 A designer uploads ``orchestration/fixtures/purchase_approval.bpmn`` and publishes it;
-an employee starts purchase requests; the worker checks signature authority, a
-Finance approver decides through the API, and the worker places the order with the
-demo procurement service (the ``procurement_url`` fixture names the URL the worker
+an employee starts purchase requests; the worker checks signature authority, the
+employee's manager and then the director decide through the API (the authority
+chain), and the worker places the order with the demo procurement service (the ``procurement_url`` fixture names the URL the worker
 posts to) and emails the requester.
 """
 
@@ -14,11 +14,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Permission
 from guardian.shortcuts import assign_perm
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from approvals.models import AuthorityLimit, Profile
 from orchestration.demo_procurement.models import DemoOrder
 from orchestration.models import Workflow
 from tests.conftest import Engine, wait_for
@@ -47,11 +48,17 @@ def test_purchase_request_is_approved_through_the_api_and_becomes_an_order(
     users = get_user_model()
     designer = users.objects.create_user("dana")
     designer.user_permissions.add(Permission.objects.get(codename="add_workflow"))
-    # "employee" signs alone up to 500 (BATON_DEMO_AUTHORITY_LIMITS); above, Finance decides.
-    employee = users.objects.create_user("employee", email="employee@example.com")
-    approver = users.objects.create_user("fiona", email="fiona@example.com")
-    approver.groups.add(Group.objects.create(name="Finance"))
-    designing, requesting, approving = _client(designer), _client(employee), _client(approver)
+    # The demo company's chain: employee (USD 500) → manager (USD 2,000) → director (USD 25,000).
+    director = users.objects.create_user("director", first_name="Dana", last_name="Director")
+    manager = users.objects.create_user("manager", first_name="Max", last_name="Manager")
+    employee = users.objects.create_user(
+        "employee", first_name="Emma", last_name="Employee", email="employee@example.com"
+    )
+    for person, boss, limit in ((director, None, 25000), (manager, director, 2000), (employee, manager, 500)):
+        Profile.objects.create(user=person, manager=boss)
+        AuthorityLimit.objects.create(user=person, amount=limit, currency="USD")
+    designing, requesting = _client(designer), _client(employee)
+    managing, directing = _client(manager), _client(director)
 
     created = designing.post(
         "/api/workflows/",
@@ -72,12 +79,12 @@ def test_purchase_request_is_approved_through_the_api_and_becomes_an_order(
 
     small = requesting.post(
         "/api/workflows/purchase-approval/start/",
-        {"data": {"item": "Keyboard", "amount": 80, "currency": "EUR"}},
+        {"data": {"item": "Keyboard", "amount": 80, "currency": "USD"}},
         format="json",
     )
     large = requesting.post(
         "/api/workflows/purchase-approval/start/",
-        {"data": {"item": "Laptop", "amount": 1500, "currency": "EUR", "justification": "Old one died"}},
+        {"data": {"item": "Laptop", "amount": 5000, "currency": "USD", "justification": "Old one died"}},
         format="json",
     )
     assert small.status_code == 201 and large.status_code == 201, (small.data, large.data)
@@ -87,19 +94,33 @@ def test_purchase_request_is_approved_through_the_api_and_becomes_an_order(
     assert auto["status"] == "completed" and auto["outcome"] == "approved", auto
     assert auto["variables"]["approval"]["by"] == "baton"
 
-    # Above it: Finance gets the task, decides through the API, and the order is placed.
+    # Above it: the manager decides first, but USD 5,000 is beyond their limit, so the director
+    # decides next; then the order is placed.
     waiting = wait_for(lambda: _settled(requesting, large.data["id"]), 90, what="the approval task")
     assert waiting["status"] == "running", waiting
-    [task] = approving.get("/api/tasks/").data["results"]
-    assert task["instance"] == large.data["id"] and task["variables"]["amount"] == 1500.0
+    [task] = managing.get("/api/tasks/").data["results"]
+    assert task["instance"] == large.data["id"] and task["variables"]["amount"] == 5000.0
+    assert task["reason"].startswith("Level 1 of Emma Employee's management chain")
     assert requesting.get("/api/tasks/").data["results"] == []
-    decided = approving.post(
+    assert directing.get("/api/tasks/").data["results"] == []
+    decided = managing.post(
+        f"/api/tasks/{task['id']}/complete/", {"outcome": "approved", "comment": "Fine by me"}, format="json"
+    )
+    assert decided.status_code == 200, decided.data
+    [task] = directing.get("/api/tasks/").data["results"]
+    assert task["reason"].endswith("Dana Director's limit USD 25,000.00 covers it")
+    decided = directing.post(
         f"/api/tasks/{task['id']}/complete/", {"outcome": "approved", "comment": "Go ahead"}, format="json"
     )
     assert decided.status_code == 200, decided.data
     done = wait_for(lambda: _settled(requesting, large.data["id"]), 90, what="the order to be placed")
     assert done["status"] == "completed" and done["outcome"] == "approved", done
-    assert done["variables"]["approval"] == {"outcome": "approved", "comment": "Go ahead", "by": "fiona"}
+    assert done["variables"]["approval"] == {
+        "outcome": "approved",
+        "comment": "Go ahead",
+        "by": "director",
+        "level": 2,
+    }
     order_id = done["variables"]["order_id"]
     assert order_id.startswith("PO-")
     order = DemoOrder.objects.get(order_id=order_id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -10,16 +9,15 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from guardian.shortcuts import assign_perm
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from orchestration.models import ProcessInstance, Workflow, WorkflowVersion
 from tests import bpmn
+from tests.orchestration.conftest import Client
 from tests.orchestration.factories import publish
 
 pytestmark = pytest.mark.django_db
 
-Client = Callable[[Any], APIClient]
 
 # What the Camunda Modeler writes: vendor attributes, DI, isExecutable="false", and an
 # Approval without a Baton assignee.
@@ -55,19 +53,6 @@ def approval_flow(approver: str = "bob") -> str:
         bpmn.end("end", outcome="done"),
         *bpmn.chain("start", "approve", "end"),
     )
-
-
-@pytest.fixture
-def api() -> Client:
-    """An API client authenticated with the user's token."""
-
-    def client_for(user: Any) -> APIClient:
-        client = APIClient()
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-        return client
-
-    return client_for
 
 
 @pytest.fixture

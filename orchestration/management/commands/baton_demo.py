@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
+from approvals.models import AuthorityLimit, Profile
 from orchestration.definitions import create_workflow, publish_version, save_draft
 from orchestration.models import Workflow
 
@@ -18,17 +20,39 @@ SHOWCASE = Path(__file__).resolve().parents[2] / "fixtures" / "purchase_approval
 PASSWORD = "baton"  # noqa: S105 (demo accounts, printed in the README)
 
 PEOPLE = [
-    # username, first, last, title, groups
-    ("employee", "Emma", "Employee", "Marketing specialist", ["Employees"]),
-    ("manager", "Max", "Manager", "Marketing manager", ["Employees"]),
-    ("director", "Dana", "Director", "Director of marketing", ["Employees"]),
-    ("cfo", "Chris", "Finance", "Chief financial officer", ["Employees", "Finance"]),
-    ("buyer", "Ivan", "Buyer", "IT buyer", ["Employees", "Procurement"]),
+    # username, first, last, title, department, cost centre, manager, groups
+    (
+        "cfo",
+        "Chris",
+        "Finance",
+        "Chief financial officer",
+        "Finance",
+        "FIN-100",
+        "",
+        ["Employees", "Finance"],
+    ),
+    ("director", "Dana", "Director", "Director of marketing", "Marketing", "MKT-100", "cfo", ["Employees"]),
+    ("manager", "Max", "Manager", "Marketing manager", "Marketing", "MKT-110", "director", ["Employees"]),
+    (
+        "employee",
+        "Emma",
+        "Employee",
+        "Marketing specialist",
+        "Marketing",
+        "MKT-110",
+        "manager",
+        ["Employees"],
+    ),
+    ("buyer", "Ivan", "Buyer", "IT buyer", "Procurement", "PRC-100", "manager", ["Employees", "Procurement"]),
 ]
+
+# Signature authority in USD for any category. Finance has none: it is the queue a request
+# reaches when the whole management chain is below the amount.
+LIMITS = {"employee": 500, "manager": 2000, "director": 25000, "cfo": 1000000}
 
 
 class Command(BaseCommand):
-    help = "Create the demo users, groups and the published purchase-approval workflow."
+    help = "Create the demo users, their org chart and limits, and the published purchase-approval workflow."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -40,7 +64,7 @@ class Command(BaseCommand):
             admin.set_password(PASSWORD)
             admin.save()
         people = {}
-        for username, first, last, _title, groups in PEOPLE:
+        for username, first, last, _title, _department, _cost_centre, _manager, groups in PEOPLE:
             user, created = users.objects.get_or_create(
                 username=username,
                 defaults={"first_name": first, "last_name": last, "email": f"{username}@example.com"},
@@ -51,6 +75,7 @@ class Command(BaseCommand):
             for name in groups:
                 user.groups.add(Group.objects.get_or_create(name=name)[0])
             people[username] = user
+        self._org_chart(people)
         employees = Group.objects.get(name="Employees")
 
         workflow = Workflow.objects.filter(key="purchase-approval").first()
@@ -77,3 +102,25 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Published {workflow.name} v{version.number}; demo users ready.")
         )
+
+    def _org_chart(self, people: dict[str, Any]) -> None:
+        """Profiles and USD limits of the demo company, reset to the demo values on every run."""
+        for username, _first, _last, title, department, cost_centre, manager, _groups in PEOPLE:
+            Profile.objects.update_or_create(
+                user=people[username],
+                defaults={
+                    "manager": people[manager] if manager else None,
+                    "title": title,
+                    "department": department,
+                    "cost_centre": cost_centre,
+                },
+            )
+        for username, amount in LIMITS.items():
+            AuthorityLimit.objects.update_or_create(
+                user=people[username],
+                currency="USD",
+                category="",
+                valid_from=None,
+                valid_to=None,
+                defaults={"amount": Decimal(amount)},
+            )

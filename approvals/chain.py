@@ -1,0 +1,240 @@
+"""Who approves: the management chain, authority limits and out-of-office delegation.
+
+These functions read the org chart (:class:`~approvals.models.Profile`) and
+:class:`~approvals.models.AuthorityLimit` rows and never write, so the task
+provider and the decision actions call them inside the engine's transaction and
+tests call them alone. Every choice comes with a sentence saying why, which the
+approval task keeps as its ``reason``.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any, NamedTuple
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from approvals.models import AuthorityLimit, Profile, money, person
+
+__all__ = [
+    "ChainStep",
+    "ManagerCycle",
+    "applicable_limits",
+    "authority_of",
+    "chain_ended",
+    "covers",
+    "manager_chain",
+    "next_level",
+    "resolve_approver",
+]
+
+# Users are whatever AUTH_USER_MODEL is; typed loosely so swapped models fit.
+User = Any
+
+
+class ManagerCycle(Exception):
+    """The manager chain comes back to someone already in it; ``people`` are the usernames around the loop."""
+
+    def __init__(self, people: list[str]) -> None:
+        super().__init__("Manager chain loops: " + " → ".join(people))
+        self.people = people
+
+
+class ChainStep(NamedTuple):
+    """One level of the authority chain: who decides, at which level, under which limit, and why."""
+
+    approver: User
+    level: int
+    limit: AuthorityLimit | None
+    reason: str
+
+
+def _profile(user: User) -> Profile | None:
+    return Profile.objects.select_related("manager", "delegate").filter(user=user).first()
+
+
+def _today(on_date: datetime.date | None) -> datetime.date:
+    return on_date if on_date is not None else timezone.localdate()
+
+
+def manager_chain(user: User) -> list[User]:
+    """The managers above ``user``, nearest first: index 0 is level 1 (the direct manager).
+
+    The chain ends at someone without a profile or without a manager. Raises
+    :class:`ManagerCycle` naming the people when it comes back to someone in it
+    (including ``user``), which :meth:`Profile.clean` refuses but bulk edits may not.
+    """
+    chain: list[User] = []
+    seen: list[User] = [user]
+    current = user
+    while True:
+        profile = _profile(current)
+        if profile is None or profile.manager is None:
+            return chain
+        manager = profile.manager
+        ids = [p.pk for p in seen]
+        if manager.pk in ids:
+            loop = [*seen[ids.index(manager.pk) :], manager]
+            raise ManagerCycle([p.get_username() for p in loop])
+        chain.append(manager)
+        seen.append(manager)
+        current = manager
+
+
+def applicable_limits(
+    user: User, currency: str, category: str = "", on_date: datetime.date | None = None
+) -> QuerySet[AuthorityLimit]:
+    """Limits of ``user`` or of any of their groups for ``currency``, ``category`` and ``on_date``, highest first.
+
+    A limit without a category applies to every category; one with a category only
+    to that category (compared case-insensitively). A limit applies from
+    ``valid_from`` to ``valid_to`` inclusive; an empty date is an open end.
+    """
+    on_date = _today(on_date)
+    return (
+        AuthorityLimit.objects.filter(Q(user=user) | Q(group__in=user.groups.all()))
+        .filter(currency=currency.upper())
+        .filter(Q(category="") | Q(category__iexact=category.strip()))
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=on_date))
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gte=on_date))
+        # On equal amounts a personal limit is the one worth quoting.
+        .order_by("-amount", "group_id", "pk")
+    )
+
+
+def authority_of(
+    user: User, currency: str, category: str = "", on_date: datetime.date | None = None
+) -> AuthorityLimit | None:
+    """The highest limit applying to ``user`` (their own or a group's), or None if none applies.
+
+    An inactive user has no authority. A limit in another currency never applies:
+    Baton does not convert currencies.
+    """
+    if not user.is_active:
+        return None
+    return applicable_limits(user, currency, category, on_date).first()
+
+
+def covers(
+    user: User,
+    amount: Decimal,
+    currency: str,
+    category: str = "",
+    on_date: datetime.date | None = None,
+) -> bool:
+    """Whether ``user`` may approve ``amount`` in ``currency`` alone (the limit is inclusive)."""
+    limit = authority_of(user, currency, category, on_date)
+    return limit is not None and amount <= limit.amount
+
+
+def resolve_approver(user: User, on_date: datetime.date | None = None) -> tuple[User, str]:
+    """Who decides for ``user`` on ``on_date``, and why: ``user``, or their delegate while out of office.
+
+    A delegate who is out of office too passes the task on to their own delegate;
+    the walk stops at someone present, someone without an active delegate, or a
+    delegate already passed (a loop). The reason is empty when ``user`` decides
+    in person.
+    """
+    on_date = _today(on_date)
+    approver = user
+    seen = {user.pk}
+    notes: list[str] = []
+    while True:
+        profile = _profile(approver)
+        if profile is None or not profile.is_out_of_office(on_date):
+            break
+        away = f"{person(approver)} is out of office"
+        if profile.out_of_office_to is not None:
+            away += f" until {profile.out_of_office_to.isoformat()}"
+        delegate = profile.delegate
+        if delegate is None or not delegate.is_active:
+            notes.append(f"{away} without an active delegate, so the task waits for them")
+            break
+        if delegate.pk in seen:
+            notes.append(f"{away}, but their delegate {person(delegate)} delegates back, so it stays here")
+            break
+        notes.append(f"{away}; delegated to {person(delegate)}")
+        seen.add(delegate.pk)
+        approver = delegate
+    return approver, "; ".join(notes)
+
+
+def _limit_phrase(who: User, limit: AuthorityLimit | None, amount: Decimal, currency: str) -> str:
+    wanted = money(amount, currency)
+    if limit is None:
+        return f"{person(who)} has no {currency} limit for {wanted}"
+    if amount <= limit.amount:
+        return f"{person(who)}'s limit {limit.describe()} covers it"
+    return f"{person(who)}'s limit {limit.describe()} does not cover {wanted}"
+
+
+def next_level(
+    requester: User,
+    after_level: int,
+    amount: Decimal,
+    currency: str,
+    category: str = "",
+    on_date: datetime.date | None = None,
+    *,
+    approved_by: Sequence[User] = (),
+) -> ChainStep | None:
+    """The next approver of ``requester``'s request above level ``after_level`` (0: the first one).
+
+    Level 1 is the requester's manager, level 2 that manager's manager, and so on;
+    each level decides in turn until someone's limit covers ``amount``. A level's
+    manager is replaced by their delegate while out of office. A level is skipped,
+    and the reason says so, when its approver is inactive, is the requester (no
+    self-approval) or already approved this request (``approved_by``, in order;
+    the last one's insufficient limit opens the reason). Returns None when the
+    chain ends: the caller routes the request to the fallback group. Raises
+    :class:`ManagerCycle` when the chain loops.
+    """
+    on_date = _today(on_date)
+    currency = currency.upper()
+    notes: list[str] = []
+    if approved_by:
+        last = approved_by[-1]
+        notes.append(_limit_phrase(last, authority_of(last, currency, category, on_date), amount, currency))
+    done = {p.pk for p in approved_by}
+    managers = manager_chain(requester)
+    for level, manager in enumerate(managers[after_level:], start=after_level + 1):
+        if not manager.is_active:
+            notes.append(f"{person(manager)} (level {level}) is no longer active, so that level is skipped")
+            continue
+        approver, delegation = resolve_approver(manager, on_date)
+        if delegation:
+            notes.append(delegation)
+        if approver.pk == requester.pk:
+            notes.append(
+                f"{person(approver)} is the requester and cannot approve their own request, "
+                f"so level {level} is skipped"
+            )
+            continue
+        if approver.pk in done:
+            notes.append(f"{person(approver)} has already approved, so level {level} is skipped")
+            continue
+        limit = authority_of(approver, currency, category, on_date)
+        phrase = _limit_phrase(approver, limit, amount, currency)
+        if limit is None or amount > limit.amount:
+            phrase += ", so the next level decides after them"
+        notes.append(phrase)
+        head = f"Level {level} of {person(requester)}'s management chain"
+        return ChainStep(approver, level, limit, f"{head}: {'; '.join(notes)}")
+    return None
+
+
+def chain_ended(requester: User, after_level: int, amount: Decimal, currency: str, group: str) -> str:
+    """The reason a request goes to the fallback ``group``: nobody above level ``after_level`` can take it."""
+    wanted = money(amount, currency.upper())
+    if after_level == 0:
+        return (
+            f"{person(requester)} has no manager in the org chart who can approve {wanted}; "
+            f"routed to the fallback group {group}"
+        )
+    return (
+        f"{person(requester)}'s management chain ends after level {after_level} without a limit "
+        f"covering {wanted}; routed to the fallback group {group}"
+    )
