@@ -28,7 +28,7 @@ def _reports_text(user: Any) -> str:
     return ", ".join(person(r) for r in reports) or "—"
 
 
-class ProfileInline(admin.StackedInline):  # type: ignore[type-arg]
+class ProfileInline(admin.StackedInline):
     """The org chart entry of a user, edited on the user's page."""
 
     model = Profile
@@ -52,7 +52,7 @@ class ProfileInline(admin.StackedInline):  # type: ignore[type-arg]
         return _reports_text(obj.user) if obj.pk else "—"
 
 
-class AuthorityLimitInline(admin.TabularInline):  # type: ignore[type-arg]
+class AuthorityLimitInline(admin.TabularInline):
     model = AuthorityLimit
     fk_name = "user"
     extra = 0
@@ -63,11 +63,11 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
+class PersonAdmin(UserAdmin):
     """Django's user admin with the org chart profile and personal limits inline."""
 
     inlines = (ProfileInline, AuthorityLimitInline)
-    list_display = (*UserAdmin.list_display, "title", "department", "manager")
+    list_display = (*UserAdmin.list_display, "title", "department", "manager")  # type: ignore[misc]
     list_filter = (*UserAdmin.list_filter, "profile__department")
     search_fields = (
         *UserAdmin.search_fields,
@@ -98,7 +98,7 @@ class PersonAdmin(UserAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProfileAdmin(admin.ModelAdmin):
     """The org chart as a list: who reports to whom, who is away and who stands in."""
 
     list_display = (
@@ -127,7 +127,7 @@ class ProfileAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(AuthorityLimit)
-class AuthorityLimitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class AuthorityLimitAdmin(admin.ModelAdmin):
     """Who may approve how much: per person or per group, per currency and category, with dates."""
 
     list_display = ("holder", "amount", "currency", "category", "valid_from", "valid_to")
@@ -143,7 +143,7 @@ class AuthorityLimitAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(ApprovalTask)
-class ApprovalTaskAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ApprovalTaskAdmin(admin.ModelAdmin):
     list_display = (
         "name",
         "instance",

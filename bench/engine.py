@@ -145,10 +145,9 @@ def _start_processes() -> list[subprocess.Popen[bytes]]:
 
 def _queue_size() -> int:
     from django.conf import settings
+    from kombu.exceptions import ChannelError
 
     from orchestration.celery import app
-
-    from kombu.exceptions import ChannelError
 
     with app.connection_for_write() as conn:
         try:

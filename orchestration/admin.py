@@ -13,7 +13,7 @@ from orchestration.engine import InvalidState, cancel_instance, retry_incident
 from orchestration.models import Event, Incident, ProcessInstance, Step, Workflow, WorkflowVersion
 
 
-class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
+class VersionInline(admin.TabularInline):
     model = WorkflowVersion
     fields = ("number", "status", "published_by", "published_at", "change_summary")
     readonly_fields = fields
@@ -26,7 +26,7 @@ class VersionInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(Workflow)
-class WorkflowAdmin(GuardedModelAdmin):  # type: ignore[misc]
+class WorkflowAdmin(GuardedModelAdmin):
     list_display = ("name", "key", "owner", "created_at")
     search_fields = ("name", "key", "description")
     inlines = [VersionInline]
@@ -34,7 +34,7 @@ class WorkflowAdmin(GuardedModelAdmin):  # type: ignore[misc]
 
 
 @admin.register(WorkflowVersion)
-class WorkflowVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class WorkflowVersionAdmin(admin.ModelAdmin):
     list_display = ("workflow", "number", "status", "published_by", "published_at")
     list_filter = ("status", "workflow")
     readonly_fields = ("workflow", "number", "status", "checksum", "graph", "published_by", "published_at")
@@ -43,7 +43,7 @@ class WorkflowVersionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return obj is None or obj.status == WorkflowVersion.Status.DRAFT
 
 
-class StepInline(admin.TabularInline):  # type: ignore[type-arg]
+class StepInline(admin.TabularInline):
     model = Step
     fields = ("node_name", "kind", "status", "attempt", "error", "started_at", "ended_at")
     readonly_fields = fields
@@ -55,7 +55,7 @@ class StepInline(admin.TabularInline):  # type: ignore[type-arg]
 
 
 @admin.register(ProcessInstance)
-class ProcessInstanceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ProcessInstanceAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "workflow",
@@ -87,7 +87,7 @@ class ProcessInstanceAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class IncidentAdmin(admin.ModelAdmin):
     list_display = ("step", "instance", "error", "created_at", "resolution")
     list_filter = ("resolution",)
     readonly_fields = [f.name for f in Incident._meta.fields]
@@ -103,7 +103,7 @@ class IncidentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class EventAdmin(admin.ModelAdmin):
     list_display = ("created_at", "kind", "message", "actor_label", "instance")
     list_filter = ("kind",)
     search_fields = ("message", "instance__id")

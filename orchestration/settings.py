@@ -97,7 +97,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "baton.sqlite3",
+            "NAME": str(VAR_DIR / "baton.sqlite3"),
             "OPTIONS": dict(_SQLITE_OPTIONS),
         }
     }

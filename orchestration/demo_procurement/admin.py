@@ -4,7 +4,7 @@ from orchestration.demo_procurement.models import DemoOrder
 
 
 @admin.register(DemoOrder)
-class DemoOrderAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # subscriptable only with django_stubs_ext
+class DemoOrderAdmin(admin.ModelAdmin):  # subscriptable only with django_stubs_ext
     list_display = ("order_id", "item", "amount", "currency", "requester", "status", "created_at")
     list_filter = ("status", "currency")
     search_fields = ("order_id", "item", "requester", "idempotency_key")

@@ -10,7 +10,10 @@ from django.utils import timezone
 from orchestration.models import Event, ProcessInstance, Step
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    # Whoever acts: a user, the anonymous user of a request, or nobody (worker, timer).
+    Actor = AbstractBaseUser | AnonymousUser | None
 
     from orchestration.bpmn.graph import Graph
 
@@ -25,7 +28,7 @@ class Run:
 
     instance: ProcessInstance
     graph: Graph
-    actor: AbstractBaseUser | None = None
+    actor: Actor = None
     actor_label: str = ""
     events: list[Event] = field(default_factory=list)
     dispatch: list[tuple[int, int]] = field(default_factory=list)  # (step id, attempt)
@@ -62,7 +65,7 @@ class Run:
         self, kind: str, message: str, *, step: Step | None = None, data: dict[str, Any] | None = None
     ) -> None:
         """Queue a history event; written in one batch when the run finishes."""
-        user = self.actor if self.actor is not None and self.actor.is_authenticated else None
+        user: Any = self.actor if self.actor is not None and self.actor.is_authenticated else None
         self.events.append(
             Event(
                 instance=self.instance,

@@ -10,7 +10,7 @@ conditional UPDATE on its status and attempt, so only one runs it.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -61,7 +61,7 @@ def publish_on_commit(items: list[tuple[int, int]]) -> None:
         transaction.on_commit(lambda: publish(batch))
 
 
-def relay_outbox(now: timezone.datetime | None = None) -> int:
+def relay_outbox(now: datetime | None = None) -> int:
     """Publish again the outbox rows whose step nobody has picked up in time.
 
     Returns how many messages were published. Safe to run in several processes:
@@ -83,7 +83,7 @@ def relay_outbox(now: timezone.datetime | None = None) -> int:
             lease_over = step.lease_until is None or step.lease_until <= now
             if step.attempt != row.attempt or step.status not in (Step.Status.QUEUED, Step.Status.RUNNING):
                 stale.append(row.id)
-            elif step.status == Step.Status.RUNNING and not lease_over:
+            elif step.status == Step.Status.RUNNING and step.lease_until and not lease_over:
                 row.republish_at = step.lease_until
                 row.save(update_fields=["republish_at"])
             elif step.status == Step.Status.RUNNING:

@@ -8,9 +8,7 @@ from orchestration.engine.runtime import locked_run, resume_in_run, start_instan
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
-    from orchestration.engine.context import Run
+    from orchestration.engine.context import Actor, Run
 
 
 class NoSubscription(LookupError):
@@ -35,7 +33,7 @@ def correlate_message(
     correlation_key: str = "",
     variables: dict[str, Any] | None = None,
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
 ) -> ProcessInstance:
     """Deliver a message: resume the oldest instance waiting for (name, key), else start one.
 

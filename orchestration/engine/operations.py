@@ -13,12 +13,10 @@ from orchestration.engine.runtime import InvalidState, drive, drive_from, locked
 from orchestration.models import Incident, MessageSubscription, Outbox, ProcessInstance, Step, Timer
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from orchestration.engine.context import Actor
 
 
-def cancel_instance(
-    instance_id: Any, *, actor: AbstractBaseUser | None = None, reason: str = ""
-) -> ProcessInstance:
+def cancel_instance(instance_id: Any, *, actor: Actor = None, reason: str = "") -> ProcessInstance:
     """Stop a running instance: close its steps, timers, subscriptions, tasks and child instances."""
     children: list[Any] = []
     with locked_run(instance_id, actor=actor) as run:
@@ -101,7 +99,7 @@ def _instance_of(incident_id: int) -> Any:
 
 
 def retry_incident(
-    incident_id: int, *, actor: AbstractBaseUser | None = None, variables: dict[str, Any] | None = None
+    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None
 ) -> ProcessInstance:
     """Run the failed step again, optionally after correcting ``variables`` (the fix)."""
     with locked_run(_instance_of(incident_id), actor=actor) as run:
@@ -125,7 +123,7 @@ def retry_incident(
 
 
 def skip_incident(
-    incident_id: int, *, actor: AbstractBaseUser | None = None, variables: dict[str, Any] | None = None
+    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None
 ) -> ProcessInstance:
     """Treat the failed step as done (setting ``variables`` as its result) and move on."""
     with locked_run(_instance_of(incident_id), actor=actor) as run:

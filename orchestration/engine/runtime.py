@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
 from django.utils import timezone
@@ -27,9 +27,8 @@ from orchestration.engine.start_data import StartDataError, clean_start_data
 from orchestration.models import Incident, ProcessInstance, Step, Timer, WorkflowVersion
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
     from orchestration.bpmn.graph import Graph
+    from orchestration.engine.context import Actor
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +57,7 @@ class InvalidState(Exception):
 
 
 @contextmanager
-def locked_run(
-    instance_id: Any, *, actor: AbstractBaseUser | None = None, actor_label: str = ""
-) -> Iterator[Run]:
+def locked_run(instance_id: Any, *, actor: Actor = None, actor_label: str = "") -> Iterator[Run]:
     """Open a transaction, lock the instance and yield a :class:`Run`; finish it on exit.
 
     May be nested inside a caller's transaction (the approvals app locks its task
@@ -219,7 +216,7 @@ def resume_step(
     step_id: int,
     variables: dict[str, Any],
     *,
-    actor: AbstractBaseUser | None = None,
+    actor: Actor = None,
     actor_label: str = "",
     message: str = "Step completed",
 ) -> ProcessInstance:
@@ -255,7 +252,7 @@ def _create_and_drive(
     version: WorkflowVersion,
     data: dict[str, Any],
     *,
-    initiator: AbstractBaseUser | None,
+    initiator: Actor,
     business_key: str,
     trigger: str,
     start_node: str | None,
@@ -269,7 +266,7 @@ def _create_and_drive(
         workflow_id=version.workflow_id,
         version=version,
         variables=variables,
-        initiator=initiator if initiator is not None and initiator.is_authenticated else None,
+        initiator=cast(Any, initiator) if initiator is not None and initiator.is_authenticated else None,
         business_key=business_key,
         trigger=trigger,
         parent_step=parent_step,
@@ -289,7 +286,7 @@ def start_instance(
     version: WorkflowVersion,
     data: dict[str, Any],
     *,
-    initiator: AbstractBaseUser | None = None,
+    initiator: Actor = None,
     business_key: str = "",
     trigger: str = "api",
     start_node: str | None = None,

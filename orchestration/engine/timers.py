@@ -30,8 +30,9 @@ def next_cron_time(cron: str, after: datetime) -> datetime:
 def schedule_version(version: WorkflowVersion, now: datetime | None = None) -> None:
     """Create the next-fire timer of every timer start event of a just-published version."""
     now = now or timezone.now()
-    for node_id in version.graph["start_nodes"]:
-        config = version.graph["nodes"][node_id]["config"]
+    graph = version.graph or {"start_nodes": []}
+    for node_id in graph["start_nodes"]:
+        config = graph["nodes"][node_id]["config"]
         if config.get("trigger") == "timer" and config.get("cron"):
             Timer.objects.create(
                 kind=Timer.Kind.SCHEDULE,
@@ -101,7 +102,7 @@ def _fire_schedule(timer_id: int, now: datetime) -> int:
         timer.fired_at = now
         timer.save(update_fields=["fired_at"])
         version = timer.version
-        if version is None or version.status != WorkflowVersion.Status.PUBLISHED:
+        if version is None or version.status != WorkflowVersion.Status.PUBLISHED or not version.graph:
             return 1
         node_id = timer.payload["node_id"]
         cron = version.graph["nodes"][node_id]["config"]["cron"]
