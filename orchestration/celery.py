@@ -3,6 +3,12 @@
 import os
 
 from celery import Celery
+from kombu.transport import TRANSPORT_ALIASES
+
+from orchestration.broker import ALIAS
+
+# The embedded default's filesystem broker with atomic writes (see orchestration/broker.py).
+TRANSPORT_ALIASES.setdefault(ALIAS, "orchestration.broker:Transport")
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestration.settings")
 
