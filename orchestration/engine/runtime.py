@@ -24,7 +24,7 @@ from orchestration.engine.context import Run
 from orchestration.engine.dispatch import publish_on_commit
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
-from orchestration.models import Incident, ProcessInstance, Step, Timer, WorkflowVersion
+from orchestration.models import Event, Incident, ProcessInstance, Step, Timer, WorkflowVersion
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Graph
@@ -104,8 +104,6 @@ def finish_run(run: Run) -> None:
     else:
         instance.save(update_fields=_RUN_FIELDS)
     if run.events:
-        from orchestration.models import Event
-
         Event.objects.bulk_create(run.events)
         run.events.clear()
     publish_on_commit(run.dispatch)

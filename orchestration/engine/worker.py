@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
+from orchestration.engine.blocks.base import BlockError, evaluate_mapping
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import claimable
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.runtime import drive_from, locked_run, raise_incident
-from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Outbox, ProcessInstance, Step, Timer
 
 logger = logging.getLogger(__name__)
@@ -81,14 +81,10 @@ def complete_step(step_id: int, attempt: int, output: dict[str, Any], *, instanc
         step.output = output
         step.lease_until = None
         node = run.graph["nodes"][step.node_id]
-        types = {**run.graph["variables"], "result": "map"}
-        scope = {**run.scope(), "result": output}
-        values = {}
         try:
-            for name, source in node["config"].get("outputs", {}).items():
-                values[name] = evaluate(source, types, scope)
-        except ExpressionError as exc:
-            raise_incident(run, step, f"Cannot map the result to {name!r}: {exc}")
+            values = evaluate_mapping(run, node["config"].get("outputs", {}), "output", result=output)
+        except BlockError as exc:
+            raise_incident(run, step, str(exc))
             return
         run.event(
             "step.completed",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from orchestration.expressions import ExpressionError, evaluate
+
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
@@ -12,6 +14,27 @@ if TYPE_CHECKING:
 
 class BlockError(Exception):
     """The block cannot go on with this data: the step becomes an incident."""
+
+
+_NO_RESULT = object()
+
+
+def evaluate_mapping(
+    run: Run, mapping: dict[str, str], what: str, *, result: Any = _NO_RESULT
+) -> dict[str, Any]:
+    """Evaluate ``{name: CEL}`` over the run's scope (plus ``result`` when given); BlockError names the failing one."""
+    types: dict[str, Any] = dict(run.graph["variables"])
+    scope = run.scope()
+    if result is not _NO_RESULT:
+        types["result"] = "map"
+        scope["result"] = result
+    values = {}
+    for name, source in mapping.items():
+        try:
+            values[name] = evaluate(source, types, scope)
+        except ExpressionError as exc:
+            raise BlockError(f"Cannot compute {what} {name!r}: {exc}") from exc
+    return values
 
 
 class Block:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestration.engine.blocks.base import Block, BlockError
-from orchestration.expressions import ExpressionError, evaluate
+from orchestration.engine.blocks.base import Block, BlockError, evaluate_mapping
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -14,15 +13,7 @@ if TYPE_CHECKING:
 
 
 def _outputs(run: Run, node: Node, child: ProcessInstance) -> dict[str, Any]:
-    types = {**run.graph["variables"], "result": "map"}
-    scope = {**run.scope(), "result": child.variables}
-    values = {}
-    for name, source in node["config"].get("outputs", {}).items():
-        try:
-            values[name] = evaluate(source, types, scope)
-        except ExpressionError as exc:
-            raise BlockError(f"Cannot compute output {name!r}: {exc}") from exc
-    return values
+    return evaluate_mapping(run, node["config"].get("outputs", {}), "output", result=child.variables)
 
 
 class CallActivityBlock(Block):
@@ -40,13 +31,7 @@ class CallActivityBlock(Block):
         )
         if version is None:
             raise BlockError(f"Workflow {key!r} has no published version to call.")
-        scope = run.scope()
-        inputs = {}
-        for name, source in node["config"].get("inputs", {}).items():
-            try:
-                inputs[name] = evaluate(source, run.graph["variables"], scope)
-            except ExpressionError as exc:
-                raise BlockError(f"Cannot compute input {name!r}: {exc}") from exc
+        inputs = evaluate_mapping(run, node["config"].get("inputs", {}), "input")
         step.status = Step.Status.WAITING
         step.input = inputs
         step.save(update_fields=["status", "input"])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from orchestration.engine.blocks.base import Block, BlockError
+from orchestration.engine.blocks.base import Block, evaluate_mapping
 from orchestration.engine.dispatch import queue_for_worker
-from orchestration.expressions import ExpressionError, evaluate
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Node
@@ -20,14 +19,7 @@ class ServiceTaskBlock(Block):
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         config = node["config"]
-        scope = run.scope()
-        inputs = {}
-        for name, source in config.get("inputs", {}).items():
-            try:
-                inputs[name] = evaluate(source, run.graph["variables"], scope)
-            except ExpressionError as exc:
-                raise BlockError(f"Cannot compute input {name!r}: {exc}") from exc
-        step.input = inputs
+        step.input = evaluate_mapping(run, config.get("inputs", {}), "input")
         step.max_attempts = int(config.get("retries", 3)) + 1
         queue_for_worker(run, step, attempt=1)
         return None
