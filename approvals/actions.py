@@ -10,25 +10,46 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from approvals.chain import covers
-from approvals.engine import AUTHORITY_CHAIN, chain_request, escalate_in_chain, is_chain_level
-from approvals.models import ApprovalTask
+from approvals.engine import (
+    AUTHORITY_CHAIN,
+    ApprovalTaskProvider,
+    chain_request,
+    escalate_in_chain,
+    is_chain_level,
+    needs_everyone,
+)
+from approvals.models import ApprovalTask, person
 from orchestration.engine import InvalidState, locked_run, resume_in_run
 from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.runtime import raise_incident
-from orchestration.models import Step
+from orchestration.engine.runtime import raise_incident, start_node_for
+from orchestration.engine.start_data import clean_start_data
+from orchestration.models import Step, Timer
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-OUTCOMES = ("approved", "rejected")
+    from orchestration.engine.context import Run
+
+APPROVED, REJECTED, CHANGES_REQUESTED = "approved", "rejected", "changes_requested"
+OUTCOMES = (APPROVED, REJECTED, CHANGES_REQUESTED)
+_DONE = {
+    APPROVED: "approved",
+    REJECTED: "rejected",
+    CHANGES_REQUESTED: "sent back for changes",
+    "resubmitted": "resubmitted",
+}
 
 
 class TaskAlreadyDecided(Exception):
     """Someone else decided (or the process moved on) first."""
 
     def __init__(self, task: ApprovalTask) -> None:
-        who = task.decided_by.get_username() if task.decided_by else "the process"
-        super().__init__(f"Already {task.get_status_display().lower()} by {who}.")
+        if task.status == ApprovalTask.Status.CANCELLED or task.decided_by is None:
+            message = "This task is closed: the request was withdrawn or moved on."
+        else:
+            done = _DONE.get(task.outcome, task.get_status_display().lower())
+            message = f"Already {done} by {task.decided_by.get_username()}."
+        super().__init__(message)
         self.task = task
 
 
@@ -46,6 +67,17 @@ def tasks_for(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
         return ApprovalTask.objects.all()
     return ApprovalTask.objects.filter(
         Q(assignee=user) | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
+    )
+
+
+def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
+    """Tasks ``user`` may open: those they may decide plus those they decided."""
+    if user.is_superuser:  # type: ignore[attr-defined]
+        return ApprovalTask.objects.all()
+    return ApprovalTask.objects.filter(
+        Q(assignee=user)
+        | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
+        | Q(decided_by=user)
     )
 
 
@@ -74,8 +106,10 @@ def complete_task(
     """
     if outcome not in OUTCOMES:
         raise InvalidDecision("outcome", f"Choose one of: {', '.join(OUTCOMES)}.")
-    if outcome == "rejected" and not comment.strip():
+    if outcome == REJECTED and not comment.strip():
         raise InvalidDecision("comment", "A rejection needs a comment for the requester.")
+    if outcome == CHANGES_REQUESTED and not comment.strip():
+        raise InvalidDecision("comment", "Say what the requester should change.")
     instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
     with locked_run(instance_id, actor=user) as run:
         task = (
@@ -85,8 +119,12 @@ def complete_task(
             raise PermissionDenied("You are not an approver of this task.")
         if task.status != ApprovalTask.Status.OPEN:
             raise TaskAlreadyDecided(task)
+        if task.kind == ApprovalTask.Kind.RESUBMIT:
+            raise InvalidDecision("outcome", "This request was sent back to you: edit it and resubmit it.")
         if run.instance.initiator_id == user.pk:
             raise PermissionDenied("You cannot approve your own request.")
+        if outcome == CHANGES_REQUESTED and run.instance.initiator_id is None:
+            raise InvalidDecision("outcome", "This process has no requester to send it back to.")
         now = timezone.now()
         task.status = ApprovalTask.Status.COMPLETED
         task.outcome = outcome
@@ -100,7 +138,22 @@ def complete_task(
         if step.status != Step.Status.WAITING:
             raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
         node = run.graph["nodes"][step.node_id]
-        if outcome == "approved" and is_chain_level(node, task):
+        others = ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN).exclude(id=task.id)
+        if needs_everyone(node):
+            if outcome == APPROVED and others.exists():
+                run.event(
+                    "task.approved",
+                    f"{task.name}: approved by {user.get_username()}; waiting for {others.count()} more",
+                    step=step,
+                    data={"task": task.id},
+                )
+                return task
+            # One rejection (or request for changes) decides for the whole group.
+            others.update(status=ApprovalTask.Status.CANCELLED)
+        if outcome == CHANGES_REQUESTED:
+            _send_back(run, step, task, user, comment)
+            return task
+        if outcome == APPROVED and is_chain_level(node, task):
             try:
                 # A savepoint, so a failed escalation leaves no half-made task behind its incident.
                 with transaction.atomic():
@@ -123,5 +176,108 @@ def complete_task(
             step,
             {variable: decision},
             message=f"{task.name}: {outcome} by {user.get_username()}" + (f" — {comment}" if comment else ""),
+        )
+    return task
+
+
+def _send_back(run: Run, step: Step, decided: ApprovalTask, user: AbstractBaseUser, comment: str) -> None:
+    """Open a resubmit task for the requester; the step keeps waiting and its timers stop meanwhile."""
+    Timer.objects.filter(
+        step=step,
+        kind__in=[Timer.Kind.DUE, Timer.Kind.REMINDER],
+        fired_at__isnull=True,
+        cancelled_at__isnull=True,
+    ).update(cancelled_at=run.now)
+    back = ApprovalTask(
+        instance=run.instance,
+        step=step,
+        name=f"Update your request: {decided.name}",
+        kind=ApprovalTask.Kind.RESUBMIT,
+        assignee=run.instance.initiator,
+        reason=f"{person(user)} asked for changes: {comment}"[:500],
+    )
+    back.take_request_summary(run.instance)
+    back.save()
+    run.event(
+        "task.changes_requested",
+        f"{decided.name}: changes requested by {user.get_username()} — {comment}",
+        step=step,
+        data={"task": decided.id, "resubmit_task": back.id},
+    )
+
+
+def resubmit_request(task_id: int, user: AbstractBaseUser, data: dict[str, Any]) -> ApprovalTask:
+    """The requester answers a request for changes: new start data, then the approval routes again.
+
+    ``data`` is checked against the start form like a new request (:class:`StartDataError`
+    by field). The Approval block's rule runs afresh, so an authority chain starts again
+    at the first level: the amount may have changed.
+    """
+    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
+    with locked_run(instance_id, actor=user) as run:
+        task = (
+            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by").get(id=task_id)
+        )
+        if task.kind != ApprovalTask.Kind.RESUBMIT or task.assignee_id != user.pk:
+            raise PermissionDenied("Only the requester can resubmit this request.")
+        if task.status != ApprovalTask.Status.OPEN:
+            raise TaskAlreadyDecided(task)
+        step = Step.objects.select_for_update().get(id=task.step_id)
+        if step.status != Step.Status.WAITING:
+            raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
+        form_node = run.graph["nodes"][start_node_for(run.graph, "manual", None)]
+        fields = {f["name"] for f in form_node["config"].get("fields", [])}
+        current = {k: v for k, v in run.variables.items() if k in fields}
+        values = clean_start_data(form_node, {**current, **data})
+        run.set_variables(values, step)
+        task.status = ApprovalTask.Status.COMPLETED
+        task.outcome = "resubmitted"
+        task.decided_by = user  # type: ignore[assignment]
+        task.decided_at = timezone.now()
+        task.lock_version += 1
+        task.save()
+        run.event(
+            "request.resubmitted", f"Request updated and resubmitted by {user.get_username()}", step=step
+        )
+        ApprovalTaskProvider().create_tasks(run, step, run.graph["nodes"][step.node_id])
+    return task
+
+
+def _lock_open_task(task_id: int) -> ApprovalTask:
+    """The task's row, locked (the caller holds the instance lock); TaskAlreadyDecided when closed."""
+    task = ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by").get(id=task_id)
+    if task.status != ApprovalTask.Status.OPEN:
+        raise TaskAlreadyDecided(task)
+    return task
+
+
+def claim_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
+    """Take a group-queue task: it becomes the user's own until decided or released."""
+    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
+    with locked_run(instance_id, actor=user) as run:
+        task = _lock_open_task(task_id)
+        if task.assignee_id is not None or not can_decide(user, task):
+            raise PermissionDenied("Only an unclaimed task of one of your groups can be claimed.")
+        if run.instance.initiator_id == user.pk:
+            raise PermissionDenied("You cannot approve your own request.")
+        task.assignee = user  # type: ignore[assignment]
+        task.lock_version += 1
+        task.save(update_fields=["assignee", "lock_version"])
+        run.event("task.claimed", f"{task.name} claimed by {user.get_username()}", data={"task": task.id})
+    return task
+
+
+def release_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
+    """Put a claimed task back into its group's queue."""
+    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
+    with locked_run(instance_id, actor=user) as run:
+        task = _lock_open_task(task_id)
+        if task.assignee_id != user.pk or task.candidate_group_id is None:
+            raise PermissionDenied("Only a group task you claimed can be released.")
+        task.assignee = None
+        task.lock_version += 1
+        task.save(update_fields=["assignee", "lock_version"])
+        run.event(
+            "task.released", f"{task.name} back in the {task.candidate_group} queue", data={"task": task.id}
         )
     return task

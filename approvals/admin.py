@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils import timezone
 
-from approvals.chain import ManagerCycle, manager_chain
+from approvals.chain import ManagerCycle, manager_chain, route
+from approvals.engine import FALLBACK_GROUP
 from approvals.models import ApprovalTask, AuthorityLimit, Profile, person
 
 User = get_user_model()
@@ -126,9 +131,57 @@ class ProfileAdmin(admin.ModelAdmin):
         return _reports_text(obj.user) if obj.pk else "—"
 
 
+class WhoCanApproveForm(forms.Form):
+    requester = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"))
+    amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
+    currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", initial="USD", max_length=3)
+    category = forms.CharField(required=False, help_text="Blank: limits for any category.")
+    on_date = forms.DateField(
+        required=False, label="On", help_text="Blank: today.", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+
 @admin.register(AuthorityLimit)
 class AuthorityLimitAdmin(admin.ModelAdmin):
     """Who may approve how much: per person or per group, per currency and category, with dates."""
+
+    change_list_template = "admin/approvals/authoritylimit/change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        check = path(
+            "who-can-approve/",
+            self.admin_site.admin_view(self.who_can_approve),
+            name="approvals_authoritylimit_who_can_approve",
+        )
+        return [check, *super().get_urls()]
+
+    def who_can_approve(self, request: HttpRequest) -> HttpResponse:
+        """Who approves X of category Y for requester Z: the chain level by level and the limit that covers it."""
+        form = WhoCanApproveForm(request.GET or None)
+        result: Any = None
+        error = ""
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                result = route(
+                    data["requester"],
+                    data["amount"],
+                    data["currency"].upper(),
+                    data["category"].strip(),
+                    data["on_date"] or timezone.localdate(),
+                )
+            except ManagerCycle as exc:
+                error = str(exc)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Who can approve?",
+            "form": form,
+            "result": result,
+            "error": error,
+            "fallback_group": FALLBACK_GROUP,
+        }
+        return TemplateResponse(request, "admin/approvals/who_can_approve.html", context)
 
     list_display = ("holder", "amount", "currency", "category", "valid_from", "valid_to")
     list_filter = ("currency", "category", "group", ("valid_to", admin.EmptyFieldListFilter))

@@ -238,3 +238,33 @@ def chain_ended(requester: User, after_level: int, amount: Decimal, currency: st
         f"{person(requester)}'s management chain ends after level {after_level} without a limit "
         f"covering {wanted}; routed to the fallback group {group}"
     )
+
+
+class Route(NamedTuple):
+    """The levels an authority-chain request visits, and who finally covers it (None: the fallback group)."""
+
+    levels: list[ChainStep]
+    covered_by: ChainStep | None
+
+
+def route(
+    requester: User, amount: Decimal, currency: str, category: str = "", on_date: datetime.date | None = None
+) -> Route:
+    """Walk the chain as if every level approved: who decides, in order, until a limit covers ``amount``.
+
+    Answers the administrator's "who can approve this?" with the same rules the
+    Approval block applies (delegation, skipped levels, no self-approval).
+    Raises :class:`ManagerCycle` when the chain loops.
+    """
+    levels: list[ChainStep] = []
+    after = 0
+    while True:
+        found = next_level(
+            requester, after, amount, currency, category, on_date, approved_by=[s.approver for s in levels]
+        )
+        if found is None:
+            return Route(levels, None)
+        levels.append(found)
+        if found.limit is not None and amount <= found.limit.amount:
+            return Route(levels, found)
+        after = found.level

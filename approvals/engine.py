@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.db.models import Max
 from django.utils import timezone
 
 from approvals import chain
 from approvals.models import ApprovalTask, Profile, person
+from approvals.notifications import Kind, notify_on_commit
 from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.runtime import raise_incident
 from orchestration.expressions import ExpressionError, evaluate
-from orchestration.models import Timer
+from orchestration.models import Incident, Step, Timer
 
 if TYPE_CHECKING:
     import datetime
@@ -32,7 +35,6 @@ if TYPE_CHECKING:
 
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
-    from orchestration.models import Step
 
 FALLBACK_GROUP = "Finance"
 DEFAULT_CURRENCY = "USD"
@@ -89,7 +91,17 @@ def chain_request(run: Run, node: Node) -> ChainRequest:
 
 def is_chain_level(node: Node, task: ApprovalTask) -> bool:
     """Whether ``task`` is a personal level of an authority chain (not its fallback group queue)."""
-    return node["config"].get("assignee_rule") == AUTHORITY_CHAIN and task.assignee_id is not None
+    # A claimed fallback-queue task has an assignee too, but it is not a level of the chain.
+    return (
+        node["config"].get("assignee_rule") == AUTHORITY_CHAIN
+        and task.assignee_id is not None
+        and task.candidate_group_id is None
+    )
+
+
+def needs_everyone(node: Node) -> bool:
+    """Whether the block is a group approval where every member must approve (quorum "all")."""
+    return node["config"].get("assignee_rule") == "group" and node["config"].get("quorum") == "all"
 
 
 def escalate_in_chain(
@@ -101,14 +113,7 @@ def escalate_in_chain(
     approver. The caller holds the instance lock (``locked_run``) and has saved
     ``decided`` as approved.
     """
-    approvals = (
-        ApprovalTask.objects.filter(
-            step=step, status=ApprovalTask.Status.COMPLETED, outcome="approved", decided_by__isnull=False
-        )
-        .select_related("decided_by")
-        .order_by("chain_level", "decided_at", "pk")
-    )
-    approved_by = [t.decided_by for t in approvals]
+    approved_by = [t.decided_by for t in _approvals([step, *_failed_attempts(step)])]
     task = ApprovalTask(instance=run.instance, step=step, name=decided.name)
     _route_chain(task, node["config"], request, decided.chain_level, approved_by, timezone.localdate(run.now))
     # The new approver gets the block's full time to decide, not what is left of the last one's.
@@ -134,6 +139,9 @@ class ApprovalTaskProvider:
         """Create the task for ``step`` by the block's assignee rule, with the reason for its approver."""
         config = node["config"]
         rule = config.get("assignee_rule") or "user"
+        if needs_everyone(node):
+            _open_for_every_member(run, step, node)
+            return
         task = ApprovalTask(instance=run.instance, step=step, name=node["name"] or "Approval")
         route = _RULES.get(rule, _by_unknown_rule)
         route(run, node, task)
@@ -145,7 +153,27 @@ class ApprovalTaskProvider:
         )
 
     def on_timer(self, run: Run, step: Step, timer: Timer) -> None:
-        run.event(f"task.{timer.kind}", f"{step.node_name}: {timer.get_kind_display()}", step=step)
+        """A reminder emails the approvers of the step's open tasks again; a due date escalates them."""
+        node = run.graph["nodes"][step.node_id]
+        tasks = (
+            ApprovalTask.objects.select_for_update(of=("self",))
+            .select_related("assignee", "candidate_group")
+            .filter(step=step, status=ApprovalTask.Status.OPEN, kind=ApprovalTask.Kind.DECISION)
+            .order_by("pk")
+        )
+        for task in tasks:
+            if timer.kind == Timer.Kind.REMINDER:
+                run.event(
+                    "task.reminder",
+                    f"{task.name}: reminder sent to {_who(task)}",
+                    step=step,
+                    data={"task": task.id},
+                )
+                notify_on_commit("reminder", task)
+            elif timer.kind == Timer.Kind.DUE:
+                _escalate_on_timeout(run, step, node, task)
+            else:
+                run.event(f"task.{timer.kind}", f"{task.name}: {timer.get_kind_display()}", step=step)
 
     def describe(self, step: Step) -> dict[str, Any]:
         tasks = ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN)
@@ -177,6 +205,25 @@ def _by_group(run: Run, node: Node, task: ApprovalTask) -> None:
     _to_group(task, names[0], f"Queue of group {names[0]}")
 
 
+def _open_for_every_member(run: Run, step: Step, node: Node) -> None:
+    """Quorum "all": one personal task per active member of the group (never the requester)."""
+    name = (node["config"].get("groups") or [_fallback(node["config"])])[0]
+    group = Group.objects.filter(name=name).first()
+    if group is None:
+        raise BlockError(f"Approver group {name!r} does not exist.")
+    requester_id = run.instance.initiator_id
+    members = [m for m in group.user_set.filter(is_active=True).order_by("username") if m.pk != requester_id]
+    if not members:
+        raise BlockError(f"Group {name!r} has no active member other than the requester to approve.")
+    for n, member in enumerate(members):
+        task = ApprovalTask(
+            instance=run.instance, step=step, name=node["name"] or "Approval", assignee=member
+        )
+        # Personal tasks (no queue to claim from): the group is named in the reason.
+        task.reason = f"Everyone in group {name} must approve ({len(members)} people)"
+        _open(run, step, node, task, timers=n == 0)
+
+
 def _by_manager(run: Run, node: Node, task: ApprovalTask) -> None:
     requester = run.instance.initiator
     if requester is None:
@@ -192,7 +239,11 @@ def _by_manager(run: Run, node: Node, task: ApprovalTask) -> None:
 
 def _by_authority_chain(run: Run, node: Node, task: ApprovalTask) -> None:
     request = chain_request(run, node)
-    _route_chain(task, node["config"], request, 0, [], timezone.localdate(run.now))
+    # A retried incident enters the block again as a new step: resume above the levels approved so far.
+    approvals = _approvals(_failed_attempts(task.step))
+    after_level = max((t.chain_level for t in approvals), default=0)
+    approved_by = [t.decided_by for t in approvals]
+    _route_chain(task, node["config"], request, after_level, approved_by, timezone.localdate(run.now))
 
 
 def _by_unknown_rule(run: Run, node: Node, task: ApprovalTask) -> None:
@@ -284,16 +335,35 @@ def _who(task: ApprovalTask) -> str:
     return task.assignee.get_username() if task.assignee else f"group {task.candidate_group}"
 
 
-def _open(run: Run, step: Step, node: Node, task: ApprovalTask) -> None:
-    """Schedule the block's due date and reminder, save ``task`` and record its creation."""
+def _open(
+    run: Run,
+    step: Step,
+    node: Node,
+    task: ApprovalTask,
+    *,
+    notify: Kind = "assigned",
+    previous: ApprovalTask | None = None,
+    timers: bool = True,
+) -> None:
+    """Schedule the block's due date and reminder, save ``task``, record its creation, email its approvers.
+
+    ``timers=False`` for the second and later tasks of one step: the step's timers serve them all.
+    """
     config = node["config"]
-    for kind, key in _TASK_TIMERS:
+    for kind, key in _TASK_TIMERS if timers else ():
         delta = parse_duration(config.get(key) or "")
         if delta is None:
             continue
         timer = Timer.objects.create(kind=kind, due_at=run.now + delta, instance=run.instance, step=step)
         if kind == Timer.Kind.DUE:
             task.due_at = timer.due_at
+    if not timers:
+        task.due_at = (
+            ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN)
+            .values_list("due_at", flat=True)
+            .first()
+        )
+    task.take_request_summary(run.instance)
     task.save()
     level = f" (level {task.chain_level})" if task.chain_level else ""
     run.event(
@@ -302,3 +372,116 @@ def _open(run: Run, step: Step, node: Node, task: ApprovalTask) -> None:
         step=step,
         data={"task": task.id, "reason": task.reason},
     )
+    notify_on_commit(notify, task, previous=previous)
+
+
+# --- timeouts --------------------------------------------------------------------------
+
+
+def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -> None:
+    """Pass the overdue ``task`` on: to the chain's next level, else to the ``escalate_to`` group.
+
+    The timed-out approver's task is cancelled (outcome ``escalated``) and counts
+    as no approval; the new task gets the block's full due date and reminder. A
+    task already in the ``escalate_to`` group's queue stays there (event
+    ``task.overdue``). When no one can be found, the task is closed and the step
+    becomes an incident; retrying it resumes the chain above the last approval.
+    """
+    config = node["config"]
+    group = _fallback(config)
+    late = f"No decision by {_named(task)} within {_waited(config)}"
+    # Claimed or not, a task in that queue has nowhere further to go.
+    if task.candidate_group is not None and task.candidate_group.name == group:
+        run.event(
+            "task.overdue",
+            f"{task.name}: no decision by {_who(task)} within {_waited(config)}; it stays in that queue",
+            step=step,
+            data={"task": task.id},
+        )
+        return
+    new = ApprovalTask(instance=run.instance, step=step, name=task.name)
+    try:
+        if is_chain_level(node, task):
+            approved_by = [t.decided_by for t in _approvals([step, *_failed_attempts(step)])]
+            request = chain_request(run, node)
+            on_date = timezone.localdate(run.now)
+            _route_chain(new, config, request, task.chain_level, approved_by, on_date)
+        else:
+            _to_group(new, group, "")
+    except BlockError as exc:
+        # Raised here rather than by the ticker, so the overdue task closes with the incident.
+        _close(task, run, f"{late}; it could not be escalated: {exc}")
+        raise_incident(run, step, f"{task.name} is overdue and could not be escalated: {exc}")
+        return
+    level = f" (level {new.chain_level})" if new.chain_level else ""
+    passed = f"{late}; escalated to {_named(new)}{level}"
+    new.reason = (f"{passed}. {new.reason}" if new.reason else passed)[:500]
+    _close(task, run, passed)
+    Timer.objects.filter(
+        step=step, kind__in=[k for k, _ in _TASK_TIMERS], fired_at__isnull=True, cancelled_at__isnull=True
+    ).update(cancelled_at=run.now)
+    run.event(
+        "task.escalated_on_timeout",
+        f"{task.name}: no decision by {_who(task)} within {_waited(config)}; escalated to {_who(new)}{level}",
+        step=step,
+        data={"task": task.id, "level": task.chain_level, "next_level": new.chain_level},
+    )
+    _open(run, step, node, new, notify="escalated", previous=task)
+
+
+def _close(task: ApprovalTask, run: Run, why: str) -> None:
+    """Cancel an overdue task, saying why; its emailed links stop working (new version)."""
+    task.status = ApprovalTask.Status.CANCELLED
+    task.outcome = "escalated"
+    task.comment = why
+    task.decided_at = run.now
+    task.lock_version += 1
+    task.save(update_fields=["status", "outcome", "comment", "decided_at", "lock_version"])
+
+
+def _named(task: ApprovalTask) -> str:
+    """Who has ``task``, as reasons name people: a person's name, or a group's queue."""
+    return person(task.assignee) if task.assignee else f"the {task.candidate_group} group"
+
+
+def _waited(config: dict[str, Any]) -> str:
+    """The block's due time in words: ``P2D`` is "2 days", ``PT1H30M`` "1 hour 30 minutes"."""
+    delta = parse_duration(config.get("due_in") or "")
+    if delta is None:
+        return "the time allowed"
+    seconds = round(delta.total_seconds())
+    parts = []
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
+        count, seconds = divmod(seconds, size)
+        if count:
+            parts.append(f"{count} {unit}{'' if count == 1 else 's'}")
+    return " ".join(parts[:2]) or "no time"
+
+
+def _failed_attempts(step: Step) -> list[Step]:
+    """The earlier steps of this Approval that an operator retried after an incident, latest first.
+
+    Retrying re-enters the block as a new step, so the work those attempts did
+    (approvals on a chain) belongs to ``step`` too.
+    """
+    attempts = []
+    earlier = Step.objects.filter(instance_id=step.instance_id, node_id=step.node_id, id__lt=step.id)
+    for previous in earlier.order_by("-id"):
+        if not Incident.objects.filter(step=previous, resolution=Incident.Resolution.RETRIED).exists():
+            break
+        attempts.append(previous)
+    return attempts
+
+
+def _approvals(steps: list[Step]) -> list[ApprovalTask]:
+    """The approvals given on ``steps``, lowest chain level first."""
+    approvals = ApprovalTask.objects.filter(
+        step__in=steps, status=ApprovalTask.Status.COMPLETED, outcome="approved", decided_by__isnull=False
+    )
+    # Approvals given before the requester changed the request do not count for the new one.
+    resubmitted = ApprovalTask.objects.filter(
+        step__in=steps, kind=ApprovalTask.Kind.RESUBMIT, status=ApprovalTask.Status.COMPLETED
+    ).aggregate(last=Max("decided_at"))["last"]
+    if resubmitted is not None:
+        approvals = approvals.filter(decided_at__gt=resubmitted)
+    return list(approvals.select_related("decided_by").order_by("chain_level", "decided_at", "pk"))

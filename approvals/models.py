@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -13,7 +14,9 @@ from django.db.models import F, Q
 
 if TYPE_CHECKING:
     import datetime
-    from decimal import Decimal
+
+# Variables that name what a request is about, in order of preference (the inbox's subject).
+SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
 
 
 def person(user: Any) -> str:
@@ -168,18 +171,23 @@ class AuthorityLimit(models.Model):
 
 
 class ApprovalTask(models.Model):
-    """A decision someone has to take for a waiting step."""
+    """A decision someone has to take for a waiting step, or a request sent back to its requester."""
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
+    class Kind(models.TextChoices):
+        DECISION = "decision", "Decision"
+        RESUBMIT = "resubmit", "Changes requested"
+
     instance = models.ForeignKey(
         "orchestration.ProcessInstance", on_delete=models.CASCADE, related_name="approval_tasks"
     )
     step = models.ForeignKey("orchestration.Step", on_delete=models.CASCADE, related_name="approval_tasks")
     name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.DECISION)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -208,13 +216,38 @@ class ApprovalTask(models.Model):
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     lock_version = models.PositiveIntegerField(default=0)
+    # What the inbox lists and filters by, copied from the request when the task opens so that
+    # a page of tasks needs no per-row reads of process variables.
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    subject = models.CharField(max_length=200, blank=True)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["assignee", "status", "-created_at"], name="task_assignee_open"),
             models.Index(fields=["candidate_group", "status", "-created_at"], name="task_group_open"),
+            models.Index(fields=["assignee", "status", "due_at"], name="task_assignee_due"),
+            models.Index(fields=["decided_by", "-decided_at"], name="task_decided_by"),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def take_request_summary(self, instance: Any) -> None:
+        """Copy who asks and for what (subject, amount, currency) from ``instance`` onto the task."""
+        self.requester_id = instance.initiator_id
+        variables = instance.variables or {}
+        subject = next(
+            (variables[k] for k in SUBJECT_VARIABLES if isinstance(variables.get(k), str) and variables[k]),
+            "",
+        )
+        self.subject = (subject or instance.workflow.name)[:200]
+        amount = variables.get("amount")
+        if isinstance(amount, int | float) and not isinstance(amount, bool):
+            self.amount = round(Decimal(str(amount)), 2)
+            currency = variables.get("currency")
+            self.currency = currency.upper()[:3] if isinstance(currency, str) else ""

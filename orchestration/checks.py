@@ -13,3 +13,18 @@ def check_engine_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
     if lease <= 0:
         errors.append(Error("BATON_STEP_LEASE_SECONDS must be positive.", id="baton.E001"))
     return errors
+
+
+@register()
+def check_front_end_packages(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """The pages need the npm packages; say how to get them instead of serving 404s."""
+    missing = [prefix for prefix, path in settings.VENDOR_STATIC.items() if not path.is_dir()]
+    if not missing:
+        return []
+    return [
+        Error(
+            f"Front-end packages are missing ({', '.join(missing)}).",
+            hint="Run `npm ci` in the Baton folder (./baton run does it for you).",
+            id="baton.E002",
+        )
+    ]

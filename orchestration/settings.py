@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "approvals.context_processors.navigation",
             ],
         },
     },
@@ -126,10 +127,20 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+NODE_MODULES = BASE_DIR / "node_modules"
+# Front-end packages come from npm (package.json, `npm ci`); only their dist folders are served.
+VENDOR_STATIC = {
+    "vendor/bootstrap": NODE_MODULES / "bootstrap/dist",
+    "vendor/bootstrap-icons": NODE_MODULES / "bootstrap-icons/font",
+    "vendor/bpmn-js": NODE_MODULES / "bpmn-js/dist",
+    "vendor/diagram-js-minimap": NODE_MODULES / "diagram-js-minimap/dist",
+    "vendor/diagram-js-minimap-assets": NODE_MODULES / "diagram-js-minimap/assets",
+}
+STATICFILES_DIRS = [BASE_DIR / "static", *VENDOR_STATIC.items()]
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 EMAIL_BACKEND = os.environ.get("BATON_EMAIL_BACKEND", "django.core.mail.backends.filebased.EmailBackend")
 EMAIL_FILE_PATH = VAR_DIR / "mail"
@@ -208,6 +219,10 @@ BATON_PROCUREMENT_URL = os.environ.get(
     "BATON_PROCUREMENT_URL", "http://127.0.0.1:8000/demo/procurement/orders/"
 )
 BATON_HUMAN_TASKS = "approvals.engine.ApprovalTaskProvider"
+# Where people reach Baton: the links in emails (built by workers, with no request to ask).
+BATON_BASE_URL = os.environ.get("BATON_BASE_URL", "http://127.0.0.1:8000")
+# How long a one-click approval link in an email stays valid.
+BATON_LINK_MAX_AGE_SECONDS = int(os.environ.get("BATON_LINK_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 
 LOGGING = {
     "version": 1,

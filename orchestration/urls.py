@@ -16,4 +16,6 @@ urlpatterns = [
     path("api/auth/token/", obtain_auth_token, name="api-token"),
     path("api/", include("orchestration.api.urls")),
     path("hooks/<slug:key>/", receive_webhook, name="webhook"),
+    path("designer/", include("designer.urls")),
+    path("", include("approvals.urls")),
 ]

@@ -43,7 +43,7 @@ def visible_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
     Viewing a workflow (the catalog) does not show other people's requests: operating it
     (change_workflow) does.
     """
-    from approvals.actions import tasks_for
+    from approvals.actions import visible_tasks
 
     instances = ProcessInstance.objects.all()
     if user.is_superuser:  # type: ignore[attr-defined]
@@ -54,7 +54,7 @@ def visible_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
         Q(initiator=user)
         | Q(workflow__in=operated)
         | Q(pk__in=granted.values("pk"))
-        | Q(pk__in=tasks_for(user).values("instance_id"))
+        | Q(pk__in=visible_tasks(user).values("instance_id"))
     )
 
 

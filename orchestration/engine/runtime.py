@@ -234,7 +234,8 @@ def resume_step(
 # --- starting -----------------------------------------------------------------------
 
 
-def _start_node(graph: Graph, trigger: str, node_id: str | None) -> str:
+def start_node_for(graph: Graph, trigger: str, node_id: str | None = None) -> str:
+    """The start event a ``trigger`` (api, manual, webhook, call, timer, message) starts at."""
     if node_id:
         return node_id
     wanted = {"api": "none", "manual": "none", "webhook": "none", "call": "none"}.get(trigger, trigger)
@@ -258,7 +259,7 @@ def _create_and_drive(
     parent_step: Step | None,
 ) -> ProcessInstance:
     graph: Graph = version.graph  # type: ignore[assignment]
-    node_id = _start_node(graph, trigger, start_node)
+    node_id = start_node_for(graph, trigger, start_node)
     variables = clean_start_data(graph["nodes"][node_id], data)
     instance = ProcessInstance.objects.create(
         workflow_id=version.workflow_id,

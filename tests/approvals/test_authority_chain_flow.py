@@ -6,7 +6,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 
@@ -14,63 +13,16 @@ from approvals.actions import TaskAlreadyDecided, complete_task
 from approvals.models import ApprovalTask, AuthorityLimit, Profile
 from orchestration.engine import start_instance
 from orchestration.models import Event, ProcessInstance, Step, Timer
-from tests import bpmn
+from tests.approvals.conftest import approval_flow
 from tests.orchestration.factories import publish
 
 pytestmark = pytest.mark.django_db
-
-FORM = (
-    bpmn.field("item", required=True),
-    bpmn.field("amount", "number", required=True, min="0"),
-    bpmn.field("currency", "choice", choices="USD,EUR", default="USD"),
-)
-
-
-def _flow(rule: str = "authority_chain") -> str:
-    """Start → Approval by ``rule`` (escalating to Finance) → approved or rejected end."""
-    approval = (
-        f'<bpmn:userTask id="approve" name="Manager approval" baton:assigneeRule="{rule}" '
-        'baton:amount="amount" baton:dueIn="P2D" baton:reminderIn="P1D" baton:escalateTo="Finance" '
-        'baton:resultVariable="approval"/>'
-    )
-    return bpmn.definitions(
-        bpmn.start("start", *FORM),
-        approval,
-        bpmn.gateway("ok", default="f_no"),
-        bpmn.end("yes", outcome="approved"),
-        bpmn.end("no", outcome="rejected"),
-        bpmn.flow("start", "approve"),
-        bpmn.flow("approve", "ok"),
-        bpmn.flow("ok", "yes", id="f_yes", condition='approval.outcome == "approved"'),
-        bpmn.flow("ok", "no", id="f_no"),
-    )
-
-
-@pytest.fixture
-def org() -> dict[str, Any]:
-    """The demo company: employee → manager → director → cfo, with USD limits; fiona in Finance."""
-    users = get_user_model()
-    people: dict[str, Any] = {}
-    above = None
-    for username, first, last, limit in [
-        ("cfo", "Chris", "Finance", "1000000"),
-        ("director", "Dana", "Director", "25000"),
-        ("manager", "Max", "Manager", "2000"),
-        ("employee", "Emma", "Employee", "500"),
-    ]:
-        user = users.objects.create_user(username, first_name=first, last_name=last)
-        Profile.objects.create(user=user, manager=above)
-        AuthorityLimit.objects.create(user=user, amount=Decimal(limit), currency="USD")
-        people[username] = above = user
-    people["fiona"] = users.objects.create_user("fiona")
-    people["fiona"].groups.add(Group.objects.create(name="Finance"))
-    return people
 
 
 def _request(
     org: dict[str, Any], amount: float, rule: str = "authority_chain", **data: Any
 ) -> ProcessInstance:
-    version = publish(_flow(rule), key=f"buy-{rule}")
+    version = publish(approval_flow(rule), key=f"buy-{rule}")
     return start_instance(version, {"item": "Laptop", "amount": amount, **data}, initiator=org["employee"])
 
 

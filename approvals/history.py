@@ -1,0 +1,172 @@
+"""How a request reads to people: its state in one phrase, its timeline, its approval chain.
+
+Pure presentation over rows already fetched: the views prefetch, these functions never query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from approvals.models import SUBJECT_VARIABLES, ApprovalTask, money, person
+from orchestration.models import ProcessInstance
+
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Iterable
+
+    from orchestration.bpmn.graph import FormField, Graph
+    from orchestration.models import Event
+
+# Event kinds a requester or approver cares about; the rest (data mapping, inline steps) is noise.
+_TIMELINE: dict[str, tuple[str, str]] = {
+    "instance.started": ("bi-send", "info"),
+    "task.created": ("bi-person-check", "now"),
+    "task.escalated": ("bi-arrow-up-circle", "info"),
+    "task.changes_requested": ("bi-pencil-square", "info"),
+    "request.resubmitted": ("bi-arrow-repeat", "info"),
+    "task.due": ("bi-alarm", "bad"),
+    "task.reminder": ("bi-bell", "info"),
+    "task.escalated_on_timeout": ("bi-alarm", "bad"),
+    "task.overdue": ("bi-alarm", "bad"),
+    "task.approved": ("bi-check-circle", "ok"),
+    "task.claimed": ("bi-person-plus", "info"),
+    "task.released": ("bi-people", "info"),
+    "incident.raised": ("bi-exclamation-triangle", "bad"),
+    "incident.retried": ("bi-arrow-clockwise", "info"),
+    "incident.skipped": ("bi-skip-forward", "info"),
+    "instance.completed": ("bi-flag", "ok"),
+    "instance.cancelled": ("bi-x-circle", "bad"),
+}
+# Completed steps worth a line: people deciding and work done outside (orders, emails).
+_MACHINES = {"", "worker", "ticker", "relay"}
+_VISIBLE_STEP_KINDS = {"user_task", "service_task", "send_task", "call_activity"}
+
+
+@dataclass(frozen=True)
+class RequestState:
+    """One phrase for where a request is, a Bootstrap tone for its badge, and who has it."""
+
+    label: str
+    tone: str
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    when: datetime.datetime
+    message: str
+    who: str
+    icon: str
+    tone: str
+
+
+@dataclass(frozen=True)
+class FieldValue:
+    label: str
+    value: Any
+    type: str
+
+
+def holder(task: ApprovalTask) -> str:
+    """Who has ``task``: a person, or a group's queue."""
+    if task.assignee_id is not None:
+        return person(task.assignee)
+    return f"{task.candidate_group} queue" if task.candidate_group_id else "nobody"
+
+
+def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask]) -> RequestState:
+    """Where ``instance`` stands, from its status and its open tasks (prefetched)."""
+    if instance.status == ProcessInstance.Status.CANCELLED:
+        return RequestState("Cancelled", "secondary")
+    if instance.status == ProcessInstance.Status.COMPLETED:
+        outcome = instance.outcome or "completed"
+        tone = {"approved": "success", "rejected": "danger"}.get(outcome, "secondary")
+        return RequestState(outcome.replace("_", " ").capitalize(), tone)
+    tasks = list(open_tasks)
+    sent_back = [t for t in tasks if t.kind == ApprovalTask.Kind.RESUBMIT]
+    if sent_back:
+        return RequestState("Changes requested", "warning", sent_back[0].reason)
+    deciding = [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION]
+    if deciding:
+        names = ", ".join(dict.fromkeys(holder(t) for t in deciding))
+        return RequestState("Waiting for approval", "primary", f"With {names}")
+    if instance.has_incident:
+        return RequestState("Delayed", "warning", "A technical problem; the operators have been told.")
+    return RequestState("In progress", "info")
+
+
+def timeline(events: Iterable[Event], graph: Graph) -> list[TimelineEntry]:
+    """The events people care about, oldest first."""
+    entries = []
+    for event in events:
+        kind = event.kind
+        if kind == "step.completed":
+            node = graph["nodes"].get(event.step.node_id) if event.step else None
+            if node is None or node["kind"] not in _VISIBLE_STEP_KINDS:
+                continue
+            message = event.message
+            if node["kind"] == "user_task":
+                icon, tone = ("bi-x-circle", "bad") if ": rejected" in message else ("bi-check-circle", "ok")
+            else:  # "Place order done (attempt 1)": the attempt count is for operators
+                icon, tone = "bi-gear", "ok"
+                message = f"{node['name'] or 'Automated step'} done"
+        elif kind in _TIMELINE:
+            icon, tone = _TIMELINE[kind]
+            message = "Request submitted" if kind == "instance.started" else event.message
+        else:
+            continue
+        # Workers and the ticker act for the process itself.
+        who = (
+            person(event.actor)
+            if event.actor
+            else ("Baton" if event.actor_label in _MACHINES else event.actor_label)
+        )
+        entries.append(TimelineEntry(event.created_at, message, who, icon, tone))
+    return entries
+
+
+def start_fields(graph: Graph) -> list[FormField]:
+    """The start form's fields (of the manual start event), or none."""
+    from orchestration.engine.runtime import start_node_for
+    from orchestration.engine.start_data import StartDataError
+
+    try:
+        node = graph["nodes"][start_node_for(graph, "manual")]
+    except StartDataError:
+        return []
+    return list(node["config"].get("fields", []))
+
+
+def request_data(instance: ProcessInstance, graph: Graph) -> list[FieldValue]:
+    """The start form's answers with their labels, then the simple values the process added."""
+    variables = instance.variables or {}
+    fields = start_fields(graph)
+    shown = [FieldValue(f["label"] or f["name"], variables.get(f["name"]), f["type"]) for f in fields]
+    known = {f["name"] for f in fields}
+    for name, value in variables.items():
+        if name in known or isinstance(value, dict | list):
+            continue
+        kind = (
+            "boolean"
+            if isinstance(value, bool)
+            else "number"
+            if isinstance(value, int | float)
+            else "computed"
+        )
+        shown.append(FieldValue(name.replace("_", " ").capitalize(), value, kind))
+    return shown
+
+
+def title(instance: ProcessInstance) -> str:
+    """What a request is called: its subject (item, title…) or its workflow's name."""
+    variables = instance.variables or {}
+    for name in SUBJECT_VARIABLES:
+        value = variables.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return instance.workflow.name
+
+
+def amount_text(task: ApprovalTask) -> str:
+    return money(task.amount, task.currency or "") if task.amount is not None else ""

@@ -1,0 +1,191 @@
+"""Emails to approvers: a task opened for them, a reminder, an escalation on timeout.
+
+The engine calls :func:`notify_on_commit` inside its transaction; the email is
+sent after the commit by a Celery worker (:mod:`approvals.tasks`), which reads
+the task again and sends nothing for a task decided in the meantime. Each
+recipient gets their own signed links (:mod:`approvals.links`). An email only
+carries the request's summary (workflow, requester, subject, amount, why, due
+date), never the process variables as a whole.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.template.loader import render_to_string
+
+from approvals.links import link_url
+from approvals.models import ApprovalTask, money, person
+
+if TYPE_CHECKING:
+    import datetime
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Kind", "TaskSummary", "notify_on_commit", "recipients", "send_task_emails", "summary"]
+
+Kind = Literal["assigned", "reminder", "escalated"]
+
+_SUBJECTS: dict[str, str] = {
+    "assigned": "Approval needed",
+    "reminder": "Reminder: approval needed",
+    "escalated": "Escalated to you: approval needed",
+}
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """What an approver needs to know about a task before deciding, as emails and the link page show it."""
+
+    task_name: str
+    workflow: str
+    subject: str
+    requester: str
+    amount: str
+    approver: str
+    reason: str
+    due_at: datetime.datetime | None
+
+
+def summary(task: ApprovalTask) -> TaskSummary:
+    """The summary of ``task`` from the request data copied onto it when it opened."""
+    instance = task.instance
+    requester = task.requester or instance.initiator
+    if task.assignee_id:
+        approver = person(task.assignee)
+    elif task.candidate_group_id:
+        approver = f"the {task.candidate_group} group"
+    else:
+        approver = "nobody"
+    return TaskSummary(
+        task_name=task.name,
+        workflow=instance.workflow.name,
+        subject=task.subject,
+        requester=person(requester) if requester else "",
+        amount=money(task.amount, task.currency) if task.amount is not None and task.currency else "",
+        approver=approver,
+        reason=task.reason,
+        due_at=task.due_at,
+    )
+
+
+def recipients(task: ApprovalTask) -> list[Any]:
+    """Who is emailed about ``task``: its assignee, or each active member of its group queue.
+
+    People without an email address and the requester (who cannot approve their own
+    request) are left out.
+    """
+    users = get_user_model()
+    if task.assignee_id:
+        people = users._default_manager.filter(pk=task.assignee_id)
+    elif task.candidate_group_id:
+        people = users._default_manager.filter(groups=task.candidate_group_id)
+    else:
+        return []
+    people = people.filter(is_active=True)
+    requester_id = task.instance.initiator_id
+    if requester_id is not None:
+        people = people.exclude(pk=requester_id)
+    email_field = users.get_email_field_name()
+    return [user for user in people.order_by("pk") if getattr(user, email_field, "")]
+
+
+def notify_on_commit(kind: Kind, task: ApprovalTask, *, previous: ApprovalTask | None = None) -> None:
+    """Email the approvers of ``task`` (and, on escalation, those of ``previous``) once the transaction commits."""
+    task_id, previous_id = task.pk, previous.pk if previous is not None else None
+    transaction.on_commit(lambda: _publish(kind, task_id, previous_id))
+
+
+def _publish(kind: Kind, task_id: int, previous_id: int | None) -> None:
+    from approvals.tasks import send_task_emails_task
+
+    try:
+        send_task_emails_task.delay(kind, task_id, previous_id)
+    except Exception:
+        # The task is committed and in the inbox either way; only the email is lost.
+        logger.exception("Could not queue the %s email for approval task %s", kind, task_id)
+
+
+def send_task_emails(kind: Kind, task_id: int, previous_id: int | None = None) -> int:
+    """Send the ``kind`` email about task ``task_id`` to each recipient; returns how many were sent.
+
+    Nothing is sent about a task that is no longer open. On an escalation, the
+    approvers of ``previous_id`` get a note saying who has the request now.
+    """
+    task = _load(task_id)
+    if task is None:
+        return 0
+    messages = []
+    if task.status == ApprovalTask.Status.OPEN:
+        info = summary(task)
+        for user in recipients(task):
+            messages.append(_task_message(kind, task, info, user))
+    if kind == "escalated" and previous_id is not None:
+        previous = _load(previous_id)
+        if previous is not None:
+            for user in recipients(previous):
+                messages.append(_passed_on_message(previous, task, user))
+    if not messages:
+        return 0
+    return get_connection().send_messages(messages) or 0
+
+
+def _load(task_id: int) -> ApprovalTask | None:
+    return (
+        ApprovalTask.objects.select_related(
+            "instance__workflow", "instance__initiator", "assignee", "candidate_group", "requester"
+        )
+        .filter(pk=task_id)
+        .first()
+    )
+
+
+def _email_of(user: Any) -> str:
+    return str(getattr(user, get_user_model().get_email_field_name()))
+
+
+def _subject(prefix: str, info: TaskSummary) -> str:
+    about = info.subject or info.workflow
+    amount = f" ({info.amount})" if info.amount else ""
+    return f"{prefix}: {about}{amount}"
+
+
+def _task_message(kind: Kind, task: ApprovalTask, info: TaskSummary, user: Any) -> EmailMultiAlternatives:
+    context = {
+        "kind": kind,
+        "recipient": person(user),
+        "summary": info,
+        "for_group": task.assignee_id is None,
+        "approve_url": link_url(task, user, "approve"),
+        "reject_url": link_url(task, user, "reject"),
+        "open_url": link_url(task, user, "open"),
+    }
+    return _message(_subject(_SUBJECTS[kind], info), "approvals/email/task", context, user)
+
+
+def _passed_on_message(previous: ApprovalTask, task: ApprovalTask, user: Any) -> EmailMultiAlternatives:
+    info = summary(previous)
+    context = {
+        "recipient": person(user),
+        "summary": info,
+        "now_with": summary(task).approver,
+        "why": previous.comment,
+    }
+    return _message(_subject("Passed on", info), "approvals/email/passed_on", context, user)
+
+
+def _message(subject: str, template: str, context: dict[str, Any], user: Any) -> EmailMultiAlternatives:
+    message = EmailMultiAlternatives(
+        subject=subject[:200],
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[_email_of(user)],
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message

@@ -1,0 +1,614 @@
+"""Views for requesters and approvers. Thin: they read through querysets and act through actions."""
+
+from __future__ import annotations
+
+import datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+from guardian.shortcuts import get_objects_for_user
+
+from approvals import history, links, notifications
+from approvals.actions import (
+    APPROVED,
+    CHANGES_REQUESTED,
+    REJECTED,
+    InvalidDecision,
+    TaskAlreadyDecided,
+    can_decide,
+    claim_task,
+    complete_task,
+    release_task,
+    resubmit_request,
+    tasks_for,
+    visible_tasks,
+)
+from approvals.forms import DecisionForm, InboxFilterForm, StartForm
+from approvals.models import ApprovalTask
+from orchestration.api.permissions import has_workflow_perm, visible_instances
+from orchestration.engine import InvalidState, start_instance
+from orchestration.engine.operations import cancel_instance
+from orchestration.engine.start_data import StartDataError
+from orchestration.models import ProcessInstance, Workflow
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, User
+    from django_htmx.middleware import HtmxDetails
+
+    from orchestration.bpmn.graph import Graph
+
+    class AuthenticatedRequest(HttpRequest):
+        """What a ``login_required`` view receives: a signed-in user and htmx details."""
+
+        user: User
+        htmx: HtmxDetails
+else:
+    AuthenticatedRequest = HttpRequest
+
+PAGE_SIZE = 25
+
+
+def _graph(instance: ProcessInstance) -> Graph:
+    return cast("Graph", instance.version.graph)
+
+
+_OPEN = ApprovalTask.Status.OPEN
+
+
+@login_required
+def home(request: AuthenticatedRequest) -> HttpResponse:
+    """Approvers land in their inbox; everyone else in the request catalog."""
+    if request.user.groups.exists() or tasks_for(request.user).filter(status=_OPEN).exists():
+        return redirect("approvals:inbox")
+    return redirect("approvals:catalog")
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+_TABS = {
+    "mine": "Assigned to me",
+    "queue": "Group queue",
+    "done": "Decided by me",
+}
+_SORTS: dict[str, list[Any]] = {
+    "-created": ["-created_at", "-id"],
+    "created": ["created_at", "id"],
+    "due": [F("due_at").asc(nulls_last=True), "-id"],
+    "-amount": [F("amount").desc(nulls_last=True), "-id"],
+    "amount": [F("amount").asc(nulls_last=True), "-id"],
+}
+
+
+def _tab_filter(user: Any, tab: str) -> Q:
+    if tab == "queue":
+        return Q(status=_OPEN, assignee__isnull=True, candidate_group__in=user.groups.all())
+    if tab == "done":
+        return Q(decided_by=user, kind=ApprovalTask.Kind.DECISION)
+    return Q(status=_OPEN, assignee=user)
+
+
+def _filtered(tasks: QuerySet[ApprovalTask], form: InboxFilterForm) -> QuerySet[ApprovalTask]:
+    if not form.is_valid():
+        return tasks
+    data = form.cleaned_data
+    tasks = tasks.filter(form.search_q())
+    if data.get("workflow"):
+        tasks = tasks.filter(instance__workflow=data["workflow"])
+    if data.get("requester"):
+        who = data["requester"].strip()
+        tasks = tasks.filter(
+            Q(requester__username__iexact=who)
+            | Q(requester__first_name__icontains=who)
+            | Q(requester__last_name__icontains=who)
+        )
+    if data.get("amount_min") is not None:
+        tasks = tasks.filter(amount__gte=data["amount_min"])
+    if data.get("amount_max") is not None:
+        tasks = tasks.filter(amount__lte=data["amount_max"])
+    now = timezone.now()
+    due = data.get("due")
+    if due == "overdue":
+        tasks = tasks.filter(due_at__lt=now)
+    elif due == "today":
+        end = timezone.localtime(now).replace(hour=23, minute=59, second=59)
+        tasks = tasks.filter(due_at__lte=end)
+    elif due == "week":
+        tasks = tasks.filter(due_at__lte=now + datetime.timedelta(days=7))
+    elif due == "none":
+        tasks = tasks.filter(due_at__isnull=True)
+    return tasks
+
+
+@login_required
+def inbox(request: AuthenticatedRequest) -> HttpResponse:
+    """My tasks, my groups' queue and what I decided: filters, sort, paging; a constant number of queries."""
+    user = request.user
+    tab = request.GET.get("tab", "mine")
+    if tab not in _TABS:
+        tab = "mine"
+    workflows = Workflow.objects.filter(
+        pk__in=ApprovalTask.objects.filter(_tab_filter(user, "mine") | _tab_filter(user, "queue")).values(
+            "instance__workflow"
+        )
+    ).order_by("name")
+    form = InboxFilterForm(request.GET or None, workflows=workflows)
+    # Two indexed counts: one aggregate with FILTER clauses would scan every task of everyone.
+    counts = {key: ApprovalTask.objects.filter(_tab_filter(user, key)).count() for key in ("mine", "queue")}
+    tasks = _filtered(ApprovalTask.objects.filter(_tab_filter(user, tab)), form)
+    sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
+    if tab == "done":
+        tasks = tasks.order_by("-decided_at", "-id")
+    else:
+        tasks = tasks.order_by(*_SORTS.get(sort or "-created", _SORTS["-created"]))
+    page = Paginator(
+        tasks.select_related("instance__workflow", "requester", "assignee", "candidate_group", "decided_by"),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "tab": tab,
+        "tabs": [(key, label, counts.get(key)) for key, label in _TABS.items()],
+        "form": form,
+        "page": page,
+        "query": query.urlencode(),
+        "now": timezone.now(),
+        "soon": timezone.now() + datetime.timedelta(days=1),
+        "filtered": any(v for k, v in request.GET.items() if k not in ("tab", "page", "sort")),
+    }
+    template = (
+        "approvals/inbox.html#task-list"
+        if request.htmx and not request.htmx.boosted
+        else "approvals/inbox.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@require_POST
+def bulk_approve(request: AuthenticatedRequest) -> HttpResponse:
+    """Approve every selected task; each is its own decision, so one conflict doesn't undo the others."""
+    ids = [int(v) for v in request.POST.getlist("task") if v.isdigit()]
+    approved, problems = 0, []
+    for task in tasks_for(request.user).filter(id__in=ids).select_related("instance__workflow"):
+        try:
+            complete_task(task.id, request.user, APPROVED, comment=request.POST.get("comment", ""))
+            approved += 1
+        except (TaskAlreadyDecided, PermissionDenied, InvalidDecision, InvalidState) as exc:
+            problems.append(f"{task.subject or task.name}: {exc}")
+    if approved:
+        messages.success(request, f"Approved {approved} request{'s' if approved != 1 else ''}.")
+    for problem in problems:
+        messages.warning(request, problem)
+    if not ids:
+        messages.info(request, "Select the requests to approve first.")
+    return redirect(f"{reverse('approvals:inbox')}?{request.POST.get('query', '')}")
+
+
+# --- task detail and decisions -------------------------------------------------------------
+
+
+def _task_for(user: Any, task_id: int) -> ApprovalTask:
+    """The task if ``user`` may open it, else 404 (its existence does not leak)."""
+    return get_object_or_404(
+        visible_tasks(user).select_related(
+            "instance__workflow",
+            "instance__version",
+            "instance__initiator",
+            "requester",
+            "assignee",
+            "candidate_group",
+            "decided_by",
+        ),
+        id=task_id,
+    )
+
+
+def _task_context(
+    request: AuthenticatedRequest, task: ApprovalTask, form: DecisionForm | None = None
+) -> dict[str, Any]:
+    instance = task.instance
+    graph = _graph(instance)
+    chain = list(
+        ApprovalTask.objects.filter(instance=instance, step=task.step_id)
+        .select_related("assignee", "candidate_group", "decided_by")
+        .order_by("created_at", "id")
+    )
+    events = instance.events.select_related("actor", "step").order_by("created_at", "id")
+    user = request.user
+    decidable = (
+        task.status == _OPEN
+        and task.kind == ApprovalTask.Kind.DECISION
+        and instance.initiator_id != user.pk
+        and can_decide(user, task)
+    )
+    return {
+        "task": task,
+        "instance": instance,
+        "state": history.request_state(instance, [t for t in chain if t.status == _OPEN]),
+        "data": history.request_data(instance, graph),
+        "chain": chain,
+        "timeline": history.timeline(events, graph),
+        "decidable": decidable,
+        "claimable": decidable and task.assignee_id is None,
+        "releasable": decidable and task.assignee_id == user.pk and task.candidate_group_id is not None,
+        "form": form or DecisionForm(),
+        "next_task": _next_task(user, task),
+        "now": timezone.now(),
+    }
+
+
+def _next_task(user: Any, after: ApprovalTask) -> ApprovalTask | None:
+    return (
+        ApprovalTask.objects.filter(_tab_filter(user, "mine") | _tab_filter(user, "queue"))
+        .exclude(id=after.id)
+        .exclude(requester=user)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+@login_required
+def task_detail(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
+    task = _task_for(request.user, task_id)
+    if task.kind == ApprovalTask.Kind.RESUBMIT:
+        return redirect("approvals:request", instance_id=task.instance_id)
+    return render(request, "approvals/task_detail.html", _task_context(request, task))
+
+
+@login_required
+@require_POST
+def decide(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
+    """Approve, reject or request changes; a late second decider sees who won instead of an error."""
+    task = _task_for(request.user, task_id)
+    form = DecisionForm(request.POST)
+    if form.is_valid():
+        outcome = form.cleaned_data["outcome"]
+        try:
+            complete_task(task.id, request.user, outcome, comment=form.cleaned_data["comment"])
+        except InvalidDecision as exc:
+            form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        except TaskAlreadyDecided as exc:
+            messages.warning(request, f"{exc} Your decision was not recorded.")
+        except InvalidState as exc:
+            form.add_error(None, str(exc))
+        else:
+            done = {APPROVED: "Approved", REJECTED: "Rejected", CHANGES_REQUESTED: "Sent back for changes"}[
+                outcome
+            ]
+            messages.success(request, f"{done}: {task.subject or task.name}.")
+    if form.errors:
+        task = _task_for(request.user, task_id)
+        if request.htmx:  # only the decision card changes: the comment typed so far stays
+            return render(request, "approvals/task_detail.html#decision", _task_context(request, task, form))
+        return render(request, "approvals/task_detail.html", _task_context(request, task, form), status=400)
+    url = reverse("approvals:task", args=[task.id])
+    # Decided (by this user or someone faster): the whole page changes, so load it afresh.
+    return HttpResponse(status=204, headers={"HX-Redirect": url}) if request.htmx else redirect(url)
+
+
+@login_required
+@require_POST
+def claim(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
+    task = _task_for(request.user, task_id)
+    try:
+        claim_task(task.id, request.user)
+        messages.success(
+            request, "The task is yours now; the rest of the group no longer sees it in the queue."
+        )
+    except (TaskAlreadyDecided, PermissionDenied) as exc:
+        messages.warning(request, str(exc))
+    return redirect("approvals:task", task_id=task.id)
+
+
+@login_required
+@require_POST
+def release(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
+    task = _task_for(request.user, task_id)
+    try:
+        release_task(task.id, request.user)
+        messages.success(request, "The task is back in the group queue.")
+    except (TaskAlreadyDecided, PermissionDenied) as exc:
+        messages.warning(request, str(exc))
+    return redirect("approvals:inbox")
+
+
+# --- request catalog and starting a request -------------------------------------------------
+
+
+def _startable(user: AbstractBaseUser) -> QuerySet[Workflow]:
+    workflows: QuerySet[Workflow] = get_objects_for_user(user, "orchestration.start_workflow", klass=Workflow)
+    return workflows.filter(versions__status="published").distinct().order_by("name")
+
+
+def _engine_errors_onto(form: StartForm, exc: StartDataError) -> None:
+    """The engine's start-data errors, on the fields they name (the rest above the form)."""
+    for name, errors in exc.errors.items():
+        for error in errors:
+            form.add_error(name if name in form.fields else None, error)
+
+
+@login_required
+def catalog(request: AuthenticatedRequest) -> HttpResponse:
+    """Published workflows the user may start (guardian ``start_workflow``)."""
+    workflows = list(_startable(request.user))
+    text = request.GET.get("q", "").strip().lower()
+    if text:
+        workflows = [w for w in workflows if text in w.name.lower() or text in w.description.lower()]
+    return render(request, "approvals/catalog.html", {"workflows": workflows, "q": request.GET.get("q", "")})
+
+
+@login_required
+def start(request: AuthenticatedRequest, key: str) -> HttpResponse:
+    """A workflow's generated start form; the engine validates, its errors land on the fields."""
+    workflow = get_object_or_404(_startable(request.user), key=key)
+    version = workflow.published_version
+    if version is None:
+        raise Http404("This workflow has no published version.")
+    fields = history.start_fields(cast("Graph", version.graph))
+    form = StartForm(fields, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            instance = start_instance(
+                version, form.data_for_engine(), initiator=request.user, trigger="manual"
+            )
+        except StartDataError as exc:
+            _engine_errors_onto(form, exc)
+        except InvalidState as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"Your request was submitted: {workflow.name}.")
+            return redirect("approvals:request", instance_id=instance.id)
+    status = 400 if form.errors else 200
+    return render(request, "approvals/start.html", {"workflow": workflow, "form": form}, status=status)
+
+
+# --- my requests -----------------------------------------------------------------------------
+
+_OPEN_TASKS = Prefetch(
+    "approval_tasks",
+    queryset=ApprovalTask.objects.filter(status=_OPEN).select_related("assignee", "candidate_group"),
+    to_attr="open_tasks",
+)
+_REQUEST_TABS = {"open": "Open", "closed": "Closed", "all": "All"}
+
+
+@login_required
+def my_requests(request: AuthenticatedRequest) -> HttpResponse:
+    tab = request.GET.get("tab", "open")
+    if tab not in _REQUEST_TABS:
+        tab = "open"
+    instances = ProcessInstance.objects.filter(initiator=request.user)
+    counts = instances.aggregate(
+        open=Count("id", filter=Q(status=ProcessInstance.Status.RUNNING)),
+        closed=Count("id", filter=~Q(status=ProcessInstance.Status.RUNNING)),
+        all=Count("id"),
+    )
+    if tab == "open":
+        instances = instances.filter(status=ProcessInstance.Status.RUNNING)
+    elif tab == "closed":
+        instances = instances.exclude(status=ProcessInstance.Status.RUNNING)
+    page = Paginator(
+        instances.select_related("workflow").prefetch_related(_OPEN_TASKS).order_by("-started_at", "id"),
+        PAGE_SIZE,
+    ).get_page(request.GET.get("page"))
+    rows = [
+        (
+            instance,
+            history.title(instance),
+            history.request_state(instance, getattr(instance, "open_tasks", [])),
+        )
+        for instance in page
+    ]
+    return render(
+        request,
+        "approvals/my_requests.html",
+        {
+            "tab": tab,
+            "tabs": [(key, label, counts[key]) for key, label in _REQUEST_TABS.items()],
+            "page": page,
+            "rows": rows,
+        },
+    )
+
+
+def _instance_for(user: Any, instance_id: Any) -> ProcessInstance:
+    return get_object_or_404(
+        visible_instances(user).select_related("workflow", "version", "initiator"), id=instance_id
+    )
+
+
+def _may_cancel(user: Any, instance: ProcessInstance) -> bool:
+    if instance.status != ProcessInstance.Status.RUNNING:
+        return False
+    return instance.initiator_id == user.pk or has_workflow_perm(user, "change_workflow", instance.workflow)
+
+
+@login_required
+def request_detail(
+    request: HttpRequest, instance_id: Any, resubmit_form: StartForm | None = None
+) -> HttpResponse:
+    """A request as its requester (or an approver, or an operator) sees it: state, data, chain, timeline."""
+    instance = _instance_for(request.user, instance_id)
+    graph = _graph(instance)
+    tasks = list(
+        instance.approval_tasks.select_related("assignee", "candidate_group", "decided_by").order_by(
+            "created_at", "id"
+        )
+    )
+    open_tasks = [t for t in tasks if t.status == _OPEN]
+    sent_back = next(
+        (t for t in open_tasks if t.kind == ApprovalTask.Kind.RESUBMIT and t.assignee_id == request.user.pk),
+        None,
+    )
+    if sent_back is not None and resubmit_form is None:
+        values = {f["name"]: instance.variables.get(f["name"]) for f in history.start_fields(graph)}
+        resubmit_form = StartForm(history.start_fields(graph), initial=values)
+    events = instance.events.select_related("actor", "step").order_by("created_at", "id")
+    return render(
+        request,
+        "approvals/request_detail.html",
+        {
+            "instance": instance,
+            "title": history.title(instance),
+            "state": history.request_state(instance, open_tasks),
+            "data": history.request_data(instance, graph),
+            "decisions": [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION],
+            "timeline": history.timeline(events, graph),
+            "may_cancel": _may_cancel(request.user, instance),
+            # While the process works or waits for others, the page follows it; never over a form being filled.
+            "live": instance.status == ProcessInstance.Status.RUNNING and sent_back is None,
+            "sent_back": sent_back,
+            "resubmit_form": resubmit_form,
+        },
+        status=400 if resubmit_form is not None and resubmit_form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def cancel_request(request: AuthenticatedRequest, instance_id: Any) -> HttpResponse:
+    instance = _instance_for(request.user, instance_id)
+    if not _may_cancel(request.user, instance):
+        raise PermissionDenied("Only the requester or the workflow's operators can cancel this request.")
+    reason = request.POST.get("reason", "").strip()[:200]
+    try:
+        cancel_instance(
+            instance.id, actor=request.user, reason=reason or f"withdrawn by {request.user.get_username()}"
+        )
+        messages.success(request, "The request was cancelled; its approvers no longer see it.")
+    except InvalidState as exc:
+        messages.warning(request, str(exc))
+    return redirect("approvals:request", instance_id=instance.id)
+
+
+@login_required
+@require_POST
+def resubmit(request: AuthenticatedRequest, instance_id: Any) -> HttpResponse:
+    """The requester edits the request an approver sent back, and it goes round again."""
+    instance = _instance_for(request.user, instance_id)
+    task = (
+        instance.approval_tasks.filter(kind=ApprovalTask.Kind.RESUBMIT, status=_OPEN, assignee=request.user)
+        .order_by("-id")
+        .first()
+    )
+    if task is None:
+        messages.warning(request, "This request is not waiting for your changes.")
+        return redirect("approvals:request", instance_id=instance.id)
+    form = StartForm(history.start_fields(_graph(instance)), request.POST)
+    if form.is_valid():
+        try:
+            resubmit_request(task.id, request.user, form.data_for_engine())
+        except StartDataError as exc:
+            _engine_errors_onto(form, exc)
+        except (TaskAlreadyDecided, InvalidState) as exc:
+            messages.warning(request, str(exc))
+            return redirect("approvals:request", instance_id=instance.id)
+        else:
+            messages.success(request, "Your changes were sent; the approval starts again.")
+            return redirect("approvals:request", instance_id=instance.id)
+    return request_detail(request, instance_id, resubmit_form=form)
+
+
+# --- signed links from emails ----------------------------------------------------------------
+
+_LINK_OUTCOMES = {"approve": APPROVED, "reject": REJECTED}
+
+
+@login_required
+def task_link(request: AuthenticatedRequest, token: str) -> HttpResponse:
+    """An emailed one-click link: a page that offers its action; only the POST decides.
+
+    The link must be genuine, unexpired and sent to the signed-in user; an open
+    link leads to the task. Anything else (expired, altered, someone else's, task
+    decided or changed since) gets a page saying so, never an error.
+    """
+    try:
+        claim = links.read_token(token)
+    except links.LinkExpired:
+        return _link_page(request, "expired", status=410)
+    except links.LinkInvalid:
+        return _link_page(request, "invalid", status=400)
+    if claim.user_id != request.user.pk:
+        return _link_page(request, "wrong_user", status=403)
+    if claim.action == "open":
+        return redirect("approvals:task", task_id=claim.task_id)
+    task = (
+        ApprovalTask.objects.select_related(
+            "instance__workflow",
+            "instance__initiator",
+            "requester",
+            "assignee",
+            "candidate_group",
+            "decided_by",
+        )
+        .filter(pk=claim.task_id)
+        .first()
+    )
+    problem = _link_problem(request.user, task, claim)
+    if problem:
+        return _link_page(request, problem, task, status=409 if problem in ("decided", "closed") else 200)
+    assert task is not None  # no problem means the task exists
+    form = DecisionForm(
+        {"outcome": _LINK_OUTCOMES[claim.action], "comment": request.POST.get("comment", "")}
+        if request.method == "POST"
+        else None
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            complete_task(
+                task.id, request.user, form.cleaned_data["outcome"], comment=form.cleaned_data["comment"]
+            )
+        except InvalidDecision as exc:
+            form.add_error("comment" if exc.field == "comment" else None, str(exc))
+        except (TaskAlreadyDecided, InvalidState, PermissionDenied):
+            task.refresh_from_db()
+            return _link_page(request, _link_problem(request.user, task, claim) or "stuck", task, status=409)
+        else:
+            verb = "Approved" if claim.action == "approve" else "Rejected"
+            messages.success(request, f"{verb}: {task.subject or task.name}. Thank you.")
+            return redirect("approvals:task", task_id=task.id)
+    return _link_page(
+        request, "confirm", task, form=form, action=claim.action, status=400 if form.errors else 200
+    )
+
+
+def _link_problem(user: Any, task: ApprovalTask | None, claim: links.LinkClaim) -> str:
+    """Why ``claim`` cannot be acted on now ("" if it can)."""
+    if task is None:
+        return "gone"
+    if task.status == ApprovalTask.Status.COMPLETED:
+        return "decided"
+    if task.status != _OPEN:
+        return "closed"
+    if task.lock_version != claim.version:
+        return "changed"
+    if task.instance.initiator_id == user.pk or not can_decide(user, task):
+        return "not_yours"
+    return ""
+
+
+def _link_page(
+    request: HttpRequest,
+    state: str,
+    task: ApprovalTask | None = None,
+    *,
+    status: int = 200,
+    **extra: Any,
+) -> HttpResponse:
+    context = {
+        "state": state,
+        "task": task,
+        "summary": notifications.summary(task) if task is not None else None,
+        **extra,
+    }
+    return render(request, "approvals/task_link.html", context, status=status)

@@ -1,0 +1,406 @@
+"""The requester and approver pages: catalog, start form, inbox, task decisions, my requests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from guardian.shortcuts import assign_perm
+
+from approvals.actions import complete_task
+from approvals.models import ApprovalTask
+from orchestration.engine import start_instance
+from orchestration.models import Event, ProcessInstance
+from tests.approvals.conftest import approval_flow
+from tests.orchestration.factories import publish
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def purchase(org: dict[str, Any]) -> Any:
+    """The one-approval purchase flow, startable by the employee."""
+    version = publish(approval_flow(), key="buy", name="Buy something")
+    assign_perm("orchestration.start_workflow", org["employee"], version.workflow)
+    assign_perm("orchestration.view_workflow", org["employee"], version.workflow)
+    return version
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _request(version: Any, requester: Any, amount: float = 5000, item: str = "Laptop") -> ProcessInstance:
+    return start_instance(version, {"item": item, "amount": amount}, initiator=requester, trigger="manual")
+
+
+def _open(instance: ProcessInstance) -> ApprovalTask:
+    return ApprovalTask.objects.get(instance=instance, status=ApprovalTask.Status.OPEN)
+
+
+# --- catalog and start form ------------------------------------------------------------------
+
+
+def test_catalog_lists_only_workflows_the_user_may_start(org, purchase):
+    publish(approval_flow(), key="secret", name="Secret flow")
+
+    page = _client(org["employee"]).get("/requests/new/")
+
+    assert page.status_code == 200
+    assert b"Buy something" in page.content and b"Secret flow" not in page.content
+
+
+def test_start_form_without_permission_is_not_found(org, purchase):
+    assert _client(org["manager"]).get("/requests/new/buy/").status_code == 404
+
+
+def test_start_form_refuses_bad_input_with_errors_on_the_fields(org, purchase):
+    page = _client(org["employee"]).post(
+        "/requests/new/buy/", {"item": "", "amount": "-3", "currency": "JPY"}
+    )
+
+    assert page.status_code == 400
+    errors = page.context["form"].errors
+    assert errors["item"] == ["This field is required."]
+    assert errors["amount"] == ["Must be at least 0."]
+    assert errors["currency"] == ["Choose one of: USD, EUR."]
+    assert not ProcessInstance.objects.exists()
+
+
+def test_submitting_the_start_form_starts_the_request_and_shows_it(org, purchase):
+    client = _client(org["employee"])
+
+    response = client.post("/requests/new/buy/", {"item": "Desk", "amount": "750", "currency": "USD"})
+
+    instance = ProcessInstance.objects.get()
+    assert response.status_code == 302 and response["Location"] == f"/requests/{instance.id}/"
+    assert (instance.initiator, instance.trigger, instance.variables["amount"]) == (
+        org["employee"],
+        "manual",
+        750.0,
+    )
+    page = client.get(response["Location"])
+    assert page.context["state"].label == "Waiting for approval"
+    assert "With Max Manager" in page.context["state"].detail
+
+
+# --- inbox -----------------------------------------------------------------------------------
+
+
+def test_inbox_shows_my_tasks_and_my_groups_queue_with_counts(org, purchase):
+    _request(purchase, org["employee"], 5000, "Laptop")
+    _request(purchase, org["employee"], 300, "Chair")
+    queue_version = publish(approval_flow("group", "Finance"), key="queue")
+    start_instance(queue_version, {"item": "Audit", "amount": 10}, initiator=org["employee"])
+    org["manager"].groups.add(org["fiona"].groups.get())
+
+    page = _client(org["manager"]).get("/inbox/")
+
+    assert page.status_code == 200
+    assert dict((k, c) for k, _, c in page.context["tabs"]) == {"mine": 2, "queue": 1, "done": None}
+    assert [t.subject for t in page.context["page"]] == ["Chair", "Laptop"]
+    queue = _client(org["manager"]).get("/inbox/?tab=queue")
+    assert [t.subject for t in queue.context["page"]] == ["Audit"]
+
+
+def test_inbox_filters_by_amount_requester_and_search_and_sorts(org, purchase):
+    for item, amount in [("Laptop", 5000), ("Chair", 300), ("Monitor", 900)]:
+        _request(purchase, org["employee"], amount, item)
+    client = _client(org["manager"])
+
+    def subjects(query: str) -> list[str]:
+        return [t.subject for t in client.get(f"/inbox/?{query}").context["page"]]
+
+    assert subjects("amount_min=800&sort=amount") == ["Monitor", "Laptop"]
+    assert subjects("amount_max=1000&sort=-amount") == ["Monitor", "Chair"]
+    assert subjects("q=lapt") == ["Laptop"]
+    assert subjects("requester=employee&sort=created") == ["Laptop", "Chair", "Monitor"]
+    assert subjects("requester=director") == []
+
+
+def test_inbox_page_costs_the_same_queries_for_five_or_thirty_tasks(org, purchase):
+    client = _client(org["manager"])
+    _request(purchase, org["employee"])
+    client.get("/inbox/")  # warm caches (content types, sessions)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get("/inbox/").status_code == 200
+        return len(captured)
+
+    for _ in range(4):
+        _request(purchase, org["employee"])
+    few = queries()
+    for _ in range(25):
+        _request(purchase, org["employee"])
+    assert queries() == few
+
+
+def test_inbox_pages_twenty_five_at_a_time(org, purchase):
+    for n in range(27):
+        _request(purchase, org["employee"], 1000 + n, f"Item {n}")
+    client = _client(org["manager"])
+
+    first, second = client.get("/inbox/"), client.get("/inbox/?page=2")
+
+    assert len(first.context["page"]) == 25 and len(second.context["page"]) == 2
+    assert first.context["page"].paginator.count == 27
+
+
+def test_htmx_filter_request_renders_only_the_task_list(org, purchase):
+    _request(purchase, org["employee"])
+
+    page = _client(org["manager"]).get("/inbox/?q=Laptop", headers={"HX-Request": "true"})
+
+    assert b'data-testid="task-table"' in page.content and b"<html" not in page.content
+
+
+# --- task detail and decisions ------------------------------------------------------------------
+
+
+def test_task_page_shows_the_reason_chain_and_history(org, purchase):
+    task = _open(_request(purchase, org["employee"]))
+
+    page = _client(org["manager"]).get(f"/tasks/{task.id}/")
+
+    assert page.status_code == 200 and page.context["decidable"]
+    assert b"Max Manager&#x27;s limit USD 2,000.00 does not cover USD 5,000.00" in page.content
+    assert page.context["timeline"][0].message == "Request submitted"
+
+
+def test_approving_in_the_page_escalates_to_the_next_level(org, purchase):
+    instance = _request(purchase, org["employee"])
+    task = _open(instance)
+
+    response = _client(org["manager"]).post(
+        f"/tasks/{task.id}/decide/", {"outcome": "approved", "comment": "ok"}
+    )
+
+    assert response.status_code == 302
+    assert _open(instance).assignee == org["director"]
+
+
+def test_htmx_decision_redirects_to_the_refreshed_task(org, purchase):
+    task = _open(_request(purchase, org["employee"]))
+
+    response = _client(org["manager"]).post(
+        f"/tasks/{task.id}/decide/", {"outcome": "approved"}, headers={"HX-Request": "true"}
+    )
+
+    assert response.status_code == 204 and response["HX-Redirect"] == f"/tasks/{task.id}/"
+
+
+def test_rejecting_without_a_comment_keeps_the_task_open_and_says_why(org, purchase):
+    task = _open(_request(purchase, org["employee"]))
+
+    page = _client(org["manager"]).post(f"/tasks/{task.id}/decide/", {"outcome": "rejected", "comment": " "})
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["comment"] == ["A rejection needs a comment for the requester."]
+    task.refresh_from_db()
+    assert task.status == ApprovalTask.Status.OPEN
+
+
+def test_second_decider_sees_who_decided_first_instead_of_an_error(org, purchase):
+    queue = publish(approval_flow("group", "Finance"), key="queue")
+    instance = start_instance(queue, {"item": "Audit", "amount": 10}, initiator=org["employee"])
+    finance = org["fiona"].groups.get()
+    org["manager"].groups.add(finance)
+    task = _open(instance)
+    complete_task(task.id, org["fiona"], "approved", comment="first")
+    client = _client(org["manager"])
+
+    response = client.post(
+        f"/tasks/{task.id}/decide/", {"outcome": "rejected", "comment": "late"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "Already approved by fiona. Your decision was not recorded." in [
+        str(m) for m in response.context["messages"]
+    ]
+    task.refresh_from_db()
+    assert (task.outcome, task.decided_by) == ("approved", org["fiona"])
+
+
+def test_requester_cannot_decide_their_own_request(org, purchase):
+    queue = publish(approval_flow("group", "Finance"), key="queue")
+    org["employee"].groups.add(org["fiona"].groups.get())
+    task = _open(start_instance(queue, {"item": "Audit", "amount": 10}, initiator=org["employee"]))
+
+    page = _client(org["employee"]).get(f"/tasks/{task.id}/")
+
+    assert page.status_code == 200 and not page.context["decidable"]
+    assert b"This is your own request" in page.content
+
+
+def test_bulk_approve_decides_each_selected_task(org, purchase):
+    small = [_open(_request(purchase, org["employee"], 700 + n, f"Item {n}")) for n in range(3)]
+    other = _open(_request(purchase, org["employee"], 800, "Not selected"))
+
+    response = _client(org["manager"]).post("/inbox/approve/", {"task": [t.id for t in small]}, follow=True)
+
+    assert "Approved 3 requests." in [str(m) for m in response.context["messages"]]
+    assert ApprovalTask.objects.filter(id__in=[t.id for t in small], outcome="approved").count() == 3
+    other.refresh_from_db()
+    assert other.status == ApprovalTask.Status.OPEN
+
+
+def test_claiming_a_queue_task_takes_it_out_of_the_queue_and_releasing_puts_it_back(org, purchase):
+    queue = publish(approval_flow("group", "Finance"), key="queue")
+    task = _open(start_instance(queue, {"item": "Audit", "amount": 10}, initiator=org["employee"]))
+    finance = org["fiona"].groups.get()
+    org["manager"].groups.add(finance)
+    fiona, manager = _client(org["fiona"]), _client(org["manager"])
+
+    fiona.post(f"/tasks/{task.id}/claim/")
+
+    assert [t.id for t in fiona.get("/inbox/").context["page"]] == [task.id]
+    assert list(manager.get("/inbox/?tab=queue").context["page"]) == []
+    assert manager.get(f"/tasks/{task.id}/").status_code == 404
+    fiona.post(f"/tasks/{task.id}/release/")
+    assert [t.id for t in manager.get("/inbox/?tab=queue").context["page"]] == [task.id]
+
+
+# --- request changes and resubmit ---------------------------------------------------------------
+
+
+def test_request_changes_sends_it_back_and_resubmitting_routes_it_again(org, purchase):
+    instance = _request(purchase, org["employee"], 5000)
+    task = _open(instance)
+    _client(org["manager"]).post(
+        f"/tasks/{task.id}/decide/", {"outcome": "changes_requested", "comment": "Too much"}
+    )
+    requester = _client(org["employee"])
+
+    page = requester.get(f"/requests/{instance.id}/")
+
+    assert page.context["state"].label == "Changes requested"
+    assert page.context["sent_back"].reason == "Max Manager asked for changes: Too much"
+    assert page.context["resubmit_form"].initial["amount"] == 5000.0
+
+    response = requester.post(
+        f"/requests/{instance.id}/resubmit/", {"item": "Cheaper laptop", "amount": "1500", "currency": "USD"}
+    )
+
+    assert response.status_code == 302
+    instance.refresh_from_db()
+    assert (instance.variables["item"], instance.variables["amount"]) == ("Cheaper laptop", 1500.0)
+    again = _open(instance)
+    assert (again.kind, again.assignee, again.chain_level) == ("decision", org["manager"], 1)
+    assert Event.objects.filter(instance=instance, kind="request.resubmitted").exists()
+
+
+def test_resubmit_with_invalid_data_shows_errors_and_keeps_waiting(org, purchase):
+    instance = _request(purchase, org["employee"])
+    complete_task(_open(instance).id, org["manager"], "changes_requested", comment="Add detail")
+
+    page = _client(org["employee"]).post(
+        f"/requests/{instance.id}/resubmit/", {"item": "", "amount": "abc", "currency": "USD"}
+    )
+
+    assert page.status_code == 400
+    assert page.context["resubmit_form"].errors["amount"] == ["Enter a number."]
+    assert _open(instance).kind == ApprovalTask.Kind.RESUBMIT
+
+
+# --- my requests and cancelling ----------------------------------------------------------------
+
+
+def test_my_requests_lists_only_mine_with_where_each_one_is(org, purchase):
+    mine = _request(purchase, org["employee"], 5000)
+    assign_perm("orchestration.start_workflow", org["director"], purchase.workflow)
+    _request(purchase, org["director"], 100, "Not mine")
+
+    page = _client(org["employee"]).get("/requests/")
+
+    assert [(i.id, s.label) for i, _, s in page.context["rows"]] == [(mine.id, "Waiting for approval")]
+
+
+def test_requester_cancels_a_pending_request_and_the_approver_loses_the_task(org, purchase):
+    instance = _request(purchase, org["employee"])
+    task = _open(instance)
+
+    _client(org["employee"]).post(f"/requests/{instance.id}/cancel/", {"reason": "No longer needed"})
+
+    instance.refresh_from_db()
+    task.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.CANCELLED
+    assert task.status == ApprovalTask.Status.CANCELLED
+    assert _client(org["manager"]).get("/inbox/").context["page"].paginator.count == 0
+
+
+def test_an_approver_cannot_cancel_someone_elses_request(org, purchase):
+    instance = _request(purchase, org["employee"])
+
+    assert _client(org["manager"]).post(f"/requests/{instance.id}/cancel/").status_code == 403
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.RUNNING
+
+
+def test_past_approver_still_sees_the_request_after_deciding(org, purchase):
+    instance = _request(purchase, org["employee"])
+    complete_task(_open(instance).id, org["manager"], "approved")
+
+    assert _client(org["manager"]).get(f"/requests/{instance.id}/").status_code == 200
+
+
+# --- every page against someone who must not see it ---------------------------------------------
+
+
+@pytest.fixture
+def outsider() -> Any:
+    return get_user_model().objects.create_user("outsider")
+
+
+def _urls(instance: ProcessInstance, task: ApprovalTask) -> list[tuple[str, str]]:
+    return [
+        ("get", f"/tasks/{task.id}/"),
+        ("post", f"/tasks/{task.id}/decide/"),
+        ("post", f"/tasks/{task.id}/claim/"),
+        ("post", f"/tasks/{task.id}/release/"),
+        ("get", f"/requests/{instance.id}/"),
+        ("post", f"/requests/{instance.id}/cancel/"),
+        ("post", f"/requests/{instance.id}/resubmit/"),
+        ("get", "/requests/new/buy/"),
+        ("post", "/requests/new/buy/"),
+    ]
+
+
+def test_every_task_and_request_url_is_not_found_for_an_outsider(org, purchase, outsider):
+    instance = _request(purchase, org["employee"])
+    task = _open(instance)
+    client = _client(outsider)
+
+    for method, url in _urls(instance, task):
+        response = getattr(client, method)(url, {"outcome": "approved", "item": "x", "amount": "1"})
+        assert response.status_code == 404, (method, url, response.status_code)
+        assert b"Laptop" not in response.content
+    assert client.get("/inbox/").context["page"].paginator.count == 0
+    assert list(client.get("/requests/").context["rows"]) == []
+    task.refresh_from_db()
+    assert task.status == ApprovalTask.Status.OPEN
+
+
+def test_every_page_sends_anonymous_visitors_to_sign_in(org, purchase):
+    instance = _request(purchase, org["employee"])
+    task = _open(instance)
+    client = Client()
+
+    for method, url in [
+        *_urls(instance, task),
+        ("get", "/inbox/"),
+        ("get", "/requests/"),
+        ("get", "/requests/new/"),
+        ("post", "/inbox/approve/"),
+    ]:
+        response = getattr(client, method)(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), (
+            method,
+            url,
+        )
