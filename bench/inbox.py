@@ -97,6 +97,11 @@ def _fill(count: int) -> tuple[object, object]:
         made += size
         print(f"  {made:,} tasks", end="\r", flush=True)
     print()
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh planner statistics, as autovacuum would have by now
     return me, version
 
 

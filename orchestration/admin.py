@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
 
+from orchestration.connections import store_headers
 from orchestration.engine import InvalidState, cancel_instance, retry_incident
-from orchestration.models import Event, Incident, ProcessInstance, Step, Workflow, WorkflowVersion
+from orchestration.models import Connection, Event, Incident, ProcessInstance, Step, Workflow, WorkflowVersion
 
 
 class VersionInline(admin.TabularInline):
@@ -113,3 +116,66 @@ class EventAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+class ConnectionForm(forms.ModelForm):
+    """Secret headers are write-only: typed in to replace what is stored, never shown back."""
+
+    new_headers = forms.CharField(
+        required=False,
+        label="Replace secret headers",
+        widget=forms.Textarea(attrs={"rows": 3, "autocomplete": "off", "spellcheck": "false"}),
+        help_text='A JSON object, e.g. {"Authorization": "Bearer …"}. Leave blank to keep the stored headers.',
+    )
+    clear_headers = forms.BooleanField(required=False, label="Remove all secret headers")
+
+    class Meta:
+        model = Connection
+        fields = ("name", "label", "base_url")
+        field_classes = {"base_url": forms.CharField}
+
+    def clean_base_url(self) -> str:
+        url: str = self.cleaned_data["base_url"].strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise forms.ValidationError("Use an http:// or https:// address.")
+        return url
+
+    def clean_new_headers(self) -> dict[str, str] | None:
+        text = self.cleaned_data["new_headers"].strip()
+        if not text:
+            return None
+        try:
+            headers = json.loads(text)
+        except ValueError:
+            raise forms.ValidationError("Enter a JSON object of header names and values.") from None
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and "\n" not in v for k, v in headers.items()
+        ):
+            raise forms.ValidationError("Each header needs a name and a one-line text value.")
+        return headers
+
+
+@admin.register(Connection)
+class ConnectionAdmin(admin.ModelAdmin):
+    form = ConnectionForm
+    list_display = ("name", "label", "base_url", "header_names", "updated_at", "updated_by")
+    search_fields = ("name", "label", "base_url")
+    readonly_fields = ("header_names", "updated_at", "updated_by")
+    fields = (
+        "name",
+        "label",
+        "base_url",
+        "header_names",
+        "new_headers",
+        "clear_headers",
+        "updated_at",
+        "updated_by",
+    )
+
+    def save_model(self, request: HttpRequest, obj: Connection, form: Any, change: bool) -> None:
+        if form.cleaned_data.get("clear_headers"):
+            store_headers(obj, {})
+        elif form.cleaned_data.get("new_headers") is not None:
+            store_headers(obj, form.cleaned_data["new_headers"])
+        obj.updated_by = request.user  # type: ignore[assignment]
+        super().save_model(request, obj, form, change)

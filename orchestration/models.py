@@ -356,3 +356,32 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"delivery to {self.workflow_id} at {self.received_at:%Y-%m-%d %H:%M:%S}"
+
+
+class Connection(models.Model):
+    """Where and how a connector reaches an outside system: a base URL and secret headers, encrypted at rest.
+
+    Blocks name a connection instead of carrying credentials in the diagram. The
+    secrets are readable only through :mod:`orchestration.connections` (by the
+    worker, when a step runs); pages and the API show header names, never values.
+    """
+
+    name = models.SlugField(max_length=100, unique=True, help_text="What blocks refer to, e.g. erp-prod.")
+    label = models.CharField(max_length=200, blank=True)
+    base_url = models.URLField(
+        max_length=2000, blank=True, help_text="Relative URLs of blocks using this connection start here."
+    )
+    secret_token = models.TextField(blank=True, editable=False, help_text="Encrypted secret headers.")
+    header_names = models.CharField(
+        max_length=500, blank=True, editable=False, help_text="Names of the stored headers (not secret)."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.label or self.name

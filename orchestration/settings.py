@@ -146,6 +146,9 @@ EMAIL_BACKEND = os.environ.get("BATON_EMAIL_BACKEND", "django.core.mail.backends
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("BATON_FROM_EMAIL", "baton@localhost")
 
+# Encrypts Connection secrets (a Fernet key). Unset: derived from BATON_SECRET_KEY (set one in production).
+BATON_ENCRYPTION_KEY = os.environ.get("BATON_ENCRYPTION_KEY", "")
+
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -9,15 +9,19 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Final, Literal
-from urllib.parse import urlsplit, urlunsplit
+from typing import TYPE_CHECKING, Any, Final, Literal
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django import forms
 from requests.structures import CaseInsensitiveDict
 
+from orchestration import connections
 from orchestration.connectors.base import Connector, ConnectorError
 from orchestration.connectors.registry import register
+
+if TYPE_CHECKING:
+    from orchestration.models import Connection
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 METHODS: Final[tuple[Method, ...]] = ("GET", "POST", "PUT", "PATCH", "DELETE")
@@ -209,8 +213,15 @@ def pick(body: Any, path: str) -> Any:
 
 
 class HttpRequestConfigForm(forms.Form):
-    url = forms.URLField(
-        label="URL", assume_scheme="https", max_length=2000, help_text="http:// or https:// address."
+    connection = forms.SlugField(
+        required=False,
+        max_length=100,
+        help_text="A Connection (kept by administrators) whose base URL and secret headers this request uses.",
+    )
+    url = forms.CharField(
+        label="URL",
+        max_length=2000,
+        help_text="http:// or https:// address, or a path such as /orders/ when a connection gives the base URL.",
     )
     method = forms.ChoiceField(
         choices=[(m, m) for m in METHODS],
@@ -221,7 +232,7 @@ class HttpRequestConfigForm(forms.Form):
     headers = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text='A JSON object, e.g. {"Authorization": "Bearer …"}. Values are never shown in errors.',
+        help_text='A JSON object of non-secret headers, e.g. {"Accept-Language": "en"}. Put tokens in a Connection.',
     )
     timeout = forms.FloatField(
         required=False,
@@ -236,11 +247,27 @@ class HttpRequestConfigForm(forms.Form):
         help_text="Dotted path of the value to keep from a JSON response, e.g. data.items.0.id.",
     )
 
-    def clean_url(self) -> str:
-        url: str = self.cleaned_data["url"]
-        if urlsplit(url).scheme not in {"http", "https"}:
-            raise forms.ValidationError("Use an http:// or https:// URL.")
-        return url
+    def clean_connection(self) -> Connection | None:
+        name: str = self.cleaned_data["connection"]
+        if not name:
+            return None
+        try:
+            return connections.find(name)
+        except connections.ConnectionUnavailable as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        url = (cleaned.get("url") or "").strip()
+        connection = cleaned.get("connection")
+        if url and connection is not None and connection.base_url and not urlsplit(url).scheme:
+            url = urljoin(connection.base_url.rstrip("/") + "/", url.lstrip("/"))
+        if url and urlsplit(url).scheme not in {"http", "https"}:
+            self.add_error(
+                "url", "Use an http:// or https:// URL, or a path with a connection that has a base URL."
+            )
+        cleaned["url"] = url
+        return cleaned
 
     def clean_method(self) -> str:
         # Bound forms ignore ``initial``: an empty value means the default.
@@ -299,12 +326,18 @@ class HttpRequestConnector(Connector):
             )
             raise ConnectorError(f"Invalid HTTP request settings ({problems})", retryable=False)
         cleaned = form.cleaned_data
+        headers = dict(cleaned["headers"])
+        if cleaned["connection"] is not None:
+            try:
+                headers.update(connections.secret_headers(cleaned["connection"]))
+            except connections.ConnectionUnavailable as exc:
+                raise ConnectorError(str(exc), retryable=False) from None
         reply = send_json(
             cleaned["method"],
             cleaned["url"],
             data=data,
             idempotency_key=idempotency_key,
-            headers=cleaned["headers"],
+            headers=headers,
             timeout=cleaned["timeout"],
         )
         path: str = cleaned["response_path"]
