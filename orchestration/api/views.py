@@ -53,6 +53,7 @@ from orchestration.definitions import (
 )
 from orchestration.engine import (
     InvalidState,
+    MessageRefused,
     NoSubscription,
     StartDataError,
     cancel_instance,
@@ -684,9 +685,20 @@ class MessageView(APIView):
                 raise NotFound(nothing)  # as if nothing waited: do not reveal other people's processes
             raise PermissionDenied("You need the start workflow permission to send this message.")
         try:
-            instance = correlate_message(name, key, body.validated_data["variables"], actor=user)
+            instance = correlate_message(
+                name,
+                key,
+                body.validated_data["variables"],
+                actor=user,
+                # Checked again on the process actually reached, under its lock: the set may have changed.
+                authorize=lambda workflow: has_workflow_perm(user, "start_workflow", workflow),
+            )
         except NoSubscription as exc:
             raise NotFound(str(exc)) from None
+        except MessageRefused as exc:
+            if exc.variables:
+                raise ValidationError({"variables": [str(exc)]}) from None
+            raise PermissionDenied(str(exc)) from None
         except StartDataError as exc:
             raise ValidationError({"variables": exc.errors}) from None
         except InvalidState as exc:

@@ -1,6 +1,6 @@
 """The engine's public actions. Views, API, admin and tasks call these; nothing else sets a status."""
 
-from orchestration.engine.messages import NoSubscription, correlate_message
+from orchestration.engine.messages import MessageRefused, NoSubscription, correlate_message
 from orchestration.engine.operations import cancel_instance, retry_incident, skip_incident
 from orchestration.engine.runtime import (
     InvalidState,
@@ -13,6 +13,7 @@ from orchestration.engine.runtime import (
 
 __all__ = [
     "InvalidState",
+    "MessageRefused",
     "NoSubscription",
     "StartDataError",
     "cancel_instance",

@@ -8,11 +8,25 @@ from orchestration.engine.runtime import locked_run, resume_in_run, start_instan
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from orchestration.engine.context import Actor, Run
+    from orchestration.models import Workflow
 
 
 class NoSubscription(LookupError):
     """Nothing waits for this message and no workflow starts on it."""
+
+
+class MessageRefused(Exception):
+    """The caller may not deliver this message to the process it would reach, or its data is refused.
+
+    ``variables`` names the variables the message tried to change, when that is the reason.
+    """
+
+    def __init__(self, message: str, variables: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.variables = variables or []
 
 
 class _Taken(Exception):
@@ -22,6 +36,10 @@ class _Taken(Exception):
 def _deliver(
     run: Run, subscription: MessageSubscription, name: str, key: str, variables: dict[str, Any]
 ) -> None:
+    # A message adds facts; it never rewrites what the process already knows (an approval, an amount).
+    taken = sorted(k for k in variables if k in run.variables)
+    if taken:
+        raise MessageRefused(f"A message cannot change existing variables: {', '.join(taken)}.", taken)
     step = subscription.step
     subscription.delete()
     suffix = f" for {key!r}" if key else ""
@@ -34,11 +52,15 @@ def correlate_message(
     variables: dict[str, Any] | None = None,
     *,
     actor: Actor = None,
+    authorize: Callable[[Workflow], bool] | None = None,
 ) -> ProcessInstance:
     """Deliver a message: resume the oldest instance waiting for (name, key), else start one.
 
     Two deliveries racing for one waiting instance resume it once; the second finds
     the next waiting instance or a message start event, or raises :class:`NoSubscription`.
+    ``authorize(workflow)`` is asked about the process actually reached, with its row
+    locked; False raises :class:`MessageRefused` and changes nothing. The variables may
+    add new names only (:class:`MessageRefused` otherwise).
     """
     variables = variables or {}
     for _ in range(5):
@@ -63,6 +85,8 @@ def correlate_message(
                 )
                 if subscription is None:
                     raise _Taken  # rolls the run back untouched
+                if authorize is not None and not authorize(run.instance.workflow):
+                    raise MessageRefused("You may not send this message to the process waiting for it.")
                 _deliver(run, subscription, name, correlation_key, variables)
                 return run.instance
         except _Taken:
@@ -77,6 +101,8 @@ def correlate_message(
     )
     if starter is None or starter.version is None:
         raise NoSubscription(f"No process waits for message {name!r} with key {correlation_key!r}.")
+    if authorize is not None and not authorize(starter.version.workflow):
+        raise MessageRefused("You may not start the workflow this message starts.")
     return start_instance(
         starter.version,
         variables,

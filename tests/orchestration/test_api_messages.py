@@ -111,3 +111,36 @@ def test_message_start_event_starts_an_instance(api: Client, people: dict) -> No
     instance = ProcessInstance.objects.get(id=response.data["instance"])
     assert instance.trigger == "message" and instance.business_key == "K-9"
     assert instance.initiator == people["owner"]
+
+
+def test_message_cannot_rewrite_what_the_process_already_knows(
+    api: Client, people: dict, version: WorkflowVersion
+) -> None:
+    waiting = start_instance(version, {"order": "A-1"})
+
+    response = _send(
+        api(people["owner"]),
+        name="payment",
+        correlation_key="A-1",
+        variables={"order": "FORGED", "paid": True},
+    )
+
+    assert response.status_code == 400
+    assert response.data == {"variables": ["A message cannot change existing variables: order."]}
+    waiting.refresh_from_db()
+    assert waiting.status == ProcessInstance.Status.RUNNING and waiting.variables == {"order": "A-1"}
+    assert waiting.subscriptions.count() == 1  # still waiting: the refused message consumed nothing
+
+
+def test_permission_is_checked_on_the_process_the_message_actually_reaches(
+    people: dict, version: WorkflowVersion
+) -> None:
+    from orchestration.engine import MessageRefused, correlate_message
+
+    waiting = start_instance(version, {"order": "A-1"})
+
+    with pytest.raises(MessageRefused, match="may not send this message"):
+        correlate_message("payment", "A-1", actor=people["olga"], authorize=lambda workflow: False)
+
+    waiting.refresh_from_db()
+    assert waiting.status == ProcessInstance.Status.RUNNING
