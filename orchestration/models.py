@@ -324,9 +324,15 @@ class Incident(models.Model):
         SKIPPED = "skipped", "Skipped"
         CANCELLED = "cancelled", "Cancelled with the instance"
 
+    class Cause(models.TextChoices):
+        STEP_FAILED = "step_failed", "The step failed"
+        OUTPUT_MAPPING = "output_mapping", "The step's output could not be mapped"
+
     instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="incidents")
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="incidents")
     error = models.TextField()
+    # Retrying an output-mapping incident maps the stored output again instead of re-running the connector.
+    cause = models.CharField(max_length=16, choices=Cause.choices, default=Cause.STEP_FAILED)
     created_at = models.DateTimeField(auto_now_add=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.CharField(max_length=16, choices=Resolution.choices, blank=True)

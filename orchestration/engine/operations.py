@@ -10,6 +10,7 @@ from orchestration.engine.context import Run
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.human import provider
 from orchestration.engine.runtime import InvalidState, drive, drive_from, locked_run
+from orchestration.engine.worker import finish_with_output
 from orchestration.models import Incident, MessageSubscription, Outbox, ProcessInstance, Step, Timer
 
 if TYPE_CHECKING:
@@ -110,7 +111,10 @@ def retry_incident(
         run.event("incident.retried", f"Retrying {step.node_name or step.node_id}", step=step)
         step.error = ""
         block = block_for(step.kind)
-        if block.runs_on_worker and step.input is not None and step.attempt > 0 and not variables:
+        if incident.cause == Incident.Cause.OUTPUT_MAPPING:
+            # The connector did its work: map its stored output again (with any fixed variables).
+            finish_with_output(run, step)
+        elif block.runs_on_worker and step.input is not None and step.attempt > 0 and not variables:
             step.max_attempts = step.attempt + step.max_attempts
             queue_for_worker(run, step, attempt=step.attempt + 1)
         else:

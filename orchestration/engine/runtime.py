@@ -170,14 +170,14 @@ def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
     return [(run.graph["flows"][f]["target"], f) for f in flows]
 
 
-def raise_incident(run: Run, step: Step, error: str) -> Incident:
+def raise_incident(run: Run, step: Step, error: str, *, cause: str = Incident.Cause.STEP_FAILED) -> Incident:
     """Stop ``step`` and record an incident an operator can retry or skip."""
     step.status = Step.Status.INCIDENT
     step.error = error
     step.lease_until = None
     step.save()
     run.instance.has_incident = True
-    incident = Incident.objects.create(instance=run.instance, step=step, error=error)
+    incident = Incident.objects.create(instance=run.instance, step=step, error=error, cause=cause)
     run.event(
         "incident.raised",
         f"{step.node_name or step.node_id} failed: {error}",

@@ -17,7 +17,7 @@ from orchestration.engine.context import Run
 from orchestration.engine.dispatch import claimable
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.runtime import drive_from, locked_run, raise_incident
-from orchestration.models import Outbox, ProcessInstance, Step, Timer
+from orchestration.models import Incident, Outbox, ProcessInstance, Step, Timer
 
 logger = logging.getLogger(__name__)
 
@@ -80,20 +80,29 @@ def complete_step(step_id: int, attempt: int, output: dict[str, Any], *, instanc
         Outbox.objects.filter(step=step).delete()
         step.output = output
         step.lease_until = None
-        node = run.graph["nodes"][step.node_id]
-        try:
-            values = evaluate_mapping(run, node["config"].get("outputs", {}), "output", result=output)
-        except BlockError as exc:
-            raise_incident(run, step, str(exc))
-            return
-        run.event(
-            "step.completed",
-            f"{step.node_name or step.node_id} done (attempt {attempt})",
-            step=step,
-            data={"output": output},
-        )
-        run.set_variables(values, step)
-        drive_from(run, step, list(node["outgoing"]))
+        finish_with_output(run, step)
+
+
+def finish_with_output(run: Run, step: Step) -> None:
+    """Map ``step.output`` to variables and move the token on; a mapping error becomes an incident.
+
+    The caller holds the instance lock. Used when the connector answers, and again when an
+    operator retries an incident whose output could not be mapped (the connector is not re-run).
+    """
+    node = run.graph["nodes"][step.node_id]
+    try:
+        values = evaluate_mapping(run, node["config"].get("outputs", {}), "output", result=step.output)
+    except BlockError as exc:
+        raise_incident(run, step, str(exc), cause=Incident.Cause.OUTPUT_MAPPING)
+        return
+    run.event(
+        "step.completed",
+        f"{step.node_name or step.node_id} done (attempt {step.attempt})",
+        step=step,
+        data={"output": step.output},
+    )
+    run.set_variables(values, step)
+    drive_from(run, step, list(node["outgoing"]))
 
 
 def backoff_seconds(config: dict[str, Any], attempt: int) -> float:

@@ -472,3 +472,34 @@ def test_a_step_whose_worker_stopped_answering_is_retried_as_a_new_attempt() -> 
     step.refresh_from_db()
     assert step.status == Step.Status.INCIDENT
     assert claim_step(step.id, 2) is None
+
+
+def test_retrying_an_output_mapping_incident_maps_the_stored_output_without_running_the_connector() -> None:
+    from orchestration.engine.worker import claim_step, complete_step
+
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("key", required=True)),
+        bpmn.service(
+            "call", properties={"url": "http://127.0.0.1:9/none"}, outputs={"order_id": "result.body[key]"}
+        ),
+        bpmn.end(),
+        *bpmn.chain("start", "call", "end"),
+    )
+    instance = start_instance(publish(xml, key="mapping"), {"key": "wrong"})
+    step = instance.steps.get(node_id="call")
+    assert claim_step(step.id, 1) is not None
+    complete_step(step.id, 1, {"status": 201, "body": {"id": "PO-7"}})  # the connector's answer
+
+    incident = Incident.objects.get(instance=instance)
+    assert incident.cause == Incident.Cause.OUTPUT_MAPPING
+    step.refresh_from_db()
+    assert (step.status, step.attempt) == (Step.Status.INCIDENT, 1)
+
+    retry_incident(incident.id, variables={"key": "id"})
+
+    instance.refresh_from_db()
+    step.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.COMPLETED
+    assert instance.variables["order_id"] == "PO-7"
+    assert step.attempt == 1  # not queued for a worker again: the order is not placed twice
+    assert not Outbox.objects.filter(step=step).exists()
