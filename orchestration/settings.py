@@ -217,6 +217,8 @@ BATON_DISPATCH_GRACE_SECONDS = float(os.environ.get("BATON_DISPATCH_GRACE_SECOND
 BATON_RETRY_BASE_SECONDS = float(os.environ.get("BATON_RETRY_BASE_SECONDS", "2"))
 BATON_RETRY_MAX_SECONDS = float(os.environ.get("BATON_RETRY_MAX_SECONDS", "600"))
 BATON_TICK_SECONDS = float(os.environ.get("BATON_TICK_SECONDS", "1"))
+# The demo procurement service at /demo/procurement/ (no auth: a stand-in ERP). Turn off in production.
+BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 # Where the built-in procurement connector posts orders (the demo service by default).
 BATON_PROCUREMENT_URL = os.environ.get(
     "BATON_PROCUREMENT_URL", "http://127.0.0.1:8000/demo/procurement/orders/"
