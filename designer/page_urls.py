@@ -1,5 +1,21 @@
 """Designer page URLs (included by designer/urls.py under the designer namespace)."""
 
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
-urlpatterns: list[URLPattern] = []
+from designer import views
+
+urlpatterns: list[URLPattern] = [
+    path("", views.workflow_list, name="list"),
+    path("new/", views.workflow_create, name="create"),
+    path("<slug:key>/", views.editor, name="edit"),
+    path("<slug:key>/save/", views.save, name="save"),
+    path("<slug:key>/publish/", views.publish, name="publish"),
+    path("<slug:key>/import/", views.import_diagram, name="import"),
+    path("<slug:key>/copy/", views.save_copy, name="copy"),
+    path("<slug:key>/versions/", views.versions, name="versions"),
+    path("<slug:key>/versions/<int:number>/", views.version_detail, name="version"),
+    path("<slug:key>/versions/<int:number>/new-draft/", views.version_new_draft, name="version-new-draft"),
+    path("<slug:key>/versions/<int:number>/bpmn/", views.version_export, name="version-export"),
+    path("<slug:key>/live/", views.live_view, name="live"),
+    path("<slug:key>/live/data/", views.live_data, name="live-data"),
+]

@@ -35,6 +35,8 @@ class CompileResult:
     graph: Graph | None
     errors: list[Problem]
     warnings: list[Problem]
+    # element id -> the variables it sets, typed; known even when there are errors (the designer's pickers).
+    declared: dict[str, dict[str, VariableType]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -194,7 +196,7 @@ class _Compiler:
         self.errors.extend(errors)
         self.warnings.extend(warnings)
         if self.errors:
-            return CompileResult(None, self.errors, self.warnings)
+            return CompileResult(None, self.errors, self.warnings, self._declared())
         graph: Graph = {
             "format": GRAPH_FORMAT,
             "process_id": process_subject.id,
@@ -206,7 +208,14 @@ class _Compiler:
             "messages": sorted(set(self.used_messages)),
             "warnings": [str(w) for w in self.warnings],
         }
-        return CompileResult(graph, self.errors, self.warnings)
+        return CompileResult(graph, self.errors, self.warnings, self._declared())
+
+    def _declared(self) -> dict[str, dict[str, VariableType]]:
+        declared: dict[str, dict[str, VariableType]] = {}
+        for declaration in self.declarations:
+            typed = self.variables.get(declaration.name, declaration.type)
+            declared.setdefault(declaration.subject.id, {})[declaration.name] = typed
+        return declared
 
     def _select_process(self) -> etree._Element | None:
         processes = self.root.findall(bpmn("process"))

@@ -1,0 +1,94 @@
+"""What the live view shows on a published diagram: where running instances wait, and one instance's path."""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+from django.db.models import Count
+
+from orchestration.models import ProcessInstance, Step, WorkflowVersion
+
+
+class BlockCount(TypedDict):
+    """Running instances at one block: all of them, and those stuck on an incident."""
+
+    waiting: int
+    incidents: int
+
+
+class InstancePath(TypedDict):
+    """The blocks and flows one instance went through, and where it is now."""
+
+    id: str
+    status: str
+    version: int | None
+    visited: list[str]
+    flows: list[str]
+    current: list[str]
+    incidents: list[str]
+    steps: list[dict[str, Any]]
+
+
+def waiting_counts(version: WorkflowVersion) -> dict[str, BlockCount]:
+    """Running instances of ``version`` with an open step at each block (one query).
+
+    An instance counts once per block even when several tokens wait there.
+    """
+    rows = (
+        Step.objects.filter(
+            instance__version=version,
+            instance__status=ProcessInstance.Status.RUNNING,
+            status__in=Step.OPEN_STATUSES,
+        )
+        .values("node_id", "status")
+        .annotate(instances=Count("instance", distinct=True))
+    )
+    counts: dict[str, BlockCount] = {}
+    for row in rows:
+        count = counts.setdefault(row["node_id"], {"waiting": 0, "incidents": 0})
+        count["waiting"] += row["instances"]
+        if row["status"] == Step.Status.INCIDENT:
+            count["incidents"] += row["instances"]
+    return counts
+
+
+def running_total(version: WorkflowVersion) -> int:
+    """How many instances of ``version`` are running."""
+    return ProcessInstance.objects.filter(version=version, status=ProcessInstance.Status.RUNNING).count()
+
+
+def instance_path(instance: ProcessInstance) -> InstancePath:
+    """The blocks ``instance`` visited (in order), the flows its tokens took, and its open steps."""
+    visited: list[str] = []
+    flows: list[str] = []
+    current: list[str] = []
+    incidents: list[str] = []
+    steps: list[dict[str, Any]] = []
+    for step in instance.steps.order_by("created_at", "id"):
+        if step.incoming_flow and step.incoming_flow not in flows:
+            flows.append(step.incoming_flow)
+        if step.is_open:
+            current.append(step.node_id)
+            if step.status == Step.Status.INCIDENT:
+                incidents.append(step.node_id)
+        elif step.node_id not in visited:
+            visited.append(step.node_id)
+        steps.append(
+            {
+                "node_id": step.node_id,
+                "name": step.node_name or step.node_id,
+                "status": step.status,
+                "status_label": step.get_status_display(),
+                "at": (step.ended_at or step.started_at or step.created_at).isoformat(),
+            }
+        )
+    return {
+        "id": str(instance.pk),
+        "status": instance.status,
+        "version": instance.version.number,
+        "visited": visited,
+        "flows": flows,
+        "current": current,
+        "incidents": incidents,
+        "steps": steps,
+    }

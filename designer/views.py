@@ -1,0 +1,653 @@
+"""Designer pages: the workflow list, the canvas, versions, read-only versions and the live view.
+
+Seeing a workflow is decided by ``visible_workflows`` (not visible: 404); acting on
+it by its object permissions (visible but not allowed: 403). Drafts are saved,
+published and started through the actions in ``orchestration.definitions``; these
+views only check access, read input and shape answers.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import quoteattr
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.text import slugify
+from django.views.decorators.http import require_GET, require_POST
+from guardian.core import ObjectPermissionChecker
+
+from designer import live
+from orchestration.api.permissions import has_workflow_perm, visible_instances, visible_workflows
+from orchestration.api.views import BLANK_DIAGRAM, _diagram_text
+from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
+from orchestration.bpmn.parse import descriptor, load
+from orchestration.definitions import (
+    DefinitionError,
+    DraftConflict,
+    create_workflow,
+    current_draft,
+    new_draft,
+    publish_version,
+    save_draft,
+)
+from orchestration.models import ProcessInstance, Step, Workflow, WorkflowVersion
+
+DESIGN, PUBLISH, OPERATE = "design_workflow", "publish_workflow", "change_workflow"
+_PERM_NAMES = {DESIGN: "design", PUBLISH: "publish", OPERATE: "operate"}
+
+
+# --- access ----------------------------------------------------------------------------
+
+
+def _actor(request: HttpRequest) -> AbstractBaseUser:
+    """The signed-in user (every view here requires one)."""
+    user = request.user
+    if not isinstance(user, AbstractBaseUser):
+        raise PermissionDenied("Sign in first.")
+    return user
+
+
+def _workflow(request: HttpRequest, key: str, *any_of: str) -> Workflow:
+    """The workflow ``key`` if the user may see it (else 404) and holds one of ``any_of`` (else 403)."""
+    workflow = get_object_or_404(visible_workflows(_actor(request)).select_related("owner"), key=key)
+    if any_of and not any(has_workflow_perm(request.user, perm, workflow) for perm in any_of):
+        wanted = " or ".join(_PERM_NAMES.get(perm, perm) for perm in any_of)
+        raise PermissionDenied(f"You need the {wanted} permission on {workflow.name}.")
+    return workflow
+
+
+def _can_create(request: HttpRequest) -> bool:
+    return bool(request.user.has_perm("orchestration.add_workflow"))
+
+
+# --- answers -----------------------------------------------------------------------------
+
+
+def _problem(problem: Problem, severity: str) -> dict[str, Any]:
+    """A compiler problem as the page shows it: who it is about, then what is wrong."""
+    label = problem.element_type or ("Block" if problem.element_id else "Diagram")
+    if problem.element_name:
+        label = f"{label} “{problem.element_name}”"
+    return {
+        "severity": severity,
+        "element_id": problem.element_id,
+        "label": label,
+        "message": problem.message,
+        "line": problem.line,
+        "column": problem.column,
+    }
+
+
+def _problems(result: CompileResult) -> list[dict[str, Any]]:
+    return [_problem(p, "error") for p in result.errors] + [_problem(p, "warning") for p in result.warnings]
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment else None
+
+
+def _who(user: Any) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "someone"
+
+
+def _conflict(detail: str, **extra: Any) -> JsonResponse:
+    return JsonResponse({"detail": detail, **extra}, status=409)
+
+
+def _panel_url(workflow: Workflow) -> str:
+    # The side panel lives in panel_urls; the canvas still works (without a panel) while it is missing.
+    try:
+        return reverse("designer:panel", args=[workflow.key])
+    except NoReverseMatch:
+        return ""
+
+
+# --- workflow list and creation ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WorkflowRow:
+    """One line of the workflow list: what it is, its state, and what the user may do with it."""
+
+    workflow: Workflow
+    published_number: int | None
+    published_at: datetime | None
+    published_by: str
+    draft_saved_at: datetime | None
+    running: int
+    can_design: bool
+    can_publish: bool
+    can_operate: bool
+
+
+@login_required
+@require_GET
+def workflow_list(request: HttpRequest) -> HttpResponse:
+    """Every workflow the user may view, with its state and the actions the user may take."""
+    published = WorkflowVersion.objects.filter(
+        workflow=OuterRef("pk"), status=WorkflowVersion.Status.PUBLISHED
+    ).order_by("-number")
+    drafts = WorkflowVersion.objects.filter(workflow=OuterRef("pk"), status=WorkflowVersion.Status.DRAFT)
+    workflows = (
+        visible_workflows(_actor(request))
+        .select_related("owner")
+        .annotate(
+            published_number=Subquery(published.values("number")[:1]),
+            last_published_at=Subquery(published.values("published_at")[:1]),
+            last_published_by=Subquery(published.values("published_by__username")[:1]),
+            draft_saved_at=Subquery(drafts.order_by("-id").values("updated_at")[:1]),
+            has_draft=Exists(drafts),
+            running=Count("instances", filter=Q(instances__status=ProcessInstance.Status.RUNNING)),
+        )
+        .order_by("name")
+    )
+    checker = ObjectPermissionChecker(_actor(request))
+    checker.prefetch_perms(workflows)
+
+    def allowed(perm: str, workflow: Workflow) -> bool:
+        return bool(request.user.has_perm(f"orchestration.{perm}") or checker.has_perm(perm, workflow))
+
+    rows = [
+        WorkflowRow(
+            workflow=wf,
+            published_number=getattr(wf, "published_number", None),
+            published_at=getattr(wf, "last_published_at", None),
+            published_by=getattr(wf, "last_published_by", None) or "",
+            draft_saved_at=getattr(wf, "draft_saved_at", None),
+            running=getattr(wf, "running", 0),
+            can_design=allowed(DESIGN, wf),
+            can_publish=allowed(PUBLISH, wf),
+            can_operate=allowed(OPERATE, wf),
+        )
+        for wf in workflows
+    ]
+    return render(request, "designer/workflow_list.html", {"rows": rows, "can_create": _can_create(request)})
+
+
+# Paths under /designer/ that a workflow key would shadow.
+_RESERVED_KEYS = frozenset({"new"})
+
+
+def _free_key(name: str) -> str:
+    """A workflow key made from ``name`` that no workflow uses yet."""
+    base = slugify(name)[:90].strip("-_") or "workflow"
+    if not base[0].isalnum():
+        base = f"w{base}"
+    key, n = base, 1
+    while key in _RESERVED_KEYS or Workflow.objects.filter(key=key).exists():
+        n += 1
+        key = f"{base}-{n}"
+    return key
+
+
+class WorkflowCreateForm(forms.Form):
+    """A new workflow: a name, optionally a key and a BPMN file to start from."""
+
+    name = forms.CharField(max_length=200, help_text="What people will call it, e.g. “Purchase request”.")
+    key = forms.SlugField(
+        max_length=100,
+        required=False,
+        help_text="Used in links, the API and webhooks. Leave empty to make one from the name.",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    bpmn_file = forms.FileField(
+        required=False,
+        label="Start from a BPMN file",
+        help_text="Optional: a .bpmn file made in Camunda Modeler, bpmn.io or exported from Baton.",
+    )
+
+    def clean_key(self) -> str:
+        key: str = self.cleaned_data.get("key", "")
+        if key:
+            field = Workflow._meta.get_field("key")
+            for validator in field.validators:
+                validator(key)
+            if key in _RESERVED_KEYS or Workflow.objects.filter(key=key).exists():
+                raise forms.ValidationError("Another workflow already uses this key.")
+        return key
+
+    def clean_bpmn_file(self) -> str:
+        upload = self.cleaned_data.get("bpmn_file")
+        if not upload:
+            return ""
+        return _read_diagram(upload)
+
+
+def _read_diagram(upload: Any) -> str:
+    """The text of an uploaded diagram; ValidationError when it cannot be opened at all."""
+    try:
+        xml = _diagram_text(upload)
+    except ValueError as exc:
+        raise forms.ValidationError(str(exc)) from None
+    root, problem = load(xml)
+    if root is None:
+        assert problem is not None
+        raise forms.ValidationError(f"{upload.name} cannot be opened: {problem.message}")
+    return xml
+
+
+@login_required
+def workflow_create(request: HttpRequest) -> HttpResponse:
+    """Create a workflow (blank, one Start; or from a BPMN file) and open it on the canvas."""
+    if not _can_create(request):
+        raise PermissionDenied("You may not create workflows.")
+    form = WorkflowCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        name = form.cleaned_data["name"]
+        key = form.cleaned_data["key"] or _free_key(name)
+        xml = form.cleaned_data["bpmn_file"] or BLANK_DIAGRAM.format(
+            key=key.replace("-", "_"), name=quoteattr(name)
+        )
+        draft = create_workflow(
+            key, name, xml, owner=_actor(request), description=form.cleaned_data["description"]
+        )
+        return redirect("designer:edit", key=draft.workflow.key)
+    return render(request, "designer/workflow_form.html", {"form": form})
+
+
+# --- the canvas ----------------------------------------------------------------------------
+
+
+def _basis(workflow: Workflow) -> WorkflowVersion | None:
+    """The version a new draft starts from: the published one, else the newest numbered one."""
+    return workflow.published_version or workflow.versions.exclude(number=None).order_by("-number").first()
+
+
+def _page_config(request: HttpRequest, workflow: Workflow, mode: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "mode": mode,
+        "workflow": workflow.key,
+        "name": workflow.name,
+        "csrf": get_token(request),
+        "panelUrl": _panel_url(workflow),
+        **extra,
+    }
+
+
+@login_required
+@require_GET
+def editor(request: HttpRequest, key: str) -> HttpResponse:
+    """The canvas on the workflow's draft (or on its latest version, until the first change)."""
+    workflow = _workflow(request, key, DESIGN)
+    draft = current_draft(workflow)
+    basis = None if draft else _basis(workflow)
+    source = draft or basis
+    if source is None:  # cannot happen through the actions: a workflow is created with its draft
+        raise Http404("This workflow has no diagram.")
+    can_publish = has_workflow_perm(request.user, PUBLISH, workflow)
+    config = _page_config(
+        request,
+        workflow,
+        "edit",
+        draft=draft.pk if draft else None,
+        revision=draft.revision if draft else 0,
+        basisNumber=basis.number if basis else None,
+        savedAt=_when(draft.updated_at) if draft else None,
+        problems=_problems(compile_bpmn(source.bpmn_xml)),
+        canPublish=can_publish,
+        canCopy=_can_create(request),
+        urls={
+            "save": reverse("designer:save", args=[key]),
+            "publish": reverse("designer:publish", args=[key]),
+            "copy": reverse("designer:copy", args=[key]),
+            "versions": reverse("designer:versions", args=[key]),
+        },
+    )
+    context = {
+        "workflow": workflow,
+        "draft": draft,
+        "basis": basis,
+        "can_publish": can_publish,
+        "can_operate": has_workflow_perm(request.user, OPERATE, workflow),
+        "config": config,
+        "bpmn_xml": source.bpmn_xml,
+        "descriptor": descriptor(),
+    }
+    return render(request, "designer/editor.html", context)
+
+
+class _BasisForm(forms.Form):
+    """The draft state the canvas is based on: the draft's id (none before the first save) and revision."""
+
+    revision = forms.IntegerField(min_value=0)
+    draft = forms.IntegerField(required=False)
+
+
+class _SaveForm(_BasisForm):
+    """A save: the diagram, and the draft state it was based on."""
+
+    xml = forms.CharField(strip=False)
+
+
+def _expected_revision(workflow: Workflow, draft_id: int | None, revision: int) -> int:
+    """The draft revision a save based on (``draft_id``, ``revision``) may replace.
+
+    0 means "no draft": the save starts one. Raises :class:`DraftConflict` when the
+    draft moved on. A draft published at exactly the revision the editor had is no
+    conflict: the editor's next change simply starts the next draft.
+    """
+    current = current_draft(workflow)
+    if current is not None and current.pk == draft_id:
+        return revision
+    if current is not None:
+        raise DraftConflict(current)
+    if draft_id is None:
+        return 0
+    based_on = workflow.versions.filter(pk=draft_id).first()
+    if based_on is not None and based_on.revision == revision:
+        return 0
+    raise _Published(based_on)
+
+
+class _Published(Exception):
+    """The draft the editor had was published (with changes the editor had not seen)."""
+
+    def __init__(self, version: WorkflowVersion | None) -> None:
+        super().__init__("published")
+        self.version = version
+
+
+def _conflict_answer(exc: DraftConflict | _Published) -> JsonResponse:
+    """409 saying what happened; ``saved_at`` lets the page show when, in the user's time zone."""
+    if isinstance(exc, _Published):
+        version = exc.version
+        if version is None or version.number is None:
+            return _conflict("This draft was replaced while you were editing.", revision=None, saved_at=None)
+        return _conflict(
+            f"This draft was published as version {version.number} by {_who(version.published_by)}; "
+            "it holds changes you have not seen.",
+            revision=None,
+            saved_at=None,
+        )
+    current = exc.current
+    return _conflict(
+        "This draft was changed in another tab or by someone else.",
+        revision=current.revision,
+        saved_at=_when(current.updated_at),
+    )
+
+
+@login_required
+@require_POST
+def save(request: HttpRequest, key: str) -> JsonResponse:
+    """Store the canvas as the draft; answer its problems, or 409 when the draft moved on."""
+    workflow = _workflow(request, key, DESIGN)
+    form = _SaveForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"detail": "The diagram was not sent.", "fields": form.errors}, status=400)
+    data = form.cleaned_data
+    try:
+        expected = _expected_revision(workflow, data["draft"], data["revision"])
+        draft, result = save_draft(workflow, data["xml"], actor=_actor(request), expected_revision=expected)
+    except (DraftConflict, _Published) as exc:
+        return _conflict_answer(exc)
+    return JsonResponse(
+        {
+            "draft": draft.pk,
+            "revision": draft.revision,
+            "saved_at": _when(draft.updated_at),
+            "ok": result.ok,
+            "problems": _problems(result),
+        }
+    )
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest, key: str) -> JsonResponse:
+    """Publish the draft the canvas saved last; 400 lists its errors, 409 when it moved on."""
+    workflow = _workflow(request, key, PUBLISH)
+    form = _BasisForm(request.POST)
+    if not form.is_valid():
+        return JsonResponse({"detail": "Save the draft before publishing."}, status=400)
+    with transaction.atomic():
+        draft = (
+            WorkflowVersion.objects.select_for_update()
+            .filter(workflow=workflow, status=WorkflowVersion.Status.DRAFT)
+            .order_by("-id")
+            .first()
+        )
+        if draft is None:
+            return _conflict("There is no draft to publish: change the diagram first.")
+        if draft.pk != form.cleaned_data["draft"] or draft.revision != form.cleaned_data["revision"]:
+            return _conflict_answer(DraftConflict(draft))
+        try:
+            version = publish_version(draft, actor=_actor(request))
+        except DefinitionError as exc:
+            return JsonResponse(
+                {
+                    "detail": "Fix the errors before publishing.",
+                    "problems": [_problem(p, "error") for p in exc.problems],
+                },
+                status=400,
+            )
+    return JsonResponse(
+        {
+            "number": version.number,
+            "summary": version.change_summary,
+            "published_at": _when(version.published_at),
+            "version": version.pk,
+            "revision": version.revision,
+            "url": reverse("designer:version", args=[key, version.number]),
+        }
+    )
+
+
+@login_required
+@require_POST
+def import_diagram(request: HttpRequest, key: str) -> HttpResponseRedirect:
+    """Replace the draft with an uploaded BPMN file (same conflict rule as saving)."""
+    workflow = _workflow(request, key, DESIGN)
+    editor_url = reverse("designer:edit", args=[key])
+    upload = request.FILES.get("file")
+    form = _BasisForm(request.POST)
+    if upload is None or not form.is_valid():
+        messages.error(request, "Choose a .bpmn file to import.")
+        return redirect(editor_url)
+    try:
+        xml = _read_diagram(upload)
+    except forms.ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(editor_url)
+    try:
+        expected = _expected_revision(workflow, form.cleaned_data["draft"], form.cleaned_data["revision"])
+        _, result = save_draft(workflow, xml, actor=_actor(request), expected_revision=expected)
+    except (DraftConflict, _Published) as exc:
+        detail = json.loads(_conflict_answer(exc).content)["detail"]
+        messages.error(request, f"{upload.name} was not imported: the draft changed meanwhile. {detail}")
+        return redirect(editor_url)
+    found = len(result.errors) + len(result.warnings)
+    if found:
+        messages.warning(
+            request,
+            f"Imported {upload.name}. {found} thing{'s' if found != 1 else ''} Baton cannot run "
+            "or ignores are listed under Problems.",
+        )
+    else:
+        messages.success(request, f"Imported {upload.name}.")
+    return redirect(editor_url)
+
+
+@login_required
+@require_POST
+def save_copy(request: HttpRequest, key: str) -> JsonResponse:
+    """Save the canvas as a new workflow (the way out of a conflict without losing work)."""
+    workflow = _workflow(request, key, DESIGN)
+    if not _can_create(request):
+        raise PermissionDenied("You may not create workflows.")
+    xml = request.POST.get("xml", "")
+    if not xml:
+        return JsonResponse({"detail": "The diagram was not sent."}, status=400)
+    name = f"{workflow.name} (copy)"
+    draft = create_workflow(
+        _free_key(name), name, xml, owner=_actor(request), description=workflow.description
+    )
+    return JsonResponse({"url": reverse("designer:edit", args=[draft.workflow.key]), "name": name})
+
+
+# --- versions ------------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def versions(request: HttpRequest, key: str) -> HttpResponse:
+    """Published and retired versions with who, when and what changed; the draft on top."""
+    workflow = _workflow(request, key, DESIGN)
+    numbered = (
+        workflow.versions.exclude(number=None)
+        .select_related("published_by")
+        .annotate(running=Count("instances", filter=Q(instances__status=ProcessInstance.Status.RUNNING)))
+        .order_by("-number")
+    )
+    context = {
+        "workflow": workflow,
+        "draft": current_draft(workflow),
+        "versions": numbered,
+        "can_operate": has_workflow_perm(request.user, OPERATE, workflow),
+    }
+    return render(request, "designer/versions.html", context)
+
+
+def _numbered(workflow: Workflow, number: int) -> WorkflowVersion:
+    return get_object_or_404(workflow.versions.select_related("published_by"), number=number)
+
+
+@login_required
+@require_GET
+def version_detail(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    """One version on a read-only canvas."""
+    workflow = _workflow(request, key, DESIGN)
+    version = _numbered(workflow, number)
+    config = _page_config(request, workflow, "version", version=version.number)
+    context = {
+        "workflow": workflow,
+        "version": version,
+        "draft": current_draft(workflow),
+        "config": config,
+        "bpmn_xml": version.bpmn_xml,
+        "descriptor": descriptor(),
+    }
+    return render(request, "designer/version.html", context)
+
+
+@login_required
+@require_POST
+def version_new_draft(request: HttpRequest, key: str, number: int) -> HttpResponseRedirect:
+    """Make a version's diagram the draft and open it on the canvas."""
+    workflow = _workflow(request, key, DESIGN)
+    version = _numbered(workflow, number)
+    new_draft(version, actor=_actor(request))
+    messages.success(request, f"The draft now starts from version {version.number}.")
+    return redirect("designer:edit", key=key)
+
+
+@login_required
+@require_GET
+def version_export(request: HttpRequest, key: str, number: int) -> HttpResponse:
+    """A version's BPMN XML as a file."""
+    workflow = _workflow(request, key, DESIGN)
+    version = _numbered(workflow, number)
+    response = HttpResponse(version.bpmn_xml, content_type="application/xml; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{workflow.key}-v{version.number}.bpmn"'
+    return response
+
+
+# --- live view -----------------------------------------------------------------------------
+
+
+def _live_subject(
+    request: HttpRequest, workflow: Workflow
+) -> tuple[WorkflowVersion | None, ProcessInstance | None]:
+    """The version to show and the instance to follow, from ?instance= or ?version=."""
+    instance_id = request.GET.get("instance")
+    if instance_id:
+        try:
+            pk = uuid.UUID(instance_id)
+        except ValueError:
+            raise Http404("No such instance.") from None
+        instances = visible_instances(_actor(request)).filter(workflow=workflow).select_related("version")
+        instance = get_object_or_404(instances, pk=pk)
+        return instance.version, instance
+    number = request.GET.get("version")
+    if number:
+        if not number.isdigit():
+            raise Http404("No such version.")
+        return _numbered(workflow, int(number)), None
+    return workflow.published_version, None
+
+
+def _live_data(version: WorkflowVersion, instance: ProcessInstance | None) -> dict[str, Any]:
+    return {
+        "version": version.number,
+        "counts": live.waiting_counts(version),
+        "running": live.running_total(version),
+        "instance": live.instance_path(instance) if instance else None,
+    }
+
+
+def _recent_instances(request: HttpRequest, workflow: Workflow) -> list[dict[str, Any]]:
+    """The user's visible instances of ``workflow``, newest first, with where each one waits."""
+    instances = list(
+        visible_instances(_actor(request))
+        .filter(workflow=workflow)
+        .select_related("initiator", "version")
+        .order_by("-started_at")[:20]
+    )
+    waiting: dict[Any, list[str]] = {}
+    open_steps = Step.objects.filter(instance__in=instances, status__in=Step.OPEN_STATUSES)
+    for step in open_steps.order_by("created_at"):
+        waiting.setdefault(step.instance_id, []).append(step.node_name or step.node_id)
+    return [{"instance": instance, "waiting_at": waiting.get(instance.pk, [])} for instance in instances]
+
+
+@login_required
+@require_GET
+def live_view(request: HttpRequest, key: str) -> HttpResponse:
+    """The published diagram with how many running instances wait at each block; one instance's path."""
+    workflow = _workflow(request, key, DESIGN, OPERATE)
+    version, instance = _live_subject(request, workflow)
+    context: dict[str, Any] = {
+        "workflow": workflow,
+        "version": version,
+        "instance": instance,
+        "recent": _recent_instances(request, workflow),
+        "descriptor": descriptor(),
+    }
+    if version is not None:
+        data_url = reverse("designer:live-data", args=[key])
+        query = f"?instance={instance.pk}" if instance else f"?version={version.number}"
+        context["bpmn_xml"] = version.bpmn_xml
+        context["config"] = _page_config(
+            request,
+            workflow,
+            "live",
+            version=version.number,
+            live=_live_data(version, instance),
+            urls={"data": data_url + query},
+        )
+    return render(request, "designer/live.html", context)
+
+
+@login_required
+@require_GET
+def live_data(request: HttpRequest, key: str) -> JsonResponse:
+    """The live view's numbers, polled by the page."""
+    workflow = _workflow(request, key, DESIGN, OPERATE)
+    version, instance = _live_subject(request, workflow)
+    if version is None:
+        raise Http404("Nothing is published yet.")
+    return JsonResponse(_live_data(version, instance))

@@ -1,0 +1,358 @@
+/*
+ * The designer's side panel, browser half (the forms are server-rendered: designer/panel.py).
+ *
+ * BatonPanel.apply(modeler, payload) makes the changes a valid panel form answered with
+ * (HX-Trigger "baton:apply") through bpmn-js commands, as ONE undoable step, and reselects
+ * the element. The rest is the forms' small behaviour: showing the parts that fit the current
+ * choice, adding and removing rows, inserting variables, and switching between the friendly
+ * editors (condition builder, text with {{variables}}) and CEL.
+ */
+(function () {
+  'use strict';
+
+  // --- applying a payload to the diagram ------------------------------------------------------
+
+  const COMMAND = 'baton.panel.apply';
+  const EXTENSION_TYPES = {
+    formField: 'baton:FormField', property: 'baton:Property', input: 'baton:Input', output: 'baton:Output',
+  };
+  const TIMER_KINDS = ['timeDuration', 'timeDate', 'timeCycle'];
+  const registered = new WeakSet();
+
+  function apply(modeler, payload) {
+    const commandStack = modeler.get('commandStack');
+    if (!registered.has(commandStack)) {
+      // A command whose preExecute runs the modeling calls: they undo and redo together.
+      commandStack.register(COMMAND, {
+        preExecute: (context) => change(modeler, context.element, context.payload),
+        execute: () => [],
+        revert: () => [],
+      });
+      registered.add(commandStack);
+    }
+    const element = modeler.get('elementRegistry').get(payload.element);
+    if (!element) return false;
+    commandStack.execute(COMMAND, { element: element, payload: payload });
+    modeler.get('selection').select(element);
+    return true;
+  }
+
+  function change(modeler, element, payload) {
+    const modeling = modeler.get('modeling');
+    const bpmnFactory = modeler.get('bpmnFactory');
+    const bo = element.businessObject;
+    // Names are compared as the compiler reads them: a line break from the label editor is kept.
+    if ('name' in payload && words(bo.name) !== words(payload.name)) {
+      // updateLabel creates the external label of an event or gateway that had none.
+      if (element.parent) modeling.updateLabel(element, payload.name || null);
+      else modeling.updateProperties(element, { name: payload.name || undefined });
+    }
+    const props = {};
+    Object.keys(payload.attrs || {}).forEach((key) => {
+      const value = payload.attrs[key];
+      props[key] = value === null ? undefined : value;
+    });
+    if ('script' in payload) {
+      props.scriptFormat = 'cel';
+      props.script = payload.script;
+    }
+    if ('condition' in payload) {
+      props.conditionExpression = payload.condition
+        ? bpmnFactory.create('bpmn:FormalExpression', { body: payload.condition })
+        : undefined;
+    }
+    if (payload.startKind === 'form' || payload.startKind === 'webhook') props.eventDefinitions = [];
+    if (Object.keys(props).length) modeling.updateProperties(element, props);
+    if (payload.extensions) setExtensions(modeler, element, payload.extensions);
+    if ('isDefault' in payload) setDefault(modeling, element, payload.isDefault);
+    if (payload.timer) setTimer(modeler, element, payload.timer);
+    if (payload.message) setMessage(modeler, element, payload.message.name);
+  }
+
+  function words(text) {
+    return (text || '').split(/\s+/).filter(Boolean).join(' ');
+  }
+
+  function setExtensions(modeler, element, extensions) {
+    const modeling = modeler.get('modeling');
+    const moddle = modeler.get('moddle');
+    const bo = element.businessObject;
+    let container = bo.get('extensionElements');
+    const kinds = Object.keys(extensions);
+    const created = {};
+    kinds.forEach((kind) => {
+      created[kind] = extensions[kind].map((attrs) => moddle.create(EXTENSION_TYPES[kind], attrs));
+    });
+    // Replaced kinds take the place of their first old element; everything else stays where it was.
+    const values = [];
+    const placed = new Set();
+    (container ? container.get('values') : []).forEach((value) => {
+      const kind = kinds.find((k) => EXTENSION_TYPES[k] === value.$type);
+      if (!kind) values.push(value);
+      else if (!placed.has(kind)) {
+        values.push(...created[kind]);
+        placed.add(kind);
+      }
+    });
+    kinds.forEach((kind) => { if (!placed.has(kind)) values.push(...created[kind]); });
+    if (!values.length) {
+      if (container) modeling.updateProperties(element, { extensionElements: undefined });
+      return;
+    }
+    if (!container) {
+      container = modeler.get('bpmnFactory').create('bpmn:ExtensionElements', { values: values });
+      container.$parent = bo;
+      values.forEach((value) => { value.$parent = container; });
+      modeling.updateProperties(element, { extensionElements: container });
+      return;
+    }
+    values.forEach((value) => { value.$parent = container; });
+    modeling.updateModdleProperties(element, container, { values: values });
+  }
+
+  function setDefault(modeling, flow, isDefault) {
+    const gateway = flow.source;
+    if (!gateway) return;
+    const current = gateway.businessObject.get('default');
+    if (isDefault && current !== flow.businessObject) modeling.updateProperties(gateway, { default: flow });
+    if (!isDefault && current === flow.businessObject) modeling.updateProperties(gateway, { default: undefined });
+  }
+
+  // The event's one definition, of this type: the current one when it fits, else a new one.
+  function eventDefinition(modeler, element, type) {
+    const bo = element.businessObject;
+    const current = bo.get('eventDefinitions');
+    if (current.length === 1 && current[0].$type === type) return current[0];
+    const definition = modeler.get('bpmnFactory').create(type);
+    definition.$parent = bo;
+    modeler.get('modeling').updateProperties(element, { eventDefinitions: [definition] });
+    return definition;
+  }
+
+  function setTimer(modeler, element, timer) {
+    const definition = eventDefinition(modeler, element, 'bpmn:TimerEventDefinition');
+    const expression = modeler.get('bpmnFactory').create('bpmn:FormalExpression', { body: timer.value });
+    expression.$parent = definition;
+    const props = {};
+    TIMER_KINDS.forEach((kind) => { props[kind] = kind === timer.kind ? expression : undefined; });
+    modeler.get('modeling').updateModdleProperties(element, definition, props);
+  }
+
+  function setMessage(modeler, element, name) {
+    const modeling = modeler.get('modeling');
+    const definitions = modeler.getDefinitions();
+    const roots = definitions.get('rootElements');
+    let message = roots.find((root) => root.$type === 'bpmn:Message' && (root.name || '').trim() === name);
+    if (!message) {
+      message = modeler.get('bpmnFactory').create('bpmn:Message', { name: name });
+      message.$parent = definitions;
+      modeling.updateModdleProperties(element, definitions, { rootElements: roots.concat([message]) });
+    }
+    const definition = eventDefinition(modeler, element, 'bpmn:MessageEventDefinition');
+    if (definition.messageRef !== message) modeling.updateModdleProperties(element, definition, { messageRef: message });
+  }
+
+  // --- the forms' behaviour -------------------------------------------------------------------
+
+  const FORM = '[data-baton-panel-form]';
+
+  // The value a show rule looks at: in the same row first (row fields are named prefix-N-name).
+  function currentValue(el, name) {
+    const scope = el.closest('[data-baton-row]') || el.closest('form');
+    if (!scope) return '';
+    const inputs = Array.from(scope.querySelectorAll('input, select, textarea'))
+      .filter((input) => input.name === name || input.name.endsWith('-' + name));
+    for (const input of inputs) {
+      if (input.type === 'radio') { if (input.checked) return input.value; continue; }
+      if (input.type === 'checkbox') return input.checked ? (input.value || 'on') : '';
+      return input.value;
+    }
+    return '';
+  }
+
+  function refresh(root) {
+    root.querySelectorAll('[data-baton-show]').forEach((el) => {
+      const rule = el.dataset.batonShow;
+      const at = rule.indexOf('=');
+      const wanted = rule.slice(at + 1).split('|');
+      el.hidden = !wanted.includes(currentValue(el, rule.slice(0, at)));
+    });
+    root.querySelectorAll('[data-baton-builder]').forEach(fitOperators);
+  }
+
+  // The condition builder offers the comparisons that fit the chosen value's type.
+  function fitOperators(box) {
+    const field = box.querySelector('[name="field"]');
+    const operator = box.querySelector('[name="operator"]');
+    const value = box.querySelector('[name="value"]');
+    const choices = box.querySelector('datalist');
+    const option = field.selectedOptions[0];
+    const kind = option ? option.dataset.kind || '' : '';
+    Array.from(operator.options).forEach((o) => {
+      const fits = !kind || o.dataset.kinds.split(' ').includes(kind);
+      o.hidden = !fits;
+      o.disabled = !fits;
+    });
+    if (!operator.selectedOptions[0] || operator.selectedOptions[0].disabled) {
+      const first = Array.from(operator.options).find((o) => !o.disabled);
+      if (first) operator.value = first.value;
+    }
+    const chosen = operator.selectedOptions[0];
+    value.hidden = chosen ? chosen.dataset.needsValue === '0' : false;
+    choices.replaceChildren(...((option && option.dataset.choices) || '').split(',').filter(Boolean).map((c) => {
+      const item = document.createElement('option');
+      item.value = c;
+      return item;
+    }));
+  }
+
+  function insertAtCursor(input, text) {
+    const start = input.selectionStart ?? input.value.length;
+    const end = input.selectionEnd ?? start;
+    input.value = input.value.slice(0, start) + text + input.value.slice(end);
+    input.selectionStart = input.selectionEnd = start + text.length;
+    input.focus();
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+
+  // Run the field's check and hand its answer (data-cel, data-text, data-field…) to callback.
+  function withCheck(input, targetId, callback) {
+    const target = document.getElementById(targetId);
+    if (!target || !window.htmx) return;
+    target.addEventListener('htmx:afterSettle', () => callback(target.querySelector('[data-baton-result]')), { once: true });
+    input.dispatchEvent(new Event('change', { bubbles: true }));
+  }
+
+  // A sentence under a field's check that the next check does not overwrite; '' removes it.
+  function note(targetId, text) {
+    const box = document.getElementById(targetId);
+    if (!box) return;
+    let message = box.nextElementSibling;
+    if (!message || !message.hasAttribute('data-baton-note')) {
+      message = document.createElement('div');
+      message.className = 'small text-danger';
+      message.setAttribute('data-baton-note', '');
+      box.after(message);
+    }
+    message.textContent = text;
+    message.hidden = !text;
+  }
+
+  function toggleTextMode(button) {
+    const form = button.closest('form');
+    const name = button.dataset.batonMode;
+    const input = form.elements[name];
+    const mode = form.elements[name + '_mode'];
+    const toCel = mode.value !== 'cel';
+    const flip = () => {
+      note('check-' + name, '');
+      mode.value = toCel ? 'cel' : 'text';
+      button.textContent = toCel ? 'Write text' : 'Write CEL';
+      input.dispatchEvent(new Event('change', { bubbles: true }));
+    };
+    if (!input.value.trim()) return flip();
+    withCheck(input, 'check-' + name, (result) => {
+      const value = result && (toCel ? result.getAttribute('data-cel') : result.getAttribute('data-text'));
+      if (value === null || value === undefined) {
+        return note('check-' + name, toCel ? 'Fix the text first.' : 'This expression cannot be written as text.');
+      }
+      input.value = value;
+      flip();
+    });
+  }
+
+  function toggleConditionMode(button) {
+    const form = button.closest('form');
+    const mode = form.elements.condition_mode;
+    const text = form.elements.condition;
+    const builder = form.querySelector('[data-baton-builder]');
+    const done = (next) => {
+      note('check-condition', '');
+      mode.value = next;
+      button.textContent = next === 'cel' ? 'Use the builder' : 'Write CEL';
+      refresh(form);
+    };
+    if (mode.value !== 'cel') {
+      return withCheck(builder.querySelector('[name="field"]'), 'check-condition', (result) => {
+        if (result && result.dataset.cel) text.value = result.dataset.cel;
+        done('cel');
+      });
+    }
+    if (!text.value.trim()) return done('builder');
+    withCheck(text, 'check-condition', (result) => {
+      if (!result || !result.dataset.field) return note('check-condition', 'This condition is too complex for the builder.');
+      builder.querySelector('[name="field"]').value = result.dataset.field;
+      builder.querySelector('[name="operator"]').value = result.dataset.operator;
+      builder.querySelector('[name="value"]').value = result.dataset.value || '';
+      done('builder');
+    });
+  }
+
+  function addRow(section) {
+    const prefix = section.dataset.batonRows;
+    const total = section.querySelector('input[name="' + prefix + '-TOTAL_FORMS"]');
+    const index = Number(total.value);
+    const html = section.querySelector('template[data-baton-row-template]').innerHTML.replace(/__prefix__/g, index);
+    const list = section.querySelector('[data-baton-row-list]');
+    list.insertAdjacentHTML('beforeend', html);
+    total.value = index + 1;
+    const row = list.lastElementChild;
+    if (window.htmx) window.htmx.process(row);
+    refresh(row);
+    return row;
+  }
+
+  document.addEventListener('click', (event) => {
+    if (!event.target.closest(FORM)) return;
+    const add = event.target.closest('[data-baton-add-row]');
+    if (add) {
+      const row = addRow(add.closest('[data-baton-rows]'));
+      const first = row.querySelector('input, select');
+      if (first) first.focus();
+      return;
+    }
+    const remove = event.target.closest('[data-baton-remove-row]');
+    // Removing leaves a gap in the row numbers, which the server's row sets skip.
+    if (remove) return remove.closest('[data-baton-row]').remove();
+    const textMode = event.target.closest('[data-baton-mode]');
+    if (textMode) return toggleTextMode(textMode);
+    const conditionMode = event.target.closest('[data-baton-condition-mode]');
+    if (conditionMode) return toggleConditionMode(conditionMode);
+  });
+
+  document.addEventListener('focusin', (event) => {
+    const section = event.target.closest('[data-baton-rows]');
+    if (section && event.target.name && event.target.name.endsWith('-expression')) section.dataset.lastFocus = event.target.id;
+  });
+
+  document.addEventListener('change', (event) => {
+    const form = event.target.closest(FORM);
+    if (!form) return;
+    const picker = event.target.closest('select[data-baton-insert], select[data-baton-insert-row]');
+    if (picker) {
+      const name = picker.value;
+      picker.value = '';
+      if (!name) return;
+      let input = document.getElementById(picker.dataset.batonInsert || '');
+      if (picker.hasAttribute('data-baton-insert-row')) {
+        const section = picker.closest('[data-baton-rows]');
+        input = document.getElementById(section.dataset.lastFocus || '');
+        if (!input || !section.contains(input)) {
+          const rows = section.querySelectorAll('[data-baton-row]');
+          const row = rows.length ? rows[rows.length - 1] : addRow(section);
+          input = row.querySelector('[name$="-expression"]');
+        }
+      }
+      if (!input) return;
+      const mode = form.elements[input.name + '_mode'];
+      insertAtCursor(input, mode && mode.value !== 'cel' ? '{{' + name + '}}' : name);
+      return;
+    }
+    refresh(form);
+  });
+
+  // htmx is loaded with defer, after this script: listen for its event rather than call it.
+  document.addEventListener('htmx:load', (event) => refresh(event.detail.elt));
+
+  window.BatonPanel = { apply: apply, refresh: refresh };
+})();

@@ -1,0 +1,421 @@
+"""The designer in a real browser: drawing, problems on the canvas, undo, autosave conflicts, import, live view."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from guardian.shortcuts import assign_perm
+from playwright.sync_api import Page, expect
+
+from orchestration.definitions import current_draft
+from orchestration.engine import start_instance
+from orchestration.models import Step, Workflow
+from tests.conftest import wait_for
+
+BPMN_FILES = Path(__file__).resolve().parent.parent / "orchestration" / "bpmn_files"
+
+
+def canvas_ready(page: Page) -> None:
+    expect(page.get_by_test_id("canvas")).to_have_attribute("data-ready", "true")
+
+
+def new_workflow(page: Page, name: str) -> None:
+    page.goto("/designer/")
+    page.get_by_test_id("new-workflow").click()
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Create and open designer").click()
+    canvas_ready(page)
+
+
+def drop(page: Page, block: str, x: float, y: float) -> None:
+    """Take ``block`` from the palette (by its visible label) and drop it at (x, y) on the page."""
+    page.locator(".djs-palette").get_by_text(block, exact=True).click()
+    page.mouse.move(x, y)
+    page.mouse.click(x, y)
+    page.keyboard.press("Escape")  # bpmn-js opens the name editor on a new block
+
+
+def shape(page: Page, element_id: str):
+    return page.locator(f'.djs-element[data-element-id="{element_id}"]')
+
+
+def select(page: Page, element_id: str) -> None:
+    """Select a block by clicking it (clicking a selected block would deselect it)."""
+    block = shape(page, element_id)
+    if "selected" not in (block.get_attribute("class") or "").split():
+        block.click()
+    expect(block).to_have_class(re.compile(r"\bselected\b"))
+
+
+def test_invalid_diagram_shows_its_errors_on_the_canvas_and_an_error_selects_its_block(
+    demo, login, screenshot
+) -> None:
+    page = login("admin")
+    new_workflow(page, "Laptop request")
+    palette = page.locator(".djs-palette")
+    for label in ("Start", "Approval", "Automated step", "Notify", "Decision", "Parallel split/join"):
+        expect(palette.get_by_text(label, exact=True)).to_be_visible()
+    expect(palette.get_by_text("Wait", exact=True)).to_be_visible()
+    expect(page.locator(".bjs-powered-by")).to_be_visible()
+
+    drop(page, "Decision", 640, 520)
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    problems = page.get_by_test_id("problems")
+    expect(problems).to_contain_text("errors")
+    decision = page.locator(".djs-element.baton-error[data-element-id^='Gateway_']")
+    expect(decision).to_have_count(1)
+    expect(page.locator(".baton-problem-badge.error").first).to_be_visible()
+
+    page.get_by_role("button", name=re.compile("errors")).click()
+    page.locator(".designer-problem", has_text="cannot be reached from any Start").click()
+    expect(decision).to_have_class(re.compile(r"\bselected\b"))
+    screenshot(page, "errors-on-canvas")
+
+    page.get_by_test_id("publish").click()
+    expect(page.get_by_test_id("save-state")).to_contain_text("before publishing")
+    assert not Workflow.objects.get(name="Laptop request").versions.exclude(number=None).exists()
+
+
+def test_undo_restores_a_deleted_block_and_autosave_keeps_up(demo, login, screenshot) -> None:
+    page = login("admin")
+    page.goto("/designer/purchase-approval/")
+    canvas_ready(page)
+    approval = shape(page, "Task_manager_approval")
+    approval.click()
+    page.keyboard.press("Delete")
+    expect(approval).to_have_count(0)
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    workflow = Workflow.objects.get(key="purchase-approval")
+    assert "Task_manager_approval" not in current_draft(workflow).bpmn_xml  # type: ignore[union-attr]
+
+    page.get_by_role("button", name="Undo").click()
+    expect(approval).to_have_count(1)
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    wait_for(lambda: "Task_manager_approval" in current_draft(workflow).bpmn_xml, what="the undo saved")  # type: ignore[union-attr]
+    page.keyboard.press("Control+Shift+Z")  # redo from the keyboard
+    expect(approval).to_have_count(0)
+    page.keyboard.press("Control+Z")
+    expect(approval).to_have_count(1)
+    screenshot(page, "restored")
+
+
+def test_a_second_tab_editing_the_same_draft_is_told_not_overwritten(demo, login, screenshot) -> None:
+    first = login("admin")
+    first.goto("/designer/purchase-approval/")
+    canvas_ready(first)
+    second = first.context.new_page()
+    second.goto("/designer/purchase-approval/")
+    canvas_ready(second)
+
+    drop(first, "End", 700, 700)
+    expect(first.get_by_test_id("save-state")).to_contain_text("Saved")
+    drop(second, "Notify", 500, 700)
+    banner = second.get_by_test_id("conflict-banner")
+    expect(banner).to_contain_text("changed in another tab")
+    expect(second.get_by_test_id("save-state")).to_contain_text("Conflict")
+    screenshot(second, "conflict")
+    draft = current_draft(Workflow.objects.get(key="purchase-approval"))
+    assert draft is not None and "sendTask" not in draft.bpmn_xml.split("Task_notify_rejection")[-1]
+
+    banner.get_by_role("button", name="Reload their version").click()
+    canvas_ready(second)
+    expect(second.get_by_test_id("conflict-banner")).to_be_hidden()
+
+
+def test_changes_that_could_not_be_saved_are_offered_back_after_a_reload(demo, login) -> None:
+    page = login("admin")
+    page.goto("/designer/purchase-approval/")
+    canvas_ready(page)
+    page.route("**/designer/purchase-approval/save/", lambda route: route.abort())
+    drop(page, "Wait", 600, 720)
+    expect(page.get_by_test_id("save-state")).to_contain_text("Offline")
+    page.unroute("**/designer/purchase-approval/save/")
+    page.once("dialog", lambda dialog: dialog.accept())  # "leave with unsaved changes?"
+    page.reload()
+    canvas_ready(page)
+    banner = page.get_by_test_id("restore-banner")
+    expect(banner).to_contain_text("did not reach the server")
+    banner.get_by_role("button", name="Restore them").click()
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    draft = current_draft(Workflow.objects.get(key="purchase-approval"))
+    assert draft is not None and "bpmn:intermediateCatchEvent" in draft.bpmn_xml
+
+
+def test_a_camunda_modeler_file_opens_shows_what_is_ignored_and_publishes(demo, login, screenshot) -> None:
+    page = login("admin")
+    new_workflow(page, "Invoice")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("import-file").set_input_files(str(BPMN_FILES / "camunda_invoice.bpmn"))
+    canvas_ready(page)
+    expect(page.get_by_role("alert").filter(has_text="Imported camunda_invoice.bpmn")).to_be_visible()
+    expect(shape(page, "Activity_approve_invoice")).to_be_visible()
+    page.get_by_role("button", name=re.compile("warning")).click()
+    expect(page.get_by_test_id("problems")).to_contain_text("camunda:formKey")
+    screenshot(page, "imported")
+
+    page.get_by_test_id("publish").click()
+    page.get_by_test_id("confirm-publish").click()
+    expect(page.get_by_test_id("published-banner")).to_contain_text("Version 1 is live")
+    page.get_by_role("link", name="Versions").click()
+    expect(page.get_by_test_id("version-1")).to_contain_text("First version")
+    screenshot(page, "versions")
+
+
+def test_live_view_counts_waiting_requests_and_follows_one(demo, login, screenshot) -> None:
+    workflow = Workflow.objects.get(key="purchase-approval")
+    employee = get_user_model().objects.get(username="employee")
+    instance = start_instance(
+        workflow.published_version,  # type: ignore[arg-type]
+        {"item": "Standing desk", "amount": 5000, "currency": "USD"},
+        initiator=employee,
+        trigger="manual",
+    )
+    wait_for(
+        lambda: Step.objects.filter(
+            instance=instance, node_id="Task_manager_approval", status="waiting"
+        ).exists(),
+        what="the request to reach the manager's approval",
+    )
+    page = login("admin")
+    page.goto("/designer/purchase-approval/live/")
+    canvas_ready(page)
+    expect(page.get_by_test_id("count-Task_manager_approval")).to_have_text("1")
+    expect(page.get_by_test_id("running-total")).to_contain_text("1 running")
+    page.get_by_test_id("instance-link").first.click()
+    canvas_ready(page)
+    expect(shape(page, "Task_manager_approval")).to_have_class(re.compile(r"\bbaton-current\b"))
+    expect(shape(page, "Task_check_authority")).to_have_class(re.compile(r"\bbaton-visited\b"))
+    expect(page.get_by_test_id("instance-steps")).to_contain_text("Check signature authority")
+    screenshot(page, "live")
+
+
+# --- the showcase, drawn from a blank canvas with the palette, the context pad and the side panel ---
+
+
+def panel_form(page: Page, kind: str):
+    form = page.locator("#designer-panel [data-testid=designer-panel-form]")
+    expect(form).to_have_attribute("data-kind", kind)
+    return form
+
+
+def apply(page: Page) -> None:
+    """Apply the side panel's form; fail with the form's own error messages if it refuses."""
+    form = page.locator("#designer-panel [data-testid=designer-panel-form]")
+    form.get_by_role("button", name="Apply").click()
+    applied = page.locator("#designer-panel").get_by_test_id("panel-applied")
+    refused = page.locator("#designer-panel .invalid-feedback:visible, #designer-panel [role=alert]:visible")
+    expect(applied.or_(refused).first).to_be_visible()
+    assert applied.is_visible(), refused.all_inner_texts()
+
+
+def append(page: Page, source: str, block: str, kind: str) -> str:
+    """Select ``source``, append ``block`` from its context pad; the new block's id."""
+    select(page, source)
+    page.locator(f'.djs-context-pad [data-action="append.baton-{block}"]').click()
+    page.keyboard.press("Escape")
+    form = panel_form(page, kind)
+    element = form.get_attribute("data-element")
+    assert element and element != source
+    return element
+
+
+def connect(page: Page, source: str, target: str) -> None:
+    select(page, source)
+    page.locator('.djs-context-pad [data-action="connect"]').click()
+    shape(page, target).click()
+    expect(page.locator(".djs-connection.selected")).to_have_count(1)  # the new path
+    # Click empty canvas, so that clicking the target next is not taken as a double click (rename).
+    box = page.get_by_test_id("canvas").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 12)
+
+
+def add_rows(form, add: str, *rows: dict[str, str]) -> None:
+    """Add one row per dict under the button ``add``: placeholder → text, or "select:<name-suffix>" → option."""
+    section = form.locator("[data-baton-rows]", has=form.page.get_by_role("button", name=add))
+    for values in rows:
+        section.get_by_role("button", name=add).click()
+        row = section.locator("[data-baton-row]").last
+        for target, value in values.items():
+            if target.startswith("select:"):
+                row.locator(f'select[name$="-{target[7:]}"]').select_option(value)
+            elif target == "required":
+                row.get_by_label("Required").check()
+            else:
+                row.get_by_placeholder(target, exact=True).fill(value)
+
+
+def flow_between(page: Page, source: str, target: str) -> str:
+    element: str = page.evaluate(
+        """([source, target]) => window.batonModeler.get('elementRegistry')
+             .find((e) => e.source && e.source.id === source && e.target.id === target).id""",
+        [source, target],
+    )
+    return element
+
+
+def click_flow(page: Page, flow: str) -> None:
+    """Click the middle of a path on the canvas (paths bend, so their box's centre may miss them)."""
+    point = page.evaluate(
+        """(id) => {
+             const path = document.querySelector(`.djs-connection[data-element-id="${id}"] .djs-hit`);
+             const p = path.getPointAtLength(path.getTotalLength() / 2);
+             const m = path.getScreenCTM();
+             return {x: m.a * p.x + m.c * p.y + m.e, y: m.b * p.x + m.d * p.y + m.f};
+           }""",
+        flow,
+    )
+    page.mouse.click(point["x"], point["y"])
+    expect(panel_form(page, "path")).to_have_attribute("data-element", flow)
+
+
+def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_its_approval(
+    demo, login, screenshot
+) -> None:
+    page = login("admin")
+    new_workflow(page, "Office purchase")
+
+    # Start: the request form
+    select(page, "StartEvent_1")
+    form = panel_form(page, "start")
+    form.get_by_label("Name", exact=True).fill("Purchase request")
+    add_rows(
+        form,
+        "Add a field",
+        {"name, e.g. amount": "item", "Label": "Item", "required": "1"},
+        {"name, e.g. amount": "amount", "Label": "Amount", "select:type": "number", "required": "1"},
+        {
+            "name, e.g. amount": "currency",
+            "Label": "Currency",
+            "select:type": "choice",
+            "Choices: USD, EUR, GBP": "USD,EUR,GBP",
+            "required": "1",
+        },
+    )
+    apply(page)
+
+    # Check signature authority
+    check = append(page, "StartEvent_1", "automated", "automated")
+    form = panel_form(page, "automated")
+    form.get_by_label("Name", exact=True).fill("Check signature authority")
+    form.get_by_label("What it runs").select_option("approvals.check_authority")
+    add_rows(
+        form,
+        "Add input",
+        {"name": "amount", "value": "amount"},
+        {"name": "currency", "value": "currency"},
+        {"name": "requester", "value": "initiator"},
+    )
+    add_rows(
+        form,
+        "Add result",
+        {"variable": "within_authority", "result.…": "result.covered", "select:type": "boolean"},
+    )
+    apply(page)
+
+    within = append(page, check, "decision", "decision")
+    panel_form(page, "decision").get_by_label("Name", exact=True).fill("Within authority?")
+    apply(page)
+
+    manager = append(page, within, "approval", "approval")
+    form = panel_form(page, "approval")
+    form.get_by_label("Name", exact=True).fill("Manager approval")
+    form.get_by_label("Up the management chain until someone's signature limit covers the amount").check()
+    form.get_by_role("textbox", name="Amount", exact=True).fill("amount")
+    form.get_by_role("spinbutton", name="Due in", exact=True).fill("2")
+    form.get_by_label("When overdue, hand over to").select_option("Finance")
+    form.get_by_label("Save the decision as").fill("approval")
+    apply(page)
+
+    auto = append(page, within, "set-data", "set_data")
+    form = panel_form(page, "set_data")
+    form.get_by_label("Name", exact=True).fill("Auto-approve")
+    add_rows(
+        form,
+        "Add a value",
+        {"name": "approval", "value": '{"outcome": "approved", "comment": "Within authority"}'},
+    )
+    apply(page)
+
+    merge = append(page, manager, "decision", "decision")
+    connect(page, auto, merge)
+    approved = append(page, merge, "decision", "decision")
+    panel_form(page, "decision").get_by_label("Name", exact=True).fill("Approved?")
+    apply(page)
+
+    order = append(page, approved, "automated", "automated")
+    form = panel_form(page, "automated")
+    form.get_by_label("Name", exact=True).fill("Place order")
+    form.get_by_label("What it runs").select_option("procurement.create_order")
+    add_rows(
+        form,
+        "Add input",
+        {"name": "item", "value": "item"},
+        {"name": "amount", "value": "amount"},
+        {"name": "currency", "value": "currency"},
+        {"name": "requester", "value": "initiator"},
+    )
+    add_rows(form, "Add result", {"variable": "order_id", "result.…": "result.order_id"})
+    apply(page)
+
+    notices = {}
+    for source, name, subject, outcome in (
+        (order, "Notify requester", "Your purchase was ordered", "approved"),
+        (approved, "Notify rejection", "Your purchase was rejected", "rejected"),
+    ):
+        notices[outcome] = notify = append(page, source, "notify", "notify")
+        form = panel_form(page, "notify")
+        form.get_by_label("Name", exact=True).fill(name)
+        form.get_by_role("textbox", name="To", exact=True).fill("{{initiator}}")
+        form.get_by_role("textbox", name="Subject", exact=True).fill(subject)
+        apply(page)
+        append(page, notify, "end", "end")
+        form = panel_form(page, "end")
+        form.get_by_label("Name", exact=True).fill(outcome.capitalize())
+        form.get_by_role("combobox", name="Outcome", exact=True).fill(outcome)
+        apply(page)
+
+    # The paths out of each decision: a condition, and the default.
+    page.get_by_role("button", name="Fit to screen").click()
+    click_flow(page, flow_between(page, within, auto))
+    form = panel_form(page, "path")
+    form.get_by_label("Value to look at").select_option("within_authority")
+    form.get_by_label("Comparison").select_option("true")
+    apply(page)
+    click_flow(page, flow_between(page, within, manager))
+    panel_form(page, "path").get_by_label("Default path").check()
+    apply(page)
+    click_flow(page, flow_between(page, approved, order))
+    form = panel_form(page, "path")
+    form.get_by_test_id("condition-mode").click()
+    form.get_by_label("Condition (CEL)").fill('approval.outcome == "approved"')
+    apply(page)
+    click_flow(page, flow_between(page, approved, notices["rejected"]))
+    panel_form(page, "path").get_by_label("Default path").check()
+    apply(page)
+
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems")
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    screenshot(page, "drawn")
+    page.get_by_test_id("publish").click()
+    page.get_by_test_id("confirm-publish").click()
+    expect(page.get_by_test_id("published-banner")).to_contain_text("Version 1 is live")
+
+    # Shared with employees (as an administrator would in the admin), then requested from the catalog.
+    workflow = Workflow.objects.get(name="Office purchase")
+    employees = Group.objects.get(name="Employees")
+    for perm in ("view_workflow", "start_workflow"):
+        assign_perm(f"orchestration.{perm}", employees, workflow)
+    employee = login("employee")
+    employee.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()
+    employee.get_by_role("link", name="Start Office purchase").click()
+    employee.get_by_label("Item").fill("Design laptop")
+    employee.get_by_label("Amount").fill("5000")
+    employee.get_by_label("Currency").select_option("USD")
+    employee.get_by_role("button", name="Submit request").click()
+    expect(employee.get_by_test_id("request-state")).to_have_text("Waiting for approval", timeout=30_000)
+    expect(employee.get_by_test_id("state-detail")).to_contain_text("With Max Manager")
+    screenshot(employee, "request-waits-for-the-manager")
