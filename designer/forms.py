@@ -57,6 +57,7 @@ from designer.diagram import (
 from designer.scope import NUMERIC, TYPE_WORDS, Scope, Variable
 from orchestration import expressions
 from orchestration.api.permissions import visible_workflows
+from orchestration.bpmn.compiler import is_timestamp
 from orchestration.bpmn.graph import VariableType
 from orchestration.connectors import registry
 from orchestration.connectors.base import Connector
@@ -1075,7 +1076,7 @@ class WaitForm(BlockForm):
             when = data.get("wait_date", "").strip()
             if not when:
                 self.add_error("wait_date", "Say until when.")
-            elif not _is_timestamp(when):
+            elif not is_timestamp(when):
                 self.check("wait_date", when, "moment")
         elif kind == "message":
             if not data.get("message_name", "").strip():
@@ -1105,14 +1106,6 @@ class WaitForm(BlockForm):
                 "value": duration_to_iso(data["wait_count"], data["wait_unit"]),
             }
         return payload
-
-
-def _is_timestamp(value: str) -> bool:
-    try:
-        datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
 
 
 START_KINDS = [

@@ -13,7 +13,6 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from xml.sax.saxutils import quoteattr
 
 from django import forms
 from django.contrib import messages
@@ -32,12 +31,12 @@ from guardian.core import ObjectPermissionChecker
 
 from designer import live
 from orchestration.api.permissions import has_workflow_perm, visible_instances, visible_workflows
-from orchestration.api.views import BLANK_DIAGRAM, _diagram_text
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
-from orchestration.bpmn.parse import descriptor, load
+from orchestration.bpmn.parse import descriptor, load, read_text
 from orchestration.definitions import (
     DefinitionError,
     DraftConflict,
+    blank_diagram,
     create_workflow,
     current_draft,
     new_draft,
@@ -230,7 +229,7 @@ class WorkflowCreateForm(forms.Form):
 def _read_diagram(upload: Any) -> str:
     """The text of an uploaded diagram; ValidationError when it cannot be opened at all."""
     try:
-        xml = _diagram_text(upload)
+        xml = read_text(upload)
     except ValueError as exc:
         raise forms.ValidationError(str(exc)) from None
     root, problem = load(xml)
@@ -249,9 +248,7 @@ def workflow_create(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"]
         key = form.cleaned_data["key"] or _free_key(name)
-        xml = form.cleaned_data["bpmn_file"] or BLANK_DIAGRAM.format(
-            key=key.replace("-", "_"), name=quoteattr(name)
-        )
+        xml = form.cleaned_data["bpmn_file"] or blank_diagram(key, name)
         draft = create_workflow(
             key, name, xml, owner=_actor(request), description=form.cleaned_data["description"]
         )
@@ -361,7 +358,7 @@ class _Published(Exception):
         self.version = version
 
 
-def _conflict_answer(exc: DraftConflict | _Published) -> JsonResponse:
+def _conflict_answer(exc: DraftConflict | _Published, user: Any) -> JsonResponse:
     """409 saying what happened; ``saved_at`` lets the page show when, in the user's time zone."""
     if isinstance(exc, _Published):
         version = exc.version
@@ -374,8 +371,10 @@ def _conflict_answer(exc: DraftConflict | _Published) -> JsonResponse:
             saved_at=None,
         )
     current = exc.current
+    # Saved by the same person: another tab (or window) of theirs.
+    who = "in another tab" if current.updated_by_id in (None, user.pk) else f"by {_who(current.updated_by)}"
     return _conflict(
-        "This draft was changed in another tab or by someone else.",
+        f"This draft was changed {who}.",
         revision=current.revision,
         saved_at=_when(current.updated_at),
     )
@@ -394,7 +393,7 @@ def save(request: HttpRequest, key: str) -> JsonResponse:
         expected = _expected_revision(workflow, data["draft"], data["revision"])
         draft, result = save_draft(workflow, data["xml"], actor=_actor(request), expected_revision=expected)
     except (DraftConflict, _Published) as exc:
-        return _conflict_answer(exc)
+        return _conflict_answer(exc, request.user)
     return JsonResponse(
         {
             "draft": draft.pk,
@@ -424,7 +423,7 @@ def publish(request: HttpRequest, key: str) -> JsonResponse:
         if draft is None:
             return _conflict("There is no draft to publish: change the diagram first.")
         if draft.pk != form.cleaned_data["draft"] or draft.revision != form.cleaned_data["revision"]:
-            return _conflict_answer(DraftConflict(draft))
+            return _conflict_answer(DraftConflict(draft), request.user)
         try:
             version = publish_version(draft, actor=_actor(request))
         except DefinitionError as exc:
@@ -467,7 +466,7 @@ def import_diagram(request: HttpRequest, key: str) -> HttpResponseRedirect:
         expected = _expected_revision(workflow, form.cleaned_data["draft"], form.cleaned_data["revision"])
         _, result = save_draft(workflow, xml, actor=_actor(request), expected_revision=expected)
     except (DraftConflict, _Published) as exc:
-        detail = json.loads(_conflict_answer(exc).content)["detail"]
+        detail = json.loads(_conflict_answer(exc, request.user).content)["detail"]
         messages.error(request, f"{upload.name} was not imported: the draft changed meanwhile. {detail}")
         return redirect(editor_url)
     found = len(result.errors) + len(result.warnings)

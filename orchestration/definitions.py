@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import quoteattr
 
 from django.db import transaction
 from django.db.models import Max
@@ -38,7 +40,8 @@ class DraftConflict(Exception):
     """Someone saved the draft since the editor loaded it."""
 
     def __init__(self, current: WorkflowVersion) -> None:
-        super().__init__(f"The draft was changed by someone else (revision {current.revision}).")
+        who = current.updated_by.get_username() if current.updated_by else "someone else"
+        super().__init__(f"The draft was changed by {who} (revision {current.revision}).")
         self.current = current
 
 
@@ -60,6 +63,31 @@ def _event(workflow: Workflow, kind: str, message: str, actor: AbstractBaseUser 
 
 def _checksum(xml: str) -> str:
     return hashlib.sha256(xml.encode()).hexdigest()
+
+
+# What a new workflow holds when created without a diagram: one Start, as bpmn.io begins.
+_BLANK_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
+xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" \
+id="Definitions_1" targetNamespace="http://baton.dev/workflows">
+  <bpmn:process id="Process_{key}" name={name} isExecutable="true">
+    <bpmn:startEvent id="StartEvent_1" name="Start" />
+  </bpmn:process>
+  <bpmndi:BPMNDiagram id="BPMNDiagram_1">
+    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_{key}">
+      <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1">
+        <dc:Bounds x="180" y="160" width="36" height="36" />
+      </bpmndi:BPMNShape>
+    </bpmndi:BPMNPlane>
+  </bpmndi:BPMNDiagram>
+</bpmn:definitions>
+"""
+
+
+def blank_diagram(key: str, name: str) -> str:
+    """A diagram with one Start, for a new workflow ``key`` called ``name``."""
+    process = re.sub(r"[^A-Za-z0-9_]", "_", key)
+    return _BLANK_DIAGRAM.format(key=process, name=quoteattr(name))
 
 
 @transaction.atomic
@@ -96,7 +124,8 @@ def save_draft(
     guards against overwriting another editor's save (:class:`DraftConflict`).
     """
     draft = (
-        WorkflowVersion.objects.select_for_update()
+        WorkflowVersion.objects.select_for_update(of=("self",))
+        .select_related("updated_by")
         .filter(workflow=workflow, status=WorkflowVersion.Status.DRAFT)
         .order_by("-id")
         .first()
@@ -110,6 +139,7 @@ def save_draft(
     draft.graph = result.graph
     draft.checksum = _checksum(bpmn_xml)
     draft.revision += 1
+    draft.updated_by = _user(actor)
     draft.save()
     return draft, result
 

@@ -9,7 +9,7 @@ actions in ``orchestration.definitions``, ``orchestration.engine`` and
 from __future__ import annotations
 
 from typing import Any
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
@@ -41,10 +41,11 @@ from orchestration.api.permissions import (
     visible_workflows,
 )
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
-from orchestration.bpmn.parse import MAX_SIZE
+from orchestration.bpmn.parse import read_text
 from orchestration.definitions import (
     DefinitionError,
     DraftConflict,
+    blank_diagram,
     create_workflow,
     current_draft,
     new_draft,
@@ -65,24 +66,6 @@ from orchestration.engine import (
 from orchestration.models import Incident, ProcessInstance, Workflow, WorkflowVersion
 from orchestration.webhooks import disable_webhook, rotate_webhook_secret
 
-# What a new workflow holds when created without a diagram: one Start, as bpmn.io begins.
-BLANK_DIAGRAM = """<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" \
-xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" \
-id="Definitions_1" targetNamespace="http://baton.dev/workflows">
-  <bpmn:process id="Process_{key}" name={name} isExecutable="true">
-    <bpmn:startEvent id="StartEvent_1" name="Start" />
-  </bpmn:process>
-  <bpmndi:BPMNDiagram id="BPMNDiagram_1">
-    <bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_{key}">
-      <bpmndi:BPMNShape id="StartEvent_1_di" bpmnElement="StartEvent_1">
-        <dc:Bounds x="180" y="160" width="36" height="36" />
-      </bpmndi:BPMNShape>
-    </bpmndi:BPMNPlane>
-  </bpmndi:BPMNDiagram>
-</bpmn:definitions>
-"""
-
 _DETAIL = OpenApiResponse(s.DetailSerializer, description="Refused, with the reason in `detail`.")
 _NOT_FOUND = OpenApiResponse(s.DetailSerializer, description="Not found, or not visible to you.")
 _FORBIDDEN = OpenApiResponse(s.DetailSerializer, description="Visible to you, but you may not do this.")
@@ -95,24 +78,12 @@ def _conflict(detail: str, **extra: Any) -> Response:
 # --- BPMN XML in and out --------------------------------------------------------------
 
 
-def _diagram_text(source: Any) -> str:
-    """Read a diagram from a file-like ``source``; ValueError says why it cannot be taken."""
-    # Read one byte past the cap so an oversized body is refused without reading it all.
-    data: bytes = source.read(MAX_SIZE + 1) if source is not None else b""
-    if len(data) > MAX_SIZE:
-        raise ValueError(f"The diagram is larger than {MAX_SIZE // (1024 * 1024)} MB.")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValueError("Send the diagram as UTF-8 text.") from None
-
-
 class _XmlParser(BaseParser):
     """A raw BPMN XML body, read as UTF-8 text (capped at the compiler's size limit)."""
 
     def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
         try:
-            return _diagram_text(stream)
+            return read_text(stream)
         except ValueError as exc:
             raise ParseError(str(exc)) from None
 
@@ -155,7 +126,7 @@ def _draft_input(request: Request) -> tuple[str, int | None]:
         upload = s.DraftUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         try:
-            xml = _diagram_text(upload.validated_data["file"])
+            xml = read_text(upload.validated_data["file"])
         except ValueError as exc:
             raise ValidationError({"file": [str(exc)]}) from None
         return xml, upload.validated_data.get("revision")
@@ -240,7 +211,7 @@ class WorkflowViewSet(
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
-        xml = data.get("bpmn_xml") or BLANK_DIAGRAM.format(key=data["key"], name=quoteattr(data["name"]))
+        xml = data.get("bpmn_xml") or blank_diagram(data["key"], data["name"])
         draft = create_workflow(
             data["key"], data["name"], xml, owner=self.request.user, description=data.get("description", "")
         )

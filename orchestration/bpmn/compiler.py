@@ -687,7 +687,7 @@ class _Compiler:
                     )
                 return "timer_catch", {"duration": duration}
             if date:
-                if _is_timestamp(date):
+                if is_timestamp(date):
                     return "timer_catch", {"date": date}
                 self.exprs.append(_Expr(subject, "date", date, "variables", expect="moment"))
                 return "timer_catch", {"date_expression": date}
@@ -1017,7 +1017,8 @@ def _clean(text: str) -> str:
     return " ".join(text.split())
 
 
-def _is_timestamp(value: str) -> bool:
+def is_timestamp(value: str) -> bool:
+    """Whether ``value`` is an ISO 8601 date-time (a Wait until … block's date)."""
     try:
         datetime.datetime.fromisoformat(value)
     except ValueError:

@@ -226,10 +226,16 @@ def test_a_stale_revision_is_a_conflict_that_overwrites_nothing(
     )
     response = save(second_tab, "purchase", approval_flow(task_name="Two"), draft.pk, draft.revision)
     assert response.status_code == 409
-    assert "changed in another tab or by someone else" in response.json()["detail"]
+    owner = people["owner"]
+    assert (
+        response.json()["detail"] == f"This draft was changed by {owner.get_full_name() or owner.username}."
+    )
     assert response.json()["revision"] == draft.revision + 1
     draft.refresh_from_db()
     assert 'name="One"' in draft.bpmn_xml
+    assert draft.updated_by == people["owner"]
+    mine_again = save(first_tab, "purchase", approval_flow(task_name="Three"), draft.pk, draft.revision - 1)
+    assert mine_again.json()["detail"] == "This draft was changed in another tab."
 
 
 def test_after_publishing_the_next_change_starts_a_new_draft(
