@@ -681,10 +681,18 @@ class _ConnectorSettings:
         stored = {p.get("name", ""): p.get("value", "") for p in _items(form.ctx, "property")}
         self.current = current
         self.configs: list[tuple[type[Connector], forms.Form]] = []
+        chosen = form.data.get("connector", current) if form.is_bound else current
         for connector in connectors:
             prefix = _connector_prefix(connector.name)
-            if form.is_bound:
+            if form.is_bound and connector.name == chosen:
                 config = connector.config_form(form.data, prefix=prefix)
+            elif form.is_bound:
+                # The other connectors' (hidden) settings keep what was typed, unvalidated: their
+                # "required" errors are not this block's problem.
+                typed = {
+                    name: form.data.get(f"{prefix}-{name}") for name in connector.config_form.base_fields
+                }
+                config = connector.config_form(initial={k: v for k, v in typed.items() if v}, prefix=prefix)
             else:
                 initial = stored if connector.name == self.current else {}
                 config = connector.config_form(initial=initial, prefix=prefix)
@@ -731,7 +739,7 @@ def _defaults_as_placeholders(config: forms.Form, stored: Mapping[str, str]) -> 
                 shown = f"Default ({default})" if default not in (None, "") else "—"
                 field.choices = [("", shown), *choices]
         if not config.is_bound:
-            config.initial[name] = stored.get(name, "")
+            config.initial[name] = stored.get(name, config.initial.get(name, ""))
 
 
 def _items(ctx: PanelContext, kind: str) -> list[dict[str, str]]:

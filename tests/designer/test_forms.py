@@ -330,6 +330,22 @@ def test_automated_step_validates_the_connectors_own_settings_form() -> None:
 
 
 @pytest.mark.django_db
+def test_only_the_chosen_connectors_settings_are_checked_and_the_others_keep_what_was_typed() -> None:
+    data = {
+        "connector": "procurement.create_order",
+        "config-http-request-method": "GET",  # typed before switching connector; url left empty
+        **rows("inputs", {"name": "total", "expression": "amount >"}),
+        **rows("outputs"),
+    }
+    form = bound(SHOWCASE, "Task_place_order", data)
+
+    assert not form.is_valid()  # the broken input mapping
+    http = form.settings.config_for("http.request")
+    assert http is not None and not http.is_bound and not http.errors
+    assert http["method"].value() == "GET"
+
+
+@pytest.mark.django_db
 def test_mapping_rows_check_their_expressions_and_names() -> None:
     data = {
         "connector": "procurement.create_order",
