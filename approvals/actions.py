@@ -13,6 +13,7 @@ from approvals.chain import covers
 from approvals.engine import (
     AUTHORITY_CHAIN,
     ApprovalTaskProvider,
+    approvals_on,
     chain_request,
     escalate_in_chain,
     is_chain_level,
@@ -62,9 +63,10 @@ class InvalidDecision(ValueError):
 
 
 def tasks_for(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
-    """Tasks ``user`` may see and decide: assigned to them or queued for one of their groups."""
-    if user.is_superuser:  # type: ignore[attr-defined]
-        return ApprovalTask.objects.all()
+    """Tasks ``user`` may decide: assigned to them or queued for one of their groups.
+
+    Superusers too: administering Baton is not signature authority.
+    """
     return ApprovalTask.objects.filter(
         Q(assignee=user) | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
     )
@@ -138,6 +140,16 @@ def complete_task(
         if step.status != Step.Status.WAITING:
             raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
         node = run.graph["nodes"][step.node_id]
+        if outcome == APPROVED:
+            earlier = next(
+                (t for t in approvals_on([step]) if t.decided_by_id == user.pk and t.id != task.id), None
+            )
+            if earlier is not None:
+                # Four eyes: one person's approval counts once, even when the request reaches their group.
+                level = f" at level {earlier.chain_level}" if earlier.chain_level else ""
+                raise PermissionDenied(
+                    f"You already approved this request{level}; someone else must decide now."
+                )
         others = ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN).exclude(id=task.id)
         if needs_everyone(node):
             if outcome == APPROVED and others.exists():

@@ -113,7 +113,7 @@ def escalate_in_chain(
     approver. The caller holds the instance lock (``locked_run``) and has saved
     ``decided`` as approved.
     """
-    approved_by = [t.decided_by for t in _approvals([step, *_failed_attempts(step)])]
+    approved_by = [t.decided_by for t in approvals_on([step, *_failed_attempts(step)])]
     task = ApprovalTask(instance=run.instance, step=step, name=decided.name)
     _route_chain(task, node["config"], request, decided.chain_level, approved_by, timezone.localdate(run.now))
     # The new approver gets the block's full time to decide, not what is left of the last one's.
@@ -240,7 +240,7 @@ def _by_manager(run: Run, node: Node, task: ApprovalTask) -> None:
 def _by_authority_chain(run: Run, node: Node, task: ApprovalTask) -> None:
     request = chain_request(run, node)
     # A retried incident enters the block again as a new step: resume above the levels approved so far.
-    approvals = _approvals(_failed_attempts(task.step))
+    approvals = approvals_on(_failed_attempts(task.step))
     after_level = max((t.chain_level for t in approvals), default=0)
     approved_by = [t.decided_by for t in approvals]
     _route_chain(task, node["config"], request, after_level, approved_by, timezone.localdate(run.now))
@@ -402,7 +402,7 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
     new = ApprovalTask(instance=run.instance, step=step, name=task.name)
     try:
         if is_chain_level(node, task):
-            approved_by = [t.decided_by for t in _approvals([step, *_failed_attempts(step)])]
+            approved_by = [t.decided_by for t in approvals_on([step, *_failed_attempts(step)])]
             request = chain_request(run, node)
             on_date = timezone.localdate(run.now)
             _route_chain(new, config, request, task.chain_level, approved_by, on_date)
@@ -473,7 +473,7 @@ def _failed_attempts(step: Step) -> list[Step]:
     return attempts
 
 
-def _approvals(steps: list[Step]) -> list[ApprovalTask]:
+def approvals_on(steps: list[Step]) -> list[ApprovalTask]:
     """The approvals given on ``steps``, lowest chain level first."""
     approvals = ApprovalTask.objects.filter(
         step__in=steps, status=ApprovalTask.Status.COMPLETED, outcome="approved", decided_by__isnull=False

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.db.models import Q, QuerySet
+from django.urls import reverse
 
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
 from orchestration.models import Workflow
@@ -135,15 +136,20 @@ class InboxFilterForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["workflow"].queryset = workflows  # type: ignore[attr-defined]
         for name, field in self.fields.items():
-            css = (
-                "form-select form-select-sm"
-                if name in ("workflow", "due", "sort")
-                else "form-control form-control-sm"
+            chosen = name in ("workflow", "due", "sort")
+            field.widget.attrs.update(
+                {
+                    "class": "form-select form-select-sm" if chosen else "form-control form-control-sm",
+                    # Each filter refreshes the list with the whole form: selects at once, typing after a pause.
+                    "hx-get": reverse("approvals:inbox"),
+                    "hx-trigger": "change" if chosen else "input changed delay:400ms, search",
+                    "hx-include": "closest form",
+                    "hx-target": "#task-list",
+                    "hx-sync": "closest form:replace",
+                }
             )
-            field.widget.attrs["class"] = css
-            if name in ("q", "requester", "amount_min", "amount_max"):
-                field.widget.attrs["class"] += " js-live"  # typed filters apply after a pause
-        self.fields["q"].widget.attrs["placeholder"] = "Search requests, people…"
+        self.fields["q"].widget.attrs["placeholder"] = "Search…"
+        self.fields["q"].widget.input_type = "search"
         self.fields["requester"].widget.attrs["placeholder"] = "Requester"
         self.fields["amount_min"].widget.attrs["placeholder"] = "Min"
         self.fields["amount_max"].widget.attrs["placeholder"] = "Max"

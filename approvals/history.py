@@ -13,7 +13,7 @@ from orchestration.models import ProcessInstance
 
 if TYPE_CHECKING:
     import datetime
-    from collections.abc import Iterable
+    from collections.abc import Callable, Iterable
 
     from orchestration.bpmn.graph import FormField, Graph
     from orchestration.models import Event
@@ -96,13 +96,18 @@ def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask])
     return RequestState("In progress", "info")
 
 
-def timeline(events: Iterable[Event], graph: Graph) -> list[TimelineEntry]:
-    """The events people care about, oldest first."""
+def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) -> list[TimelineEntry]:
+    """The events people care about, oldest first.
+
+    ``technical`` (operators) shows an incident's error as recorded; everyone else reads
+    that the step is delayed and the operators know.
+    """
     entries = []
     for event in events:
         kind = event.kind
+        node = graph["nodes"].get(event.step.node_id) if event.step else None
+        step_name = (node["name"] if node else "") or "A step"
         if kind == "step.completed":
-            node = graph["nodes"].get(event.step.node_id) if event.step else None
             if node is None or node["kind"] not in _VISIBLE_STEP_KINDS:
                 continue
             message = event.message
@@ -110,10 +115,12 @@ def timeline(events: Iterable[Event], graph: Graph) -> list[TimelineEntry]:
                 icon, tone = ("bi-x-circle", "bad") if ": rejected" in message else ("bi-check-circle", "ok")
             else:  # "Place order done (attempt 1)": the attempt count is for operators
                 icon, tone = "bi-gear", "ok"
-                message = f"{node['name'] or 'Automated step'} done"
+                message = f"{step_name}: completed"
         elif kind in _TIMELINE:
             icon, tone = _TIMELINE[kind]
-            message = "Request submitted" if kind == "instance.started" else event.message
+            message = _MESSAGES.get(kind, lambda e, n: e.message)(event, step_name)
+            if kind == "incident.raised" and not technical:
+                message = f"{step_name} is delayed by a technical problem; the operators have been told"
         else:
             continue
         # Workers and the ticker act for the process itself.
@@ -124,6 +131,17 @@ def timeline(events: Iterable[Event], graph: Graph) -> list[TimelineEntry]:
         )
         entries.append(TimelineEntry(event.created_at, message, who, icon, tone))
     return entries
+
+
+def _finished(event: Event, step_name: str) -> str:
+    outcome = str((event.data or {}).get("outcome") or "")
+    return f"Request {outcome.replace('_', ' ')}" if outcome else "Request completed"
+
+
+_MESSAGES: dict[str, Callable[[Event, str], str]] = {
+    "instance.started": lambda event, step_name: "Request submitted",
+    "instance.completed": _finished,
+}
 
 
 def start_fields(graph: Graph) -> list[FormField]:
@@ -138,24 +156,23 @@ def start_fields(graph: Graph) -> list[FormField]:
     return list(node["config"].get("fields", []))
 
 
-def request_data(instance: ProcessInstance, graph: Graph) -> list[FieldValue]:
-    """The start form's answers with their labels, then the simple values the process added."""
+def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldValue], list[FieldValue]]:
+    """What the requester entered (by its labels) plus texts the process added (an order number),
+    and apart from those, the figures and flags it computed on the way (checks, limits)."""
     variables = instance.variables or {}
     fields = start_fields(graph)
-    shown = [FieldValue(f["label"] or f["name"], variables.get(f["name"]), f["type"]) for f in fields]
+    answers = [FieldValue(f["label"] or f["name"], variables.get(f["name"]), f["type"]) for f in fields]
     known = {f["name"] for f in fields}
+    recorded = []
     for name, value in variables.items():
         if name in known or isinstance(value, dict | list):
             continue
-        kind = (
-            "boolean"
-            if isinstance(value, bool)
-            else "number"
-            if isinstance(value, int | float)
-            else "computed"
-        )
-        shown.append(FieldValue(name.replace("_", " ").capitalize(), value, kind))
-    return shown
+        label = name.replace("_", " ").capitalize()
+        if isinstance(value, str):
+            answers.append(FieldValue(label, value, "string"))
+        else:
+            recorded.append(FieldValue(label, value, "boolean" if isinstance(value, bool) else "number"))
+    return answers, recorded
 
 
 def title(instance: ProcessInstance) -> str:

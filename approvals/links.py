@@ -37,7 +37,6 @@ __all__ = [
 Action = Literal["approve", "reject", "open"]
 ACTIONS: tuple[Action, ...] = ("approve", "reject", "open")
 DEFAULT_MAX_AGE_SECONDS = 7 * 24 * 3600
-DEFAULT_BASE_URL = "http://localhost:8000"
 
 _SALT = "baton.approvals.task-link"
 
@@ -96,5 +95,5 @@ def read_token(token: str) -> LinkClaim:
 
 def link_url(task: Any, user: Any, action: Action) -> str:
     """The absolute link an email carries (``BATON_BASE_URL`` names the site, as emails have no request)."""
-    base = str(getattr(settings, "BATON_BASE_URL", DEFAULT_BASE_URL)).rstrip("/")
+    base = str(settings.BATON_BASE_URL).rstrip("/")
     return base + reverse("approvals:task-link", args=[make_token(task, user, action)])

@@ -15,6 +15,8 @@ from django.db.models import F, Q
 if TYPE_CHECKING:
     import datetime
 
+# The inbox column holds 12 digits before the point; a larger amount is listed without one.
+AMOUNT_CAP = 10**12
 # Variables that name what a request is about, in order of preference (the inbox's subject).
 SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
 
@@ -247,7 +249,7 @@ class ApprovalTask(models.Model):
         )
         self.subject = (subject or instance.workflow.name)[:200]
         amount = variables.get("amount")
-        if isinstance(amount, int | float) and not isinstance(amount, bool):
+        if isinstance(amount, int | float) and not isinstance(amount, bool) and abs(amount) < AMOUNT_CAP:
             self.amount = round(Decimal(str(amount)), 2)
             currency = variables.get("currency")
             self.currency = currency.upper()[:3] if isinstance(currency, str) else ""

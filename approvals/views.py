@@ -66,9 +66,11 @@ _OPEN = ApprovalTask.Status.OPEN
 
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
-    """Approvers land in their inbox; everyone else in the request catalog."""
-    if request.user.groups.exists() or tasks_for(request.user).filter(status=_OPEN).exists():
+    """Land where there is something to do: the inbox, else one's requests, else the catalog."""
+    if tasks_for(request.user).filter(status=_OPEN).exists():
         return redirect("approvals:inbox")
+    if ProcessInstance.objects.filter(initiator=request.user).exists():
+        return redirect("approvals:requests")
     return redirect("approvals:catalog")
 
 
@@ -165,12 +167,12 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
         "soon": timezone.now() + datetime.timedelta(days=1),
         "filtered": any(v for k, v in request.GET.items() if k not in ("tab", "page", "sort")),
     }
-    template = (
-        "approvals/inbox.html#task-list"
-        if request.htmx and not request.htmx.boosted
-        else "approvals/inbox.html"
-    )
-    return render(request, template, context)
+    if request.htmx and not request.htmx.boosted:
+        # The address bar follows the filters, so a reload or a shared link shows the same list.
+        response = render(request, "approvals/inbox.html#task-list", context)
+        response["HX-Push-Url"] = request.get_full_path()
+        return response
+    return render(request, "approvals/inbox.html", context)
 
 
 @login_required
@@ -225,6 +227,7 @@ def _task_context(
     )
     events = instance.events.select_related("actor", "step").order_by("created_at", "id")
     user = request.user
+    answers, recorded = history.request_data(instance, graph)
     decidable = (
         task.status == _OPEN
         and task.kind == ApprovalTask.Kind.DECISION
@@ -235,9 +238,10 @@ def _task_context(
         "task": task,
         "instance": instance,
         "state": history.request_state(instance, [t for t in chain if t.status == _OPEN]),
-        "data": history.request_data(instance, graph),
+        "data": answers,
+        "recorded": recorded,
         "chain": chain,
-        "timeline": history.timeline(events, graph),
+        "timeline": history.timeline(events, graph, technical=_operates(user, instance)),
         "decidable": decidable,
         "claimable": decidable and task.assignee_id is None,
         "releasable": decidable and task.assignee_id == user.pk and task.candidate_group_id is not None,
@@ -427,6 +431,16 @@ def _instance_for(user: Any, instance_id: Any) -> ProcessInstance:
     )
 
 
+def _as_typed(value: Any) -> Any:
+    """1200.0 reads 1200 in a form field again."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _operates(user: Any, instance: ProcessInstance) -> bool:
+    """Operators (change_workflow) and staff see technical errors as recorded."""
+    return bool(user.is_staff or has_workflow_perm(user, "change_workflow", instance.workflow))
+
+
 def _may_cancel(user: Any, instance: ProcessInstance) -> bool:
     if instance.status != ProcessInstance.Status.RUNNING:
         return False
@@ -451,9 +465,12 @@ def request_detail(
         None,
     )
     if sent_back is not None and resubmit_form is None:
-        values = {f["name"]: instance.variables.get(f["name"]) for f in history.start_fields(graph)}
+        values = {
+            f["name"]: _as_typed(instance.variables.get(f["name"])) for f in history.start_fields(graph)
+        }
         resubmit_form = StartForm(history.start_fields(graph), initial=values)
     events = instance.events.select_related("actor", "step").order_by("created_at", "id")
+    answers, recorded = history.request_data(instance, graph)
     return render(
         request,
         "approvals/request_detail.html",
@@ -461,9 +478,10 @@ def request_detail(
             "instance": instance,
             "title": history.title(instance),
             "state": history.request_state(instance, open_tasks),
-            "data": history.request_data(instance, graph),
+            "data": answers,
+            "recorded": recorded,
             "decisions": [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION],
-            "timeline": history.timeline(events, graph),
+            "timeline": history.timeline(events, graph, technical=_operates(request.user, instance)),
             "may_cancel": _may_cancel(request.user, instance),
             # While the process works or waits for others, the page follows it; never over a form being filled.
             "live": instance.status == ProcessInstance.Status.RUNNING and sent_back is None,

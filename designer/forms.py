@@ -932,6 +932,7 @@ class DecisionForm(BlockForm):
     icon = "bi-signpost-split"
     help = "The request takes the first path whose condition holds, or the default path. Click a path to set its condition."
     partial = "decision"
+    merge = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -939,6 +940,7 @@ class DecisionForm(BlockForm):
         if len(outgoing) == 1 and len(self.ctx.diagram.incoming(self.ctx.element_id)) > 1:
             # One way out and several in: the compiler runs it as a merge.
             self.label, self.icon = "Merge", "bi-sign-merge-left"
+            self.merge = True
             self.help = (
                 "Paths that were split by a Decision join here; the request goes on as soon as one arrives."
             )

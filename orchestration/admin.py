@@ -57,8 +57,15 @@ class StepInline(admin.TabularInline):
         return False
 
 
+class _RecordsOnly(admin.ModelAdmin):
+    """Runtime records come from the engine: the admin looks and acts through actions, never adds."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
 @admin.register(ProcessInstance)
-class ProcessInstanceAdmin(admin.ModelAdmin):
+class ProcessInstanceAdmin(_RecordsOnly):
     list_display = (
         "id",
         "workflow",
@@ -90,7 +97,7 @@ class ProcessInstanceAdmin(admin.ModelAdmin):
 
 
 @admin.register(Incident)
-class IncidentAdmin(admin.ModelAdmin):
+class IncidentAdmin(_RecordsOnly):
     list_display = ("step", "instance", "error", "created_at", "resolution")
     list_filter = ("resolution",)
     readonly_fields = [f.name for f in Incident._meta.fields]
@@ -98,15 +105,20 @@ class IncidentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Retry selected incidents")
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
+        done = 0
         for incident in queryset.filter(resolved_at__isnull=True):
             try:
                 retry_incident(incident.id, actor=request.user)
+                done += 1
             except InvalidState as exc:
                 self.message_user(request, str(exc), messages.WARNING)
+        self.message_user(
+            request, f"Retried {done} incident(s).", messages.SUCCESS if done else messages.INFO
+        )
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin):
+class EventAdmin(_RecordsOnly):  # the audit trail: append-only, and only the engine appends
     list_display = ("created_at", "kind", "message", "actor_label", "instance")
     list_filter = ("kind",)
     search_fields = ("message", "instance__id")
@@ -179,3 +191,9 @@ class ConnectionAdmin(admin.ModelAdmin):
             store_headers(obj, form.cleaned_data["new_headers"])
         obj.updated_by = request.user  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
+
+
+admin.site.site_header = "Baton administration"
+admin.site.site_title = "Baton admin"
+admin.site.index_title = "People, limits, connections and processes"
+admin.site.site_url = "/"

@@ -383,7 +383,10 @@ class Connection(models.Model):
     name = models.SlugField(max_length=100, unique=True, help_text="What blocks refer to, e.g. erp-prod.")
     label = models.CharField(max_length=200, blank=True)
     base_url = models.URLField(
-        max_length=2000, blank=True, help_text="Relative URLs of blocks using this connection start here."
+        "base URL",
+        max_length=2000,
+        blank=True,
+        help_text="Relative URLs of blocks using this connection start here.",
     )
     secret_token = models.TextField(blank=True, editable=False, help_text="Encrypted secret headers.")
     header_names = models.CharField(

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -220,12 +221,11 @@ BATON_TICK_SECONDS = float(os.environ.get("BATON_TICK_SECONDS", "1"))
 # The demo procurement service at /demo/procurement/ (no auth: a stand-in ERP). Turn off in production.
 BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 # Where the built-in procurement connector posts orders (the demo service by default).
-BATON_PROCUREMENT_URL = os.environ.get(
-    "BATON_PROCUREMENT_URL", "http://127.0.0.1:8000/demo/procurement/orders/"
-)
-BATON_HUMAN_TASKS = "approvals.engine.ApprovalTaskProvider"
 # Where people reach Baton: the links in emails (built by workers, with no request to ask).
-BATON_BASE_URL = os.environ.get("BATON_BASE_URL", "http://127.0.0.1:8000")
+# `./baton run` serves on BATON_PORT (8000 by default), so that is the default here too.
+BATON_BASE_URL = os.environ.get("BATON_BASE_URL", f"http://127.0.0.1:{os.environ.get('BATON_PORT', '8000')}")
+BATON_PROCUREMENT_URL = os.environ.get("BATON_PROCUREMENT_URL", f"{BATON_BASE_URL}/demo/procurement/orders/")
+BATON_HUMAN_TASKS = "approvals.engine.ApprovalTaskProvider"
 # How long a one-click approval link in an email stays valid.
 BATON_LINK_MAX_AGE_SECONDS = int(os.environ.get("BATON_LINK_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 

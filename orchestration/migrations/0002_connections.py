@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('name', models.SlugField(help_text='What blocks refer to, e.g. erp-prod.', max_length=100, unique=True)),
                 ('label', models.CharField(blank=True, max_length=200)),
-                ('base_url', models.URLField(blank=True, help_text='Relative URLs of blocks using this connection start here.', max_length=2000)),
+                ('base_url', models.URLField(blank=True, verbose_name='base URL', help_text='Relative URLs of blocks using this connection start here.', max_length=2000)),
                 ('secret_token', models.TextField(blank=True, editable=False, help_text='Encrypted secret headers.')),
                 ('header_names', models.CharField(blank=True, editable=False, help_text='Names of the stored headers (not secret).', max_length=500)),
                 ('updated_at', models.DateTimeField(auto_now=True)),

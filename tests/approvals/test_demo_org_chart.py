@@ -34,4 +34,6 @@ def test_demo_loads_the_management_chain_and_limits_and_is_safe_to_run_twice():
         "director": Decimal("25000"),
         "cfo": Decimal("1000000"),
     }
+    assert AuthorityLimit.objects.count() == 12  # each person in USD, EUR and GBP: run twice, no duplicates
+    assert set(AuthorityLimit.objects.values_list("currency", flat=True)) == {"USD", "EUR", "GBP"}
     assert not AuthorityLimit.objects.filter(group__name="Finance").exists()

@@ -126,3 +126,31 @@ def test_a_claimed_fallback_task_approved_resumes_instead_of_looping(org):
     instance.refresh_from_db()
     assert instance.status == ProcessInstance.Status.COMPLETED
     assert not _open(instance)
+
+
+def test_someone_who_approved_at_a_level_cannot_approve_again_in_the_fallback_queue(org):
+    from django.core.exceptions import PermissionDenied
+
+    org["cfo"].groups.add(org["fiona"].groups.get())  # the CFO is also in Finance
+    version = publish(approval_flow(), key="buy")
+    instance = start_instance(version, {"item": "Yacht", "amount": 5_000_000}, initiator=org["employee"])
+    for _ in range(3):
+        task = _open(instance)[0]
+        complete_task(task.id, task.assignee, "approved")
+    queue_task = _open(instance)[0]
+
+    with pytest.raises(PermissionDenied, match="You already approved this request at level 3"):
+        complete_task(queue_task.id, org["cfo"], "approved")
+
+    complete_task(queue_task.id, org["fiona"], "approved")
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.COMPLETED
+
+
+def test_a_huge_amount_is_listed_without_an_amount_instead_of_breaking_the_inbox(org):
+    version = publish(approval_flow("user", assignee="manager"), key="huge")
+    instance = start_instance(version, {"item": "Planet", "amount": 5e15}, initiator=org["employee"])
+
+    task = _open(instance)[0]
+
+    assert task.amount is None and task.subject == "Planet"

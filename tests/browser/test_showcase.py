@@ -33,7 +33,7 @@ def test_request_within_the_employees_limit_is_approved_and_ordered(demo, login,
     _submit(employee, "Ergonomic keyboard", "150")
 
     expect(employee.get_by_test_id("request-state")).to_have_text("Approved", timeout=30_000)
-    expect(employee.get_by_test_id("timeline")).to_contain_text("Place order done")
+    expect(employee.get_by_test_id("timeline")).to_contain_text("Place order: completed")
     expect(employee.get_by_test_id("request-data")).to_contain_text("PO-")
     expect(employee.get_by_test_id("chain")).to_have_count(0)
     screenshot(employee, "auto-approved")
@@ -66,7 +66,7 @@ def test_five_thousand_goes_manager_then_director_then_is_ordered(demo, login, s
     timeline = employee.get_by_test_id("timeline")
     expect(timeline).to_contain_text("approved at level 1 by manager")
     expect(timeline).to_contain_text("approved by director")
-    expect(timeline).to_contain_text("Place order done")
+    expect(timeline).to_contain_text("Place order: completed")
     expect(employee.get_by_test_id("request-data")).to_contain_text("PO-")
     screenshot(employee, "approved")
 

@@ -114,6 +114,12 @@ def test_the_panel_only_answers_posts(people: dict[str, Any]) -> None:
         ("Task_check_authority", "Automated step", "bi-gear", "Check signature authority"),
         ("Task_notify_requester", "Notify", "bi-envelope", "Your purchase request for {{item}} was approved"),
         ("Gateway_within_authority", "Decision", "bi-signpost-split", "within_authority"),
+        (
+            "Gateway_merge_approval",
+            "Merge",
+            "bi-sign-merge-left",
+            "Nothing to set: a merge has no conditions.",
+        ),
         ("Task_auto_approve", "Set data", "bi-pencil-square", "Values to set"),
         ("EndEvent_rejected", "End", "bi-stop-circle", "Outcome"),
         ("Flow_approved", "Path", "bi-arrow-right", "Take this path when"),
@@ -129,6 +135,7 @@ def test_each_block_shows_its_business_name_icon_and_form(
     assert page.xpath(f"//header//i[contains(@class, '{icon}')]")
     assert words in text(response) or page.xpath(f"//*[@value={json.dumps(words)}]")
     assert "bpmn:" not in text(response) and "userTask" not in text(response)
+    assert "No condition yet" not in text(response) or kind == "Decision"
 
 
 def test_form_fields_are_filled_from_the_posted_xml_not_the_saved_draft(people: dict[str, Any]) -> None:

@@ -199,7 +199,9 @@ def test_saving_over_someone_elses_save_is_a_conflict_with_the_current_revision(
     )
 
     assert stale.status_code == 409
-    assert stale.data["revision"] == 2 and stale.data["detail"] == "The draft was changed by dana (revision 2)."
+    assert (
+        stale.data["revision"] == 2 and stale.data["detail"] == "The draft was changed by dana (revision 2)."
+    )
 
 
 def test_draft_save_without_xml_names_the_missing_field(api: Client, people: dict) -> None:

@@ -46,9 +46,10 @@ PEOPLE = [
     ("buyer", "Ivan", "Buyer", "IT buyer", "Procurement", "PRC-100", "manager", ["Employees", "Procurement"]),
 ]
 
-# Signature authority in USD for any category. Finance has none: it is the queue a request
-# reaches when the whole management chain is below the amount.
+# Signature authority for any category, the same figure in each currency the request form offers.
+# Finance has none: it is the queue a request reaches when the whole chain is below the amount.
 LIMITS = {"employee": 500, "manager": 2000, "director": 25000, "cfo": 1000000}
+CURRENCIES = ("USD", "EUR", "GBP")
 
 
 class Command(BaseCommand):
@@ -104,7 +105,7 @@ class Command(BaseCommand):
         )
 
     def _org_chart(self, people: dict[str, Any]) -> None:
-        """Profiles and USD limits of the demo company, reset to the demo values on every run."""
+        """Profiles and limits of the demo company, reset to the demo values on every run."""
         for username, _first, _last, title, department, cost_centre, manager, _groups in PEOPLE:
             Profile.objects.update_or_create(
                 user=people[username],
@@ -116,11 +117,12 @@ class Command(BaseCommand):
                 },
             )
         for username, amount in LIMITS.items():
-            AuthorityLimit.objects.update_or_create(
-                user=people[username],
-                currency="USD",
-                category="",
-                valid_from=None,
-                valid_to=None,
-                defaults={"amount": Decimal(amount)},
-            )
+            for currency in CURRENCIES:
+                AuthorityLimit.objects.update_or_create(
+                    user=people[username],
+                    currency=currency,
+                    category="",
+                    valid_from=None,
+                    valid_to=None,
+                    defaults={"amount": Decimal(amount)},
+                )
