@@ -20,6 +20,7 @@ from approvals.engine import (
     needs_everyone,
 )
 from approvals.models import ApprovalTask, person
+from approvals.notifications import notify_on_commit
 from orchestration.engine import InvalidState, locked_run, resume_in_run
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.runtime import raise_incident, start_node_for
@@ -210,6 +211,7 @@ def _send_back(run: Run, step: Step, decided: ApprovalTask, user: AbstractBaseUs
     )
     back.take_request_summary(run.instance)
     back.save()
+    notify_on_commit("sent_back", back)
     run.event(
         "task.changes_requested",
         f"{decided.name}: changes requested by {user.get_username()} — {comment}",

@@ -19,6 +19,7 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from approvals.links import link_url
 from approvals.models import ApprovalTask, money, person
@@ -30,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Kind", "TaskSummary", "notify_on_commit", "recipients", "send_task_emails", "summary"]
 
-Kind = Literal["assigned", "reminder", "escalated"]
+Kind = Literal["assigned", "reminder", "escalated", "sent_back"]
 
 _SUBJECTS: dict[str, str] = {
     "assigned": "Approval needed",
@@ -122,7 +123,10 @@ def send_task_emails(kind: Kind, task_id: int, previous_id: int | None = None) -
     if task is None:
         return 0
     messages = []
-    if task.status == ApprovalTask.Status.OPEN:
+    if task.status == ApprovalTask.Status.OPEN and kind == "sent_back":
+        if task.assignee is not None and _email_of(task.assignee):
+            messages.append(_sent_back_message(task, task.assignee))
+    elif task.status == ApprovalTask.Status.OPEN:
         info = summary(task)
         for user in recipients(task):
             messages.append(_task_message(kind, task, info, user))
@@ -167,6 +171,19 @@ def _task_message(kind: Kind, task: ApprovalTask, info: TaskSummary, user: Any) 
         "open_url": link_url(task, user, "open"),
     }
     return _message(_subject(_SUBJECTS[kind], info), "approvals/email/task", context, user)
+
+
+def _sent_back_message(task: ApprovalTask, requester: Any) -> EmailMultiAlternatives:
+    """To the requester: an approver wants changes; the link opens their request to edit and resubmit."""
+    info = summary(task)
+    path = reverse("approvals:request", args=[task.instance_id])
+    context = {
+        "recipient": person(requester),
+        "summary": info,
+        "why": task.reason,
+        "request_url": f"{str(settings.BATON_BASE_URL).rstrip('/')}{path}",
+    }
+    return _message(_subject("Changes requested", info), "approvals/email/sent_back", context, requester)
 
 
 def _passed_on_message(previous: ApprovalTask, task: ApprovalTask, user: Any) -> EmailMultiAlternatives:

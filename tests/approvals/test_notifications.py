@@ -196,3 +196,22 @@ def test_recipients_of_a_task_with_neither_person_nor_group_are_nobody(mailed_or
     task.candidate_group = None
 
     assert notifications.recipients(task) == []
+
+
+def test_a_request_sent_back_emails_the_requester_a_link_to_edit_it(
+    mailed_org, eager_email, django_capture_on_commit_callbacks
+):
+    from approvals.actions import complete_task
+
+    instance = _request(mailed_org, 5000)
+    eager_email.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        complete_task(_task(instance).id, mailed_org["manager"], "changes_requested", comment="Get two quotes")
+
+    [message] = eager_email
+    assert message.to == ["employee@example.com"]
+    assert message.subject == "Changes requested: Laptop (USD 5,000.00)"
+    assert "Max Manager asked for changes: Get two quotes" in message.body
+    assert f"http://testserver/requests/{instance.id}/" in message.body
+    assert LINK.findall(message.body) == []  # no one-click decision links for the requester
