@@ -207,7 +207,9 @@ def test_a_request_sent_back_emails_the_requester_a_link_to_edit_it(
     eager_email.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        complete_task(_task(instance).id, mailed_org["manager"], "changes_requested", comment="Get two quotes")
+        complete_task(
+            _task(instance).id, mailed_org["manager"], "changes_requested", comment="Get two quotes"
+        )
 
     [message] = eager_email
     assert message.to == ["employee@example.com"]
