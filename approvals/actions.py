@@ -50,7 +50,7 @@ class TaskAlreadyDecided(Exception):
             message = "This task is closed: the request was withdrawn or moved on."
         else:
             done = _DONE.get(task.outcome, task.get_status_display().lower())
-            message = f"Already {done} by {task.decided_by.get_username()}."
+            message = f"Already {done} by {person(task.decided_by)}."
         super().__init__(message)
         self.task = task
 
@@ -156,7 +156,7 @@ def complete_task(
             if outcome == APPROVED and others.exists():
                 run.event(
                     "task.approved",
-                    f"{task.name}: approved by {user.get_username()}; waiting for {others.count()} more",
+                    f"{task.name}: approved by {person(user)}; waiting for {others.count()} more",
                     step=step,
                     data={"task": task.id},
                 )
@@ -188,7 +188,7 @@ def complete_task(
             run,
             step,
             {variable: decision},
-            message=f"{task.name}: {outcome} by {user.get_username()}" + (f" — {comment}" if comment else ""),
+            message=f"{task.name}: {outcome} by {person(user)}" + (f" — {comment}" if comment else ""),
         )
     return task
 
@@ -214,7 +214,7 @@ def _send_back(run: Run, step: Step, decided: ApprovalTask, user: AbstractBaseUs
     notify_on_commit("sent_back", back)
     run.event(
         "task.changes_requested",
-        f"{decided.name}: changes requested by {user.get_username()} — {comment}",
+        f"{decided.name}: changes requested by {person(user)} — {comment}",
         step=step,
         data={"task": decided.id, "resubmit_task": back.id},
     )
@@ -250,9 +250,7 @@ def resubmit_request(task_id: int, user: AbstractBaseUser, data: dict[str, Any])
         task.decided_at = timezone.now()
         task.lock_version += 1
         task.save()
-        run.event(
-            "request.resubmitted", f"Request updated and resubmitted by {user.get_username()}", step=step
-        )
+        run.event("request.resubmitted", f"Request updated and resubmitted by {person(user)}", step=step)
         ApprovalTaskProvider().create_tasks(run, step, run.graph["nodes"][step.node_id])
     return task
 
@@ -277,7 +275,7 @@ def claim_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
         task.assignee = user  # type: ignore[assignment]
         task.lock_version += 1
         task.save(update_fields=["assignee", "lock_version"])
-        run.event("task.claimed", f"{task.name} claimed by {user.get_username()}", data={"task": task.id})
+        run.event("task.claimed", f"{task.name} claimed by {person(user)}", data={"task": task.id})
     return task
 
 

@@ -120,7 +120,7 @@ def escalate_in_chain(
     Timer.objects.filter(
         step=step, kind__in=[k for k, _ in _TASK_TIMERS], fired_at__isnull=True, cancelled_at__isnull=True
     ).update(cancelled_at=run.now)
-    decider = decided.decided_by.get_username() if decided.decided_by else "?"
+    decider = person(decided.decided_by) if decided.decided_by else "?"
     run.event(
         "task.escalated",
         f"{decided.name}: approved at level {decided.chain_level} by {decider}, "
@@ -332,7 +332,8 @@ def _route_chain(
 
 
 def _who(task: ApprovalTask) -> str:
-    return task.assignee.get_username() if task.assignee else f"group {task.candidate_group}"
+    """Who has ``task``, as history lines name people: their name, or the group's queue."""
+    return person(task.assignee) if task.assignee else f"the {task.candidate_group} queue"
 
 
 def _open(

@@ -51,7 +51,10 @@ def test_five_thousand_goes_to_the_manager_then_the_director_then_resumes(org):
         "USD 5,000.00; Dana Director's limit USD 25,000.00 covers it"
     )
     escalated = Event.objects.get(instance=instance, kind="task.escalated")
-    assert escalated.message == "Manager approval: approved at level 1 by manager, next: director (level 2)"
+    assert (
+        escalated.message
+        == "Manager approval: approved at level 1 by Max Manager, next: Dana Director (level 2)"
+    )
 
     complete_task(second.id, org["director"], "approved", comment="Go ahead")
 
@@ -151,7 +154,7 @@ def test_a_level_once_decided_cannot_be_decided_again(org):
     first = _open_task(instance)
     complete_task(first.id, org["manager"], "approved")
 
-    with pytest.raises(TaskAlreadyDecided, match="manager"):
+    with pytest.raises(TaskAlreadyDecided, match="Already approved by Max Manager"):
         complete_task(first.id, org["manager"], "rejected", comment="Changed my mind")
 
 

@@ -60,7 +60,7 @@ def test_a_reminder_emails_the_current_approver_and_keeps_the_task(
     assert reminder.subject == "Reminder: approval needed: Laptop (USD 5,000.00)"
     assert "A reminder: a request is still waiting for your decision." in reminder.body
     event = Event.objects.get(instance=instance, kind="task.reminder")
-    assert event.message == "Manager approval: reminder sent to manager"
+    assert event.message == "Manager approval: reminder sent to Max Manager"
     assert _open_task(instance) == task
 
 
@@ -87,7 +87,7 @@ def test_an_overdue_manager_passes_the_request_to_the_director(org):
     )
     event = Event.objects.get(instance=instance, kind="task.escalated_on_timeout")
     assert event.message == (
-        "Manager approval: no decision by manager within 2 days; escalated to director (level 2)"
+        "Manager approval: no decision by Max Manager within 2 days; escalated to Dana Director (level 2)"
     )
     assert event.data == {"task": first.id, "level": 1, "next_level": 2}
 
@@ -169,7 +169,7 @@ def test_a_request_already_in_the_escalation_queue_is_marked_overdue_and_stays(o
     [overdue] = Event.objects.filter(instance=instance, kind="task.overdue")
     assert (
         overdue.message
-        == "Manager approval: no decision by group Finance within 2 days; it stays in that queue"
+        == "Manager approval: no decision by the Finance queue within 2 days; it stays in that queue"
     )
     assert not Timer.objects.filter(
         instance=instance, fired_at__isnull=True, cancelled_at__isnull=True
@@ -291,7 +291,7 @@ def test_the_ticker_escalates_an_overdue_request_up_the_chain_to_the_finance_que
     assert [t.chain_level for t in tasks] == [1, 2, 3, 4]
     assert (
         overdue.message
-        == "Manager approval: no decision by group Finance within 1 second; it stays in that queue"
+        == "Manager approval: no decision by the Finance queue within 1 second; it stays in that queue"
     )
     instance.refresh_from_db()
     assert instance.status == ProcessInstance.Status.RUNNING and not instance.has_incident

@@ -64,8 +64,8 @@ def test_five_thousand_goes_manager_then_director_then_is_ordered(demo, login, s
 
     expect(employee.get_by_test_id("request-state")).to_have_text("Approved", timeout=30_000)
     timeline = employee.get_by_test_id("timeline")
-    expect(timeline).to_contain_text("approved at level 1 by manager")
-    expect(timeline).to_contain_text("approved by director")
+    expect(timeline).to_contain_text("approved at level 1 by Max Manager")
+    expect(timeline).to_contain_text("approved by Dana Director")
     expect(timeline).to_contain_text("Place order: completed")
     expect(employee.get_by_test_id("request-data")).to_contain_text("PO-")
     screenshot(employee, "approved")
@@ -112,7 +112,7 @@ def test_two_sessions_approving_at_once_advance_the_request_once(demo, login, sc
         expect(page.get_by_test_id("decided")).to_be_visible()
     warnings = [p for p in (first, second) if p.get_by_text("Your decision was not recorded").count()]
     assert len(warnings) == 1
-    expect(warnings[0].get_by_role("alert")).to_contain_text("Already approved by manager")
+    expect(warnings[0].get_by_role("alert")).to_contain_text("Already approved by Max Manager")
     screenshot(warnings[0], "second-decider")
     instance = ProcessInstance.objects.get(variables__item="Standing desk")
     decided = ApprovalTask.objects.filter(instance=instance, status=ApprovalTask.Status.COMPLETED)
