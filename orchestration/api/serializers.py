@@ -35,7 +35,8 @@ class ProblemSerializer(serializers.Serializer[Problem]):
 
 def problems(items: list[Problem]) -> list[dict[str, Any]]:
     """Problems as API data."""
-    return ProblemSerializer(items, many=True).data
+    data: list[dict[str, Any]] = ProblemSerializer(items, many=True).data  # type: ignore[arg-type, assignment]
+    return data
 
 
 class DetailSerializer(serializers.Serializer[None]):
@@ -51,7 +52,7 @@ class DraftSerializer(serializers.Serializer[WorkflowVersion]):
     revision = serializers.IntegerField()
     updated_at = serializers.DateTimeField()
     ok = serializers.BooleanField()
-    errors = ProblemSerializer(many=True)
+    errors = ProblemSerializer(many=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
     warnings = ProblemSerializer(many=True)
 
 
@@ -86,7 +87,7 @@ class SaveResultSerializer(serializers.Serializer[None]):
 
     revision = serializers.IntegerField(required=False)
     ok = serializers.BooleanField()
-    errors = ProblemSerializer(many=True)
+    errors = ProblemSerializer(many=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
     warnings = ProblemSerializer(many=True)
 
 
@@ -99,7 +100,7 @@ class PublishSerializer(serializers.Serializer[None]):
 class ProblemListSerializer(serializers.Serializer[None]):
     """Why a diagram cannot be published: every error by element."""
 
-    errors = ProblemSerializer(many=True)
+    errors = ProblemSerializer(many=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
 
 
 class ConflictSerializer(serializers.Serializer[None]):
@@ -115,7 +116,9 @@ class ConflictSerializer(serializers.Serializer[None]):
 class DraftInfoSerializer(serializers.ModelSerializer[WorkflowVersion]):
     """Short facts about the current draft, for listings."""
 
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    created_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = WorkflowVersion
@@ -126,7 +129,9 @@ class DraftInfoSerializer(serializers.ModelSerializer[WorkflowVersion]):
 class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
     """A workflow; created with an optional first diagram (a blank one otherwise)."""
 
-    owner = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    owner: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
     bpmn_xml = serializers.CharField(
         write_only=True, required=False, trim_whitespace=False, help_text="The first draft's BPMN XML."
     )
@@ -173,7 +178,9 @@ class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
 class VersionSerializer(serializers.ModelSerializer[WorkflowVersion]):
     """A published or retired version."""
 
-    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    published_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = WorkflowVersion
@@ -194,7 +201,7 @@ class WebhookSecretSerializer(serializers.Serializer[None]):
 class StartSerializer(serializers.Serializer[None]):
     """Start data (the start form's fields) and an optional business key."""
 
-    data = serializers.DictField(required=False, default=dict)
+    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
     business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
@@ -263,9 +270,13 @@ class EventSerializer(serializers.ModelSerializer[Event]):
 class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
     """A process instance as listed."""
 
-    workflow = serializers.SlugRelatedField(slug_field="key", read_only=True)
+    workflow: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="key", read_only=True
+    )
     version = serializers.IntegerField(source="version.number", read_only=True)
-    initiator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    initiator: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = ProcessInstance
@@ -322,11 +333,13 @@ class IncidentFilterSerializer(serializers.Serializer[None]):
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
     """A failed step waiting for an operator."""
 
-    instance = serializers.UUIDField(source="instance_id", read_only=True)
+    instance = serializers.UUIDField(source="instance_id", read_only=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
     workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
     node_id = serializers.CharField(source="step.node_id", read_only=True)
     node_name = serializers.CharField(source="step.node_name", read_only=True)
-    resolved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    resolved_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = Incident
@@ -365,16 +378,22 @@ class TaskFilterSerializer(serializers.Serializer[None]):
 class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
     """An approval task with the request it is about."""
 
-    instance = serializers.UUIDField(source="instance_id", read_only=True)
+    instance = serializers.UUIDField(source="instance_id", read_only=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
     workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
     business_key = serializers.CharField(source="instance.business_key", read_only=True)
-    requester = serializers.SlugRelatedField(
+    requester: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         source="instance.initiator", slug_field="username", read_only=True
     )
     variables = serializers.JSONField(source="instance.variables", read_only=True)
-    assignee = serializers.SlugRelatedField(slug_field="username", read_only=True)
-    candidate_group = serializers.SlugRelatedField(slug_field="name", read_only=True)
-    decided_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    candidate_group: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
 
     class Meta:
         model = ApprovalTask
@@ -406,7 +425,7 @@ class DecisionSerializer(serializers.Serializer[None]):
 
     outcome = serializers.ChoiceField(choices=OUTCOMES)
     comment = serializers.CharField(required=False, allow_blank=True, default="")
-    data = serializers.DictField(required=False, default=dict)
+    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
 
 
 class AlreadyDecidedSerializer(serializers.Serializer[None]):
@@ -430,5 +449,5 @@ class MessageSerializer(serializers.Serializer[None]):
 class MessageResultSerializer(serializers.Serializer[None]):
     """The instance the message resumed or started."""
 
-    instance = serializers.UUIDField()
+    instance = serializers.UUIDField()  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
     status = serializers.CharField()

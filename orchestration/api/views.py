@@ -8,7 +8,7 @@ actions in ``orchestration.definitions``, ``orchestration.engine`` and
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from xml.sax.saxutils import escape
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
@@ -66,9 +66,17 @@ from orchestration.engine import (
 from orchestration.models import Incident, ProcessInstance, Workflow, WorkflowVersion
 from orchestration.webhooks import disable_webhook, rotate_webhook_secret
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
 _DETAIL = OpenApiResponse(s.DetailSerializer, description="Refused, with the reason in `detail`.")
 _NOT_FOUND = OpenApiResponse(s.DetailSerializer, description="Not found, or not visible to you.")
 _FORBIDDEN = OpenApiResponse(s.DetailSerializer, description="Visible to you, but you may not do this.")
+
+
+def _signed_in(request: Request) -> AbstractBaseUser:
+    """The caller: IsAuthenticated (the default permission) has let only signed-in users through."""
+    return cast("AbstractBaseUser", request.user)
 
 
 def _conflict(detail: str, **extra: Any) -> Response:
@@ -81,7 +89,8 @@ def _conflict(detail: str, **extra: Any) -> Response:
 class _XmlParser(BaseParser):
     """A raw BPMN XML body, read as UTF-8 text (capped at the compiler's size limit)."""
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:
+    # The view reads the body as XML text, not the Mapping other parsers give.
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> str:  # type: ignore[override]
         try:
             return read_text(stream)
         except ValueError as exc:
@@ -207,13 +216,17 @@ class WorkflowViewSet(
     def get_queryset(self) -> QuerySet[Workflow]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Workflow.objects.none()
-        return visible_workflows(self.request.user).select_related("owner")
+        return visible_workflows(_signed_in(self.request)).select_related("owner")
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
         xml = data.get("bpmn_xml") or blank_diagram(data["key"], data["name"])
         draft = create_workflow(
-            data["key"], data["name"], xml, owner=self.request.user, description=data.get("description", "")
+            data["key"],
+            data["name"],
+            xml,
+            owner=_signed_in(self.request),
+            description=data.get("description", ""),
         )
         serializer.instance = draft.workflow
 
@@ -268,7 +281,7 @@ class WorkflowViewSet(
         workflow = self.get_object()
         xml, revision = _draft_input(request)
         try:
-            draft, result = save_draft(workflow, xml, actor=request.user, expected_revision=revision)
+            draft, result = save_draft(workflow, xml, actor=_signed_in(request), expected_revision=revision)
         except DraftConflict as exc:
             return _conflict(str(exc), revision=exc.current.revision)
         return Response(_result(result, revision=draft.revision))
@@ -326,7 +339,7 @@ class WorkflowViewSet(
                 f"The draft was changed by someone else (revision {draft.revision}).", revision=draft.revision
             )
         try:
-            version = publish_version(draft, actor=request.user)
+            version = publish_version(draft, actor=_signed_in(request))
         except DefinitionError as exc:
             return Response({"errors": s.problems(exc.problems)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
@@ -375,7 +388,7 @@ class WorkflowViewSet(
         """Copy a version into the draft."""
         workflow = self.get_object()
         version = get_object_or_404(workflow.versions, number=int(number))
-        draft = new_draft(version, actor=request.user)
+        draft = new_draft(version, actor=_signed_in(request))
         return Response(_draft_data(draft), status=status.HTTP_201_CREATED)
 
     # --- running
@@ -404,7 +417,7 @@ class WorkflowViewSet(
             instance = start_instance(
                 version,
                 body.validated_data["data"],
-                initiator=request.user,
+                initiator=_signed_in(request),
                 business_key=body.validated_data["business_key"],
                 trigger="api",
             )
@@ -424,7 +437,7 @@ class WorkflowViewSet(
     def webhook_secret(self, request: Request, key: str) -> Response:
         """A new secret for signing webhook requests."""
         workflow = self.get_object()
-        secret = rotate_webhook_secret(workflow, actor=request.user)
+        secret = rotate_webhook_secret(workflow, actor=_signed_in(request))
         url = request.build_absolute_uri(reverse("webhook", args=[workflow.key]))
         return Response({"webhook_secret": secret, "url": url})
 
@@ -436,7 +449,7 @@ class WorkflowViewSet(
     @webhook_secret.mapping.delete
     def disable_webhook(self, request: Request, key: str) -> Response:
         """Clear the secret: the webhook URL answers 404 until a new secret is made."""
-        disable_webhook(self.get_object(), actor=request.user)
+        disable_webhook(self.get_object(), actor=_signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -458,7 +471,9 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> QuerySet[ProcessInstance]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ProcessInstance.objects.none()
-        instances = visible_instances(self.request.user).select_related("workflow", "version", "initiator")
+        instances = visible_instances(_signed_in(self.request)).select_related(
+            "workflow", "version", "initiator"
+        )
         if self.action == "list":
             return self._filtered(instances)
         return instances.prefetch_related("steps", "events")
@@ -494,12 +509,12 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def cancel(self, request: Request, pk: str) -> Response:
         """Stop the instance, closing its steps, tasks, timers and child instances."""
         instance = self.get_object()
-        if not can_cancel(request.user, instance):
+        if not can_cancel(_signed_in(request), instance):
             raise PermissionDenied("Only the initiator or an operator of the workflow may cancel it.")
         body = s.CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            cancel_instance(instance.id, actor=request.user, reason=body.validated_data["reason"])
+            cancel_instance(instance.id, actor=_signed_in(request), reason=body.validated_data["reason"])
         except InvalidState as exc:
             return _conflict(str(exc))
         return Response(s.InstanceDetailSerializer(self.get_object()).data)
@@ -529,7 +544,7 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def get_queryset(self) -> QuerySet[Incident]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Incident.objects.none()
-        incidents = visible_incidents(self.request.user).select_related(
+        incidents = visible_incidents(_signed_in(self.request)).select_related(
             "instance__workflow", "step", "resolved_by"
         )
         if self.action == "list":
@@ -540,12 +555,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
     def _operate(self, request: Request, operation: Any) -> Response:
         incident = self.get_object()
-        if not can_operate(request.user, incident.instance):
+        if not can_operate(_signed_in(request), incident.instance):
             raise PermissionDenied("You need the change workflow permission on this workflow.")
         body = s.IncidentFixSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            operation(incident.id, actor=request.user, variables=body.validated_data["variables"] or None)
+            operation(
+                incident.id, actor=_signed_in(request), variables=body.validated_data["variables"] or None
+            )
         except InvalidState as exc:
             return _conflict(str(exc))
         return Response(s.IncidentSerializer(self.get_object()).data)
@@ -578,7 +595,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> QuerySet[ApprovalTask]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ApprovalTask.objects.none()
-        tasks = tasks_for(self.request.user).select_related(
+        tasks = tasks_for(_signed_in(self.request)).select_related(
             "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
         )
         if self.action == "list":
@@ -608,7 +625,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         try:
             complete_task(
                 task.id,
-                request.user,
+                _signed_in(request),
                 body.validated_data["outcome"],
                 comment=body.validated_data["comment"],
                 data=body.validated_data["data"],
@@ -649,7 +666,7 @@ class MessageView(APIView):
         targets = list(message_targets(name, key))
         if not targets:
             raise NotFound(nothing)
-        user = request.user
+        user = _signed_in(request)
         if not all(has_workflow_perm(user, "start_workflow", w) for w in targets):
             visible = visible_workflows(user).filter(pk__in=[w.pk for w in targets])
             if not visible.exists():
