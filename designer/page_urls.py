@@ -3,6 +3,7 @@
 from django.urls import URLPattern, path
 
 from designer import views
+from designer.sharing_views import share, sharing, unshare
 
 urlpatterns: list[URLPattern] = [
     path("", views.workflow_list, name="list"),
@@ -18,4 +19,7 @@ urlpatterns: list[URLPattern] = [
     path("<slug:key>/versions/<int:number>/bpmn/", views.version_export, name="version-export"),
     path("<slug:key>/live/", views.live_view, name="live"),
     path("<slug:key>/live/data/", views.live_data, name="live-data"),
+    path("<slug:key>/sharing/", sharing, name="sharing"),
+    path("<slug:key>/sharing/share/", share, name="sharing-share"),
+    path("<slug:key>/sharing/remove/", unshare, name="sharing-remove"),
 ]

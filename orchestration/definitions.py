@@ -49,9 +49,12 @@ def _user(actor: AbstractBaseUser | None) -> Any:
     return actor if actor is not None and actor.is_authenticated else None
 
 
-def _event(workflow: Workflow, kind: str, message: str, actor: AbstractBaseUser | None, **data: Any) -> None:
-    user = _user(actor)
-    Event.objects.create(
+def workflow_event(
+    workflow: Workflow, kind: str, message: str, actor: AbstractBaseUser | None, **data: Any
+) -> Event:
+    """Write an audit event about ``workflow`` done by ``actor`` (None or anonymous: nobody)."""
+    user: Any = actor if actor is not None and actor.is_authenticated else None
+    return Event.objects.create(
         workflow=workflow,
         kind=kind,
         actor=user,
@@ -102,7 +105,7 @@ def create_workflow(
     if _user(owner):
         for perm in WORKFLOW_PERMISSIONS:
             assign_perm(f"orchestration.{perm}", owner, workflow)
-    _event(workflow, "workflow.created", f"Workflow {name} created", owner)
+    workflow_event(workflow, "workflow.created", f"Workflow {name} created", owner)
     return draft
 
 
@@ -200,7 +203,7 @@ def publish_version(draft: WorkflowVersion, *, actor: AbstractBaseUser | None = 
         config = result.graph["nodes"][node_id]["config"]
         if config.get("trigger") == "message":
             MessageSubscription.objects.create(message_name=config["message"], version=draft, node_id=node_id)
-    _event(workflow, "version.published", f"Version {number} published", actor, version=number)
+    workflow_event(workflow, "version.published", f"Version {number} published", actor, version=number)
     return draft
 
 

@@ -24,8 +24,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from orchestration import expressions
+from orchestration.definitions import workflow_event
 from orchestration.engine import InvalidState, StartDataError, start_instance
-from orchestration.models import Event, WebhookDelivery, Workflow
+from orchestration.models import WebhookDelivery, Workflow
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -49,7 +50,7 @@ def rotate_webhook_secret(workflow: Workflow, *, actor: AbstractBaseUser | None 
     secret = secrets.token_urlsafe(32)
     workflow.webhook_secret = secret
     workflow.save(update_fields=["webhook_secret"])
-    _event(workflow, "workflow.webhook_secret_rotated", "Webhook secret rotated", actor)
+    workflow_event(workflow, "workflow.webhook_secret_rotated", "Webhook secret rotated", actor)
     return secret
 
 
@@ -58,18 +59,7 @@ def disable_webhook(workflow: Workflow, *, actor: AbstractBaseUser | None = None
     """Clear ``workflow``'s webhook secret: its webhook URL answers 404 until a new one is made."""
     workflow.webhook_secret = ""
     workflow.save(update_fields=["webhook_secret"])
-    _event(workflow, "workflow.webhook_disabled", "Webhook turned off", actor)
-
-
-def _event(workflow: Workflow, kind: str, message: str, actor: AbstractBaseUser | None) -> None:
-    user: Any = actor if actor is not None and actor.is_authenticated else None
-    Event.objects.create(
-        workflow=workflow,
-        kind=kind,
-        actor=user,
-        actor_label=user.get_username() if user else "",
-        message=message,
-    )
+    workflow_event(workflow, "workflow.webhook_disabled", "Webhook turned off", actor)
 
 
 def _error(status: int, detail: str, **extra: Any) -> JsonResponse:
