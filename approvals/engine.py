@@ -170,6 +170,14 @@ class ApprovalTaskProvider:
                     data={"task": task.id},
                 )
                 notify_on_commit("reminder", task)
+            elif timer.kind == Timer.Kind.DUE and needs_everyone(node):
+                # Everyone must approve: handing each vote to a queue could never complete; mark it late.
+                run.event(
+                    "task.overdue",
+                    f"{task.name}: still waiting for {_who(task)}",
+                    step=step,
+                    data={"task": task.id},
+                )
             elif timer.kind == Timer.Kind.DUE:
                 _escalate_on_timeout(run, step, node, task)
             else:
@@ -391,6 +399,15 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
     config = node["config"]
     group = _fallback(config)
     late = f"No decision by {_named(task)} within {_waited(config)}"
+    # Nobody named to hand it to (and no chain to climb): it stays, marked overdue, as the panel says.
+    if not config.get("escalate_to") and not is_chain_level(node, task):
+        run.event(
+            "task.overdue",
+            f"{task.name}: no decision by {_who(task)} within {_waited(config)}; it stays with them",
+            step=step,
+            data={"task": task.id},
+        )
+        return
     # Claimed or not, a task in that queue has nowhere further to go.
     if task.candidate_group is not None and task.candidate_group.name == group:
         run.event(

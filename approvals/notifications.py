@@ -155,7 +155,9 @@ def _email_of(user: Any) -> str:
 
 
 def _subject(prefix: str, info: TaskSummary) -> str:
-    about = info.subject or info.workflow
+    about = " ".join(
+        (info.subject or info.workflow).split()
+    )  # a header is one line: no breaks from a text field
     amount = f" ({info.amount})" if info.amount else ""
     return f"{prefix}: {about}{amount}"
 

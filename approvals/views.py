@@ -179,7 +179,7 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
 @require_POST
 def bulk_approve(request: AuthenticatedRequest) -> HttpResponse:
     """Approve every selected task; each is its own decision, so one conflict doesn't undo the others."""
-    ids = [int(v) for v in request.POST.getlist("task") if v.isdigit()]
+    ids = [int(v) for v in request.POST.getlist("task") if v.isascii() and v.isdecimal()]
     approved, problems = 0, []
     for task in tasks_for(request.user).filter(id__in=ids).select_related("instance__workflow"):
         try:
@@ -228,10 +228,14 @@ def _task_context(
     events = instance.events.select_related("actor", "step").order_by("created_at", "id")
     user = request.user
     answers, recorded = history.request_data(instance, graph)
+    approved_before = any(
+        t.decided_by_id == user.pk and t.outcome == "approved" and t.id != task.id for t in chain
+    )
     decidable = (
         task.status == _OPEN
         and task.kind == ApprovalTask.Kind.DECISION
         and instance.initiator_id != user.pk
+        and not approved_before
         and can_decide(user, task)
     )
     return {
@@ -281,6 +285,8 @@ def decide(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
             complete_task(task.id, request.user, outcome, comment=form.cleaned_data["comment"])
         except InvalidDecision as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
+        except PermissionDenied as exc:  # e.g. they approved this request at an earlier level
+            messages.error(request, str(exc))
         except TaskAlreadyDecided as exc:
             messages.warning(request, f"{exc} Your decision was not recorded.")
         except InvalidState as exc:

@@ -126,9 +126,11 @@ def build_condition(variable: Variable, op: str, value: str) -> str:
         except ValueError:
             raise ValidationError(f"{value!r} is not a number.") from None
     if variable.type == "integer":
-        if not re.fullmatch(r"-?\d+", value.replace(",", "")):
+        digits = value.replace(",", "")
+        # CEL integers are 64-bit: a longer number is no whole number it can compare.
+        if not re.fullmatch(r"-?\d{1,19}", digits) or not -(2**63) <= int(digits) < 2**63:
             raise ValidationError(f"{value!r} is not a whole number.")
-        return f"{path} {symbol} {int(value.replace(',', ''))}"
+        return f"{path} {symbol} {int(digits)}"
     if variable.type == "date":
         try:
             datetime.date.fromisoformat(value)
@@ -188,6 +190,8 @@ def parse_condition(source: str, scope: Scope) -> tuple[str, str, str] | None:
 
 def _number_text(literal: str) -> str:
     value = float(literal)
+    if not math.isfinite(value):  # e.g. 1e999: readable as CEL, not as a field value
+        raise NotRepresentable(literal)
     return str(int(value)) if value == int(value) and abs(value) < 1e16 else repr(value)
 
 

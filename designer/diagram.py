@@ -10,7 +10,7 @@ what a form writes is what the compiler reads.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal, NotRequired, TypedDict
 
 from lxml import etree
@@ -67,6 +67,7 @@ class Diagram:
 
     root: etree._Element
     process: etree._Element | None
+    _by_id: dict[str, etree._Element] | None = field(default=None, init=False, repr=False)
 
     @classmethod
     def parse(cls, xml: str | bytes) -> Diagram:
@@ -88,9 +89,16 @@ class Diagram:
         """The BPMN element with this id (diagram shapes are never returned)."""
         if not element_id:
             return None
-        for el in self.root.iter(f"{{{BPMN_NS}}}*"):
-            if el.get("id") == element_id:
-                return el
+        # One walk builds the index (a panel asks once per block in scope); a miss rebuilds it once,
+        # in case an apply added the element since.
+        for fresh in (False, True):
+            if self._by_id is None or fresh:
+                self._by_id = {}
+                for el in self.root.iter(f"{{{BPMN_NS}}}*"):
+                    self._by_id.setdefault(el.get("id") or "", el)
+            found = self._by_id.get(element_id)
+            if found is not None:
+                return found
         return None
 
     # --- flows

@@ -49,10 +49,16 @@ _EXTRA_SCOPES: dict[str, dict[str, VariableType]] = {
 
 
 def _workflow(request: HttpRequest, key: str, *, design: bool) -> Workflow:
-    """The workflow if the user may see it (else 404); designing also needs design_workflow (else 403)."""
+    """The workflow if the user may see it (else 404); then design_workflow to change it (else 403).
+
+    Looking read-only (old versions, the live view) needs design_workflow or change_workflow:
+    a diagram's settings (URLs, mappings) and the people it names are not for requesters.
+    """
     workflow = get_object_or_404(visible_workflows(request.user), key=key)  # type: ignore[arg-type]
-    if design and not has_workflow_perm(request.user, "design_workflow", workflow):
-        raise PermissionDenied("You may look at this workflow but not change it.")
+    if has_workflow_perm(request.user, "design_workflow", workflow):
+        return workflow
+    if design or not has_workflow_perm(request.user, "change_workflow", workflow):
+        raise PermissionDenied("You may look at this workflow but not at its design.")
     return workflow
 
 

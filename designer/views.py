@@ -583,7 +583,7 @@ def _live_subject(
         return instance.version, instance
     number = request.GET.get("version")
     if number:
-        if not number.isdigit():
+        if not (number.isascii() and number.isdecimal()):
             raise Http404("No such version.")
         return _numbered(workflow, int(number)), None
     return workflow.published_version, None

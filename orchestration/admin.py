@@ -43,7 +43,8 @@ class WorkflowVersionAdmin(admin.ModelAdmin):
     readonly_fields = ("workflow", "number", "status", "checksum", "graph", "published_by", "published_at")
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return obj is None or obj.status == WorkflowVersion.Status.DRAFT
+        # Diagrams change in the designer, where drafts carry revisions; here they are only read.
+        return False
 
 
 class StepInline(admin.TabularInline):
@@ -82,7 +83,7 @@ class ProcessInstanceAdmin(_RecordsOnly):
     inlines = [StepInline]
     actions = ["cancel_selected"]
 
-    @admin.action(description="Cancel selected running instances")
+    @admin.action(description="Cancel selected running instances", permissions=["change"])
     def cancel_selected(self, request: HttpRequest, queryset: QuerySet[ProcessInstance]) -> None:
         done = 0
         for instance_id in queryset.filter(status=ProcessInstance.Status.RUNNING).values_list(
@@ -103,7 +104,7 @@ class IncidentAdmin(_RecordsOnly):
     readonly_fields = [f.name for f in Incident._meta.fields]
     actions = ["retry_selected"]
 
-    @admin.action(description="Retry selected incidents")
+    @admin.action(description="Retry selected incidents", permissions=["change"])
     def retry_selected(self, request: HttpRequest, queryset: QuerySet[Incident]) -> None:
         done = 0
         for incident in queryset.filter(resolved_at__isnull=True):

@@ -126,6 +126,9 @@ def save_draft(
     A draft may hold errors; they come back in the result. ``expected_revision``
     guards against overwriting another editor's save (:class:`DraftConflict`).
     """
+    # The workflow row serializes saves: with no draft yet there is no draft row to lock, and two
+    # first saves would each start one.
+    Workflow.objects.select_for_update().filter(pk=workflow.pk).first()
     draft = (
         WorkflowVersion.objects.select_for_update(of=("self",))
         .select_related("updated_by")

@@ -20,7 +20,6 @@ MAX_SIZE = 2 * 1024 * 1024
 DESCRIPTOR_PATH = Path(__file__).with_name("baton.json")
 
 
-@functools.cache
 def read_text(source: Any) -> str:
     """Read a diagram from a file-like ``source`` (an upload, a request body) as text.
 
@@ -36,6 +35,7 @@ def read_text(source: Any) -> str:
         raise ValueError("Send the diagram as UTF-8 text.") from None
 
 
+@functools.cache
 def descriptor() -> dict[str, Any]:
     """The baton moddle descriptor, shared with bpmn-js (``moddleExtensions``)."""
     data: dict[str, Any] = json.loads(DESCRIPTOR_PATH.read_text(encoding="utf-8"))

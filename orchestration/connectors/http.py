@@ -212,6 +212,24 @@ def pick(body: Any, path: str) -> Any:
     return current
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _redacted(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every occurrence of a secret replaced, through lists and objects."""
+    if isinstance(value, str):
+        for secret in secrets:
+            value = value.replace(secret, "[redacted]")
+        return value
+    if isinstance(value, list):
+        return [_redacted(v, secrets) for v in value]
+    if isinstance(value, dict):
+        return {k: _redacted(v, secrets) for k, v in value.items()}
+    return value
+
+
 class HttpRequestConfigForm(forms.Form):
     connection = forms.SlugField(
         required=False,
@@ -260,8 +278,18 @@ class HttpRequestConfigForm(forms.Form):
         cleaned = super().clean() or {}
         url = (cleaned.get("url") or "").strip()
         connection = cleaned.get("connection")
-        if url and connection is not None and connection.base_url and not urlsplit(url).scheme:
-            url = urljoin(connection.base_url.rstrip("/") + "/", url.lstrip("/"))
+        if url and connection is not None:
+            # A connection's secrets go to its own site only: a block may name a path, never another host.
+            if not connection.base_url:
+                self.add_error(
+                    "connection", f"Connection {connection.name!r} has no base URL to send its secrets to."
+                )
+            elif not urlsplit(url).scheme:
+                url = urljoin(connection.base_url.rstrip("/") + "/", url.lstrip("/"))
+            elif _origin(url) != _origin(connection.base_url):
+                self.add_error(
+                    "url", f"With connection {connection.name!r}, use a path under {connection.base_url}."
+                )
         if url and urlsplit(url).scheme not in {"http", "https"}:
             self.add_error(
                 "url", "Use an http:// or https:// URL, or a path with a connection that has a base URL."
@@ -327,11 +355,14 @@ class HttpRequestConnector(Connector):
             raise ConnectorError(f"Invalid HTTP request settings ({problems})", retryable=False)
         cleaned = form.cleaned_data
         headers = dict(cleaned["headers"])
+        secrets: list[str] = []
         if cleaned["connection"] is not None:
             try:
-                headers.update(connections.secret_headers(cleaned["connection"]))
+                secret = connections.secret_headers(cleaned["connection"])
             except connections.ConnectionUnavailable as exc:
                 raise ConnectorError(str(exc), retryable=False) from None
+            headers.update(secret)
+            secrets = [value for value in secret.values() if value]
         reply = send_json(
             cleaned["method"],
             cleaned["url"],
@@ -340,6 +371,8 @@ class HttpRequestConnector(Connector):
             headers=headers,
             timeout=cleaned["timeout"],
         )
+        if secrets:  # a server echoing the request must not put the secret into the step's output
+            reply = HttpReply(reply.status, _redacted(reply.body, secrets), reply.is_json)
         path: str = cleaned["response_path"]
         if not path:
             return {"status": reply.status, "body": reply.body}

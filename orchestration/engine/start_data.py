@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import math
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
@@ -31,8 +32,10 @@ def _convert(field: FormField, value: Any) -> Any:
             raise ValueError("Enter a number.")
         try:
             number = float(value) if kind == "number" else int(str(value).strip())
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             raise ValueError("Enter a whole number." if kind == "integer" else "Enter a number.") from None
+        if not math.isfinite(number):  # "nan", "inf" and 1e400 parse as floats; no amount is any of them
+            raise ValueError("Enter a number.")
         if field.get("min") is not None and number < float(field["min"]):  # type: ignore[arg-type]
             raise ValueError(f"Must be at least {field['min']:g}.")
         if field.get("max") is not None and number > float(field["max"]):  # type: ignore[arg-type]

@@ -328,3 +328,29 @@ def test_the_ticker_sends_a_reminder_and_the_approver_can_still_decide(live_engi
     complete_task(task.id, mailed_org["manager"], "approved")
     instance.refresh_from_db()
     assert instance.outcome == "approved"
+
+
+@pytest.mark.django_db
+def test_an_overdue_task_with_no_one_to_hand_it_to_stays_and_is_marked_overdue(org):
+    instance = _request(org, 50, approval_flow("user", assignee="manager", escalateTo=""))
+    task = _open_task(instance)
+
+    _after(2 * DAY)
+
+    task.refresh_from_db()
+    assert task.status == ApprovalTask.Status.OPEN and task.assignee == org["manager"]
+    event = Event.objects.get(instance=instance, kind="task.overdue")
+    assert event.message == "Manager approval: no decision by Max Manager within 2 days; it stays with them"
+
+
+@pytest.mark.django_db
+def test_an_overdue_approval_by_everyone_is_marked_late_not_scattered_into_queues(org):
+    board = Group.objects.create(name="Board")
+    board.user_set.add(org["manager"], org["director"])
+    instance = _request(org, 50, approval_flow("group", groups="Board", quorum="all"))
+
+    _after(2 * DAY)
+
+    open_tasks = ApprovalTask.objects.filter(instance=instance, status=ApprovalTask.Status.OPEN)
+    assert sorted(t.assignee.username for t in open_tasks) == ["director", "manager"]
+    assert Event.objects.filter(instance=instance, kind="task.overdue").count() == 2

@@ -217,3 +217,14 @@ def test_a_request_sent_back_emails_the_requester_a_link_to_edit_it(
     assert "Max Manager asked for changes: Get two quotes" in message.body
     assert f"http://testserver/requests/{instance.id}/" in message.body
     assert LINK.findall(message.body) == []  # no one-click decision links for the requester
+
+
+def test_a_multi_line_subject_still_gets_its_email_on_one_header_line(
+    mailed_org, eager_email, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        _request(mailed_org, 5000, item="Laptop\r\nBcc: attacker@example.com")
+
+    [message] = eager_email
+    assert message.subject == "Approval needed: Laptop Bcc: attacker@example.com (USD 5,000.00)"
+    assert message.bcc == [] and message.to == ["manager@example.com"]

@@ -404,3 +404,35 @@ def test_every_page_sends_anonymous_visitors_to_sign_in(org, purchase):
             method,
             url,
         )
+
+
+def test_odd_ids_in_a_bulk_approval_are_ignored_not_a_crash(org, purchase):
+    task = _open(_request(purchase, org["employee"]))
+
+    response = _client(org["manager"]).post("/inbox/approve/", {"task": ["²", "x", "-1"]})
+
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.status == ApprovalTask.Status.OPEN
+
+
+def test_an_earlier_approver_sees_no_decision_form_and_a_posted_one_says_why(org, purchase):
+    version = publish(approval_flow(), key="yacht")
+    assign_perm("orchestration.start_workflow", org["employee"], version.workflow)
+    org["cfo"].groups.add(org["fiona"].groups.get())
+    instance = start_instance(version, {"item": "Yacht", "amount": 5_000_000}, initiator=org["employee"])
+    for _ in range(3):
+        level = _open(instance)
+        complete_task(level.id, level.assignee, "approved")
+    queue_task = _open(instance)
+    cfo = _client(org["cfo"])
+
+    assert not cfo.get(f"/tasks/{queue_task.id}/").context["decidable"]
+    page = cfo.post(f"/tasks/{queue_task.id}/decide/", {"outcome": "approved"}, follow=True)
+
+    assert page.status_code == 200
+    assert "You already approved this request at level 3; someone else must decide now." in [
+        str(m) for m in page.context["messages"]
+    ]
+    queue_task.refresh_from_db()
+    assert queue_task.status == ApprovalTask.Status.OPEN

@@ -524,3 +524,12 @@ def test_elements_baton_does_not_run_get_an_explanation_not_a_form() -> None:
     assert forms.form_class(diagram.find("t")) is forms.UnsupportedForm  # type: ignore[arg-type]
     assert forms.form_class(diagram.find("s")) is forms.UnsupportedForm  # type: ignore[arg-type]
     assert forms.form_class(diagram.find("note")) is forms.NoteForm  # type: ignore[arg-type]
+
+
+def test_numbers_no_field_can_hold_fall_back_to_cel_instead_of_crashing() -> None:
+    assert parse_condition("amount == 1e999", SCOPE) is None
+    with pytest.raises(ValidationError, match="is not a whole number"):
+        build_condition(SCOPE.get("count"), "eq", "9" * 5000)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="is not a whole number"):
+        build_condition(SCOPE.get("count"), "eq", str(2**63))  # type: ignore[arg-type]
+    assert build_condition(SCOPE.get("count"), "eq", str(2**63 - 1)) == f"count == {2**63 - 1}"  # type: ignore[arg-type]

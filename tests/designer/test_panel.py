@@ -14,6 +14,7 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from orchestration.definitions import create_workflow
+from orchestration.models import Workflow
 
 pytestmark = pytest.mark.django_db
 
@@ -78,9 +79,18 @@ def test_someone_who_cannot_see_the_workflow_gets_404(people: dict[str, Any]) ->
     assert check(outsider, check="x", x="1").status_code == 404
 
 
-def test_a_viewer_may_look_read_only_but_not_edit_or_apply(people: dict[str, Any]) -> None:
-    viewer = client_for(people["viewer"])
+def test_a_requester_sees_no_design_and_an_operator_looks_read_only(people: dict[str, Any]) -> None:
+    viewer = client_for(people["viewer"])  # may view the workflow (the catalog), not its design
     assert panel(viewer, "Task_manager_approval").status_code == 403
+    assert panel(viewer, "Task_manager_approval", readonly="1").status_code == 403
+    assert panel(viewer, "Task_manager_approval", readonly="1", xml="").status_code == 403
+    check = viewer.post(
+        reverse("designer:panel-check", args=["purchase"]), {"check": "amount", "amount": "1"}
+    )
+    assert check.status_code == 403
+
+    workflow = Workflow.objects.get(key="purchase")
+    assign_perm("orchestration.change_workflow", people["viewer"], workflow)  # now an operator
     response = panel(viewer, "Task_manager_approval", readonly="1")
     assert response.status_code == 200
     page = html(response)

@@ -107,3 +107,35 @@ def test_admin_shows_header_names_but_never_values_and_keeps_them_when_left_blan
     )
     item.refresh_from_db()
     assert connections.secret_headers(item) == {"X-Api-Key": "k2"} and item.header_names == "X-Api-Key"
+
+
+def test_a_block_cannot_send_a_connections_secrets_to_another_host(http_server):
+    _connection(base_url="https://erp.example.com/api")
+
+    errors = registry.get("http.request").validate_config(
+        {"connection": "erp", "url": f"{http_server.url}/steal"}
+    )
+
+    assert errors == {"url": ["With connection 'erp', use a path under https://erp.example.com/api."]}
+    with pytest.raises(ConnectorError, match="Invalid HTTP request settings"):
+        _run({"connection": "erp", "url": f"{http_server.url}/steal"})
+    assert http_server.received == []
+
+
+def test_a_connection_without_a_base_url_sends_its_secrets_nowhere(http_server):
+    _connection()
+
+    errors = registry.get("http.request").validate_config(
+        {"connection": "erp", "url": f"{http_server.url}/x"}
+    )
+
+    assert errors == {"connection": ["Connection 'erp' has no base URL to send its secrets to."]}
+
+
+def test_a_server_echoing_the_secret_in_a_success_does_not_put_it_in_the_output(http_server):
+    _connection(base_url=http_server.url)
+    http_server.answer({"status": 200, "body": {"you_sent": {"Authorization": TOKEN}, "ok": True}})
+
+    result = _run({"connection": "erp", "url": "/echo"})
+
+    assert result["body"] == {"you_sent": {"Authorization": "[redacted]"}, "ok": True}
