@@ -28,3 +28,17 @@ def check_front_end_packages(app_configs: Any, **kwargs: Any) -> list[Error]:
             id="baton.E002",
         )
     ]
+
+
+@register()
+def check_production_secrets(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """The built-in secret key signs approval links and derives the key of Connection secrets."""
+    if settings.DEBUG or "insecure-development-key" not in settings.SECRET_KEY:
+        return []
+    return [
+        Error(
+            "BATON_SECRET_KEY is not set: the development key is public.",
+            hint="Set BATON_SECRET_KEY (and BATON_ENCRYPTION_KEY) before running with BATON_DEBUG=0.",
+            id="baton.E003",
+        )
+    ]
