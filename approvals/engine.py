@@ -172,12 +172,7 @@ class ApprovalTaskProvider:
                 notify_on_commit("reminder", task)
             elif timer.kind == Timer.Kind.DUE and needs_everyone(node):
                 # Everyone must approve: handing each vote to a queue could never complete; mark it late.
-                run.event(
-                    "task.overdue",
-                    f"{task.name}: still waiting for {_who(task)}",
-                    step=step,
-                    data={"task": task.id},
-                )
+                _overdue(run, step, task, f"{task.name}: still waiting for {_who(task)}")
             elif timer.kind == Timer.Kind.DUE:
                 _escalate_on_timeout(run, step, node, task)
             else:
@@ -223,13 +218,15 @@ def _open_for_every_member(run: Run, step: Step, node: Node) -> None:
     members = [m for m in group.user_set.filter(is_active=True).order_by("username") if m.pk != requester_id]
     if not members:
         raise BlockError(f"Group {name!r} has no active member other than the requester to approve.")
+    due_at = None
     for n, member in enumerate(members):
         task = ApprovalTask(
-            instance=run.instance, step=step, name=node["name"] or "Approval", assignee=member
+            instance=run.instance, step=step, name=node["name"] or "Approval", assignee=member, due_at=due_at
         )
         # Personal tasks (no queue to claim from): the group is named in the reason.
         task.reason = f"Everyone in group {name} must approve ({len(members)} people)"
         _open(run, step, node, task, timers=n == 0)
+        due_at = task.due_at
 
 
 def _by_manager(run: Run, node: Node, task: ApprovalTask) -> None:
@@ -356,7 +353,8 @@ def _open(
 ) -> None:
     """Schedule the block's due date and reminder, save ``task``, record its creation, email its approvers.
 
-    ``timers=False`` for the second and later tasks of one step: the step's timers serve them all.
+    ``timers=False`` for the second and later tasks of one step: the step's timers serve them all
+    (the caller copies the first task's ``due_at``).
     """
     config = node["config"]
     for kind, key in _TASK_TIMERS if timers else ():
@@ -366,12 +364,6 @@ def _open(
         timer = Timer.objects.create(kind=kind, due_at=run.now + delta, instance=run.instance, step=step)
         if kind == Timer.Kind.DUE:
             task.due_at = timer.due_at
-    if not timers:
-        task.due_at = (
-            ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN)
-            .values_list("due_at", flat=True)
-            .first()
-        )
     task.take_request_summary(run.instance)
     task.save()
     level = f" (level {task.chain_level})" if task.chain_level else ""
@@ -387,6 +379,11 @@ def _open(
 # --- timeouts --------------------------------------------------------------------------
 
 
+def _overdue(run: Run, step: Step, task: ApprovalTask, message: str) -> None:
+    """Record that ``task`` is late and stays where it is."""
+    run.event("task.overdue", message, step=step, data={"task": task.id})
+
+
 def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -> None:
     """Pass the overdue ``task`` on: to the chain's next level, else to the ``escalate_to`` group.
 
@@ -400,22 +397,13 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
     group = _fallback(config)
     late = f"No decision by {_named(task)} within {_waited(config)}"
     # Nobody named to hand it to (and no chain to climb): it stays, marked overdue, as the panel says.
+    stays = f"{task.name}: no decision by {_who(task)} within {_waited(config)}; it stays"
     if not config.get("escalate_to") and not is_chain_level(node, task):
-        run.event(
-            "task.overdue",
-            f"{task.name}: no decision by {_who(task)} within {_waited(config)}; it stays with them",
-            step=step,
-            data={"task": task.id},
-        )
+        _overdue(run, step, task, f"{stays} with them")
         return
     # Claimed or not, a task in that queue has nowhere further to go.
     if task.candidate_group is not None and task.candidate_group.name == group:
-        run.event(
-            "task.overdue",
-            f"{task.name}: no decision by {_who(task)} within {_waited(config)}; it stays in that queue",
-            step=step,
-            data={"task": task.id},
-        )
+        _overdue(run, step, task, f"{stays} in that queue")
         return
     new = ApprovalTask(instance=run.instance, step=step, name=task.name)
     try:

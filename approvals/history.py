@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from approvals.models import SUBJECT_VARIABLES, ApprovalTask, money, person
+from approvals.models import ApprovalTask, money, person
 from orchestration.models import ProcessInstance
 
 if TYPE_CHECKING:
@@ -173,16 +173,6 @@ def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldVal
         else:
             recorded.append(FieldValue(label, value, "boolean" if isinstance(value, bool) else "number"))
     return answers, recorded
-
-
-def title(instance: ProcessInstance) -> str:
-    """What a request is called: its subject (item, title…) or its workflow's name."""
-    variables = instance.variables or {}
-    for name in SUBJECT_VARIABLES:
-        value = variables.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return instance.workflow.name
 
 
 def amount_text(task: ApprovalTask) -> str:

@@ -26,6 +26,16 @@ def person(user: Any) -> str:
     return str(user.get_full_name() or user.get_username())
 
 
+def request_title(instance: Any) -> str:
+    """What a request is called: its subject (item, title…) or its workflow's name."""
+    variables = instance.variables or {}
+    for name in SUBJECT_VARIABLES:
+        value = variables.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return str(instance.workflow.name)
+
+
 def money(amount: Decimal, currency: str) -> str:
     """An amount as people read it: ``USD 2,000.00``."""
     return f"{currency} {amount:,.2f}"
@@ -243,11 +253,7 @@ class ApprovalTask(models.Model):
         """Copy who asks and for what (subject, amount, currency) from ``instance`` onto the task."""
         self.requester_id = instance.initiator_id
         variables = instance.variables or {}
-        subject = next(
-            (variables[k] for k in SUBJECT_VARIABLES if isinstance(variables.get(k), str) and variables[k]),
-            "",
-        )
-        self.subject = (subject or instance.workflow.name)[:200]
+        self.subject = request_title(instance)[:200]
         amount = variables.get("amount")
         if isinstance(amount, int | float) and not isinstance(amount, bool) and abs(amount) < AMOUNT_CAP:
             self.amount = round(Decimal(str(amount)), 2)

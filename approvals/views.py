@@ -33,7 +33,7 @@ from approvals.actions import (
     visible_tasks,
 )
 from approvals.forms import DecisionForm, InboxFilterForm, StartForm
-from approvals.models import ApprovalTask
+from approvals.models import ApprovalTask, request_title
 from orchestration.api.permissions import has_workflow_perm, visible_instances
 from orchestration.engine import InvalidState, start_instance
 from orchestration.engine.operations import cancel_instance
@@ -225,9 +225,7 @@ def _task_context(
         .select_related("assignee", "candidate_group", "decided_by")
         .order_by("created_at", "id")
     )
-    events = instance.events.select_related("actor", "step").order_by("created_at", "id")
     user = request.user
-    answers, recorded = history.request_data(instance, graph)
     approved_before = any(
         t.decided_by_id == user.pk and t.outcome == "approved" and t.id != task.id for t in chain
     )
@@ -242,10 +240,8 @@ def _task_context(
         "task": task,
         "instance": instance,
         "state": history.request_state(instance, [t for t in chain if t.status == _OPEN]),
-        "data": answers,
-        "recorded": recorded,
+        **_request_cards(user, instance, graph),
         "chain": chain,
-        "timeline": history.timeline(events, graph, technical=_operates(user, instance)),
         "decidable": decidable,
         "claimable": decidable and task.assignee_id is None,
         "releasable": decidable and task.assignee_id == user.pk and task.candidate_group_id is not None,
@@ -414,7 +410,7 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
     rows = [
         (
             instance,
-            history.title(instance),
+            request_title(instance),
             history.request_state(instance, getattr(instance, "open_tasks", [])),
         )
         for instance in page
@@ -435,6 +431,17 @@ def _instance_for(user: Any, instance_id: Any) -> ProcessInstance:
     return get_object_or_404(
         visible_instances(user).select_related("workflow", "version", "initiator"), id=instance_id
     )
+
+
+def _request_cards(user: Any, instance: ProcessInstance, graph: Graph) -> dict[str, Any]:
+    """What approvals/_request_cards.html shows: the request's details and its history."""
+    answers, recorded = history.request_data(instance, graph)
+    events = instance.events.select_related("actor", "step").order_by("created_at", "id")
+    return {
+        "data": answers,
+        "recorded": recorded,
+        "timeline": history.timeline(events, graph, technical=_operates(user, instance)),
+    }
 
 
 def _as_typed(value: Any) -> Any:
@@ -471,23 +478,18 @@ def request_detail(
         None,
     )
     if sent_back is not None and resubmit_form is None:
-        values = {
-            f["name"]: _as_typed(instance.variables.get(f["name"])) for f in history.start_fields(graph)
-        }
-        resubmit_form = StartForm(history.start_fields(graph), initial=values)
-    events = instance.events.select_related("actor", "step").order_by("created_at", "id")
-    answers, recorded = history.request_data(instance, graph)
+        fields = history.start_fields(graph)
+        values = {f["name"]: _as_typed(instance.variables.get(f["name"])) for f in fields}
+        resubmit_form = StartForm(fields, initial=values)
     return render(
         request,
         "approvals/request_detail.html",
         {
             "instance": instance,
-            "title": history.title(instance),
+            "title": request_title(instance),
             "state": history.request_state(instance, open_tasks),
-            "data": answers,
-            "recorded": recorded,
+            **_request_cards(request.user, instance, graph),
             "decisions": [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION],
-            "timeline": history.timeline(events, graph, technical=_operates(request.user, instance)),
             "may_cancel": _may_cancel(request.user, instance),
             # While the process works or waits for others, the page follows it; never over a form being filled.
             "live": instance.status == ProcessInstance.Status.RUNNING and sent_back is None,
