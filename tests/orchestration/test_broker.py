@@ -11,11 +11,14 @@ import orchestration.celery  # noqa: F401  (registers the batonfs transport alia
 
 
 def _connection(folder: Path) -> Connection:
+    (folder / "control").mkdir(exist_ok=True)
     return Connection(
         "batonfs://",
         transport_options={
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
+            # Not kombu's default (./control in the working directory), shared by every run.
+            "control_folder": str(folder / "control"),
             "store_processed": False,
         },
     )
@@ -38,6 +41,10 @@ def test_a_reader_racing_the_writer_never_sees_a_partial_message(tmp_path: Path)
                 message.ack()
         done.set()
 
+    # Bound before the race: kombu keeps bindings per process, so a writer in the reader's process
+    # could otherwise skip binding and publish before the reader's binding reaches the disk.
+    with _connection(tmp_path) as conn:
+        conn.SimpleQueue("race").close()
     reader = threading.Thread(target=read)
     reader.start()
     with _connection(tmp_path) as conn:
