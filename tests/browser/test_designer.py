@@ -217,6 +217,8 @@ def append(page: Page, source: str, block: str, kind: str) -> str:
     page.locator(f'.djs-context-pad [data-action="append.baton-{block}"]').click()
     page.keyboard.press("Escape")
     form = panel_form(page, kind)
+    # The source's own panel may still be showing (a Decision after a Merge has the same kind).
+    expect(form).not_to_have_attribute("data-element", source)
     element = form.get_attribute("data-element")
     assert element and element != source
     return element
