@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from approvals.access import can_decide
 from approvals.chain import covers
-from approvals.engine import (
+from approvals.models import ApprovalTask, person
+from approvals.notifications import notify_on_commit
+from approvals.routing import (
     AUTHORITY_CHAIN,
     ApprovalTaskProvider,
     approvals_on,
@@ -19,8 +21,6 @@ from approvals.engine import (
     is_chain_level,
     needs_everyone,
 )
-from approvals.models import ApprovalTask, person
-from approvals.notifications import notify_on_commit
 from orchestration.engine import InvalidState, locked_run, resume_in_run
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.runtime import raise_incident, start_node_for
@@ -61,31 +61,6 @@ class InvalidDecision(ValueError):
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-
-
-def tasks_for(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
-    """Tasks ``user`` may decide: assigned to them or queued for one of their groups.
-
-    Superusers too: administering Baton is not signature authority.
-    """
-    return ApprovalTask.objects.filter(
-        Q(assignee=user) | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
-    )
-
-
-def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
-    """Tasks ``user`` may open: those they may decide plus those they decided."""
-    if user.is_superuser:  # type: ignore[attr-defined]
-        return ApprovalTask.objects.all()
-    return ApprovalTask.objects.filter(
-        Q(assignee=user)
-        | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
-        | Q(decided_by=user)
-    )
-
-
-def can_decide(user: AbstractBaseUser, task: ApprovalTask) -> bool:
-    return tasks_for(user).filter(pk=task.pk).exists()
 
 
 def complete_task(

@@ -14,8 +14,8 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 
 from approvals.chain import ManagerCycle, manager_chain, route
-from approvals.engine import FALLBACK_GROUP
 from approvals.models import ApprovalTask, AuthorityLimit, Profile, person
+from approvals.routing import FALLBACK_GROUP
 
 User = get_user_model()
 

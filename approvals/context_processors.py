@@ -17,7 +17,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = request.user
     if not user.is_authenticated:
         return {"demo_hint": DEMO_HINT if settings.DEBUG else ""}
-    from approvals.actions import tasks_for  # the actions module imports the engine; keep startup light
+    from approvals.access import tasks_for  # the actions module imports the engine; keep startup light
 
     path = request.path
     open_tasks = tasks_for(user).filter(status=ApprovalTask.Status.OPEN).count()  # the inbox's two tabs

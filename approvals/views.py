@@ -18,23 +18,21 @@ from django.views.decorators.http import require_POST
 from guardian.shortcuts import get_objects_for_user
 
 from approvals import history, links, notifications
+from approvals.access import can_decide, tasks_for, visible_tasks
 from approvals.actions import (
     APPROVED,
     CHANGES_REQUESTED,
     REJECTED,
     InvalidDecision,
     TaskAlreadyDecided,
-    can_decide,
     claim_task,
     complete_task,
     release_task,
     resubmit_request,
-    tasks_for,
-    visible_tasks,
 )
 from approvals.forms import DecisionForm, InboxFilterForm, StartForm
 from approvals.models import ApprovalTask, request_title
-from orchestration.api.permissions import has_workflow_perm, visible_instances
+from orchestration.access import has_workflow_perm, visible_instances
 from orchestration.engine import InvalidState, start_instance
 from orchestration.engine.operations import cancel_instance
 from orchestration.engine.start_data import StartDataError

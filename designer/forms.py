@@ -56,7 +56,7 @@ from designer.diagram import (
 )
 from designer.scope import NUMERIC, TYPE_WORDS, Scope, Variable
 from orchestration import expressions
-from orchestration.api.permissions import visible_workflows
+from orchestration.access import visible_workflows
 from orchestration.bpmn.compiler import is_timestamp
 from orchestration.bpmn.graph import VariableType
 from orchestration.connectors import registry

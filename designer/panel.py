@@ -35,7 +35,7 @@ from designer.forms import (
 )
 from designer.scope import TYPE_WORDS, Scope, Variable, scope_at
 from orchestration import expressions
-from orchestration.api.permissions import has_workflow_perm, visible_workflows
+from orchestration.access import has_workflow_perm, visible_workflows
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.graph import VariableType
 from orchestration.definitions import current_draft

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from designer.views import _workflow
-from orchestration.api.permissions import has_workflow_perm
+from orchestration.access import has_workflow_perm
 from orchestration.models import Workflow
 from orchestration.sharing import (
     Role,

@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guardian.core import ObjectPermissionChecker
 
 from designer import live
-from orchestration.api.permissions import has_workflow_perm, visible_instances, visible_workflows
+from orchestration.access import has_workflow_perm, visible_instances, visible_workflows
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.parse import descriptor, load, read_text
 from orchestration.definitions import (

@@ -225,7 +225,7 @@ BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 # `./baton run` serves on BATON_PORT (8000 by default), so that is the default here too.
 BATON_BASE_URL = os.environ.get("BATON_BASE_URL", f"http://127.0.0.1:{os.environ.get('BATON_PORT', '8000')}")
 BATON_PROCUREMENT_URL = os.environ.get("BATON_PROCUREMENT_URL", f"{BATON_BASE_URL}/demo/procurement/orders/")
-BATON_HUMAN_TASKS = "approvals.engine.ApprovalTaskProvider"
+BATON_HUMAN_TASKS = "approvals.routing.ApprovalTaskProvider"
 # How long a one-click approval link in an email stays valid.
 BATON_LINK_MAX_AGE_SECONDS = int(os.environ.get("BATON_LINK_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 

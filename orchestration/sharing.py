@@ -15,7 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
 from guardian.shortcuts import assign_perm, get_groups_with_perms, get_users_with_perms, remove_perm
 
-from orchestration.api.permissions import has_workflow_perm
+from orchestration.access import has_workflow_perm
 from orchestration.definitions import workflow_event
 from orchestration.models import Workflow
 

@@ -27,11 +27,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals.actions import InvalidDecision, TaskAlreadyDecided, complete_task, tasks_for
+from approvals.access import tasks_for
+from approvals.actions import InvalidDecision, TaskAlreadyDecided, complete_task
 from approvals.models import ApprovalTask
-from orchestration.api import serializers as s
-from orchestration.api.permissions import (
-    WorkflowPermission,
+from orchestration.access import (
     can_cancel,
     can_operate,
     has_workflow_perm,
@@ -40,6 +39,8 @@ from orchestration.api.permissions import (
     visible_instances,
     visible_workflows,
 )
+from orchestration.api import serializers as s
+from orchestration.api.permissions import WorkflowPermission
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.bpmn.parse import read_text
 from orchestration.definitions import (

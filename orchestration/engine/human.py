@@ -16,6 +16,9 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
+
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
     from orchestration.models import Step, Timer
@@ -33,6 +36,9 @@ class HumanTaskProvider(Protocol):
 
     def describe(self, step: Step) -> dict[str, Any]:
         """Summary of the step's open tasks for the API (assignees, groups)."""
+
+    def instances_of(self, user: AbstractBaseUser) -> QuerySet[Any]:
+        """Ids (a ``values`` queryset) of the instances ``user`` has a task on: they may see those."""
 
 
 @cache

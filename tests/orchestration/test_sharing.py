@@ -11,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from guardian.shortcuts import assign_perm, get_group_perms, get_user_perms
 
-from orchestration.api.permissions import has_workflow_perm, visible_workflows
+from orchestration.access import has_workflow_perm, visible_workflows
 from orchestration.definitions import WORKFLOW_PERMISSIONS, create_workflow
 from orchestration.models import Event, Workflow
 from orchestration.sharing import (

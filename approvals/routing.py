@@ -21,6 +21,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from approvals import chain
+from approvals.access import visible_tasks
 from approvals.models import ApprovalTask, Profile, person
 from approvals.notifications import Kind, notify_on_commit
 from orchestration.durations import parse_duration
@@ -32,6 +33,9 @@ from orchestration.models import Incident, Step, Timer
 if TYPE_CHECKING:
     import datetime
     from collections.abc import Callable
+
+    from django.contrib.auth.models import AbstractBaseUser
+    from django.db.models import QuerySet
 
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
@@ -134,6 +138,10 @@ def escalate_in_chain(
 
 class ApprovalTaskProvider:
     """Creates :class:`ApprovalTask` rows for Approval blocks and closes them."""
+
+    def instances_of(self, user: AbstractBaseUser) -> QuerySet[Any]:
+        """Ids of the instances ``user`` has a task on (to decide, or decided)."""
+        return visible_tasks(user).values("instance_id")
 
     def create_tasks(self, run: Run, step: Step, node: Node) -> None:
         """Create the task for ``step`` by the block's assignee rule, with the reason for its approver."""

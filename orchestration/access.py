@@ -1,0 +1,109 @@
+"""Who may see and do what: the domain's access rules, on top of django-guardian object permissions.
+
+Seeing is answered by querysets (``visible_*``): an object a user cannot see is
+simply not found (404), so its existence does not leak. Acting is answered by
+``can_*`` and ``access_*`` once the object is found (403). Views, the API, the
+designer, approvals and the admin all ask here; this module imports no web layer.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from guardian.shortcuts import get_objects_for_user
+
+from orchestration.engine import human
+from orchestration.models import Incident, MessageSubscription, ProcessInstance, Workflow, WorkflowVersion
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+
+def has_workflow_perm(user: Any, perm: str, workflow: Workflow) -> bool:
+    """Whether ``user`` holds ``perm`` (e.g. "start_workflow") globally or on ``workflow``.
+
+    Both are asked because Django's model backend answers only global permissions
+    and guardian's backend only object ones.
+    """
+    name = f"orchestration.{perm}"
+    return bool(user.has_perm(name) or user.has_perm(name, workflow))
+
+
+def visible_workflows(user: AbstractBaseUser) -> QuerySet[Workflow]:
+    """Workflows ``user`` may view: view_workflow on the object or globally; superusers all."""
+    workflows: QuerySet[Workflow] = get_objects_for_user(user, "orchestration.view_workflow", klass=Workflow)
+    return workflows
+
+
+def access_workflow(user: AbstractBaseUser, key: str, *perms: str, lock: bool = False) -> Workflow:
+    """The workflow ``key`` if ``user`` may see it and holds one of ``perms`` on it.
+
+    Raises Http404 when the user cannot see it (its existence does not leak) and
+    PermissionDenied, naming the permission, when they can see it but not act.
+    With ``lock`` the row is locked (``SELECT … FOR UPDATE``): call inside a transaction.
+    """
+    workflow = visible_workflows(user).select_related("owner").filter(key=key).first()
+    if workflow is None:
+        raise Http404("No such workflow.")
+    if perms and not any(has_workflow_perm(user, perm, workflow) for perm in perms):
+        wanted = " or ".join(perm.replace("_", " ") for perm in perms)
+        raise PermissionDenied(f"You need the {wanted} permission on {workflow.name}.")
+    if lock:  # the visibility query has joins and subqueries: lock the bare row by its key
+        workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
+    return workflow
+
+
+def visible_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
+    """Instances ``user`` started, decides a task of, may view one by one, or operates the workflow of.
+
+    Viewing a workflow (the catalog) does not show other people's requests: operating it
+    (change_workflow) does.
+    """
+    instances = ProcessInstance.objects.all()
+    if user.is_superuser:  # type: ignore[attr-defined]
+        return instances
+    granted = get_objects_for_user(user, "orchestration.view_instance", klass=ProcessInstance)
+    operated = get_objects_for_user(user, "orchestration.change_workflow", klass=Workflow)
+    return instances.filter(
+        Q(initiator=user)
+        | Q(workflow__in=operated)
+        | Q(pk__in=granted.values("pk"))
+        | Q(pk__in=human.provider().instances_of(user))
+    )
+
+
+def visible_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:
+    """Incidents of the instances ``user`` may see."""
+    return Incident.objects.filter(instance__in=visible_instances(user))
+
+
+def can_cancel(user: AbstractBaseUser, instance: ProcessInstance) -> bool:
+    """The initiator may withdraw their own request; operators need change_workflow."""
+    if instance.initiator_id is not None and instance.initiator_id == user.pk:
+        return True
+    return has_workflow_perm(user, "change_workflow", instance.workflow)
+
+
+def can_operate(user: AbstractBaseUser, instance: ProcessInstance) -> bool:
+    """Retrying or skipping an incident changes the run: change_workflow on its workflow."""
+    return has_workflow_perm(user, "change_workflow", instance.workflow)
+
+
+def message_targets(name: str, correlation_key: str) -> QuerySet[Workflow]:
+    """The workflows a message could reach, following ``correlate_message``'s rule.
+
+    Instances waiting for (name, key) take it first; only when none waits does a
+    message start event of a published version receive it.
+    """
+    waiting = MessageSubscription.objects.filter(
+        message_name=name, correlation_key=correlation_key, instance__isnull=False
+    )
+    if waiting.exists():
+        return Workflow.objects.filter(pk__in=waiting.values("instance__workflow"))
+    starting = MessageSubscription.objects.filter(
+        message_name=name, instance__isnull=True, version__status=WorkflowVersion.Status.PUBLISHED
+    )
+    return Workflow.objects.filter(pk__in=starting.values("version__workflow"))
