@@ -9,7 +9,6 @@ attributes and elements a form writes are exactly those the compiler reads.
 
 from __future__ import annotations
 
-import datetime
 import json
 import math
 import re
@@ -17,7 +16,6 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, cast
 
-from croniter import croniter
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -55,41 +53,16 @@ from designer.diagram import (
     timer,
 )
 from designer.scope import NUMERIC, TYPE_WORDS, Scope, Variable
-from orchestration import expressions
+from orchestration import expressions, values
 from orchestration.access import visible_workflows
-from orchestration.bpmn.compiler import is_timestamp
 from orchestration.bpmn.graph import VariableType
 from orchestration.connectors import registry
 from orchestration.connectors.base import Connector
-from orchestration.durations import parse_duration
+from orchestration.durations import UNITS, duration_to_iso, iso_to_duration
 from orchestration.models import Workflow
+from orchestration.values import is_timestamp
 
 # --- durations as a number and a unit
-
-UNITS: tuple[tuple[str, str, int], ...] = (
-    ("minutes", "minutes", 60),
-    ("hours", "hours", 3600),
-    ("days", "days", 86400),
-    ("weeks", "weeks", 604800),
-)
-_ISO_UNIT = {"minutes": ("PT", "M"), "hours": ("PT", "H"), "days": ("P", "D"), "weeks": ("P", "W")}
-
-
-def duration_to_iso(count: int, unit: str) -> str:
-    prefix, suffix = _ISO_UNIT[unit]
-    return f"{prefix}{count}{suffix}"
-
-
-def iso_to_duration(text: str | None) -> tuple[int | None, str]:
-    """(count, unit) for an ISO duration, in the largest unit that divides it; (None, "days") if none."""
-    delta = parse_duration(text or "")
-    if delta is None or delta.total_seconds() <= 0:
-        return None, "days"
-    seconds = math.ceil(delta.total_seconds() / 60) * 60
-    for unit, _, size in reversed(UNITS):
-        if seconds % size == 0:
-            return seconds // size, unit
-    return seconds // 60, "minutes"
 
 
 def _duration_fields(label: str, help_text: str) -> tuple[forms.IntegerField, forms.ChoiceField]:
@@ -225,7 +198,7 @@ class FormFieldRow(_RowForm):
         if bounds.get("min", -math.inf) > bounds.get("max", math.inf):
             self.add_error("max", "Max is below min.")
         default = data.get("default", "").strip()
-        if default and not _default_fits(default, kind, choices):
+        if default and values.field_default(default, kind, choices) is None:
             self.add_error(
                 "default", f"{default!r} is not a valid {dict(FIELD_TYPES).get(kind, kind).lower()}."
             )
@@ -233,7 +206,7 @@ class FormFieldRow(_RowForm):
 
     @classmethod
     def initial_from(cls, item: Mapping[str, str]) -> dict[str, Any]:
-        required = item.get("required", "").strip().lower() in ("true", "1", "yes")
+        required = bool(values.parse_flag(item.get("required", "")))
         return {**{k: item.get(k, "") for k in cls.base_fields if k != "required"}, "required": required}
 
     def item(self) -> dict[str, Any]:
@@ -244,26 +217,6 @@ class FormFieldRow(_RowForm):
         for key in ("min", "max", "choices", "default"):
             item[key] = data[key].strip()
         return {k: v for k, v in item.items() if v != ""}
-
-
-def _default_fits(raw: str, kind: str, choices: list[str]) -> bool:
-    if kind == "number":
-        try:
-            return math.isfinite(float(raw))
-        except ValueError:
-            return False
-    if kind == "integer":
-        return bool(re.fullmatch(r"-?\d+", raw))
-    if kind == "boolean":
-        return raw.lower() in ("true", "false", "1", "0", "yes", "no")
-    if kind == "choice":
-        return raw in choices
-    if kind == "date":
-        try:
-            datetime.date.fromisoformat(raw)
-        except ValueError:
-            return False
-    return True
 
 
 class MappingRow(_RowForm):
@@ -1174,7 +1127,7 @@ class StartForm(BlockForm):
         data = self.cleaned_data
         kind = data.get("start_kind")
         cron = " ".join(data.get("cron", "").split())
-        if kind == "schedule" and (len(cron.split()) != 5 or not croniter.is_valid(cron)):
+        if kind == "schedule" and not values.is_cron(cron):
             self.add_error("cron", "Write five fields: minute hour day month weekday, e.g. 0 9 * * 1-5.")
         if kind == "event" and not data.get("message_name", "").strip():
             self.add_error("message_name", "Name the message that starts the workflow.")

@@ -1,7 +1,8 @@
-"""ISO 8601 durations as Baton accepts them, one parser for the compiler and the runtime."""
+"""ISO 8601 durations as Baton accepts them: one parser for the compiler, the panels and the runtime."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import timedelta
 
@@ -19,3 +20,31 @@ def parse_duration(text: str) -> timedelta | None:
         return None
     parts = {name: float(value) for name, value in match.groupdict().items() if value}
     return timedelta(**parts)
+
+
+# A duration as a number and a unit, the way the side panel asks for it: (unit, word, seconds).
+UNITS: tuple[tuple[str, str, int], ...] = (
+    ("minutes", "minutes", 60),
+    ("hours", "hours", 3600),
+    ("days", "days", 86400),
+    ("weeks", "weeks", 604800),
+)
+_ISO_UNIT = {"minutes": ("PT", "M"), "hours": ("PT", "H"), "days": ("P", "D"), "weeks": ("P", "W")}
+
+
+def duration_to_iso(count: int, unit: str) -> str:
+    """``(3, "days")`` -> ``P3D``: what the side panel's number and unit write into the diagram."""
+    prefix, suffix = _ISO_UNIT[unit]
+    return f"{prefix}{count}{suffix}"
+
+
+def iso_to_duration(text: str | None) -> tuple[int | None, str]:
+    """(count, unit) for an ISO duration, in the largest unit that divides it; (None, "days") if none."""
+    delta = parse_duration(text or "")
+    if delta is None or delta.total_seconds() <= 0:
+        return None, "days"
+    seconds = math.ceil(delta.total_seconds() / 60) * 60
+    for unit, _, size in reversed(UNITS):
+        if seconds % size == 0:
+            return seconds // size, unit
+    return seconds // 60, "minutes"

@@ -8,16 +8,13 @@ problem it finds, naming the element, instead of stopping at the first.
 
 from __future__ import annotations
 
-import datetime
-import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
-from croniter import croniter
 from lxml import etree
 
-from orchestration import expressions
+from orchestration import expressions, values
 from orchestration.bpmn.graph import GRAPH_FORMAT, Flow, FormField, Graph, Node, NodeKind, VariableType
 from orchestration.bpmn.parse import BATON_NS, BATON_PREFIX, BPMN_NS, XML_NS, XSI_NS, bpmn, descriptor, load
 from orchestration.bpmn.problems import ELEMENT_LABELS, Problem, kind_label
@@ -97,7 +94,6 @@ _FIELD_TYPES: dict[str, VariableType] = {
 _VARIABLE_TYPES: dict[str, VariableType] = {t: t for t in expressions.VARIABLE_TYPES}
 _ASSIGNEE_RULES = ("user", "group", "manager", "authority_chain")
 _RESERVED = {"result": "the output of a step", "payload": "the body of a webhook"}
-_TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 
 Scope = Literal["variables", "output", "payload"]
 Expect = Literal["bool", "number", "moment", "key"]
@@ -364,7 +360,7 @@ class _Compiler:
                 cron = _text(definition.find(bpmn("timeCycle")))
                 if not cron:
                     self.error(subject, 'a scheduled Start needs a cron expression such as "0 9 * * 1-5".')
-                elif len(cron.split()) != 5 or not croniter.is_valid(cron):
+                elif not values.is_cron(cron):
                     self.error(
                         subject,
                         f'"{cron}" is not a cron expression with 5 fields (minute hour day month weekday).',
@@ -433,7 +429,7 @@ class _Compiler:
             }
             raw_default = f.get("default")
             if raw_default is not None and raw_default.strip():
-                default = self._field_default(raw_default.strip(), field_type, choices)
+                default = values.field_default(raw_default, field_type, choices)
                 if default is None:
                     self.error(
                         subject,
@@ -448,39 +444,20 @@ class _Compiler:
     def _flag(self, raw: str | None, subject: _Subject, what: str) -> bool:
         if raw is None or not raw.strip():
             return False
-        if raw.strip().lower() in _TRUE:
-            return True
-        if raw.strip().lower() not in _FALSE:
+        flag = values.parse_flag(raw)
+        if flag is None:
             self.error(subject, f'{what} is "{raw}"; use true or false.')
-        return False
+        return bool(flag)
 
     def _number(
         self, raw: str | None, subject: _Subject, what: str, default: float | None = None
     ) -> float | None:
         if raw is None or not raw.strip():
             return default
-        value = _to_float(raw.strip())
+        value = values.parse_number(raw.strip())
         if value is None:
             self.error(subject, f'{what} "{raw}" is not a number.')
         return value
-
-    @staticmethod
-    def _field_default(raw: str, field_type: str, choices: list[str]) -> Any:
-        match field_type:
-            case "number":
-                return _to_float(raw)
-            case "integer":
-                return int(raw) if re.fullmatch(r"-?\d+", raw) else None
-            case "boolean":
-                return True if raw.lower() in _TRUE else False if raw.lower() in _FALSE else None
-            case "choice":
-                return raw if raw in choices else None
-            case "date":
-                try:
-                    return datetime.date.fromisoformat(raw).isoformat()
-                except ValueError:
-                    return None
-        return raw
 
     def _read_end(self, el: etree._Element, subject: _Subject) -> tuple[NodeKind, dict[str, Any]] | None:
         defs = self._event_definitions(el, subject)
@@ -687,7 +664,7 @@ class _Compiler:
                     )
                 return "timer_catch", {"duration": duration}
             if date:
-                if is_timestamp(date):
+                if values.is_timestamp(date):
                     return "timer_catch", {"date": date}
                 self.exprs.append(_Expr(subject, "date", date, "variables", expect="moment"))
                 return "timer_catch", {"date_expression": date}
@@ -1015,23 +992,6 @@ def _text(el: etree._Element | None) -> str:
 def _clean(text: str) -> str:
     """Names may hold line breaks from the diagram's label editor."""
     return " ".join(text.split())
-
-
-def is_timestamp(value: str) -> bool:
-    """Whether ``value`` is an ISO 8601 date-time (a Wait until … block's date)."""
-    try:
-        datetime.datetime.fromisoformat(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _to_float(raw: str) -> float | None:
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if value == value and abs(value) != float("inf") else None
 
 
 def _baton_children(el: etree._Element, local: str) -> Iterator[etree._Element]:

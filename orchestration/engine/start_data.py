@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import datetime
 import math
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+
+from orchestration import values
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import FormField, Node
@@ -19,10 +20,6 @@ class StartDataError(Exception):
     def __init__(self, errors: dict[str, list[str]]) -> None:
         super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
         self.errors = errors
-
-
-_TRUE = {"true", "1", "yes", "on"}
-_FALSE = {"false", "0", "no", "off", ""}
 
 
 def _convert(field: FormField, value: Any) -> Any:
@@ -44,20 +41,18 @@ def _convert(field: FormField, value: Any) -> Any:
     if kind == "boolean":
         if isinstance(value, bool):
             return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
-            return False
-        raise ValueError("Enter true or false.")
+        flag = values.parse_flag(str(value))
+        if flag is None:
+            raise ValueError("Enter true or false.")
+        return flag
     if not isinstance(value, str):
         raise ValueError("Enter text.")
     value = value.strip()
     if kind == "date":
-        try:
-            return datetime.date.fromisoformat(value).isoformat()
-        except ValueError:
-            raise ValueError("Enter a date as YYYY-MM-DD.") from None
+        date = values.parse_date(value)
+        if date is None:
+            raise ValueError("Enter a date as YYYY-MM-DD.")
+        return date
     if kind == "email":
         try:
             validate_email(value)

@@ -23,15 +23,11 @@ from designer.cel_builder import (
     text_to_cel,
 )
 from designer.diagram import Diagram
-from designer.forms import (
-    FIELD_TYPES,
-    PanelContext,
-    duration_to_iso,
-    iso_to_duration,
-)
+from designer.forms import FIELD_TYPES, PanelContext
 from designer.scope import Scope, Variable, scope_at
 from orchestration import expressions
 from orchestration.bpmn.compiler import compile_bpmn
+from orchestration.durations import duration_to_iso, iso_to_duration
 from orchestration.models import Workflow
 from tests import bpmn
 
