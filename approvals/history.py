@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from approvals.models import ApprovalTask, money, person
+from approvals.models import ApprovalTask, person
 from orchestration.models import ProcessInstance
 
 if TYPE_CHECKING:
@@ -173,7 +173,3 @@ def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldVal
         else:
             recorded.append(FieldValue(label, value, "boolean" if isinstance(value, bool) else "number"))
     return answers, recorded
-
-
-def amount_text(task: ApprovalTask) -> str:
-    return money(task.amount, task.currency or "") if task.amount is not None else ""

@@ -411,12 +411,3 @@ def map_literal_entries(source: str) -> list[MapEntry]:
         entries.append(MapEntry(name, source[start:end], line, column))
         k = j + 1  # past the comma; a trailing comma is allowed, as in CEL
     return entries
-
-
-def split_map_literal(source: str) -> dict[str, str]:
-    """Split a Set data script into ``{variable: CEL source}``.
-
-    ``'{"a": x + 1, "b": "s"}'`` gives ``{"a": "x + 1", "b": '"s"'}``. Strings,
-    comments and nesting are respected; keys must be quoted identifiers.
-    """
-    return {entry.key: entry.value for entry in map_literal_entries(source)}

@@ -9,7 +9,7 @@ import pytest
 from cel_expr_python import cel
 
 from orchestration import expressions
-from orchestration.expressions import ExpressionError, check, evaluate, split_map_literal, type_of
+from orchestration.expressions import ExpressionError, check, evaluate, map_literal_entries, type_of
 
 VARS: dict[str, expressions.VariableType] = {
     "amount": "number",
@@ -223,7 +223,11 @@ def test_cel_error_values_are_not_returned():
     assert value.type() == cel.Type.ERROR
 
 
-# --- split_map_literal
+# --- map_literal_entries
+
+
+def split_map_literal(source: str) -> dict[str, str]:
+    return {entry.key: entry.value for entry in map_literal_entries(source)}
 
 
 def test_split_map_literal_returns_each_value_source():
