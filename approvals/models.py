@@ -12,6 +12,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from orchestration.templatetags.people import person  # pages and messages name people alike
+
 if TYPE_CHECKING:
     import datetime
 
@@ -19,11 +21,6 @@ if TYPE_CHECKING:
 AMOUNT_CAP = 10**12
 # Variables that name what a request is about, in order of preference (the inbox's subject).
 SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
-
-
-def person(user: Any) -> str:
-    """How a person is named in reasons and messages: full name, else username."""
-    return str(user.get_full_name() or user.get_username())
 
 
 def request_title(instance: Any) -> str:

@@ -78,6 +78,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "approvals.context_processors.navigation",
             ],
+            "builtins": ["orchestration.templatetags.people"],
         },
     },
 ]
