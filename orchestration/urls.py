@@ -4,8 +4,10 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.authtoken.views import obtain_auth_token
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.parsers import FormParser, MultiPartParser
 
+from orchestration.api.parsers import JSONParser
 from orchestration.webhooks import receive_webhook
 
 urlpatterns = [
@@ -13,7 +15,11 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/auth/token/", obtain_auth_token, name="api-token"),
+    path(
+        "api/auth/token/",
+        ObtainAuthToken.as_view(parser_classes=[FormParser, MultiPartParser, JSONParser]),
+        name="api-token",
+    ),
     path("api/", include("orchestration.api.urls")),
     path("hooks/<slug:key>/", receive_webhook, name="webhook"),
     path("designer/", include("designer.urls")),
@@ -22,3 +28,8 @@ urlpatterns = [
 
 if settings.BATON_DEMO_SERVICES:
     urlpatterns.insert(0, path("demo/procurement/", include("orchestration.demo_procurement.urls")))
+
+handler400 = "orchestration.errors.bad_request"
+handler403 = "orchestration.errors.permission_denied"
+handler404 = "orchestration.errors.page_not_found"
+handler500 = "orchestration.errors.server_error"

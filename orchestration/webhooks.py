@@ -124,7 +124,7 @@ def receive_webhook(request: HttpRequest, key: str) -> JsonResponse:
         return _error(401, problem)
     try:
         payload = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # nesting deep enough to exhaust the stack
         return _error(400, "The body is not valid JSON.")
     if not isinstance(payload, dict):
         return _error(400, "The body must be a JSON object.")

@@ -23,16 +23,20 @@ DESCRIPTOR_PATH = Path(__file__).with_name("baton.json")
 def read_text(source: Any) -> str:
     """Read a diagram from a file-like ``source`` (an upload, a request body) as text.
 
-    Raises ValueError saying why it cannot be taken: larger than :data:`MAX_SIZE`, or not UTF-8.
+    Raises ValueError saying why it cannot be taken: larger than :data:`MAX_SIZE`, not UTF-8,
+    or holding a NUL character (XML forbids it, and PostgreSQL cannot store it in text).
     """
     # Read one byte past the cap so an oversized body is refused without reading it all.
     data: bytes = source.read(MAX_SIZE + 1) if source is not None else b""
     if len(data) > MAX_SIZE:
         raise ValueError(f"The diagram is larger than {MAX_SIZE // (1024 * 1024)} MB.")
     try:
-        return data.decode("utf-8-sig")
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ValueError("Send the diagram as UTF-8 text.") from None
+    if "\x00" in text:
+        raise ValueError("The diagram holds a NUL character (byte 0), which XML does not allow.")
+    return text
 
 
 @functools.cache

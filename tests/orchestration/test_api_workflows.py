@@ -187,6 +187,27 @@ def test_upload_that_is_not_utf8_is_400_naming_the_file(api: Client, people: dic
     assert as_body.status_code == 400 and "UTF-8" in as_body.data["detail"]
 
 
+@pytest.mark.parametrize("where", ["file", "body", "json"])
+def test_a_nul_character_in_a_diagram_is_a_400_not_a_storage_error(api: Client, people: dict, where) -> None:
+    client = api(people["designer"])
+    _create(client)
+    xml = approval_flow().replace("Approve purchase", "Approve\x00purchase")
+    assert "\x00" in xml
+    url = "/api/workflows/purchase/draft/"
+
+    if where == "file":
+        upload = SimpleUploadedFile("nul.bpmn", xml.encode())
+        response = client.put(url, {"file": upload}, format="multipart")
+    elif where == "body":
+        response = client.put(url, xml.encode(), content_type="application/xml")
+    else:
+        response = client.put(url, {"bpmn_xml": xml}, format="json")
+
+    assert response.status_code == 400
+    assert "NUL" in str(response.data) or "Null characters" in str(response.data)
+    assert client.get(url).status_code == 200  # the stored draft is untouched and still readable
+
+
 def test_saving_over_someone_elses_save_is_a_conflict_with_the_current_revision(
     api: Client, people: dict
 ) -> None:

@@ -1,0 +1,53 @@
+"""What Baton answers when a request fails before or outside a view: JSON for machines, a page for people.
+
+Registered as Django's ``handler400/403/404/500`` in the project URLs. API and webhook
+callers get ``{"detail": …}`` like every DRF error; people get a page in the product's frame.
+A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is answered 413 (Django calls it a bad request).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import loader
+
+_MACHINE_PREFIXES = ("/api/", "/hooks/")
+
+_TEXTS = {
+    400: ("Bad request", "The request could not be read."),
+    403: ("Not allowed", "You do not have permission to do this."),
+    404: ("Not found", "There is nothing at this address, or you may not see it."),
+    413: ("Too large", "The request is larger than Baton accepts."),
+    500: ("Something went wrong", "Baton could not finish this request. The error has been logged."),
+}
+
+
+def _answer(request: HttpRequest, status: int, *, reason: str = "", context: bool = True) -> HttpResponse:
+    title, detail = _TEXTS[status]
+    detail = reason or detail
+    if request.path.startswith(_MACHINE_PREFIXES):
+        return JsonResponse({"detail": detail}, status=status)
+    template = loader.get_template("error.html")
+    # After a server error the request may be what failed: render without context processors.
+    page = template.render({"status": status, "title": title, "detail": detail}, request if context else None)
+    return HttpResponse(page, status=status)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """400, or 413 when the body was larger than the upload limit."""
+    return _answer(request, 413 if isinstance(exception, RequestDataTooBig) else 400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """403, with the reason the check gave (our checks word theirs for the person who asked)."""
+    return _answer(request, 403, reason=str(exception) if exception.args else "")
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """404 (the exception's text is not shown: it may name what the person may not see)."""
+    return _answer(request, 404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """500, without running anything that may itself fail (no context processors)."""
+    return _answer(request, 500, context=False)
