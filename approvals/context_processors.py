@@ -16,7 +16,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     """The navigation items for the signed-in user (one COUNT query), or the demo hint on sign-in."""
     user = request.user
     if not user.is_authenticated:
-        return {"demo_hint": DEMO_HINT if settings.DEBUG else ""}
+        return {"demo_hint": DEMO_HINT if settings.BATON_DEMO_SERVICES else ""}
     from approvals.access import tasks_for  # the actions module imports the engine; keep startup light
 
     path = request.path

@@ -6,6 +6,7 @@ mode and Celery's ``filesystem://`` broker, both under ``var/``. Production sets
 """
 
 import os
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -22,10 +23,23 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-DEBUG = _env_bool("BATON_DEBUG", True)
-SECRET_KEY = os.environ.get(
-    "BATON_SECRET_KEY", "baton-insecure-development-key-set-BATON_SECRET_KEY-in-production"
-)
+def _local_secret_key(path: Path) -> str:
+    """A random key made once for this installation and kept in ``var/`` (production sets BATON_SECRET_KEY).
+
+    Created with O_EXCL so web, worker and ticker starting together agree on one key.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as file:
+        file.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
+# Off unless asked: the debug page would show settings and environment to anyone.
+DEBUG = _env_bool("BATON_DEBUG", False)
+SECRET_KEY = os.environ.get("BATON_SECRET_KEY") or _local_secret_key(VAR_DIR / "secret_key")
 ALLOWED_HOSTS = os.environ.get("BATON_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
 CSRF_TRUSTED_ORIGINS = [
     origin for origin in os.environ.get("BATON_CSRF_TRUSTED_ORIGINS", "").split(",") if origin
@@ -148,7 +162,7 @@ EMAIL_BACKEND = os.environ.get("BATON_EMAIL_BACKEND", "django.core.mail.backends
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("BATON_FROM_EMAIL", "baton@localhost")
 
-# Encrypts Connection secrets (a Fernet key). Unset: derived from BATON_SECRET_KEY (set one in production).
+# Encrypts Connection secrets (a Fernet key). Unset: derived from the secret key (set both in production).
 BATON_ENCRYPTION_KEY = os.environ.get("BATON_ENCRYPTION_KEY", "")
 
 # --- REST API -----------------------------------------------------------------
