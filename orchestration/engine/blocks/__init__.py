@@ -85,8 +85,11 @@ def kind_for_element(local: str) -> Kind[Any] | None:
 
 
 def reading(element: etree._Element) -> Kind[Any] | None:
-    """The kind that reads ``element``: among the kinds sharing its element, the one whose
-    event definition the element's first definition is, else the first registered for it."""
+    """The kind that reads ``element``, if any.
+
+    Among kinds sharing the element, the one whose ``event_definition`` is the element's
+    first definition; else the first registered for the element (it reports the rest).
+    """
     candidates = [k for k in _KINDS.values() if k.element == local_name(element)]
     if len(candidates) > 1:
         defs = event_definitions(element)

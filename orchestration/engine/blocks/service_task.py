@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-from orchestration.bpmn.context import baton_attr, baton_children, baton_name, local_name
+from orchestration.bpmn.context import baton_attr, baton_children, baton_name
 from orchestration.connectors import registry
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry, evaluate_mapping
 from orchestration.engine.dispatch import queue_for_worker
@@ -30,10 +30,18 @@ class ConnectorTaskConfig(TypedDict):
 
 
 def read(el: etree._Element, ctx: ReadContext) -> ConnectorTaskConfig | None:
-    """A serviceTask or sendTask (which runs the email connector unless it names another)."""
+    """A serviceTask: it names the connector it runs."""
+    return _read(el, ctx, default_connector="")
+
+
+def read_send(el: etree._Element, ctx: ReadContext) -> ConnectorTaskConfig | None:
+    """A sendTask: it runs the email connector unless it names another."""
+    return _read(el, ctx, default_connector="email")
+
+
+def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> ConnectorTaskConfig:
     subject = ctx.subject(el)
-    send = local_name(el) == "sendTask"
-    connector = baton_attr(el, "connector") or ("email" if send else "")
+    connector = baton_attr(el, "connector") or default_connector
     if not connector:
         ctx.error(subject, "has no connector: choose what this step runs.")
     elif not registry.is_registered(connector):
@@ -103,7 +111,7 @@ SEND_KIND = Kind(
     label="Notify",
     element="sendTask",
     config=ConnectorTaskConfig,
-    read=read,
+    read=read_send,
     block=SendTaskBlock(),
     palette=PaletteEntry(
         key="notify",
