@@ -3,46 +3,22 @@
 A graph is plain JSON (stored on ``WorkflowVersion.graph``); these TypedDicts
 document its shape. The runtime never re-parses XML.
 
-Node ``kind`` values and their ``config`` keys:
-
-- ``start``: ``trigger`` ("none" | "timer" | "message"), ``cron`` (timer start),
-  ``message`` (message start), ``fields`` (list of :class:`FormField`),
-  ``inputs`` (webhook payload mapping: variable -> CEL over ``payload``).
-- ``end``: ``outcome`` (str, may be "").
-- ``user_task``: ``assignee_rule`` ("user" | "group" | "manager" | "authority_chain"),
-  ``assignee`` (username), ``groups`` (list of group names), ``due_in`` (ISO 8601
-  duration or ""), ``reminder_in``, ``escalate_to``, ``quorum`` ("any" | "all"),
-  ``amount_expression`` (CEL), ``result_variable`` (str).
-- ``service_task`` / ``send_task``: ``connector`` (registry name), ``properties``
-  (dict of literal strings), ``inputs`` (variable -> CEL), ``outputs``
-  (variable -> CEL over ``result`` and the instance variables), ``retries`` (int,
-  attempts after the first), ``retry_backoff`` (seconds, float).
-- ``exclusive``: ``default`` (flow id or None); ``role`` ("decision" | "merge").
-- ``parallel``: ``role`` ("split" | "join" | "both" | "pass").
-- ``script``: ``assignments`` (variable -> CEL).
-- ``timer_catch``: ``duration`` (ISO 8601) or ``date`` (ISO 8601 timestamp) or
-  ``date_expression`` (CEL giving a timestamp or ISO string).
-- ``message_catch``: ``message`` (name), ``correlation_key`` (CEL).
-- ``call_activity``: ``called_element`` (workflow key), ``inputs``, ``outputs``.
+Node ``kind`` is the name of a registered block kind, and its ``config`` has
+that kind's typed shape: each kind module in ``orchestration/engine/blocks/``
+declares it as a TypedDict next to how it is read and run (``StartConfig`` in
+``start.py``, ``UserTaskConfig`` in ``user_task.py``, ``ConnectorTaskConfig`` for
+``service_task``/``send_task``, ``ExclusiveConfig``, ``ParallelConfig``,
+``ScriptConfig``, ``TimerCatchConfig``, ``MessageCatchConfig``,
+``CallActivityConfig``, ``EndConfig``); ``orchestration/engine/blocks/__init__.py``
+lists the kinds.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, NotRequired, TypedDict
 
-NodeKind = Literal[
-    "start",
-    "end",
-    "user_task",
-    "service_task",
-    "send_task",
-    "exclusive",
-    "parallel",
-    "script",
-    "timer_catch",
-    "message_catch",
-    "call_activity",
-]
+# The name of a registered block kind ("user_task", "exclusive", ...): see orchestration.engine.blocks.
+NodeKind = str
 
 # Variable types as declared: the compiler maps them to CEL types.
 VariableType = Literal["string", "number", "integer", "boolean", "date", "map", "list", "dyn"]
@@ -65,7 +41,7 @@ class Node(TypedDict):
     kind: NodeKind
     incoming: list[str]  # flow ids
     outgoing: list[str]  # flow ids
-    config: dict[str, Any]
+    config: dict[str, Any]  # the kind's config TypedDict, stored as plain JSON
 
 
 class Flow(TypedDict):

@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Business names of BPMN elements, as the designer's palette shows them.
-ELEMENT_LABELS: dict[str, str] = {
+# Business names of the elements that are not block kinds; the kinds' labels come from their modules.
+_OTHER_LABELS: dict[str, str] = {
     "process": "Process",
-    "startEvent": "Start",
-    "endEvent": "End",
-    "userTask": "Approval",
-    "serviceTask": "Automated step",
-    "sendTask": "Notify",
-    "exclusiveGateway": "Decision",
-    "parallelGateway": "Parallel gateway",
-    "scriptTask": "Set data",
-    "intermediateCatchEvent": "Wait",
-    "callActivity": "Sub-process call",
     "sequenceFlow": "Flow",
     "lane": "Lane",
 }
+
+
+def element_label(local: str) -> str:
+    """The business name of a BPMN element (``userTask`` -> "Approval"), as the palette shows it."""
+    from orchestration.engine.blocks import kind_for_element  # the registry imports this module
+
+    kind = kind_for_element(local)
+    return kind.label if kind is not None else _OTHER_LABELS.get(local, "Element")
 
 
 @dataclass(frozen=True)
@@ -58,27 +56,11 @@ class Problem:
         return f"{subject}{separator}{self.message}"
 
 
-_KIND_LABELS: dict[str, str] = {
-    "start": "Start",
-    "end": "End",
-    "user_task": "Approval",
-    "service_task": "Automated step",
-    "send_task": "Notify",
-    "exclusive": "Decision",
-    "parallel": "Parallel gateway",
-    "script": "Set data",
-    "timer_catch": "Wait",
-    "message_catch": "Wait",
-    "call_activity": "Sub-process call",
-}
-
-
 def kind_label(kind: str, role: str | None = None) -> str:
-    """The business name of a compiled node kind, refined by a gateway's role."""
-    if kind == "exclusive" and role == "merge":
-        return "Merge"
-    if kind == "parallel" and role == "split":
-        return "Parallel split"
-    if kind == "parallel" and role == "join":
-        return "Parallel join"
-    return _KIND_LABELS.get(kind, "Element")
+    """The business name of a compiled node kind, refined by a gateway's role ("Parallel split")."""
+    from orchestration.engine.blocks import registered  # the registry imports this module
+
+    found = registered(kind)
+    if found is None:
+        return "Element"
+    return found.role_labels.get(role or "", found.label)

@@ -23,31 +23,11 @@
 
   // --- the blocks a business user draws (and nothing else) -------------------------------
 
-  const BLOCKS = [
-    { key: 'start', label: 'Start', type: 'bpmn:StartEvent', icon: 'bpmn-icon-start-event-none', group: 'ends',
-      hint: 'Where a request begins: a form, a schedule, a webhook or an event' },
-    { key: 'approval', label: 'Approval', type: 'bpmn:UserTask', icon: 'bpmn-icon-user-task', group: 'work',
-      hint: 'Someone approves or rejects' },
-    { key: 'automated', label: 'Automated step', type: 'bpmn:ServiceTask', icon: 'bpmn-icon-service-task', group: 'work',
-      hint: 'Calls a system: an HTTP request, the ERP, custom code' },
-    { key: 'notify', label: 'Notify', type: 'bpmn:SendTask', icon: 'bpmn-icon-send-task', group: 'work',
-      hint: 'Sends an email' },
-    { key: 'set-data', label: 'Set data', type: 'bpmn:ScriptTask', icon: 'bpmn-icon-script-task', group: 'work',
-      attrs: { scriptFormat: 'cel' }, hint: 'Computes values for later steps' },
-    { key: 'decision', label: 'Decision', type: 'bpmn:ExclusiveGateway', icon: 'bpmn-icon-gateway-xor', group: 'route',
-      hint: 'Takes one path depending on the data' },
-    { key: 'parallel', label: 'Parallel split/join', type: 'bpmn:ParallelGateway', icon: 'bpmn-icon-gateway-parallel', group: 'route',
-      hint: 'Runs paths at the same time, then waits for all of them' },
-    { key: 'wait', label: 'Wait', type: 'bpmn:IntermediateCatchEvent', icon: 'bpmn-icon-intermediate-event-catch-timer', group: 'route',
-      eventDefinitionType: 'bpmn:TimerEventDefinition', hint: 'Pauses for a duration, until a date, or for an event' },
-    { key: 'call', label: 'Call sub-process', type: 'bpmn:CallActivity', icon: 'bpmn-icon-call-activity', group: 'route',
-      hint: 'Runs another workflow and waits for it' },
-    { key: 'end', label: 'End', type: 'bpmn:EndEvent', icon: 'bpmn-icon-end-event-none', group: 'ends',
-      hint: 'Where a request finishes, with an outcome' },
-  ];
+  // The palette comes from the block kinds' registry (orchestration/engine/blocks), in its order.
+  const BLOCKS = editing ? config.palette.blocks : [];
   const BLOCK = Object.fromEntries(BLOCKS.map((b) => [b.key, b]));
   // What the context pad offers to append after a block, in this order.
-  const APPENDS = ['approval', 'automated', 'notify', 'set-data', 'decision', 'end'];
+  const APPENDS = editing ? config.palette.appends : [];
   const TOOLS = ['hand-tool', 'lasso-tool', 'global-connect-tool'];
 
   const escapeHtml = (text) => String(text).replace(/[&<>"']/g, (c) => (

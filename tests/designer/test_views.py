@@ -16,7 +16,7 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from orchestration.definitions import create_workflow, current_draft, publish_version, save_draft
-from orchestration.engine import start_instance
+from orchestration.engine import blocks, start_instance
 from orchestration.models import Workflow, WorkflowVersion
 from tests import bpmn
 
@@ -187,6 +187,15 @@ def test_editor_hands_the_draft_its_revision_and_its_problems_to_the_canvas(
     assert config["canPublish"] is False  # desi designs but does not publish
     assert "bpmn-modeler.production.min.js" in response.content.decode()
     assert 'id="designer-panel"' in response.content.decode()
+
+
+def test_editor_hands_the_block_registrys_palette_to_the_canvas(
+    people: dict[str, Any], workflow: Workflow
+) -> None:
+    response = client_for(people["designer"]).get(reverse("designer:edit", args=["purchase"]))
+    palette = config_of(response)["palette"]
+    assert palette == blocks.palette()
+    assert palette["blocks"][0]["key"] == "start" and "approval" in palette["appends"]
 
 
 def test_editor_without_a_draft_starts_from_the_published_version(

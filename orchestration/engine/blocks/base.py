@@ -1,12 +1,17 @@
-"""What every block kind provides."""
+"""What every block kind provides: its description (:class:`Kind`) and how it runs (:class:`Block`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
 from orchestration.expressions import ExpressionError, evaluate
 
 if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
     from orchestration.models import Step
@@ -62,3 +67,73 @@ class Block:
 
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
         """A timer of this step is due (waits); the default ignores it."""
+
+
+ConfigT = TypeVar("ConfigT", bound=Mapping[str, Any])
+
+
+@dataclass(frozen=True)
+class PaletteEntry:
+    """How the designer's palette offers a kind: a business label, an icon and a hint.
+
+    ``type`` is the bpmn-js type created (``bpmn:UserTask``); ``attrs`` are set on
+    the new element's business object (``scriptFormat``); ``event_definition`` is
+    the bpmn-js ``eventDefinitionType`` of a new event. ``append`` is the kind's
+    place among the context pad's "add after this" entries (None: not offered).
+    """
+
+    key: str
+    label: str
+    type: str
+    icon: str
+    group: Literal["ends", "work", "route"]
+    hint: str
+    attrs: Mapping[str, str] = field(default_factory=dict)
+    event_definition: str = ""
+    append: int | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The entry as the canvas script reads it (``config.palette.blocks``)."""
+        entry: dict[str, Any] = {
+            "key": self.key,
+            "label": self.label,
+            "type": self.type,
+            "icon": self.icon,
+            "group": self.group,
+            "hint": self.hint,
+        }
+        if self.attrs:
+            entry["attrs"] = dict(self.attrs)
+        if self.event_definition:
+            entry["eventDefinitionType"] = self.event_definition
+        return entry
+
+
+@dataclass(frozen=True)
+class Kind(Generic[ConfigT]):
+    """One block kind: everything the compiler, the designer and the engine know about it.
+
+    - ``name``: the graph's node ``kind``; ``label``: its business name in problems and views,
+      refined per gateway role by ``role_labels``.
+    - ``element``: the BPMN element it is read from. Kinds sharing an element are told apart
+      by ``event_definition`` (the first registered kind for the element reads it when no
+      other kind's definition matches).
+    - ``config``: the TypedDict of the node's ``config``; ``read(element, ctx)`` returns it,
+      or None when the element is refused.
+    - ``connect(node, ctx)`` runs once every flow is read (gateway roles); ``check(node, ctx)``
+      once every variable is typed. ``conditional_flows``: its outgoing flows may carry conditions.
+    - ``block``: how it runs; ``palette``: how the designer offers it (None: not in the palette).
+    """
+
+    name: str
+    label: str
+    element: str
+    config: type[ConfigT]
+    read: Callable[[etree._Element, ReadContext], ConfigT | None]
+    block: Block
+    event_definition: str | None = None
+    palette: PaletteEntry | None = None
+    role_labels: Mapping[str, str] = field(default_factory=dict)
+    conditional_flows: bool = False
+    connect: Callable[[Node, ReadContext], None] | None = None
+    check: Callable[[Node, ReadContext], None] | None = None

@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from orchestration.engine.blocks.base import Block, BlockError, evaluate_mapping
+from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry, evaluate_mapping
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
 
 if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
+
+
+class CallActivityConfig(TypedDict):
+    """A Sub-process call: the workflow it starts, the data it passes and what it takes back."""
+
+    called_element: str  # workflow key
+    inputs: dict[str, str]  # child variable -> CEL over this instance's variables
+    outputs: dict[str, str]  # variable -> CEL over ``result`` (the child's variables)
+
+
+def read(el: etree._Element, ctx: ReadContext) -> CallActivityConfig | None:
+    """A callActivity naming the workflow (by key) it calls."""
+    subject = ctx.subject(el)
+    called = el.get("calledElement", "").strip()
+    if not called:
+        ctx.error(subject, "does not name the workflow it calls.")
+    return {
+        "called_element": called,
+        "inputs": ctx.mapping(el, subject, "input", scope="variables"),
+        "outputs": ctx.mapping(el, subject, "output", scope="output", declares="typed"),
+    }
 
 
 def _outputs(run: Run, node: Node, child: ProcessInstance) -> dict[str, Any]:
@@ -53,3 +77,21 @@ class CallActivityBlock(Block):
             raise BlockError(f"The sub-process {child.id} was {child.get_status_display().lower()}.")
         node = run.graph["nodes"][step.node_id]
         resume_in_run(run, step, _outputs(run, node, child), message="Sub-process finished")
+
+
+KIND = Kind(
+    name="call_activity",
+    label="Sub-process call",
+    element="callActivity",
+    config=CallActivityConfig,
+    read=read,
+    block=CallActivityBlock(),
+    palette=PaletteEntry(
+        key="call",
+        label="Call sub-process",
+        type="bpmn:CallActivity",
+        icon="bpmn-icon-call-activity",
+        group="route",
+        hint="Runs another workflow and waits for it",
+    ),
+)

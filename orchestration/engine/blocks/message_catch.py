@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
-from orchestration.engine.blocks.base import Block, BlockError
+from orchestration.bpmn.context import baton_attr
+from orchestration.engine.blocks.base import Block, BlockError, Kind
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import MessageSubscription, Step
 
 if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
+
+
+class MessageCatchConfig(TypedDict):
+    """A Wait for a message: its name, and the CEL key picking the instance it is for."""
+
+    message: str
+    correlation_key: str
+
+
+def read(el: etree._Element, ctx: ReadContext) -> MessageCatchConfig | None:
+    """An intermediateCatchEvent with a message definition."""
+    subject = ctx.subject(el)
+    defs = ctx.event_definitions(el, subject)
+    message = ctx.message_name(defs[0], subject)
+    key = baton_attr(el, "correlationKey")
+    if not key:
+        ctx.error(subject, "needs a correlation key: an expression that picks the instance a message is for.")
+    else:
+        ctx.check_expression(subject, "correlation key", key, expect="key")
+    return {"message": message, "correlation_key": key}
 
 
 class MessageCatchBlock(Block):
@@ -34,3 +58,15 @@ class MessageCatchBlock(Block):
             node_id=node["id"],
         )
         return None
+
+
+# No palette entry of its own: the palette's Wait is the same element, with a timer until changed to a message.
+KIND = Kind(
+    name="message_catch",
+    label="Wait",
+    element="intermediateCatchEvent",
+    event_definition="messageEventDefinition",
+    config=MessageCatchConfig,
+    read=read,
+    block=MessageCatchBlock(),
+)

@@ -7,14 +7,37 @@ unique ``join_key`` on the firing step guards that a second time.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, TypedDict
 
-from orchestration.engine.blocks.base import Block
+from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
 from orchestration.models import Step
 
 if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
+
+
+class ParallelConfig(TypedDict):
+    """A parallel gateway's role, from its flows: it splits, joins, both, or passes the token on."""
+
+    role: Literal["split", "join", "both", "pass"]
+
+
+def read(el: etree._Element, ctx: ReadContext) -> ParallelConfig | None:
+    """A parallelGateway; its role is known once its flows are read."""
+    return {"role": "pass"}
+
+
+def connect(node: Node, ctx: ReadContext) -> None:
+    """Split, join or both, by the number of flows in and out."""
+    incoming, outgoing = node["incoming"], node["outgoing"]
+    if len(incoming) > 1:
+        node["config"]["role"] = "both" if len(outgoing) > 1 else "join"
+    elif len(outgoing) > 1:
+        node["config"]["role"] = "split"
 
 
 class ParallelBlock(Block):
@@ -43,3 +66,23 @@ class ParallelBlock(Block):
         step.join_key = f"{node['id']}:{consumed[0]}"
         step.output = {"joined": len(consumed)}
         return list(node["outgoing"])
+
+
+KIND = Kind(
+    name="parallel",
+    label="Parallel gateway",
+    element="parallelGateway",
+    config=ParallelConfig,
+    read=read,
+    connect=connect,
+    role_labels={"split": "Parallel split", "join": "Parallel join"},
+    block=ParallelBlock(),
+    palette=PaletteEntry(
+        key="parallel",
+        label="Parallel split/join",
+        type="bpmn:ParallelGateway",
+        icon="bpmn-icon-gateway-parallel",
+        group="route",
+        hint="Runs paths at the same time, then waits for all of them",
+    ),
+)

@@ -2,15 +2,74 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
-from orchestration.engine.blocks.base import Block, evaluate_mapping
+from orchestration.bpmn.context import baton_attr, baton_children, baton_name
+from orchestration.connectors import registry
+from orchestration.engine.blocks.base import Block, Kind, PaletteEntry, evaluate_mapping
 from orchestration.engine.dispatch import queue_for_worker
 
 if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
     from orchestration.models import Step
+
+
+class ConnectorTaskConfig(TypedDict):
+    """An Automated step or a Notify: the connector it runs, with what, and how often it retries."""
+
+    connector: str  # registry name
+    properties: dict[str, str]  # literal settings of the connector
+    inputs: dict[str, str]  # variable -> CEL
+    outputs: dict[str, str]  # variable -> CEL over ``result`` and the instance variables
+    retries: int  # attempts after the first
+    retry_backoff: float  # seconds
+
+
+def read(el: etree._Element, ctx: ReadContext) -> ConnectorTaskConfig | None:
+    """A serviceTask: it names the connector it runs."""
+    return _read(el, ctx, default_connector="")
+
+
+def read_send(el: etree._Element, ctx: ReadContext) -> ConnectorTaskConfig | None:
+    """A sendTask: it runs the email connector unless it names another."""
+    return _read(el, ctx, default_connector="email")
+
+
+def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> ConnectorTaskConfig:
+    subject = ctx.subject(el)
+    connector = baton_attr(el, "connector") or default_connector
+    if not connector:
+        ctx.error(subject, "has no connector: choose what this step runs.")
+    elif not registry.is_registered(connector):
+        ctx.error(subject, f"unknown connector '{connector}'.")
+    retries = ctx.number(el.get(baton_name("retries")), subject, "retries", default=3.0)
+    if retries is not None and (retries < 0 or retries != int(retries)):
+        ctx.error(subject, "retries must be a whole number, 0 or more.")
+    backoff = ctx.number(el.get(baton_name("retryBackoff")), subject, "retryBackoff", default=2.0)
+    if backoff is not None and backoff < 0:
+        ctx.error(subject, "retryBackoff must be a number of seconds, 0 or more.")
+    properties: dict[str, str] = {}
+    for prop in baton_children(el, "property"):
+        name = prop.get("name", "").strip()
+        if not name or name in properties:
+            ctx.error(
+                subject,
+                f"has a property with {'no name' if not name else f'the repeated name {name!r}'}.",
+            )
+            continue
+        properties[name] = prop.get("value", "")
+    return {
+        "connector": connector,
+        "properties": properties,
+        "inputs": ctx.mapping(el, subject, "input", scope="variables"),
+        "outputs": ctx.mapping(el, subject, "output", scope="output", declares="typed"),
+        "retries": int(retries or 0),
+        "retry_backoff": float(backoff or 0.0),
+    }
 
 
 class ServiceTaskBlock(Block):
@@ -27,3 +86,40 @@ class ServiceTaskBlock(Block):
 
 class SendTaskBlock(ServiceTaskBlock):
     kind = "send_task"
+
+
+KIND = Kind(
+    name="service_task",
+    label="Automated step",
+    element="serviceTask",
+    config=ConnectorTaskConfig,
+    read=read,
+    block=ServiceTaskBlock(),
+    palette=PaletteEntry(
+        key="automated",
+        label="Automated step",
+        type="bpmn:ServiceTask",
+        icon="bpmn-icon-service-task",
+        group="work",
+        hint="Calls a system: an HTTP request, the ERP, custom code",
+        append=2,
+    ),
+)
+
+SEND_KIND = Kind(
+    name="send_task",
+    label="Notify",
+    element="sendTask",
+    config=ConnectorTaskConfig,
+    read=read_send,
+    block=SendTaskBlock(),
+    palette=PaletteEntry(
+        key="notify",
+        label="Notify",
+        type="bpmn:SendTask",
+        icon="bpmn-icon-send-task",
+        group="work",
+        hint="Sends an email",
+        append=3,
+    ),
+)

@@ -1,7 +1,146 @@
-"""Start: the token leaves on every outgoing flow; start data was checked before."""
+"""Start: where a request begins (a form, a schedule, a webhook or a message).
 
-from orchestration.engine.blocks.base import Block
+The token leaves on every outgoing flow; start data was checked before the instance started.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal, TypedDict
+
+from orchestration import expressions, values
+from orchestration.bpmn.context import baton_children, clean, local_name, text_of
+from orchestration.bpmn.graph import FormField, VariableType
+from orchestration.bpmn.parse import bpmn
+from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
+
+if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext, Subject
+
+
+class StartConfig(TypedDict):
+    """A Start: what starts it, the start form and the webhook payload mapping."""
+
+    trigger: Literal["none", "timer", "message"]
+    cron: str  # timer start
+    message: str  # message start
+    fields: list[FormField]
+    inputs: dict[str, str]  # webhook payload mapping: variable -> CEL over ``payload``
+
+
+_FIELD_TYPES: dict[str, VariableType] = {
+    "string": "string",
+    "text": "string",
+    "email": "string",
+    "choice": "string",
+    "number": "number",
+    "integer": "integer",
+    "boolean": "boolean",
+    "date": "date",
+}
+
+
+def read(el: etree._Element, ctx: ReadContext) -> StartConfig | None:
+    """A startEvent, plain or with a timer (cron) or message definition."""
+    subject = ctx.subject(el)
+    defs = ctx.event_definitions(el, subject)
+    trigger: Literal["none", "timer", "message"] = "none"
+    cron, message = "", ""
+    if defs:
+        definition, local = defs[0], local_name(defs[0])
+        if local == "timerEventDefinition":
+            trigger = "timer"
+            cron = text_of(definition.find(bpmn("timeCycle")))
+            if not cron:
+                ctx.error(subject, 'a scheduled Start needs a cron expression such as "0 9 * * 1-5".')
+            elif not values.is_cron(cron):
+                ctx.error(
+                    subject,
+                    f'"{cron}" is not a cron expression with 5 fields (minute hour day month weekday).',
+                )
+        elif local == "messageEventDefinition":
+            trigger = "message"
+            message = ctx.message_name(definition, subject)
+        else:
+            kind = local.removesuffix("EventDefinition")
+            ctx.refuse(el, subject, f"{kind} start event", "use a plain, timer or message Start")
+            return None
+    return {
+        "trigger": trigger,
+        "cron": cron,
+        "message": message,
+        "fields": _form_fields(el, subject, ctx),
+        "inputs": ctx.mapping(el, subject, "input", scope="payload", declares="inferred"),
+    }
+
+
+def _form_fields(el: etree._Element, subject: Subject, ctx: ReadContext) -> list[FormField]:
+    fields: list[FormField] = []
+    for f in baton_children(el, "formField"):
+        name = f.get("name", "").strip()
+        if not expressions.is_identifier(name):
+            ctx.error(
+                subject,
+                f'form field "{name}" needs a name of letters, digits and _, not starting with a digit.',
+            )
+            continue
+        if any(existing["name"] == name for existing in fields):
+            ctx.error(subject, f'has two form fields named "{name}".')
+            continue
+        field_type = f.get("type", "string").strip() or "string"
+        if field_type not in _FIELD_TYPES:
+            ctx.error(subject, f'form field "{name}" has unknown type "{field_type}".')
+            continue
+        choices = [c.strip() for c in f.get("choices", "").split(",") if c.strip()]
+        if field_type == "choice" and not choices:
+            ctx.error(subject, f'form field "{name}" is a choice but lists no choices.')
+        required = ctx.flag(f.get("required"), subject, f'form field "{name}" required')
+        low = ctx.number(f.get("min"), subject, f'form field "{name}" min')
+        high = ctx.number(f.get("max"), subject, f'form field "{name}" max')
+        if low is not None and high is not None and low > high:
+            ctx.error(subject, f'form field "{name}" has min {low:g} above max {high:g}.')
+        form_field: FormField = {
+            "name": name,
+            "label": clean(f.get("label", "")) or name,
+            "type": field_type,
+            "required": required,
+            "choices": choices,
+            "min": low,
+            "max": high,
+        }
+        raw_default = f.get("default")
+        if raw_default is not None and raw_default.strip():
+            default = values.field_default(raw_default, field_type, choices)
+            if default is None:
+                ctx.error(
+                    subject,
+                    f'form field "{name}" has default "{raw_default}", not a valid {field_type}.',
+                )
+            else:
+                form_field["default"] = default
+        fields.append(form_field)
+        ctx.declare(name, _FIELD_TYPES[field_type], subject)
+    return fields
 
 
 class StartBlock(Block):
     kind = "start"
+
+
+KIND = Kind(
+    name="start",
+    label="Start",
+    element="startEvent",
+    config=StartConfig,
+    read=read,
+    block=StartBlock(),
+    palette=PaletteEntry(
+        key="start",
+        label="Start",
+        type="bpmn:StartEvent",
+        icon="bpmn-icon-start-event-none",
+        group="ends",
+        hint="Where a request begins: a form, a schedule, a webhook or an event",
+    ),
+)

@@ -3,19 +3,65 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from orchestration import values
+from orchestration.bpmn.context import local_name, text_of
+from orchestration.bpmn.parse import bpmn
 from orchestration.durations import parse_duration
-from orchestration.engine.blocks.base import Block, BlockError
+from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Step, Timer
 
 if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
+
+
+class TimerCatchConfig(TypedDict, total=False):
+    """A Wait for time: exactly one of the three keys."""
+
+    duration: str  # ISO 8601 duration
+    date: str  # ISO 8601 timestamp
+    date_expression: str  # CEL giving a timestamp or an ISO string
+
+
+def read(el: etree._Element, ctx: ReadContext) -> TimerCatchConfig | None:
+    """An intermediateCatchEvent with a timer: a duration or a date (Baton's Wait reads it by default)."""
+    subject = ctx.subject(el)
+    defs = ctx.event_definitions(el, subject)
+    if not defs:
+        ctx.error(subject, "waits for nothing: give it a timer or a message.")
+        return {"duration": ""}
+    definition, local = defs[0], local_name(defs[0])
+    if local != "timerEventDefinition":
+        kind = local.removesuffix("EventDefinition")
+        ctx.refuse(el, subject, f"{kind} catch event", "wait for a timer or a message")
+        return None
+    duration = text_of(definition.find(bpmn("timeDuration")))
+    date = text_of(definition.find(bpmn("timeDate")))
+    if definition.find(bpmn("timeCycle")) is not None:
+        ctx.error(subject, "repeats on a cycle; a Wait takes a duration or a date.")
+    if duration:
+        if parse_duration(duration) is None:
+            ctx.error(
+                subject,
+                f'"{duration}" is not an ISO 8601 duration such as P2D, PT4H or P1W (no years or months).',
+            )
+        return {"duration": duration}
+    if date:
+        if values.is_timestamp(date):
+            return {"date": date}
+        ctx.check_expression(subject, "date", date, expect="moment")
+        return {"date_expression": date}
+    ctx.error(subject, "needs a duration (such as P2D) or a date to wait for.")
+    return {"duration": ""}
 
 
 def _as_datetime(value: Any) -> datetime:
@@ -57,3 +103,23 @@ class TimerCatchBlock(Block):
         from orchestration.engine.runtime import resume_in_run
 
         resume_in_run(run, step, {}, message="Wait is over")
+
+
+KIND = Kind(
+    name="timer_catch",
+    label="Wait",
+    element="intermediateCatchEvent",
+    event_definition="timerEventDefinition",
+    config=TimerCatchConfig,
+    read=read,
+    block=TimerCatchBlock(),
+    palette=PaletteEntry(
+        key="wait",
+        label="Wait",
+        type="bpmn:IntermediateCatchEvent",
+        icon="bpmn-icon-intermediate-event-catch-timer",
+        group="route",
+        hint="Pauses for a duration, until a date, or for an event",
+        event_definition="bpmn:TimerEventDefinition",
+    ),
+)

@@ -2,15 +2,105 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
-from orchestration.engine.blocks.base import Block
+from orchestration.bpmn.context import baton_attr
+from orchestration.durations import parse_duration
+from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
 from orchestration.engine.human import provider
 from orchestration.models import Step
 
 if TYPE_CHECKING:
+    from lxml import etree
+
+    from orchestration.bpmn.context import ReadContext, Subject
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
+
+_ASSIGNEE_RULES = ("user", "group", "manager", "authority_chain")
+
+
+class UserTaskConfig(TypedDict):
+    """An Approval: who decides, by when, and what the decision is stored as."""
+
+    assignee_rule: str  # "user" | "group" | "manager" | "authority_chain"
+    assignee: str  # username
+    groups: list[str]  # group names
+    due_in: str  # ISO 8601 duration or ""
+    reminder_in: str  # ISO 8601 duration or ""
+    escalate_to: str
+    quorum: str  # "any" | "all"
+    amount_expression: str  # CEL giving the amount compared with approval limits
+    result_variable: str
+
+
+def read(el: etree._Element, ctx: ReadContext) -> UserTaskConfig | None:
+    """A userTask with Baton's assignee, due date, escalation and quorum settings."""
+    subject = ctx.subject(el)
+    assignee = baton_attr(el, "assignee")
+    groups = [g.strip() for g in baton_attr(el, "candidateGroups").split(",") if g.strip()]
+    rule = baton_attr(el, "assigneeRule")
+    lane = ctx.lane_of(subject.id)
+    if rule and rule not in _ASSIGNEE_RULES:
+        ctx.error(subject, f'has unknown assignee rule "{rule}"; use one of {", ".join(_ASSIGNEE_RULES)}.')
+    if not rule:
+        rule = "user" if assignee else "group" if groups or lane else ""
+    if rule == "group" and not groups and lane:
+        groups = [lane]  # the lane says who does the work
+    if not rule:
+        ctx.error(
+            subject,
+            "has no assignee: choose a user, a group, the requester's manager or the authority chain.",
+        )
+    elif rule == "user" and not assignee:
+        ctx.error(subject, "is assigned to a user but names none.")
+    elif rule == "group" and not groups:
+        ctx.error(subject, "is assigned to a group but names none.")
+    due_in = _duration(el, "dueIn", subject, ctx)
+    reminder_in = _duration(el, "reminderIn", subject, ctx)
+    escalate_to = baton_attr(el, "escalateTo")
+    if escalate_to and not due_in:
+        ctx.warn(subject, "escalates on timeout but has no due date, so it never escalates.")
+    quorum = baton_attr(el, "quorum") or "any"
+    if quorum not in ("any", "all"):
+        ctx.error(subject, f'has quorum "{quorum}"; use "any" or "all".')
+    result_variable = baton_attr(el, "resultVariable") or "approval"
+    if ctx.variable_name_ok(result_variable, subject, "result variable"):
+        ctx.declare(result_variable, "map", subject)
+    return {
+        "assignee_rule": rule,
+        "assignee": assignee,
+        "groups": groups,
+        "due_in": due_in,
+        "reminder_in": reminder_in,
+        "escalate_to": escalate_to,
+        "quorum": quorum,
+        "amount_expression": baton_attr(el, "amount"),
+        "result_variable": result_variable,
+    }
+
+
+def _duration(el: etree._Element, name: str, subject: Subject, ctx: ReadContext) -> str:
+    value = baton_attr(el, name)
+    if value and parse_duration(value) is None:
+        ctx.error(
+            subject,
+            f'{name} "{value}" is not an ISO 8601 duration such as P2D, PT4H or P1W (no years or months).',
+        )
+    return value
+
+
+def check(node: Node, ctx: ReadContext) -> None:
+    """The amount compared with approval limits: ``amount`` when the form has a numeric one."""
+    config = node["config"]
+    subject = ctx.subject_of(node)
+    numeric = ctx.variables.get("amount") in ("number", "integer", "dyn")
+    if not config["amount_expression"] and numeric:
+        config["amount_expression"] = "amount"
+    if config["amount_expression"]:
+        ctx.check_expression(subject, "amount", config["amount_expression"], expect="number")
+    elif config["assignee_rule"] == "authority_chain":
+        ctx.error(subject, "follows the authority chain but has no amount to compare with approval limits.")
 
 
 class UserTaskBlock(Block):
@@ -28,3 +118,23 @@ class UserTaskBlock(Block):
 
         timer = Timer.objects.get(id=payload["timer_id"])
         provider().on_timer(run, step, timer)
+
+
+KIND = Kind(
+    name="user_task",
+    label="Approval",
+    element="userTask",
+    config=UserTaskConfig,
+    read=read,
+    check=check,
+    block=UserTaskBlock(),
+    palette=PaletteEntry(
+        key="approval",
+        label="Approval",
+        type="bpmn:UserTask",
+        icon="bpmn-icon-user-task",
+        group="work",
+        hint="Someone approves or rejects",
+        append=1,
+    ),
+)
