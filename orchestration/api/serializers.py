@@ -12,8 +12,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from approvals.actions import OUTCOMES
-from approvals.models import ApprovalTask
 from orchestration.bpmn.compiler import Problem
 from orchestration.bpmn.parse import MAX_SIZE
 from orchestration.definitions import current_draft
@@ -362,77 +360,6 @@ class IncidentFixSerializer(serializers.Serializer[None]):
     """Variables to correct before retrying, or to set as the skipped step's result."""
 
     variables = serializers.DictField(required=False, default=dict)
-
-
-# --- tasks --------------------------------------------------------------------------
-
-
-class TaskFilterSerializer(serializers.Serializer[None]):
-    """Filters of the task list."""
-
-    status = serializers.ChoiceField(
-        choices=[*ApprovalTask.Status.values, "all"], required=False, default=ApprovalTask.Status.OPEN
-    )
-
-
-class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
-    """An approval task with the request it is about."""
-
-    instance = serializers.UUIDField(source="instance_id", read_only=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
-    workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
-    business_key = serializers.CharField(source="instance.business_key", read_only=True)
-    requester: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        source="instance.initiator", slug_field="username", read_only=True
-    )
-    variables = serializers.JSONField(source="instance.variables", read_only=True)
-    assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
-    candidate_group: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="name", read_only=True
-    )
-    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
-
-    class Meta:
-        model = ApprovalTask
-        fields = [
-            "id",
-            "name",
-            "status",
-            "instance",
-            "workflow",
-            "business_key",
-            "requester",
-            "variables",
-            "assignee",
-            "candidate_group",
-            "reason",
-            "outcome",
-            "comment",
-            "data",
-            "decided_by",
-            "decided_at",
-            "due_at",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class DecisionSerializer(serializers.Serializer[None]):
-    """A decision on a task; a rejection needs a comment."""
-
-    outcome = serializers.ChoiceField(choices=OUTCOMES)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
-
-
-class AlreadyDecidedSerializer(serializers.Serializer[None]):
-    """Someone decided first."""
-
-    detail = serializers.CharField()
-    decided_by = serializers.CharField(allow_null=True)
 
 
 # --- messages -----------------------------------------------------------------------
