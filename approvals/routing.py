@@ -17,11 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Max
 from django.utils import timezone
 
 from approvals import chain
-from approvals.access import visible_tasks
+from approvals.access import approvals_on, visible_tasks
 from approvals.models import ApprovalTask, Profile, person
 from approvals.notifications import Kind, notify_on_commit
 from orchestration.durations import parse_duration
@@ -485,17 +484,3 @@ def _failed_attempts(step: Step) -> list[Step]:
             break
         attempts.append(previous)
     return attempts
-
-
-def approvals_on(steps: list[Step]) -> list[ApprovalTask]:
-    """The approvals given on ``steps``, lowest chain level first."""
-    approvals = ApprovalTask.objects.filter(
-        step__in=steps, status=ApprovalTask.Status.COMPLETED, outcome="approved", decided_by__isnull=False
-    )
-    # Approvals given before the requester changed the request do not count for the new one.
-    resubmitted = ApprovalTask.objects.filter(
-        step__in=steps, kind=ApprovalTask.Kind.RESUBMIT, status=ApprovalTask.Status.COMPLETED
-    ).aggregate(last=Max("decided_at"))["last"]
-    if resubmitted is not None:
-        approvals = approvals.filter(decided_at__gt=resubmitted)
-    return list(approvals.select_related("decided_by").order_by("chain_level", "decided_at", "pk"))

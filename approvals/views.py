@@ -32,7 +32,7 @@ from approvals.actions import (
 )
 from approvals.forms import DecisionForm, InboxFilterForm, StartForm
 from approvals.models import ApprovalTask, request_title
-from orchestration.access import has_workflow_perm, visible_instances
+from orchestration.access import can_cancel, can_operate, visible_instances
 from orchestration.engine import InvalidState, start_instance
 from orchestration.engine.operations import cancel_instance
 from orchestration.engine.start_data import StartDataError
@@ -224,16 +224,7 @@ def _task_context(
         .order_by("created_at", "id")
     )
     user = request.user
-    approved_before = any(
-        t.decided_by_id == user.pk and t.outcome == "approved" and t.id != task.id for t in chain
-    )
-    decidable = (
-        task.status == _OPEN
-        and task.kind == ApprovalTask.Kind.DECISION
-        and instance.initiator_id != user.pk
-        and not approved_before
-        and can_decide(user, task)
-    )
+    decidable = can_decide(user, task) is None
     return {
         "task": task,
         "instance": instance,
@@ -449,13 +440,11 @@ def _as_typed(value: Any) -> Any:
 
 def _operates(user: Any, instance: ProcessInstance) -> bool:
     """Operators (change_workflow) and staff see technical errors as recorded."""
-    return bool(user.is_staff or has_workflow_perm(user, "change_workflow", instance.workflow))
+    return bool(user.is_staff or can_operate(user, instance))
 
 
 def _may_cancel(user: Any, instance: ProcessInstance) -> bool:
-    if instance.status != ProcessInstance.Status.RUNNING:
-        return False
-    return instance.initiator_id == user.pk or has_workflow_perm(user, "change_workflow", instance.workflow)
+    return instance.status == ProcessInstance.Status.RUNNING and can_cancel(user, instance)
 
 
 @login_required
@@ -616,7 +605,7 @@ def _link_problem(user: Any, task: ApprovalTask | None, claim: links.LinkClaim) 
         return "closed"
     if task.lock_version != claim.version:
         return "changed"
-    if task.instance.initiator_id == user.pk or not can_decide(user, task):
+    if can_decide(user, task) is not None:
         return "not_yours"
     return ""
 

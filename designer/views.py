@@ -30,7 +30,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guardian.core import ObjectPermissionChecker
 
 from designer import live
-from orchestration.access import has_workflow_perm, visible_instances, visible_workflows
+from orchestration.access import access_workflow, has_workflow_perm, visible_instances, visible_workflows
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.parse import descriptor, load, read_text
 from orchestration.definitions import (
@@ -46,8 +46,6 @@ from orchestration.definitions import (
 from orchestration.models import ProcessInstance, Step, Workflow, WorkflowVersion
 
 DESIGN, PUBLISH, OPERATE = "design_workflow", "publish_workflow", "change_workflow"
-_PERM_NAMES = {DESIGN: "design", PUBLISH: "publish", OPERATE: "operate"}
-
 
 # --- access ----------------------------------------------------------------------------
 
@@ -58,15 +56,6 @@ def _actor(request: HttpRequest) -> AbstractBaseUser:
     if not isinstance(user, AbstractBaseUser):
         raise PermissionDenied("Sign in first.")
     return user
-
-
-def _workflow(request: HttpRequest, key: str, *any_of: str) -> Workflow:
-    """The workflow ``key`` if the user may see it (else 404) and holds one of ``any_of`` (else 403)."""
-    workflow = get_object_or_404(visible_workflows(_actor(request)).select_related("owner"), key=key)
-    if any_of and not any(has_workflow_perm(request.user, perm, workflow) for perm in any_of):
-        wanted = " or ".join(_PERM_NAMES.get(perm, perm) for perm in any_of)
-        raise PermissionDenied(f"You need the {wanted} permission on {workflow.name}.")
-    return workflow
 
 
 def _can_create(request: HttpRequest) -> bool:
@@ -279,7 +268,7 @@ def _page_config(request: HttpRequest, workflow: Workflow, mode: str, **extra: A
 @require_GET
 def editor(request: HttpRequest, key: str) -> HttpResponse:
     """The canvas on the workflow's draft (or on its latest version, until the first change)."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     draft = current_draft(workflow)
     basis = None if draft else _basis(workflow)
     source = draft or basis
@@ -384,7 +373,7 @@ def _conflict_answer(exc: DraftConflict | _Published, user: Any) -> JsonResponse
 @require_POST
 def save(request: HttpRequest, key: str) -> JsonResponse:
     """Store the canvas as the draft; answer its problems, or 409 when the draft moved on."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     form = _SaveForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"detail": "The diagram was not sent.", "fields": form.errors}, status=400)
@@ -409,7 +398,7 @@ def save(request: HttpRequest, key: str) -> JsonResponse:
 @require_POST
 def publish(request: HttpRequest, key: str) -> JsonResponse:
     """Publish the draft the canvas saved last; 400 lists its errors, 409 when it moved on."""
-    workflow = _workflow(request, key, PUBLISH)
+    workflow = access_workflow(_actor(request), key, PUBLISH)
     form = _BasisForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"detail": "Save the draft before publishing."}, status=400)
@@ -450,7 +439,7 @@ def publish(request: HttpRequest, key: str) -> JsonResponse:
 @require_POST
 def import_diagram(request: HttpRequest, key: str) -> HttpResponseRedirect:
     """Replace the draft with an uploaded BPMN file (same conflict rule as saving)."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     editor_url = reverse("designer:edit", args=[key])
     upload = request.FILES.get("file")
     form = _BasisForm(request.POST)
@@ -485,7 +474,7 @@ def import_diagram(request: HttpRequest, key: str) -> HttpResponseRedirect:
 @require_POST
 def save_copy(request: HttpRequest, key: str) -> JsonResponse:
     """Save the canvas as a new workflow (the way out of a conflict without losing work)."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     if not _can_create(request):
         raise PermissionDenied("You may not create workflows.")
     xml = request.POST.get("xml", "")
@@ -505,7 +494,7 @@ def save_copy(request: HttpRequest, key: str) -> JsonResponse:
 @require_GET
 def versions(request: HttpRequest, key: str) -> HttpResponse:
     """Published and retired versions with who, when and what changed; the draft on top."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     numbered = (
         workflow.versions.exclude(number=None)
         .select_related("published_by")
@@ -529,7 +518,7 @@ def _numbered(workflow: Workflow, number: int) -> WorkflowVersion:
 @require_GET
 def version_detail(request: HttpRequest, key: str, number: int) -> HttpResponse:
     """One version on a read-only canvas."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     version = _numbered(workflow, number)
     config = _page_config(request, workflow, "version", version=version.number)
     context = {
@@ -547,7 +536,7 @@ def version_detail(request: HttpRequest, key: str, number: int) -> HttpResponse:
 @require_POST
 def version_new_draft(request: HttpRequest, key: str, number: int) -> HttpResponseRedirect:
     """Make a version's diagram the draft and open it on the canvas."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     version = _numbered(workflow, number)
     new_draft(version, actor=_actor(request))
     messages.success(request, f"The draft now starts from version {version.number}.")
@@ -558,7 +547,7 @@ def version_new_draft(request: HttpRequest, key: str, number: int) -> HttpRespon
 @require_GET
 def version_export(request: HttpRequest, key: str, number: int) -> HttpResponse:
     """A version's BPMN XML as a file."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     version = _numbered(workflow, number)
     response = HttpResponse(version.bpmn_xml, content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{workflow.key}-v{version.number}.bpmn"'
@@ -617,7 +606,7 @@ def _recent_instances(request: HttpRequest, workflow: Workflow) -> list[dict[str
 @require_GET
 def live_view(request: HttpRequest, key: str) -> HttpResponse:
     """The published diagram with how many running instances wait at each block; one instance's path."""
-    workflow = _workflow(request, key, DESIGN, OPERATE)
+    workflow = access_workflow(_actor(request), key, DESIGN, OPERATE)
     version, instance = _live_subject(request, workflow)
     context: dict[str, Any] = {
         "workflow": workflow,
@@ -645,7 +634,7 @@ def live_view(request: HttpRequest, key: str) -> HttpResponse:
 @require_GET
 def live_data(request: HttpRequest, key: str) -> JsonResponse:
     """The live view's numbers, polled by the page."""
-    workflow = _workflow(request, key, DESIGN, OPERATE)
+    workflow = access_workflow(_actor(request), key, DESIGN, OPERATE)
     version, instance = _live_subject(request, workflow)
     if version is None:
         raise Http404("Nothing is published yet.")

@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from orchestration.access import (
+    access_workflow,
     can_cancel,
     can_operate,
     has_workflow_perm,
@@ -198,6 +199,11 @@ class WorkflowViewSet(
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Workflow.objects.none()
         return visible_workflows(signed_in(self.request)).select_related("owner")
+
+    def get_object(self) -> Workflow:
+        """The workflow in the URL: 404 when not visible, 403 naming the permission the action needs."""
+        perm = self.action_perms.get(self.action or "", "view_workflow")
+        return access_workflow(signed_in(self.request), self.kwargs[self.lookup_field], perm)
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
