@@ -19,7 +19,6 @@ from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -402,27 +401,25 @@ def publish(request: HttpRequest, key: str) -> JsonResponse:
     form = _BasisForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"detail": "Save the draft before publishing."}, status=400)
-    with transaction.atomic():
-        draft = (
-            WorkflowVersion.objects.select_for_update()
-            .filter(workflow=workflow, status=WorkflowVersion.Status.DRAFT)
-            .order_by("-id")
-            .first()
+    draft = current_draft(workflow)
+    if draft is None:
+        return _conflict("There is no draft to publish: change the diagram first.")
+    try:
+        if draft.pk != form.cleaned_data["draft"]:
+            raise DraftConflict(draft)
+        version = publish_version(
+            draft, actor=_actor(request), expected_revision=form.cleaned_data["revision"]
         )
-        if draft is None:
-            return _conflict("There is no draft to publish: change the diagram first.")
-        if draft.pk != form.cleaned_data["draft"] or draft.revision != form.cleaned_data["revision"]:
-            return _conflict_answer(DraftConflict(draft), request.user)
-        try:
-            version = publish_version(draft, actor=_actor(request))
-        except DefinitionError as exc:
-            return JsonResponse(
-                {
-                    "detail": "Fix the errors before publishing.",
-                    "problems": [_problem(p, "error") for p in exc.problems],
-                },
-                status=400,
-            )
+    except DraftConflict as exc:
+        return _conflict_answer(exc, request.user)
+    except DefinitionError as exc:
+        return JsonResponse(
+            {
+                "detail": "Fix the errors before publishing.",
+                "problems": [_problem(p, "error") for p in exc.problems],
+            },
+            status=400,
+        )
     return JsonResponse(
         {
             "number": version.number,

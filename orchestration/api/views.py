@@ -320,13 +320,12 @@ class WorkflowViewSet(
         draft = current_draft(workflow)
         if draft is None:
             return conflict("There is no draft to publish.")
-        expected = body.validated_data.get("revision")
-        if expected is not None and expected != draft.revision:
-            return conflict(
-                f"The draft was changed by someone else (revision {draft.revision}).", revision=draft.revision
-            )
         try:
-            version = publish_version(draft, actor=signed_in(request))
+            version = publish_version(
+                draft, actor=signed_in(request), expected_revision=body.validated_data.get("revision")
+            )
+        except DraftConflict as exc:
+            return conflict(str(exc), revision=exc.current.revision)
         except DefinitionError as exc:
             return Response({"errors": s.problems(exc.problems)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)

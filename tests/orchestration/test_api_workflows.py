@@ -267,6 +267,18 @@ def test_publish_freezes_the_draft_as_version_one(api: Client, people: dict) -> 
     assert again.status_code == 409
 
 
+def test_publishing_a_revision_saved_over_since_is_a_conflict(api: Client, people: dict) -> None:
+    client = api(people["designer"])
+    _create(client, xml=approval_flow())
+    client.put("/api/workflows/purchase/draft/", {"bpmn_xml": approval_flow(), "revision": 1}, format="json")
+
+    response = client.post("/api/workflows/purchase/publish/", {"revision": 1}, format="json")
+
+    assert response.status_code == 409 and response.data["revision"] == 2
+    assert "revision 2" in response.data["detail"]
+    assert not WorkflowVersion.objects.filter(status=WorkflowVersion.Status.PUBLISHED).exists()
+
+
 def test_versions_list_download_and_new_draft(api: Client, people: dict) -> None:
     client = api(people["designer"])
     publish(approval_flow(), key="purchase", owner=people["designer"])
