@@ -145,6 +145,10 @@ def _draft_data(draft: WorkflowVersion) -> dict[str, Any]:
 _NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="Version number.")
 
 
+# The actions that answer with the workflow itself (WorkflowSerializer).
+_SHOWS_WORKFLOW = frozenset({"retrieve", "update", "partial_update"})
+
+
 @extend_schema_view(
     list=extend_schema(summary="Workflows you may view"),
     create=extend_schema(
@@ -198,12 +202,15 @@ class WorkflowViewSet(
     def get_queryset(self) -> QuerySet[Workflow]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Workflow.objects.none()
-        return visible_workflows(signed_in(self.request)).select_related("owner")
+        return visible_workflows(signed_in(self.request)).with_state()
 
     def get_object(self) -> Workflow:
         """The workflow in the URL: 404 when not visible, 403 naming the permission the action needs."""
         perm = self.action_perms.get(self.action or "", "view_workflow")
-        return access_workflow(signed_in(self.request), self.kwargs[self.lookup_field], perm)
+        workflow = access_workflow(signed_in(self.request), self.kwargs[self.lookup_field], perm)
+        if self.action in _SHOWS_WORKFLOW:  # answered with WorkflowSerializer: read its state too
+            return Workflow.objects.with_state().get(pk=workflow.pk)
+        return workflow
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
@@ -215,7 +222,7 @@ class WorkflowViewSet(
             owner=signed_in(self.request),
             description=data.get("description", ""),
         )
-        serializer.instance = draft.workflow
+        serializer.instance = Workflow.objects.with_state().get(pk=draft.workflow_id)
 
     # --- drafts
 
