@@ -8,8 +8,9 @@ through :func:`approvals.actions.complete_task`.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
+import django_filters
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
@@ -23,18 +24,33 @@ from rest_framework.routers import BaseRouter
 from approvals.access import tasks_for
 from approvals.actions import OUTCOMES, InvalidDecision, TaskAlreadyDecided, complete_task
 from approvals.models import ApprovalTask
+from orchestration.api.filters import FilterSet
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
 from orchestration.engine import InvalidState
 
 # --- shapes -------------------------------------------------------------------------
 
 
-class TaskFilterSerializer(serializers.Serializer[None]):
-    """Filters of the task list."""
+class TaskFilter(FilterSet):
+    """Filters of the task list: open tasks unless ``status`` says otherwise (``all``: every one)."""
 
-    status = serializers.ChoiceField(
-        choices=[*ApprovalTask.Status.values, "all"], required=False, default=ApprovalTask.Status.OPEN
+    defaults: ClassVar[dict[str, str]] = {"status": ApprovalTask.Status.OPEN}
+
+    status = django_filters.ChoiceFilter(
+        choices=[*ApprovalTask.Status.choices, ("all", "All")],
+        method="filter_status",
+        help_text="Tasks in this status, or all of them; open ones when left out.",
     )
+
+    class Meta:
+        model = ApprovalTask
+        fields: list[str] = []
+
+    def filter_status(
+        self, queryset: QuerySet[ApprovalTask], name: str, value: str
+    ) -> QuerySet[ApprovalTask]:
+        """Tasks in that status, or every one."""
+        return queryset if value == "all" else queryset.filter(status=value)
 
 
 class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
@@ -101,26 +117,21 @@ class AlreadyDecidedSerializer(serializers.Serializer[None]):
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Your approval tasks (open by default)", parameters=[TaskFilterSerializer]),
+    list=extend_schema(summary="Your approval tasks (open by default)"),
     retrieve=extend_schema(responses={200: TaskSerializer, 404: NOT_FOUND}),
 )
 class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Approval tasks assigned to you or queued for your groups."""
 
     serializer_class = TaskSerializer
+    filterset_class = TaskFilter
 
     def get_queryset(self) -> QuerySet[ApprovalTask]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ApprovalTask.objects.none()
-        tasks = tasks_for(signed_in(self.request)).select_related(
+        return tasks_for(signed_in(self.request)).select_related(
             "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
         )
-        if self.action == "list":
-            filters = TaskFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            if filters.validated_data["status"] != "all":
-                tasks = tasks.filter(status=filters.validated_data["status"])
-        return tasks
 
     @extend_schema(
         summary="Decide a task",

@@ -209,17 +209,6 @@ class StartSerializer(serializers.Serializer[None]):
     business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
-class InstanceFilterSerializer(serializers.Serializer[None]):
-    """Filters of the instance list."""
-
-    workflow = serializers.CharField(required=False, help_text="Workflow key.")
-    status = serializers.ChoiceField(choices=ProcessInstance.Status.choices, required=False)
-    has_incident = serializers.BooleanField(required=False, allow_null=True, default=None)
-    business_key = serializers.CharField(required=False)
-    started_after = serializers.DateTimeField(required=False)
-    started_before = serializers.DateTimeField(required=False)
-
-
 class StepSerializer(serializers.ModelSerializer[Step]):
     """One visit of a token to a block; a waiting Approval lists who may decide it."""
 
@@ -326,12 +315,6 @@ class CancelSerializer(serializers.Serializer[None]):
 
 
 # --- incidents ----------------------------------------------------------------------
-
-
-class IncidentFilterSerializer(serializers.Serializer[None]):
-    """Filters of the incident list: open ones unless ``resolved`` says otherwise."""
-
-    resolved = serializers.BooleanField(required=False, default=False)
 
 
 class IncidentSerializer(serializers.ModelSerializer[Incident]):

@@ -37,6 +37,7 @@ from orchestration.access import (
     visible_workflows,
 )
 from orchestration.api import serializers as s
+from orchestration.api.filters import IncidentFilter, InstanceFilter
 from orchestration.api.permissions import WorkflowPermission
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, REFUSED, conflict, signed_in
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
@@ -450,7 +451,7 @@ class WorkflowViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Instances you may see", parameters=[s.InstanceFilterSerializer]),
+    list=extend_schema(summary="Instances you may see"),
     retrieve=extend_schema(
         summary="An instance with its variables, steps and history",
         responses={200: s.InstanceDetailSerializer, 404: NOT_FOUND},
@@ -460,6 +461,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Process instances: yours, those shared with you, and those of workflows you may view."""
 
     serializer_class = s.InstanceSerializer
+    filterset_class = InstanceFilter
 
     def get_queryset(self) -> QuerySet[ProcessInstance]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
@@ -468,29 +470,11 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             "workflow", "version", "initiator"
         )
         if self.action == "list":
-            return self._filtered(instances)
+            return instances
         return instances.prefetch_related("steps", "events")
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return s.InstanceSerializer if self.action == "list" else s.InstanceDetailSerializer
-
-    def _filtered(self, instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:
-        filters = s.InstanceFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        wanted = filters.validated_data
-        lookups = {
-            "workflow": "workflow__key",
-            "status": "status",
-            "business_key": "business_key",
-            "started_after": "started_at__gte",
-            "started_before": "started_at__lt",
-        }
-        for name, lookup in lookups.items():
-            if name in wanted:
-                instances = instances.filter(**{lookup: wanted[name]})
-        if wanted.get("has_incident") is not None:
-            instances = instances.filter(has_incident=wanted["has_incident"])
-        return instances
 
     @extend_schema(
         summary="Cancel a running instance",
@@ -522,9 +506,7 @@ _FIX = extend_schema(
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Incidents you may see (open by default)", parameters=[s.IncidentFilterSerializer]
-    ),
+    list=extend_schema(summary="Incidents you may see (open by default)"),
     retrieve=extend_schema(responses={200: s.IncidentSerializer, 404: NOT_FOUND}),
     retry=extend_schema(summary="Run the failed step again, optionally after correcting variables"),
     skip=extend_schema(summary="Treat the failed step as done, setting variables as its result"),
@@ -533,18 +515,14 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Failed steps waiting for an operator."""
 
     serializer_class = s.IncidentSerializer
+    filterset_class = IncidentFilter
 
     def get_queryset(self) -> QuerySet[Incident]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Incident.objects.none()
-        incidents = visible_incidents(signed_in(self.request)).select_related(
+        return visible_incidents(signed_in(self.request)).select_related(
             "instance__workflow", "step", "resolved_by"
         )
-        if self.action == "list":
-            filters = s.IncidentFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            incidents = incidents.filter(resolved_at__isnull=not filters.validated_data["resolved"])
-        return incidents
 
     def _operate(self, request: Request, operation: Any) -> Response:
         incident = self.get_object()
