@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from approvals.access import can_decide, closed_reason, is_candidate
 from approvals.chain import covers
-from approvals.models import ApprovalTask, person
+from approvals.models import ApprovalTask, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
     AUTHORITY_CHAIN,
@@ -242,7 +242,5 @@ def release_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
         task.assignee = None
         task.lock_version += 1
         task.save(update_fields=["assignee", "lock_version"])
-        run.event(
-            "task.released", f"{task.name} back in the {task.candidate_group} queue", data={"task": task.id}
-        )
+        run.event("task.released", f"{task.name} back in {task_holder(task)}", data={"task": task.id})
     return task
