@@ -59,6 +59,15 @@ def _placeholder(text: str, widget: type[forms.Widget] = forms.TextInput) -> for
     return widget(attrs={"placeholder": text})
 
 
+def _requester_named(text: str, *, username: str) -> Q:
+    """Tasks whose requester's first or last name holds ``text``, or whose username matches (``username`` lookup)."""
+    return (
+        Q(**{f"requester__username__{username}": text})
+        | Q(requester__first_name__icontains=text)
+        | Q(requester__last_name__icontains=text)
+    )
+
+
 class InboxFilter(django_filters.FilterSet):
     """Search, workflow, requester, amount range and due date, then the sort.
 
@@ -112,9 +121,7 @@ class InboxFilter(django_filters.FilterSet):
             Q(subject__icontains=text)
             | Q(name__icontains=text)
             | Q(instance__workflow__name__icontains=text)
-            | Q(requester__username__icontains=text)
-            | Q(requester__first_name__icontains=text)
-            | Q(requester__last_name__icontains=text)
+            | _requester_named(text, username="icontains")
         )
 
     def filter_requester(
@@ -124,11 +131,7 @@ class InboxFilter(django_filters.FilterSet):
         who = value.strip()
         if not who:
             return tasks
-        return tasks.filter(
-            Q(requester__username__iexact=who)
-            | Q(requester__first_name__icontains=who)
-            | Q(requester__last_name__icontains=who)
-        )
+        return tasks.filter(_requester_named(who, username="iexact"))
 
     def filter_due(self, tasks: QuerySet[ApprovalTask], name: str, value: str) -> QuerySet[ApprovalTask]:
         """Overdue, due by the end of today, within a week, or without a due date."""
