@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
-from approvals.models import ApprovalTask
+from approvals.models import ApprovalTask, person
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
+
+    from orchestration.models import Step
+
+# How a closed task's outcome reads in "Already … by …".
+_DONE = {
+    "approved": "approved",
+    "rejected": "rejected",
+    "changes_requested": "sent back for changes",
+    "resubmitted": "resubmitted",
+}
 
 
 def tasks_for(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
@@ -33,5 +44,71 @@ def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
     )
 
 
-def can_decide(user: AbstractBaseUser, task: ApprovalTask) -> bool:
+def is_candidate(user: AbstractBaseUser, task: ApprovalTask) -> bool:
+    """Whether the task is assigned to ``user`` or queued, unclaimed, for one of their groups."""
     return tasks_for(user).filter(pk=task.pk).exists()
+
+
+def approvals_on(steps: list[Step]) -> list[ApprovalTask]:
+    """The approvals given on ``steps``, lowest chain level first."""
+    approvals = ApprovalTask.objects.filter(
+        step__in=steps, status=ApprovalTask.Status.COMPLETED, outcome="approved", decided_by__isnull=False
+    )
+    # Approvals given before the requester changed the request do not count for the new one.
+    resubmitted = ApprovalTask.objects.filter(
+        step__in=steps, kind=ApprovalTask.Kind.RESUBMIT, status=ApprovalTask.Status.COMPLETED
+    ).aggregate(last=Max("decided_at"))["last"]
+    if resubmitted is not None:
+        approvals = approvals.filter(decided_at__gt=resubmitted)
+    return list(approvals.select_related("decided_by").order_by("chain_level", "decided_at", "pk"))
+
+
+def closed_reason(task: ApprovalTask) -> str:
+    """Why a task that is no longer open cannot be decided: who decided it, or that it was withdrawn."""
+    if task.status == ApprovalTask.Status.CANCELLED or task.decided_by is None:
+        return "This task is closed: the request was withdrawn or moved on."
+    done = _DONE.get(task.outcome, task.get_status_display().lower())
+    return f"Already {done} by {person(task.decided_by)}."
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a person may not decide a task, in words shown to them, and which rule said so."""
+
+    rule: Literal["not_candidate", "closed", "sent_back", "own_request", "four_eyes"]
+    reason: str
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+def can_decide(user: AbstractBaseUser, task: ApprovalTask, outcome: str | None = None) -> Refusal | None:
+    """None when ``user`` may decide ``task`` now; otherwise the :class:`Refusal` saying why not.
+
+    The rules, in order: they are a candidate (assignee, or in the unclaimed task's group);
+    the task is open; it is a decision (a request sent back is edited, not decided); the
+    request is not their own; and, four eyes, they did not approve this request already
+    (at an earlier level, or before it reached their group). That last rule is about
+    approving: asked about a rejection (``outcome``) it does not apply; asked about no
+    outcome in particular (a page offering every decision), it does.
+    Pages, the API and :func:`approvals.actions.complete_task` all ask here.
+    """
+    if not is_candidate(user, task):
+        return Refusal("not_candidate", "You are not an approver of this task.")
+    if task.status != ApprovalTask.Status.OPEN:
+        return Refusal("closed", closed_reason(task))
+    if task.kind == ApprovalTask.Kind.RESUBMIT:
+        return Refusal("sent_back", "This request was sent back to you: edit it and resubmit it.")
+    if task.instance.initiator_id == user.pk:
+        return Refusal("own_request", "You cannot approve your own request.")
+    if outcome in (None, "approved"):
+        earlier = next(
+            (t for t in approvals_on([task.step]) if t.decided_by_id == user.pk and t.id != task.id), None
+        )
+        if earlier is not None:
+            # One person's approval counts once, even when the request reaches their group.
+            level = f" at level {earlier.chain_level}" if earlier.chain_level else ""
+            return Refusal(
+                "four_eyes", f"You already approved this request{level}; someone else must decide now."
+            )
+    return None

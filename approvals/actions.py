@@ -8,14 +8,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.access import can_decide
+from approvals.access import can_decide, closed_reason, is_candidate
 from approvals.chain import covers
-from approvals.models import ApprovalTask, person
+from approvals.models import ApprovalTask, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
     AUTHORITY_CHAIN,
     ApprovalTaskProvider,
-    approvals_on,
     chain_request,
     escalate_in_chain,
     is_chain_level,
@@ -34,24 +33,13 @@ if TYPE_CHECKING:
 
 APPROVED, REJECTED, CHANGES_REQUESTED = "approved", "rejected", "changes_requested"
 OUTCOMES = (APPROVED, REJECTED, CHANGES_REQUESTED)
-_DONE = {
-    APPROVED: "approved",
-    REJECTED: "rejected",
-    CHANGES_REQUESTED: "sent back for changes",
-    "resubmitted": "resubmitted",
-}
 
 
 class TaskAlreadyDecided(Exception):
     """Someone else decided (or the process moved on) first."""
 
     def __init__(self, task: ApprovalTask) -> None:
-        if task.status == ApprovalTask.Status.CANCELLED or task.decided_by is None:
-            message = "This task is closed: the request was withdrawn or moved on."
-        else:
-            done = _DONE.get(task.outcome, task.get_status_display().lower())
-            message = f"Already {done} by {person(task.decided_by)}."
-        super().__init__(message)
+        super().__init__(closed_reason(task))
         self.task = task
 
 
@@ -93,14 +81,14 @@ def complete_task(
         task = (
             ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by").get(id=task_id)
         )
-        if not can_decide(user, task):
-            raise PermissionDenied("You are not an approver of this task.")
-        if task.status != ApprovalTask.Status.OPEN:
+        task.instance = run.instance  # the locked row: the rules below read its initiator
+        refusal = can_decide(user, task, outcome)
+        if refusal is not None and refusal.rule == "closed":
             raise TaskAlreadyDecided(task)
-        if task.kind == ApprovalTask.Kind.RESUBMIT:
-            raise InvalidDecision("outcome", "This request was sent back to you: edit it and resubmit it.")
-        if run.instance.initiator_id == user.pk:
-            raise PermissionDenied("You cannot approve your own request.")
+        if refusal is not None and refusal.rule == "sent_back":
+            raise InvalidDecision("outcome", refusal.reason)
+        if refusal is not None:
+            raise PermissionDenied(refusal.reason)
         if outcome == CHANGES_REQUESTED and run.instance.initiator_id is None:
             raise InvalidDecision("outcome", "This process has no requester to send it back to.")
         now = timezone.now()
@@ -116,16 +104,6 @@ def complete_task(
         if step.status != Step.Status.WAITING:
             raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
         node = run.graph["nodes"][step.node_id]
-        if outcome == APPROVED:
-            earlier = next(
-                (t for t in approvals_on([step]) if t.decided_by_id == user.pk and t.id != task.id), None
-            )
-            if earlier is not None:
-                # Four eyes: one person's approval counts once, even when the request reaches their group.
-                level = f" at level {earlier.chain_level}" if earlier.chain_level else ""
-                raise PermissionDenied(
-                    f"You already approved this request{level}; someone else must decide now."
-                )
         others = ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN).exclude(id=task.id)
         if needs_everyone(node):
             if outcome == APPROVED and others.exists():
@@ -243,7 +221,7 @@ def claim_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
     instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
     with locked_run(instance_id, actor=user) as run:
         task = _lock_open_task(task_id)
-        if task.assignee_id is not None or not can_decide(user, task):
+        if task.assignee_id is not None or not is_candidate(user, task):
             raise PermissionDenied("Only an unclaimed task of one of your groups can be claimed.")
         if run.instance.initiator_id == user.pk:
             raise PermissionDenied("You cannot approve your own request.")
@@ -264,7 +242,5 @@ def release_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
         task.assignee = None
         task.lock_version += 1
         task.save(update_fields=["assignee", "lock_version"])
-        run.event(
-            "task.released", f"{task.name} back in the {task.candidate_group} queue", data={"task": task.id}
-        )
+        run.event("task.released", f"{task.name} back in {task_holder(task)}", data={"task": task.id})
     return task

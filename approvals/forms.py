@@ -1,15 +1,12 @@
-"""Forms for requesters and approvers: start forms generated from a workflow's fields, decisions, filters."""
+"""Forms for requesters and approvers: start forms generated from a workflow's fields, and decisions."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.db.models import Q, QuerySet
-from django.urls import reverse
 
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
-from orchestration.models import Workflow
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import FormField
@@ -101,68 +98,3 @@ class DecisionForm(_MarksInvalid):
             }
         ),
     )
-
-
-DUE_CHOICES = [
-    ("", "Any due date"),
-    ("overdue", "Overdue"),
-    ("today", "Due today"),
-    ("week", "Due within 7 days"),
-    ("none", "No due date"),
-]
-SORT_CHOICES = [
-    ("-created", "Newest first"),
-    ("created", "Oldest first"),
-    ("due", "Due soonest"),
-    ("-amount", "Largest amount"),
-    ("amount", "Smallest amount"),
-]
-
-
-class InboxFilterForm(forms.Form):
-    """The inbox's filters; every one maps to an indexed or row-local condition."""
-
-    q = forms.CharField(required=False, label="Search")
-    workflow = forms.ModelChoiceField(
-        queryset=Workflow.objects.none(), required=False, empty_label="All workflows", to_field_name="key"
-    )
-    requester = forms.CharField(required=False)
-    amount_min = forms.DecimalField(required=False, min_value=0, label="Amount from")
-    amount_max = forms.DecimalField(required=False, min_value=0, label="Amount to")
-    due = forms.ChoiceField(choices=DUE_CHOICES, required=False)
-    sort = forms.ChoiceField(choices=SORT_CHOICES, required=False)
-
-    def __init__(self, *args: Any, workflows: QuerySet[Workflow], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["workflow"].queryset = workflows  # type: ignore[attr-defined]
-        for name, field in self.fields.items():
-            chosen = name in ("workflow", "due", "sort")
-            field.widget.attrs.update(
-                {
-                    "class": "form-select form-select-sm" if chosen else "form-control form-control-sm",
-                    # Each filter refreshes the list with the whole form: selects at once, typing after a pause.
-                    "hx-get": reverse("approvals:inbox"),
-                    "hx-trigger": "change" if chosen else "input changed delay:400ms, search",
-                    "hx-include": "closest form",
-                    "hx-target": "#task-list",
-                    "hx-sync": "closest form:replace",
-                }
-            )
-        self.fields["q"].widget.attrs["placeholder"] = "Search…"
-        self.fields["q"].widget.input_type = "search"
-        self.fields["requester"].widget.attrs["placeholder"] = "Requester"
-        self.fields["amount_min"].widget.attrs["placeholder"] = "Min"
-        self.fields["amount_max"].widget.attrs["placeholder"] = "Max"
-
-    def search_q(self) -> Q:
-        text = (self.cleaned_data.get("q") or "").strip()
-        if not text:
-            return Q()
-        return (
-            Q(subject__icontains=text)
-            | Q(name__icontains=text)
-            | Q(instance__workflow__name__icontains=text)
-            | Q(requester__username__icontains=text)
-            | Q(requester__first_name__icontains=text)
-            | Q(requester__last_name__icontains=text)
-        )

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from approvals.models import ApprovalTask, person
+from approvals.models import ApprovalTask, person, task_holder
 from orchestration.models import ProcessInstance
 
 if TYPE_CHECKING:
@@ -68,13 +68,6 @@ class FieldValue:
     type: str
 
 
-def holder(task: ApprovalTask) -> str:
-    """Who has ``task``: a person, or a group's queue."""
-    if task.assignee_id is not None:
-        return person(task.assignee)
-    return f"{task.candidate_group} queue" if task.candidate_group_id else "nobody"
-
-
 def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask]) -> RequestState:
     """Where ``instance`` stands, from its status and its open tasks (prefetched)."""
     if instance.status == ProcessInstance.Status.CANCELLED:
@@ -89,7 +82,7 @@ def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask])
         return RequestState("Changes requested", "warning", sent_back[0].reason)
     deciding = [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION]
     if deciding:
-        names = ", ".join(dict.fromkeys(holder(t) for t in deciding))
+        names = ", ".join(dict.fromkeys(task_holder(t) for t in deciding))
         return RequestState("Waiting for approval", "primary", f"With {names}")
     if instance.has_incident:
         return RequestState("Delayed", "warning", "A technical problem; the operators have been told.")

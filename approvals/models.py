@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -21,6 +21,20 @@ if TYPE_CHECKING:
 AMOUNT_CAP = 10**12
 # Variables that name what a request is about, in order of preference (the inbox's subject).
 SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
+
+
+def task_holder(task: ApprovalTask, group_noun: Literal["queue", "group"] = "queue") -> str:
+    """Who holds ``task``, as pages, history and emails name them.
+
+    The assignee by name ("Max Manager"); else its group, as the queue it waits in
+    ("the Finance queue") or, with ``group_noun="group"``, as the people who decide
+    ("the Finance group"); "nobody" when it has neither.
+    """
+    if task.assignee_id is not None:
+        return person(task.assignee)
+    if task.candidate_group_id is not None:
+        return f"the {task.candidate_group} {group_noun}"
+    return "nobody"
 
 
 def request_title(instance: Any) -> str:

@@ -22,7 +22,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from approvals.links import link_url
-from approvals.models import ApprovalTask, money, person
+from approvals.models import ApprovalTask, money, person, task_holder
 
 if TYPE_CHECKING:
     import datetime
@@ -58,19 +58,13 @@ def summary(task: ApprovalTask) -> TaskSummary:
     """The summary of ``task`` from the request data copied onto it when it opened."""
     instance = task.instance
     requester = task.requester or instance.initiator
-    if task.assignee_id:
-        approver = person(task.assignee)
-    elif task.candidate_group_id:
-        approver = f"the {task.candidate_group} group"
-    else:
-        approver = "nobody"
     return TaskSummary(
         task_name=task.name,
         workflow=instance.workflow.name,
         subject=task.subject,
         requester=person(requester) if requester else "",
         amount=money(task.amount, task.currency) if task.amount is not None and task.currency else "",
-        approver=approver,
+        approver=task_holder(task, "group"),
         reason=task.reason,
         due_at=task.due_at,
     )

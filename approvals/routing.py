@@ -17,12 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Max
 from django.utils import timezone
 
 from approvals import chain
-from approvals.access import visible_tasks
-from approvals.models import ApprovalTask, Profile, person
+from approvals.access import approvals_on, visible_tasks
+from approvals.models import ApprovalTask, Profile, person, task_holder
 from approvals.notifications import Kind, notify_on_commit
 from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import BlockError
@@ -128,7 +127,7 @@ def escalate_in_chain(
     run.event(
         "task.escalated",
         f"{decided.name}: approved at level {decided.chain_level} by {decider}, "
-        f"next: {_who(task)} (level {task.chain_level})",
+        f"next: {task_holder(task)} (level {task.chain_level})",
         step=step,
         data={"task": decided.id, "level": decided.chain_level, "next_level": task.chain_level},
     )
@@ -173,14 +172,14 @@ class ApprovalTaskProvider:
             if timer.kind == Timer.Kind.REMINDER:
                 run.event(
                     "task.reminder",
-                    f"{task.name}: reminder sent to {_who(task)}",
+                    f"{task.name}: reminder sent to {task_holder(task)}",
                     step=step,
                     data={"task": task.id},
                 )
                 notify_on_commit("reminder", task)
             elif timer.kind == Timer.Kind.DUE and needs_everyone(node):
                 # Everyone must approve: handing each vote to a queue could never complete; mark it late.
-                _overdue(run, step, task, f"{task.name}: still waiting for {_who(task)}")
+                _overdue(run, step, task, f"{task.name}: still waiting for {task_holder(task)}")
             elif timer.kind == Timer.Kind.DUE:
                 _escalate_on_timeout(run, step, node, task)
             else:
@@ -344,11 +343,6 @@ def _route_chain(
     task.reason = found.reason[:500]
 
 
-def _who(task: ApprovalTask) -> str:
-    """Who has ``task``, as history lines name people: their name, or the group's queue."""
-    return person(task.assignee) if task.assignee else f"the {task.candidate_group} queue"
-
-
 def _open(
     run: Run,
     step: Step,
@@ -377,7 +371,7 @@ def _open(
     level = f" (level {task.chain_level})" if task.chain_level else ""
     run.event(
         "task.created",
-        f"{task.name} assigned to {_who(task)}{level}",
+        f"{task.name} assigned to {task_holder(task)}{level}",
         step=step,
         data={"task": task.id, "reason": task.reason},
     )
@@ -403,9 +397,9 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
     """
     config = node["config"]
     group = _fallback(config)
-    late = f"No decision by {_named(task)} within {_waited(config)}"
+    late = f"No decision by {task_holder(task, 'group')} within {_waited(config)}"
     # Nobody named to hand it to (and no chain to climb): it stays, marked overdue, as the panel says.
-    stays = f"{task.name}: no decision by {_who(task)} within {_waited(config)}; it stays"
+    stays = f"{task.name}: no decision by {task_holder(task)} within {_waited(config)}; it stays"
     if not config.get("escalate_to") and not is_chain_level(node, task):
         _overdue(run, step, task, f"{stays} with them")
         return
@@ -428,7 +422,7 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
         raise_incident(run, step, f"{task.name} is overdue and could not be escalated: {exc}")
         return
     level = f" (level {new.chain_level})" if new.chain_level else ""
-    passed = f"{late}; escalated to {_named(new)}{level}"
+    passed = f"{late}; escalated to {task_holder(new, 'group')}{level}"
     new.reason = (f"{passed}. {new.reason}" if new.reason else passed)[:500]
     _close(task, run, passed)
     Timer.objects.filter(
@@ -436,7 +430,7 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
     ).update(cancelled_at=run.now)
     run.event(
         "task.escalated_on_timeout",
-        f"{task.name}: no decision by {_who(task)} within {_waited(config)}; escalated to {_who(new)}{level}",
+        f"{task.name}: no decision by {task_holder(task)} within {_waited(config)}; escalated to {task_holder(new)}{level}",
         step=step,
         data={"task": task.id, "level": task.chain_level, "next_level": new.chain_level},
     )
@@ -451,11 +445,6 @@ def _close(task: ApprovalTask, run: Run, why: str) -> None:
     task.decided_at = run.now
     task.lock_version += 1
     task.save(update_fields=["status", "outcome", "comment", "decided_at", "lock_version"])
-
-
-def _named(task: ApprovalTask) -> str:
-    """Who has ``task``, as reasons name people: a person's name, or a group's queue."""
-    return person(task.assignee) if task.assignee else f"the {task.candidate_group} group"
 
 
 def _waited(config: dict[str, Any]) -> str:
@@ -485,17 +474,3 @@ def _failed_attempts(step: Step) -> list[Step]:
             break
         attempts.append(previous)
     return attempts
-
-
-def approvals_on(steps: list[Step]) -> list[ApprovalTask]:
-    """The approvals given on ``steps``, lowest chain level first."""
-    approvals = ApprovalTask.objects.filter(
-        step__in=steps, status=ApprovalTask.Status.COMPLETED, outcome="approved", decided_by__isnull=False
-    )
-    # Approvals given before the requester changed the request do not count for the new one.
-    resubmitted = ApprovalTask.objects.filter(
-        step__in=steps, kind=ApprovalTask.Kind.RESUBMIT, status=ApprovalTask.Status.COMPLETED
-    ).aggregate(last=Max("decided_at"))["last"]
-    if resubmitted is not None:
-        approvals = approvals.filter(decided_at__gt=resubmitted)
-    return list(approvals.select_related("decided_by").order_by("chain_level", "decided_at", "pk"))

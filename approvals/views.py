@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, F, Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -30,9 +30,10 @@ from approvals.actions import (
     release_task,
     resubmit_request,
 )
-from approvals.forms import DecisionForm, InboxFilterForm, StartForm
+from approvals.filters import SORTS, InboxFilter
+from approvals.forms import DecisionForm, StartForm
 from approvals.models import ApprovalTask, request_title
-from orchestration.access import has_workflow_perm, visible_instances
+from orchestration.access import can_cancel, can_operate, visible_instances
 from orchestration.engine import InvalidState, start_instance
 from orchestration.engine.operations import cancel_instance
 from orchestration.engine.start_data import StartDataError
@@ -79,13 +80,6 @@ _TABS = {
     "queue": "Group queue",
     "done": "Decided by me",
 }
-_SORTS: dict[str, list[Any]] = {
-    "-created": ["-created_at", "-id"],
-    "created": ["created_at", "id"],
-    "due": [F("due_at").asc(nulls_last=True), "-id"],
-    "-amount": [F("amount").desc(nulls_last=True), "-id"],
-    "amount": [F("amount").asc(nulls_last=True), "-id"],
-}
 
 
 def _tab_filter(user: Any, tab: str) -> Q:
@@ -94,38 +88,6 @@ def _tab_filter(user: Any, tab: str) -> Q:
     if tab == "done":
         return Q(decided_by=user, kind=ApprovalTask.Kind.DECISION)
     return Q(status=_OPEN, assignee=user)
-
-
-def _filtered(tasks: QuerySet[ApprovalTask], form: InboxFilterForm) -> QuerySet[ApprovalTask]:
-    if not form.is_valid():
-        return tasks
-    data = form.cleaned_data
-    tasks = tasks.filter(form.search_q())
-    if data.get("workflow"):
-        tasks = tasks.filter(instance__workflow=data["workflow"])
-    if data.get("requester"):
-        who = data["requester"].strip()
-        tasks = tasks.filter(
-            Q(requester__username__iexact=who)
-            | Q(requester__first_name__icontains=who)
-            | Q(requester__last_name__icontains=who)
-        )
-    if data.get("amount_min") is not None:
-        tasks = tasks.filter(amount__gte=data["amount_min"])
-    if data.get("amount_max") is not None:
-        tasks = tasks.filter(amount__lte=data["amount_max"])
-    now = timezone.now()
-    due = data.get("due")
-    if due == "overdue":
-        tasks = tasks.filter(due_at__lt=now)
-    elif due == "today":
-        end = timezone.localtime(now).replace(hour=23, minute=59, second=59)
-        tasks = tasks.filter(due_at__lte=end)
-    elif due == "week":
-        tasks = tasks.filter(due_at__lte=now + datetime.timedelta(days=7))
-    elif due == "none":
-        tasks = tasks.filter(due_at__isnull=True)
-    return tasks
 
 
 @login_required
@@ -140,15 +102,16 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
             "instance__workflow"
         )
     ).order_by("name")
-    form = InboxFilterForm(request.GET or None, workflows=workflows)
     # Two indexed counts: one aggregate with FILTER clauses would scan every task of everyone.
     counts = {key: ApprovalTask.objects.filter(_tab_filter(user, key)).count() for key in ("mine", "queue")}
-    tasks = _filtered(ApprovalTask.objects.filter(_tab_filter(user, tab)), form)
-    sort = form.cleaned_data.get("sort") if form.is_bound and form.is_valid() else ""
-    if tab == "done":
+    filters = InboxFilter(
+        request.GET or None,
+        queryset=ApprovalTask.objects.filter(_tab_filter(user, tab)).order_by(*SORTS["-created"]),
+        workflows=workflows,
+    )
+    tasks = filters.qs
+    if tab == "done":  # what one decided, most recent first, whatever the sort says
         tasks = tasks.order_by("-decided_at", "-id")
-    else:
-        tasks = tasks.order_by(*_SORTS.get(sort or "-created", _SORTS["-created"]))
     page = Paginator(
         tasks.select_related("instance__workflow", "requester", "assignee", "candidate_group", "decided_by"),
         PAGE_SIZE,
@@ -158,7 +121,7 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "tab": tab,
         "tabs": [(key, label, counts.get(key)) for key, label in _TABS.items()],
-        "form": form,
+        "form": filters.form,
         "page": page,
         "query": query.urlencode(),
         "now": timezone.now(),
@@ -224,16 +187,7 @@ def _task_context(
         .order_by("created_at", "id")
     )
     user = request.user
-    approved_before = any(
-        t.decided_by_id == user.pk and t.outcome == "approved" and t.id != task.id for t in chain
-    )
-    decidable = (
-        task.status == _OPEN
-        and task.kind == ApprovalTask.Kind.DECISION
-        and instance.initiator_id != user.pk
-        and not approved_before
-        and can_decide(user, task)
-    )
+    decidable = can_decide(user, task) is None
     return {
         "task": task,
         "instance": instance,
@@ -449,13 +403,11 @@ def _as_typed(value: Any) -> Any:
 
 def _operates(user: Any, instance: ProcessInstance) -> bool:
     """Operators (change_workflow) and staff see technical errors as recorded."""
-    return bool(user.is_staff or has_workflow_perm(user, "change_workflow", instance.workflow))
+    return bool(user.is_staff or can_operate(user, instance))
 
 
 def _may_cancel(user: Any, instance: ProcessInstance) -> bool:
-    if instance.status != ProcessInstance.Status.RUNNING:
-        return False
-    return instance.initiator_id == user.pk or has_workflow_perm(user, "change_workflow", instance.workflow)
+    return instance.status == ProcessInstance.Status.RUNNING and can_cancel(user, instance)
 
 
 @login_required
@@ -616,7 +568,7 @@ def _link_problem(user: Any, task: ApprovalTask | None, claim: links.LinkClaim) 
         return "closed"
     if task.lock_version != claim.version:
         return "changed"
-    if task.instance.initiator_id == user.pk or not can_decide(user, task):
+    if can_decide(user, task) is not None:
         return "not_yours"
     return ""
 

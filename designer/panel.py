@@ -12,9 +12,9 @@ import json
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
@@ -35,7 +35,7 @@ from designer.forms import (
 )
 from designer.scope import TYPE_WORDS, Scope, Variable, scope_at
 from orchestration import expressions
-from orchestration.access import has_workflow_perm, visible_workflows
+from orchestration.access import access_workflow
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.graph import VariableType
 from orchestration.definitions import current_draft
@@ -54,12 +54,8 @@ def _workflow(request: HttpRequest, key: str, *, design: bool) -> Workflow:
     Looking read-only (old versions, the live view) needs design_workflow or change_workflow:
     a diagram's settings (URLs, mappings) and the people it names are not for requesters.
     """
-    workflow = get_object_or_404(visible_workflows(request.user), key=key)  # type: ignore[arg-type]
-    if has_workflow_perm(request.user, "design_workflow", workflow):
-        return workflow
-    if design or not has_workflow_perm(request.user, "change_workflow", workflow):
-        raise PermissionDenied("You may look at this workflow but not at its design.")
-    return workflow
+    perms = ("design_workflow",) if design else ("design_workflow", "change_workflow")
+    return access_workflow(request.user, key, *perms)  # type: ignore[arg-type]
 
 
 class _Unreadable(Exception):

@@ -21,8 +21,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from designer.views import _workflow
-from orchestration.access import has_workflow_perm
+from orchestration.access import access_workflow, has_workflow_perm
 from orchestration.models import Workflow
 from orchestration.sharing import (
     Role,
@@ -107,7 +106,7 @@ def _context(request: HttpRequest, workflow: Workflow) -> dict[str, Any]:
 
 def _sharer(request: HttpRequest, key: str) -> Workflow:
     """The workflow if the user may see it (else 404) and change its sharing (else 403)."""
-    workflow = _workflow(request, key)
+    workflow = access_workflow(request.user, key)  # type: ignore[arg-type]
     if not can_share(request.user, workflow):
         raise PermissionDenied(
             f"Only the owner or someone who operates {workflow.name} can change who has access."
@@ -133,7 +132,7 @@ def _form_problem(form: forms.Form) -> str:
 @require_GET
 def sharing(request: AuthenticatedRequest, key: str) -> HttpResponse:
     """Who has access to the workflow and in which role; the form to change it for those who may."""
-    workflow = _workflow(request, key)
+    workflow = access_workflow(request.user, key)
     return render(request, TEMPLATE, _context(request, workflow))
 
 

@@ -19,8 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
@@ -30,7 +29,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guardian.core import ObjectPermissionChecker
 
 from designer import live
-from orchestration.access import has_workflow_perm, visible_instances, visible_workflows
+from orchestration.access import access_workflow, has_workflow_perm, visible_instances, visible_workflows
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.parse import descriptor, load, read_text
 from orchestration.definitions import (
@@ -47,8 +46,6 @@ from orchestration.engine import blocks
 from orchestration.models import ProcessInstance, Step, Workflow, WorkflowVersion
 
 DESIGN, PUBLISH, OPERATE = "design_workflow", "publish_workflow", "change_workflow"
-_PERM_NAMES = {DESIGN: "design", PUBLISH: "publish", OPERATE: "operate"}
-
 
 # --- access ----------------------------------------------------------------------------
 
@@ -59,15 +56,6 @@ def _actor(request: HttpRequest) -> AbstractBaseUser:
     if not isinstance(user, AbstractBaseUser):
         raise PermissionDenied("Sign in first.")
     return user
-
-
-def _workflow(request: HttpRequest, key: str, *any_of: str) -> Workflow:
-    """The workflow ``key`` if the user may see it (else 404) and holds one of ``any_of`` (else 403)."""
-    workflow = get_object_or_404(visible_workflows(_actor(request)).select_related("owner"), key=key)
-    if any_of and not any(has_workflow_perm(request.user, perm, workflow) for perm in any_of):
-        wanted = " or ".join(_PERM_NAMES.get(perm, perm) for perm in any_of)
-        raise PermissionDenied(f"You need the {wanted} permission on {workflow.name}.")
-    return workflow
 
 
 def _can_create(request: HttpRequest) -> bool:
@@ -138,23 +126,7 @@ class WorkflowRow:
 @require_GET
 def workflow_list(request: HttpRequest) -> HttpResponse:
     """Every workflow the user may view, with its state and the actions the user may take."""
-    published = WorkflowVersion.objects.filter(
-        workflow=OuterRef("pk"), status=WorkflowVersion.Status.PUBLISHED
-    ).order_by("-number")
-    drafts = WorkflowVersion.objects.filter(workflow=OuterRef("pk"), status=WorkflowVersion.Status.DRAFT)
-    workflows = (
-        visible_workflows(_actor(request))
-        .select_related("owner")
-        .annotate(
-            published_number=Subquery(published.values("number")[:1]),
-            last_published_at=Subquery(published.values("published_at")[:1]),
-            last_published_by=Subquery(published.values("published_by__username")[:1]),
-            draft_saved_at=Subquery(drafts.order_by("-id").values("updated_at")[:1]),
-            has_draft=Exists(drafts),
-            running=Count("instances", filter=Q(instances__status=ProcessInstance.Status.RUNNING)),
-        )
-        .order_by("name")
-    )
+    workflows = visible_workflows(_actor(request)).with_state().order_by("name")
     checker = ObjectPermissionChecker(_actor(request))
     checker.prefetch_perms(workflows)
 
@@ -164,11 +136,11 @@ def workflow_list(request: HttpRequest) -> HttpResponse:
     rows = [
         WorkflowRow(
             workflow=wf,
-            published_number=getattr(wf, "published_number", None),
-            published_at=getattr(wf, "last_published_at", None),
-            published_by=getattr(wf, "last_published_by", None) or "",
-            draft_saved_at=getattr(wf, "draft_saved_at", None),
-            running=getattr(wf, "running", 0),
+            published_number=wf.published_number,  # type: ignore[attr-defined]  # with_state's annotations
+            published_at=wf.last_published_at,  # type: ignore[attr-defined]
+            published_by=wf.last_published_by or "",  # type: ignore[attr-defined]
+            draft_saved_at=wf.draft_saved_at,  # type: ignore[attr-defined]
+            running=wf.running,  # type: ignore[attr-defined]
             can_design=allowed(DESIGN, wf),
             can_publish=allowed(PUBLISH, wf),
             can_operate=allowed(OPERATE, wf),
@@ -280,7 +252,7 @@ def _page_config(request: HttpRequest, workflow: Workflow, mode: str, **extra: A
 @require_GET
 def editor(request: HttpRequest, key: str) -> HttpResponse:
     """The canvas on the workflow's draft (or on its latest version, until the first change)."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     draft = current_draft(workflow)
     basis = None if draft else _basis(workflow)
     source = draft or basis
@@ -386,7 +358,7 @@ def _conflict_answer(exc: DraftConflict | _Published, user: Any) -> JsonResponse
 @require_POST
 def save(request: HttpRequest, key: str) -> JsonResponse:
     """Store the canvas as the draft; answer its problems, or 409 when the draft moved on."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     form = _SaveForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"detail": "The diagram was not sent.", "fields": form.errors}, status=400)
@@ -411,31 +383,29 @@ def save(request: HttpRequest, key: str) -> JsonResponse:
 @require_POST
 def publish(request: HttpRequest, key: str) -> JsonResponse:
     """Publish the draft the canvas saved last; 400 lists its errors, 409 when it moved on."""
-    workflow = _workflow(request, key, PUBLISH)
+    workflow = access_workflow(_actor(request), key, PUBLISH)
     form = _BasisForm(request.POST)
     if not form.is_valid():
         return JsonResponse({"detail": "Save the draft before publishing."}, status=400)
-    with transaction.atomic():
-        draft = (
-            WorkflowVersion.objects.select_for_update()
-            .filter(workflow=workflow, status=WorkflowVersion.Status.DRAFT)
-            .order_by("-id")
-            .first()
+    draft = current_draft(workflow)
+    if draft is None:
+        return _conflict("There is no draft to publish: change the diagram first.")
+    try:
+        if draft.pk != form.cleaned_data["draft"]:
+            raise DraftConflict(draft)
+        version = publish_version(
+            draft, actor=_actor(request), expected_revision=form.cleaned_data["revision"]
         )
-        if draft is None:
-            return _conflict("There is no draft to publish: change the diagram first.")
-        if draft.pk != form.cleaned_data["draft"] or draft.revision != form.cleaned_data["revision"]:
-            return _conflict_answer(DraftConflict(draft), request.user)
-        try:
-            version = publish_version(draft, actor=_actor(request))
-        except DefinitionError as exc:
-            return JsonResponse(
-                {
-                    "detail": "Fix the errors before publishing.",
-                    "problems": [_problem(p, "error") for p in exc.problems],
-                },
-                status=400,
-            )
+    except DraftConflict as exc:
+        return _conflict_answer(exc, request.user)
+    except DefinitionError as exc:
+        return JsonResponse(
+            {
+                "detail": "Fix the errors before publishing.",
+                "problems": [_problem(p, "error") for p in exc.problems],
+            },
+            status=400,
+        )
     return JsonResponse(
         {
             "number": version.number,
@@ -452,7 +422,7 @@ def publish(request: HttpRequest, key: str) -> JsonResponse:
 @require_POST
 def import_diagram(request: HttpRequest, key: str) -> HttpResponseRedirect:
     """Replace the draft with an uploaded BPMN file (same conflict rule as saving)."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     editor_url = reverse("designer:edit", args=[key])
     upload = request.FILES.get("file")
     form = _BasisForm(request.POST)
@@ -487,7 +457,7 @@ def import_diagram(request: HttpRequest, key: str) -> HttpResponseRedirect:
 @require_POST
 def save_copy(request: HttpRequest, key: str) -> JsonResponse:
     """Save the canvas as a new workflow (the way out of a conflict without losing work)."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     if not _can_create(request):
         raise PermissionDenied("You may not create workflows.")
     xml = request.POST.get("xml", "")
@@ -507,7 +477,7 @@ def save_copy(request: HttpRequest, key: str) -> JsonResponse:
 @require_GET
 def versions(request: HttpRequest, key: str) -> HttpResponse:
     """Published and retired versions with who, when and what changed; the draft on top."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     numbered = (
         workflow.versions.exclude(number=None)
         .select_related("published_by")
@@ -531,7 +501,7 @@ def _numbered(workflow: Workflow, number: int) -> WorkflowVersion:
 @require_GET
 def version_detail(request: HttpRequest, key: str, number: int) -> HttpResponse:
     """One version on a read-only canvas."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     version = _numbered(workflow, number)
     config = _page_config(request, workflow, "version", version=version.number)
     context = {
@@ -549,7 +519,7 @@ def version_detail(request: HttpRequest, key: str, number: int) -> HttpResponse:
 @require_POST
 def version_new_draft(request: HttpRequest, key: str, number: int) -> HttpResponseRedirect:
     """Make a version's diagram the draft and open it on the canvas."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     version = _numbered(workflow, number)
     new_draft(version, actor=_actor(request))
     messages.success(request, f"The draft now starts from version {version.number}.")
@@ -560,7 +530,7 @@ def version_new_draft(request: HttpRequest, key: str, number: int) -> HttpRespon
 @require_GET
 def version_export(request: HttpRequest, key: str, number: int) -> HttpResponse:
     """A version's BPMN XML as a file."""
-    workflow = _workflow(request, key, DESIGN)
+    workflow = access_workflow(_actor(request), key, DESIGN)
     version = _numbered(workflow, number)
     response = HttpResponse(version.bpmn_xml, content_type="application/xml; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{workflow.key}-v{version.number}.bpmn"'
@@ -619,7 +589,7 @@ def _recent_instances(request: HttpRequest, workflow: Workflow) -> list[dict[str
 @require_GET
 def live_view(request: HttpRequest, key: str) -> HttpResponse:
     """The published diagram with how many running instances wait at each block; one instance's path."""
-    workflow = _workflow(request, key, DESIGN, OPERATE)
+    workflow = access_workflow(_actor(request), key, DESIGN, OPERATE)
     version, instance = _live_subject(request, workflow)
     context: dict[str, Any] = {
         "workflow": workflow,
@@ -647,7 +617,7 @@ def live_view(request: HttpRequest, key: str) -> HttpResponse:
 @require_GET
 def live_data(request: HttpRequest, key: str) -> JsonResponse:
     """The live view's numbers, polled by the page."""
-    workflow = _workflow(request, key, DESIGN, OPERATE)
+    workflow = access_workflow(_actor(request), key, DESIGN, OPERATE)
     version, instance = _live_subject(request, workflow)
     if version is None:
         raise Http404("Nothing is published yet.")

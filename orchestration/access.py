@@ -8,7 +8,7 @@ designer, approvals and the admin all ask here; this module imports no web layer
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -16,7 +16,14 @@ from django.http import Http404
 from guardian.shortcuts import get_objects_for_user
 
 from orchestration.engine import human
-from orchestration.models import Incident, MessageSubscription, ProcessInstance, Workflow, WorkflowVersion
+from orchestration.models import (
+    Incident,
+    MessageSubscription,
+    ProcessInstance,
+    Workflow,
+    WorkflowQuerySet,
+    WorkflowVersion,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -32,10 +39,10 @@ def has_workflow_perm(user: Any, perm: str, workflow: Workflow) -> bool:
     return bool(user.has_perm(name) or user.has_perm(name, workflow))
 
 
-def visible_workflows(user: AbstractBaseUser) -> QuerySet[Workflow]:
+def visible_workflows(user: AbstractBaseUser) -> WorkflowQuerySet:
     """Workflows ``user`` may view: view_workflow on the object or globally; superusers all."""
-    workflows: QuerySet[Workflow] = get_objects_for_user(user, "orchestration.view_workflow", klass=Workflow)
-    return workflows
+    # guardian filters Workflow's own manager, so the queryset keeps its class (and with_state).
+    return cast("WorkflowQuerySet", get_objects_for_user(user, "orchestration.view_workflow", klass=Workflow))
 
 
 def access_workflow(user: AbstractBaseUser, key: str, *perms: str, lock: bool = False) -> Workflow:

@@ -169,16 +169,26 @@ def _summary(previous: WorkflowVersion | None, graph: dict[str, Any]) -> str:
 
 
 @transaction.atomic
-def publish_version(draft: WorkflowVersion, *, actor: AbstractBaseUser | None = None) -> WorkflowVersion:
+def publish_version(
+    draft: WorkflowVersion, *, actor: AbstractBaseUser | None = None, expected_revision: int | None = None
+) -> WorkflowVersion:
     """Compile, validate and freeze ``draft`` as the next version; retire the one before.
 
-    Raises :class:`DefinitionError` listing every problem. Running instances keep
-    their version; new starts use this one. Schedules and message starts of the
-    retired version stop; this version's start.
+    Raises :class:`DefinitionError` listing every problem. ``expected_revision`` is
+    the revision the publisher saw: a draft saved since is refused with
+    :class:`DraftConflict`, checked under the workflow and draft row locks (taken in
+    :func:`save_draft`'s order), so no save can slip in between the check and the
+    publication. Running instances keep their version; new starts use this one.
+    Schedules and message starts of the retired version stop; this version's start.
     """
-    draft = WorkflowVersion.objects.select_for_update().get(pk=draft.pk)
+    Workflow.objects.select_for_update().filter(pk=draft.workflow_id).first()
+    draft = (
+        WorkflowVersion.objects.select_for_update(of=("self",)).select_related("updated_by").get(pk=draft.pk)
+    )
     if draft.status != WorkflowVersion.Status.DRAFT:
         raise DefinitionError([Problem(None, "", "Only a draft can be published.")])
+    if expected_revision is not None and draft.revision != expected_revision:
+        raise DraftConflict(draft)
     result = compile_bpmn(draft.bpmn_xml)
     if not result.ok or result.graph is None:
         raise DefinitionError(result.errors)

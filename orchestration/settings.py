@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "rest_framework",
     "rest_framework.authtoken",
+    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
@@ -178,6 +179,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_FILTER_BACKENDS": ["orchestration.api.filters.ListFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "orchestration.api.pagination.Pages",
     "PAGE_SIZE": 50,
 }

@@ -12,11 +12,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from approvals.actions import OUTCOMES
-from approvals.models import ApprovalTask
 from orchestration.bpmn.compiler import Problem
 from orchestration.bpmn.parse import MAX_SIZE
-from orchestration.definitions import current_draft
 from orchestration.engine.human import provider
 from orchestration.models import Event, Incident, ProcessInstance, Step, Workflow, WorkflowVersion
 
@@ -161,15 +158,22 @@ class WorkflowSerializer(serializers.ModelSerializer[Workflow]):
             fields["key"].read_only = True
         return fields
 
+    # The workflow comes from Workflow.objects.with_state(): its annotations answer without a query.
+
     @extend_schema_field(OpenApiTypes.INT)
     def get_published_version(self, workflow: Workflow) -> int | None:
-        version = workflow.published_version
-        return version.number if version else None
+        number: int | None = workflow.published_number  # type: ignore[attr-defined]
+        return number
 
     @extend_schema_field(DraftInfoSerializer(allow_null=True))
     def get_draft(self, workflow: Workflow) -> dict[str, Any] | None:
-        draft = current_draft(workflow)
-        return DraftInfoSerializer(draft).data if draft else None
+        if not workflow.has_draft:  # type: ignore[attr-defined]
+            return None
+        return {
+            "revision": workflow.draft_revision,  # type: ignore[attr-defined]
+            "updated_at": serializers.DateTimeField().to_representation(workflow.draft_saved_at),  # type: ignore[attr-defined]
+            "created_by": workflow.draft_created_by,  # type: ignore[attr-defined]
+        }
 
     def get_webhook_enabled(self, workflow: Workflow) -> bool:
         return bool(workflow.webhook_secret)
@@ -203,17 +207,6 @@ class StartSerializer(serializers.Serializer[None]):
 
     data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
     business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-
-
-class InstanceFilterSerializer(serializers.Serializer[None]):
-    """Filters of the instance list."""
-
-    workflow = serializers.CharField(required=False, help_text="Workflow key.")
-    status = serializers.ChoiceField(choices=ProcessInstance.Status.choices, required=False)
-    has_incident = serializers.BooleanField(required=False, allow_null=True, default=None)
-    business_key = serializers.CharField(required=False)
-    started_after = serializers.DateTimeField(required=False)
-    started_before = serializers.DateTimeField(required=False)
 
 
 class StepSerializer(serializers.ModelSerializer[Step]):
@@ -324,12 +317,6 @@ class CancelSerializer(serializers.Serializer[None]):
 # --- incidents ----------------------------------------------------------------------
 
 
-class IncidentFilterSerializer(serializers.Serializer[None]):
-    """Filters of the incident list: open ones unless ``resolved`` says otherwise."""
-
-    resolved = serializers.BooleanField(required=False, default=False)
-
-
 class IncidentSerializer(serializers.ModelSerializer[Incident]):
     """A failed step waiting for an operator."""
 
@@ -362,77 +349,6 @@ class IncidentFixSerializer(serializers.Serializer[None]):
     """Variables to correct before retrying, or to set as the skipped step's result."""
 
     variables = serializers.DictField(required=False, default=dict)
-
-
-# --- tasks --------------------------------------------------------------------------
-
-
-class TaskFilterSerializer(serializers.Serializer[None]):
-    """Filters of the task list."""
-
-    status = serializers.ChoiceField(
-        choices=[*ApprovalTask.Status.values, "all"], required=False, default=ApprovalTask.Status.OPEN
-    )
-
-
-class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
-    """An approval task with the request it is about."""
-
-    instance = serializers.UUIDField(source="instance_id", read_only=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
-    workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
-    business_key = serializers.CharField(source="instance.business_key", read_only=True)
-    requester: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        source="instance.initiator", slug_field="username", read_only=True
-    )
-    variables = serializers.JSONField(source="instance.variables", read_only=True)
-    assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
-    candidate_group: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="name", read_only=True
-    )
-    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
-        slug_field="username", read_only=True
-    )
-
-    class Meta:
-        model = ApprovalTask
-        fields = [
-            "id",
-            "name",
-            "status",
-            "instance",
-            "workflow",
-            "business_key",
-            "requester",
-            "variables",
-            "assignee",
-            "candidate_group",
-            "reason",
-            "outcome",
-            "comment",
-            "data",
-            "decided_by",
-            "decided_at",
-            "due_at",
-            "created_at",
-        ]
-        read_only_fields = fields
-
-
-class DecisionSerializer(serializers.Serializer[None]):
-    """A decision on a task; a rejection needs a comment."""
-
-    outcome = serializers.ChoiceField(choices=OUTCOMES)
-    comment = serializers.CharField(required=False, allow_blank=True, default="")
-    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
-
-
-class AlreadyDecidedSerializer(serializers.Serializer[None]):
-    """Someone decided first."""
-
-    detail = serializers.CharField()
-    decided_by = serializers.CharField(allow_null=True)
 
 
 # --- messages -----------------------------------------------------------------------

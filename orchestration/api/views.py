@@ -2,16 +2,15 @@
 
 Seeing is decided by querysets (not visible: 404); acting by permissions on the
 object found (visible but not allowed: 403). State changes go through the
-actions in ``orchestration.definitions``, ``orchestration.engine`` and
-``approvals.actions``.
+actions in ``orchestration.definitions`` and ``orchestration.engine``. The task
+endpoints live with approvals (``approvals/api.py``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 from xml.sax.saxutils import escape
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -27,10 +26,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from approvals.access import tasks_for
-from approvals.actions import InvalidDecision, TaskAlreadyDecided, complete_task
-from approvals.models import ApprovalTask
 from orchestration.access import (
+    access_workflow,
     can_cancel,
     can_operate,
     has_workflow_perm,
@@ -40,8 +37,10 @@ from orchestration.access import (
     visible_workflows,
 )
 from orchestration.api import serializers as s
+from orchestration.api.filters import IncidentFilter, InstanceFilter
 from orchestration.api.parsers import JSONParser
 from orchestration.api.permissions import WorkflowPermission
+from orchestration.api.responses import FORBIDDEN, NOT_FOUND, REFUSED, conflict, signed_in
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.bpmn.parse import read_text
 from orchestration.definitions import (
@@ -67,23 +66,6 @@ from orchestration.engine import (
 )
 from orchestration.models import Incident, ProcessInstance, Workflow, WorkflowVersion
 from orchestration.webhooks import disable_webhook, rotate_webhook_secret
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
-_DETAIL = OpenApiResponse(s.DetailSerializer, description="Refused, with the reason in `detail`.")
-_NOT_FOUND = OpenApiResponse(s.DetailSerializer, description="Not found, or not visible to you.")
-_FORBIDDEN = OpenApiResponse(s.DetailSerializer, description="Visible to you, but you may not do this.")
-
-
-def _signed_in(request: Request) -> AbstractBaseUser:
-    """The caller: IsAuthenticated (the default permission) has let only signed-in users through."""
-    return cast("AbstractBaseUser", request.user)
-
-
-def _conflict(detail: str, **extra: Any) -> Response:
-    return Response({"detail": detail, **extra}, status=status.HTTP_409_CONFLICT)
-
 
 # --- BPMN XML in and out --------------------------------------------------------------
 
@@ -165,6 +147,10 @@ def _draft_data(draft: WorkflowVersion) -> dict[str, Any]:
 _NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, description="Version number.")
 
 
+# The actions that answer with the workflow itself (WorkflowSerializer).
+_SHOWS_WORKFLOW = frozenset({"retrieve", "update", "partial_update"})
+
+
 @extend_schema_view(
     list=extend_schema(summary="Workflows you may view"),
     create=extend_schema(
@@ -173,17 +159,17 @@ _NUMBER = OpenApiParameter("number", OpenApiTypes.INT, OpenApiParameter.PATH, de
         responses={
             201: s.WorkflowSerializer,
             400: OpenApiResponse(description="Invalid fields."),
-            403: _FORBIDDEN,
+            403: FORBIDDEN,
         },
     ),
-    retrieve=extend_schema(responses={200: s.WorkflowSerializer, 404: _NOT_FOUND}),
+    retrieve=extend_schema(responses={200: s.WorkflowSerializer, 404: NOT_FOUND}),
     update=extend_schema(
         summary="Rename or describe (change_workflow)",
-        responses={200: s.WorkflowSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={200: s.WorkflowSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     ),
     partial_update=extend_schema(
         summary="Rename or describe (change_workflow)",
-        responses={200: s.WorkflowSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={200: s.WorkflowSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     ),
 )
 class WorkflowViewSet(
@@ -218,7 +204,15 @@ class WorkflowViewSet(
     def get_queryset(self) -> QuerySet[Workflow]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Workflow.objects.none()
-        return visible_workflows(_signed_in(self.request)).select_related("owner")
+        return visible_workflows(signed_in(self.request)).with_state()
+
+    def get_object(self) -> Workflow:
+        """The workflow in the URL: 404 when not visible, 403 naming the permission the action needs."""
+        perm = self.action_perms.get(self.action or "", "view_workflow")
+        workflow = access_workflow(signed_in(self.request), self.kwargs[self.lookup_field], perm)
+        if self.action in _SHOWS_WORKFLOW:  # answered with WorkflowSerializer: read its state too
+            return Workflow.objects.with_state().get(pk=workflow.pk)
+        return workflow
 
     def perform_create(self, serializer: serializers.BaseSerializer) -> None:
         data = serializer.validated_data
@@ -227,16 +221,16 @@ class WorkflowViewSet(
             data["key"],
             data["name"],
             xml,
-            owner=_signed_in(self.request),
+            owner=signed_in(self.request),
             description=data.get("description", ""),
         )
-        serializer.instance = draft.workflow
+        serializer.instance = Workflow.objects.with_state().get(pk=draft.workflow_id)
 
     # --- drafts
 
     @extend_schema(
         summary="The current draft with its validation",
-        responses={200: s.DraftSerializer, 404: _NOT_FOUND},
+        responses={200: s.DraftSerializer, 404: NOT_FOUND},
     )
     @action(
         detail=True,
@@ -272,8 +266,8 @@ class WorkflowViewSet(
         responses={
             200: s.SaveResultSerializer,
             400: OpenApiResponse(description="Missing or malformed input."),
-            403: _FORBIDDEN,
-            404: _NOT_FOUND,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
             409: s.ConflictSerializer,
         },
     )
@@ -283,9 +277,9 @@ class WorkflowViewSet(
         workflow = self.get_object()
         xml, revision = _draft_input(request)
         try:
-            draft, result = save_draft(workflow, xml, actor=_signed_in(request), expected_revision=revision)
+            draft, result = save_draft(workflow, xml, actor=signed_in(request), expected_revision=revision)
         except DraftConflict as exc:
-            return _conflict(str(exc), revision=exc.current.revision)
+            return conflict(str(exc), revision=exc.current.revision)
         return Response(_result(result, revision=draft.revision))
 
     @extend_schema(
@@ -296,7 +290,7 @@ class WorkflowViewSet(
             "application/xml": OpenApiTypes.STR,
             "text/xml": OpenApiTypes.STR,
         },
-        responses={200: s.SaveResultSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={200: s.SaveResultSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], parser_classes=[JSONParser, ApplicationXmlParser, TextXmlParser])
     def validate(self, request: Request, key: str) -> Response:
@@ -321,8 +315,8 @@ class WorkflowViewSet(
         responses={
             201: s.VersionSerializer,
             400: s.ProblemListSerializer,
-            403: _FORBIDDEN,
-            404: _NOT_FOUND,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
             409: OpenApiResponse(s.DetailSerializer, description="No draft, or it changed meanwhile."),
         },
     )
@@ -334,14 +328,13 @@ class WorkflowViewSet(
         body.is_valid(raise_exception=True)
         draft = current_draft(workflow)
         if draft is None:
-            return _conflict("There is no draft to publish.")
-        expected = body.validated_data.get("revision")
-        if expected is not None and expected != draft.revision:
-            return _conflict(
-                f"The draft was changed by someone else (revision {draft.revision}).", revision=draft.revision
-            )
+            return conflict("There is no draft to publish.")
         try:
-            version = publish_version(draft, actor=_signed_in(request))
+            version = publish_version(
+                draft, actor=signed_in(request), expected_revision=body.validated_data.get("revision")
+            )
+        except DraftConflict as exc:
+            return conflict(str(exc), revision=exc.current.revision)
         except DefinitionError as exc:
             return Response({"errors": s.problems(exc.problems)}, status=status.HTTP_400_BAD_REQUEST)
         return Response(s.VersionSerializer(version).data, status=status.HTTP_201_CREATED)
@@ -362,7 +355,7 @@ class WorkflowViewSet(
     @extend_schema(
         summary="Download a version's BPMN XML",
         parameters=[_NUMBER],
-        responses={(200, "application/xml"): OpenApiTypes.STR, 404: _NOT_FOUND},
+        responses={(200, "application/xml"): OpenApiTypes.STR, 404: NOT_FOUND},
     )
     @action(
         detail=True,
@@ -383,14 +376,14 @@ class WorkflowViewSet(
         description="Replaces the current draft's content with the version's diagram.",
         parameters=[_NUMBER],
         request=None,
-        responses={201: s.DraftSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={201: s.DraftSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path=r"versions/(?P<number>[0-9]+)/new-draft")
     def new_draft(self, request: Request, key: str, number: str) -> Response:
         """Copy a version into the draft."""
         workflow = self.get_object()
         version = get_object_or_404(workflow.versions, number=int(number))
-        draft = new_draft(version, actor=_signed_in(request))
+        draft = new_draft(version, actor=signed_in(request))
         return Response(_draft_data(draft), status=status.HTTP_201_CREATED)
 
     # --- running
@@ -401,8 +394,8 @@ class WorkflowViewSet(
         responses={
             201: s.InstanceDetailSerializer,
             400: OpenApiResponse(description='Start data errors by field: `{"data": {field: [messages]}}`.'),
-            403: _FORBIDDEN,
-            404: _NOT_FOUND,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
             409: OpenApiResponse(s.DetailSerializer, description="Nothing published."),
         },
     )
@@ -414,44 +407,44 @@ class WorkflowViewSet(
         body.is_valid(raise_exception=True)
         version = workflow.published_version
         if version is None:
-            return _conflict(f"{workflow.name} has no published version.")
+            return conflict(f"{workflow.name} has no published version.")
         try:
             instance = start_instance(
                 version,
                 body.validated_data["data"],
-                initiator=_signed_in(request),
+                initiator=signed_in(request),
                 business_key=body.validated_data["business_key"],
                 trigger="api",
             )
         except StartDataError as exc:
             return Response({"data": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except InvalidState as exc:
-            return _conflict(str(exc))
+            return conflict(str(exc))
         return Response(s.InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Rotate the webhook secret",
         description="Returns the new secret once; it is never shown again. The previous secret stops working.",
         request=None,
-        responses={200: s.WebhookSecretSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={200: s.WebhookSecretSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     @action(detail=True, methods=["post"], url_path="webhook-secret")
     def webhook_secret(self, request: Request, key: str) -> Response:
         """A new secret for signing webhook requests."""
         workflow = self.get_object()
-        secret = rotate_webhook_secret(workflow, actor=_signed_in(request))
+        secret = rotate_webhook_secret(workflow, actor=signed_in(request))
         url = request.build_absolute_uri(reverse("webhook", args=[workflow.key]))
         return Response({"webhook_secret": secret, "url": url})
 
     @extend_schema(
         summary="Turn the webhook off",
         request=None,
-        responses={204: None, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={204: None, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     @webhook_secret.mapping.delete
     def disable_webhook(self, request: Request, key: str) -> Response:
         """Clear the secret: the webhook URL answers 404 until a new secret is made."""
-        disable_webhook(self.get_object(), actor=_signed_in(request))
+        disable_webhook(self.get_object(), actor=signed_in(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -459,66 +452,49 @@ class WorkflowViewSet(
 
 
 @extend_schema_view(
-    list=extend_schema(summary="Instances you may see", parameters=[s.InstanceFilterSerializer]),
+    list=extend_schema(summary="Instances you may see"),
     retrieve=extend_schema(
         summary="An instance with its variables, steps and history",
-        responses={200: s.InstanceDetailSerializer, 404: _NOT_FOUND},
+        responses={200: s.InstanceDetailSerializer, 404: NOT_FOUND},
     ),
 )
 class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
     """Process instances: yours, those shared with you, and those of workflows you may view."""
 
     serializer_class = s.InstanceSerializer
+    filterset_class = InstanceFilter
 
     def get_queryset(self) -> QuerySet[ProcessInstance]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ProcessInstance.objects.none()
-        instances = visible_instances(_signed_in(self.request)).select_related(
+        instances = visible_instances(signed_in(self.request)).select_related(
             "workflow", "version", "initiator"
         )
         if self.action == "list":
-            return self._filtered(instances)
+            return instances
         return instances.prefetch_related("steps", "events")
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return s.InstanceSerializer if self.action == "list" else s.InstanceDetailSerializer
 
-    def _filtered(self, instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:
-        filters = s.InstanceFilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        wanted = filters.validated_data
-        lookups = {
-            "workflow": "workflow__key",
-            "status": "status",
-            "business_key": "business_key",
-            "started_after": "started_at__gte",
-            "started_before": "started_at__lt",
-        }
-        for name, lookup in lookups.items():
-            if name in wanted:
-                instances = instances.filter(**{lookup: wanted[name]})
-        if wanted.get("has_incident") is not None:
-            instances = instances.filter(has_incident=wanted["has_incident"])
-        return instances
-
     @extend_schema(
         summary="Cancel a running instance",
         description="Allowed to its initiator and to users with change_workflow on its workflow.",
         request=s.CancelSerializer,
-        responses={200: s.InstanceDetailSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _DETAIL},
+        responses={200: s.InstanceDetailSerializer, 403: FORBIDDEN, 404: NOT_FOUND, 409: REFUSED},
     )
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk: str) -> Response:
         """Stop the instance, closing its steps, tasks, timers and child instances."""
         instance = self.get_object()
-        if not can_cancel(_signed_in(request), instance):
+        if not can_cancel(signed_in(request), instance):
             raise PermissionDenied("Only the initiator or an operator of the workflow may cancel it.")
         body = s.CancelSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
-            cancel_instance(instance.id, actor=_signed_in(request), reason=body.validated_data["reason"])
+            cancel_instance(instance.id, actor=signed_in(request), reason=body.validated_data["reason"])
         except InvalidState as exc:
-            return _conflict(str(exc))
+            return conflict(str(exc))
         return Response(s.InstanceDetailSerializer(self.get_object()).data)
 
 
@@ -526,15 +502,13 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
 
 _FIX = extend_schema(
     request=s.IncidentFixSerializer,
-    responses={200: s.IncidentSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND, 409: _DETAIL},
+    responses={200: s.IncidentSerializer, 403: FORBIDDEN, 404: NOT_FOUND, 409: REFUSED},
 )
 
 
 @extend_schema_view(
-    list=extend_schema(
-        summary="Incidents you may see (open by default)", parameters=[s.IncidentFilterSerializer]
-    ),
-    retrieve=extend_schema(responses={200: s.IncidentSerializer, 404: _NOT_FOUND}),
+    list=extend_schema(summary="Incidents you may see (open by default)"),
+    retrieve=extend_schema(responses={200: s.IncidentSerializer, 404: NOT_FOUND}),
     retry=extend_schema(summary="Run the failed step again, optionally after correcting variables"),
     skip=extend_schema(summary="Treat the failed step as done, setting variables as its result"),
 )
@@ -542,31 +516,27 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     """Failed steps waiting for an operator."""
 
     serializer_class = s.IncidentSerializer
+    filterset_class = IncidentFilter
 
     def get_queryset(self) -> QuerySet[Incident]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Incident.objects.none()
-        incidents = visible_incidents(_signed_in(self.request)).select_related(
+        return visible_incidents(signed_in(self.request)).select_related(
             "instance__workflow", "step", "resolved_by"
         )
-        if self.action == "list":
-            filters = s.IncidentFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            incidents = incidents.filter(resolved_at__isnull=not filters.validated_data["resolved"])
-        return incidents
 
     def _operate(self, request: Request, operation: Any) -> Response:
         incident = self.get_object()
-        if not can_operate(_signed_in(request), incident.instance):
+        if not can_operate(signed_in(request), incident.instance):
             raise PermissionDenied("You need the change workflow permission on this workflow.")
         body = s.IncidentFixSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         try:
             operation(
-                incident.id, actor=_signed_in(request), variables=body.validated_data["variables"] or None
+                incident.id, actor=signed_in(request), variables=body.validated_data["variables"] or None
             )
         except InvalidState as exc:
-            return _conflict(str(exc))
+            return conflict(str(exc))
         return Response(s.IncidentSerializer(self.get_object()).data)
 
     @_FIX
@@ -582,68 +552,6 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return self._operate(request, skip_incident)
 
 
-# --- tasks -------------------------------------------------------------------------------
-
-
-@extend_schema_view(
-    list=extend_schema(summary="Your approval tasks (open by default)", parameters=[s.TaskFilterSerializer]),
-    retrieve=extend_schema(responses={200: s.TaskSerializer, 404: _NOT_FOUND}),
-)
-class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
-    """Approval tasks assigned to you or queued for your groups."""
-
-    serializer_class = s.TaskSerializer
-
-    def get_queryset(self) -> QuerySet[ApprovalTask]:
-        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
-            return ApprovalTask.objects.none()
-        tasks = tasks_for(_signed_in(self.request)).select_related(
-            "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
-        )
-        if self.action == "list":
-            filters = s.TaskFilterSerializer(data=self.request.query_params)
-            filters.is_valid(raise_exception=True)
-            if filters.validated_data["status"] != "all":
-                tasks = tasks.filter(status=filters.validated_data["status"])
-        return tasks
-
-    @extend_schema(
-        summary="Decide a task",
-        request=s.DecisionSerializer,
-        responses={
-            200: s.TaskSerializer,
-            400: OpenApiResponse(description="The decision names the field to fix."),
-            403: _FORBIDDEN,
-            404: _NOT_FOUND,
-            409: s.AlreadyDecidedSerializer,
-        },
-    )
-    @action(detail=True, methods=["post"])
-    def complete(self, request: Request, pk: str) -> Response:
-        """Approve or reject; the second of two deciders is told who was first."""
-        task = self.get_object()
-        body = s.DecisionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
-        try:
-            complete_task(
-                task.id,
-                _signed_in(request),
-                body.validated_data["outcome"],
-                comment=body.validated_data["comment"],
-                data=body.validated_data["data"],
-            )
-        except TaskAlreadyDecided as exc:
-            decided_by = exc.task.decided_by.get_username() if exc.task.decided_by else None
-            return _conflict(str(exc), decided_by=decided_by)
-        except InvalidDecision as exc:
-            raise ValidationError({exc.field: [str(exc)]}) from None
-        except DjangoPermissionDenied as exc:
-            raise PermissionDenied(str(exc)) from None
-        except InvalidState as exc:
-            return _conflict(str(exc), decided_by=None)
-        return Response(s.TaskSerializer(self.get_object()).data)
-
-
 # --- messages ----------------------------------------------------------------------------
 
 
@@ -657,7 +565,7 @@ class MessageView(APIView):
             "the workflow whose start event receives the message. Needs start_workflow on the workflow."
         ),
         request=s.MessageSerializer,
-        responses={200: s.MessageResultSerializer, 403: _FORBIDDEN, 404: _NOT_FOUND},
+        responses={200: s.MessageResultSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def post(self, request: Request) -> Response:
         """Correlate the message and say which instance it reached."""
@@ -668,7 +576,7 @@ class MessageView(APIView):
         targets = list(message_targets(name, key))
         if not targets:
             raise NotFound(nothing)
-        user = _signed_in(request)
+        user = signed_in(request)
         if not all(has_workflow_perm(user, "start_workflow", w) for w in targets):
             visible = visible_workflows(user).filter(pk__in=[w.pk for w in targets])
             if not visible.exists():
@@ -692,5 +600,5 @@ class MessageView(APIView):
         except StartDataError as exc:
             raise ValidationError({"variables": exc.errors}) from None
         except InvalidState as exc:
-            return _conflict(str(exc))
+            return conflict(str(exc))
         return Response({"instance": str(instance.id), "status": instance.status})

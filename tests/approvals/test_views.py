@@ -124,6 +124,20 @@ def test_inbox_filters_by_amount_requester_and_search_and_sorts(org, purchase):
     assert subjects("requester=director") == []
 
 
+def test_inbox_filters_by_due_date_and_says_which_filters_it_ignored(org, purchase):
+    _request(purchase, org["employee"], 500, "Desk")  # due in two days
+    client = _client(org["manager"])
+
+    def subjects(query: str) -> list[str]:
+        return [t.subject for t in client.get(f"/inbox/?{query}").context["page"]]
+
+    assert subjects("due=week") == ["Desk"]
+    assert subjects("due=overdue") == [] and subjects("due=none") == []
+    page = client.get("/inbox/?amount_min=lots&q=desk")
+    assert [t.subject for t in page.context["page"]] == ["Desk"]
+    assert b"Some filters were ignored" in page.content
+
+
 def test_inbox_page_costs_the_same_queries_for_five_or_thirty_tasks(org, purchase):
     client = _client(org["manager"])
     _request(purchase, org["employee"])

@@ -11,7 +11,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
@@ -116,6 +118,25 @@ def test_list_shows_each_visible_workflow_with_its_state_and_the_users_actions(
 
     outsider_page = client_for(people["outsider"]).get(reverse("designer:list")).content.decode()
     assert "Purchase" not in outsider_page and "No workflows yet" in outsider_page
+
+
+def test_the_list_costs_the_same_queries_for_2_and_for_20_workflows(people: dict[str, Any]) -> None:
+    def add(numbers: range) -> None:
+        for n in numbers:
+            draft = create_workflow(f"w{n:02}", f"Workflow {n:02}", approval_flow(), owner=people["owner"])
+            publish_version(draft, actor=people["owner"])
+            save_draft(draft.workflow, approval_flow(task_name="Next"), actor=people["owner"])
+
+    client = client_for(people["owner"])
+    add(range(2))
+    with CaptureQueriesContext(connection) as two:
+        client.get(reverse("designer:list"))
+    add(range(2, 20))
+    with CaptureQueriesContext(connection) as twenty:
+        page = client.get(reverse("designer:list")).content.decode()
+
+    assert page.count("Live · v1") == 20
+    assert len(twenty.captured_queries) == len(two.captured_queries)
 
 
 def test_creating_needs_the_add_workflow_permission(people: dict[str, Any]) -> None:

@@ -26,3 +26,19 @@ def test_schema_endpoint_describes_every_api_area() -> None:
 
 def test_swagger_ui_is_served() -> None:
     assert Client().get("/api/docs/").status_code == 200
+
+
+def test_schema_documents_the_list_filters() -> None:
+    paths = Client().get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
+
+    def parameters(path: str) -> dict[str, dict]:
+        return {p["name"]: p["schema"] for p in paths[path]["get"]["parameters"] if p["in"] == "query"}
+
+    instances = parameters("/api/instances/")
+    assert {"workflow", "status", "has_incident", "business_key", "started_after", "started_before"} <= set(
+        instances
+    )
+    assert instances["has_incident"]["type"] == "boolean"
+    assert set(instances["status"]["enum"]) >= {"running", "completed"}
+    assert parameters("/api/incidents/")["resolved"]["type"] == "boolean"
+    assert "all" in parameters("/api/tasks/")["status"]["enum"]

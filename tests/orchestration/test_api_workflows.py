@@ -8,9 +8,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
+from orchestration.definitions import save_draft
 from orchestration.models import ProcessInstance, Workflow, WorkflowVersion
 from tests import bpmn
 from tests.orchestration.conftest import Client
@@ -125,6 +128,27 @@ def test_list_shows_only_workflows_the_user_may_view(api: Client, people: dict) 
     assert response.status_code == 200
     assert [w["key"] for w in response.data["results"]] == ["mine"]
     assert response.data["results"][0]["published_version"] == 1
+
+
+def test_the_list_costs_the_same_queries_for_2_and_for_20_workflows(api: Client, people: dict) -> None:
+    def add(numbers: range) -> None:
+        for n in numbers:
+            workflow = publish(approval_flow(), key=f"w{n:02}", owner=people["viewer"]).workflow
+            save_draft(workflow, approval_flow(), actor=people["designer"])
+
+    client = api(people["viewer"])
+    add(range(2))
+    with CaptureQueriesContext(connection) as two:
+        assert len(client.get("/api/workflows/").data["results"]) == 2
+    add(range(2, 20))
+    with CaptureQueriesContext(connection) as twenty:
+        response = client.get("/api/workflows/")
+
+    assert len(response.data["results"]) == 20
+    assert len(twenty.captured_queries) == len(two.captured_queries)
+    first = response.data["results"][0]
+    assert first["published_version"] == 1 and first["owner"] == "victor"
+    assert first["draft"]["revision"] == 1 and first["draft"]["created_by"] == "dana"
 
 
 def test_camunda_file_upload_is_saved_with_errors_and_warnings_naming_elements(
@@ -286,6 +310,18 @@ def test_publish_freezes_the_draft_as_version_one(api: Client, people: dict) -> 
     assert client.get("/api/workflows/purchase/draft/").status_code == 404
     again = client.post("/api/workflows/purchase/publish/", {}, format="json")
     assert again.status_code == 409
+
+
+def test_publishing_a_revision_saved_over_since_is_a_conflict(api: Client, people: dict) -> None:
+    client = api(people["designer"])
+    _create(client, xml=approval_flow())
+    client.put("/api/workflows/purchase/draft/", {"bpmn_xml": approval_flow(), "revision": 1}, format="json")
+
+    response = client.post("/api/workflows/purchase/publish/", {"revision": 1}, format="json")
+
+    assert response.status_code == 409 and response.data["revision"] == 2
+    assert "revision 2" in response.data["detail"]
+    assert not WorkflowVersion.objects.filter(status=WorkflowVersion.Status.PUBLISHED).exists()
 
 
 def test_versions_list_download_and_new_draft(api: Client, people: dict) -> None:

@@ -16,7 +16,7 @@ from approvals.models import AuthorityLimit, Profile
 from orchestration.definitions import create_workflow, publish_version, save_draft
 from orchestration.models import Workflow
 
-SHOWCASE = Path(__file__).resolve().parents[2] / "fixtures" / "purchase_approval.bpmn"
+SHOWCASE = Path(__file__).resolve().parents[3] / "orchestration" / "fixtures" / "purchase_approval.bpmn"
 PASSWORD = "baton"  # noqa: S105 (demo accounts, printed in the README)
 
 PEOPLE = [

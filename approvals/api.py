@@ -1,0 +1,175 @@
+"""Approvals' REST endpoints: the task list, a task, and deciding it (``/api/tasks/``).
+
+The project's API router (``orchestration/api/urls.py``) asks each installed app's
+``api`` module to :func:`register_routes`, so the engine's API never imports approvals.
+Views are thin: they read through :func:`approvals.access.tasks_for` and decide
+through :func:`approvals.actions.complete_task`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import django_filters
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db.models import QuerySet
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.routers import BaseRouter
+
+from approvals.access import tasks_for
+from approvals.actions import OUTCOMES, InvalidDecision, TaskAlreadyDecided, complete_task
+from approvals.models import ApprovalTask
+from orchestration.api.filters import FilterSet
+from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
+from orchestration.engine import InvalidState
+
+# --- shapes -------------------------------------------------------------------------
+
+
+class TaskFilter(FilterSet):
+    """Filters of the task list: open tasks unless ``status`` says otherwise (``all``: every one)."""
+
+    defaults: ClassVar[dict[str, str]] = {"status": ApprovalTask.Status.OPEN}
+
+    status = django_filters.ChoiceFilter(
+        choices=[*ApprovalTask.Status.choices, ("all", "All")],
+        method="filter_status",
+        help_text="Tasks in this status, or all of them; open ones when left out.",
+    )
+
+    class Meta:
+        model = ApprovalTask
+        fields: list[str] = []
+
+    def filter_status(
+        self, queryset: QuerySet[ApprovalTask], name: str, value: str
+    ) -> QuerySet[ApprovalTask]:
+        """Tasks in that status, or every one."""
+        return queryset if value == "all" else queryset.filter(status=value)
+
+
+class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
+    """An approval task with the request it is about."""
+
+    instance = serializers.UUIDField(source="instance_id", read_only=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
+    workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
+    business_key = serializers.CharField(source="instance.business_key", read_only=True)
+    requester: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        source="instance.initiator", slug_field="username", read_only=True
+    )
+    variables = serializers.JSONField(source="instance.variables", read_only=True)
+    assignee: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    candidate_group: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True
+    )
+    decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+
+    class Meta:
+        model = ApprovalTask
+        fields = [
+            "id",
+            "name",
+            "status",
+            "instance",
+            "workflow",
+            "business_key",
+            "requester",
+            "variables",
+            "assignee",
+            "candidate_group",
+            "reason",
+            "outcome",
+            "comment",
+            "data",
+            "decided_by",
+            "decided_at",
+            "due_at",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class DecisionSerializer(serializers.Serializer[None]):
+    """A decision on a task; a rejection needs a comment."""
+
+    outcome = serializers.ChoiceField(choices=OUTCOMES)
+    comment = serializers.CharField(required=False, allow_blank=True, default="")
+    data = serializers.DictField(required=False, default=dict)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
+
+
+class AlreadyDecidedSerializer(serializers.Serializer[None]):
+    """Someone decided first."""
+
+    detail = serializers.CharField()
+    decided_by = serializers.CharField(allow_null=True)
+
+
+# --- endpoints ----------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Your approval tasks (open by default)"),
+    retrieve=extend_schema(responses={200: TaskSerializer, 404: NOT_FOUND}),
+)
+class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Approval tasks assigned to you or queued for your groups."""
+
+    serializer_class = TaskSerializer
+    filterset_class = TaskFilter
+
+    def get_queryset(self) -> QuerySet[ApprovalTask]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation has no user
+            return ApprovalTask.objects.none()
+        return tasks_for(signed_in(self.request)).select_related(
+            "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
+        )
+
+    @extend_schema(
+        summary="Decide a task",
+        request=DecisionSerializer,
+        responses={
+            200: TaskSerializer,
+            400: OpenApiResponse(description="The decision names the field to fix."),
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: AlreadyDecidedSerializer,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request: Request, pk: str) -> Response:
+        """Approve or reject; the second of two deciders is told who was first."""
+        task = self.get_object()
+        body = DecisionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            complete_task(
+                task.id,
+                signed_in(request),
+                body.validated_data["outcome"],
+                comment=body.validated_data["comment"],
+                data=body.validated_data["data"],
+            )
+        except TaskAlreadyDecided as exc:
+            decided_by = exc.task.decided_by.get_username() if exc.task.decided_by else None
+            return conflict(str(exc), decided_by=decided_by)
+        except InvalidDecision as exc:
+            raise ValidationError({exc.field: [str(exc)]}) from None
+        except DjangoPermissionDenied as exc:
+            raise PermissionDenied(str(exc)) from None
+        except InvalidState as exc:
+            return conflict(str(exc), decided_by=None)
+        return Response(TaskSerializer(self.get_object()).data)
+
+
+def register_routes(router: BaseRouter) -> None:
+    """Put approvals' endpoints on the project's API router."""
+    router.register("tasks", TaskViewSet, basename="task")
