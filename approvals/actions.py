@@ -14,6 +14,7 @@ from approvals.models import ApprovalTask, person
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
     AUTHORITY_CHAIN,
+    TASK_TIMERS,
     ApprovalTaskProvider,
     approvals_on,
     chain_request,
@@ -21,16 +22,14 @@ from approvals.routing import (
     is_chain_level,
     needs_everyone,
 )
-from orchestration.engine import InvalidState, locked_run, resume_in_run
-from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.runtime import raise_incident, start_node_for
-from orchestration.engine.start_data import clean_start_data
-from orchestration.models import Step, Timer
+from orchestration.engine import human
+from orchestration.engine.human import BlockError, locked_run
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from orchestration.engine.context import Run
+    from orchestration.engine.human import Run
+    from orchestration.models import Step
 
 APPROVED, REJECTED, CHANGES_REQUESTED = "approved", "rejected", "changes_requested"
 OUTCOMES = (APPROVED, REJECTED, CHANGES_REQUESTED)
@@ -112,9 +111,7 @@ def complete_task(
         task.decided_at = now
         task.lock_version += 1
         task.save()
-        step = Step.objects.select_for_update().get(id=task.step_id)
-        if step.status != Step.Status.WAITING:
-            raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
+        step = human.lock_waiting_step(run, task.step_id)
         node = run.graph["nodes"][step.node_id]
         if outcome == APPROVED:
             earlier = next(
@@ -152,14 +149,14 @@ def complete_task(
                         return task
             except BlockError as exc:
                 # The decision stands; the operator fixes the org chart or data and retries the step.
-                raise_incident(run, step, str(exc))
+                human.raise_incident(run, step, str(exc))
                 return task
         variable = node["config"].get("result_variable") or "approval"
         # Extra data never overrides what was decided and by whom.
         decision = {**(data or {}), "outcome": outcome, "comment": comment, "by": user.get_username()}
         if node["config"].get("assignee_rule") == AUTHORITY_CHAIN:
             decision["level"] = task.chain_level
-        resume_in_run(
+        human.resume(
             run,
             step,
             {variable: decision},
@@ -170,12 +167,7 @@ def complete_task(
 
 def _send_back(run: Run, step: Step, decided: ApprovalTask, user: AbstractBaseUser, comment: str) -> None:
     """Open a resubmit task for the requester; the step keeps waiting and its timers stop meanwhile."""
-    Timer.objects.filter(
-        step=step,
-        kind__in=[Timer.Kind.DUE, Timer.Kind.REMINDER],
-        fired_at__isnull=True,
-        cancelled_at__isnull=True,
-    ).update(cancelled_at=run.now)
+    human.cancel_step_timers(run, step, TASK_TIMERS)
     back = ApprovalTask(
         instance=run.instance,
         step=step,
@@ -211,13 +203,11 @@ def resubmit_request(task_id: int, user: AbstractBaseUser, data: dict[str, Any])
             raise PermissionDenied("Only the requester can resubmit this request.")
         if task.status != ApprovalTask.Status.OPEN:
             raise TaskAlreadyDecided(task)
-        step = Step.objects.select_for_update().get(id=task.step_id)
-        if step.status != Step.Status.WAITING:
-            raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
-        form_node = run.graph["nodes"][start_node_for(run.graph, "manual", None)]
+        step = human.lock_waiting_step(run, task.step_id)
+        form_node = run.graph["nodes"][human.start_node_for(run.graph, "manual")]
         fields = {f["name"] for f in form_node["config"].get("fields", [])}
         current = {k: v for k, v in run.variables.items() if k in fields}
-        values = clean_start_data(form_node, {**current, **data})
+        values = human.check_start_data(form_node, {**current, **data})
         run.set_variables(values, step)
         task.status = ApprovalTask.Status.COMPLETED
         task.outcome = "resubmitted"

@@ -33,9 +33,7 @@ from approvals.actions import (
 from approvals.forms import DecisionForm, InboxFilterForm, StartForm
 from approvals.models import ApprovalTask, request_title
 from orchestration.access import has_workflow_perm, visible_instances
-from orchestration.engine import InvalidState, start_instance
-from orchestration.engine.operations import cancel_instance
-from orchestration.engine.start_data import StartDataError
+from orchestration.engine import InvalidState, StartDataError, cancel_instance, start_instance
 from orchestration.models import ProcessInstance, Workflow
 
 if TYPE_CHECKING:

@@ -36,6 +36,7 @@ __all__ = [
     "InvalidState",
     "StartDataError",
     "drive",
+    "ensure_waiting",
     "finish_run",
     "locked_run",
     "resume_in_run",
@@ -192,8 +193,7 @@ def resume_in_run(
     run: Run, step: Step, variables: dict[str, Any], *, message: str, output: dict[str, Any] | None = None
 ) -> None:
     """Complete a waiting ``step`` inside an open run and move its token on."""
-    if step.status != Step.Status.WAITING:
-        raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
+    ensure_waiting(step)
     run.event("step.completed", message, step=step)
     run.set_variables(variables, step)
     Timer.objects.filter(step=step, fired_at__isnull=True, cancelled_at__isnull=True).update(
@@ -202,6 +202,12 @@ def resume_in_run(
     step.output = output if output is not None else variables
     node = run.graph["nodes"][step.node_id]
     drive_from(run, step, list(node["outgoing"]))
+
+
+def ensure_waiting(step: Step) -> None:
+    """Raise :class:`InvalidState` unless ``step`` waits (people, a timer, a message, a child)."""
+    if step.status != Step.Status.WAITING:
+        raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
 
 
 def drive_from(run: Run, step: Step, flows: list[str]) -> None:
