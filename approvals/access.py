@@ -35,3 +35,8 @@ def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
 
 def can_decide(user: AbstractBaseUser, task: ApprovalTask) -> bool:
     return tasks_for(user).filter(pk=task.pk).exists()
+
+
+def can_manage_tasks(user: AbstractBaseUser) -> bool:
+    """Whether ``user`` may hand other people's tasks on (reassign, put back in the queue): admin staff."""
+    return bool(user.is_staff and user.has_perm("approvals.change_approvaltask"))  # type: ignore[attr-defined]

@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.access import can_decide
+from approvals.access import can_decide, can_manage_tasks
 from approvals.chain import covers
 from approvals.models import ApprovalTask, person
 from approvals.notifications import notify_on_commit
@@ -245,11 +245,12 @@ def claim_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
 
 
 def release_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
-    """Put a claimed task back into its group's queue."""
+    """Put a claimed task back into its group's queue: by its holder, or by staff who manage tasks."""
     instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
     with locked_run(instance_id, actor=user) as run:
         task = _lock_open_task(task_id)
-        if task.assignee_id != user.pk or task.candidate_group_id is None:
+        # Staff put back a claim its holder left behind (away, left the company).
+        if task.candidate_group_id is None or (task.assignee_id != user.pk and not can_manage_tasks(user)):
             raise PermissionDenied("Only a group task you claimed can be released.")
         task.assignee = None
         task.lock_version += 1
@@ -257,4 +258,41 @@ def release_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
         run.event(
             "task.released", f"{task.name} back in the {task.candidate_group} queue", data={"task": task.id}
         )
+    return task
+
+
+def reassign_task(
+    task_id: int, actor: AbstractBaseUser, to_user: AbstractBaseUser, reason: str
+) -> ApprovalTask:
+    """Give an open decision task to ``to_user`` (staff who manage tasks only), saying why.
+
+    The new assignee is emailed as for a new task; the task keeps its group (they may
+    put it back in the queue) and its due date. Refused for a closed task
+    (:class:`TaskAlreadyDecided`), a request sent back to its requester, an inactive
+    person and the requester themselves (:class:`PermissionDenied`).
+    """
+    if not reason.strip():
+        raise InvalidDecision("reason", "Say why the task changes hands.")
+    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
+    with locked_run(instance_id, actor=actor) as run:
+        task = _lock_open_task(task_id)
+        if not can_manage_tasks(actor):
+            raise PermissionDenied("Only staff who manage approval tasks can reassign them.")
+        if task.kind == ApprovalTask.Kind.RESUBMIT:
+            raise PermissionDenied("A request sent back to its requester stays with them.")
+        if not to_user.is_active:
+            raise PermissionDenied(f"{person(to_user)} is not an active user.")
+        if run.instance.initiator_id == to_user.pk:
+            raise PermissionDenied(f"{person(to_user)} made this request and cannot approve it.")
+        before = person(task.assignee) if task.assignee else f"the {task.candidate_group} queue"
+        task.assignee = to_user  # type: ignore[assignment]
+        task.reason = f"Reassigned by {person(actor)}: {reason}"[:500]
+        task.lock_version += 1
+        task.save(update_fields=["assignee", "reason", "lock_version"])
+        run.event(
+            "task.reassigned",
+            f"{task.name} reassigned from {before} to {person(to_user)} by {person(actor)}: {reason}",
+            data={"task": task.id, "from": before, "to": to_user.get_username(), "reason": reason},
+        )
+        notify_on_commit("assigned", task)
     return task
