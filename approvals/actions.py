@@ -22,6 +22,7 @@ from approvals.routing import (
     is_chain_level,
     needs_everyone,
 )
+from approvals.transitions import TASK
 from orchestration.engine import human
 from orchestration.engine.human import BlockError, locked_run
 
@@ -103,7 +104,7 @@ def complete_task(
         if outcome == CHANGES_REQUESTED and run.instance.initiator_id is None:
             raise InvalidDecision("outcome", "This process has no requester to send it back to.")
         now = timezone.now()
-        task.status = ApprovalTask.Status.COMPLETED
+        TASK.move(task, ApprovalTask.Status.COMPLETED)
         task.outcome = outcome
         task.comment = comment
         task.data = data or {}
@@ -134,7 +135,7 @@ def complete_task(
                 )
                 return task
             # One rejection (or request for changes) decides for the whole group.
-            others.update(status=ApprovalTask.Status.CANCELLED)
+            TASK.bulk_move(others, ApprovalTask.Status.CANCELLED)
         if outcome == CHANGES_REQUESTED:
             _send_back(run, step, task, user, comment)
             return task
@@ -209,7 +210,7 @@ def resubmit_request(task_id: int, user: AbstractBaseUser, data: dict[str, Any])
         current = {k: v for k, v in run.variables.items() if k in fields}
         values = human.check_start_data(form_node, {**current, **data})
         run.set_variables(values, step)
-        task.status = ApprovalTask.Status.COMPLETED
+        TASK.move(task, ApprovalTask.Status.COMPLETED)
         task.outcome = "resubmitted"
         task.decided_by = user  # type: ignore[assignment]
         task.decided_at = timezone.now()

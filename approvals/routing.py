@@ -24,6 +24,7 @@ from approvals import chain
 from approvals.access import visible_tasks
 from approvals.models import ApprovalTask, Profile, person
 from approvals.notifications import Kind, notify_on_commit
+from approvals.transitions import TASK
 from orchestration.durations import parse_duration
 from orchestration.engine import human
 from orchestration.engine.human import BlockError
@@ -156,9 +157,7 @@ class ApprovalTaskProvider:
         _open(run, step, node, task)
 
     def cancel_tasks(self, run: Run, step: Step) -> None:
-        ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN).update(
-            status=ApprovalTask.Status.CANCELLED
-        )
+        TASK.bulk_move(ApprovalTask.objects.filter(step=step), ApprovalTask.Status.CANCELLED)
 
     def on_timer(self, run: Run, step: Step, timer: Timer) -> None:
         """A reminder emails the approvers of the step's open tasks again; a due date escalates them."""
@@ -443,7 +442,7 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
 
 def _close(task: ApprovalTask, run: Run, why: str) -> None:
     """Cancel an overdue task, saying why; its emailed links stop working (new version)."""
-    task.status = ApprovalTask.Status.CANCELLED
+    TASK.move(task, ApprovalTask.Status.CANCELLED)
     task.outcome = "escalated"
     task.comment = why
     task.decided_at = run.now

@@ -1,7 +1,8 @@
 """Definitions (Workflow, WorkflowVersion) and runtime state of the engine.
 
 Nothing outside ``orchestration.engine`` and ``orchestration.definitions`` sets a
-status on these rows: those modules' action functions own every state change.
+status on these rows: those modules' action functions own every state change, and
+steps and instances change status only through ``orchestration.engine.transitions``.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from orchestration.engine.transitions import move
 from orchestration.models import Outbox, Step
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ def _grace() -> timedelta:
 
 def queue_for_worker(run: Run, step: Step, *, attempt: int) -> None:
     """Mark ``step`` queued for ``attempt`` and write its outbox row; publish on commit."""
-    step.status = Step.Status.QUEUED
+    move(step, Step.Status.QUEUED)
     step.attempt = attempt
     step.lease_until = None
     step.save()

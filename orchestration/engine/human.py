@@ -6,8 +6,9 @@ how they are notified and how they decide belongs to the provider named by the
 rows inside the engine's transaction and, when people have decided, resumes the
 step through this module.
 
-This module (with the package's public actions in :mod:`orchestration.engine`)
-is all an app that owns human work may use: it never writes engine rows
+This module (with the package's public actions in :mod:`orchestration.engine`,
+and :class:`~orchestration.engine.transitions.StatusTable` to declare its own
+rows' statuses) is all an app that owns human work may use: it never writes engine rows
 (``Timer``, ``Step``, ``Incident``) nor imports the runtime's internals. Every
 function that changes state takes the :class:`Run` of :func:`locked_run`, so the
 caller holds the instance row lock whenever it does.

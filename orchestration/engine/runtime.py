@@ -24,6 +24,7 @@ from orchestration.engine.context import Run
 from orchestration.engine.dispatch import publish_on_commit
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
+from orchestration.engine.transitions import move
 from orchestration.models import Event, Incident, ProcessInstance, Step, Timer, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -85,7 +86,7 @@ def finish_run(run: Run) -> None:
         and not run.left_open
         and not Step.objects.filter(instance=instance, status__in=Step.OPEN_STATUSES).exists()
     ):
-        instance.status = ProcessInstance.Status.COMPLETED
+        move(instance, ProcessInstance.Status.COMPLETED)
         instance.ended_at = timezone.now()
         outcome = f" ({instance.outcome})" if instance.outcome else ""
         run.event("instance.completed", f"Process completed{outcome}", data={"outcome": instance.outcome})
@@ -165,7 +166,7 @@ def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
 
 
 def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
-    step.status = Step.Status.COMPLETED
+    move(step, Step.Status.COMPLETED)
     step.ended_at = run.now
     step.save()
     return [(run.graph["flows"][f]["target"], f) for f in flows]
@@ -173,7 +174,7 @@ def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
 
 def raise_incident(run: Run, step: Step, error: str, *, cause: str = Incident.Cause.STEP_FAILED) -> Incident:
     """Stop ``step`` and record an incident an operator can retry or skip."""
-    step.status = Step.Status.INCIDENT
+    move(step, Step.Status.INCIDENT)
     step.error = error
     step.lease_until = None
     step.save()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from orchestration.engine.blocks.base import Block, BlockError
+from orchestration.engine.transitions import move
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import MessageSubscription, Step
 
@@ -23,7 +24,7 @@ class MessageCatchBlock(Block):
             key = evaluate(config["correlation_key"], run.graph["variables"], run.scope())
         except ExpressionError as exc:
             raise BlockError(f"Cannot compute the correlation key: {exc}") from exc
-        step.status = Step.Status.WAITING
+        move(step, Step.Status.WAITING)
         step.input = {"message": config["message"], "correlation_key": str(key)}
         step.save(update_fields=["status", "input"])
         MessageSubscription.objects.create(

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.engine.blocks.base import Block
 from orchestration.engine.human import provider
+from orchestration.engine.transitions import move
 from orchestration.models import Step
 
 if TYPE_CHECKING:
@@ -18,7 +19,7 @@ class UserTaskBlock(Block):
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
-        step.status = Step.Status.WAITING
+        move(step, Step.Status.WAITING)
         step.save(update_fields=["status"])
         provider().create_tasks(run, step, node)
         return None
