@@ -29,6 +29,7 @@ from django.utils.module_loading import import_string
 
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Run
+from orchestration.engine.dispatch import queue_task
 from orchestration.engine.start_data import StartDataError, clean_start_data
 from orchestration.models import Step, Timer
 
@@ -55,6 +56,7 @@ __all__ = [
     "raise_incident",
     "resume",
     "schedule_step_timer",
+    "send_on_commit",
     "start_node_for",
 ]
 
@@ -160,6 +162,17 @@ def cancel_step_timers(run: Run, step: Step, kinds: Iterable[str] = HUMAN_TIMER_
     Timer.objects.filter(
         step=step, kind__in=list(kinds), fired_at__isnull=True, cancelled_at__isnull=True
     ).update(cancelled_at=run.now)
+
+
+def send_on_commit(task: str, args: list[Any]) -> None:
+    """Run the registered Celery task ``task`` with JSON ``args`` once, after the transaction commits.
+
+    It goes through the outbox like a step: a message lost with the broker is sent
+    again by the relay, and a duplicate runs nothing. Call it inside the transaction
+    whose rows the task is about (inside :func:`locked_run`); it opens none and
+    needs no lock of its own.
+    """
+    queue_task(task, args)
 
 
 def start_node_for(graph: Graph, trigger: str) -> str:
