@@ -125,7 +125,7 @@ def registered_task(name: str) -> Any:
 
 
 def relay_outbox(now: datetime | None = None) -> int:
-    """Publish again the outbox rows whose step nobody has picked up in time.
+    """Publish again the outbox rows whose step (or named task) nobody has picked up in time.
 
     Returns how many messages were published. Safe to run in several processes:
     rows are claimed with ``FOR UPDATE SKIP LOCKED``.
