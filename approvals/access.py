@@ -112,3 +112,8 @@ def can_decide(user: AbstractBaseUser, task: ApprovalTask, outcome: str | None =
                 "four_eyes", f"You already approved this request{level}; someone else must decide now."
             )
     return None
+
+
+def can_manage_tasks(user: AbstractBaseUser) -> bool:
+    """Whether ``user`` may hand other people's tasks on (reassign, put back in the queue): admin staff."""
+    return bool(user.is_staff and user.has_perm("approvals.change_approvaltask"))  # type: ignore[attr-defined]

@@ -8,28 +8,28 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from approvals.access import can_decide, closed_reason, is_candidate
+from approvals.access import can_decide, can_manage_tasks, closed_reason, is_candidate
 from approvals.chain import covers
 from approvals.models import ApprovalTask, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
     AUTHORITY_CHAIN,
+    TASK_TIMERS,
     ApprovalTaskProvider,
     chain_request,
     escalate_in_chain,
     is_chain_level,
     needs_everyone,
 )
-from orchestration.engine import InvalidState, locked_run, resume_in_run
-from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.runtime import raise_incident, start_node_for
-from orchestration.engine.start_data import clean_start_data
-from orchestration.models import Step, Timer
+from approvals.transitions import TASK
+from orchestration.engine import human
+from orchestration.engine.human import BlockError, locked_run
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from orchestration.engine.context import Run
+    from orchestration.engine.human import Run
+    from orchestration.models import Step
 
 APPROVED, REJECTED, CHANGES_REQUESTED = "approved", "rejected", "changes_requested"
 OUTCOMES = (APPROVED, REJECTED, CHANGES_REQUESTED)
@@ -92,7 +92,7 @@ def complete_task(
         if outcome == CHANGES_REQUESTED and run.instance.initiator_id is None:
             raise InvalidDecision("outcome", "This process has no requester to send it back to.")
         now = timezone.now()
-        task.status = ApprovalTask.Status.COMPLETED
+        TASK.move(task, ApprovalTask.Status.COMPLETED)
         task.outcome = outcome
         task.comment = comment
         task.data = data or {}
@@ -100,9 +100,7 @@ def complete_task(
         task.decided_at = now
         task.lock_version += 1
         task.save()
-        step = Step.objects.select_for_update().get(id=task.step_id)
-        if step.status != Step.Status.WAITING:
-            raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
+        step = human.lock_waiting_step(run, task.step_id)
         node = run.graph["nodes"][step.node_id]
         others = ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN).exclude(id=task.id)
         if needs_everyone(node):
@@ -115,7 +113,7 @@ def complete_task(
                 )
                 return task
             # One rejection (or request for changes) decides for the whole group.
-            others.update(status=ApprovalTask.Status.CANCELLED)
+            TASK.bulk_move(others, ApprovalTask.Status.CANCELLED)
         if outcome == CHANGES_REQUESTED:
             _send_back(run, step, task, user, comment)
             return task
@@ -130,14 +128,14 @@ def complete_task(
                         return task
             except BlockError as exc:
                 # The decision stands; the operator fixes the org chart or data and retries the step.
-                raise_incident(run, step, str(exc))
+                human.raise_incident(run, step, str(exc))
                 return task
         variable = node["config"].get("result_variable") or "approval"
         # Extra data never overrides what was decided and by whom.
         decision = {**(data or {}), "outcome": outcome, "comment": comment, "by": user.get_username()}
         if node["config"].get("assignee_rule") == AUTHORITY_CHAIN:
             decision["level"] = task.chain_level
-        resume_in_run(
+        human.resume(
             run,
             step,
             {variable: decision},
@@ -148,12 +146,7 @@ def complete_task(
 
 def _send_back(run: Run, step: Step, decided: ApprovalTask, user: AbstractBaseUser, comment: str) -> None:
     """Open a resubmit task for the requester; the step keeps waiting and its timers stop meanwhile."""
-    Timer.objects.filter(
-        step=step,
-        kind__in=[Timer.Kind.DUE, Timer.Kind.REMINDER],
-        fired_at__isnull=True,
-        cancelled_at__isnull=True,
-    ).update(cancelled_at=run.now)
+    human.cancel_step_timers(run, step, TASK_TIMERS)
     back = ApprovalTask(
         instance=run.instance,
         step=step,
@@ -189,15 +182,13 @@ def resubmit_request(task_id: int, user: AbstractBaseUser, data: dict[str, Any])
             raise PermissionDenied("Only the requester can resubmit this request.")
         if task.status != ApprovalTask.Status.OPEN:
             raise TaskAlreadyDecided(task)
-        step = Step.objects.select_for_update().get(id=task.step_id)
-        if step.status != Step.Status.WAITING:
-            raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
-        form_node = run.graph["nodes"][start_node_for(run.graph, "manual", None)]
+        step = human.lock_waiting_step(run, task.step_id)
+        form_node = run.graph["nodes"][human.start_node_for(run.graph, "manual")]
         fields = {f["name"] for f in form_node["config"].get("fields", [])}
         current = {k: v for k, v in run.variables.items() if k in fields}
-        values = clean_start_data(form_node, {**current, **data})
+        values = human.check_start_data(form_node, {**current, **data})
         run.set_variables(values, step)
-        task.status = ApprovalTask.Status.COMPLETED
+        TASK.move(task, ApprovalTask.Status.COMPLETED)
         task.outcome = "resubmitted"
         task.decided_by = user  # type: ignore[assignment]
         task.decided_at = timezone.now()
@@ -233,14 +224,52 @@ def claim_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
 
 
 def release_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
-    """Put a claimed task back into its group's queue."""
+    """Put a claimed task back into its group's queue: by its holder, or by staff who manage tasks."""
     instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
     with locked_run(instance_id, actor=user) as run:
         task = _lock_open_task(task_id)
-        if task.assignee_id != user.pk or task.candidate_group_id is None:
+        # Staff put back a claim its holder left behind (away, left the company).
+        if task.candidate_group_id is None or (task.assignee_id != user.pk and not can_manage_tasks(user)):
             raise PermissionDenied("Only a group task you claimed can be released.")
         task.assignee = None
         task.lock_version += 1
         task.save(update_fields=["assignee", "lock_version"])
         run.event("task.released", f"{task.name} back in {task_holder(task)}", data={"task": task.id})
+    return task
+
+
+def reassign_task(
+    task_id: int, actor: AbstractBaseUser, to_user: AbstractBaseUser, reason: str
+) -> ApprovalTask:
+    """Give an open decision task to ``to_user`` (staff who manage tasks only), saying why.
+
+    The new assignee is emailed as for a new task; the task keeps its group (they may
+    put it back in the queue) and its due date. Refused for a closed task
+    (:class:`TaskAlreadyDecided`), a request sent back to its requester, an inactive
+    person and the requester themselves (:class:`PermissionDenied`).
+    """
+    if not reason.strip():
+        raise InvalidDecision("reason", "Say why the task changes hands.")
+    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
+    with locked_run(instance_id, actor=actor) as run:
+        task = _lock_open_task(task_id)
+        if not can_manage_tasks(actor):
+            raise PermissionDenied("Only staff who manage approval tasks can reassign them.")
+        if task.kind == ApprovalTask.Kind.RESUBMIT:
+            raise PermissionDenied("A request sent back to its requester stays with them.")
+        if not to_user.is_active:
+            raise PermissionDenied(f"{person(to_user)} is not an active user.")
+        if run.instance.initiator_id == to_user.pk:
+            raise PermissionDenied(f"{person(to_user)} made this request and cannot approve it.")
+        before = task_holder(task)
+        task.assignee = to_user  # type: ignore[assignment]
+        task.reason = f"Reassigned by {person(actor)}: {reason}"[:500]
+        task.lock_version += 1
+        task.save(update_fields=["assignee", "reason", "lock_version"])
+        run.event(
+            "task.reassigned",
+            f"{task.name} reassigned from {before} to {person(to_user)} by {person(actor)}: {reason}",
+            data={"task": task.id, "from": before, "to": to_user.get_username(), "reason": reason},
+        )
+        notify_on_commit("assigned", task)
     return task

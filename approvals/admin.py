@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
 
+from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, reassign_task, release_task
 from approvals.chain import ManagerCycle, manager_chain, route
 from approvals.models import ApprovalTask, AuthorityLimit, Profile, person
 from approvals.routing import FALLBACK_GROUP
+from orchestration.engine import InvalidState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from django.db.models import QuerySet
 
 User = get_user_model()
 
@@ -195,8 +204,24 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
         return person(obj.user) if obj.user_id else f"Group {obj.group}"
 
 
+class ReassignForm(forms.Form):
+    """The intermediate page of the Reassign action: to whom, and why."""
+
+    to_user = forms.ModelChoiceField(
+        queryset=User._default_manager.filter(is_active=True).order_by("username"), label="Reassign to"
+    )
+    reason = forms.CharField(max_length=300, help_text="Recorded in the request's history.")
+
+
 @admin.register(ApprovalTask)
 class ApprovalTaskAdmin(admin.ModelAdmin):
+    """Approval tasks, read-only: they change hands only through claim, release and reassign.
+
+    Editing a status or assignee here would close or move a task without an event and
+    leave its process waiting forever, so every field is read-only, nothing is added or
+    deleted, and the actions below call the approvals actions (each writes an event).
+    """
+
     list_display = (
         "name",
         "instance",
@@ -209,15 +234,72 @@ class ApprovalTaskAdmin(admin.ModelAdmin):
     )
     list_filter = ("status", "outcome", "candidate_group")
     search_fields = ("name", "assignee__username", "instance__id")
-    readonly_fields = (
-        "instance",
-        "step",
-        "reason",
-        "chain_level",
-        "limit_applied",
-        "decided_by",
-        "decided_at",
-        "outcome",
-        "comment",
-        "lock_version",
-    )
+    actions = ("claim", "release", "reassign")
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in ApprovalTask._meta.concrete_fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # Never written from a form: a stale copy saved back would undo what the engine did meanwhile.
+        pass
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        no_save = {"show_save": False, "show_save_and_continue": False, "show_save_and_add_another": False}
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **no_save})
+
+    def _each(
+        self,
+        request: HttpRequest,
+        tasks: QuerySet[ApprovalTask],
+        act: Callable[[ApprovalTask, Any], Any],
+        done: str,
+    ) -> None:
+        """Run ``act`` (task, acting user) on each task; say how many went through and why each other one did not."""
+        count = 0
+        for task in tasks.order_by("pk"):
+            try:
+                act(task, request.user)
+            except (PermissionDenied, TaskAlreadyDecided, InvalidDecision, InvalidState) as exc:
+                self.message_user(request, f"{task.name} (#{task.pk}): {exc}", messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, f"{count} task(s) {done}.", messages.SUCCESS)
+
+    @admin.action(description="Claim (take from the group queue for me)", permissions=["change"])
+    def claim(self, request: HttpRequest, queryset: QuerySet[ApprovalTask]) -> None:
+        self._each(request, queryset, lambda task, user: claim_task(task.pk, user), "claimed")
+
+    @admin.action(description="Put back in the group queue", permissions=["change"])
+    def release(self, request: HttpRequest, queryset: QuerySet[ApprovalTask]) -> None:
+        self._each(request, queryset, lambda task, user: release_task(task.pk, user), "put back in the queue")
+
+    @admin.action(description="Reassign to a person…", permissions=["change"])
+    def reassign(self, request: HttpRequest, queryset: QuerySet[ApprovalTask]) -> HttpResponse | None:
+        form = ReassignForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            to_user, reason = form.cleaned_data["to_user"], form.cleaned_data["reason"]
+            self._each(
+                request,
+                queryset,
+                lambda task, user: reassign_task(task.pk, user, to_user, reason),
+                "reassigned",
+            )
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Reassign approval tasks",
+            "form": form,
+            "tasks": queryset.select_related("assignee", "candidate_group"),
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/approvals/approvaltask/reassign.html", context)

@@ -139,8 +139,7 @@ _MESSAGES: dict[str, Callable[[Event, str], str]] = {
 
 def start_fields(graph: Graph) -> list[FormField]:
     """The start form's fields (of the manual start event), or none."""
-    from orchestration.engine.runtime import start_node_for
-    from orchestration.engine.start_data import StartDataError
+    from orchestration.engine.human import StartDataError, start_node_for
 
     try:
         node = graph["nodes"][start_node_for(graph, "manual")]

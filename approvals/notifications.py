@@ -1,7 +1,8 @@
 """Emails to approvers: a task opened for them, a reminder, an escalation on timeout.
 
 The engine calls :func:`notify_on_commit` inside its transaction; the email is
-sent after the commit by a Celery worker (:mod:`approvals.tasks`), which reads
+sent after the commit by a Celery worker (:mod:`approvals.tasks`) through the
+engine's outbox, so a message the broker loses is sent again; the worker reads
 the task again and sends nothing for a task decided in the meantime. Each
 recipient gets their own signed links (:mod:`approvals.links`). An email only
 carries the request's summary (workflow, requester, subject, amount, why, due
@@ -10,28 +11,28 @@ date), never the process variables as a whole.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
 from approvals.links import link_url
 from approvals.models import ApprovalTask, money, person, task_holder
+from orchestration.engine import human
 
 if TYPE_CHECKING:
     import datetime
 
-logger = logging.getLogger(__name__)
-
 __all__ = ["Kind", "TaskSummary", "notify_on_commit", "recipients", "send_task_emails", "summary"]
 
 Kind = Literal["assigned", "reminder", "escalated", "sent_back"]
+
+# The Celery task (approvals.tasks) the outbox runs to send them.
+SEND_TASK_EMAILS = "approvals.send_task_emails"
 
 _SUBJECTS: dict[str, str] = {
     "assigned": "Approval needed",
@@ -92,19 +93,13 @@ def recipients(task: ApprovalTask) -> list[Any]:
 
 
 def notify_on_commit(kind: Kind, task: ApprovalTask, *, previous: ApprovalTask | None = None) -> None:
-    """Email the approvers of ``task`` (and, on escalation, those of ``previous``) once the transaction commits."""
-    task_id, previous_id = task.pk, previous.pk if previous is not None else None
-    transaction.on_commit(lambda: _publish(kind, task_id, previous_id))
+    """Email the approvers of ``task`` (and, on escalation, those of ``previous``) once the transaction commits.
 
-
-def _publish(kind: Kind, task_id: int, previous_id: int | None) -> None:
-    from approvals.tasks import send_task_emails_task
-
-    try:
-        send_task_emails_task.delay(kind, task_id, previous_id)
-    except Exception:
-        # The task is committed and in the inbox either way; only the email is lost.
-        logger.exception("Could not queue the %s email for approval task %s", kind, task_id)
+    Through the engine's outbox, as a step is dispatched: the email is queued with
+    the task in the caller's transaction, and the relay sends it again if the broker
+    loses the message.
+    """
+    human.send_on_commit(SEND_TASK_EMAILS, [kind, task.pk, previous.pk if previous is not None else None])
 
 
 def send_task_emails(kind: Kind, task_id: int, previous_id: int | None = None) -> int:

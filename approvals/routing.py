@@ -23,9 +23,10 @@ from approvals import chain
 from approvals.access import approvals_on, visible_tasks
 from approvals.models import ApprovalTask, Profile, person, task_holder
 from approvals.notifications import Kind, notify_on_commit
+from approvals.transitions import TASK
 from orchestration.durations import parse_duration
-from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.runtime import raise_incident
+from orchestration.engine import human
+from orchestration.engine.human import BlockError
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Incident, Step, Timer
 
@@ -37,14 +38,16 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
     from orchestration.bpmn.graph import Node
-    from orchestration.engine.context import Run
+    from orchestration.engine.human import Run
 
 FALLBACK_GROUP = "Finance"
 DEFAULT_CURRENCY = "USD"
 AUTHORITY_CHAIN = "authority_chain"
 
 _CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-_TASK_TIMERS = ((Timer.Kind.DUE, "due_in"), (Timer.Kind.REMINDER, "reminder_in"))
+# Each task timer and the block setting that sets it; they restart for each new approver.
+_TIMER_SETTINGS = ((Timer.Kind.DUE, "due_in"), (Timer.Kind.REMINDER, "reminder_in"))
+TASK_TIMERS = tuple(kind for kind, _ in _TIMER_SETTINGS)
 
 
 @dataclass(frozen=True)
@@ -120,9 +123,7 @@ def escalate_in_chain(
     task = ApprovalTask(instance=run.instance, step=step, name=decided.name)
     _route_chain(task, node["config"], request, decided.chain_level, approved_by, timezone.localdate(run.now))
     # The new approver gets the block's full time to decide, not what is left of the last one's.
-    Timer.objects.filter(
-        step=step, kind__in=[k for k, _ in _TASK_TIMERS], fired_at__isnull=True, cancelled_at__isnull=True
-    ).update(cancelled_at=run.now)
+    human.cancel_step_timers(run, step, TASK_TIMERS)
     decider = person(decided.decided_by) if decided.decided_by else "?"
     run.event(
         "task.escalated",
@@ -155,9 +156,7 @@ class ApprovalTaskProvider:
         _open(run, step, node, task)
 
     def cancel_tasks(self, run: Run, step: Step) -> None:
-        ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN).update(
-            status=ApprovalTask.Status.CANCELLED
-        )
+        TASK.bulk_move(ApprovalTask.objects.filter(step=step), ApprovalTask.Status.CANCELLED)
 
     def on_timer(self, run: Run, step: Step, timer: Timer) -> None:
         """A reminder emails the approvers of the step's open tasks again; a due date escalates them."""
@@ -359,13 +358,13 @@ def _open(
     (the caller copies the first task's ``due_at``).
     """
     config = node["config"]
-    for kind, key in _TASK_TIMERS if timers else ():
+    for kind, key in _TIMER_SETTINGS if timers else ():
         delta = parse_duration(config.get(key) or "")
         if delta is None:
             continue
-        timer = Timer.objects.create(kind=kind, due_at=run.now + delta, instance=run.instance, step=step)
+        human.schedule_step_timer(run, step, kind, run.now + delta)
         if kind == Timer.Kind.DUE:
-            task.due_at = timer.due_at
+            task.due_at = run.now + delta
     task.take_request_summary(run.instance)
     task.save()
     level = f" (level {task.chain_level})" if task.chain_level else ""
@@ -419,15 +418,13 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
     except BlockError as exc:
         # Raised here rather than by the ticker, so the overdue task closes with the incident.
         _close(task, run, f"{late}; it could not be escalated: {exc}")
-        raise_incident(run, step, f"{task.name} is overdue and could not be escalated: {exc}")
+        human.raise_incident(run, step, f"{task.name} is overdue and could not be escalated: {exc}")
         return
     level = f" (level {new.chain_level})" if new.chain_level else ""
     passed = f"{late}; escalated to {task_holder(new, 'group')}{level}"
     new.reason = (f"{passed}. {new.reason}" if new.reason else passed)[:500]
     _close(task, run, passed)
-    Timer.objects.filter(
-        step=step, kind__in=[k for k, _ in _TASK_TIMERS], fired_at__isnull=True, cancelled_at__isnull=True
-    ).update(cancelled_at=run.now)
+    human.cancel_step_timers(run, step, TASK_TIMERS)
     run.event(
         "task.escalated_on_timeout",
         f"{task.name}: no decision by {task_holder(task)} within {_waited(config)}; escalated to {task_holder(new)}{level}",
@@ -439,7 +436,7 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
 
 def _close(task: ApprovalTask, run: Run, why: str) -> None:
     """Cancel an overdue task, saying why; its emailed links stop working (new version)."""
-    task.status = ApprovalTask.Status.CANCELLED
+    TASK.move(task, ApprovalTask.Status.CANCELLED)
     task.outcome = "escalated"
     task.comment = why
     task.decided_at = run.now

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import smtplib
-
 from celery import shared_task
 
-from approvals.notifications import Kind, send_task_emails
+from approvals.notifications import SEND_TASK_EMAILS, Kind, send_task_emails
 
 
-# Sent by a worker, not in-process on commit: a slow mail server must not stall a decision or the ticker, and a lost message loses an email, never the task (the inbox has it).
-@shared_task(
-    name="approvals.send_task_emails",
-    autoretry_for=(smtplib.SMTPException, OSError),
-    retry_backoff=30,
-    max_retries=3,
-)
+# Run by a worker through the engine's outbox, not in-process on commit: a slow mail server must
+# not stall a decision or the ticker. A failed or lost send leaves its outbox row, which the
+# relay publishes again with backoff, so no Celery retry is set here.
+@shared_task(name=SEND_TASK_EMAILS)
 def send_task_emails_task(kind: Kind, task_id: int, previous_id: int | None = None) -> int:
     """Email the approvers of an approval task (see :func:`approvals.notifications.send_task_emails`)."""
     return send_task_emails(kind, task_id, previous_id)

@@ -34,9 +34,7 @@ from approvals.filters import SORTS, InboxFilter
 from approvals.forms import DecisionForm, StartForm
 from approvals.models import ApprovalTask, request_title
 from orchestration.access import can_cancel, can_operate, visible_instances
-from orchestration.engine import InvalidState, start_instance
-from orchestration.engine.operations import cancel_instance
-from orchestration.engine.start_data import StartDataError
+from orchestration.engine import InvalidState, StartDataError, cancel_instance, start_instance
 from orchestration.models import ProcessInstance, Workflow
 
 if TYPE_CHECKING:

@@ -42,7 +42,7 @@ from orchestration.definitions import (
     publish_version,
     save_draft,
 )
-from orchestration.engine import blocks
+from orchestration.engine.blocks import palette
 from orchestration.models import ProcessInstance, Step, Workflow, WorkflowVersion
 
 DESIGN, PUBLISH, OPERATE = "design_workflow", "publish_workflow", "change_workflow"
@@ -270,7 +270,7 @@ def editor(request: HttpRequest, key: str) -> HttpResponse:
         problems=_problems(compile_bpmn(source.bpmn_xml)),
         canPublish=can_publish,
         canCopy=_can_create(request),
-        palette=blocks.palette(),
+        palette=palette(),
         urls={
             "save": reverse("designer:save", args=[key]),
             "publish": reverse("designer:publish", args=[key]),

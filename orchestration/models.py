@@ -1,7 +1,8 @@
 """Definitions (Workflow, WorkflowVersion) and runtime state of the engine.
 
 Nothing outside ``orchestration.engine`` and ``orchestration.definitions`` sets a
-status on these rows: those modules' action functions own every state change.
+status on these rows: those modules' action functions own every state change, and
+steps and instances change status only through ``orchestration.engine.transitions``.
 """
 
 from __future__ import annotations
@@ -288,17 +289,25 @@ class Event(models.Model):
 
 
 class Outbox(models.Model):
-    """Work to hand to Celery; written in the same transaction as the step it dispatches."""
+    """Work to hand to Celery, written in the same transaction as what it belongs to.
 
-    step = models.OneToOneField(Step, on_delete=models.CASCADE, related_name="outbox")
+    A step's row dispatches that step (``orchestration.run_step``); a row without a
+    step runs the registered Celery task named ``task`` with ``args`` once (an
+    approval email), deleted when that task has run.
+    """
+
+    step = models.OneToOneField(Step, null=True, blank=True, on_delete=models.CASCADE, related_name="outbox")
     task = models.CharField(max_length=100, default="orchestration.run_step")
-    attempt = models.PositiveIntegerField()
+    args = models.JSONField(default=list, blank=True)
+    attempt = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # The relay republishes the row after this moment unless the step has moved on.
     republish_at = models.DateTimeField(db_index=True)
     publish_count = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
+        if self.step_id is None:
+            return f"outbox {self.task} #{self.pk}"
         return f"outbox step {self.step_id} attempt {self.attempt}"
 
 

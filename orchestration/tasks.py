@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from orchestration.engine.dispatch import deliver
 from orchestration.engine.worker import execute_step
 
 
@@ -9,6 +10,12 @@ from orchestration.engine.worker import execute_step
 def run_step(step_id: int, attempt: int) -> None:
     """Run one attempt of a connector step."""
     execute_step(step_id, attempt)
+
+
+@shared_task(name="orchestration.deliver", acks_late=True, reject_on_worker_lost=True)
+def deliver_task(outbox_id: int, count: int) -> None:
+    """Run once the registered task an outbox row names (an approval email)."""
+    deliver(outbox_id, count)
 
 
 @shared_task(name="orchestration.noop")

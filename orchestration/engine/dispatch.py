@@ -5,6 +5,11 @@ after commit. If the message never arrives (broker lost it, process died between
 commit and publish, worker killed mid-step), the relay publishes it again once
 ``republish_at`` passes. Duplicates are harmless: a worker claims a step with a
 conditional UPDATE on its status and attempt, so only one runs it.
+
+The same path carries work that is not a step (an approval email): an outbox row
+naming a registered Celery task and its arguments, run once by :func:`deliver`
+and deleted when done. Its message carries the row's publish count, claimed with
+a conditional UPDATE, so a duplicate is dropped as a step's is.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from orchestration.engine.transitions import move
 from orchestration.models import Outbox, Step
 
 if TYPE_CHECKING:
@@ -26,6 +32,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RELAY_BATCH = 200
+# A named task that failed this many deliveries is given up (logged), not retried forever.
+MAX_DELIVERIES = 10
 
 
 def _grace() -> timedelta:
@@ -34,7 +42,7 @@ def _grace() -> timedelta:
 
 def queue_for_worker(run: Run, step: Step, *, attempt: int) -> None:
     """Mark ``step`` queued for ``attempt`` and write its outbox row; publish on commit."""
-    step.status = Step.Status.QUEUED
+    move(step, Step.Status.QUEUED)
     step.attempt = attempt
     step.lease_until = None
     step.save()
@@ -61,14 +69,70 @@ def publish_on_commit(items: list[tuple[int, int]]) -> None:
         transaction.on_commit(lambda: publish(batch))
 
 
+def queue_task(name: str, args: list[Any]) -> None:
+    """Run the registered Celery task ``name`` with ``args`` once, after the caller's transaction commits.
+
+    The outbox row is written in the caller's transaction (none is opened), so the
+    work exists exactly when what it is about does; the relay sends it again if the
+    message is lost.
+    """
+    registered_task(name)
+    row = Outbox.objects.create(task=name, args=args, republish_at=timezone.now() + _grace())
+    transaction.on_commit(lambda: publish_deliveries([(row.id, 0)]))
+
+
+def publish_deliveries(items: list[tuple[int, int]]) -> None:
+    """Send ``deliver`` messages for (outbox id, publish count); a failure is left to the relay."""
+    from orchestration.tasks import deliver_task
+
+    for outbox_id, count in items:
+        try:
+            deliver_task.apply_async(args=[outbox_id, count])
+        except Exception:
+            logger.exception("Could not publish outbox task %s; the relay will retry", outbox_id)
+
+
+def deliver(outbox_id: int, count: int) -> None:
+    """Run the task an outbox row names and delete the row; a duplicate or stale message does nothing.
+
+    The claim moves the row's publish count on and its republish time a lease
+    ahead, so the relay sends it again only if this run dies or fails.
+    """
+    lease = timezone.now() + timedelta(seconds=settings.BATON_STEP_LEASE_SECONDS)
+    claimed = Outbox.objects.filter(id=outbox_id, step__isnull=True, publish_count=count).update(
+        publish_count=count + 1, republish_at=lease
+    )
+    if not claimed:
+        logger.debug(
+            "Outbox task %s publish %s already delivered or taken; dropping the message", outbox_id, count
+        )
+        return
+    row = Outbox.objects.get(id=outbox_id)
+    registered_task(row.task)(*row.args)
+    row.delete()
+
+
+def registered_task(name: str) -> Any:
+    """The Celery task registered as ``name``; ValueError when there is none."""
+    from orchestration.celery import app
+
+    if name not in app.tasks:
+        # Apps' task modules are imported when a worker starts; another process imports them once here.
+        app.loader.import_default_modules()
+    if name not in app.tasks:
+        raise ValueError(f"{name!r} is not a registered Celery task.")
+    return app.tasks[name]
+
+
 def relay_outbox(now: datetime | None = None) -> int:
-    """Publish again the outbox rows whose step nobody has picked up in time.
+    """Publish again the outbox rows whose step (or named task) nobody has picked up in time.
 
     Returns how many messages were published. Safe to run in several processes:
     rows are claimed with ``FOR UPDATE SKIP LOCKED``.
     """
     now = now or timezone.now()
     to_publish: list[tuple[int, int]] = []
+    to_deliver: list[tuple[int, int]] = []
     lost: list[tuple[int, int, Any]] = []
     with transaction.atomic():
         rows = list(
@@ -79,6 +143,15 @@ def relay_outbox(now: datetime | None = None) -> int:
         )
         stale = []
         for row in rows:
+            if row.step is None:
+                if row.publish_count >= MAX_DELIVERIES:
+                    logger.error(
+                        "Giving up outbox task %s %s after %d tries", row.id, row.task, row.publish_count
+                    )
+                    stale.append(row.id)
+                else:
+                    to_deliver.append((row.id, _republish(row, now)))
+                continue
             step = row.step
             lease_over = step.lease_until is None or step.lease_until <= now
             if step.attempt != row.attempt or step.status not in (Step.Status.QUEUED, Step.Status.RUNNING):
@@ -89,16 +162,16 @@ def relay_outbox(now: datetime | None = None) -> int:
             elif step.status == Step.Status.RUNNING:
                 lost.append((step.id, step.attempt, step.instance_id))
             else:
-                # Back off per republish: under a backlog, unclaimed rows must not flood the queue.
-                row.republish_at = now + _grace() * min(2**row.publish_count, 64)
-                row.publish_count += 1
-                row.save(update_fields=["republish_at", "publish_count"])
+                _republish(row, now)
                 to_publish.append((step.id, row.attempt))
         if stale:
             Outbox.objects.filter(id__in=stale).delete()
     if to_publish:
         logger.info("Relay republishing %d step(s)", len(to_publish))
         publish(to_publish)
+    if to_deliver:
+        logger.info("Relay republishing %d outbox task(s)", len(to_deliver))
+        publish_deliveries(to_deliver)
     if lost:
         from orchestration.engine.worker import fail_step
 
@@ -112,7 +185,16 @@ def relay_outbox(now: datetime | None = None) -> int:
                 retryable=True,
                 instance_id=instance_id,
             )
-    return len(to_publish) + len(lost)
+    return len(to_publish) + len(to_deliver) + len(lost)
+
+
+def _republish(row: Outbox, now: datetime) -> int:
+    """Push ``row``'s next republish time back and count this publish; returns the new count."""
+    # Back off per republish: under a backlog, unclaimed rows must not flood the queue.
+    row.republish_at = now + _grace() * min(2**row.publish_count, 64)
+    row.publish_count += 1
+    row.save(update_fields=["republish_at", "publish_count"])
+    return row.publish_count
 
 
 def claimable(step_id: int, attempt: int) -> Q:

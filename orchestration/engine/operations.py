@@ -9,7 +9,8 @@ from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.human import provider
-from orchestration.engine.runtime import InvalidState, drive, drive_from, locked_run
+from orchestration.engine.runtime import InvalidState, drive, locked_run
+from orchestration.engine.transitions import STEP, move
 from orchestration.engine.worker import finish_with_output
 from orchestration.models import Incident, MessageSubscription, Outbox, ProcessInstance, Step, Timer
 
@@ -24,7 +25,7 @@ def cancel_instance(instance_id: Any, *, actor: Actor = None, reason: str = "") 
         if run.instance.status != ProcessInstance.Status.RUNNING:
             raise InvalidState(f"The process is already {run.instance.get_status_display().lower()}.")
         _close_open_work(run)
-        run.instance.status = ProcessInstance.Status.CANCELLED
+        move(run.instance, ProcessInstance.Status.CANCELLED)
         run.instance.ended_at = run.now
         run.instance.has_incident = False
         run.event(
@@ -60,8 +61,11 @@ def _close_open_work(run: Run) -> None:
     for step in open_steps:
         if step.kind == "user_task" and step.status == Step.Status.WAITING:
             provider().cancel_tasks(run, step)
-    Step.objects.filter(id__in=[s.id for s in open_steps]).update(
-        status=Step.Status.CANCELLED, ended_at=run.now, lease_until=None
+    STEP.bulk_move(
+        Step.objects.filter(id__in=[s.id for s in open_steps]),
+        Step.Status.CANCELLED,
+        ended_at=run.now,
+        lease_until=None,
     )
     Timer.objects.filter(instance=run.instance, fired_at__isnull=True, cancelled_at__isnull=True).update(
         cancelled_at=run.now
@@ -119,7 +123,7 @@ def retry_incident(
             queue_for_worker(run, step, attempt=step.attempt + 1)
         else:
             # Inline blocks (and worker blocks whose inputs the fix changed) start over.
-            step.status = Step.Status.CANCELLED
+            move(step, Step.Status.CANCELLED)
             step.ended_at = run.now
             step.save()
             drive(run, [(step.node_id, step.incoming_flow)])
@@ -143,7 +147,8 @@ def skip_incident(
             run.set_variables(variables, step)
         run.event("incident.skipped", f"Skipped {step.node_name or step.node_id}", step=step)
         step.output = variables or {}
-        drive_from(run, step, flows)
-        step.status = Step.Status.SKIPPED
-        step.save(update_fields=["status"])
+        move(step, Step.Status.SKIPPED)
+        step.ended_at = run.now
+        step.save()
+        drive(run, [(run.graph["flows"][f]["target"], f) for f in flows])
     return run.instance

@@ -24,6 +24,7 @@ from orchestration.engine.context import Run
 from orchestration.engine.dispatch import publish_on_commit
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
+from orchestration.engine.transitions import move
 from orchestration.models import Event, Incident, ProcessInstance, Step, Timer, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidState",
     "StartDataError",
     "drive",
+    "ensure_waiting",
     "finish_run",
     "locked_run",
     "resume_in_run",
@@ -84,7 +86,7 @@ def finish_run(run: Run) -> None:
         and not run.left_open
         and not Step.objects.filter(instance=instance, status__in=Step.OPEN_STATUSES).exists()
     ):
-        instance.status = ProcessInstance.Status.COMPLETED
+        move(instance, ProcessInstance.Status.COMPLETED)
         instance.ended_at = timezone.now()
         outcome = f" ({instance.outcome})" if instance.outcome else ""
         run.event("instance.completed", f"Process completed{outcome}", data={"outcome": instance.outcome})
@@ -164,7 +166,7 @@ def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
 
 
 def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
-    step.status = Step.Status.COMPLETED
+    move(step, Step.Status.COMPLETED)
     step.ended_at = run.now
     step.save()
     return [(run.graph["flows"][f]["target"], f) for f in flows]
@@ -172,7 +174,7 @@ def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
 
 def raise_incident(run: Run, step: Step, error: str, *, cause: str = Incident.Cause.STEP_FAILED) -> Incident:
     """Stop ``step`` and record an incident an operator can retry or skip."""
-    step.status = Step.Status.INCIDENT
+    move(step, Step.Status.INCIDENT)
     step.error = error
     step.lease_until = None
     step.save()
@@ -192,8 +194,7 @@ def resume_in_run(
     run: Run, step: Step, variables: dict[str, Any], *, message: str, output: dict[str, Any] | None = None
 ) -> None:
     """Complete a waiting ``step`` inside an open run and move its token on."""
-    if step.status != Step.Status.WAITING:
-        raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
+    ensure_waiting(step)
     run.event("step.completed", message, step=step)
     run.set_variables(variables, step)
     Timer.objects.filter(step=step, fired_at__isnull=True, cancelled_at__isnull=True).update(
@@ -202,6 +203,12 @@ def resume_in_run(
     step.output = output if output is not None else variables
     node = run.graph["nodes"][step.node_id]
     drive_from(run, step, list(node["outgoing"]))
+
+
+def ensure_waiting(step: Step) -> None:
+    """Raise :class:`InvalidState` unless ``step`` waits (people, a timer, a message, a child)."""
+    if step.status != Step.Status.WAITING:
+        raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
 
 
 def drive_from(run: Run, step: Step, flows: list[str]) -> None:

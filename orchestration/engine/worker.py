@@ -17,6 +17,7 @@ from orchestration.engine.context import Run
 from orchestration.engine.dispatch import claimable
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.runtime import drive_from, locked_run, raise_incident
+from orchestration.engine.transitions import STEP, move
 from orchestration.models import Incident, Outbox, ProcessInstance, Step, Timer
 
 logger = logging.getLogger(__name__)
@@ -26,8 +27,11 @@ def claim_step(step_id: int, attempt: int) -> Step | None:
     """Take ownership of a queued step; ``None`` if someone else has it or it moved on."""
     now = timezone.now()
     lease = now + timedelta(seconds=settings.BATON_STEP_LEASE_SECONDS)
-    claimed = Step.objects.filter(claimable(step_id, attempt)).update(
-        status=Step.Status.RUNNING, lease_until=lease, started_at=now
+    claimed = STEP.bulk_move(
+        Step.objects.filter(claimable(step_id, attempt)),
+        Step.Status.RUNNING,
+        lease_until=lease,
+        started_at=now,
     )
     if not claimed:
         return None
@@ -122,7 +126,7 @@ def fail_step(step_id: int, attempt: int, error: str, *, retryable: bool, instan
         Outbox.objects.filter(step=step).delete()
         if retryable and attempt < step.max_attempts:
             delay = backoff_seconds(run.graph["nodes"][step.node_id]["config"], attempt)
-            step.status = Step.Status.RETRY_WAIT
+            move(step, Step.Status.RETRY_WAIT)
             step.error = error
             step.lease_until = None
             step.save()

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from approvals import links, notifications
 from approvals.actions import complete_task
 from approvals.models import ApprovalTask
 from orchestration.engine import start_instance
+from orchestration.engine.dispatch import relay_outbox
 from orchestration.models import ProcessInstance
 from tests import bpmn
 from tests.approvals.conftest import approval_flow
@@ -130,22 +133,27 @@ def test_a_task_decided_before_the_email_goes_out_sends_nothing(
     assert eager_email == []
 
 
-def test_a_lost_email_message_loses_the_email_not_the_task(
+def test_a_lost_email_message_is_sent_again_by_the_relay_and_only_once(
     mailed_org, eager_email, django_capture_on_commit_callbacks, monkeypatch, caplog
 ):
-    from approvals.tasks import send_task_emails_task
+    from orchestration.tasks import deliver_task
 
     def broker_down(*args: Any, **kwargs: Any) -> None:
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr(send_task_emails_task, "delay", broker_down)
-
-    with django_capture_on_commit_callbacks(execute=True):
-        instance = _request(mailed_org, 5000)
+    with monkeypatch.context() as patched:
+        patched.setattr(deliver_task, "apply_async", broker_down)
+        with django_capture_on_commit_callbacks(execute=True):
+            instance = _request(mailed_org, 5000)
 
     assert eager_email == []
     assert _task(instance).assignee == mailed_org["manager"]
-    assert "Could not queue the assigned email" in caplog.text
+    assert "Could not publish outbox task" in caplog.text
+    later = timezone.now() + timedelta(minutes=5)
+    assert relay_outbox(now=later) == 1
+    assert [m.to for m in eager_email] == [["manager@example.com"]]
+    assert relay_outbox(now=later + timedelta(hours=1)) == 0
+    assert len(eager_email) == 1
 
 
 def test_the_next_level_of_the_chain_is_emailed_when_the_level_below_approves(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry, evaluate_mapping
+from orchestration.engine.transitions import move
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class CallActivityBlock(Block):
         if version is None:
             raise BlockError(f"Workflow {key!r} has no published version to call.")
         inputs = evaluate_mapping(run, node["config"].get("inputs", {}), "input")
-        step.status = Step.Status.WAITING
+        move(step, Step.Status.WAITING)
         step.input = inputs
         step.save(update_fields=["status", "input"])
         try:

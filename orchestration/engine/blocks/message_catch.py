@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, TypedDict
 
 from orchestration.bpmn.context import baton_attr
 from orchestration.engine.blocks.base import Block, BlockError, Kind
+from orchestration.engine.transitions import move
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import MessageSubscription, Step
 
@@ -47,7 +48,7 @@ class MessageCatchBlock(Block):
             key = evaluate(config["correlation_key"], run.graph["variables"], run.scope())
         except ExpressionError as exc:
             raise BlockError(f"Cannot compute the correlation key: {exc}") from exc
-        step.status = Step.Status.WAITING
+        move(step, Step.Status.WAITING)
         step.input = {"message": config["message"], "correlation_key": str(key)}
         step.save(update_fields=["status", "input"])
         MessageSubscription.objects.create(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, TypedDict
 
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
+from orchestration.engine.transitions import STEP, move
 from orchestration.models import Step
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ class ParallelBlock(Block):
         incoming = node["incoming"]
         if len(incoming) <= 1:
             return list(node["outgoing"])
-        step.status = Step.Status.WAITING
+        move(step, Step.Status.WAITING)
         step.save(update_fields=["status"])
         first_by_flow: dict[str, int] = {}
         arrivals = Step.objects.filter(
@@ -60,8 +61,8 @@ class ParallelBlock(Block):
         if not all(flow in first_by_flow for flow in incoming):
             return None
         consumed = sorted(first_by_flow[flow] for flow in incoming)
-        Step.objects.filter(id__in=consumed).exclude(id=step.id).update(
-            status=Step.Status.COMPLETED, ended_at=run.now
+        STEP.bulk_move(
+            Step.objects.filter(id__in=consumed).exclude(id=step.id), Step.Status.COMPLETED, ended_at=run.now
         )
         step.join_key = f"{node['id']}:{consumed[0]}"
         step.output = {"joined": len(consumed)}

@@ -13,6 +13,7 @@ from orchestration.bpmn.context import local_name, text_of
 from orchestration.bpmn.parse import bpmn
 from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry
+from orchestration.engine.transitions import move
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Step, Timer
 
@@ -93,7 +94,7 @@ class TimerCatchBlock(Block):
                 )
             except ExpressionError as exc:
                 raise BlockError(f"Cannot compute the date: {exc}") from exc
-        step.status = Step.Status.WAITING
+        move(step, Step.Status.WAITING)
         step.input = {"due_at": due_at.isoformat()}
         step.save(update_fields=["status", "input"])
         Timer.objects.create(kind=Timer.Kind.WAIT, due_at=due_at, instance=run.instance, step=step)

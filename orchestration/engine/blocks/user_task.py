@@ -8,6 +8,7 @@ from orchestration.bpmn.context import baton_attr
 from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
 from orchestration.engine.human import provider
+from orchestration.engine.transitions import move
 from orchestration.models import Step
 
 if TYPE_CHECKING:
@@ -108,7 +109,7 @@ class UserTaskBlock(Block):
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
-        step.status = Step.Status.WAITING
+        move(step, Step.Status.WAITING)
         step.save(update_fields=["status"])
         provider().create_tasks(run, step, node)
         return None
