@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from designer import forms
+from designer import panels
 from designer.cel_builder import (
     NotRepresentable,
     build_condition,
@@ -23,7 +23,8 @@ from designer.cel_builder import (
     text_to_cel,
 )
 from designer.diagram import Diagram
-from designer.forms import FIELD_TYPES, PanelContext
+from designer.panels.base import PanelContext
+from designer.panels.rows import FIELD_TYPES
 from designer.scope import Scope, Variable, scope_at
 from orchestration import expressions
 from orchestration.bpmn.compiler import compile_bpmn
@@ -220,9 +221,9 @@ def context(xml: str, element: str, user: Any = None) -> PanelContext:
     return PanelContext(workflow, diagram, el, el.get("id", ""), scope, user)
 
 
-def bound(xml: str, element: str, data: dict[str, Any], user: Any = None) -> forms.BlockForm:
+def bound(xml: str, element: str, data: dict[str, Any], user: Any = None) -> panels.BlockForm:
     ctx = context(xml, element, user)
-    form = forms.form_class(ctx.element)({"element": element, **data}, ctx=ctx)  # type: ignore[arg-type]
+    form = panels.form_class(ctx.element)({"element": element, **data}, ctx=ctx)  # type: ignore[arg-type]
     return form
 
 
@@ -233,7 +234,7 @@ def rows(prefix: str, *items: dict[str, str]) -> dict[str, str]:
     return data
 
 
-def errors_of(form: forms.BlockForm) -> str:
+def errors_of(form: panels.BlockForm) -> str:
     """Every error message the panel would show, unescaped, in one text."""
     found = [form.errors, *(row.errors for rows in form.rows.values() for row in rows.forms)]
     found += [sub.errors for sub in form.subforms()]
@@ -517,9 +518,9 @@ def test_elements_baton_does_not_run_get_an_explanation_not_a_form() -> None:
         '<bpmn:textAnnotation id="note"><bpmn:text>Hi</bpmn:text></bpmn:textAnnotation>',
     )
     diagram = Diagram.parse(xml)
-    assert forms.form_class(diagram.find("t")) is forms.UnsupportedForm  # type: ignore[arg-type]
-    assert forms.form_class(diagram.find("s")) is forms.UnsupportedForm  # type: ignore[arg-type]
-    assert forms.form_class(diagram.find("note")) is forms.NoteForm  # type: ignore[arg-type]
+    assert panels.form_class(diagram.find("t")) is panels.UnsupportedForm  # type: ignore[arg-type]
+    assert panels.form_class(diagram.find("s")) is panels.UnsupportedForm  # type: ignore[arg-type]
+    assert panels.form_class(diagram.find("note")) is panels.NoteForm  # type: ignore[arg-type]
 
 
 def test_numbers_no_field_can_hold_fall_back_to_cel_instead_of_crashing() -> None:
