@@ -9,6 +9,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
+from orchestration.form_rendering import CompactRenderer
 from orchestration.models import Workflow
 
 if TYPE_CHECKING:
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
 
 
 def _widget(field: FormField) -> forms.Widget:
-    attrs: dict[str, Any] = {"class": "form-control"}
+    attrs: dict[str, Any] = {}
     kind = field["type"]
     if field.get("required") and kind != "boolean":
         attrs["required"] = True
@@ -33,27 +34,13 @@ def _widget(field: FormField) -> forms.Widget:
     if kind == "email":
         return forms.EmailInput(attrs=attrs)
     if kind == "boolean":
-        return forms.CheckboxInput(attrs={"class": "form-check-input"})
+        return forms.CheckboxInput()
     if kind == "choice":
-        return forms.Select(attrs={**attrs, "class": "form-select"})
+        return forms.Select(attrs=attrs)
     return forms.TextInput(attrs=attrs)
 
 
-class _MarksInvalid(forms.Form):
-    """Fields with errors get Bootstrap's ``is-invalid`` class, however the error was added."""
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                css = widget.attrs.get("class", "")
-                if "is-invalid" not in css:
-                    widget.attrs["class"] = f"{css} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
-
-
-class StartForm(_MarksInvalid):
+class StartForm(forms.Form):
     """A workflow's start form: one field per declared field.
 
     The engine's ``clean_start_data`` is the one validator (types, required, bounds,
@@ -86,7 +73,7 @@ class StartForm(_MarksInvalid):
         return {name: self.cleaned_data.get(name) for name in self.fields}
 
 
-class DecisionForm(_MarksInvalid):
+class DecisionForm(forms.Form):
     outcome = forms.ChoiceField(
         choices=[(APPROVED, "Approve"), (REJECTED, "Reject"), (CHANGES_REQUESTED, "Request changes")]
     )
@@ -96,7 +83,6 @@ class DecisionForm(_MarksInvalid):
         widget=forms.Textarea(
             attrs={
                 "rows": 3,
-                "class": "form-control",
                 "placeholder": "Comment (needed to reject or request changes)",
             }
         ),
@@ -122,6 +108,8 @@ SORT_CHOICES = [
 class InboxFilterForm(forms.Form):
     """The inbox's filters; every one maps to an indexed or row-local condition."""
 
+    default_renderer = CompactRenderer  # a row of small filters above the list
+
     q = forms.CharField(required=False, label="Search")
     workflow = forms.ModelChoiceField(
         queryset=Workflow.objects.none(), required=False, empty_label="All workflows", to_field_name="key"
@@ -139,7 +127,6 @@ class InboxFilterForm(forms.Form):
             chosen = name in ("workflow", "due", "sort")
             field.widget.attrs.update(
                 {
-                    "class": "form-select form-select-sm" if chosen else "form-control form-control-sm",
                     # Each filter refreshes the list with the whole form: selects at once, typing after a pause.
                     "hx-get": reverse("approvals:inbox"),
                     "hx-trigger": "change" if chosen else "input changed delay:400ms, search",

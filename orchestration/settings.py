@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -81,6 +82,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets get Bootstrap's classes from templates/django/forms/widgets/ (orchestration/form_rendering.py).
+FORM_RENDERER = "orchestration.form_rendering.BootstrapRenderer"
 
 # --- Database -----------------------------------------------------------------
 _SQLITE_OPTIONS = {

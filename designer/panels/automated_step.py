@@ -9,7 +9,7 @@ from typing import Any, cast
 from django import forms
 
 from designer.diagram import Payload, extension_items
-from designer.panels.base import BlockForm, PanelContext, choice_field, setting, style, with_current
+from designer.panels.base import BlockForm, PanelContext, PanelRenderer, choice_field, setting, with_current
 from designer.panels.rows import InputRows, OutputRows
 from orchestration.connectors import registry
 from orchestration.connectors.base import Connector
@@ -33,19 +33,20 @@ class ConnectorSettings:
         for connector in connectors:
             prefix = _connector_prefix(connector.name)
             if form.is_bound and connector.name == chosen:
-                config = connector.config_form(form.data, prefix=prefix)
+                config = connector.config_form(form.data, prefix=prefix, renderer=PanelRenderer())
             elif form.is_bound:
                 # The other connectors' (hidden) settings keep what was typed, unvalidated: their
                 # "required" errors are not this block's problem.
                 typed = {
                     name: form.data.get(f"{prefix}-{name}") for name in connector.config_form.base_fields
                 }
-                config = connector.config_form(initial={k: v for k, v in typed.items() if v}, prefix=prefix)
+                config = connector.config_form(
+                    initial={k: v for k, v in typed.items() if v}, prefix=prefix, renderer=PanelRenderer()
+                )
             else:
                 initial = stored if connector.name == self.current else {}
-                config = connector.config_form(initial=initial, prefix=prefix)
+                config = connector.config_form(initial=initial, prefix=prefix, renderer=PanelRenderer())
             _defaults_as_placeholders(config, stored if connector.name == current else {})
-            style(config)
             self.configs.append((connector, config))
 
     def config_for(self, name: str) -> forms.Form | None:

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.boundfield import BoundField
+from django.forms.widgets import Widget
 from django.urls import reverse
 from lxml import etree
 
@@ -17,6 +19,7 @@ from designer.diagram import Diagram, Payload, baton_attr, event_definition, ext
 from designer.scope import Scope, Variable
 from orchestration.bpmn.graph import VariableType
 from orchestration.durations import UNITS
+from orchestration.form_rendering import CompactRenderer
 from orchestration.models import Workflow
 
 if TYPE_CHECKING:
@@ -35,35 +38,29 @@ def duration_fields(label: str, help_text: str) -> tuple[forms.IntegerField, for
     return count, unit
 
 
-# --- Bootstrap look and checks while typing
+# --- how the panel's controls look, and checks while typing
 
 
-def style(form: forms.Form) -> None:
-    """Give every widget its Bootstrap class (compact, for a narrow panel)."""
-    for field in form.fields.values():
-        widget = field.widget
-        if isinstance(widget, forms.HiddenInput):
-            continue
-        if isinstance(widget, forms.RadioSelect | forms.CheckboxInput):
-            widget.attrs["class"] = "form-check-input"
-            continue
-        css = (
-            "form-select form-select-sm"
-            if isinstance(widget, forms.Select)
-            else "form-control form-control-sm"
-        )
-        widget.attrs["class"] = css
-        # Row inputs have no visible label of their own.
-        widget.attrs.setdefault("aria-label", str(field.label))
+class _LabelledField(BoundField):
+    """A control named by its label (``aria-label``).
+
+    The panel draws rows, duration units and the CEL box without a visible label of their
+    own. Check boxes and radio buttons keep their own labels.
+    """
+
+    def build_widget_attrs(self, attrs: dict[str, Any], widget: Widget | None = None) -> dict[str, Any]:
+        attrs = super().build_widget_attrs(attrs, widget)
+        widget = widget or self.field.widget
+        if not (widget.is_hidden or getattr(widget, "input_type", None) in ("checkbox", "radio")):
+            if "aria-label" not in widget.attrs:
+                attrs.setdefault("aria-label", str(self.label))
+        return attrs
 
 
-def mark_invalid(form: forms.Form) -> None:
-    """Mark the widgets of fields with errors for Bootstrap and screen readers."""
-    for name in form.errors:
-        if name in form.fields:
-            widget = form.fields[name].widget
-            widget.attrs["class"] = widget.attrs.get("class", "") + " is-invalid"
-            widget.attrs["aria-invalid"] = "true"
+class PanelRenderer(CompactRenderer):
+    """Small Bootstrap controls for the narrow panel, each named by its label."""
+
+    bound_field_class = _LabelledField
 
 
 def live_check(form: forms.Form, name: str, url: str, **vals: str) -> None:
@@ -101,6 +98,7 @@ class PanelContext:
 class BlockForm(forms.Form):
     """A block's settings. Subclasses set the class attributes and write ``initial``/``payload``."""
 
+    default_renderer = PanelRenderer
     kind: ClassVar[str]
     # What the panel's header says; a form may refine them for the element (a Decision that merges).
     label: str
@@ -128,7 +126,6 @@ class BlockForm(forms.Form):
                 initial=initial,
                 form_kwargs={"scope": self.row_scope(prefix), "extra": extra, "check_url": self.check_url},
             )
-        style(self)
         for name, vals in self.live.items():
             live_check(self, name, self.check_url, **vals)
 
@@ -165,10 +162,8 @@ class BlockForm(forms.Form):
     # validating and answering
 
     def is_valid(self) -> bool:
-        valid = all([super().is_valid(), *(rows.is_valid() for rows in self.rows.values())])
-        for form in [self, *(row for rows in self.rows.values() for row in rows.forms), *self.subforms()]:
-            mark_invalid(form)
-        return valid
+        # A list, not a generator: every row set is validated, so each shows its errors.
+        return all([super().is_valid(), *(rows.is_valid() for rows in self.rows.values())])
 
     def subforms(self) -> list[forms.Form]:
         """Other forms the panel shows (a connector's settings)."""

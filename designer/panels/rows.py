@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.formsets import BaseFormSet, formset_factory
 
 from designer.cel_builder import check_cel
-from designer.panels.base import live_check, style
+from designer.panels.base import PanelRenderer, live_check
 from designer.scope import TYPE_WORDS, Scope
 from orchestration import expressions, values
 from orchestration.bpmn.graph import VariableType
@@ -20,6 +20,10 @@ from orchestration.bpmn.graph import VariableType
 
 
 class RowForm(forms.Form):
+    """One row of a row set, checked against the variables in scope (and ``extra`` ones, like ``result``)."""
+
+    default_renderer = PanelRenderer
+
     def __init__(
         self,
         *args: Any,
@@ -31,7 +35,6 @@ class RowForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.scope = scope or Scope(())
         self.extra = dict(extra or {})
-        style(self)
         if check_url and "expression" in self.fields:
             vals = {"with": next(iter(self.extra))} if self.extra else {}
             live_check(self, "expression", check_url, **vals)
