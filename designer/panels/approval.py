@@ -7,7 +7,6 @@ from typing import Any
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
 
 from designer.diagram import Payload
 from designer.panels.base import (
@@ -17,6 +16,7 @@ from designer.panels.base import (
     duration_fields,
     or_none,
     setting,
+    variable_name,
     with_current,
 )
 from designer.scope import NUMERIC, Variable
@@ -123,11 +123,7 @@ class ApprovalForm(BlockForm):
 
     def clean_result_variable(self) -> str:
         name: str = self.cleaned_data["result_variable"].strip()
-        if name and not expressions.is_identifier(name):
-            raise ValidationError("Use letters, digits and _, not starting with a digit.")
-        if name in expressions.BUILTIN_VARIABLES or name in ("result", "payload"):
-            raise ValidationError(f"{name} is a name Baton keeps for itself.")
-        return name
+        return variable_name(name) if name else ""
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -17,6 +17,7 @@ from lxml import etree
 from designer.cel_builder import check_cel
 from designer.diagram import Diagram, Payload, baton_attr, event_definition, extension_items, local
 from designer.scope import Scope, Variable
+from orchestration import expressions
 from orchestration.bpmn.graph import VariableType
 from orchestration.durations import UNITS
 from orchestration.form_rendering import CompactRenderer
@@ -202,6 +203,15 @@ def definition_kind(element: etree._Element) -> str | None:
     """An event's definition without the suffix (``timer``, ``message``, ``error``…), None if plain."""
     definition = event_definition(element)
     return None if definition is None else local(definition).removesuffix("EventDefinition")
+
+
+def variable_name(name: str) -> str:
+    """``name`` when later blocks can read it as a variable; otherwise a ValidationError saying why."""
+    if not expressions.is_identifier(name):
+        raise ValidationError("Use letters, digits and _, not starting with a digit.")
+    if name in expressions.BUILTIN_VARIABLES or name in ("result", "payload"):
+        raise ValidationError(f"{name} is a name Baton keeps for itself.")
+    return name
 
 
 def setting(ctx: PanelContext, name: str) -> str:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.formsets import BaseFormSet, formset_factory
 
 from designer.cel_builder import check_cel
-from designer.panels.base import PanelRenderer, live_check
+from designer.panels.base import PanelRenderer, live_check, variable_name
 from designer.scope import TYPE_WORDS, Scope
 from orchestration import expressions, values
 from orchestration.bpmn.graph import VariableType
@@ -43,12 +43,7 @@ class RowForm(forms.Form):
         return {**self.scope.types(), **self.extra}
 
     def clean_name(self) -> str:
-        name: str = self.cleaned_data["name"].strip()
-        if not expressions.is_identifier(name):
-            raise ValidationError("Use letters, digits and _, not starting with a digit.")
-        if name in expressions.BUILTIN_VARIABLES or name in ("result", "payload"):
-            raise ValidationError(f"{name} is a name Baton keeps for itself.")
-        return name
+        return variable_name(self.cleaned_data["name"].strip())
 
 
 FIELD_TYPES: tuple[tuple[str, str], ...] = (
