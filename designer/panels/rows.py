@@ -85,10 +85,11 @@ class FormFieldRow(RowForm):
         for key in ("min", "max"):
             raw = data.get(key, "").strip()
             if raw:
-                try:
-                    bounds[key] = float(raw)
-                except ValueError:
+                bound = values.parse_number(raw)
+                if bound is None:
                     self.add_error(key, f"{raw!r} is not a number.")
+                else:
+                    bounds[key] = bound
         if bounds.get("min", -math.inf) > bounds.get("max", math.inf):
             self.add_error("max", "Max is below min.")
         default = data.get("default", "").strip()

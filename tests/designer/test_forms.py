@@ -456,6 +456,27 @@ def test_start_checks_schedule_and_form_fields() -> None:
 
 
 @pytest.mark.django_db
+def test_a_form_fields_limits_are_numbers_as_the_compiler_reads_them() -> None:
+    form = bound(
+        SHOWCASE,
+        "StartEvent_request",
+        {
+            "start_kind": "form",
+            **rows("fields", {"name": "n", "type": "number", "min": "nan", "max": "inf"}),
+            **rows("payload"),
+        },
+    )
+    assert not form.is_valid()
+    assert "'nan' is not a number" in errors_of(form) and "'inf' is not a number" in errors_of(form)
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("n", "number", max="inf")),
+        bpmn.end("end"),
+        *bpmn.chain("start", "end"),
+    )
+    assert not compile_bpmn(xml).ok
+
+
+@pytest.mark.django_db
 def test_a_path_condition_is_checked_as_a_boolean_with_its_position() -> None:
     form = bound(
         SHOWCASE, "Flow_approved", {"condition_mode": "cel", "condition": "approval.outcome == 1.0 &&"}
