@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import ApprovalTask
+from orchestration.form_rendering import CompactRenderer
 from orchestration.models import Workflow
 
 DUE_CHOICES = [
@@ -39,6 +40,8 @@ SORTS: dict[str, list[Any]] = {
 
 class _InboxForm(forms.Form):
     """Each filter refreshes the list with the whole form: selects at once, typing after a pause."""
+
+    default_renderer = CompactRenderer  # a row of small filters above the list
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

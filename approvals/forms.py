@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def _widget(field: FormField) -> forms.Widget:
-    attrs: dict[str, Any] = {"class": "form-control"}
+    attrs: dict[str, Any] = {}
     kind = field["type"]
     if field.get("required") and kind != "boolean":
         attrs["required"] = True
@@ -30,27 +30,13 @@ def _widget(field: FormField) -> forms.Widget:
     if kind == "email":
         return forms.EmailInput(attrs=attrs)
     if kind == "boolean":
-        return forms.CheckboxInput(attrs={"class": "form-check-input"})
+        return forms.CheckboxInput()
     if kind == "choice":
-        return forms.Select(attrs={**attrs, "class": "form-select"})
+        return forms.Select(attrs=attrs)
     return forms.TextInput(attrs=attrs)
 
 
-class _MarksInvalid(forms.Form):
-    """Fields with errors get Bootstrap's ``is-invalid`` class, however the error was added."""
-
-    def add_error(self, field: str | None, error: Any) -> None:
-        super().add_error(field, error)
-        for name in self.errors:
-            if name in self.fields:
-                widget = self.fields[name].widget
-                css = widget.attrs.get("class", "")
-                if "is-invalid" not in css:
-                    widget.attrs["class"] = f"{css} is-invalid".strip()
-                widget.attrs["aria-invalid"] = "true"
-
-
-class StartForm(_MarksInvalid):
+class StartForm(forms.Form):
     """A workflow's start form: one field per declared field.
 
     The engine's ``clean_start_data`` is the one validator (types, required, bounds,
@@ -83,7 +69,7 @@ class StartForm(_MarksInvalid):
         return {name: self.cleaned_data.get(name) for name in self.fields}
 
 
-class DecisionForm(_MarksInvalid):
+class DecisionForm(forms.Form):
     outcome = forms.ChoiceField(
         choices=[(APPROVED, "Approve"), (REJECTED, "Reject"), (CHANGES_REQUESTED, "Request changes")]
     )
@@ -93,7 +79,6 @@ class DecisionForm(_MarksInvalid):
         widget=forms.Textarea(
             attrs={
                 "rows": 3,
-                "class": "form-control",
                 "placeholder": "Comment (needed to reject or request changes)",
             }
         ),

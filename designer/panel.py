@@ -26,13 +26,9 @@ from designer.cel_builder import (
     parse_condition,
 )
 from designer.diagram import Diagram, DiagramError, Payload, apply_payload
-from designer.forms import (
-    NOTIFY_TEXTS,
-    BlockForm,
-    PanelContext,
-    form_class,
-    scope_json,
-)
+from designer.panels import form_class
+from designer.panels.base import BlockForm, PanelContext, scope_json
+from designer.panels.notify import NOTIFY_TEXTS
 from designer.scope import TYPE_WORDS, Scope, Variable, scope_at
 from orchestration import expressions
 from orchestration.access import access_workflow

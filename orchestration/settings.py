@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.forms",  # Django's widget templates, for FORM_RENDERER below
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -97,6 +98,9 @@ TEMPLATES = [
         },
     },
 ]
+
+# Widgets get Bootstrap's classes from templates/django/forms/widgets/ (orchestration/form_rendering.py).
+FORM_RENDERER = "orchestration.form_rendering.BootstrapRenderer"
 
 # --- Database -----------------------------------------------------------------
 _SQLITE_OPTIONS = {

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 
-from designer import forms
+from designer import panels
 from designer.cel_builder import (
     NotRepresentable,
     build_condition,
@@ -23,7 +23,8 @@ from designer.cel_builder import (
     text_to_cel,
 )
 from designer.diagram import Diagram
-from designer.forms import FIELD_TYPES, PanelContext
+from designer.panels.base import PanelContext
+from designer.panels.rows import FIELD_TYPES
 from designer.scope import Scope, Variable, scope_at
 from orchestration import expressions
 from orchestration.bpmn.compiler import compile_bpmn
@@ -220,9 +221,9 @@ def context(xml: str, element: str, user: Any = None) -> PanelContext:
     return PanelContext(workflow, diagram, el, el.get("id", ""), scope, user)
 
 
-def bound(xml: str, element: str, data: dict[str, Any], user: Any = None) -> forms.BlockForm:
+def bound(xml: str, element: str, data: dict[str, Any], user: Any = None) -> panels.BlockForm:
     ctx = context(xml, element, user)
-    form = forms.form_class(ctx.element)({"element": element, **data}, ctx=ctx)  # type: ignore[arg-type]
+    form = panels.form_class(ctx.element)({"element": element, **data}, ctx=ctx)  # type: ignore[arg-type]
     return form
 
 
@@ -233,7 +234,7 @@ def rows(prefix: str, *items: dict[str, str]) -> dict[str, str]:
     return data
 
 
-def errors_of(form: forms.BlockForm) -> str:
+def errors_of(form: panels.BlockForm) -> str:
     """Every error message the panel would show, unescaped, in one text."""
     found = [form.errors, *(row.errors for rows in form.rows.values() for row in rows.forms)]
     found += [sub.errors for sub in form.subforms()]
@@ -455,6 +456,27 @@ def test_start_checks_schedule_and_form_fields() -> None:
 
 
 @pytest.mark.django_db
+def test_a_form_fields_limits_are_numbers_as_the_compiler_reads_them() -> None:
+    form = bound(
+        SHOWCASE,
+        "StartEvent_request",
+        {
+            "start_kind": "form",
+            **rows("fields", {"name": "n", "type": "number", "min": "nan", "max": "inf"}),
+            **rows("payload"),
+        },
+    )
+    assert not form.is_valid()
+    assert "'nan' is not a number" in errors_of(form) and "'inf' is not a number" in errors_of(form)
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("n", "number", max="inf")),
+        bpmn.end("end"),
+        *bpmn.chain("start", "end"),
+    )
+    assert not compile_bpmn(xml).ok
+
+
+@pytest.mark.django_db
 def test_a_path_condition_is_checked_as_a_boolean_with_its_position() -> None:
     form = bound(
         SHOWCASE, "Flow_approved", {"condition_mode": "cel", "condition": "approval.outcome == 1.0 &&"}
@@ -517,9 +539,9 @@ def test_elements_baton_does_not_run_get_an_explanation_not_a_form() -> None:
         '<bpmn:textAnnotation id="note"><bpmn:text>Hi</bpmn:text></bpmn:textAnnotation>',
     )
     diagram = Diagram.parse(xml)
-    assert forms.form_class(diagram.find("t")) is forms.UnsupportedForm  # type: ignore[arg-type]
-    assert forms.form_class(diagram.find("s")) is forms.UnsupportedForm  # type: ignore[arg-type]
-    assert forms.form_class(diagram.find("note")) is forms.NoteForm  # type: ignore[arg-type]
+    assert panels.form_class(diagram.find("t")) is panels.UnsupportedForm  # type: ignore[arg-type]
+    assert panels.form_class(diagram.find("s")) is panels.UnsupportedForm  # type: ignore[arg-type]
+    assert panels.form_class(diagram.find("note")) is panels.NoteForm  # type: ignore[arg-type]
 
 
 def test_numbers_no_field_can_hold_fall_back_to_cel_instead_of_crashing() -> None:

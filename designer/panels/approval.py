@@ -1,0 +1,169 @@
+"""Approval (BPMN userTask): who decides, due dates, reminders and escalation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from designer.diagram import Payload
+from designer.panels.base import (
+    BlockForm,
+    PanelContext,
+    choice_field,
+    duration_fields,
+    or_none,
+    setting,
+    variable_name,
+    with_current,
+)
+from designer.scope import NUMERIC, Variable
+from orchestration import expressions
+from orchestration.durations import duration_to_iso, iso_to_duration
+
+ASSIGNEE_RULES: tuple[tuple[str, str], ...] = (
+    ("user", "A named person"),
+    ("group", "A group's queue (anyone in it can claim)"),
+    ("manager", "The requester's manager"),
+    ("authority_chain", "Up the management chain until someone's signature limit covers the amount"),
+)
+
+
+class ApprovalForm(BlockForm):
+    kind = "approval"
+    label = "Approval"
+    icon = "bi-person-check"
+    help = "Someone approves or rejects. The request waits here until they decide."
+    partial = "approval"
+    live = {"amount": {"expect": "number"}}
+
+    assignee_rule = forms.ChoiceField(label="Who decides", choices=ASSIGNEE_RULES, widget=forms.RadioSelect)
+    assignee = forms.ChoiceField(label="Person", required=False)
+    candidate_groups = forms.MultipleChoiceField(
+        label="Groups", required=False, widget=forms.CheckboxSelectMultiple
+    )
+    quorum = forms.ChoiceField(
+        label="How many must approve",
+        choices=[("any", "Any one of them"), ("all", "All of them")],
+        initial="any",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    amount = forms.CharField(
+        label="Amount",
+        required=False,
+        max_length=expressions.MAX_LENGTH,
+        help_text="The amount compared with signature limits; a number variable or an expression.",
+    )
+    due_count, due_unit = duration_fields("Due in", "Leave empty for no due date.")
+    reminder_count, reminder_unit = duration_fields("Remind after", "Sends a reminder if still undecided.")
+    escalate_to = forms.ChoiceField(
+        label="When overdue, hand over to",
+        required=False,
+        help_text="A group that takes over an overdue task.",
+    )
+    result_variable = forms.CharField(
+        label="Save the decision as",
+        required=False,
+        max_length=100,
+        help_text="Later blocks read <code>approval.outcome</code> and <code>approval.comment</code>.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        users = get_user_model()._default_manager.filter(is_active=True).order_by("username")
+        people = [
+            (u.get_username(), f"{u.get_full_name() or u.get_username()} ({u.get_username()})") for u in users
+        ]
+        groups = list(Group.objects.order_by("name").values_list("name", flat=True))
+        if self.is_bound:
+            current_groups = self.data.getlist("candidate_groups") if hasattr(self.data, "getlist") else []
+        else:
+            current_groups = self.initial.get("candidate_groups") or []
+        choice_field(self.fields["assignee"]).choices = with_current(
+            [("", "Choose a person…"), *people], self._current("assignee")
+        )
+        choice_field(self.fields["candidate_groups"]).choices = [(g, g) for g in groups] + [
+            (g, f"{g} (not found)") for g in current_groups if g and g not in groups
+        ]
+        choice_field(self.fields["escalate_to"]).choices = with_current(
+            [("", "No one (it stays overdue)"), *((g, g) for g in groups)], self._current("escalate_to")
+        )
+        self.fields["result_variable"].widget.attrs["placeholder"] = "approval"
+
+    def numeric_variables(self) -> list[tuple[str, list[Variable]]]:
+        return self.variables("number", "integer")
+
+    def _current(self, name: str) -> str:
+        return str((self.data.get(name) if self.is_bound else self.initial.get(name)) or "")
+
+    @classmethod
+    def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
+        groups = [g.strip() for g in setting(ctx, "candidateGroups").split(",") if g.strip()]
+        rule = setting(ctx, "assigneeRule") or (
+            "user" if setting(ctx, "assignee") else "group" if groups else ""
+        )
+        due_count, due_unit = iso_to_duration(setting(ctx, "dueIn"))
+        reminder_count, reminder_unit = iso_to_duration(setting(ctx, "reminderIn"))
+        return {
+            "assignee_rule": rule,
+            "assignee": setting(ctx, "assignee"),
+            "candidate_groups": groups,
+            "quorum": setting(ctx, "quorum") or "any",
+            "amount": setting(ctx, "amount"),
+            "due_count": due_count,
+            "due_unit": due_unit,
+            "reminder_count": reminder_count,
+            "reminder_unit": reminder_unit,
+            "escalate_to": setting(ctx, "escalateTo"),
+            "result_variable": setting(ctx, "resultVariable"),
+        }
+
+    def clean_result_variable(self) -> str:
+        name: str = self.cleaned_data["result_variable"].strip()
+        return variable_name(name) if name else ""
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        rule = data.get("assignee_rule")
+        if rule == "user" and not data.get("assignee"):
+            self.add_error("assignee", "Choose the person who decides.")
+        if rule == "group" and not data.get("candidate_groups"):
+            self.add_error("candidate_groups", "Choose at least one group.")
+        amount = data.get("amount", "").strip()
+        if amount:
+            self.check("amount", amount, "number")
+        elif rule == "authority_chain" and self.ctx.scope.types().get("amount") not in NUMERIC:
+            self.add_error("amount", "Say which amount to compare with signature limits.")
+        for key in ("due", "reminder"):
+            if data.get(f"{key}_count") and not data.get(f"{key}_unit"):
+                self.add_error(f"{key}_unit", "Choose a unit.")
+        if data.get("escalate_to") and not data.get("due_count"):
+            self.add_error("due_count", "Give a due date: the task is handed over when it is overdue.")
+        return data
+
+    def payload(self) -> Payload:
+        payload = super().payload()
+        data = self.cleaned_data
+        rule = data["assignee_rule"]
+        payload["attrs"] = {
+            "baton:assigneeRule": rule,
+            "baton:assignee": data["assignee"] if rule == "user" else None,
+            "baton:candidateGroups": ",".join(data["candidate_groups"]) if rule == "group" else None,
+            "baton:quorum": (data["quorum"] or "any") if rule == "group" else None,
+            "baton:amount": or_none(data["amount"]),
+            "baton:dueIn": duration_to_iso(data["due_count"], data["due_unit"])
+            if data["due_count"]
+            else None,
+            "baton:reminderIn": (
+                duration_to_iso(data["reminder_count"], data["reminder_unit"])
+                if data["reminder_count"]
+                else None
+            ),
+            "baton:escalateTo": or_none(data["escalate_to"]),
+            "baton:resultVariable": or_none(data["result_variable"]),
+        }
+        return payload

@@ -1,0 +1,228 @@
+"""Rows people add in the panel: form fields, input mappings, variables to set, results to keep."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, cast
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.formsets import BaseFormSet, formset_factory
+
+from designer.cel_builder import check_cel
+from designer.panels.base import PanelRenderer, live_check, variable_name
+from designer.scope import TYPE_WORDS, Scope
+from orchestration import expressions, values
+from orchestration.bpmn.graph import VariableType
+
+# --- rows: form fields, mappings, Set data
+
+
+class RowForm(forms.Form):
+    """One row of a row set, checked against the variables in scope (and ``extra`` ones, like ``result``)."""
+
+    default_renderer = PanelRenderer
+
+    def __init__(
+        self,
+        *args: Any,
+        scope: Scope | None = None,
+        extra: Mapping[str, VariableType] | None = None,
+        check_url: str = "",
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.scope = scope or Scope(())
+        self.extra = dict(extra or {})
+        if check_url and "expression" in self.fields:
+            vals = {"with": next(iter(self.extra))} if self.extra else {}
+            live_check(self, "expression", check_url, **vals)
+
+    def types(self) -> dict[str, VariableType]:
+        return {**self.scope.types(), **self.extra}
+
+    def clean_name(self) -> str:
+        return variable_name(self.cleaned_data["name"].strip())
+
+
+FIELD_TYPES: tuple[tuple[str, str], ...] = (
+    ("string", "Short text"),
+    ("text", "Long text"),
+    ("email", "Email address"),
+    ("number", "Number"),
+    ("integer", "Whole number"),
+    ("boolean", "Yes / no"),
+    ("date", "Date"),
+    ("choice", "Choice from a list"),
+)
+
+
+def _placeholder(text: str) -> forms.TextInput:
+    return forms.TextInput(attrs={"placeholder": text})
+
+
+class FormFieldRow(RowForm):
+    name = forms.CharField(label="Field name", max_length=100, widget=_placeholder("name, e.g. amount"))
+    label = forms.CharField(label="Label", max_length=200, required=False, widget=_placeholder("Label"))
+    type = forms.ChoiceField(label="Type", choices=FIELD_TYPES)
+    required = forms.BooleanField(label="Required", required=False)
+    min = forms.CharField(label="Min", max_length=40, required=False, widget=_placeholder("min"))
+    max = forms.CharField(label="Max", max_length=40, required=False, widget=_placeholder("max"))
+    choices = forms.CharField(
+        label="Choices", max_length=1000, required=False, widget=_placeholder("Choices: USD, EUR, GBP")
+    )
+    default = forms.CharField(label="Default", max_length=200, required=False, widget=_placeholder("default"))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        kind = data.get("type", "string")
+        choices = [c.strip() for c in data.get("choices", "").split(",") if c.strip()]
+        if kind == "choice" and not choices:
+            self.add_error("choices", "List the choices, separated by commas.")
+        bounds: dict[str, float] = {}
+        for key in ("min", "max"):
+            raw = data.get(key, "").strip()
+            if raw:
+                bound = values.parse_number(raw)
+                if bound is None:
+                    self.add_error(key, f"{raw!r} is not a number.")
+                else:
+                    bounds[key] = bound
+        if bounds.get("min", -math.inf) > bounds.get("max", math.inf):
+            self.add_error("max", "Max is below min.")
+        default = data.get("default", "").strip()
+        if default and values.field_default(default, kind, choices) is None:
+            self.add_error(
+                "default", f"{default!r} is not a valid {dict(FIELD_TYPES).get(kind, kind).lower()}."
+            )
+        return data
+
+    @classmethod
+    def initial_from(cls, item: Mapping[str, str]) -> dict[str, Any]:
+        required = bool(values.parse_flag(item.get("required", "")))
+        return {**{k: item.get(k, "") for k in cls.base_fields if k != "required"}, "required": required}
+
+    def item(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        item: dict[str, Any] = {"name": data["name"], "label": data["label"].strip(), "type": data["type"]}
+        if data["required"]:
+            item["required"] = True
+        for key in ("min", "max", "choices", "default"):
+            item[key] = data[key].strip()
+        return {k: v for k, v in item.items() if v != ""}
+
+
+class MappingRow(RowForm):
+    """``name ← expression``: a connector input, or a variable read from a webhook's payload."""
+
+    name = forms.CharField(label="Name", max_length=100, widget=_placeholder("name"))
+    expression = forms.CharField(
+        label="Value", max_length=expressions.MAX_LENGTH, widget=_placeholder("value")
+    )
+    check_names = False  # connector inputs may use any name the connector reads
+
+    def clean_name(self) -> str:
+        if self.check_names:
+            return super().clean_name()
+        name: str = self.cleaned_data["name"].strip()
+        if not name:
+            raise ValidationError("Give it a name.")
+        return name
+
+    def clean_expression(self) -> str:
+        source: str = self.cleaned_data["expression"].strip()
+        check_cel(source, self.types())
+        return source
+
+    @classmethod
+    def initial_from(cls, item: Mapping[str, str]) -> dict[str, Any]:
+        return {k: item.get(k, "") for k in cls.base_fields}
+
+    def item(self) -> dict[str, Any]:
+        return {"name": self.cleaned_data["name"], "expression": self.cleaned_data["expression"]}
+
+
+class VariableRow(MappingRow):
+    """``variable ← expression``: the name becomes a variable later blocks read."""
+
+    check_names = True
+
+
+OUTPUT_TYPES: tuple[tuple[str, str], ...] = (
+    ("", "Any"),
+    ("string", "Text"),
+    ("number", "Number"),
+    ("integer", "Whole number"),
+    ("boolean", "Yes / no"),
+    ("date", "Date"),
+    ("map", "Record"),
+    ("list", "List"),
+)
+
+
+class OutputRow(VariableRow):
+    type = forms.ChoiceField(label="Type", choices=OUTPUT_TYPES, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs["placeholder"] = "variable"
+        self.fields["expression"].widget.attrs["placeholder"] = "result.…"
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        source, declared = data.get("expression"), data.get("type")
+        if source and declared:
+            try:
+                found = expressions.type_of(source, self.types())
+            except expressions.ExpressionError:
+                return data
+            if found not in ("dyn", declared) and (declared, found) not in {
+                ("number", "integer"),
+                ("date", "string"),
+            }:
+                self.add_error("type", f"The value gives {TYPE_WORDS[found]}, not {TYPE_WORDS[declared]}.")
+        return data
+
+    def item(self) -> dict[str, Any]:
+        item = super().item()
+        if self.cleaned_data.get("type"):
+            item["type"] = self.cleaned_data["type"]
+        return item
+
+
+class Rows(BaseFormSet):
+    """Rows added in the browser; a blank row is ignored, two rows may not share a name."""
+
+    what = "row"
+
+    def initial_form_count(self) -> int:
+        # Posted rows are all "extra": a row someone emptied is dropped rather than refused.
+        return 0 if self.is_bound else super().initial_form_count()
+
+    def clean(self) -> None:
+        seen: set[str] = set()
+        for form in self.forms:
+            name = form.cleaned_data.get("name") if hasattr(form, "cleaned_data") else None
+            if not name:
+                continue
+            if name in seen:
+                form.add_error("name", f"Another {self.what} is already named {name}.")
+            seen.add(name)
+
+    def items(self) -> list[dict[str, Any]]:
+        return [f.item() for f in self.forms if f.has_changed() and f.cleaned_data]
+
+
+def _row_set(form: type[RowForm], what: str) -> type[Rows]:
+    rows = cast(type[Rows], formset_factory(form, formset=Rows, extra=0, max_num=200, validate_max=True))
+    rows.what = what
+    return rows
+
+
+FormFieldRows = _row_set(FormFieldRow, "field")
+InputRows = _row_set(MappingRow, "input")
+VariableRows = _row_set(VariableRow, "variable")
+OutputRows = _row_set(OutputRow, "output")

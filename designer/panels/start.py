@@ -1,0 +1,98 @@
+"""Start (BPMN startEvent): a form, a schedule, a webhook or a message."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from lxml import etree
+
+from designer.diagram import Payload, extension_items, message, timer
+from designer.panels.base import BlockForm, PanelContext, definition_kind
+from designer.panels.not_run import UnsupportedForm
+from designer.panels.rows import FormFieldRows, VariableRows
+from designer.scope import Scope
+from orchestration import values
+
+START_KINDS = [
+    ("form", "People fill in a form"),
+    ("schedule", "On a schedule"),
+    ("webhook", "Another system calls a web address"),
+    ("event", "When a message arrives"),
+]
+
+
+class StartForm(BlockForm):
+    kind = "start"
+    label = "Start"
+    icon = "bi-play-circle"
+    help = "How a request begins, and the data it starts with. Each form field becomes a variable."
+    partial = "start"
+    row_sets = {
+        "fields": (FormFieldRows, "formField", {}),
+        "payload": (VariableRows, "input", {"payload": "map"}),
+    }
+
+    start_kind = forms.ChoiceField(
+        label="Starts", choices=START_KINDS, widget=forms.RadioSelect, initial="form"
+    )
+    cron = forms.CharField(
+        label="Schedule (cron)",
+        required=False,
+        max_length=200,
+        help_text="Minute hour day month weekday: <code>0 9 * * 1-5</code> is 9:00 on weekdays.",
+    )
+    message_name = forms.CharField(label="Message name", required=False, max_length=200)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["message_name"].widget.attrs["list"] = "known-messages"
+
+    @classmethod
+    def panel_for(cls, element: etree._Element) -> type[BlockForm]:
+        """Plain, timer and message starts have this form; other start events Baton does not run."""
+        return cls if definition_kind(element) in (None, "timer", "message") else UnsupportedForm
+
+    def known_messages(self) -> list[str]:
+        return self.ctx.diagram.message_names()
+
+    @classmethod
+    def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
+        found = timer(ctx.element)
+        name = message(ctx.element, ctx.diagram)
+        if found is not None:
+            return {"start_kind": "schedule", "cron": found["value"]}
+        if name is not None:
+            return {"start_kind": "event", "message_name": name}
+        return {"start_kind": "webhook" if extension_items(ctx.element, "input") else "form"}
+
+    def row_scope(self, prefix: str) -> Scope:
+        # The webhook mapping reads only the request's payload (and the built-ins).
+        return Scope(tuple(v for v in self.ctx.scope.variables if v.origin == "Built in"))
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        kind = data.get("start_kind")
+        cron = " ".join(data.get("cron", "").split())
+        if kind == "schedule" and not values.is_cron(cron):
+            self.add_error("cron", "Write five fields: minute hour day month weekday, e.g. 0 9 * * 1-5.")
+        if kind == "event" and not data.get("message_name", "").strip():
+            self.add_error("message_name", "Name the message that starts the workflow.")
+        data["cron"] = cron
+        return data
+
+    def payload(self) -> Payload:
+        payload = super().payload()
+        data = self.cleaned_data
+        kind = data["start_kind"]
+        payload["startKind"] = kind
+        payload["extensions"] = {
+            "formField": self.rows["fields"].items(),
+            "input": self.rows["payload"].items() if kind == "webhook" else [],
+        }
+        if kind == "schedule":
+            payload["timer"] = {"kind": "timeCycle", "value": data["cron"]}
+        elif kind == "event":
+            payload["message"] = {"name": " ".join(data["message_name"].split())}
+        return payload
