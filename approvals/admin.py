@@ -42,7 +42,19 @@ def _reports_text(user: Any) -> str:
     return ", ".join(person(r) for r in reports) or "—"
 
 
-class ProfileInline(admin.StackedInline):
+class _ReportingLines:
+    """The manager chain and direct reports, shown read-only wherever a profile is edited."""
+
+    @admin.display(description="Manager chain (level 1 first)")
+    def manager_chain(self, obj: Profile) -> str:
+        return _chain_text(obj.user) if obj.pk else "—"
+
+    @admin.display(description="Direct reports")
+    def direct_reports(self, obj: Profile) -> str:
+        return _reports_text(obj.user) if obj.pk else "—"
+
+
+class ProfileInline(_ReportingLines, admin.StackedInline):
     """The org chart entry of a user, edited on the user's page."""
 
     model = Profile
@@ -56,14 +68,6 @@ class ProfileInline(admin.StackedInline):
         ("Reporting", {"fields": ("manager", "manager_chain", "direct_reports")}),
         ("Out of office", {"fields": ("out_of_office_from", "out_of_office_to", "delegate")}),
     )
-
-    @admin.display(description="Manager chain (level 1 first)")
-    def manager_chain(self, obj: Profile) -> str:
-        return _chain_text(obj.user) if obj.pk else "—"
-
-    @admin.display(description="Direct reports")
-    def direct_reports(self, obj: Profile) -> str:
-        return _reports_text(obj.user) if obj.pk else "—"
 
 
 class AuthorityLimitInline(admin.TabularInline):
@@ -112,7 +116,7 @@ class PersonAdmin(UserAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
     """The org chart as a list: who reports to whom, who is away and who stands in."""
 
     list_display = (
@@ -130,14 +134,6 @@ class ProfileAdmin(admin.ModelAdmin):
     list_select_related = ("user", "manager", "delegate")
     autocomplete_fields = ("user", "manager", "delegate")
     readonly_fields = ("manager_chain", "direct_reports")
-
-    @admin.display(description="Manager chain (level 1 first)")
-    def manager_chain(self, obj: Profile) -> str:
-        return _chain_text(obj.user) if obj.pk else "—"
-
-    @admin.display(description="Direct reports")
-    def direct_reports(self, obj: Profile) -> str:
-        return _reports_text(obj.user) if obj.pk else "—"
 
 
 class WhoCanApproveForm(forms.Form):
