@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from orchestration.engine.blocks import block_for
@@ -69,11 +70,11 @@ def locked_run(instance_id: Any, *, actor: Actor = None, actor_label: str = "") 
         instance = (
             ProcessInstance.objects.select_for_update(of=("self",))
             .select_related("initiator")
+            .annotate(version_checksum=F("version__checksum"))
             .get(id=instance_id)
         )
-        run = Run(
-            instance=instance, graph=graph_for(instance.version_id), actor=actor, actor_label=actor_label
-        )
+        graph = graph_for(instance.version_id, instance.version_checksum)
+        run = Run(instance=instance, graph=graph, actor=actor, actor_label=actor_label)
         yield run
         finish_run(run)
 
