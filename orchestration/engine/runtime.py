@@ -139,15 +139,7 @@ def _drive(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
         budget -= 1
         run.blocks_run += 1
         node_id, flow_id, handed_off = queue.popleft()
-        node = run.graph["nodes"][node_id]
-        step = handed_off or Step(
-            instance=run.instance,
-            node_id=node_id,
-            node_name=node["name"],
-            kind=node["kind"],
-            incoming_flow=flow_id,
-            started_at=run.now,
-        )
+        step = handed_off or _new_step(run, node_id, flow_id)
         if budget < 0:
             # Every token left becomes an incident: nothing is lost, an operator decides.
             step.save()
@@ -158,24 +150,25 @@ def _drive(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
         queue.extend((target, flow, None) for target, flow in _enter(run, step))
 
 
+def _new_step(run: Run, node_id: str, flow_id: str) -> Step:
+    node = run.graph["nodes"][node_id]
+    return Step(
+        instance=run.instance,
+        node_id=node_id,
+        node_name=node["name"],
+        kind=node["kind"],
+        incoming_flow=flow_id,
+        started_at=run.now,
+    )
+
+
 def _hand_off(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
     """Save each token left as an active step not yet entered, for a worker to continue.
 
     Active steps are open, so the instance cannot complete before they run; the outbox
     row carries the continuation and the relay sends it again if its message is lost.
     """
-    steps = [
-        handed_off
-        or Step(
-            instance=run.instance,
-            node_id=node_id,
-            node_name=run.graph["nodes"][node_id]["name"],
-            kind=run.graph["nodes"][node_id]["kind"],
-            incoming_flow=flow_id,
-            started_at=run.now,
-        )
-        for node_id, flow_id, handed_off in queue
-    ]
+    steps = [handed_off or _new_step(run, node_id, flow_id) for node_id, flow_id, handed_off in queue]
     Step.objects.bulk_create([s for s in steps if s.pk is None])
     queue.clear()
     run.left_open = True
