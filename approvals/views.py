@@ -34,7 +34,13 @@ from approvals.filters import SORTS, InboxFilter
 from approvals.forms import DecisionForm, StartForm
 from approvals.models import ApprovalTask, request_title
 from orchestration.access import can_cancel, can_operate, visible_instances
-from orchestration.engine import InvalidState, StartDataError, cancel_instance, start_instance
+from orchestration.engine import (
+    REQUEST_INLINE_BLOCKS,
+    InvalidState,
+    StartDataError,
+    cancel_instance,
+    start_instance,
+)
 from orchestration.models import ProcessInstance, Workflow
 
 if TYPE_CHECKING:
@@ -315,7 +321,11 @@ def start(request: AuthenticatedRequest, key: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             instance = start_instance(
-                version, form.data_for_engine(), initiator=request.user, trigger="manual"
+                version,
+                form.data_for_engine(),
+                initiator=request.user,
+                trigger="manual",
+                hand_off_after=REQUEST_INLINE_BLOCKS,
             )
         except StartDataError as exc:
             _engine_errors_onto(form, exc)

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from orchestration.engine.dispatch import deliver
+from orchestration.engine.runtime import continue_handed_off
 from orchestration.engine.worker import execute_step
 
 
@@ -16,6 +17,12 @@ def run_step(step_id: int, attempt: int) -> None:
 def deliver_task(outbox_id: int, count: int) -> None:
     """Run once the registered task an outbox row names (an approval email)."""
     deliver(outbox_id, count)
+
+
+@shared_task(name="orchestration.continue_run")
+def continue_run(instance_id: str) -> None:
+    """Run the blocks a web request handed off (delivered once through the outbox)."""
+    continue_handed_off(instance_id)
 
 
 @shared_task(name="orchestration.noop")

@@ -25,7 +25,7 @@ from django.views.decorators.http import require_POST
 
 from orchestration import expressions
 from orchestration.definitions import workflow_event
-from orchestration.engine import InvalidState, StartDataError, start_instance
+from orchestration.engine import REQUEST_INLINE_BLOCKS, InvalidState, StartDataError, start_instance
 from orchestration.models import WebhookDelivery, Workflow
 
 if TYPE_CHECKING:
@@ -149,6 +149,7 @@ def receive_webhook(request: HttpRequest, key: str) -> JsonResponse:
                 trigger="webhook",
                 start_node=node_id,
                 actor_label="webhook",
+                hand_off_after=REQUEST_INLINE_BLOCKS,
             )
     except StartDataError as exc:
         # Rolled back with the delivery: once the sender fixes the data, a new signature is accepted.

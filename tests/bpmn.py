@@ -139,3 +139,14 @@ def flow(source: str, target: str, *, id: str = "", condition: str = "", name: s
 def chain(*ids: str) -> list[str]:
     """Flows joining ``ids`` one after another."""
     return [flow(a, b) for a, b in pairwise(ids)]
+
+
+def linear_inline(blocks: int) -> str:
+    """Start → ``blocks`` Set data blocks in a row (none waits) → End."""
+    ids = [f"set{i}" for i in range(blocks)]
+    return definitions(
+        start(),
+        *[script(i, '{"done": true}') for i in ids],
+        end(outcome="done"),
+        *chain("start", *ids, "end"),
+    )

@@ -54,6 +54,7 @@ from orchestration.definitions import (
     save_draft,
 )
 from orchestration.engine import (
+    REQUEST_INLINE_BLOCKS,
     InvalidState,
     MessageRefused,
     NoSubscription,
@@ -415,6 +416,7 @@ class WorkflowViewSet(
                 initiator=signed_in(request),
                 business_key=body.validated_data["business_key"],
                 trigger="api",
+                hand_off_after=REQUEST_INLINE_BLOCKS,
             )
         except StartDataError as exc:
             return Response({"data": exc.errors}, status=status.HTTP_400_BAD_REQUEST)

@@ -1,8 +1,8 @@
-"""Checks on the shape of a compiled graph: reachability, dead ends, parallel joins."""
+"""Checks on the shape of a compiled graph: reachability, dead ends, parallel joins, long inline runs."""
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 
 from orchestration.bpmn.graph import Flow, Node
@@ -58,6 +58,7 @@ def check_structure(
                 errors.extend(_check_join(node, nodes, flows, contexts))
             elif node["kind"] == "exclusive" and len(node["incoming"]) > 1:
                 warnings.extend(_check_exclusive_merge(node, nodes, flows, contexts))
+    warnings.extend(_check_inline_runs(nodes, flows))
     return errors, warnings
 
 
@@ -100,6 +101,51 @@ def _check_reachable(
     for node_id, node in nodes.items():
         if node_id not in seen:
             yield problem(node, "cannot be reached from any Start.")
+
+
+def _check_inline_runs(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> Iterable[Problem]:
+    """Warn at the first block of the longest path of blocks that run without waiting, if the
+    runtime would stop it: one run executes at most ``MAX_INLINE_STEPS`` such blocks."""
+    from orchestration.engine.blocks import registered  # the registry imports the compiler
+    from orchestration.engine.runtime import MAX_INLINE_STEPS
+
+    def runs_inline(node: Node) -> bool:
+        kind = registered(node["kind"])
+        return kind is None or not kind.block.waits
+
+    inline = {node_id for node_id, node in nodes.items() if runs_inline(node)}
+    successors = {
+        node_id: [
+            flows[f]["target"]
+            for f in nodes[node_id]["outgoing"]
+            if f in flows and flows[f]["target"] in inline
+        ]
+        for node_id in inline
+    }
+    waiting_for = Counter(target for targets in successors.values() for target in targets)
+    # Longest path in topological order (iterative: a path may be thousands of blocks long).
+    # Blocks on a loop never come free; looping without waiting is the runtime's loop guard's case.
+    length = dict.fromkeys(inline, 1)
+    head = {node_id: node_id for node_id in inline}
+    ready = deque(node_id for node_id in inline if not waiting_for[node_id])
+    longest = ""
+    while ready:
+        node_id = ready.popleft()
+        if not longest or length[node_id] > length[longest]:
+            longest = node_id
+        for target in successors[node_id]:
+            if length[node_id] + 1 > length[target]:
+                length[target], head[target] = length[node_id] + 1, head[node_id]
+            waiting_for[target] -= 1
+            if not waiting_for[target]:
+                ready.append(target)
+    if longest and length[longest] > MAX_INLINE_STEPS:
+        yield problem(
+            nodes[head[longest]],
+            f"starts a path of {length[longest]:,} blocks that run one after another without waiting, "
+            f"more than the {MAX_INLINE_STEPS:,} Baton runs in one go: a run may stop there with an "
+            "incident. Add a wait (an approval, an automated step or a timer) or shorten the path.",
+        )
 
 
 def _parallel_contexts(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> dict[str, set[Context]]:

@@ -3,6 +3,7 @@
 from orchestration.engine.messages import MessageRefused, NoSubscription, correlate_message
 from orchestration.engine.operations import cancel_instance, retry_incident, skip_incident
 from orchestration.engine.runtime import (
+    REQUEST_INLINE_BLOCKS,
     InvalidState,
     StartDataError,
     locked_run,
@@ -12,6 +13,7 @@ from orchestration.engine.runtime import (
 )
 
 __all__ = [
+    "REQUEST_INLINE_BLOCKS",
     "InvalidState",
     "MessageRefused",
     "NoSubscription",

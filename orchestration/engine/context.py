@@ -36,6 +36,10 @@ class Run:
     # Set when a block of this run left a step waiting for the outside world (worker, people,
     # timer, message): the instance cannot have completed, so finishing skips that query.
     left_open: bool = False
+    # Blocks this run may execute before it hands the tokens left to a worker (None: no limit
+    # but the loop guard). A start from a web request sets it, so the request stays short.
+    hand_off_after: int | None = None
+    blocks_run: int = 0
 
     @property
     def variables(self) -> dict[str, Any]:

@@ -16,12 +16,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, cast
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Run
-from orchestration.engine.dispatch import publish_on_commit
+from orchestration.engine.dispatch import publish_on_commit, queue_task
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
 from orchestration.engine.transitions import move
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 __all__ = [
+    "REQUEST_INLINE_BLOCKS",
     "InvalidState",
     "StartDataError",
+    "continue_handed_off",
     "drive",
     "ensure_waiting",
     "finish_run",
@@ -49,6 +52,9 @@ _RUN_FIELDS = ["status", "outcome", "variables", "has_incident", "ended_at", "lo
 
 # Inline blocks run in one transaction; a loop that never waits is stopped here.
 MAX_INLINE_STEPS = 5000
+# A start from a web request runs at most this many blocks; a worker continues the rest
+# (with the whole MAX_INLINE_STEPS as its loop guard), so no request holds a long inline run.
+REQUEST_INLINE_BLOCKS = 200
 
 
 class InvalidState(Exception):
@@ -69,11 +75,11 @@ def locked_run(instance_id: Any, *, actor: Actor = None, actor_label: str = "") 
         instance = (
             ProcessInstance.objects.select_for_update(of=("self",))
             .select_related("initiator")
+            .annotate(version_checksum=F("version__checksum"))
             .get(id=instance_id)
         )
-        run = Run(
-            instance=instance, graph=graph_for(instance.version_id), actor=actor, actor_label=actor_label
-        )
+        graph = graph_for(instance.version_id, instance.version_checksum)
+        run = Run(instance=instance, graph=graph, actor=actor, actor_label=actor_label)
         yield run
         finish_run(run)
 
@@ -116,21 +122,24 @@ def finish_run(run: Run) -> None:
 
 
 def drive(run: Run, tokens: list[tuple[str, str]]) -> None:
-    """Run blocks for ``tokens`` (node id, incoming flow id) until each one waits or ends."""
-    queue = deque(tokens)
+    """Run blocks for ``tokens`` (node id, incoming flow id) until each one waits or ends.
+
+    A run with ``hand_off_after`` set stops after that many blocks and leaves the
+    tokens still moving to a worker (:func:`continue_handed_off`).
+    """
+    _drive(run, deque((node_id, flow_id, None) for node_id, flow_id in tokens))
+
+
+def _drive(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
     budget = MAX_INLINE_STEPS
     while queue:
+        if run.hand_off_after is not None and run.blocks_run >= run.hand_off_after:
+            _hand_off(run, queue)
+            return
         budget -= 1
-        node_id, flow_id = queue.popleft()
-        node = run.graph["nodes"][node_id]
-        step = Step(
-            instance=run.instance,
-            node_id=node_id,
-            node_name=node["name"],
-            kind=node["kind"],
-            incoming_flow=flow_id,
-            started_at=run.now,
-        )
+        run.blocks_run += 1
+        node_id, flow_id, handed_off = queue.popleft()
+        step = handed_off or _new_step(run, node_id, flow_id)
         if budget < 0:
             # Every token left becomes an incident: nothing is lost, an operator decides.
             step.save()
@@ -138,7 +147,49 @@ def drive(run: Run, tokens: list[tuple[str, str]]) -> None:
                 run, step, f"More than {MAX_INLINE_STEPS} blocks ran without waiting: is there a loop?"
             )
             continue
-        queue.extend(_enter(run, step))
+        queue.extend((target, flow, None) for target, flow in _enter(run, step))
+
+
+def _new_step(run: Run, node_id: str, flow_id: str) -> Step:
+    node = run.graph["nodes"][node_id]
+    return Step(
+        instance=run.instance,
+        node_id=node_id,
+        node_name=node["name"],
+        kind=node["kind"],
+        incoming_flow=flow_id,
+        started_at=run.now,
+    )
+
+
+def _hand_off(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
+    """Save each token left as an active step not yet entered, for a worker to continue.
+
+    Active steps are open, so the instance cannot complete before they run; the outbox
+    row carries the continuation and the relay sends it again if its message is lost.
+    """
+    steps = [handed_off or _new_step(run, node_id, flow_id) for node_id, flow_id, handed_off in queue]
+    Step.objects.bulk_create([s for s in steps if s.pk is None])
+    queue.clear()
+    run.left_open = True
+    run.event(
+        "instance.handed_off",
+        f"{run.blocks_run} blocks ran at once; a worker runs the rest",
+        data={"blocks_run": run.blocks_run, "steps": [s.node_id for s in steps]},
+    )
+    queue_task("orchestration.continue_run", [str(run.instance.id)])
+
+
+def continue_handed_off(instance_id: Any) -> None:
+    """Run the steps a request handed off (active steps not yet entered) until each waits or ends.
+
+    A duplicate message finds none left and changes nothing but the lock version.
+    """
+    with locked_run(instance_id, actor_label="worker") as run:
+        if run.instance.status != ProcessInstance.Status.RUNNING:
+            return  # cancelled meanwhile: cancelling closed the handed-off steps too
+        handed_off = Step.objects.filter(instance=run.instance, status=Step.Status.ACTIVE).order_by("id")
+        _drive(run, deque((step.node_id, step.incoming_flow, step) for step in handed_off))
 
 
 def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
@@ -264,6 +315,7 @@ def _create_and_drive(
     start_node: str | None,
     actor_label: str,
     parent_step: Step | None,
+    hand_off_after: int | None = None,
 ) -> ProcessInstance:
     graph: Graph = version.graph  # type: ignore[assignment]
     node_id = start_node_for(graph, trigger, start_node)
@@ -277,7 +329,13 @@ def _create_and_drive(
         trigger=trigger,
         parent_step=parent_step,
     )
-    run = Run(instance=instance, graph=graph, actor=initiator, actor_label=actor_label)
+    run = Run(
+        instance=instance,
+        graph=graph,
+        actor=initiator,
+        actor_label=actor_label,
+        hand_off_after=hand_off_after,
+    )
     run.event(
         "instance.started",
         f"Started v{version.number} by {trigger}",
@@ -297,12 +355,15 @@ def start_instance(
     trigger: str = "api",
     start_node: str | None = None,
     actor_label: str = "",
+    hand_off_after: int | None = None,
 ) -> ProcessInstance:
     """Start an instance of a published ``version`` with start ``data``.
 
     The data is checked against the start form (types, required, bounds, choices);
     :class:`StartDataError` carries the errors by field. Inline blocks run at once;
-    the instance is returned after commit with its first wait states written.
+    the instance is returned after commit with its first wait states written. With
+    ``hand_off_after`` (a web request passes :data:`REQUEST_INLINE_BLOCKS`) at most
+    that many blocks run here and a worker runs the rest.
     """
     if version.status != WorkflowVersion.Status.PUBLISHED:
         raise InvalidState("Only a published version can be started.")
@@ -316,6 +377,7 @@ def start_instance(
             start_node=start_node,
             actor_label=actor_label,
             parent_step=None,
+            hand_off_after=hand_off_after,
         )
 
 
@@ -332,4 +394,6 @@ def start_child_instance(
         start_node=None,
         actor_label=run.actor_label,
         parent_step=step,
+        # A child started in a web request shares what is left of the request's blocks.
+        hand_off_after=None if run.hand_off_after is None else max(run.hand_off_after - run.blocks_run, 0),
     )

@@ -35,7 +35,9 @@ def claim_step(step_id: int, attempt: int) -> Step | None:
     )
     if not claimed:
         return None
-    return Step.objects.annotate(version_id=F("instance__version_id")).get(id=step_id)
+    return Step.objects.annotate(
+        version_id=F("instance__version_id"), version_checksum=F("instance__version__checksum")
+    ).get(id=step_id)
 
 
 def execute_step(step_id: int, attempt: int) -> None:
@@ -44,7 +46,8 @@ def execute_step(step_id: int, attempt: int) -> None:
     if step is None:
         logger.debug("Step %s attempt %s already claimed or done; dropping the message", step_id, attempt)
         return
-    node = graph_for(step.version_id)["nodes"][step.node_id]  # type: ignore[attr-defined]
+    graph = graph_for(step.version_id, step.version_checksum)  # type: ignore[attr-defined]
+    node = graph["nodes"][step.node_id]
     config = node["config"]
     try:
         connector = registry.get(config["connector"])

@@ -14,7 +14,8 @@ from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from orchestration.definitions import save_draft
-from orchestration.models import ProcessInstance, Workflow, WorkflowVersion
+from orchestration.engine import REQUEST_INLINE_BLOCKS
+from orchestration.models import Event, Outbox, ProcessInstance, Step, Workflow, WorkflowVersion
 from tests import bpmn
 from tests.orchestration.conftest import Client
 from tests.orchestration.factories import publish
@@ -361,6 +362,25 @@ def test_start_creates_an_instance_waiting_for_its_approval(api: Client, people:
     assert response.data["initiator"] == "dana" and response.data["version"] == 1
     waiting = [step for step in response.data["steps"] if step["status"] == "waiting"]
     assert waiting[0]["node_id"] == "approve" and waiting[0]["tasks"][0]["assignee"] == "bob"
+
+
+def test_starting_a_five_thousand_block_flow_runs_only_the_requests_share_and_hands_the_rest_on(
+    api: Client, people: dict
+) -> None:
+    publish(bpmn.linear_inline(5000), key="long", owner=people["designer"])
+
+    response = api(people["designer"]).post("/api/workflows/long/start/", {"data": {}}, format="json")
+
+    assert response.status_code == 201, response.data
+    instance = ProcessInstance.objects.get(id=response.data["id"])
+    assert instance.status == ProcessInstance.Status.RUNNING and not instance.has_incident
+    ran = Step.objects.filter(instance=instance, status=Step.Status.COMPLETED)
+    assert ran.count() == REQUEST_INLINE_BLOCKS
+    [handed_off] = Step.objects.filter(instance=instance, status=Step.Status.ACTIVE)
+    assert handed_off.node_id == f"set{REQUEST_INLINE_BLOCKS - 1}"
+    [row] = Outbox.objects.filter(step__isnull=True)
+    assert (row.task, row.args) == ("orchestration.continue_run", [str(instance.id)])
+    assert Event.objects.filter(instance=instance, kind="instance.handed_off").exists()
 
 
 def test_start_with_bad_data_is_400_naming_each_field(api: Client, people: dict) -> None:

@@ -982,6 +982,32 @@ def test_merge_receiving_branches_of_a_parallel_split_is_a_warning():
     ]
 
 
+def test_a_path_of_more_blocks_without_waiting_than_the_runtime_runs_at_once_is_warned_at_its_first():
+    result = compile_bpmn(bpmn.linear_inline(5000))
+
+    assert result.ok  # a warning: the version can still be published
+    assert [str(w) for w in result.warnings] == [
+        'Start "Start" (start): starts a path of 5,002 blocks that run one after another without waiting, '
+        "more than the 5,000 Baton runs in one go: a run may stop there with an incident. Add a wait "
+        "(an approval, an automated step or a timer) or shorten the path."
+    ]
+
+
+def test_a_long_path_broken_by_a_wait_is_not_warned(monkeypatch):
+    monkeypatch.setattr("orchestration.engine.runtime.MAX_INLINE_STEPS", 10)
+    assert compile_bpmn(bpmn.linear_inline(9)).warnings  # 11 blocks in a row
+    ids = [f"a{i}" for i in range(8)] + ["wait"] + [f"b{i}" for i in range(8)]
+    xml = bpmn.definitions(
+        bpmn.start(),
+        *[bpmn.script(i, '{"done": true}') for i in ids if i != "wait"],
+        bpmn.wait_timer("wait", "PT1M"),
+        bpmn.end(),
+        *bpmn.chain("start", *ids, "end"),
+    )
+
+    assert compile_bpmn(xml).warnings == []
+
+
 # --- Set data
 
 

@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth import get_user_model
 
-from orchestration.engine import retry_incident, start_instance
+from orchestration.engine import REQUEST_INLINE_BLOCKS, retry_incident, start_instance
 from orchestration.models import Event, Incident, Outbox, ProcessInstance, Step
 from tests import bpmn
 from tests.conftest import Engine, wait_for
-from tests.orchestration.conftest import Answer, ScriptedServer
+from tests.orchestration.conftest import Answer, Client, ScriptedServer
 from tests.orchestration.factories import publish
 
 pytestmark = [pytest.mark.integration]
@@ -244,3 +245,23 @@ def test_connector_failing_always_raises_an_incident_that_completes_after_a_fix(
     assert not instance.has_incident
     incident.refresh_from_db()
     assert incident.resolution == Incident.Resolution.RETRIED
+
+
+def test_a_five_thousand_block_flow_started_through_the_api_is_finished_by_a_worker(
+    live_engine: Engine, api: Client
+) -> None:
+    owner = get_user_model().objects.create_user("owner")
+    publish(bpmn.linear_inline(5000), key="long", owner=owner)
+
+    response = api(owner).post("/api/workflows/long/start/", {"data": {}}, format="json")
+
+    assert response.status_code == 201, response.data
+    instance = ProcessInstance.objects.get(id=response.data["id"])
+    assert (
+        Step.objects.filter(instance=instance, status=Step.Status.COMPLETED).count() <= REQUEST_INLINE_BLOCKS
+    )
+    instance = wait_done(instance, timeout=120)
+    assert instance.status == ProcessInstance.Status.COMPLETED and instance.outcome == "done"
+    assert not instance.has_incident
+    assert Step.objects.filter(instance=instance, status=Step.Status.COMPLETED).count() == 5002
+    assert not Outbox.objects.exists()

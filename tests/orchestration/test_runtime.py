@@ -12,6 +12,7 @@ from django.utils import timezone
 from approvals.actions import TaskAlreadyDecided, complete_task
 from approvals.models import ApprovalTask
 from orchestration.engine import (
+    REQUEST_INLINE_BLOCKS,
     InvalidState,
     NoSubscription,
     StartDataError,
@@ -22,6 +23,7 @@ from orchestration.engine import (
     start_instance,
 )
 from orchestration.engine.dispatch import relay_outbox
+from orchestration.engine.runtime import continue_handed_off
 from orchestration.engine.timers import fire_due_timers
 from orchestration.models import Event, Incident, MessageSubscription, Outbox, ProcessInstance, Step, Timer
 from tests import bpmn
@@ -175,6 +177,56 @@ def test_parallel_join_waits_for_every_branch_and_fires_once() -> None:
     assert join_steps.count() == 2
     assert join_steps.filter(join_key__isnull=False).count() == 1
     assert instance.steps.filter(node_id="end").count() == 1
+
+
+def test_a_loop_handed_off_by_a_request_is_stopped_by_the_loop_guard_on_the_worker(monkeypatch) -> None:
+    monkeypatch.setattr("orchestration.engine.runtime.MAX_INLINE_STEPS", 500)  # the guard, sooner
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.script("again", '{"done": true}'),
+        bpmn.gateway("more", default="f_out"),
+        bpmn.end(),
+        bpmn.flow("start", "again"),
+        bpmn.flow("again", "more"),
+        bpmn.flow("more", "again", id="f_back", condition="true"),
+        bpmn.flow("more", "end", id="f_out"),
+    )
+    instance = start_instance(publish(xml), {}, hand_off_after=REQUEST_INLINE_BLOCKS)
+    assert Step.objects.filter(instance=instance).count() == REQUEST_INLINE_BLOCKS + 1  # one handed off
+
+    continue_handed_off(instance.id)
+
+    instance.refresh_from_db()
+    [incident] = Incident.objects.filter(instance=instance)
+    assert incident.error == "More than 500 blocks ran without waiting: is there a loop?"
+    assert instance.status == ProcessInstance.Status.RUNNING and instance.has_incident
+    assert Step.objects.filter(instance=instance).count() == REQUEST_INLINE_BLOCKS + 500 + 1
+
+
+def test_tokens_handed_off_on_parallel_branches_join_once_on_the_worker() -> None:
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.gateway("split", "parallel"),
+        *[bpmn.script(i, '{"done": true}') for i in ("a1", "a2", "b1", "b2")],
+        bpmn.gateway("join", "parallel"),
+        bpmn.end(),
+        bpmn.flow("start", "split"),
+        *bpmn.chain("split", "a1", "a2", "join"),
+        *bpmn.chain("split", "b1", "b2", "join"),
+        bpmn.flow("join", "end"),
+    )
+    instance = start_instance(publish(xml), {}, hand_off_after=3)
+    assert set(
+        Step.objects.filter(instance=instance, status=Step.Status.ACTIVE).values_list("node_id", flat=True)
+    ) == {"a2", "b1"}
+
+    continue_handed_off(instance.id)
+    continue_handed_off(instance.id)  # a second delivery of the message finds nothing left
+
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.COMPLETED
+    assert Step.objects.filter(instance=instance, node_id="end").count() == 1
+    assert not Step.objects.filter(instance=instance, status=Step.Status.ACTIVE).exists()
 
 
 def test_wait_timer_resumes_when_the_ticker_finds_it_due() -> None:

@@ -52,6 +52,9 @@ class Block:
     leaves_open: ClassVar[bool] = True
     # Whether the step row must exist before enter() (the block writes rows pointing at it).
     saves_first: ClassVar[bool] = False
+    # Whether a token always stops here (worker, people, timer, message, child instance): the
+    # compiler counts the blocks between such stops against the runtime's inline cap.
+    waits: ClassVar[bool] = False
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         """Execute the block for a token that arrived at ``step``.

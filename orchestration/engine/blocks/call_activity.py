@@ -43,6 +43,7 @@ def _outputs(run: Run, node: Node, child: ProcessInstance) -> dict[str, Any]:
 
 class CallActivityBlock(Block):
     kind = "call_activity"
+    waits = True
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:

@@ -40,6 +40,7 @@ def read(el: etree._Element, ctx: ReadContext) -> MessageCatchConfig | None:
 
 class MessageCatchBlock(Block):
     kind = "message_catch"
+    waits = True
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:

@@ -74,6 +74,7 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
 
 class ServiceTaskBlock(Block):
     kind = "service_task"
+    waits = True
     runs_on_worker = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:

@@ -76,6 +76,7 @@ def _as_datetime(value: Any) -> datetime:
 
 class TimerCatchBlock(Block):
     kind = "timer_catch"
+    waits = True
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:

@@ -106,6 +106,7 @@ def check(node: Node, ctx: ReadContext) -> None:
 
 class UserTaskBlock(Block):
     kind = "user_task"
+    waits = True
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
