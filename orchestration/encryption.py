@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
@@ -66,23 +68,19 @@ def reencrypt_stored_secrets() -> tuple[int, list[str]]:
 
     from orchestration.models import Connection, Workflow
 
+    tables: list[tuple[Any, str, Callable[[Any], str]]] = [
+        (Connection, "secret_token", lambda row: f"connection {row.name!r}"),
+        (Workflow, "webhook_secret", lambda row: f"webhook secret of workflow {row.key!r}"),
+    ]
     done, unreadable = 0, []
-    with transaction.atomic():
-        for item in Connection.objects.exclude(secret_token="").select_for_update():
-            try:
-                item.secret_token = reencrypt(item.secret_token)
-            except InvalidToken:
-                unreadable.append(f"connection {item.name!r}")
-                continue
-            item.save(update_fields=["secret_token"])
-            done += 1
-    with transaction.atomic():
-        for workflow in Workflow.objects.exclude(webhook_secret="").select_for_update():
-            try:
-                workflow.webhook_secret = reencrypt(workflow.webhook_secret)
-            except InvalidToken:
-                unreadable.append(f"webhook secret of workflow {workflow.key!r}")
-                continue
-            workflow.save(update_fields=["webhook_secret"])
-            done += 1
+    for model, field, describe in tables:
+        with transaction.atomic():
+            for row in model.objects.exclude(**{field: ""}).select_for_update():
+                try:
+                    setattr(row, field, reencrypt(getattr(row, field)))
+                except InvalidToken:
+                    unreadable.append(describe(row))
+                    continue
+                row.save(update_fields=[field])
+                done += 1
     return done, unreadable
