@@ -176,7 +176,8 @@ EMAIL_BACKEND = os.environ.get("BATON_EMAIL_BACKEND", "django.core.mail.backends
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("BATON_FROM_EMAIL", "baton@localhost")
 
-# Encrypts Connection secrets (a Fernet key). Unset: derived from the secret key (set both in production).
+# Encrypt Connection and webhook secrets: Fernet keys, comma-separated, newest first (orchestration/encryption.py).
+# Unset: derived from the secret key (set both in production).
 BATON_ENCRYPTION_KEY = os.environ.get("BATON_ENCRYPTION_KEY", "")
 
 # --- Security -----------------------------------------------------------------

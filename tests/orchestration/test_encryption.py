@@ -6,16 +6,18 @@ import base64
 import hashlib
 import importlib
 import io
+import time
 
 import pytest
 from cryptography.fernet import Fernet
 from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection as db
+from django.test import Client
 
 from orchestration import connections, encryption
 from orchestration.models import Connection, Workflow
-from orchestration.webhooks import rotate_webhook_secret
+from orchestration.webhooks import rotate_webhook_secret, sign
 from tests import bpmn
 from tests.orchestration.factories import publish
 
@@ -109,3 +111,21 @@ def test_data_migration_encrypts_webhook_secrets_stored_in_plain_text() -> None:
 
     assert encryption.decrypt(_stored_webhook_secret(workflow)) == "plain-old-secret"
     assert encryption.decrypt(_stored_webhook_secret(already)) == secret  # not encrypted twice
+
+
+def test_webhook_whose_secret_no_key_reads_answers_503_and_logs_no_secret(settings, caplog) -> None:
+    settings.BATON_ENCRYPTION_KEY = OLD_KEY
+    secret = rotate_webhook_secret(publish(FLOW, key="orders").workflow)
+    settings.BATON_ENCRYPTION_KEY = NEW_KEY  # the old key dropped before rotating
+
+    body = b"{}"
+    timestamp = int(time.time())
+    response = Client().post(
+        "/hooks/orders/",
+        body,
+        content_type="application/json",
+        headers={"X-Baton-Timestamp": str(timestamp), "X-Baton-Signature": sign(secret, timestamp, body)},
+    )
+
+    assert response.status_code == 503
+    assert "cannot be decrypted" in caplog.text and secret not in caplog.text
