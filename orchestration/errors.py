@@ -7,6 +7,10 @@ A body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` is answered 413 (Django calls it a b
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
@@ -18,6 +22,7 @@ _TEXTS = {
     403: ("Not allowed", "You do not have permission to do this."),
     404: ("Not found", "There is nothing at this address, or you may not see it."),
     413: ("Too large", "The request is larger than Baton accepts."),
+    429: ("Too many attempts", "Too many failed sign-ins."),
     500: ("Something went wrong", "Baton could not finish this request. The error has been logged."),
 }
 
@@ -51,3 +56,15 @@ def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 def server_error(request: HttpRequest) -> HttpResponse:
     """500, without running anything that may itself fail (no context processors)."""
     return _answer(request, 500, context=False)
+
+
+def locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """429 for a sign-in that django-axes locked out (``AXES_LOCKOUT_CALLABLE``): says for how long."""
+    minutes = math.ceil(settings.AXES_COOLOFF_TIME.total_seconds() / 60)
+    reason = (
+        f"Too many failed sign-ins for this username from your address: try again in {minutes} minutes, "
+        "or ask an administrator to unlock it."
+    )
+    response = _answer(request, 429, reason=reason)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response

@@ -68,8 +68,10 @@ class Workflow(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    webhook_secret = models.CharField(
-        max_length=128, blank=True, help_text="HMAC-SHA256 key for the inbound webhook; empty disables it."
+    webhook_secret = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="HMAC-SHA256 key for the inbound webhook, encrypted (orchestration.encryption); empty disables it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
 

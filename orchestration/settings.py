@@ -7,9 +7,11 @@ mode and Celery's ``filesystem://`` broker, both under ``var/``. Production sets
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("BATON_VAR_DIR", BASE_DIR / "var"))
@@ -54,6 +56,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django.forms",  # Django's widget templates, for FORM_RENDERER below
+    "axes",
+    "csp",
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
@@ -70,6 +74,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Serves collectstatic's folder from the WSGI server itself (`./baton serve`): no web server needed.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -77,6 +84,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orchestration.urls"
@@ -130,6 +139,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a sign-in while its username + address is locked out (brute force).
+    "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -148,6 +159,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# WhiteNoise serves what `collectstatic` put here (`./baton serve`); empty until then, it serves nothing.
+STATIC_ROOT.mkdir(exist_ok=True)
 NODE_MODULES = BASE_DIR / "node_modules"
 # Front-end packages come from npm (package.json, `npm ci`); only their dist folders are served.
 VENDOR_STATIC = {
@@ -167,8 +180,51 @@ EMAIL_BACKEND = os.environ.get("BATON_EMAIL_BACKEND", "django.core.mail.backends
 EMAIL_FILE_PATH = VAR_DIR / "mail"
 DEFAULT_FROM_EMAIL = os.environ.get("BATON_FROM_EMAIL", "baton@localhost")
 
-# Encrypts Connection secrets (a Fernet key). Unset: derived from the secret key (set both in production).
+# Encrypt Connection and webhook secrets: Fernet keys, comma-separated, newest first (orchestration/encryption.py).
+# Unset: derived from the secret key (set both in production).
 BATON_ENCRYPTION_KEY = os.environ.get("BATON_ENCRYPTION_KEY", "")
+
+# --- Security -----------------------------------------------------------------
+# Production behind HTTPS (BATON_HTTPS=1): HSTS, cookies only over HTTPS, http redirected.
+# Off by default so `./baton run` keeps working on http://127.0.0.1.
+BATON_HTTPS = _env_bool("BATON_HTTPS", False)
+if BATON_HTTPS:
+    SECURE_SSL_REDIRECT = True
+    SECURE_HSTS_SECONDS = int(os.environ.get("BATON_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("BATON_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_bool("BATON_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+# Behind a proxy that ends TLS and sets X-Forwarded-Proto: trust it only when told (else anyone could).
+if _env_bool("BATON_BEHIND_TLS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content Security Policy (django-csp), on everywhere: scripts only from our own static files
+# (an inline script needs `nonce="{{ request.csp_nonce }}"`). Styles allow inline: bpmn-js and
+# Swagger UI set style attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
+# Brute-force lockout (django-axes) on the sign-in page, the admin's and /api/auth/token/:
+# this many failures for one username from one address lock that pair out for the cool-off.
+# Unlock early in the admin (Axes > Access attempts: delete the row) or `manage.py axes_reset_username`.
+AXES_FAILURE_LIMIT = int(os.environ.get("BATON_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = timedelta(minutes=float(os.environ.get("BATON_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "orchestration.errors.locked_out"
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -261,6 +317,8 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BATON_LOG_LEVEL", "INFO")},
+    # django-axes announces itself in every process; its lockout messages (WARNING) stay.
+    "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
 # One module per connector; each registers itself. Add yours here.

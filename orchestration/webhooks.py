@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import secrets
 import time
 from datetime import timedelta
@@ -25,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from orchestration import expressions
 from orchestration.definitions import workflow_event
+from orchestration.encryption import InvalidToken, decrypt, encrypt
 from orchestration.engine import REQUEST_INLINE_BLOCKS, InvalidState, StartDataError, start_instance
 from orchestration.models import WebhookDelivery, Workflow
 
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from orchestration.bpmn.graph import Graph
+
+logger = logging.getLogger(__name__)
 
 TIMESTAMP_HEADER = "X-Baton-Timestamp"
 SIGNATURE_HEADER = "X-Baton-Signature"
@@ -46,9 +50,12 @@ def sign(secret: str, timestamp: str | int, body: bytes) -> str:
 
 @transaction.atomic
 def rotate_webhook_secret(workflow: Workflow, *, actor: AbstractBaseUser | None = None) -> str:
-    """Give ``workflow`` a new webhook secret (the old one stops working) and return it."""
+    """Give ``workflow`` a new webhook secret (the old one stops working) and return it.
+
+    Only its encryption is stored: the caller shows the returned secret once.
+    """
     secret = secrets.token_urlsafe(32)
-    workflow.webhook_secret = secret
+    workflow.webhook_secret = encrypt(secret)
     workflow.save(update_fields=["webhook_secret"])
     workflow_event(workflow, "workflow.webhook_secret_rotated", "Webhook secret rotated", actor)
     return secret
@@ -119,7 +126,14 @@ def receive_webhook(request: HttpRequest, key: str) -> JsonResponse:
     version = workflow.published_version if workflow is not None else None
     if workflow is None or version is None or not version.graph:
         return _error(404, "No workflow receives webhooks here.")
-    problem = _signature_problem(request, workflow.webhook_secret)
+    try:
+        secret = decrypt(workflow.webhook_secret)
+    except InvalidToken:
+        logger.error(
+            "The webhook secret of workflow %r cannot be decrypted: was BATON_ENCRYPTION_KEY changed?", key
+        )
+        return _error(503, "This webhook cannot check signatures right now.")
+    problem = _signature_problem(request, secret)
     if problem is not None:
         return _error(401, problem)
     try:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright
 
 from tests.conftest import ROOT, Engine
 
@@ -53,14 +53,29 @@ def demo(live_engine: Engine) -> Engine:
 
 
 @pytest.fixture
-def login(browser: Browser, live_server: Any) -> Iterator[Callable[[str], Page]]:
-    """``login("manager")`` opens a new browser context and signs that demo user in."""
+def csp_violations() -> list[str]:
+    """What the browser refused under the Content Security Policy, in the contexts ``login`` opened."""
+    return []
+
+
+@pytest.fixture
+def login(browser: Browser, live_server: Any, csp_violations: list[str]) -> Iterator[Callable[[str], Page]]:
+    """``login("manager")`` opens a new browser context and signs that demo user in.
+
+    Every test using it also fails if a page broke the Content Security Policy (Chromium
+    says so on the console).
+    """
     contexts = []
+
+    def watch(message: ConsoleMessage) -> None:
+        if "Content Security Policy" in message.text:
+            csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def sign_in(username: str, password: str = DEMO_PASSWORD) -> Page:
         context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
         context.set_default_timeout(15_000)
         contexts.append(context)
+        context.on("console", watch)
         page = context.new_page()
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill(username)
@@ -72,6 +87,7 @@ def login(browser: Browser, live_server: Any) -> Iterator[Callable[[str], Page]]
     yield sign_in
     for context in contexts:
         context.close()
+    assert csp_violations == [], "\n".join(csp_violations)
 
 
 @pytest.fixture

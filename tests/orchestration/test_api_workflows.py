@@ -14,6 +14,7 @@ from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
 from orchestration.definitions import save_draft
+from orchestration.encryption import decrypt
 from orchestration.engine import REQUEST_INLINE_BLOCKS
 from orchestration.models import Event, Outbox, ProcessInstance, Step, Workflow, WorkflowVersion
 from tests import bpmn
@@ -486,7 +487,8 @@ def test_webhook_secret_is_shown_once_when_rotated_and_never_listed(api: Client,
     assert rotated.status_code == 200
     secret = rotated.data["webhook_secret"]
     assert len(secret) >= 32 and rotated.data["url"].endswith("/hooks/purchase/")
-    assert Workflow.objects.get().webhook_secret == secret
+    stored = Workflow.objects.get().webhook_secret
+    assert secret not in stored and decrypt(stored) == secret  # encrypted at rest
     for response in (client.get("/api/workflows/"), client.get("/api/workflows/purchase/")):
         assert secret not in response.content.decode()
     assert client.get("/api/workflows/purchase/").data["webhook_enabled"] is True

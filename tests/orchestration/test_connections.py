@@ -43,8 +43,9 @@ def test_secret_headers_are_stored_encrypted_and_read_back():
 
 
 def test_a_changed_key_makes_secrets_unreadable_with_a_clear_message(settings):
+    settings.BATON_ENCRYPTION_KEY = "y" * 43 + "="
     item = _connection()
-    settings.BATON_ENCRYPTION_KEY = "x" * 43 + "="
+    settings.BATON_ENCRYPTION_KEY = "x" * 43 + "="  # the old key dropped from the list
 
     with pytest.raises(connections.ConnectionUnavailable, match=r"cannot be decrypted.*BATON_ENCRYPTION_KEY"):
         connections.secret_headers(item)

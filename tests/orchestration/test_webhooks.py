@@ -168,11 +168,11 @@ def test_payload_missing_a_mapped_key_is_400_naming_the_variable() -> None:
 
 def test_workflow_without_secret_or_published_version_or_at_all_is_404(secret: str) -> None:
     unpublished = create_workflow("draft-only", "Draft only", FORM_FLOW).workflow
-    rotate_webhook_secret(unpublished)
+    draft_secret = rotate_webhook_secret(unpublished)
     no_secret = publish(FORM_FLOW, key="no-secret").workflow
 
     responses = [
-        _post({"item": "desk", "amount": 1}, unpublished.webhook_secret, key="draft-only"),
+        _post({"item": "desk", "amount": 1}, draft_secret, key="draft-only"),
         _post({"item": "desk", "amount": 1}, "", key="no-secret"),
         _post({"item": "desk", "amount": 1}, secret, key="nowhere"),
     ]
