@@ -98,7 +98,10 @@ def deliver(outbox_id: int, count: int) -> None:
     The claim moves the row's publish count on and its republish time a lease
     ahead, so the relay sends it again only if this run dies or fails.
     """
-    lease = timezone.now() + timedelta(seconds=settings.BATON_STEP_LEASE_SECONDS)
+    # Not renewed while it runs: sent again only once the task's time limit is surely past.
+    lease = timezone.now() + timedelta(
+        seconds=settings.CELERY_TASK_TIME_LIMIT + settings.BATON_STEP_LEASE_SECONDS
+    )
     claimed = Outbox.objects.filter(id=outbox_id, step__isnull=True, publish_count=count).update(
         publish_count=count + 1, republish_at=lease
     )
@@ -184,6 +187,7 @@ def relay_outbox(now: datetime | None = None) -> int:
                 "The worker running this step stopped answering (lease expired).",
                 retryable=True,
                 instance_id=instance_id,
+                lease_over_at=now,
             )
     return len(to_publish) + len(to_deliver) + len(lost)
 
