@@ -11,8 +11,9 @@ queue of its own. It starts one Celery worker (2 processes) and one ticker, then
 2. starts N instances of a flow of inline blocks only,
 3. starts N instances of a flow of 3 connector steps (HTTP to a local server),
 
-and prints instances/s, steps/s and start-to-end latency p50/p99 for each, and
-the ratio of connector steps/s to the no-op drain rate.
+and prints instances/s, steps/s and start-to-end latency p50/p99 for each, the
+ratio of connector steps/s to the no-op drain rate, and the ``run_step`` messages
+the worker received per connector step run (1.0 when nothing is sent twice).
 """
 
 from __future__ import annotations
@@ -144,17 +145,17 @@ def _start_processes() -> list[subprocess.Popen[bytes]]:
 
 
 def _queue_size() -> int:
-    from django.conf import settings
-    from kombu.exceptions import ChannelError
+    from orchestration.engine.dispatch import queue_depth
 
+    return queue_depth()
+
+
+def _step_messages_received() -> int:
+    """How many ``run_step`` messages the worker has received since it started (its own count)."""
     from orchestration.celery import app
 
-    with app.connection_for_write() as conn:
-        try:
-            queue = conn.default_channel.queue_declare(settings.CELERY_TASK_DEFAULT_QUEUE, passive=True)
-        except ChannelError:
-            return 0  # Redis drops an empty list's key: no queue means no messages
-        return int(queue.message_count)
+    replies = app.control.inspect(timeout=5).stats() or {}
+    return sum(stats.get("total", {}).get("orchestration.run_step", 0) for stats in replies.values())
 
 
 def _wait(condition: Any, timeout: float) -> None:
@@ -179,11 +180,14 @@ def _noop_drain(n: int) -> float:
 
 
 def _scenario(name: str, xml: str, n: int, data: dict[str, Any]) -> dict[str, float]:
+    from django.db.models import Sum
+
     from orchestration.definitions import create_workflow, publish_version
     from orchestration.engine import start_instance
     from orchestration.models import ProcessInstance, Step
 
     version = publish_version(create_workflow(f"bench-{name}", f"Bench {name}", xml))
+    received = _step_messages_received()
     started = time.perf_counter()
     ids = [start_instance(version, data).id for _ in range(n)]
     running = ProcessInstance.objects.filter(id__in=ids, status=ProcessInstance.Status.RUNNING)
@@ -193,7 +197,11 @@ def _scenario(name: str, xml: str, n: int, data: dict[str, Any]) -> dict[str, fl
     failed = sum(1 for _, _, status in done if status != ProcessInstance.Status.COMPLETED)
     latencies = sorted((end - start).total_seconds() * 1000 for start, end, _ in done if end)
     steps = Step.objects.filter(instance_id__in=ids).count()
+    # Every attempt of a connector step is one run; inline steps have none.
+    runs = Step.objects.filter(instance_id__in=ids).aggregate(runs=Sum("attempt"))["runs"] or 0
     return {
+        "messages": _step_messages_received() - received,
+        "runs": runs,
         "instances/s": n / elapsed,
         "steps/s": steps / elapsed,
         "p50 ms": statistics.median(latencies),
@@ -236,6 +244,11 @@ def main() -> None:
                 f"p50 {r['p50 ms']:7.1f} ms  p99 {r['p99 ms']:7.1f} ms  "
                 f"({int(r['steps'])} steps, {int(r['failed'])} failed)"
             )
+        connectors = results["3 connector steps"]
+        print(
+            f"step messages received / connector steps run: {int(connectors['messages'])} / "
+            f"{int(connectors['runs'])} = {connectors['messages'] / max(connectors['runs'], 1):.2f}"
+        )
         worker_steps = results["3 connector steps"]["instances/s"] * 3
         print(
             f"connector steps/s vs no-op drain: {worker_steps:.1f} / {drain:.1f} = {worker_steps / drain:.2f}"

@@ -12,6 +12,10 @@ def check_engine_settings(app_configs: Any, **kwargs: Any) -> list[Error]:
     lease = settings.BATON_STEP_LEASE_SECONDS
     if lease <= 0:
         errors.append(Error("BATON_STEP_LEASE_SECONDS must be positive.", id="baton.E001"))
+    elif not 0 < settings.BATON_STEP_RENEW_SECONDS < lease:
+        errors.append(
+            Error("BATON_STEP_RENEW_SECONDS must be positive and shorter than the lease.", id="baton.E001")
+        )
     return errors
 
 

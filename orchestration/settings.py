@@ -285,15 +285,16 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-# Below the step lease (BATON_STEP_LEASE_SECONDS, 300 s by default): a task is killed before
-# the relay declares its worker lost and schedules the next attempt.
-CELERY_TASK_TIME_LIMIT = max(30, int(os.environ.get("BATON_STEP_LEASE_SECONDS", "300")) - 30)
+# The longest a connector may run (its lease is renewed meanwhile); then Celery kills the task.
+CELERY_TASK_TIME_LIMIT = int(os.environ.get("BATON_STEP_TIME_LIMIT_SECONDS", "300"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Baton engine ---------------------------------------------------------------
-# How long a worker owns a claimed step before the relay hands it to another worker.
-BATON_STEP_LEASE_SECONDS = int(os.environ.get("BATON_STEP_LEASE_SECONDS", "300"))
+# How long a claimed step stays its worker's without a sign of life: the worker renews the lease
+# every BATON_STEP_RENEW_SECONDS while the connector runs, so a dead worker's step runs again after this.
+BATON_STEP_LEASE_SECONDS = int(os.environ.get("BATON_STEP_LEASE_SECONDS", "30"))
+BATON_STEP_RENEW_SECONDS = float(os.environ.get("BATON_STEP_RENEW_SECONDS", BATON_STEP_LEASE_SECONDS / 3))
 # How long a dispatched step may wait unclaimed before the relay publishes it again.
 BATON_DISPATCH_GRACE_SECONDS = float(os.environ.get("BATON_DISPATCH_GRACE_SECONDS", "10"))
 # First retry delay; doubled per attempt, capped by BATON_RETRY_MAX_SECONDS.

@@ -3,8 +3,10 @@
 The Outbox row is written in the step's transaction; the Celery message is sent
 after commit. If the message never arrives (broker lost it, process died between
 commit and publish, worker killed mid-step), the relay publishes it again once
-``republish_at`` passes. Duplicates are harmless: a worker claims a step with a
-conditional UPDATE on its status and attempt, so only one runs it.
+``republish_at`` passes, and only if the broker's queue no longer holds as many
+messages as there are steps waiting (a backlog is not resent). Duplicates are
+harmless: a worker claims a step with a conditional UPDATE on its status and
+attempt, so only one runs it.
 
 The same path carries work that is not a step (an approval email): an outbox row
 naming a registered Celery task and its arguments, run once by :func:`deliver`
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from orchestration.engine.transitions import move
@@ -98,7 +100,10 @@ def deliver(outbox_id: int, count: int) -> None:
     The claim moves the row's publish count on and its republish time a lease
     ahead, so the relay sends it again only if this run dies or fails.
     """
-    lease = timezone.now() + timedelta(seconds=settings.BATON_STEP_LEASE_SECONDS)
+    # Not renewed while it runs: sent again only once the task's time limit is surely past.
+    lease = timezone.now() + timedelta(
+        seconds=settings.CELERY_TASK_TIME_LIMIT + settings.BATON_STEP_LEASE_SECONDS
+    )
     claimed = Outbox.objects.filter(id=outbox_id, step__isnull=True, publish_count=count).update(
         publish_count=count + 1, republish_at=lease
     )
@@ -134,6 +139,7 @@ def relay_outbox(now: datetime | None = None) -> int:
     to_publish: list[tuple[int, int]] = []
     to_deliver: list[tuple[int, int]] = []
     lost: list[tuple[int, int, Any]] = []
+    unclaimed: list[tuple[Outbox, Step]] = []
     with transaction.atomic():
         rows = list(
             Outbox.objects.select_for_update(skip_locked=True, of=("self",))
@@ -162,10 +168,18 @@ def relay_outbox(now: datetime | None = None) -> int:
             elif step.status == Step.Status.RUNNING:
                 lost.append((step.id, step.attempt, step.instance_id))
             else:
-                _republish(row, now)
-                to_publish.append((step.id, row.attempt))
+                unclaimed.append((row, step))
         if stale:
             Outbox.objects.filter(id__in=stale).delete()
+        # Oldest first: in a FIFO queue the messages still waiting are the newest ones.
+        missing = _messages_missing() if unclaimed else 0
+        for row, step in unclaimed[:missing]:
+            _republish(row, now)
+            to_publish.append((step.id, row.attempt))
+        # The broker still holds as many messages as there are rows waiting: look again later.
+        Outbox.objects.filter(id__in=[row.id for row, _ in unclaimed[missing:]]).update(
+            republish_at=now + _grace()
+        )
     if to_publish:
         logger.info("Relay republishing %d step(s)", len(to_publish))
         publish(to_publish)
@@ -184,14 +198,52 @@ def relay_outbox(now: datetime | None = None) -> int:
                 "The worker running this step stopped answering (lease expired).",
                 retryable=True,
                 instance_id=instance_id,
+                lease_over_at=now,
             )
     return len(to_publish) + len(to_deliver) + len(lost)
 
 
+def _messages_missing() -> int:
+    """How many of the rows waiting for a worker the broker's queue cannot be holding a message for.
+
+    Every waiting row (a queued step, a named task not yet done) had its message
+    published; if the queue holds fewer messages than there are such rows, the
+    difference was lost (broker restarted without its data, a worker died holding
+    it). Stale duplicates in the queue can only hide a loss until they drain.
+    """
+    waiting = Outbox.objects.filter(
+        Q(step__isnull=True) | Q(step__status=Step.Status.QUEUED, step__attempt=F("attempt"))
+    ).count()
+    return max(0, waiting - queue_depth())
+
+
+def queue_depth() -> int:
+    """The messages waiting in Baton's queue, as the broker counts them (0 if it cannot say)."""
+    from kombu.exceptions import ChannelError
+
+    from orchestration.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            try:
+                declared = conn.default_channel.queue_declare(
+                    settings.CELERY_TASK_DEFAULT_QUEUE, passive=True
+                )
+            except ChannelError:
+                return 0  # Redis drops an empty list's key: no queue means no messages
+            return int(declared.message_count)
+    except Exception:
+        # An unreachable broker holds nothing we can count on: the relay resends (and logs the failure).
+        logger.warning(
+            "Could not read the depth of queue %s", settings.CELERY_TASK_DEFAULT_QUEUE, exc_info=True
+        )
+        return 0
+
+
 def _republish(row: Outbox, now: datetime) -> int:
     """Push ``row``'s next republish time back and count this publish; returns the new count."""
-    # Back off per republish: under a backlog, unclaimed rows must not flood the queue.
-    row.republish_at = now + _grace() * min(2**row.publish_count, 64)
+    # Back off per republish, capped so that a message lost again is still resent within minutes.
+    row.republish_at = now + _grace() * min(2**row.publish_count, 8)
     row.publish_count += 1
     row.save(update_fields=["republish_at", "publish_count"])
     return row.publish_count

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -16,6 +16,7 @@ from orchestration.engine.blocks.base import BlockError, evaluate_mapping
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import claimable
 from orchestration.engine.graphs import graph_for
+from orchestration.engine.leases import lease_kept
 from orchestration.engine.runtime import drive_from, locked_run, raise_incident
 from orchestration.engine.transitions import STEP, move
 from orchestration.models import Incident, Outbox, ProcessInstance, Step, Timer
@@ -49,19 +50,21 @@ def execute_step(step_id: int, attempt: int) -> None:
     graph = graph_for(step.version_id, step.version_checksum)  # type: ignore[attr-defined]
     node = graph["nodes"][step.node_id]
     config = node["config"]
-    try:
-        connector = registry.get(config["connector"])
-        output = connector.run(dict(config.get("properties", {})), step.input, str(step.idempotency_key))
-    except ConnectorError as exc:
-        fail_step(step_id, attempt, str(exc), retryable=exc.retryable, instance_id=step.instance_id)
-    except Exception as exc:
-        logger.exception("Connector %s crashed on step %s", config.get("connector"), step_id)
-        fail_step(
-            step_id, attempt, f"{type(exc).__name__}: {exc}", retryable=True, instance_id=step.instance_id
-        )
-    else:
-        result = output if isinstance(output, dict) else {"value": output}
-        complete_step(step_id, attempt, result, instance_id=step.instance_id)
+    # Renewed until the result is recorded: a slow connector is never taken from a live worker.
+    with lease_kept(step_id, attempt):
+        try:
+            connector = registry.get(config["connector"])
+            output = connector.run(dict(config.get("properties", {})), step.input, str(step.idempotency_key))
+        except ConnectorError as exc:
+            fail_step(step_id, attempt, str(exc), retryable=exc.retryable, instance_id=step.instance_id)
+        except Exception as exc:
+            logger.exception("Connector %s crashed on step %s", config.get("connector"), step_id)
+            fail_step(
+                step_id, attempt, f"{type(exc).__name__}: {exc}", retryable=True, instance_id=step.instance_id
+            )
+        else:
+            result = output if isinstance(output, dict) else {"value": output}
+            complete_step(step_id, attempt, result, instance_id=step.instance_id)
 
 
 def _worker_step(run: Run, step_id: int, attempt: int) -> Step | None:
@@ -118,13 +121,28 @@ def backoff_seconds(config: dict[str, Any], attempt: int) -> float:
     return min(base * (2 ** (attempt - 1)), settings.BATON_RETRY_MAX_SECONDS)
 
 
-def fail_step(step_id: int, attempt: int, error: str, *, retryable: bool, instance_id: Any = None) -> None:
-    """Schedule the next attempt with exponential backoff, or raise an incident when out of attempts."""
+def fail_step(
+    step_id: int,
+    attempt: int,
+    error: str,
+    *,
+    retryable: bool,
+    instance_id: Any = None,
+    lease_over_at: datetime | None = None,
+) -> None:
+    """Schedule the next attempt with exponential backoff, or raise an incident when out of attempts.
+
+    With ``lease_over_at`` (the relay declaring a worker lost), nothing happens if the
+    worker renewed the step's lease past that moment in the meantime.
+    """
     if instance_id is None:
         instance_id = Step.objects.values_list("instance_id", flat=True).get(id=step_id)
     with locked_run(instance_id, actor_label="worker") as run:
         step = _worker_step(run, step_id, attempt)
         if step is None:
+            return
+        if lease_over_at and step.lease_until and step.lease_until > lease_over_at:
+            logger.info("Step %s attempt %s: its worker renewed the lease; still running", step_id, attempt)
             return
         Outbox.objects.filter(step=step).delete()
         if retryable and attempt < step.max_attempts:

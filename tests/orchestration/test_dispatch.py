@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
-from orchestration.engine import dispatch
+from orchestration.engine import dispatch, start_instance
 from orchestration.models import Outbox
-from orchestration.tasks import deliver_task, noop
+from orchestration.tasks import deliver_task, noop, run_step
+from tests import bpmn
+from tests.orchestration.factories import publish
 
 pytestmark = pytest.mark.django_db
 
@@ -93,3 +95,68 @@ def test_only_a_registered_task_can_be_queued():
         dispatch.queue_task("nobody.knows", [])
 
     assert not Outbox.objects.exists()
+
+
+@pytest.fixture
+def steps_published(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
+    """The ``run_step`` messages the relay sends, instead of a broker."""
+    messages: list[list[Any]] = []
+    monkeypatch.setattr(run_step, "apply_async", lambda args: messages.append(args))
+    return messages
+
+
+def _queued_steps(count: int) -> list[Outbox]:
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.service("call", properties={"url": "http://127.0.0.1:9/none"}),
+        bpmn.end(),
+        *bpmn.chain("start", "call", "end"),
+    )
+    version = publish(xml, key="relayed")
+    rows = []
+    for _ in range(count):
+        instance = start_instance(version, {})
+        rows.append(Outbox.objects.get(step__instance=instance))
+    return rows
+
+
+def test_the_relay_does_not_resend_a_backlog_the_broker_still_holds(monkeypatch, steps_published):
+    rows = _queued_steps(3)
+    monkeypatch.setattr(dispatch, "queue_depth", lambda: 3)  # every message still waits in the queue
+    later = max(row.republish_at for row in rows)
+
+    assert dispatch.relay_outbox(now=later) == 0
+
+    assert steps_published == []
+    for row in rows:
+        row.refresh_from_db()
+        assert row.publish_count == 0 and row.republish_at > later  # looked at again later, not counted
+
+
+def test_the_relay_resends_only_as_many_messages_as_the_queue_lost_oldest_first(monkeypatch, steps_published):
+    rows = _queued_steps(3)
+    monkeypatch.setattr(dispatch, "queue_depth", lambda: 2)  # one message is gone
+    later = max(row.republish_at for row in rows)
+
+    assert dispatch.relay_outbox(now=later) == 1
+
+    assert steps_published == [[rows[0].step_id, 1]]
+
+
+def test_the_relay_resends_every_waiting_step_when_the_broker_lost_its_queue(monkeypatch, steps_published):
+    rows = _queued_steps(2)
+    monkeypatch.setattr(dispatch, "queue_depth", lambda: 0)  # Redis restarted without its data
+    later = max(row.republish_at for row in rows)
+
+    assert dispatch.relay_outbox(now=later) == 2
+    assert sorted(steps_published) == sorted([row.step_id, 1] for row in rows)
+
+    # Lost again: sent again after a back-off that doubles per row but stays within minutes.
+    for row in rows:
+        row.refresh_from_db()
+        assert row.publish_count == 1 and row.republish_at == later + dispatch._grace()
+    far = later + dispatch._grace() * 100
+    for _ in range(6):
+        dispatch.relay_outbox(now=far)
+        far += dispatch._grace() * 8
+    assert len(steps_published) == 2 + 2 * 6
