@@ -30,7 +30,14 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness import CountingTarget, connector_flow, recreate_database, scratch_database, wait  # noqa: E402
+from harness import (  # noqa: E402
+    CountingTarget,
+    connector_flow,
+    recreate_database,
+    scratch_database,
+    wait,
+    worker_and_ticker,
+)
 
 # Named in a timeout, with where to look.
 _WHAT = "the benchmark (is the worker running? see var/bench-processes.log)"
@@ -74,25 +81,16 @@ def _start_processes() -> list[subprocess.Popen[bytes]]:
     from django.conf import settings
 
     log = open(ROOT / "var" / "bench-processes.log", "ab")
-    worker = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "orchestration",
-        "worker",
-        "--concurrency=2",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-Q",
-        settings.CELERY_TASK_DEFAULT_QUEUE,
-        "--loglevel=WARNING",
-    ]
-    ticker = [sys.executable, "manage.py", "baton_ticker"]
     return [
-        subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=log, start_new_session=True)
-        for cmd in (worker, ticker)
+        subprocess.Popen(
+            [sys.executable, *cmd],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        for cmd in worker_and_ticker(settings.CELERY_TASK_DEFAULT_QUEUE)
     ]
 
 

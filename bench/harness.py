@@ -78,6 +78,25 @@ def connector_flow(url: str) -> str:
     return bpmn.definitions(bpmn.start(), *steps, bpmn.end(), *bpmn.chain("start", "c1", "c2", "c3", "end"))
 
 
+def worker_and_ticker(queues: str) -> list[list[str]]:
+    """The commands (after the Python executable) of one Celery worker of 2 processes on ``queues``, and a ticker."""
+    worker = [
+        "-m",
+        "celery",
+        "-A",
+        "orchestration",
+        "worker",
+        "--concurrency=2",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "-Q",
+        queues,
+        "--loglevel=WARNING",
+    ]
+    return [worker, ["manage.py", "baton_ticker"]]
+
+
 def wait(condition: Callable[[], bool], timeout: float, what: str = "the benchmark") -> None:
     """Poll ``condition`` until it holds; SystemExit naming ``what`` after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout

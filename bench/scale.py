@@ -1,7 +1,7 @@
 """Scale benchmark across two "machines": a plain script, not a test. Needs root (network namespaces).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/baton CELERY_BROKER_URL=redis://127.0.0.1:6379/15 \\
-      .venv/bin/python bench/scale.py [--instances 1000]
+      .venv/bin/python bench/scale.py [--instances 1000] [--throughput-instances 1000]
 
 Each "machine" is a Linux network namespace made by this script (``bscale-a``,
 ``bscale-b``) running its own Celery worker (2 processes) and ticker. Its only network
@@ -65,6 +65,7 @@ from harness import (  # noqa: E402
     recreate_database,
     scratch_database,
     wait,
+    worker_and_ticker,
 )
 
 PREFIX = "bscale"
@@ -96,12 +97,7 @@ def remove_leftovers(prefix: str = PREFIX) -> list[str]:
         name = line.split()[0] if line.split() else ""
         if not name.startswith(prefix):
             continue
-        for pid in ip("netns", "pids", name, check=False).split():
-            try:
-                os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            removed.append(f"process {pid} in {name}")
+        removed += [f"process {pid} in {name}" for pid in _kill_all_in(name)]
         ip("netns", "delete", name, check=False)  # also deletes the veth end inside it, so its peer
         removed.append(f"namespace {name}")
     for line in ip("-o", "link", "show").splitlines():
@@ -161,6 +157,9 @@ def _serve_relay(listener: socket.socket, target: tuple[str, int]) -> None:
 
 def _relay_process(listeners: list[tuple[socket.socket, tuple[str, int]]], parent: int) -> None:
     """Body of the forwarder process: relay each listener to its target until the parent goes."""
+    # Ctrl-C reaches the whole process group: the script stops us itself, after its cleanup.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel ends us when the script dies
     if os.getppid() != parent:
@@ -199,24 +198,8 @@ def _via(url: str, port: int) -> str:
 def start_machine(machine: str, env: dict[str, str]) -> None:
     """Start a worker (2 processes) and a ticker inside ``machine``'s namespace."""
     ns = f"{PREFIX}-{machine}"
-    worker = [
-        "-m",
-        "celery",
-        "-A",
-        "orchestration",
-        "worker",
-        "--concurrency=2",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-n",
-        f"{machine}@{ns}",
-        "-Q",
-        f"{QUEUE},{QUEUE}.{machine}",
-        "--loglevel=WARNING",
-    ]
     with open(LOG, "ab") as log:
-        for command in (worker, ["manage.py", "baton_ticker"]):
+        for command in worker_and_ticker(f"{QUEUE},{QUEUE}.{machine}"):
             subprocess.Popen(
                 ["ip", "netns", "exec", ns, sys.executable, *command],
                 cwd=ROOT,
@@ -229,13 +212,17 @@ def start_machine(machine: str, env: dict[str, str]) -> None:
 
 def kill_machine(machine: str) -> int:
     """SIGKILL every process in ``machine``'s namespace; how many there were."""
-    pids = ip("netns", "pids", f"{PREFIX}-{machine}").split()
+    return len(_kill_all_in(f"{PREFIX}-{machine}"))
+
+
+def _kill_all_in(namespace: str) -> list[str]:
+    pids = ip("netns", "pids", namespace, check=False).split()
     for pid in pids:
         try:
             os.kill(int(pid), signal.SIGKILL)
         except ProcessLookupError:
             pass
-    return len(pids)
+    return pids
 
 
 def _queue_size(queue: str) -> int:
@@ -313,16 +300,17 @@ def run_phase(name: str, xml: str, n: int, target: CountingTarget, *, kill: str 
     instances = ProcessInstance.objects.filter(id__in=ids)
     completed = instances.filter(status=ProcessInstance.Status.COMPLETED)
     if kill:
-        wait(lambda: completed.count() >= n // 2, 600, f"phase {name} (half completed)")
+        wait(lambda: completed.count() >= n // 2, 300 + n, f"phase {name} (half completed)")
         processes, mid_call = kill_mid_call(target, kill)
         print(
             f"  killed all {processes} processes of machine {kill} {'during one of its HTTP calls ' if mid_call else ''}"
             f"at {completed.count()}/{n} completed; "
-            f"{Step.objects.filter(instance_id__in=ids, status=Step.Status.RUNNING).count()} steps were running"
+            f"steps running: {Step.objects.filter(instance_id__in=ids, status=Step.Status.RUNNING).count()}"
         )
-    # Bounded: a step of the killed machine waits out its lease, then its retry backoff.
+    # Bounded: two seconds an instance is 4 times slower than the slowest rate seen on a loaded host;
+    # a step of the killed machine also waits out its lease, then its retry backoff.
     running = instances.filter(status=ProcessInstance.Status.RUNNING)
-    wait(lambda: not running.exists(), 600 + 4 * LEASE_SECONDS, f"phase {name}")
+    wait(lambda: not running.exists(), 300 + 2 * n + 4 * LEASE_SECONDS, f"phase {name}")
     elapsed = time.perf_counter() - started
     return {
         "ids": ids,
@@ -385,7 +373,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--instances", type=int, default=1000, help="instances per phase (default 1000)")
+    parser.add_argument(
+        "--instances", type=int, default=1000, help="instances of the kill phase (default 1000)"
+    )
+    parser.add_argument(
+        "--throughput-instances", type=int, help="instances of each throughput phase (default: --instances)"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("bench/scale.py makes network namespaces: run it as root")
@@ -405,7 +398,12 @@ def main() -> None:
                     (redis.hostname or "127.0.0.1", redis.port or 6379),
                 ]
             )
-            _bench(args.instances, _via(database, db_port), _via(broker, redis_port))
+            _bench(
+                args.instances,
+                args.throughput_instances or args.instances,
+                _via(database, db_port),
+                _via(broker, redis_port),
+            )
         finally:
             removed = remove_leftovers()
             print(
@@ -428,7 +426,7 @@ def _drop_scratch_state() -> None:
         print(f"could not remove the scratch database or queue: {exc}", file=sys.stderr)
 
 
-def _bench(n: int, database: str, broker: str) -> None:
+def _bench(n: int, per_throughput_phase: int, database: str, broker: str) -> None:
     import django
 
     django.setup()
@@ -440,16 +438,17 @@ def _bench(n: int, database: str, broker: str) -> None:
         xml = connector_flow(target.url)
         print(
             f"machines: {', '.join(f'{m} {a}' for m, a in MACHINES.items())}; host end {HOST_ADDRESS} "
-            f"(PostgreSQL, Redis relayed to 127.0.0.1; HTTP target {target.url}); N={n} per phase"
+            f"(PostgreSQL, Redis relayed to 127.0.0.1; HTTP target {target.url}); "
+            f"N={per_throughput_phase} per throughput phase, {n} in the kill phase"
         )
         start_machine("a", env)
         wait_until_consuming("a")
-        one = run_phase("one", xml, n, target)
-        _print_throughput("1 machine", one, n)
+        one = run_phase("one", xml, per_throughput_phase, target)
+        _print_throughput("1 machine", one, per_throughput_phase)
         start_machine("b", env)
         wait_until_consuming("b")
-        two = run_phase("two", xml, n, target)
-        _print_throughput("2 machines", two, n)
+        two = run_phase("two", xml, per_throughput_phase, target)
+        _print_throughput("2 machines", two, per_throughput_phase)
         kill = run_phase("kill", xml, n, target, kill="b")
         _print_throughput("2 machines, b killed", kill, n)
         _print_outcome(kill, n, target.tally({str(i) for i in kill["ids"]}))
