@@ -24,67 +24,31 @@ import signal
 import statistics
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from harness import (  # noqa: E402
+    CountingTarget,
+    connector_flow,
+    recreate_database,
+    scratch_database,
+    wait,
+    worker_and_ticker,
+)
 
-def _scratch_database() -> str:
-    import dj_database_url
-
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        return f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
-    parsed = dj_database_url.parse(url)
-    if parsed["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
-    name = parsed["NAME"]
-    return url.rsplit("/", 1)[0] + f"/{name}_bench"
+# Named in a timeout, with where to look.
+_WHAT = "the benchmark (is the worker running? see var/bench-processes.log)"
 
 
 def _prepare_environment() -> None:
-    os.environ["DATABASE_URL"] = _scratch_database()
+    os.environ["DATABASE_URL"] = scratch_database()
     os.environ.setdefault("BATON_QUEUE", f"baton-bench-{os.getpid()}")
     os.environ.setdefault("BATON_TICK_SECONDS", "0.2")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "orchestration.settings")
-
-
-def _recreate_database() -> None:
-    from django.conf import settings
-
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{db['NAME']}{suffix}").unlink(missing_ok=True)
-    else:
-        import psycopg
-
-        admin_url = os.environ["DATABASE_URL"].rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin_url, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{db["NAME"]}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{db["NAME"]}"')
-    from django.core.management import call_command
-
-    call_command("migrate", verbosity=0)
-
-
-class _Echo(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
 
 
 def _flows(url: str) -> dict[str, str]:
@@ -111,36 +75,23 @@ def _flows(url: str) -> dict[str, str]:
         bpmn.flow("p2", "join"),
         bpmn.flow("join", "end"),
     )
-    steps = [bpmn.service(f"c{i}", properties={"url": url}, inputs={"i": str(i)}) for i in (1, 2, 3)]
-    connectors = bpmn.definitions(
-        bpmn.start(), *steps, bpmn.end(), *bpmn.chain("start", "c1", "c2", "c3", "end")
-    )
-    return {"inline": inline, "connectors": connectors}
+    return {"inline": inline, "connectors": connector_flow(url)}
 
 
 def _start_processes() -> list[subprocess.Popen[bytes]]:
     from django.conf import settings
 
     log = open(ROOT / "var" / "bench-processes.log", "ab")
-    worker = [
-        sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "orchestration",
-        "worker",
-        "--concurrency=2",
-        "--without-gossip",
-        "--without-mingle",
-        "--without-heartbeat",
-        "-Q",
-        settings.CELERY_TASK_DEFAULT_QUEUE,
-        "--loglevel=WARNING",
-    ]
-    ticker = [sys.executable, "manage.py", "baton_ticker"]
     return [
-        subprocess.Popen(cmd, cwd=ROOT, env=os.environ.copy(), stdout=log, stderr=log, start_new_session=True)
-        for cmd in (worker, ticker)
+        subprocess.Popen(
+            [sys.executable, *cmd],
+            cwd=ROOT,
+            env=os.environ.copy(),
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+        )
+        for cmd in worker_and_ticker(settings.CELERY_TASK_DEFAULT_QUEUE)
     ]
 
 
@@ -158,24 +109,16 @@ def _step_messages_received() -> int:
     return sum(stats.get("total", {}).get("orchestration.run_step", 0) for stats in replies.values())
 
 
-def _wait(condition: Any, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise SystemExit("benchmark timed out: is the worker running? see var/bench-processes.log")
-        time.sleep(0.02)
-
-
 def _noop_drain(n: int) -> float:
     from orchestration.tasks import noop
 
     noop.delay()  # warm-up: the worker is connected once this is gone
-    _wait(lambda: _queue_size() == 0, 60)
+    wait(lambda: _queue_size() == 0, 60, _WHAT)
     time.sleep(0.5)
     started = time.perf_counter()
     for _ in range(n):
         noop.delay()
-    _wait(lambda: _queue_size() == 0, 300)
+    wait(lambda: _queue_size() == 0, 300, _WHAT)
     return n / (time.perf_counter() - started)
 
 
@@ -191,7 +134,7 @@ def _scenario(name: str, xml: str, n: int, data: dict[str, Any]) -> dict[str, fl
     started = time.perf_counter()
     ids = [start_instance(version, data).id for _ in range(n)]
     running = ProcessInstance.objects.filter(id__in=ids, status=ProcessInstance.Status.RUNNING)
-    _wait(lambda: not running.exists(), 600)
+    wait(lambda: not running.exists(), 600, _WHAT)
     elapsed = time.perf_counter() - started
     done = list(ProcessInstance.objects.filter(id__in=ids).values_list("started_at", "ended_at", "status"))
     failed = sum(1 for _, _, status in done if status != ProcessInstance.Status.COMPLETED)
@@ -224,10 +167,10 @@ def main() -> None:
     from django.conf import settings
     from django.db import connection
 
-    _recreate_database()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    flows = _flows(f"http://127.0.0.1:{httpd.server_address[1]}/")
+    recreate_database()
+    target = CountingTarget()
+    target.start()
+    flows = _flows(target.url)
     processes = _start_processes()
     try:
         db = f"{connection.vendor} ({settings.DATABASES['default']['NAME']})"
@@ -261,7 +204,7 @@ def main() -> None:
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
-        httpd.shutdown()
+        target.stop()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from engine import _prepare_environment, _recreate_database  # noqa: E402  (the sibling benchmark)
+from engine import _prepare_environment  # noqa: E402  (the sibling benchmark)
+from harness import recreate_database  # noqa: E402
 
 
 def _fill(count: int) -> tuple[object, object]:
@@ -135,7 +136,7 @@ def main() -> None:
     from django.conf import settings
 
     settings.ALLOWED_HOSTS = ["*"]
-    _recreate_database()
+    recreate_database()
     print(f"Filling {args.tasks:,} approval tasks…")
     me, _ = _fill(args.tasks)
     from django.test import Client
