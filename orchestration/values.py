@@ -62,6 +62,19 @@ def is_timestamp(text: str) -> bool:
     return True
 
 
+def as_utc(moment: datetime.datetime) -> datetime.datetime | None:
+    """An aware date-time in UTC, or None when it has no place in the calendar there.
+
+    Python accepts offsets up to ±23:59 and PostgreSQL only up to ±15:59, and
+    ``0001-01-01T00:00+05:00`` is a year before the first in UTC: converting first
+    keeps both from reaching the database.
+    """
+    try:
+        return moment.astimezone(datetime.UTC)
+    except OverflowError:
+        return None
+
+
 def is_cron(text: str) -> bool:
     """A cron expression with five fields: minute hour day month weekday."""
     return len(text.split()) == 5 and bool(croniter.is_valid(text))

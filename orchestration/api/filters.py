@@ -11,8 +11,10 @@ from typing import Any, ClassVar
 import django_filters
 from django import forms
 from django.db.models import QuerySet
+from django.utils import timezone
 from django_filters import rest_framework as filters
 
+from orchestration import values
 from orchestration.models import Incident, ProcessInstance
 from orchestration.values import parse_flag
 
@@ -37,6 +39,29 @@ class FlagFilter(django_filters.BooleanFilter):
     field_class = FlagField
 
 
+class MomentField(django_filters.fields.IsoDateTimeField):
+    """An ISO 8601 date-time query parameter, taken in UTC; one the database could not store is refused."""
+
+    default_error_messages = {
+        "invalid": "Enter a date and time in ISO 8601 within the years 1 to 9999 (UTC)."
+    }
+
+    def to_python(self, value: Any) -> Any:
+        moment = super().to_python(value)
+        if moment is None:
+            return None
+        utc = values.as_utc(timezone.make_aware(moment) if timezone.is_naive(moment) else moment)
+        if utc is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return utc
+
+
+class MomentFilter(django_filters.IsoDateTimeFilter):
+    """A date-time filter whose value reaches the database in UTC."""
+
+    field_class = MomentField
+
+
 class FilterSet(filters.FilterSet):
     """A FilterSet whose ``defaults`` apply to the parameters a request leaves out."""
 
@@ -57,8 +82,8 @@ class InstanceFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=ProcessInstance.Status.choices)
     has_incident = FlagFilter()
     business_key = django_filters.CharFilter()
-    started_after = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="gte")
-    started_before = django_filters.IsoDateTimeFilter(field_name="started_at", lookup_expr="lt")
+    started_after = MomentFilter(field_name="started_at", lookup_expr="gte")
+    started_before = MomentFilter(field_name="started_at", lookup_expr="lt")
 
     class Meta:
         model = ProcessInstance

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client as PageClient
+from django.utils import timezone
 from guardian.shortcuts import assign_perm
 from rest_framework.request import Request
 from rest_framework.test import APIRequestFactory
@@ -106,3 +108,35 @@ def test_a_page_holds_at_most_500_rows():
     request = Request(APIRequestFactory().get("/api/workflows/", {"limit": "100000"}))
 
     assert Pages().get_limit(request) == 500
+
+
+@pytest.mark.parametrize(
+    "moment", ["1730-04-21T20:05:41.597-21:44", "2026-01-01T00:00:00+23:59", "9999-12-31T23:59:59-01:00"]
+)
+def test_a_date_time_filter_with_any_offset_python_accepts_is_answered(api: Client, owner, flow, moment):
+    response = api(owner).get("/api/instances/", {"started_before": moment, "started_after": moment})
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert "started_" in str(response.json())
+
+
+def test_a_date_time_filter_outside_the_utc_calendar_is_a_400_naming_it(api: Client, owner, flow):
+    response = api(owner).get("/api/instances/", {"started_after": "0001-01-01T00:00:00+05:00"})
+
+    assert response.status_code == 400
+    assert "started_after" in response.json()
+
+
+def test_a_date_time_filter_is_compared_in_utc(api: Client, owner, flow):
+    from orchestration.engine import start_instance
+
+    start_instance(flow, {"item": "x"}, initiator=owner, trigger="api")
+    # Far-off offsets name the same moment as UTC: an hour from now, written 21:44 behind.
+    later = (timezone.now() + datetime.timedelta(hours=1)).astimezone(
+        datetime.timezone(-datetime.timedelta(hours=21, minutes=44))
+    )
+
+    response = api(owner).get("/api/instances/", {"started_before": later.isoformat()})
+
+    assert response.status_code == 200 and response.json()["count"] == 1

@@ -66,12 +66,18 @@ def read(el: etree._Element, ctx: ReadContext) -> TimerCatchConfig | None:
 
 
 def _as_datetime(value: Any) -> datetime:
-    moment = value if isinstance(value, datetime) else parse_datetime(str(value))
+    try:
+        moment = value if isinstance(value, datetime) else parse_datetime(str(value))
+    except ValueError:  # well formed but impossible, such as an offset of +25:00
+        moment = None
     if moment is None:
         raise BlockError(f"{value!r} is not a date and time.")
     if timezone.is_naive(moment):
         moment = timezone.make_aware(moment, timezone.get_current_timezone())
-    return moment
+    utc = values.as_utc(moment)
+    if utc is None:
+        raise BlockError(f"{value!r} is outside the calendar Baton can keep (years 1 to 9999, UTC).")
+    return utc
 
 
 class TimerCatchBlock(Block):
