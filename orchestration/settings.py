@@ -322,6 +322,9 @@ LOGGING = {
     "loggers": {"axes.apps": {"level": "WARNING"}},
 }
 
+# Apps' REST endpoints: each module's register_routes(router) adds its routes under /api/.
+BATON_API_MODULES = ["approvals.api"]
+
 # One module per connector; each registers itself. Add yours here.
 BATON_CONNECTOR_MODULES = [
     "orchestration.connectors.http",

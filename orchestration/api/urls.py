@@ -1,15 +1,15 @@
 """Routes of the REST API (mounted at ``/api/``).
 
-The engine's endpoints are registered here; each other installed app whose
-``api`` module has a ``register_routes(router)`` adds its own (approvals: the
-tasks), so an app's REST endpoints live in the app and the engine imports none of them.
+The engine's endpoints are registered here; each module named in ``BATON_API_MODULES``
+adds its own through its ``register_routes(router)`` (approvals: the tasks), so an app's
+REST endpoints live in the app and the engine imports none of them. Named in settings,
+like connectors, rather than discovered: no third-party ``api`` module is imported by chance.
 """
 
 from importlib import import_module
 
-from django.apps import apps
+from django.conf import settings
 from django.urls import path
-from django.utils.module_loading import module_has_submodule
 from rest_framework.routers import DefaultRouter
 
 from orchestration.api import views
@@ -18,11 +18,8 @@ router = DefaultRouter()
 router.register("workflows", views.WorkflowViewSet, basename="workflow")
 router.register("instances", views.InstanceViewSet, basename="instance")
 router.register("incidents", views.IncidentViewSet, basename="incident")
-for app in apps.get_app_configs():
-    if app.name != "orchestration" and module_has_submodule(app.module, "api"):
-        register_routes = getattr(import_module(f"{app.name}.api"), "register_routes", None)
-        if register_routes is not None:
-            register_routes(router)
+for module in settings.BATON_API_MODULES:
+    import_module(module).register_routes(router)
 
 urlpatterns = [
     path("messages/", views.MessageView.as_view(), name="message"),
