@@ -154,6 +154,77 @@ def _scenario(name: str, xml: str, n: int, data: dict[str, Any]) -> dict[str, fl
     }
 
 
+class _Cost:
+    """Counts the SQL statements and the commits one block of work costs on this process's connection.
+
+    A commit is an explicit transaction commit, or a write run outside any transaction
+    (autocommit makes each such statement its own commit).
+    """
+
+    def __init__(self) -> None:
+        self.statements = 0
+        self.commits = 0
+
+    def __enter__(self) -> _Cost:
+        from django.db import connection
+
+        self._connection = connection
+        self._commit = connection._commit
+        self._wrapper = connection.execute_wrapper(self._count)
+        self._wrapper.__enter__()
+
+        def commit() -> None:
+            self.commits += 1
+            self._commit()
+
+        connection._commit = commit
+        return self
+
+    def _count(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        self.statements += 1
+        writes = sql.lstrip().split(None, 1)[0].upper() in ("INSERT", "UPDATE", "DELETE")
+        if writes and not self._connection.in_atomic_block:
+            self.commits += 1
+        return execute(sql, params, many, context)
+
+    def __exit__(self, *exc: Any) -> None:
+        self._connection._commit = self._commit
+        self._wrapper.__exit__(*exc)
+
+
+def _costs(inline_xml: str) -> dict[str, _Cost]:
+    """Statements and commits of the paths that run in the web process: an inline instance start to
+    end, an approval flow's start up to its task, and ``complete_task`` as the approver (the decision
+    and the inline run to the end). Connector steps run in the worker and are not counted here."""
+    from django.contrib.auth import get_user_model
+
+    from approvals.actions import complete_task
+    from approvals.models import ApprovalTask
+    from orchestration.definitions import create_workflow, publish_version
+    from orchestration.engine import start_instance
+    from tests import bpmn
+
+    approver = get_user_model().objects.create_user("bench-approver")
+    approval_xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("item")),
+        bpmn.user_task("approve", name="Approve", assignee="bench-approver"),
+        bpmn.end(),
+        *bpmn.chain("start", "approve", "end"),
+    )
+    inline = publish_version(create_workflow("bench-cost-inline", "Cost inline", inline_xml))
+    approval = publish_version(create_workflow("bench-cost-approval", "Cost approval", approval_xml))
+    start_instance(inline, {"amount": 120})  # warm the per-process caches first
+    costs = {name: _Cost() for name in ("inline instance", "approval start", "complete_task")}
+    with costs["inline instance"]:
+        start_instance(inline, {"amount": 120})
+    with costs["approval start"]:
+        instance = start_instance(approval, {"item": "Desk"})
+    task = ApprovalTask.objects.get(instance=instance)
+    with costs["complete_task"]:
+        complete_task(task.id, approver, "approved", comment="ok")
+    return costs
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -187,6 +258,8 @@ def main() -> None:
                 f"p50 {r['p50 ms']:7.1f} ms  p99 {r['p99 ms']:7.1f} ms  "
                 f"({int(r['steps'])} steps, {int(r['failed'])} failed)"
             )
+        for path, cost in _costs(flows["inline"]).items():
+            print(f"{path:>18}: {cost.statements:4d} SQL statements, {cost.commits} commits")
         connectors = results["3 connector steps"]
         print(
             f"step messages received / connector steps run: {int(connectors['messages'])} / "
