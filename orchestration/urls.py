@@ -18,6 +18,7 @@ urlpatterns = [
     path("api/", include("orchestration.api.urls")),
     path("hooks/<slug:key>/", receive_webhook, name="webhook"),
     path("designer/", include("designer.urls")),
+    path("operations/", include("orchestration.ops.urls")),
     path("", include("approvals.urls")),
 ]
 
