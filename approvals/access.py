@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from approvals.models import ApprovalTask, person
 
@@ -46,7 +47,48 @@ def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
 
 def is_candidate(user: AbstractBaseUser, task: ApprovalTask) -> bool:
     """Whether the task is assigned to ``user`` or queued, unclaimed, for one of their groups."""
+    known = getattr(task, "user_is_candidate", None)
+    if known is not None:
+        return bool(known)
+    if task.assignee_id is not None:
+        return bool(task.assignee_id == user.pk)
     return tasks_for(user).filter(pk=task.pk).exists()
+
+
+def with_decision_facts(tasks: QuerySet[ApprovalTask], user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
+    """``tasks`` with what :func:`can_decide` asks the database about ``user`` read in the same statement.
+
+    Whether they are a candidate, and the chain level of an approval they already gave on
+    the task's step (four eyes): deciding a task then costs one statement instead of three.
+    """
+    groups = user.groups.filter(pk=OuterRef("candidate_group_id"))  # type: ignore[attr-defined]
+    return tasks.annotate(
+        user_is_candidate=Q(assignee_id=user.pk) | Q(assignee__isnull=True) & Exists(groups),
+        # NULL: no earlier approval; 0: one outside an authority chain.
+        earlier_approval_level=Subquery(
+            _approvals_by(user, OuterRef("step_id"), OuterRef("pk"))
+            .annotate(level=Coalesce("chain_level", 0))
+            .values("level")[:1]
+        ),
+    )
+
+
+def _approvals_by(user: AbstractBaseUser, step: Any, other_than: Any) -> QuerySet[ApprovalTask]:
+    """The approvals ``user`` gave on ``step`` (other than task ``other_than``) since the request last changed."""
+    resubmitted_after = ApprovalTask.objects.filter(
+        step_id=OuterRef("step_id"),
+        kind=ApprovalTask.Kind.RESUBMIT,
+        status=ApprovalTask.Status.COMPLETED,
+        decided_at__gte=OuterRef("decided_at"),
+    )
+    return (
+        ApprovalTask.objects.filter(
+            step_id=step, status=ApprovalTask.Status.COMPLETED, outcome="approved", decided_by_id=user.pk
+        )
+        .exclude(pk=other_than)
+        .exclude(Exists(resubmitted_after))
+        .order_by("chain_level", "decided_at", "pk")
+    )
 
 
 def approvals_on(steps: list[Step]) -> list[ApprovalTask]:
@@ -102,12 +144,15 @@ def can_decide(user: AbstractBaseUser, task: ApprovalTask, outcome: str | None =
     if task.instance.initiator_id == user.pk:
         return Refusal("own_request", "You cannot approve your own request.")
     if outcome in (None, "approved"):
-        earlier = next(
-            (t for t in approvals_on([task.step]) if t.decided_by_id == user.pk and t.id != task.id), None
-        )
-        if earlier is not None:
+        if hasattr(task, "earlier_approval_level"):
+            chain_level = task.earlier_approval_level
+            approved = chain_level is not None
+        else:
+            earlier = _approvals_by(user, task.step_id, task.pk).only("chain_level").first()
+            approved, chain_level = earlier is not None, earlier.chain_level if earlier else None
+        if approved:
             # One person's approval counts once, even when the request reaches their group.
-            level = f" at level {earlier.chain_level}" if earlier.chain_level else ""
+            level = f" at level {chain_level}" if chain_level else ""
             return Refusal(
                 "four_eyes", f"You already approved this request{level}; someone else must decide now."
             )

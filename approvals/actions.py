@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
-from approvals.access import can_decide, can_manage_tasks, closed_reason, is_candidate
+from approvals.access import can_decide, can_manage_tasks, closed_reason, is_candidate, with_decision_facts
 from approvals.chain import covers
 from approvals.models import ApprovalTask, person, task_holder
 from approvals.notifications import notify_on_commit
@@ -76,11 +77,13 @@ def complete_task(
         raise InvalidDecision("comment", "A rejection needs a comment for the requester.")
     if outcome == CHANGES_REQUESTED and not comment.strip():
         raise InvalidDecision("comment", "Say what the requester should change.")
-    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
-    with locked_run(instance_id, actor=user) as run:
-        task = (
-            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by").get(id=task_id)
-        )
+    # The instance is locked through the task in one statement (a missing task finds no instance).
+    with locked_run(
+        Subquery(ApprovalTask.objects.filter(id=task_id).values("instance_id")), actor=user
+    ) as run:
+        task = with_decision_facts(
+            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by"), user
+        ).get(id=task_id)
         task.instance = run.instance  # the locked row: the rules below read its initiator
         refusal = can_decide(user, task, outcome)
         if refusal is not None and refusal.rule == "closed":

@@ -149,6 +149,8 @@ class CountingTarget:
         target = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps the connection open between calls, as API servers do
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 target.record(self.headers.get("Idempotency-Key", ""), body, self.client_address[0])

@@ -16,6 +16,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 
 class WorkflowQuerySet(models.QuerySet["Workflow"]):
@@ -177,7 +178,8 @@ class ProcessInstance(models.Model):
         "Step", null=True, blank=True, on_delete=models.SET_NULL, related_name="child_instances"
     )
     has_incident = models.BooleanField(default=False)
-    started_at = models.DateTimeField(auto_now_add=True)
+    # Set when the instance is made, not when its row is written (at the end of its first run).
+    started_at = models.DateTimeField(default=timezone.now, editable=False)
     ended_at = models.DateTimeField(null=True, blank=True)
     # Optimistic concurrency: bumped by every advance().
     lock_version = models.PositiveIntegerField(default=0)

@@ -120,7 +120,9 @@ _SQLITE_OPTIONS = {
 }
 
 if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
+    DATABASES = {
+        "default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
+    }
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         DATABASES["default"]["OPTIONS"] = dict(_SQLITE_OPTIONS)
         DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -289,6 +291,10 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_TIME_LIMIT = int(os.environ.get("BATON_STEP_TIME_LIMIT_SECONDS", "300"))
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Celery's Django fix-up closes the database connection around every task unless this is set: a
+# new PostgreSQL session per step. Set beyond reach, the worker keeps its connection and Django's
+# CONN_MAX_AGE / health checks decide (orchestration/celery.py closes old ones after each task).
+CELERY_DB_REUSE_MAX = 1_000_000_000
 
 # --- Baton engine ---------------------------------------------------------------
 # How long a claimed step stays its worker's without a sign of life: the worker renews the lease
@@ -297,6 +303,10 @@ BATON_STEP_LEASE_SECONDS = int(os.environ.get("BATON_STEP_LEASE_SECONDS", "30"))
 BATON_STEP_RENEW_SECONDS = float(os.environ.get("BATON_STEP_RENEW_SECONDS", BATON_STEP_LEASE_SECONDS / 3))
 # How long a dispatched step may wait unclaimed before the relay publishes it again.
 BATON_DISPATCH_GRACE_SECONDS = float(os.environ.get("BATON_DISPATCH_GRACE_SECONDS", "10"))
+# How long one Celery task may go on running an instance's next connector steps itself (each then
+# skips the broker and the claim); the steps after that go through the queue. Kept short: a step
+# chained late in a task has that much less of the task's time limit. 0 turns chaining off.
+BATON_WORKER_CHAIN_SECONDS = float(os.environ.get("BATON_WORKER_CHAIN_SECONDS", "2"))
 # First retry delay; doubled per attempt, capped by BATON_RETRY_MAX_SECONDS.
 BATON_RETRY_BASE_SECONDS = float(os.environ.get("BATON_RETRY_BASE_SECONDS", "2"))
 BATON_RETRY_MAX_SECONDS = float(os.environ.get("BATON_RETRY_MAX_SECONDS", "600"))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
+from http.cookiejar import DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any, Final, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -34,6 +36,20 @@ EXCERPT_CHARS: Final = 300
 # These 4xx mean "not now" rather than "never": the server itself asks to be tried again.
 _RETRYABLE_CLIENT_STATUSES: Final = frozenset({408, 425, 429})
 _PATH_SEGMENT = re.compile(r"^[^.\s]+(\.[^.\s]+)*$")
+
+
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """This thread's HTTP session: it keeps connections open between steps (no new TCP and TLS
+    handshake per call) and keeps no cookies, so nothing one call received is sent by another."""
+    session: requests.Session | None = getattr(_local, "session", None)
+    if session is None:
+        session = requests.Session()
+        session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
+        _local.session = session
+    return session
 
 
 @dataclass(frozen=True)
@@ -66,7 +82,7 @@ def send_json(
     merged[IDEMPOTENCY_HEADER] = idempotency_key
     secrets = [value for value in (headers or {}).values() if value]
     try:
-        response = requests.request(
+        response = _session().request(
             method,
             url,
             params=_query_params(data) if method == "GET" else None,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
-from orchestration.models import Event, ProcessInstance, Step
+from orchestration.models import Event, Outbox, ProcessInstance, Step
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -31,7 +31,8 @@ class Run:
     actor: Actor = None
     actor_label: str = ""
     events: list[Event] = field(default_factory=list)
-    dispatch: list[tuple[int, int]] = field(default_factory=list)  # (step id, attempt)
+    # Steps handed to a worker in this run, with their attempt: published once committed.
+    dispatch: list[tuple[Step, int]] = field(default_factory=list)
     now: Any = field(default_factory=timezone.now)
     # Set when a block of this run left a step waiting for the outside world (worker, people,
     # timer, message): the instance cannot have completed, so finishing skips that query.
@@ -40,6 +41,26 @@ class Run:
     # but the loop guard). A start from a web request sets it, so the request stays short.
     hand_off_after: int | None = None
     blocks_run: int = 0
+    # Whether the instance was created by this run: no row of it exists before the run finishes.
+    fresh: bool = False
+    # Steps created by this run and not written yet, and the outbox rows pointing at them: written
+    # in one INSERT each when a row must exist (a block writes rows pointing at its step) or when
+    # the run finishes. ``created`` holds every step this run made, written or not.
+    pending: list[Step] = field(default_factory=list)
+    pending_outbox: list[Outbox] = field(default_factory=list)
+    created: list[Step] = field(default_factory=list)
+    # The instance's open steps as counted by the first statement that locked one of its steps
+    # (after the instance lock, so no other run can change them), and the ids of those this run
+    # closed since: when both agree and no created step is open, no open step is left and
+    # finishing needs no query. None: not counted (finishing asks the database).
+    open_counted: int | None = None
+    closed: set[int] = field(default_factory=set)
+    # A worker reporting a result sets ``take_for_worker``: the first connector step the run
+    # queues is then ``taken`` (running, leased to that worker) instead of published.
+    take_for_worker: bool = False
+    taken: Step | None = None
+    # Parallel join arrivals waiting, by join node, as this run knows them (read once per run).
+    arrivals: dict[str, list[Step]] = field(default_factory=dict)
 
     @property
     def variables(self) -> dict[str, Any]:

@@ -43,26 +43,53 @@ def _grace() -> timedelta:
 
 
 def queue_for_worker(run: Run, step: Step, *, attempt: int) -> None:
-    """Mark ``step`` queued for ``attempt`` and write its outbox row; publish on commit."""
+    """Mark ``step`` queued for ``attempt`` and write its outbox row; publish on commit.
+
+    A step this run made is written with the run's other new steps, and its outbox row
+    right after it (both in the run's transaction, before anything is published).
+    """
     move(step, Step.Status.QUEUED)
     step.attempt = attempt
     step.lease_until = None
-    step.save()
+    republish_at = run.now + _grace()
+    if run.take_for_worker and run.taken is None and step.pk is None:
+        # The worker finishing this run runs it next: claimed here, leased, not published.
+        move(step, Step.Status.RUNNING)
+        step.lease_until = republish_at = run.now + timedelta(seconds=settings.BATON_STEP_LEASE_SECONDS)
+        step.started_at = run.now
+        run.taken = step
+    else:
+        run.dispatch.append((step, attempt))
+    if step.pk is not None:
+        step.save()
     # The worker deletes the row when it reports back, so a step has at most one.
-    Outbox.objects.create(step=step, attempt=attempt, republish_at=run.now + _grace())
-    run.dispatch.append((step.id, attempt))
+    run.pending_outbox.append(Outbox(step=step, attempt=attempt, republish_at=republish_at))
 
 
 def publish(items: list[tuple[int, int]]) -> None:
-    """Send ``run_step`` messages; a failure is logged and left to the relay."""
+    """Send ``run_step`` messages (several over one broker connection); a failure is logged and left to the relay."""
+    from orchestration.celery import app
     from orchestration.tasks import run_step
 
-    for step_id, attempt in items:
-        try:
-            run_step.apply_async(args=[step_id, attempt])
-        except Exception:
-            # The outbox row stays; the relay publishes it again after the grace period.
-            logger.exception("Could not publish step %s attempt %s; the relay will retry", step_id, attempt)
+    if len(items) == 1:
+        _publish_one(run_step, items[0])
+        return
+    try:
+        with app.producer_or_acquire() as producer:
+            for item in items:
+                _publish_one(run_step, item, producer=producer)
+    except Exception:
+        # Acquiring the connection failed: the outbox rows stay and the relay publishes them again.
+        logger.exception("Could not publish %d steps; the relay will retry", len(items))
+
+
+def _publish_one(task: Any, item: tuple[int, int], **options: Any) -> None:
+    step_id, attempt = item
+    try:
+        task.apply_async(args=[step_id, attempt], **options)
+    except Exception:
+        # The outbox row stays; the relay publishes it again after the grace period.
+        logger.exception("Could not publish step %s attempt %s; the relay will retry", step_id, attempt)
 
 
 def publish_on_commit(items: list[tuple[int, int]]) -> None:

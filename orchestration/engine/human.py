@@ -113,7 +113,7 @@ def lock_waiting_step(run: Run, step_id: int) -> Step:
     """
     from orchestration.engine import runtime
 
-    step = Step.objects.select_for_update().get(id=step_id, instance=run.instance)
+    step = runtime.lock_step(run, step_id)
     runtime.ensure_waiting(step)
     return step
 

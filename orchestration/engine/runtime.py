@@ -26,6 +26,7 @@ from orchestration.engine.dispatch import publish_on_commit, queue_task
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
 from orchestration.engine.transitions import move
+from orchestration.engine.writes import close_steps, lock_step, write_steps
 from orchestration.models import Event, Incident, ProcessInstance, Step, Timer, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ def locked_run(instance_id: Any, *, actor: Actor = None, actor_label: str = "") 
 
     May be nested inside a caller's transaction (the approvals app locks its task
     in the same transaction). Locks are taken in the order instance, then step.
+    ``instance_id`` may be a subquery giving the id (``Subquery(...values("instance_id"))``),
+    so a caller holding only a row that points at the instance locks it in one statement.
     """
     with transaction.atomic():
         instance = (
@@ -84,14 +87,21 @@ def locked_run(instance_id: Any, *, actor: Actor = None, actor_label: str = "") 
         finish_run(run)
 
 
+def _open_steps_left(run: Run) -> bool:
+    """Whether the instance still has an open step, asking the database only when the run cannot tell."""
+    open_statuses = Step.OPEN_STATUSES
+    if any(step.status in open_statuses for step in run.created):
+        return True
+    if run.open_counted is not None and run.open_counted == len(run.closed):
+        return False
+    write_steps(run)
+    return Step.objects.filter(instance=run.instance, status__in=open_statuses).exists()
+
+
 def finish_run(run: Run) -> None:
-    """Complete the instance if no token is left, write events, bump the version, publish on commit."""
+    """Complete the instance if no token is left, write what the run made, bump the version, publish on commit."""
     instance = run.instance
-    if (
-        instance.status == ProcessInstance.Status.RUNNING
-        and not run.left_open
-        and not Step.objects.filter(instance=instance, status__in=Step.OPEN_STATUSES).exists()
-    ):
+    if instance.status == ProcessInstance.Status.RUNNING and not run.left_open and not _open_steps_left(run):
         move(instance, ProcessInstance.Status.COMPLETED)
         instance.ended_at = timezone.now()
         outcome = f" ({instance.outcome})" if instance.outcome else ""
@@ -107,14 +117,17 @@ def finish_run(run: Run) -> None:
                 payload={"child_instance": str(instance.id)},
             )
     instance.lock_version += 1
+    # A new instance's row is written once, with its state at the end of the run (foreign keys
+    # are checked at commit, so its steps may be written before it).
     if instance._state.adding:
         instance.save()
     else:
         instance.save(update_fields=_RUN_FIELDS)
+    write_steps(run)
     if run.events:
         Event.objects.bulk_create(run.events)
         run.events.clear()
-    publish_on_commit(run.dispatch)
+    publish_on_commit([(step.id, attempt) for step, attempt in run.dispatch])
     run.dispatch = []
 
 
@@ -142,7 +155,6 @@ def _drive(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
         step = handed_off or _new_step(run, node_id, flow_id)
         if budget < 0:
             # Every token left becomes an incident: nothing is lost, an operator decides.
-            step.save()
             raise_incident(
                 run, step, f"More than {MAX_INLINE_STEPS} blocks ran without waiting: is there a loop?"
             )
@@ -151,8 +163,9 @@ def _drive(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
 
 
 def _new_step(run: Run, node_id: str, flow_id: str) -> Step:
+    """A step for a token arriving at ``node_id``, written with the run's other new steps."""
     node = run.graph["nodes"][node_id]
-    return Step(
+    step = Step(
         instance=run.instance,
         node_id=node_id,
         node_name=node["name"],
@@ -160,6 +173,9 @@ def _new_step(run: Run, node_id: str, flow_id: str) -> Step:
         incoming_flow=flow_id,
         started_at=run.now,
     )
+    run.pending.append(step)
+    run.created.append(step)
+    return step
 
 
 def _hand_off(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
@@ -169,7 +185,6 @@ def _hand_off(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
     row carries the continuation and the relay sends it again if its message is lost.
     """
     steps = [handed_off or _new_step(run, node_id, flow_id) for node_id, flow_id, handed_off in queue]
-    Step.objects.bulk_create([s for s in steps if s.pk is None])
     queue.clear()
     run.left_open = True
     run.event(
@@ -197,8 +212,10 @@ def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
     node = run.graph["nodes"][step.node_id]
     block = block_for(node["kind"])
     writes = block.saves_first
-    if writes and step.pk is None:
-        step.save()
+    if writes:
+        # The steps made before this one are written outside the block's savepoint, in path order;
+        # the block writes its own step (write_step) once it has set what the row holds.
+        write_steps(run, keep=step)
     try:
         if writes:
             # A savepoint, so a block failing halfway leaves none of its rows behind.
@@ -217,9 +234,7 @@ def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
 
 
 def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
-    move(step, Step.Status.COMPLETED)
-    step.ended_at = run.now
-    step.save()
+    close_steps(run, [step], Step.Status.COMPLETED)
     return [(run.graph["flows"][f]["target"], f) for f in flows]
 
 
@@ -228,7 +243,10 @@ def raise_incident(run: Run, step: Step, error: str, *, cause: str = Incident.Ca
     move(step, Step.Status.INCIDENT)
     step.error = error
     step.lease_until = None
-    step.save()
+    if step.pk is None:
+        write_steps(run)
+    else:
+        step.save()
     run.instance.has_incident = True
     incident = Incident.objects.create(instance=run.instance, step=step, error=error, cause=cause)
     run.event(
@@ -248,11 +266,12 @@ def resume_in_run(
     ensure_waiting(step)
     run.event("step.completed", message, step=step)
     run.set_variables(variables, step)
-    Timer.objects.filter(step=step, fired_at__isnull=True, cancelled_at__isnull=True).update(
-        cancelled_at=run.now
-    )
-    step.output = output if output is not None else variables
     node = run.graph["nodes"][step.node_id]
+    if block_for(node["kind"]).may_have_timers(node):
+        Timer.objects.filter(step=step, fired_at__isnull=True, cancelled_at__isnull=True).update(
+            cancelled_at=run.now
+        )
+    step.output = output if output is not None else variables
     drive_from(run, step, list(node["outgoing"]))
 
 
@@ -284,7 +303,7 @@ def resume_step(
     with locked_run(instance_id, actor=actor, actor_label=actor_label) as run:
         if run.instance.status != ProcessInstance.Status.RUNNING:
             raise InvalidState(f"The process is {run.instance.get_status_display().lower()}.")
-        step = Step.objects.select_for_update().get(id=step_id, instance=run.instance)
+        step = lock_step(run, step_id)
         resume_in_run(run, step, variables, message=message)
     return run.instance
 
@@ -320,7 +339,8 @@ def _create_and_drive(
     graph: Graph = version.graph  # type: ignore[assignment]
     node_id = start_node_for(graph, trigger, start_node)
     variables = clean_start_data(graph["nodes"][node_id], data)
-    instance = ProcessInstance.objects.create(
+    # Written when the run finishes (finish_run), with its state then: one INSERT, no UPDATE.
+    instance = ProcessInstance(
         workflow_id=version.workflow_id,
         version=version,
         variables=variables,
@@ -335,6 +355,8 @@ def _create_and_drive(
         actor=initiator,
         actor_label=actor_label,
         hand_off_after=hand_off_after,
+        fresh=True,
+        open_counted=0,
     )
     run.event(
         "instance.started",

@@ -13,7 +13,7 @@ from django.utils import timezone
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.dispatch import queue_for_worker
-from orchestration.engine.runtime import StartDataError, locked_run, raise_incident, start_instance
+from orchestration.engine.runtime import StartDataError, lock_step, locked_run, raise_incident, start_instance
 from orchestration.models import Event, ProcessInstance, Step, Timer, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ def _fire(timer_id: int, instance_id: Any, now: datetime) -> int:
         timer.save(update_fields=["fired_at"])
         if run.instance.status != ProcessInstance.Status.RUNNING or timer.step_id is None:
             return 1
-        step = Step.objects.select_for_update().get(id=timer.step_id)
+        step = lock_step(run, timer.step_id)
         if timer.kind == Timer.Kind.RETRY:
             if step.status == Step.Status.RETRY_WAIT:
                 queue_for_worker(run, step, attempt=int(timer.payload["attempt"]))

@@ -101,7 +101,7 @@ def test_only_a_registered_task_can_be_queued():
 def steps_published(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
     """The ``run_step`` messages the relay sends, instead of a broker."""
     messages: list[list[Any]] = []
-    monkeypatch.setattr(run_step, "apply_async", lambda args: messages.append(args))
+    monkeypatch.setattr(run_step, "apply_async", lambda args, **options: messages.append(args))
     return messages
 
 

@@ -71,6 +71,14 @@ class Block:
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
         """A timer of this step is due (waits); the default ignores it."""
 
+    def may_have_timers(self, node: Node) -> bool:
+        """Whether a waiting step of ``node`` may have timers to cancel when it is resumed.
+
+        The default says yes (resuming then cancels them in one UPDATE); a kind whose timers
+        come only from its settings says no when they set none.
+        """
+        return True
+
 
 ConfigT = TypeVar("ConfigT", bound=Mapping[str, Any])
 

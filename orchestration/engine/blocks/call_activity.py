@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry, evaluate_mapping
 from orchestration.engine.transitions import move
+from orchestration.engine.writes import write_step
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ class CallActivityBlock(Block):
         inputs = evaluate_mapping(run, node["config"].get("inputs", {}), "input")
         move(step, Step.Status.WAITING)
         step.input = inputs
-        step.save(update_fields=["status", "input"])
+        write_step(run, step, ["status", "input"])
         try:
             child = start_child_instance(run, step, version, inputs)
         except StartDataError as exc:

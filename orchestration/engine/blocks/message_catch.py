@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, TypedDict
 from orchestration.bpmn.context import baton_attr
 from orchestration.engine.blocks.base import Block, BlockError, Kind
 from orchestration.engine.transitions import move
+from orchestration.engine.writes import write_step
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import MessageSubscription, Step
 
@@ -51,7 +52,7 @@ class MessageCatchBlock(Block):
             raise BlockError(f"Cannot compute the correlation key: {exc}") from exc
         move(step, Step.Status.WAITING)
         step.input = {"message": config["message"], "correlation_key": str(key)}
-        step.save(update_fields=["status", "input"])
+        write_step(run, step, ["status", "input"])
         MessageSubscription.objects.create(
             message_name=config["message"],
             correlation_key=str(key),

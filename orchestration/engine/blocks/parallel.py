@@ -10,7 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Literal, TypedDict
 
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
-from orchestration.engine.transitions import STEP, move
+from orchestration.engine.transitions import move
+from orchestration.engine.writes import close_steps, waiting_arrivals
 from orchestration.models import Step
 
 if TYPE_CHECKING:
@@ -43,7 +44,6 @@ def connect(node: Node, ctx: ReadContext) -> None:
 
 class ParallelBlock(Block):
     kind = "parallel"
-    saves_first = True
     leaves_open = False  # a later branch of the same run may consume the arrival
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
@@ -51,20 +51,19 @@ class ParallelBlock(Block):
         if len(incoming) <= 1:
             return list(node["outgoing"])
         move(step, Step.Status.WAITING)
-        step.save(update_fields=["status"])
-        first_by_flow: dict[str, int] = {}
-        arrivals = Step.objects.filter(
-            instance=run.instance, node_id=node["id"], status=Step.Status.WAITING
-        ).order_by("id")
-        for arrival_id, flow in arrivals.values_list("id", "incoming_flow"):
-            first_by_flow.setdefault(flow, arrival_id)
+        arrivals = waiting_arrivals(run, node["id"])
+        arrivals.append(step)
+        first_by_flow: dict[str, Step] = {}
+        for arrival in arrivals:
+            first_by_flow.setdefault(arrival.incoming_flow, arrival)
         if not all(flow in first_by_flow for flow in incoming):
-            return None
-        consumed = sorted(first_by_flow[flow] for flow in incoming)
-        STEP.bulk_move(
-            Step.objects.filter(id__in=consumed).exclude(id=step.id), Step.Status.COMPLETED, ended_at=run.now
-        )
-        step.join_key = f"{node['id']}:{consumed[0]}"
+            return None  # waits, written with the run's new steps
+        consumed = [first_by_flow[flow] for flow in incoming]
+        # The oldest arrival names the firing: two runs consuming it would write the same key.
+        oldest = next(arrival for arrival in arrivals if any(arrival is c for c in consumed))
+        arrivals[:] = [arrival for arrival in arrivals if all(arrival is not c for c in consumed)]
+        close_steps(run, [arrival for arrival in consumed if arrival is not step], Step.Status.COMPLETED)
+        step.join_key = f"{node['id']}:{oldest.idempotency_key}"
         step.output = {"joined": len(consumed)}
         return list(node["outgoing"])
 

@@ -14,6 +14,7 @@ from orchestration.bpmn.parse import bpmn
 from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry
 from orchestration.engine.transitions import move
+from orchestration.engine.writes import write_step
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Step, Timer
 
@@ -103,7 +104,7 @@ class TimerCatchBlock(Block):
                 raise BlockError(f"Cannot compute the date: {exc}") from exc
         move(step, Step.Status.WAITING)
         step.input = {"due_at": due_at.isoformat()}
-        step.save(update_fields=["status", "input"])
+        write_step(run, step, ["status", "input"])
         Timer.objects.create(kind=Timer.Kind.WAIT, due_at=due_at, instance=run.instance, step=step)
         return None
 

@@ -9,6 +9,7 @@ from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
 from orchestration.engine.human import provider
 from orchestration.engine.transitions import move
+from orchestration.engine.writes import write_step
 from orchestration.models import Step
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class UserTaskBlock(Block):
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         move(step, Step.Status.WAITING)
-        step.save(update_fields=["status"])
+        write_step(run, step, ["status"])
         provider().create_tasks(run, step, node)
         return None
 
@@ -120,6 +121,10 @@ class UserTaskBlock(Block):
 
         timer = Timer.objects.get(id=payload["timer_id"])
         provider().on_timer(run, step, timer)
+
+    def may_have_timers(self, node: Node) -> bool:
+        # The approvals app sets a step's timers from these settings only (human.schedule_step_timer).
+        return bool(node["config"].get("due_in") or node["config"].get("reminder_in"))
 
 
 KIND = Kind(
