@@ -323,7 +323,7 @@ LOGGING = {
 }
 
 # Apps' REST endpoints: each module's register_routes(router) adds its routes under /api/.
-BATON_API_MODULES = ["approvals.api"]
+BATON_API_MODULES = ["approvals.api", "orchestration.ops.incident_api"]
 
 # One module per connector; each registers itself. Add yours here.
 BATON_CONNECTOR_MODULES = [

@@ -176,3 +176,14 @@ def procurement_url(engine: Engine) -> str:
 def live_engine(engine: Engine, transactional_db: None) -> Engine:
     """The engine for a test whose data must be committed so other processes see it."""
     return engine
+
+
+@pytest.fixture
+def eager_email(mailoutbox: list[Any]) -> Iterator[list[Any]]:
+    """Celery runs the email task in-process, so what a worker would send lands in ``mailoutbox``."""
+    from orchestration.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield mailoutbox
+    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
