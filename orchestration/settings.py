@@ -309,6 +309,10 @@ BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 BATON_BASE_URL = os.environ.get("BATON_BASE_URL", f"http://127.0.0.1:{os.environ.get('BATON_PORT', '8000')}")
 BATON_PROCUREMENT_URL = os.environ.get("BATON_PROCUREMENT_URL", f"{BATON_BASE_URL}/demo/procurement/orders/")
 BATON_HUMAN_TASKS = "approvals.routing.ApprovalTaskProvider"
+# Who may read GET /metrics (orchestration/ops/metrics.py): a request with "Authorization: Bearer <token>",
+# or one from these addresses or networks (comma-separated; behind a proxy, the proxy's address is seen).
+BATON_METRICS_TOKEN = os.environ.get("BATON_METRICS_TOKEN", "")
+BATON_METRICS_ALLOW = os.environ.get("BATON_METRICS_ALLOW", "127.0.0.1,::1")
 # How long a one-click approval link in an email stays valid.
 BATON_LINK_MAX_AGE_SECONDS = int(os.environ.get("BATON_LINK_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 

@@ -49,6 +49,21 @@ def wait_for(
         time.sleep(interval)
 
 
+def wait_until_completed(instances: list[Any], timeout: float = 60.0) -> None:
+    """Wait until every one of ``instances`` has completed (the worker ran their steps)."""
+    from orchestration.models import ProcessInstance
+
+    ids = [instance.id for instance in instances]
+    wait_for(
+        lambda: (
+            ProcessInstance.objects.filter(id__in=ids, status=ProcessInstance.Status.COMPLETED).count()
+            == len(ids)
+        ),
+        timeout=timeout,
+        what=f"{len(ids)} instance(s) completed",
+    )
+
+
 def _database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":

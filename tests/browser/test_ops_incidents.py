@@ -11,9 +11,9 @@ from playwright.sync_api import Dialog, expect
 
 from orchestration.definitions import create_workflow, publish_version
 from orchestration.engine import start_instance
-from orchestration.models import Incident, ProcessInstance
+from orchestration.models import Incident
 from tests import bpmn
-from tests.conftest import wait_for
+from tests.conftest import wait_for, wait_until_completed
 from tests.orchestration.conftest import Answer, ScriptedServer
 
 
@@ -85,16 +85,7 @@ def test_an_operator_retries_a_group_of_failed_orders_and_they_complete(
 
     expect(page.get_by_role("alert")).to_contain_text("Retried 3 of 3.")
     assert questions == ["Try the step again for all 3 requests?"]
-    wait_for(
-        lambda: (
-            ProcessInstance.objects.filter(
-                id__in=[i.id for i in instances], status=ProcessInstance.Status.COMPLETED
-            ).count()
-            == 3
-        ),
-        timeout=60,
-        what="the three orders placed",
-    )
+    wait_until_completed(instances)
     page.reload()
     expect(page.get_by_test_id("incidents-empty")).to_be_visible()
     screenshot(page, "all-dealt-with")
