@@ -169,6 +169,7 @@ VENDOR_STATIC = {
     "vendor/bpmn-js": NODE_MODULES / "bpmn-js/dist",
     "vendor/diagram-js-minimap": NODE_MODULES / "diagram-js-minimap/dist",
     "vendor/diagram-js-minimap-assets": NODE_MODULES / "diagram-js-minimap/assets",
+    "vendor/chart.js": NODE_MODULES / "chart.js/dist",
 }
 STATICFILES_DIRS = [BASE_DIR / "static", *VENDOR_STATIC.items()]
 
@@ -328,6 +329,8 @@ LOGGING = {
 
 # Apps' REST endpoints: each module's register_routes(router) adds its routes under /api/.
 BATON_API_MODULES = ["approvals.api", "orchestration.ops.incident_api"]
+# Apps' parts of the operations console's reports: each module's report_sections(workflow, period).
+BATON_REPORT_MODULES = ["approvals.reports"]
 
 # One module per connector; each registers itself. Add yours here.
 BATON_CONNECTOR_MODULES = [
