@@ -21,6 +21,13 @@ from orchestration.api.responses import FORBIDDEN, NOT_FOUND, signed_in
 from orchestration.ops.incidents import BULK_LIMIT, Fix, fix_group, incident_groups
 
 
+class StoppedRequestSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField()
+    business_key = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    initiator = serializers.CharField()
+
+
 class IncidentGroupSerializer(serializers.Serializer[Any]):
     """Open incidents of one workflow at one block with one error."""
 
@@ -32,6 +39,7 @@ class IncidentGroupSerializer(serializers.Serializer[Any]):
     count = serializers.IntegerField()
     first_seen = serializers.DateTimeField()
     last_seen = serializers.DateTimeField()
+    requests = StoppedRequestSerializer(many=True, help_text="The oldest requests of the group (at most 10).")
 
 
 class GroupFixSerializer(serializers.Serializer[Any]):
@@ -45,6 +53,7 @@ class GroupFixSerializer(serializers.Serializer[Any]):
 
 class FailedFixSerializer(serializers.Serializer[Any]):
     incident = serializers.IntegerField()
+    instance = serializers.UUIDField()
     detail = serializers.CharField()
 
 
@@ -94,7 +103,10 @@ class IncidentGroupViewSet(viewsets.ViewSet):
             {
                 "action": result.action,
                 "done": result.done,
-                "failed": [{"incident": i, "detail": why} for i, why in result.failed],
+                "failed": [
+                    {"incident": i, "instance": result.instances[i], "detail": why}
+                    for i, why in result.failed
+                ],
                 "failed_again": result.failed_again,
                 "left": result.left,
                 "summary": result.summary,

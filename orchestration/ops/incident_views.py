@@ -13,8 +13,8 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.http import require_GET, require_POST
 
-from orchestration.access import operated_workflows
-from orchestration.ops.incidents import BulkResult, fix_group, incident_groups
+from orchestration.access import access_workflow, operated_workflows
+from orchestration.ops.incidents import BulkResult, error_of_group, fix_group, incident_groups
 
 
 class GroupFixForm(forms.Form):
@@ -22,7 +22,7 @@ class GroupFixForm(forms.Form):
 
     workflow = forms.SlugField(max_length=100)
     node_id = forms.CharField(max_length=200)
-    error = forms.CharField(strip=False)
+    group = forms.RegexField(regex=r"^[0-9a-f]{32}$", help_text="The group's error_digest.")
     action = forms.ChoiceField(choices=[("retry", "Retry all"), ("skip", "Skip all")])
     reason = forms.CharField(
         max_length=400,
@@ -63,15 +63,21 @@ def incident_group_fix(request: HttpRequest) -> HttpResponse:
         fields = ", ".join(sorted(form.errors))
         return HttpResponseBadRequest(f"Check these fields: {fields}.", content_type="text/plain")
     data = form.cleaned_data
-    result = fix_group(
-        request.user,  # type: ignore[arg-type]
-        data["workflow"],
-        data["node_id"],
-        data["error"],
-        data["action"],
-        reason=data["reason"],
-    )
-    _tell(request, result)
+    user = request.user
+    access_workflow(user, data["workflow"], "change_workflow")  # type: ignore[arg-type]
+    error = error_of_group(user, data["workflow"], data["node_id"], data["group"])  # type: ignore[arg-type]
+    if error is None:
+        messages.info(request, "Nothing to do: these problems were already dealt with.")
+    else:
+        result = fix_group(
+            user,  # type: ignore[arg-type]
+            data["workflow"],
+            data["node_id"],
+            error,
+            data["action"],
+            reason=data["reason"],
+        )
+        _tell(request, result)
     back = reverse("ops:incidents")
     if request.POST.get("from_workflow"):
         back += "?" + urlencode({"workflow": request.POST["from_workflow"]})
@@ -83,5 +89,8 @@ def _tell(request: HttpRequest, result: BulkResult) -> None:
         messages.info(request, "Nothing to do: these problems were already dealt with.")
         return
     level = messages.SUCCESS if not result.failed and not result.failed_again else messages.WARNING
-    detail = "".join(f" Request {incident}: {why}" for incident, why in result.failed[:5])
+    detail = "".join(
+        f" Request {str(result.instances.get(incident, ''))[:8]}: {why}"
+        for incident, why in result.failed[:5]
+    )
     messages.add_message(request, level, result.summary + detail)

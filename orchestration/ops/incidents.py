@@ -16,6 +16,7 @@ worker. The requester's page says "the operators have been told": this makes it 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -48,6 +49,9 @@ __all__ = [
     "BulkResult",
     "Fix",
     "IncidentGroup",
+    "StoppedRequest",
+    "error_digest",
+    "error_of_group",
     "fix_group",
     "group_incidents",
     "incident_groups",
@@ -62,14 +66,31 @@ TELL_OPERATORS = "orchestration.tell_operators"
 TOLD = "incidents.operators_told"
 # Instances fixed per bulk action: a larger group is fixed in several clicks, each a bounded request.
 BULK_LIMIT = 200
+# Requests listed per group on the page (the count covers them all), from at most this many incidents.
+LISTED_REQUESTS = 10
+LISTED_REQUESTS_SCAN = 2000
 
 Fix = Literal["retry", "skip"]
 _ACTIONS = {"retry": retry_incident, "skip": skip_incident}
 
 
 @dataclass(frozen=True)
+class StoppedRequest:
+    """One request a group holds, as the page lists it."""
+
+    id: Any
+    business_key: str
+    started_at: datetime
+    initiator: str
+
+    @property
+    def number(self) -> str:
+        return self.business_key or str(self.id)[:8]
+
+
+@dataclass(frozen=True)
 class IncidentGroup:
-    """Open incidents of one workflow at one block with one error."""
+    """Open incidents of one workflow at one block with one error (``requests``: the oldest few)."""
 
     workflow_key: str
     workflow_name: str
@@ -79,10 +100,27 @@ class IncidentGroup:
     count: int
     first_seen: datetime
     last_seen: datetime
+    requests: tuple[StoppedRequest, ...] = ()
 
     @property
     def block(self) -> str:
         return self.node_name or self.node_id
+
+    @property
+    def digest(self) -> str:
+        """Names the group in a form: browsers rewrite line breaks in submitted text, so not the error itself."""
+        return error_digest(self.error)
+
+
+def error_digest(error: str) -> str:
+    """A short fingerprint of an error text."""
+    return hashlib.sha256(error.encode()).hexdigest()[:32]
+
+
+def error_of_group(user: AbstractBaseUser, workflow: str, node_id: str, digest: str) -> str | None:
+    """The error text of the open group ``digest`` names (None when that group is gone or not the user's)."""
+    errors = group_incidents(user, workflow, node_id, error=None).values_list("error", flat=True).distinct()
+    return next((error for error in errors if error_digest(error) == digest), None)
 
 
 @dataclass
@@ -92,6 +130,8 @@ class BulkResult:
     action: Fix
     done: list[int] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
+    # The request (instance id) of each incident tried.
+    instances: dict[int, Any] = field(default_factory=dict)
     # Retried inline and failed again at once with a new incident (the data still needs fixing).
     failed_again: list[int] = field(default_factory=list)
     left: int = 0
@@ -110,10 +150,14 @@ class BulkResult:
 
 
 def incident_groups(user: AbstractBaseUser, *, workflow: str = "") -> list[IncidentGroup]:
-    """The open incidents ``user`` may fix, grouped, the group seen last first. One query."""
+    """The open incidents ``user`` may fix, grouped, the group seen last first, each with its oldest requests.
+
+    Two queries, however many groups.
+    """
     incidents = operated_incidents(user).filter(resolved_at__isnull=True)
     if workflow:
         incidents = incidents.filter(instance__workflow__key=workflow)
+    key = ("instance__workflow__key", "step__node_id", "error")
     rows = (
         incidents.values("instance__workflow__key", "instance__workflow__name", "step__node_id", "error")
         .annotate(
@@ -124,6 +168,34 @@ def incident_groups(user: AbstractBaseUser, *, workflow: str = "") -> list[Incid
         )
         .order_by("-last_seen", "instance__workflow__key", "step__node_id")
     )
+    listed: dict[tuple[str, str, str], list[StoppedRequest]] = {}
+    oldest = incidents.order_by("created_at", "id").values(
+        *key,
+        "instance_id",
+        "instance__business_key",
+        "instance__started_at",
+        "instance__initiator__username",
+        "instance__initiator__first_name",
+        "instance__initiator__last_name",
+    )[:LISTED_REQUESTS_SCAN]
+    for item in oldest:
+        requests = listed.setdefault((item[key[0]], item[key[1]], item[key[2]]), [])
+        if len(requests) < LISTED_REQUESTS:
+            requests.append(
+                StoppedRequest(
+                    id=item["instance_id"],
+                    business_key=item["instance__business_key"],
+                    started_at=item["instance__started_at"],
+                    initiator=" ".join(
+                        filter(
+                            None,
+                            [item["instance__initiator__first_name"], item["instance__initiator__last_name"]],
+                        )
+                    )
+                    or item["instance__initiator__username"]
+                    or "",
+                )
+            )
     return [
         IncidentGroup(
             workflow_key=row["instance__workflow__key"],
@@ -134,16 +206,22 @@ def incident_groups(user: AbstractBaseUser, *, workflow: str = "") -> list[Incid
             count=row["count"],
             first_seen=row["first_seen"],
             last_seen=row["last_seen"],
+            requests=tuple(
+                listed.get((row["instance__workflow__key"], row["step__node_id"], row["error"]), ())
+            ),
         )
         for row in rows
     ]
 
 
-def group_incidents(user: AbstractBaseUser, workflow: str, node_id: str, error: str) -> QuerySet[Incident]:
-    """The open incidents of one group that ``user`` may fix (none when they operate no such workflow)."""
-    return operated_incidents(user).filter(
-        resolved_at__isnull=True, instance__workflow__key=workflow, step__node_id=node_id, error=error
+def group_incidents(
+    user: AbstractBaseUser, workflow: str, node_id: str, error: str | None
+) -> QuerySet[Incident]:
+    """The open incidents of one group (every error at the block, with None) that ``user`` may fix."""
+    incidents = operated_incidents(user).filter(
+        resolved_at__isnull=True, instance__workflow__key=workflow, step__node_id=node_id
     )
+    return incidents if error is None else incidents.filter(error=error)
 
 
 def fix_group(
@@ -158,11 +236,13 @@ def fix_group(
     access_workflow(user, workflow, "change_workflow")
     fix = _ACTIONS[action]
     pending = group_incidents(user, workflow, node_id, error).order_by("created_at", "id")
-    ids = list(pending.values_list("id", flat=True)[: BULK_LIMIT + 1])
+    tried = list(pending.values_list("id", "instance_id")[: BULK_LIMIT + 1])
     result = BulkResult(action=action)
-    if len(ids) > BULK_LIMIT:
-        ids = ids[:BULK_LIMIT]
+    if len(tried) > BULK_LIMIT:
+        tried = tried[:BULK_LIMIT]
         result.left = pending.count() - BULK_LIMIT
+    result.instances = dict(tried)
+    ids = [incident_id for incident_id, _ in tried]
     for incident_id in ids:
         try:
             instance = fix(incident_id, actor=user, reason=reason)

@@ -67,6 +67,8 @@ def test_an_operator_retries_a_group_of_failed_orders_and_they_complete(
     expect(group.get_by_test_id("incident-count")).to_have_text("3 requests")
     expect(group).to_contain_text("Order from supplier")
     expect(group.get_by_test_id("incident-error")).to_contain_text("Supplier catalogue is closed")
+    group.get_by_text("Which requests").click()
+    expect(group.get_by_test_id("incident-requests").get_by_role("link")).to_have_count(3)
     screenshot(page, "group-desktop")
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "group-phone")

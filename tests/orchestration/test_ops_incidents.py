@@ -12,7 +12,7 @@ from guardian.shortcuts import assign_perm
 
 from orchestration.engine import start_instance
 from orchestration.models import Event, Incident, ProcessInstance, WorkflowVersion
-from orchestration.ops.incidents import TOLD, incident_groups, tell_operators
+from orchestration.ops.incidents import TOLD, error_digest, incident_groups, tell_operators
 from tests import bpmn
 from tests.orchestration.conftest import Client
 from tests.orchestration.factories import publish
@@ -83,7 +83,7 @@ def test_open_incidents_are_grouped_by_workflow_block_and_error_with_counts(
 
 
 def test_the_page_lists_groups_only_for_operators(people: dict[str, Any], divide: WorkflowVersion) -> None:
-    _fail(divide, people, 2)
+    instances = _fail(divide, people, 2)
 
     operator = _page(people["gus"]).get("/operations/incidents/")
     initiator = _page(people["alice"]).get("/operations/incidents/")
@@ -92,6 +92,7 @@ def test_the_page_lists_groups_only_for_operators(people: dict[str, Any], divide
     assert operator.status_code == 200
     body = operator.content.decode()
     assert "Share out" in body and "2 requests" in body and "divide by zero" in body
+    assert all(f"Request {str(i.id)[:8]}" in body and f"/requests/{i.id}/" in body for i in instances)
     assert [initiator.status_code, viewer.status_code] == [404, 404]
     assert "divide by zero" not in initiator.content.decode() + viewer.content.decode()
 
@@ -107,7 +108,7 @@ def test_skip_all_moves_every_instance_of_the_group_on_with_who_and_why(
         {
             "workflow": "divide",
             "node_id": "divide",
-            "error": error,
+            "group": error_digest(error),  # the page names the group by a digest of its error
             "action": "skip",
             "reason": "Shares are paid by hand",
         },
@@ -123,6 +124,18 @@ def test_skip_all_moves_every_instance_of_the_group_on_with_who_and_why(
         assert event.actor == people["gus"] and event.data["reason"] == "Shares are paid by hand"
         assert "Shares are paid by hand" in event.message
     assert incident_groups(people["gus"]) == []
+
+
+def test_a_group_dealt_with_meanwhile_is_nothing_to_do_on_the_page(
+    people: dict[str, Any], divide: WorkflowVersion
+) -> None:
+    client = _page(people["gus"])
+    form = {"workflow": "divide", "node_id": "divide", "group": "0" * 32, "action": "retry", "reason": "x"}
+
+    response = client.post("/operations/incidents/fix/", form, follow=True)
+
+    assert response.status_code == 200
+    assert "Nothing to do: these problems were already dealt with." in response.content.decode()
 
 
 def test_retry_all_reports_instances_that_fail_again_at_once(
@@ -144,6 +157,8 @@ def test_retry_all_reports_instances_that_fail_again_at_once(
     # The old incidents are resolved; the same problem stands as a group of two new ones.
     [group] = api(people["owner"]).get("/api/incident-groups/").data
     assert group["count"] == 2 and group["workflow"] == "divide" and group["node_name"] == "Share out"
+    assert sorted(r["id"] for r in group["requests"]) == sorted(str(i.id) for i in instances)
+    assert {r["initiator"] for r in group["requests"]} == {"alice"}
 
 
 def test_an_incident_fixed_meanwhile_is_reported_not_fatal(
@@ -173,6 +188,7 @@ def test_an_incident_fixed_meanwhile_is_reported_not_fatal(
 
     assert result.done == [incidents[1].id]
     assert result.failed == [(incidents[0].id, "The incident was already skipped.")]
+    assert result.instances[incidents[0].id] == incidents[0].instance_id
     assert result.summary == "Skipped 1 of 2; 1 could not be skipped."
 
 
@@ -185,7 +201,9 @@ def test_bulk_actions_are_404_for_outsiders_and_403_for_viewers(
 
     outsider = api(people["olga"]).post("/api/incident-groups/skip/", body, format="json")
     viewer = api(people["victor"]).post("/api/incident-groups/skip/", body, format="json")
-    initiator_page = _page(people["alice"]).post("/operations/incidents/fix/", {**body, "action": "skip"})
+    initiator_page = _page(people["alice"]).post(
+        "/operations/incidents/fix/", {**body, "group": error_digest(error), "action": "skip"}
+    )
     listed = api(people["olga"]).get("/api/incident-groups/")
 
     assert [outsider.status_code, viewer.status_code, initiator_page.status_code] == [404, 403, 404]
