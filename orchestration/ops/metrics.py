@@ -191,11 +191,28 @@ def _allowed(request: HttpRequest) -> bool:
 
 
 def _networks() -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [
-        ipaddress.ip_network(item.strip(), strict=False)
-        for item in str(settings.BATON_METRICS_ALLOW).split(",")
-        if item.strip()
-    ]
+    networks = []
+    for item in _allow_entries():
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            continue  # reported by the system check (baton.E020); the others still apply
+    return networks
+
+
+def _allow_entries() -> list[str]:
+    return [item.strip() for item in str(settings.BATON_METRICS_ALLOW).split(",") if item.strip()]
+
+
+def unreadable_allow_entries() -> list[str]:
+    """The entries of ``BATON_METRICS_ALLOW`` that are neither an address nor a network."""
+    wrong = []
+    for item in _allow_entries():
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            wrong.append(item)
+    return wrong
 
 
 @require_GET

@@ -146,3 +146,15 @@ def test_metrics_need_the_token_or_an_allowed_address(settings: Any) -> None:
 @pytest.mark.django_db
 def test_metrics_are_read_only(settings: Any) -> None:
     assert Client().post("/metrics").status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_typo_in_the_allow_list_is_a_system_error_and_the_rest_still_applies(settings: Any) -> None:
+    from orchestration.checks import check_metrics_access
+
+    settings.BATON_METRICS_ALLOW = "10.0.0.0/8, not-an-address ,::1"
+
+    [error] = check_metrics_access(None)
+    assert error.id == "baton.E020" and "not-an-address" in error.msg
+    assert Client().get("/metrics", REMOTE_ADDR="10.1.1.1").status_code == 200
+    assert Client().get("/metrics", REMOTE_ADDR="192.0.2.1").status_code == 403
