@@ -83,8 +83,20 @@ def visible_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
 
 
 def visible_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:
-    """Incidents of the instances ``user`` may see."""
+    """Incidents of the instances ``user`` may see (the initiator sees theirs, but may not fix them)."""
     return Incident.objects.filter(instance__in=visible_instances(user))
+
+
+def operated_workflows(user: AbstractBaseUser) -> WorkflowQuerySet:
+    """Workflows ``user`` may operate (the operate right, change_workflow, on the object or globally)."""
+    return cast(
+        "WorkflowQuerySet", get_objects_for_user(user, "orchestration.change_workflow", klass=Workflow)
+    )
+
+
+def operated_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:
+    """Incidents ``user`` may see and fix: those of the workflows they operate."""
+    return Incident.objects.filter(instance__workflow__in=operated_workflows(user))
 
 
 def can_cancel(user: AbstractBaseUser, instance: ProcessInstance) -> bool:

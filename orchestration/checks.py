@@ -46,3 +46,20 @@ def check_production_secrets(app_configs: Any, **kwargs: Any) -> list[Error]:
             id="baton.E003",
         )
     ]
+
+
+@register()
+def check_metrics_access(app_configs: Any, **kwargs: Any) -> list[Error]:
+    """Every entry of BATON_METRICS_ALLOW must be an address or a network (a typo would lock Prometheus out)."""
+    from orchestration.ops.metrics import unreadable_allow_entries
+
+    wrong = unreadable_allow_entries()
+    if not wrong:
+        return []
+    return [
+        Error(
+            f"BATON_METRICS_ALLOW has entries that are not addresses or networks: {', '.join(wrong)}.",
+            hint="Write addresses or networks separated by commas, e.g. 127.0.0.1,10.0.0.0/8,::1.",
+            id="baton.E020",
+        )
+    ]

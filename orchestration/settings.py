@@ -171,6 +171,7 @@ VENDOR_STATIC = {
     "vendor/bpmn-js": NODE_MODULES / "bpmn-js/dist",
     "vendor/diagram-js-minimap": NODE_MODULES / "diagram-js-minimap/dist",
     "vendor/diagram-js-minimap-assets": NODE_MODULES / "diagram-js-minimap/assets",
+    "vendor/chart.js": NODE_MODULES / "chart.js/dist",
 }
 STATICFILES_DIRS = [BASE_DIR / "static", *VENDOR_STATIC.items()]
 
@@ -319,6 +320,10 @@ BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 BATON_BASE_URL = os.environ.get("BATON_BASE_URL", f"http://127.0.0.1:{os.environ.get('BATON_PORT', '8000')}")
 BATON_PROCUREMENT_URL = os.environ.get("BATON_PROCUREMENT_URL", f"{BATON_BASE_URL}/demo/procurement/orders/")
 BATON_HUMAN_TASKS = "approvals.routing.ApprovalTaskProvider"
+# Who may read GET /metrics (orchestration/ops/metrics.py): a request with "Authorization: Bearer <token>",
+# or one from these addresses or networks (comma-separated; behind a proxy, the proxy's address is seen).
+BATON_METRICS_TOKEN = os.environ.get("BATON_METRICS_TOKEN", "")
+BATON_METRICS_ALLOW = os.environ.get("BATON_METRICS_ALLOW", "127.0.0.1,::1")
 # How long a one-click approval link in an email stays valid.
 BATON_LINK_MAX_AGE_SECONDS = int(os.environ.get("BATON_LINK_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 
@@ -333,7 +338,9 @@ LOGGING = {
 }
 
 # Apps' REST endpoints: each module's register_routes(router) adds its routes under /api/.
-BATON_API_MODULES = ["approvals.api"]
+BATON_API_MODULES = ["approvals.api", "orchestration.ops.incident_api"]
+# Apps' parts of the operations console's reports: each module's report_sections(workflow, period).
+BATON_REPORT_MODULES = ["approvals.reports"]
 
 # One module per connector; each registers itself. Add yours here.
 BATON_CONNECTOR_MODULES = [

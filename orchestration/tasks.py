@@ -5,6 +5,7 @@ from celery import shared_task
 from orchestration.engine.dispatch import deliver
 from orchestration.engine.runtime import continue_handed_off
 from orchestration.engine.worker import execute_step
+from orchestration.ops.incidents import TELL_OPERATORS, tell_operators
 
 
 @shared_task(name="orchestration.run_step", acks_late=True, reject_on_worker_lost=True)
@@ -17,6 +18,12 @@ def run_step(step_id: int, attempt: int) -> None:
 def deliver_task(outbox_id: int, count: int) -> None:
     """Run once the registered task an outbox row names (an approval email)."""
     deliver(outbox_id, count)
+
+
+@shared_task(name=TELL_OPERATORS)
+def tell_operators_task(incident_id: int) -> int:
+    """Email a workflow's operators that a new group of incidents appeared (once per group)."""
+    return tell_operators(incident_id)
 
 
 @shared_task(name="orchestration.continue_run")

@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from orchestration.api.auth import ObtainToken
+from orchestration.ops.metrics import scrape
 from orchestration.webhooks import receive_webhook
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("hooks/<slug:key>/", receive_webhook, name="webhook"),
     path("designer/", include("designer.urls")),
     path("operations/", include("orchestration.ops.urls")),
+    path("metrics", scrape, name="metrics"),
     path("", include("approvals.urls")),
 ]
 

@@ -49,6 +49,21 @@ def wait_for(
         time.sleep(interval)
 
 
+def wait_until_completed(instances: list[Any], timeout: float = 60.0) -> None:
+    """Wait until every one of ``instances`` has completed (the worker ran their steps)."""
+    from orchestration.models import ProcessInstance
+
+    ids = [instance.id for instance in instances]
+    wait_for(
+        lambda: (
+            ProcessInstance.objects.filter(id__in=ids, status=ProcessInstance.Status.COMPLETED).count()
+            == len(ids)
+        ),
+        timeout=timeout,
+        what=f"{len(ids)} instance(s) completed",
+    )
+
+
 def _database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
@@ -176,3 +191,14 @@ def procurement_url(engine: Engine) -> str:
 def live_engine(engine: Engine, transactional_db: None) -> Engine:
     """The engine for a test whose data must be committed so other processes see it."""
     return engine
+
+
+@pytest.fixture
+def eager_email(mailoutbox: list[Any]) -> Iterator[list[Any]]:
+    """Celery runs the email task in-process, so what a worker would send lands in ``mailoutbox``."""
+    from orchestration.celery import app
+
+    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
+    app.conf.update(task_always_eager=True, task_eager_propagates=True)
+    yield mailoutbox
+    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])

@@ -99,20 +99,29 @@ def _resolve(run: Run, incident: Incident, resolution: str) -> None:
     ).exists()
 
 
+def _because(reason: str) -> str:
+    return f": {reason}" if reason else ""
+
+
 def _instance_of(incident_id: int) -> Any:
     return Incident.objects.values_list("instance_id", flat=True).get(id=incident_id)
 
 
 def retry_incident(
-    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None
+    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None, reason: str = ""
 ) -> ProcessInstance:
-    """Run the failed step again, optionally after correcting ``variables`` (the fix)."""
+    """Run the failed step again, optionally after correcting ``variables`` (the fix); ``reason`` is recorded."""
     with locked_run(_instance_of(incident_id), actor=actor) as run:
         incident, step = _open_incident(run, incident_id)
         _resolve(run, incident, Incident.Resolution.RETRIED)
         if variables:
             run.set_variables(variables, step)
-        run.event("incident.retried", f"Retrying {step.node_name or step.node_id}", step=step)
+        run.event(
+            "incident.retried",
+            f"Retrying {step.node_name or step.node_id}{_because(reason)}",
+            step=step,
+            data={"incident": incident.id, "reason": reason},
+        )
         step.error = ""
         block = block_for(step.kind)
         if incident.cause == Incident.Cause.OUTPUT_MAPPING:
@@ -131,9 +140,9 @@ def retry_incident(
 
 
 def skip_incident(
-    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None
+    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None, reason: str = ""
 ) -> ProcessInstance:
-    """Treat the failed step as done (setting ``variables`` as its result) and move on."""
+    """Treat the failed step as done (setting ``variables`` as its result) and move on; ``reason`` is recorded."""
     with locked_run(_instance_of(incident_id), actor=actor) as run:
         incident, step = _open_incident(run, incident_id)
         node = run.graph["nodes"][step.node_id]
@@ -145,7 +154,12 @@ def skip_incident(
         Outbox.objects.filter(step=step).delete()
         if variables:
             run.set_variables(variables, step)
-        run.event("incident.skipped", f"Skipped {step.node_name or step.node_id}", step=step)
+        run.event(
+            "incident.skipped",
+            f"Skipped {step.node_name or step.node_id}{_because(reason)}",
+            step=step,
+            data={"incident": incident.id, "reason": reason},
+        )
         step.output = variables or {}
         move(step, Step.Status.SKIPPED)
         step.ended_at = run.now

@@ -249,6 +249,9 @@ def raise_incident(run: Run, step: Step, error: str, *, cause: str = Incident.Ca
         step.save()
     run.instance.has_incident = True
     incident = Incident.objects.create(instance=run.instance, step=step, error=error, cause=cause)
+    from orchestration.ops.incidents import queue_notice  # the console imports the engine: not at load
+
+    queue_notice(incident)
     run.event(
         "incident.raised",
         f"{step.node_name or step.node_id} failed: {error}",

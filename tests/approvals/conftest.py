@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -80,14 +79,3 @@ def mailed_org(org: dict[str, Any]) -> dict[str, Any]:
         user.email = f"{user.username}@example.com"
         user.save(update_fields=["email"])
     return org
-
-
-@pytest.fixture
-def eager_email(mailoutbox: list[Any]) -> Iterator[list[Any]]:
-    """Celery runs the email task in-process, so what a worker would send lands in ``mailoutbox``."""
-    from orchestration.celery import app
-
-    before = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.update(task_always_eager=True, task_eager_propagates=True)
-    yield mailoutbox
-    app.conf.update(task_always_eager=before[0], task_eager_propagates=before[1])
