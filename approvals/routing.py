@@ -10,7 +10,6 @@ the instance row locked.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from approvals.access import approvals_on, visible_tasks
 from approvals.models import ApprovalTask, Profile, person, task_holder
 from approvals.notifications import Kind, notify_on_commit
 from approvals.transitions import TASK
+from orchestration import money
 from orchestration.durations import parse_duration
 from orchestration.engine import human
 from orchestration.engine.human import BlockError
@@ -41,10 +41,8 @@ if TYPE_CHECKING:
     from orchestration.engine.human import Run
 
 FALLBACK_GROUP = "Finance"
-DEFAULT_CURRENCY = "USD"
 AUTHORITY_CHAIN = "authority_chain"
 
-_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 # Each task timer and the block setting that sets it; they restart for each new approver.
 _TIMER_SETTINGS = ((Timer.Kind.DUE, "due_in"), (Timer.Kind.REMINDER, "reminder_in"))
 TASK_TIMERS = tuple(kind for kind, _ in _TIMER_SETTINGS)
@@ -61,36 +59,42 @@ class ChainRequest:
 
 
 def chain_request(run: Run, node: Node) -> ChainRequest:
-    """Evaluate the Approval block's amount and read ``currency`` and ``category`` from the variables.
+    """Read the Approval block's amount, and ``currency`` and ``category`` from the variables.
 
-    The amount is the block's ``amount_expression`` (CEL); the currency is the
-    ``currency`` variable when set, else USD; the category is the ``category``
-    variable when set, else none. Raises :class:`BlockError` when the amount is not
-    a non-negative number or the currency is not a three-letter code.
+    The amount is the block's ``amount_expression``: a money variable named there is
+    read exactly from its stored text; any other expression is evaluated (CEL gives a
+    double) and rounded half up to the currency's minor units. The currency is the
+    ``currency`` variable, never assumed; the category is the ``category`` variable
+    when set, else none. Raises :class:`BlockError` when the currency is missing or
+    not an ISO 4217 code, or the amount is not one Baton accepts in it.
     """
-    source = node["config"].get("amount_expression") or ""
+    source = (node["config"].get("amount_expression") or "").strip()
     if not source:
         raise BlockError("The authority chain needs an amount, and this Approval names none.")
-    try:
-        value = evaluate(source, run.graph["variables"], run.scope())
-    except ExpressionError as exc:
-        raise BlockError(f"The amount ({source}) could not be evaluated: {exc}") from None
-    # bool is an int in Python, but true is no amount.
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise BlockError(f"The amount ({source}) is {value!r}, not a number.")
-    amount = Decimal(str(value))
-    if not amount.is_finite() or amount < 0:
-        raise BlockError(f"The amount ({source}) is {value!r}; it must be zero or more.")
     currency = run.variables.get("currency")
     if currency in (None, ""):
-        currency = DEFAULT_CURRENCY
-    if not isinstance(currency, str) or not _CURRENCY.match(currency):
-        raise BlockError(f"The currency {currency!r} is not a three-letter code such as USD.")
+        raise BlockError(
+            "The request has no currency, so its amount cannot be compared with authority limits: "
+            'give the process a "currency" field (a code such as USD).'
+        )
+    if not money.is_currency(currency):
+        raise BlockError(f"The currency {currency!r} is not a currency code such as USD or EUR.")
+    currency = currency.upper()
+    value = run.variables.get(source)
+    if not isinstance(value, str):
+        try:
+            value = evaluate(source, run.graph["variables"], run.scope())
+        except ExpressionError as exc:
+            raise BlockError(f"The amount ({source}) could not be evaluated: {exc}") from None
+    try:
+        amount = money.parse_amount(value, currency, computed=True)
+    except money.MoneyError as exc:
+        raise BlockError(f"The amount ({source}) is {value!r}: {exc}") from None
     category = run.variables.get("category")
     return ChainRequest(
         requester=run.instance.initiator,
         amount=amount,
-        currency=currency.upper(),
+        currency=currency,
         category=category.strip() if isinstance(category, str) else "",
     )
 
