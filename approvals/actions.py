@@ -9,7 +9,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from approvals.access import can_decide, can_manage_tasks, closed_reason, is_candidate
-from approvals.chain import covers
 from approvals.models import ApprovalTask, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
@@ -17,6 +16,7 @@ from approvals.routing import (
     TASK_TIMERS,
     ApprovalTaskProvider,
     chain_request,
+    covers_request,
     escalate_in_chain,
     is_chain_level,
     needs_everyone,
@@ -123,7 +123,7 @@ def complete_task(
                 with transaction.atomic():
                     request = chain_request(run, node)
                     on_date = timezone.localdate(run.now)
-                    if not covers(user, request.amount, request.currency, request.category, on_date):
+                    if not covers_request(user, request, on_date):
                         escalate_in_chain(run, step, node, task, request)
                         return task
             except BlockError as exc:

@@ -7,7 +7,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from approvals.chain import authority_of
+from approvals.chain import authority_for
+from approvals.exchange import NoRate
 from orchestration import money
 from orchestration.connectors.base import Connector, ConnectorError
 from orchestration.connectors.registry import register
@@ -25,7 +26,11 @@ class CheckAuthorityConnector(Connector):
     )
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        """Return ``{"covered": bool, "limit": "USD 500.00", "currency": str}`` for the requester."""
+        """Return ``{"covered": bool, "limit": "USD 500.00", "currency": str}`` for the requester.
+
+        When the limit is in the base currency and the amount is not, the amount is
+        converted at today's rate and ``exchange_rate`` says how.
+        """
         requester = data.get("requester")
         if not isinstance(requester, str) or not requester:
             raise ConnectorError("'requester' must be a username.", retryable=False)
@@ -44,10 +49,19 @@ class CheckAuthorityConnector(Connector):
         category = data.get("category") or ""
         if not isinstance(category, str):
             raise ConnectorError("'category' must be text.", retryable=False)
-        limit = authority_of(user, currency.upper(), category, timezone.localdate())
-        return {
-            "covered": limit is not None and amount <= limit.amount,
+        try:
+            # The same answer the admin's "who can approve?" gives (approvals.chain.route).
+            authority = authority_for(user, amount, currency, category, timezone.localdate())
+        except NoRate as exc:
+            raise ConnectorError(str(exc), retryable=False) from None
+        result = {
+            "covered": authority is not None and authority.covers,
             # What people read on the request: the limit with its currency, or "none".
-            "limit": limit.describe() if limit else "none",
-            "currency": currency,
+            "limit": authority.limit.describe() if authority else "none",
+            "currency": currency.upper(),
         }
+        if authority is not None and authority.conversion is not None:
+            result["exchange_rate"] = (
+                f"{money.format_money(amount, currency)} is {authority.conversion.describe()}"
+            )
+        return result

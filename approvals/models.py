@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.conf import settings
@@ -197,6 +198,63 @@ class AuthorityLimit(models.Model):
                 money_values.check_minor_units(self.amount, self.currency)
         except money_values.MoneyError as exc:
             raise ValidationError({"amount": str(exc)}) from None
+
+
+class ExchangeRate(models.Model):
+    """What one unit of a currency is worth in the base currency, from a date until a later rate.
+
+    Requests in ``currency`` are compared with authority limits set in ``base`` after
+    conversion at the rate in force on the request's date. ``base`` is the
+    ``BATON_BASE_CURRENCY`` setting when the rate is entered, so rates entered under
+    another base are never applied by mistake.
+    """
+
+    # Checked in clean() against ISO 4217, after "eur" is read as EUR.
+    currency = models.CharField(max_length=3, help_text="The currency requests are made in, such as EUR.")
+    base = models.CharField(max_length=3, editable=False, help_text="The currency limits are set in.")
+    rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text="What one unit of the currency is worth in the base currency: 1 EUR = 1.08 USD is 1.08.",
+    )
+    valid_from = models.DateField(
+        help_text="Applies to requests made on this date and later, until the next rate of the currency."
+    )
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["base", "currency", "valid_from"],
+                name="exchange_rate_one_per_day",
+                violation_error_message="This currency already has a rate from that date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gt=0),
+                name="exchange_rate_positive",
+                violation_error_message="A rate is above 0.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.describe()} from {self.valid_from.isoformat()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.base = self.base or settings.BATON_BASE_CURRENCY
+        super().save(*args, **kwargs)
+
+    def describe(self) -> str:
+        """The rate as people read it: ``1 EUR = 1.08 USD``."""
+        return f"1 {self.currency} = {self.rate.normalize():f} {self.base}"
+
+    def clean(self) -> None:
+        self.currency = (self.currency or "").upper()
+        self.base = self.base or settings.BATON_BASE_CURRENCY
+        if not money_values.is_currency(self.currency):
+            raise ValidationError({"currency": "Use an ISO 4217 currency code such as EUR, GBP or JPY."})
+        if self.currency == self.base:
+            raise ValidationError({"currency": f"{self.base} is the base currency: it needs no rate."})
 
 
 class ApprovalTask(models.Model):

@@ -10,6 +10,7 @@ the instance row locked.
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from approvals import chain
 from approvals.access import approvals_on, visible_tasks
+from approvals.exchange import NoRate
 from approvals.models import ApprovalTask, Profile, person, task_holder
 from approvals.notifications import Kind, notify_on_commit
 from approvals.transitions import TASK
@@ -31,7 +33,6 @@ from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Incident, Step, Timer
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Callable
 
     from django.contrib.auth.models import AbstractBaseUser
@@ -50,12 +51,17 @@ TASK_TIMERS = tuple(kind for kind, _ in _TIMER_SETTINGS)
 
 @dataclass(frozen=True)
 class ChainRequest:
-    """What an authority-chain Approval compares with limits: who asks, how much, in what, for what."""
+    """What an authority-chain Approval compares with limits: who asks, how much, in what, for what.
+
+    ``rate_date`` is the day the request was made: a conversion into the base currency
+    uses the rate in force then, at every level and on every retry.
+    """
 
     requester: Any
     amount: Decimal
     currency: str
     category: str
+    rate_date: datetime.date
 
 
 def chain_request(run: Run, node: Node) -> ChainRequest:
@@ -96,7 +102,18 @@ def chain_request(run: Run, node: Node) -> ChainRequest:
         amount=amount,
         currency=currency,
         category=category.strip() if isinstance(category, str) else "",
+        rate_date=timezone.localdate(run.instance.started_at),
     )
+
+
+def covers_request(user: Any, request: ChainRequest, on_date: datetime.date) -> bool:
+    """Whether ``user``'s own limit covers ``request`` on ``on_date``; a missing rate is a :class:`BlockError`."""
+    try:
+        return chain.covers(
+            user, request.amount, request.currency, request.category, on_date, rate_date=request.rate_date
+        )
+    except NoRate as exc:
+        raise BlockError(str(exc)) from None
 
 
 def is_chain_level(node: Node, task: ApprovalTask) -> bool:
@@ -330,10 +347,13 @@ def _route_chain(
             request.category,
             on_date,
             approved_by=approved_by,
+            rate_date=request.rate_date,
         )
     except chain.ManagerCycle as exc:
         _to_fallback(config, task, str(exc))
         return
+    except NoRate as exc:
+        raise BlockError(str(exc)) from None
     if found is None:
         group = _fallback(config)
         why = chain.chain_ended(request.requester, after_level, request.amount, request.currency, group)
@@ -342,7 +362,10 @@ def _route_chain(
     task.assignee = found.approver
     task.candidate_group = None
     task.chain_level = found.level
-    task.limit_applied = str(found.limit)[:200] if found.limit else ""
+    applied = str(found.limit) if found.limit else ""
+    if found.conversion is not None:
+        applied += f"; the request counts as {found.conversion.describe()}"
+    task.limit_applied = applied[:200]
     task.reason = found.reason[:500]
 
 

@@ -309,6 +309,9 @@ BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 BATON_BASE_URL = os.environ.get("BATON_BASE_URL", f"http://127.0.0.1:{os.environ.get('BATON_PORT', '8000')}")
 BATON_PROCUREMENT_URL = os.environ.get("BATON_PROCUREMENT_URL", f"{BATON_BASE_URL}/demo/procurement/orders/")
 BATON_HUMAN_TASKS = "approvals.routing.ApprovalTaskProvider"
+# Authority limits in this currency also cover requests in other currencies, converted at the
+# exchange rate (kept in the admin) in force on the request's date.
+BATON_BASE_CURRENCY = os.environ.get("BATON_BASE_CURRENCY", "USD").strip().upper()
 # How long a one-click approval link in an email stays valid.
 BATON_LINK_MAX_AGE_SECONDS = int(os.environ.get("BATON_LINK_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 
