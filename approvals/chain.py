@@ -218,10 +218,10 @@ def _limit_phrase(who: User, authority: Authority | None, amount: Decimal, curre
     if authority is None:
         return f"{person(who)} has no {currency} limit for {wanted}"
     limit = authority.limit.describe()
-    rate = f" ({wanted} is {authority.conversion.describe()})" if authority.conversion else ""
-    if authority.covers:
-        return f"{person(who)}'s limit {limit} covers it{rate}"
-    return f"{person(who)}'s limit {limit} does not cover {wanted}{rate}"
+    verb = "covers" if authority.covers else "does not cover"
+    if authority.conversion is not None:
+        return f"{person(who)}'s limit {limit} {verb} {wanted}, which is {authority.conversion.describe()}"
+    return f"{person(who)}'s limit {limit} {'covers it' if authority.covers else f'does not cover {wanted}'}"
 
 
 def next_level(

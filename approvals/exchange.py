@@ -39,10 +39,10 @@ class Conversion:
     rate: ExchangeRate
 
     def describe(self) -> str:
-        """``USD 2,090.00 at the rate of 2026-11-01, 1 EUR = 1.1 USD``: what the amount counts as, and why."""
+        """``USD 2,090.00 at the rate of 2026-11-01 (1 EUR = 1.1 USD)``: what the amount counts as, and why."""
         return (
             f"{money(self.converted, self.rate.base)} at the rate of "
-            f"{self.rate.valid_from.isoformat()}, {self.rate.describe()}"
+            f"{self.rate.valid_from.isoformat()} ({self.rate.describe()})"
         )
 
 

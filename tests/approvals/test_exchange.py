@@ -58,7 +58,9 @@ def test_a_conversion_rounds_half_up_to_the_base_currencys_minor_units():
     conversion = to_base(Decimal("12345"), "JPY", TODAY)
 
     assert conversion.converted == Decimal("82.86")  # 82.859640
-    assert conversion.describe() == f"USD 82.86 at the rate of {LAST_MONTH.isoformat()}, 1 JPY = 0.006712 USD"
+    assert (
+        conversion.describe() == f"USD 82.86 at the rate of {LAST_MONTH.isoformat()} (1 JPY = 0.006712 USD)"
+    )
 
 
 def test_a_gbp_request_is_compared_with_usd_limits_at_the_rate_of_its_date(org):
@@ -67,8 +69,11 @@ def test_a_gbp_request_is_compared_with_usd_limits_at_the_rate_of_its_date(org):
 
     first = _open_task(instance)
     assert first.assignee == org["manager"]
-    expected_rate = f"GBP 1,800.00 is USD 2,250.00 at the rate of {LAST_MONTH.isoformat()}, 1 GBP = 1.25 USD"
-    assert f"Max Manager's limit USD 2,000.00 does not cover GBP 1,800.00 ({expected_rate})" in first.reason
+    expected_rate = f"USD 2,250.00 at the rate of {LAST_MONTH.isoformat()} (1 GBP = 1.25 USD)"
+    assert (
+        f"Max Manager's limit USD 2,000.00 does not cover GBP 1,800.00, which is {expected_rate}"
+        in first.reason
+    )
     assert first.limit_applied.startswith("USD 2,000.00 for Max Manager; the request counts as USD 2,250.00")
 
     # The request was made last month; a rate entered since then does not change how it is judged.
@@ -80,7 +85,7 @@ def test_a_gbp_request_is_compared_with_usd_limits_at_the_rate_of_its_date(org):
 
     second = _open_task(instance)
     assert second.assignee == org["director"]
-    assert "Dana Director's limit USD 25,000.00 covers it (GBP 1,800.00 is USD 2,250.00" in second.reason
+    assert "Dana Director's limit USD 25,000.00 covers GBP 1,800.00, which is USD 2,250.00" in second.reason
 
 
 def test_a_limit_in_the_requests_own_currency_comes_before_the_base_currency(org):
