@@ -22,7 +22,8 @@ class CheckAuthorityConnector(Connector):
     label = "Check signature authority"
     description = (
         "Answers whether the requester may sign for the amount alone: their highest authority "
-        "limit (their own or a group's) in the currency, for the category if given, effective today."
+        "limit (their own or a group's) in the currency, else in the base currency after "
+        "conversion at today's exchange rate, for the category if given, effective today."
     )
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

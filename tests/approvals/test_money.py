@@ -105,3 +105,13 @@ def test_the_request_page_and_the_inbox_show_the_amount_with_its_currency(org):
 
     assert "USD 2,000.01" in page
     assert "USD 2,000.01" in inbox
+
+
+def test_the_start_form_offers_a_decimal_keyboard_for_a_money_field(org):
+    from approvals.forms import StartForm
+    from approvals.history import start_fields
+
+    version = publish(approval_flow(), key="buy")
+    html = str(StartForm(start_fields(version.graph))["amount"])
+
+    assert 'inputmode="decimal"' in html and 'type="text"' in html
