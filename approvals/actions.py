@@ -10,7 +10,6 @@ from django.db.models import Subquery
 from django.utils import timezone
 
 from approvals.access import can_decide, can_manage_tasks, closed_reason, is_candidate, with_decision_facts
-from approvals.chain import covers
 from approvals.models import ApprovalTask, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
@@ -18,6 +17,7 @@ from approvals.routing import (
     TASK_TIMERS,
     ApprovalTaskProvider,
     chain_request,
+    covers_request,
     escalate_in_chain,
     is_chain_level,
     needs_everyone,
@@ -126,7 +126,7 @@ def complete_task(
                 with transaction.atomic():
                     request = chain_request(run, node)
                     on_date = timezone.localdate(run.now)
-                    if not covers(user, request.amount, request.currency, request.category, on_date):
+                    if not covers_request(user, request, on_date):
                         escalate_in_chain(run, step, node, task, request)
                         return task
             except BlockError as exc:

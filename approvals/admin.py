@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
@@ -17,8 +18,10 @@ from django.utils import timezone
 
 from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, reassign_task, release_task
 from approvals.chain import ManagerCycle, manager_chain, route
-from approvals.models import ApprovalTask, AuthorityLimit, Profile, person
+from approvals.exchange import NoRate, base_currency
+from approvals.models import ApprovalTask, AuthorityLimit, ExchangeRate, Profile, money, person
 from approvals.routing import FALLBACK_GROUP
+from orchestration import money as money_values
 from orchestration.engine import InvalidState
 
 if TYPE_CHECKING:
@@ -138,12 +141,31 @@ class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
 
 class WhoCanApproveForm(forms.Form):
     requester = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"))
-    amount = forms.DecimalField(min_value=0, max_digits=14, decimal_places=2)
-    currency = forms.RegexField(regex=r"^[A-Za-z]{3}$", initial="USD", max_length=3)
+    amount = forms.CharField(max_length=40, help_text="As a request would give it, e.g. 1250.50.")
+    currency = forms.CharField(max_length=3, initial=settings.BATON_BASE_CURRENCY)
     category = forms.CharField(required=False, help_text="Blank: limits for any category.")
     on_date = forms.DateField(
-        required=False, label="On", help_text="Blank: today.", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="On",
+        help_text="Blank: today. Limits and exchange rates in force on this date apply.",
+        widget=forms.DateInput(attrs={"type": "date"}),
     )
+
+    def clean_currency(self) -> str:
+        currency = self.cleaned_data["currency"]
+        if not money_values.is_currency(currency):
+            raise forms.ValidationError("Enter a currency code such as USD, EUR or JPY.")
+        return currency.upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "amount" in data and "currency" in data:
+            # The same rules as a request's money field: minor units and bounds of the currency.
+            try:
+                data["amount"] = money_values.parse_amount(data["amount"], data["currency"])
+            except money_values.MoneyError as exc:
+                self.add_error("amount", str(exc))
+        return data
 
 
 @admin.register(AuthorityLimit)
@@ -164,20 +186,25 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
         """Who approves X of category Y for requester Z: the chain level by level and the limit that covers it."""
         form = WhoCanApproveForm(request.GET or None)
         result: Any = None
-        error = ""
+        error = wanted = requester_name = ""
         if form.is_valid():
             data = form.cleaned_data
+            wanted = money(data["amount"], data["currency"])
+            requester_name = person(data["requester"])
             try:
                 result = route(
                     data["requester"],
                     data["amount"],
-                    data["currency"].upper(),
+                    data["currency"],
                     data["category"].strip(),
                     data["on_date"] or timezone.localdate(),
                 )
-            except ManagerCycle as exc:
+            except (ManagerCycle, NoRate) as exc:
                 error = str(exc)
         context = {
+            "wanted": wanted,
+            "requester_name": requester_name,
+            "base_currency": base_currency(),
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Who can approve?",
@@ -188,7 +215,7 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/approvals/who_can_approve.html", context)
 
-    list_display = ("holder", "amount", "currency", "category", "valid_from", "valid_to")
+    list_display = ("holder", "limit", "category", "valid_from", "valid_to")
     list_filter = ("currency", "category", "group", ("valid_to", admin.EmptyFieldListFilter))
     search_fields = ("user__username", "user__first_name", "user__last_name", "group__name", "category")
     list_select_related = ("user", "group")
@@ -198,6 +225,30 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
     @admin.display(description="Holder")
     def holder(self, obj: AuthorityLimit) -> str:
         return person(obj.user) if obj.user_id else f"Group {obj.group}"
+
+    @admin.display(description="Limit", ordering="amount")
+    def limit(self, obj: AuthorityLimit) -> str:
+        return obj.describe()
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(admin.ModelAdmin):
+    """Effective-dated rates into the base currency, for requests in currencies limits are not set in."""
+
+    list_display = ("currency", "rate_shown", "valid_from")
+    list_filter = ("currency", "base")
+    search_fields = ("currency",)
+    date_hierarchy = "valid_from"
+    fields = ("currency", "rate", "valid_from", "base_shown")
+    readonly_fields = ("base_shown",)
+
+    @admin.display(description="Rate")
+    def rate_shown(self, obj: ExchangeRate) -> str:
+        return obj.describe()
+
+    @admin.display(description="Base currency")
+    def base_shown(self, obj: ExchangeRate) -> str:
+        return obj.base or base_currency()
 
 
 class ReassignForm(forms.Form):

@@ -17,12 +17,15 @@ from typing import Any, NamedTuple
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from approvals.exchange import Conversion, base_currency, to_base
 from approvals.models import AuthorityLimit, Profile, money, person
 
 __all__ = [
+    "Authority",
     "ChainStep",
     "ManagerCycle",
     "applicable_limits",
+    "authority_for",
     "authority_of",
     "chain_ended",
     "covers",
@@ -44,12 +47,31 @@ class ManagerCycle(Exception):
 
 
 class ChainStep(NamedTuple):
-    """One level of the authority chain: who decides, at which level, under which limit, and why."""
+    """One level of the authority chain: who decides, at which level, under which limit, and why.
+
+    ``covered`` says whether that limit covers the request; ``conversion`` is the exchange
+    rate that turned the request's amount into the limit's currency, if one did.
+    """
 
     approver: User
     level: int
     limit: AuthorityLimit | None
     reason: str
+    covered: bool = False
+    conversion: Conversion | None = None
+
+
+class Authority(NamedTuple):
+    """The limit that decides for one person and one request, and the request's amount in its currency."""
+
+    limit: AuthorityLimit
+    amount: Decimal  # the request's amount in ``limit.currency``
+    conversion: Conversion | None  # how it got there, when the request is in another currency
+
+    @property
+    def covers(self) -> bool:
+        """Whether the limit covers the request (inclusive)."""
+        return self.amount <= self.limit.amount
 
 
 def _profile(user: User) -> Profile | None:
@@ -110,12 +132,40 @@ def authority_of(
 ) -> AuthorityLimit | None:
     """The highest limit applying to ``user`` (their own or a group's), or None if none applies.
 
-    An inactive user has no authority. A limit in another currency never applies:
-    Baton does not convert currencies.
+    An inactive user has no authority. Only limits in ``currency`` are looked at;
+    :func:`authority_for` also converts into the base currency.
     """
     if not user.is_active:
         return None
     return applicable_limits(user, currency, category, on_date).first()
+
+
+def authority_for(
+    user: User,
+    amount: Decimal,
+    currency: str,
+    category: str = "",
+    on_date: datetime.date | None = None,
+    rate_date: datetime.date | None = None,
+) -> Authority | None:
+    """The limit that decides whether ``user`` may approve ``amount`` in ``currency``, or None.
+
+    A limit in the request's own currency comes first. Without one, a limit in the
+    base currency (``BATON_BASE_CURRENCY``) applies to the amount converted at the
+    rate in force on ``rate_date`` (the request's date; default ``on_date``). Raises
+    :class:`~approvals.exchange.NoRate` when only a base-currency limit applies and no
+    rate is in force. The signature-authority check and the chain both ask here.
+    """
+    currency = currency.upper()
+    limit = authority_of(user, currency, category, on_date)
+    if limit is not None:
+        return Authority(limit, amount, None)
+    base = base_currency()
+    base_limit = authority_of(user, base, category, on_date) if currency != base else None
+    if base_limit is None:
+        return None
+    conversion = to_base(amount, currency, rate_date or _today(on_date))
+    return Authority(base_limit, conversion.converted, conversion)
 
 
 def covers(
@@ -124,10 +174,11 @@ def covers(
     currency: str,
     category: str = "",
     on_date: datetime.date | None = None,
+    rate_date: datetime.date | None = None,
 ) -> bool:
-    """Whether ``user`` may approve ``amount`` in ``currency`` alone (the limit is inclusive)."""
-    limit = authority_of(user, currency, category, on_date)
-    return limit is not None and amount <= limit.amount
+    """Whether ``user`` may approve ``amount`` in ``currency`` alone (see :func:`authority_for`)."""
+    authority = authority_for(user, amount, currency, category, on_date, rate_date)
+    return authority is not None and authority.covers
 
 
 def resolve_approver(user: User, on_date: datetime.date | None = None) -> tuple[User, str]:
@@ -162,13 +213,15 @@ def resolve_approver(user: User, on_date: datetime.date | None = None) -> tuple[
     return approver, "; ".join(notes)
 
 
-def _limit_phrase(who: User, limit: AuthorityLimit | None, amount: Decimal, currency: str) -> str:
+def _limit_phrase(who: User, authority: Authority | None, amount: Decimal, currency: str) -> str:
     wanted = money(amount, currency)
-    if limit is None:
+    if authority is None:
         return f"{person(who)} has no {currency} limit for {wanted}"
-    if amount <= limit.amount:
-        return f"{person(who)}'s limit {limit.describe()} covers it"
-    return f"{person(who)}'s limit {limit.describe()} does not cover {wanted}"
+    limit = authority.limit.describe()
+    verb = "covers" if authority.covers else "does not cover"
+    if authority.conversion is not None:
+        return f"{person(who)}'s limit {limit} {verb} {wanted}, which is {authority.conversion.describe()}"
+    return f"{person(who)}'s limit {limit} {'covers it' if authority.covers else f'does not cover {wanted}'}"
 
 
 def next_level(
@@ -180,6 +233,7 @@ def next_level(
     on_date: datetime.date | None = None,
     *,
     approved_by: Sequence[User] = (),
+    rate_date: datetime.date | None = None,
 ) -> ChainStep | None:
     """The next approver of ``requester``'s request above level ``after_level`` (0: the first one).
 
@@ -190,14 +244,17 @@ def next_level(
     self-approval) or already approved this request (``approved_by``, in order;
     the last one's insufficient limit opens the reason). Returns None when the
     chain ends: the caller routes the request to the fallback group. Raises
-    :class:`ManagerCycle` when the chain loops.
+    :class:`ManagerCycle` when the chain loops, and
+    :class:`~approvals.exchange.NoRate` when a limit needs a rate that is missing
+    (``rate_date``, the request's date, picks the rate).
     """
     on_date = _today(on_date)
     currency = currency.upper()
     notes: list[str] = []
     if approved_by:
         last = approved_by[-1]
-        notes.append(_limit_phrase(last, authority_of(last, currency, category, on_date), amount, currency))
+        last_authority = authority_for(last, amount, currency, category, on_date, rate_date)
+        notes.append(_limit_phrase(last, last_authority, amount, currency))
     done = {p.pk for p in approved_by}
     managers = manager_chain(requester)
     for level, manager in enumerate(managers[after_level:], start=after_level + 1):
@@ -216,13 +273,21 @@ def next_level(
         if approver.pk in done:
             notes.append(f"{person(approver)} has already approved, so level {level} is skipped")
             continue
-        limit = authority_of(approver, currency, category, on_date)
-        phrase = _limit_phrase(approver, limit, amount, currency)
-        if limit is None or amount > limit.amount:
+        authority = authority_for(approver, amount, currency, category, on_date, rate_date)
+        phrase = _limit_phrase(approver, authority, amount, currency)
+        covered = authority is not None and authority.covers
+        if not covered:
             phrase += ", so the next level decides after them"
         notes.append(phrase)
         head = f"Level {level} of {person(requester)}'s management chain"
-        return ChainStep(approver, level, limit, f"{head}: {'; '.join(notes)}")
+        return ChainStep(
+            approver,
+            level,
+            authority.limit if authority else None,
+            f"{head}: {'; '.join(notes)}",
+            covered=covered,
+            conversion=authority.conversion if authority else None,
+        )
     return None
 
 
@@ -241,30 +306,51 @@ def chain_ended(requester: User, after_level: int, amount: Decimal, currency: st
 
 
 class Route(NamedTuple):
-    """The levels an authority-chain request visits, and who finally covers it (None: the fallback group)."""
+    """Who approves a request: the requester alone (``own`` covers it), else the chain's levels in order
+    and who finally covers it (``covered_by`` None: the fallback group)."""
 
     levels: list[ChainStep]
     covered_by: ChainStep | None
+    own: Authority | None = None
 
 
 def route(
-    requester: User, amount: Decimal, currency: str, category: str = "", on_date: datetime.date | None = None
+    requester: User,
+    amount: Decimal,
+    currency: str,
+    category: str = "",
+    on_date: datetime.date | None = None,
+    rate_date: datetime.date | None = None,
 ) -> Route:
-    """Walk the chain as if every level approved: who decides, in order, until a limit covers ``amount``.
+    """Who approves ``amount``: the requester's own limit first, else the chain as if every level approved.
 
-    Answers the administrator's "who can approve this?" with the same rules the
-    Approval block applies (delegation, skipped levels, no self-approval).
-    Raises :class:`ManagerCycle` when the chain loops.
+    The requester's own limit is judged by :func:`authority_for`, as the
+    signature-authority check of a process (``approvals.check_authority``) judges it,
+    so the admin's "who can approve?" says what the process does: approved at once
+    when it covers. Otherwise the levels follow with the Approval block's rules
+    (delegation, skipped levels, no self-approval) until a limit covers ``amount``.
+    Raises :class:`ManagerCycle` when the chain loops and
+    :class:`~approvals.exchange.NoRate` when a needed rate is missing.
     """
+    own = authority_for(requester, amount, currency, category, on_date, rate_date)
+    if own is not None and own.covers:
+        return Route([], None, own)
     levels: list[ChainStep] = []
     after = 0
     while True:
         found = next_level(
-            requester, after, amount, currency, category, on_date, approved_by=[s.approver for s in levels]
+            requester,
+            after,
+            amount,
+            currency,
+            category,
+            on_date,
+            approved_by=[s.approver for s in levels],
+            rate_date=rate_date,
         )
         if found is None:
-            return Route(levels, None)
+            return Route(levels, None, own)
         levels.append(found)
-        if found.limit is not None and amount <= found.limit.amount:
-            return Route(levels, found)
+        if found.covered:
+            return Route(levels, found, own)
         after = found.level

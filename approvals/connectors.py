@@ -2,31 +2,16 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from approvals.chain import authority_of
+from approvals.chain import authority_for
+from approvals.exchange import NoRate
+from orchestration import money
 from orchestration.connectors.base import Connector, ConnectorError
 from orchestration.connectors.registry import register
-
-_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
-
-
-def _amount(value: Any, what: str) -> Decimal:
-    # bool is an int in Python, but true is no amount.
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise ConnectorError(f"{what} must be a number.", retryable=False)
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        raise ConnectorError(f"{what} must be a number.", retryable=False) from None
-    if not amount.is_finite():
-        raise ConnectorError(f"{what} must be a number.", retryable=False)
-    return amount
 
 
 @register
@@ -37,11 +22,16 @@ class CheckAuthorityConnector(Connector):
     label = "Check signature authority"
     description = (
         "Answers whether the requester may sign for the amount alone: their highest authority "
-        "limit (their own or a group's) in the currency, for the category if given, effective today."
+        "limit (their own or a group's) in the currency, else in the base currency after "
+        "conversion at today's exchange rate, for the category if given, effective today."
     )
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        """Return ``{"covered": bool, "limit": float, "currency": str}`` for the requester."""
+        """Return ``{"covered": bool, "limit": "USD 500.00", "currency": str}`` for the requester.
+
+        When the limit is in the base currency and the amount is not, the amount is
+        converted at today's rate and ``exchange_rate`` says how.
+        """
         requester = data.get("requester")
         if not isinstance(requester, str) or not requester:
             raise ConnectorError("'requester' must be a username.", retryable=False)
@@ -49,17 +39,30 @@ class CheckAuthorityConnector(Connector):
         user = user_model._default_manager.filter(**{user_model.USERNAME_FIELD: requester}).first()
         if user is None:
             raise ConnectorError(f"There is no user {requester!r}.", retryable=False)
-        amount = _amount(data.get("amount"), "'amount'")
         currency = data.get("currency")
-        if not isinstance(currency, str) or not _CURRENCY.match(currency):
-            raise ConnectorError("'currency' must be a three-letter currency code.", retryable=False)
+        if not money.is_currency(currency):
+            raise ConnectorError("'currency' must be a currency code such as USD.", retryable=False)
+        try:
+            # Expressions hand amounts over as doubles; back to the currency's minor units.
+            amount = money.parse_amount(data.get("amount"), currency, computed=True)
+        except money.MoneyError as exc:
+            raise ConnectorError(f"'amount': {exc}", retryable=False) from None
         category = data.get("category") or ""
         if not isinstance(category, str):
             raise ConnectorError("'category' must be text.", retryable=False)
-        limit = authority_of(user, currency.upper(), category, timezone.localdate())
-        return {
-            "covered": limit is not None and amount <= limit.amount,
-            # A double, like the amounts expressions compare it with.
-            "limit": float(limit.amount) if limit else 0.0,
-            "currency": currency,
+        try:
+            # The same answer the admin's "who can approve?" gives (approvals.chain.route).
+            authority = authority_for(user, amount, currency, category, timezone.localdate())
+        except NoRate as exc:
+            raise ConnectorError(str(exc), retryable=False) from None
+        result = {
+            "covered": authority is not None and authority.covers,
+            # What people read on the request: the limit with its currency, or "none".
+            "limit": authority.limit.describe() if authority else "none",
+            "currency": currency.upper(),
         }
+        if authority is not None and authority.conversion is not None:
+            result["exchange_rate"] = (
+                f"{money.format_money(amount, currency)} is {authority.conversion.describe()}"
+            )
+        return result

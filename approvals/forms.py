@@ -23,6 +23,9 @@ def _widget(field: FormField) -> forms.Widget:
             if field.get(bound) is not None:
                 attrs[bound] = f"{field[bound]:g}"
         return forms.NumberInput(attrs=attrs)
+    if kind == "money":
+        # Text, not type=number: the browser would round or refuse what the server explains in words.
+        return forms.TextInput(attrs={**attrs, "inputmode": "decimal"})
     if kind == "text":
         return forms.Textarea(attrs={**attrs, "rows": 4})
     if kind == "date":

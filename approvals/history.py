@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from approvals.models import ApprovalTask, person, task_holder
+from orchestration import money
 from orchestration.models import ProcessInstance
 
 if TYPE_CHECKING:
@@ -148,12 +149,26 @@ def start_fields(graph: Graph) -> list[FormField]:
     return list(node["config"].get("fields", []))
 
 
+def _answer(field: FormField, variables: dict[str, Any]) -> Any:
+    """A field's value as entered; a money amount as text with its currency (``USD 2,000.00``)."""
+    value = variables.get(field["name"])
+    if field["type"] != "money" or value is None:
+        return value
+    currency = variables.get(field.get("currency", "currency"))
+    if not money.is_currency(currency):
+        return value
+    try:
+        return money.format_money(money.parse_amount(value, currency, computed=True), currency)
+    except money.MoneyError:
+        return value
+
+
 def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldValue], list[FieldValue]]:
     """What the requester entered (by its labels) plus texts the process added (an order number),
     and apart from those, the figures and flags it computed on the way (checks, limits)."""
     variables = instance.variables or {}
     fields = start_fields(graph)
-    answers = [FieldValue(f["label"] or f["name"], variables.get(f["name"]), f["type"]) for f in fields]
+    answers = [FieldValue(f["label"] or f["name"], _answer(f, variables), f["type"]) for f in fields]
     known = {f["name"] for f in fields}
     recorded = []
     for name, value in variables.items():

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
+from orchestration import money as money_values
+from orchestration.money import format_money as money  # every page, reason and email shows money alike
 from orchestration.templatetags.people import person  # pages and messages name people alike
 
 if TYPE_CHECKING:
     import datetime
 
-# The inbox column holds 12 digits before the point; a larger amount is listed without one.
-AMOUNT_CAP = 10**12
 # Variables that name what a request is about, in order of preference (the inbox's subject).
 SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
 
@@ -45,11 +45,6 @@ def request_title(instance: Any) -> str:
         if isinstance(value, str) and value:
             return value
     return str(instance.workflow.name)
-
-
-def money(amount: Decimal, currency: str) -> str:
-    """An amount as people read it: ``USD 2,000.00``."""
-    return f"{currency} {amount:,.2f}"
 
 
 class Profile(models.Model):
@@ -148,7 +143,12 @@ class AuthorityLimit(models.Model):
     group = models.ForeignKey(
         Group, null=True, blank=True, on_delete=models.CASCADE, related_name="authority_limits"
     )
-    amount = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    # Up to 10^12 (orchestration.money.MAX_AMOUNT) in cents; a currency with fewer decimals is checked in clean().
+    amount = models.DecimalField(
+        max_digits=15,
+        decimal_places=2,
+        validators=[MinValueValidator(0), MaxValueValidator(money_values.MAX_AMOUNT)],
+    )
     currency = models.CharField(
         max_length=3,
         validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter currency code such as USD.")],
@@ -191,6 +191,70 @@ class AuthorityLimit(models.Model):
         # People type "usd"; codes are stored upper case so lookups compare exactly.
         self.currency = (self.currency or "").upper()
         super().clean()
+        if not money_values.is_currency(self.currency):
+            raise ValidationError({"currency": "Use an ISO 4217 currency code such as USD, EUR or JPY."})
+        try:
+            if self.amount is not None:
+                money_values.check_minor_units(self.amount, self.currency)
+        except money_values.MoneyError as exc:
+            raise ValidationError({"amount": str(exc)}) from None
+
+
+class ExchangeRate(models.Model):
+    """What one unit of a currency is worth in the base currency, from a date until a later rate.
+
+    Requests in ``currency`` are compared with authority limits set in ``base`` after
+    conversion at the rate in force on the request's date. ``base`` is the
+    ``BATON_BASE_CURRENCY`` setting when the rate is entered, so rates entered under
+    another base are never applied by mistake.
+    """
+
+    # Checked in clean() against ISO 4217, after "eur" is read as EUR.
+    currency = models.CharField(max_length=3, help_text="The currency requests are made in, such as EUR.")
+    base = models.CharField(max_length=3, editable=False, help_text="The currency limits are set in.")
+    rate = models.DecimalField(
+        max_digits=18,
+        decimal_places=8,
+        validators=[MinValueValidator(Decimal("0.00000001"))],
+        help_text="What one unit of the currency is worth in the base currency: 1 EUR = 1.08 USD is 1.08.",
+    )
+    valid_from = models.DateField(
+        help_text="Applies to requests made on this date and later, until the next rate of the currency."
+    )
+
+    class Meta:
+        ordering = ["currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["base", "currency", "valid_from"],
+                name="exchange_rate_one_per_day",
+                violation_error_message="This currency already has a rate from that date.",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gt=0),
+                name="exchange_rate_positive",
+                violation_error_message="A rate is above 0.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.describe()} from {self.valid_from.isoformat()}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.base = self.base or settings.BATON_BASE_CURRENCY
+        super().save(*args, **kwargs)
+
+    def describe(self) -> str:
+        """The rate as people read it: ``1 EUR = 1.08 USD``."""
+        return f"1 {self.currency} = {self.rate.normalize():f} {self.base}"
+
+    def clean(self) -> None:
+        self.currency = (self.currency or "").upper()
+        self.base = self.base or settings.BATON_BASE_CURRENCY
+        if not money_values.is_currency(self.currency):
+            raise ValidationError({"currency": "Use an ISO 4217 currency code such as EUR, GBP or JPY."})
+        if self.currency == self.base:
+            raise ValidationError({"currency": f"{self.base} is the base currency: it needs no rate."})
 
 
 class ApprovalTask(models.Model):
@@ -245,7 +309,8 @@ class ApprovalTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     subject = models.CharField(max_length=200, blank=True)
-    amount = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # Any amount Baton accepts, exactly: up to 10^12 with up to 4 decimals (orchestration.money).
+    amount = models.DecimalField(max_digits=17, decimal_places=4, null=True, blank=True)
     currency = models.CharField(max_length=3, blank=True)
 
     class Meta:
@@ -265,8 +330,12 @@ class ApprovalTask(models.Model):
         self.requester_id = instance.initiator_id
         variables = instance.variables or {}
         self.subject = request_title(instance)[:200]
-        amount = variables.get("amount")
-        if isinstance(amount, int | float) and not isinstance(amount, bool) and abs(amount) < AMOUNT_CAP:
-            self.amount = round(Decimal(str(amount)), 2)
-            currency = variables.get("currency")
-            self.currency = currency.upper()[:3] if isinstance(currency, str) else ""
+        currency = variables.get("currency")
+        self.currency = currency.upper() if money_values.is_currency(currency) else ""
+        try:
+            # Exact text from a money field; a number from older requests or other processes is rounded.
+            self.amount = money_values.parse_amount(
+                variables.get("amount"), self.currency or "XXX", computed=True
+            )
+        except money_values.MoneyError:
+            self.amount = None

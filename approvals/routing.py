@@ -10,7 +10,7 @@ the instance row locked.
 
 from __future__ import annotations
 
-import re
+import datetime
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -21,9 +21,11 @@ from django.utils import timezone
 
 from approvals import chain
 from approvals.access import approvals_on, visible_tasks
+from approvals.exchange import NoRate
 from approvals.models import ApprovalTask, Profile, person, task_holder
 from approvals.notifications import Kind, notify_on_commit
 from approvals.transitions import TASK
+from orchestration import money
 from orchestration.durations import parse_duration
 from orchestration.engine import human
 from orchestration.engine.human import BlockError
@@ -31,7 +33,6 @@ from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Incident, Step, Timer
 
 if TYPE_CHECKING:
-    import datetime
     from collections.abc import Callable
 
     from django.contrib.auth.models import AbstractBaseUser
@@ -41,10 +42,8 @@ if TYPE_CHECKING:
     from orchestration.engine.human import Run
 
 FALLBACK_GROUP = "Finance"
-DEFAULT_CURRENCY = "USD"
 AUTHORITY_CHAIN = "authority_chain"
 
-_CURRENCY = re.compile(r"^[A-Za-z]{3}$")
 # Each task timer and the block setting that sets it; they restart for each new approver.
 _TIMER_SETTINGS = ((Timer.Kind.DUE, "due_in"), (Timer.Kind.REMINDER, "reminder_in"))
 TASK_TIMERS = tuple(kind for kind, _ in _TIMER_SETTINGS)
@@ -52,47 +51,69 @@ TASK_TIMERS = tuple(kind for kind, _ in _TIMER_SETTINGS)
 
 @dataclass(frozen=True)
 class ChainRequest:
-    """What an authority-chain Approval compares with limits: who asks, how much, in what, for what."""
+    """What an authority-chain Approval compares with limits: who asks, how much, in what, for what.
+
+    ``rate_date`` is the day the request was made: a conversion into the base currency
+    uses the rate in force then, at every level and on every retry.
+    """
 
     requester: Any
     amount: Decimal
     currency: str
     category: str
+    rate_date: datetime.date
 
 
 def chain_request(run: Run, node: Node) -> ChainRequest:
-    """Evaluate the Approval block's amount and read ``currency`` and ``category`` from the variables.
+    """Read the Approval block's amount, and ``currency`` and ``category`` from the variables.
 
-    The amount is the block's ``amount_expression`` (CEL); the currency is the
-    ``currency`` variable when set, else USD; the category is the ``category``
-    variable when set, else none. Raises :class:`BlockError` when the amount is not
-    a non-negative number or the currency is not a three-letter code.
+    The amount is the block's ``amount_expression``: a money variable named there is
+    read exactly from its stored text; any other expression is evaluated (CEL gives a
+    double) and rounded half up to the currency's minor units. The currency is the
+    ``currency`` variable, never assumed; the category is the ``category`` variable
+    when set, else none. Raises :class:`BlockError` when the currency is missing or
+    not an ISO 4217 code, or the amount is not one Baton accepts in it.
     """
-    source = node["config"].get("amount_expression") or ""
+    source = (node["config"].get("amount_expression") or "").strip()
     if not source:
         raise BlockError("The authority chain needs an amount, and this Approval names none.")
-    try:
-        value = evaluate(source, run.graph["variables"], run.scope())
-    except ExpressionError as exc:
-        raise BlockError(f"The amount ({source}) could not be evaluated: {exc}") from None
-    # bool is an int in Python, but true is no amount.
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise BlockError(f"The amount ({source}) is {value!r}, not a number.")
-    amount = Decimal(str(value))
-    if not amount.is_finite() or amount < 0:
-        raise BlockError(f"The amount ({source}) is {value!r}; it must be zero or more.")
     currency = run.variables.get("currency")
     if currency in (None, ""):
-        currency = DEFAULT_CURRENCY
-    if not isinstance(currency, str) or not _CURRENCY.match(currency):
-        raise BlockError(f"The currency {currency!r} is not a three-letter code such as USD.")
+        raise BlockError(
+            "The request has no currency, so its amount cannot be compared with authority limits: "
+            'give the process a "currency" field (a code such as USD).'
+        )
+    if not money.is_currency(currency):
+        raise BlockError(f"The currency {currency!r} is not a currency code such as USD or EUR.")
+    currency = currency.upper()
+    value = run.variables.get(source)
+    if not isinstance(value, str):
+        try:
+            value = evaluate(source, run.graph["variables"], run.scope())
+        except ExpressionError as exc:
+            raise BlockError(f"The amount ({source}) could not be evaluated: {exc}") from None
+    try:
+        amount = money.parse_amount(value, currency, computed=True)
+    except money.MoneyError as exc:
+        raise BlockError(f"The amount ({source}) is {value!r}: {exc}") from None
     category = run.variables.get("category")
     return ChainRequest(
         requester=run.instance.initiator,
         amount=amount,
-        currency=currency.upper(),
+        currency=currency,
         category=category.strip() if isinstance(category, str) else "",
+        rate_date=timezone.localdate(run.instance.started_at),
     )
+
+
+def covers_request(user: Any, request: ChainRequest, on_date: datetime.date) -> bool:
+    """Whether ``user``'s own limit covers ``request`` on ``on_date``; a missing rate is a :class:`BlockError`."""
+    try:
+        return chain.covers(
+            user, request.amount, request.currency, request.category, on_date, rate_date=request.rate_date
+        )
+    except NoRate as exc:
+        raise BlockError(str(exc)) from None
 
 
 def is_chain_level(node: Node, task: ApprovalTask) -> bool:
@@ -326,10 +347,13 @@ def _route_chain(
             request.category,
             on_date,
             approved_by=approved_by,
+            rate_date=request.rate_date,
         )
     except chain.ManagerCycle as exc:
         _to_fallback(config, task, str(exc))
         return
+    except NoRate as exc:
+        raise BlockError(str(exc)) from None
     if found is None:
         group = _fallback(config)
         why = chain.chain_ended(request.requester, after_level, request.amount, request.currency, group)
@@ -338,7 +362,10 @@ def _route_chain(
     task.assignee = found.approver
     task.candidate_group = None
     task.chain_level = found.level
-    task.limit_applied = str(found.limit)[:200] if found.limit else ""
+    applied = str(found.limit) if found.limit else ""
+    if found.conversion is not None:
+        applied += f"; the request counts as {found.conversion.describe()}"
+    task.limit_applied = applied[:200]
     task.reason = found.reason[:500]
 
 

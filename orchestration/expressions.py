@@ -180,8 +180,8 @@ def type_of(source: str, variables: Mapping[str, VariableType]) -> VariableType:
 def evaluate(source: str, variables: Mapping[str, VariableType], data: Mapping[str, Any]) -> Any:
     """Evaluate ``source`` with ``data`` as the values of the declared ``variables``.
 
-    Values are coerced to their declared types first (an int for a ``number``
-    becomes a float, a date becomes an ISO string); declared variables missing
+    Values are coerced to their declared types first (an int or a money amount's
+    text for a ``number`` becomes a float, a date becomes an ISO string); declared variables missing
     from ``data`` (or None) are absent, and undeclared keys are ignored. Returns
     plain Python values. Raises :class:`ExpressionError` when the expression does
     not compile or its evaluation fails (division by zero, absent variable or map
@@ -216,6 +216,9 @@ def _coerce(value: Any, t: VariableType) -> Any:
         case "number":
             if isinstance(value, int | Decimal) and not isinstance(value, bool):
                 return float(value)
+            if isinstance(value, str):
+                # Money is kept as exact text ("2000.00", orchestration.money); CEL compares it as a double.
+                return _number_text(value)
         case "integer":
             if isinstance(value, float | Decimal) and value == int(value):
                 return int(value)
@@ -225,6 +228,14 @@ def _coerce(value: Any, t: VariableType) -> Any:
         case _:
             return _plain(value)
     return value
+
+
+def _number_text(value: str) -> Any:
+    try:
+        number = float(Decimal(value))
+    except ArithmeticError:
+        return value  # not a number: CEL reports the wrong type where it is used
+    return number
 
 
 def _plain(value: Any) -> Any:

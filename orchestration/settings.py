@@ -324,6 +324,9 @@ BATON_HUMAN_TASKS = "approvals.routing.ApprovalTaskProvider"
 # or one from these addresses or networks (comma-separated; behind a proxy, the proxy's address is seen).
 BATON_METRICS_TOKEN = os.environ.get("BATON_METRICS_TOKEN", "")
 BATON_METRICS_ALLOW = os.environ.get("BATON_METRICS_ALLOW", "127.0.0.1,::1")
+# Authority limits in this currency also cover requests in other currencies, converted at the
+# exchange rate (kept in the admin) in force on the request's date.
+BATON_BASE_CURRENCY = os.environ.get("BATON_BASE_CURRENCY", "USD").strip().upper()
 # How long a one-click approval link in an email stays valid.
 BATON_LINK_MAX_AGE_SECONDS = int(os.environ.get("BATON_LINK_MAX_AGE_SECONDS", str(7 * 24 * 3600)))
 

@@ -86,6 +86,9 @@ def field_default(raw: str, field_type: str, choices: list[str]) -> Any | None:
     match field_type:
         case "number":
             return parse_number(raw)
+        case "money":
+            # Its minor units depend on the currency chosen with it: checked when the form is sent.
+            return raw if parse_number(raw) is not None else None
         case "integer":
             return parse_integer(raw)
         case "boolean":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from approvals.models import ApprovalTask, task_holder
+from approvals.models import ApprovalTask, money, task_holder
 
 register = template.Library()
 
@@ -13,3 +13,11 @@ register = template.Library()
 def holder(task: ApprovalTask) -> str:
     """Who holds ``task``: ``{{ task|holder }}`` reads "Max Manager" or "the Finance queue"."""
     return task_holder(task)
+
+
+@register.filter
+def amount(task: ApprovalTask) -> str:
+    """The request's amount with its currency: ``{{ task|amount }}`` reads "USD 2,000.00" ("" without one)."""
+    if task.amount is None:
+        return ""
+    return money(task.amount, task.currency) if task.currency else f"{task.amount:,.2f}"

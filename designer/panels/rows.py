@@ -51,6 +51,7 @@ FIELD_TYPES: tuple[tuple[str, str], ...] = (
     ("text", "Long text"),
     ("email", "Email address"),
     ("number", "Number"),
+    ("money", "Money amount (in the form's currency)"),
     ("integer", "Whole number"),
     ("boolean", "Yes / no"),
     ("date", "Date"),
@@ -73,6 +74,13 @@ class FormFieldRow(RowForm):
         label="Choices", max_length=1000, required=False, widget=_placeholder("Choices: USD, EUR, GBP")
     )
     default = forms.CharField(label="Default", max_length=200, required=False, widget=_placeholder("default"))
+    currency = forms.CharField(
+        label="Currency field",
+        max_length=100,
+        required=False,
+        widget=_placeholder("Currency from field: currency"),
+        help_text="A money amount's currency: the form field holding the code (blank: currency).",
+    )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -109,7 +117,7 @@ class FormFieldRow(RowForm):
         item: dict[str, Any] = {"name": data["name"], "label": data["label"].strip(), "type": data["type"]}
         if data["required"]:
             item["required"] = True
-        for key in ("min", "max", "choices", "default"):
+        for key in ("min", "max", "choices", "default", "currency"):
             item[key] = data[key].strip()
         return {k: v for k, v in item.items() if v != ""}
 

@@ -27,12 +27,13 @@ VariableType = Literal["string", "number", "integer", "boolean", "date", "map", 
 class FormField(TypedDict):
     name: str
     label: str
-    type: str  # string | text | number | integer | boolean | date | choice | email
+    type: str  # string | text | number | integer | boolean | date | choice | email | money
     required: bool
     choices: list[str]
     min: NotRequired[float | None]
     max: NotRequired[float | None]
     default: NotRequired[Any]
+    currency: NotRequired[str]  # money: the name of the form field holding its currency code
 
 
 class Node(TypedDict):

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from orchestration import values
+from orchestration import money, values
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import FormField, Node
@@ -63,6 +64,39 @@ def _convert(field: FormField, value: Any) -> Any:
     return value
 
 
+def _convert_money(
+    field: FormField, value: Any, variables: dict[str, Any], errors: dict[str, list[str]]
+) -> None:
+    """Store a money field as exact text in its currency's minor units, or record why not.
+
+    The currency comes from the form field the money field names; it is never
+    assumed, so a blank currency is an error on that field rather than a silent USD.
+    """
+    name, source = field["name"], field.get("currency", "currency")
+    if source in errors:
+        return
+    currency = variables.get(source)
+    if not currency:
+        errors[source] = [f"Choose the currency of {field['label'] or name}."]
+        return
+    if not money.is_currency(currency):
+        errors[source] = ["Enter a currency code such as USD or EUR."]
+        return
+    currency = variables[source] = str(currency).upper()
+    try:
+        amount = money.parse_amount(value, currency)
+    except money.MoneyError as exc:
+        errors[name] = [str(exc)]
+        return
+    low, high = field.get("min"), field.get("max")
+    if low is not None and amount < Decimal(repr(low)):
+        errors[name] = [f"Must be at least {money.format_money(Decimal(repr(low)), currency)}."]
+    elif high is not None and amount > Decimal(repr(high)):
+        errors[name] = [f"Must be at most {money.format_money(Decimal(repr(high)), currency)}."]
+    else:
+        variables[name] = money.stored(amount)
+
+
 def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
@@ -80,6 +114,7 @@ def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
         if name not in known:
             errors[name] = ["Not a field of this workflow's start form."]
     variables: dict[str, Any] = {}
+    amounts: list[tuple[FormField, Any]] = []
     for field in fields:
         name = field["name"]
         value = data.get(name)
@@ -93,10 +128,15 @@ def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
             elif field["type"] in ("string", "text", "email", "choice", "date"):
                 variables[name] = ""  # expressions can test for "" instead of failing on a missing name
             continue
+        if field["type"] == "money":
+            amounts.append((field, value))  # its minor units depend on the currency, read below
+            continue
         try:
             variables[name] = _convert(field, value)
         except ValueError as exc:
             errors[name] = [str(exc)]
+    for field, value in amounts:
+        _convert_money(field, value, variables, errors)
     if errors:
         raise StartDataError(errors)
     return variables

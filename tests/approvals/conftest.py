@@ -14,7 +14,7 @@ from tests import bpmn
 
 FORM = (
     bpmn.field("item", required=True),
-    bpmn.field("amount", "number", required=True, min="0"),
+    bpmn.field("amount", "money", required=True),
     bpmn.field("currency", "choice", choices="USD,EUR", default="USD"),
 )
 

@@ -35,7 +35,7 @@ def test_registered_under_its_name():
 def test_amount_within_the_requesters_limit_is_covered(amount, covered):
     assert check({"amount": amount, "currency": "EUR", "requester": "alice"}) == {
         "covered": covered,
-        "limit": 5000.0,
+        "limit": "EUR 5,000.00",
         "currency": "EUR",
     }
 
@@ -43,7 +43,7 @@ def test_amount_within_the_requesters_limit_is_covered(amount, covered):
 def test_user_without_a_limit_covers_nothing():
     assert check({"amount": 1, "currency": "EUR", "requester": "bob"}) == {
         "covered": False,
-        "limit": 0.0,
+        "limit": "none",
         "currency": "EUR",
     }
 
@@ -51,7 +51,7 @@ def test_user_without_a_limit_covers_nothing():
 def test_a_limit_in_another_currency_covers_nothing():
     assert check({"amount": 1, "currency": "USD", "requester": "alice"}) == {
         "covered": False,
-        "limit": 0.0,
+        "limit": "none",
         "currency": "USD",
     }
 
@@ -82,7 +82,7 @@ def test_an_expired_limit_covers_nothing(django_user_model):
         valid_to=timezone.localdate() - datetime.timedelta(days=1),
     )
 
-    assert check({"amount": 1, "currency": "EUR", "requester": "bob"})["limit"] == 0.0
+    assert check({"amount": 1, "currency": "EUR", "requester": "bob"})["limit"] == "none"
 
 
 def test_unknown_requester_is_not_retryable():
@@ -102,6 +102,8 @@ def test_unknown_requester_is_not_retryable():
         {"amount": 1, "requester": "alice"},
         {"amount": 1, "currency": "euros", "requester": "alice"},
         {"amount": 1, "currency": "EUR", "requester": "alice", "category": 7},
+        {"amount": 1e20, "currency": "EUR", "requester": "alice"},
+        {"amount": 1, "currency": "ABC", "requester": "alice"},
         {"amount": 1, "currency": "EUR"},
     ],
 )

@@ -10,7 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from approvals import chain
-from approvals.models import AuthorityLimit, Profile
+from approvals.chain import route
+from approvals.models import AuthorityLimit, ExchangeRate, Profile
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,12 @@ def test_demo_loads_the_management_chain_and_limits_and_is_safe_to_run_twice():
         "director": Decimal("25000"),
         "cfo": Decimal("1000000"),
     }
-    assert AuthorityLimit.objects.count() == 12  # each person in USD, EUR and GBP: run twice, no duplicates
-    assert set(AuthorityLimit.objects.values_list("currency", flat=True)) == {"USD", "EUR", "GBP"}
+    assert AuthorityLimit.objects.count() == 4  # in the base currency only: run twice, no duplicates
+    assert set(AuthorityLimit.objects.values_list("currency", flat=True)) == {"USD"}
+    # Other currencies are converted, never taken at face value (GBP 2,000 is not USD 2,000).
+    assert {r.currency: r.rate for r in ExchangeRate.objects.all()} == {
+        "EUR": Decimal("1.08"),
+        "GBP": Decimal("1.27"),
+    }
+    assert route(employee, Decimal("1800"), "GBP").covered_by.approver.username == "director"
     assert not AuthorityLimit.objects.filter(group__name="Finance").exists()

@@ -203,8 +203,12 @@ def test_durations_show_as_a_number_and_the_largest_exact_unit(iso: str, pair: t
 def test_every_field_type_offered_is_one_the_compiler_accepts() -> None:
     for kind, _ in FIELD_TYPES:
         extra = {"choices": "a,b"} if kind == "choice" else {}
+        # A money amount is in the currency another field holds.
+        currency = [bpmn.field("currency", "choice", choices="USD,EUR")] if kind == "money" else []
         xml = bpmn.definitions(
-            bpmn.start("start", bpmn.field("x", kind, **extra)), bpmn.end("end"), *bpmn.chain("start", "end")
+            bpmn.start("start", bpmn.field("x", kind, **extra), *currency),
+            bpmn.end("end"),
+            *bpmn.chain("start", "end"),
         )
         assert compile_bpmn(xml).ok, kind
 

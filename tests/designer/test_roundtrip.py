@@ -286,7 +286,7 @@ def test_form_fields_edited_in_rows_compile_to_typed_variables(designer: Client)
     fields = result.graph["nodes"]["StartEvent_request"]["config"]["fields"]  # type: ignore[index]
     assert [(f["name"], f["type"], f["required"]) for f in fields] == [
         ("item", "string", True),
-        ("amount", "number", True),
+        ("amount", "money", True),
         ("currency", "choice", True),
         ("needed_by", "date", True),
     ]

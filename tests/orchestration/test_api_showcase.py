@@ -99,7 +99,7 @@ def test_purchase_request_is_approved_through_the_api_and_becomes_an_order(
     waiting = wait_for(lambda: _settled(requesting, large.data["id"]), 90, what="the approval task")
     assert waiting["status"] == "running", waiting
     [task] = managing.get("/api/tasks/").data["results"]
-    assert task["instance"] == large.data["id"] and task["variables"]["amount"] == 5000.0
+    assert task["instance"] == large.data["id"] and task["variables"]["amount"] == "5000.00"
     assert task["reason"].startswith("Level 1 of Emma Employee's management chain")
     assert requesting.get("/api/tasks/").data["results"] == []
     assert directing.get("/api/tasks/").data["results"] == []

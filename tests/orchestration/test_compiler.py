@@ -477,6 +477,15 @@ def test_webhook_inputs_read_the_payload_and_declare_variables():
         ('<baton:formField name="a" type="number" min="5" max="1"/>', "min 5 above max 1"),
         ('<baton:formField name="a" type="string" required="maybe"/>', "use true or false"),
         ('<baton:formField name="a"/><baton:formField name="a"/>', 'two form fields named "a"'),
+        ('<baton:formField name="a" type="money"/>', 'needs a text or choice field "currency"'),
+        (
+            '<baton:formField name="a" type="money" currency="cur"/><baton:formField name="cur" type="integer"/>',
+            'needs a text or choice field "cur"',
+        ),
+        (
+            '<baton:formField name="a" type="money"/><baton:formField name="currency" type="choice" choices="USD,XYZ"/>',
+            "lists XYZ: not ISO 4217",
+        ),
     ],
 )
 def test_invalid_form_field_is_refused(field, message):
@@ -484,6 +493,19 @@ def test_invalid_form_field_is_refused(field, message):
     errors = errors_of(process(chain()).replace(START, start))
     assert len(errors) == 1
     assert message in errors[0]
+
+
+def test_a_money_field_is_a_number_to_expressions_and_names_its_currency_field():
+    fields = (
+        '<baton:formField name="total" type="money" currency="cur"/>'
+        '<baton:formField name="cur" type="choice" choices="USD,JPY"/>'
+    )
+    start = f'<bpmn:startEvent id="start"><bpmn:extensionElements>{fields}</bpmn:extensionElements></bpmn:startEvent>'
+    result = compile_bpmn(process(chain()).replace(START, start))
+
+    assert result.graph is not None
+    assert result.graph["variables"]["total"] == "number"
+    assert result.graph["nodes"]["start"]["config"]["fields"][0]["currency"] == "cur"
 
 
 # --- End

@@ -293,3 +293,8 @@ def test_split_map_literal_reports_where_a_bad_key_is():
 def test_map_literal_entries_locate_each_value():
     entries = expressions.map_literal_entries('{"a": 1,\n "b":  x}')
     assert [(e.key, e.line, e.column) for e in entries] == [("a", 1, 7), ("b", 2, 8)]
+
+
+def test_money_kept_as_exact_text_is_compared_as_a_number():
+    assert evaluate("amount > 1000.0", {"amount": "number"}, {"amount": "2000.00"}) is True
+    assert evaluate("amount * 2.0", {"amount": "number"}, {"amount": "0.01"}) == 0.02

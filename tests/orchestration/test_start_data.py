@@ -43,3 +43,68 @@ def test_a_huge_whole_number_for_an_integer_field_is_refused_not_crashed() -> No
 
 def test_an_ordinary_number_passes() -> None:
     assert clean_start_data(NODE, {"amount": "12.5", "count": "3"}) == {"amount": 12.5, "count": 3}  # type: ignore[arg-type]
+
+
+MONEY_NODE = {
+    "id": "start",
+    "name": "Start",
+    "kind": "start",
+    "incoming": [],
+    "outgoing": [],
+    "config": {
+        "fields": [
+            {
+                "name": "amount",
+                "label": "Amount",
+                "type": "money",
+                "required": True,
+                "choices": [],
+                "min": 0.01,
+                "currency": "currency",
+            },
+            {"name": "currency", "label": "Currency", "type": "string", "required": False, "choices": []},
+        ]
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "stored"),
+    [
+        ("2000", "USD", "2000.00"),
+        (2000.5, "usd", "2000.50"),
+        ("5000", "JPY", "5000"),
+        ("1.125", "BHD", "1.125"),
+    ],
+)
+def test_a_money_field_is_stored_as_exact_text_in_its_currency(amount, currency, stored):
+    variables = clean_start_data(MONEY_NODE, {"amount": amount, "currency": currency})  # type: ignore[arg-type]
+
+    assert variables == {"amount": stored, "currency": currency.upper()}
+
+
+@pytest.mark.parametrize(
+    ("amount", "error"),
+    [
+        ("2000.004", "An amount in USD has at most 2 decimals."),
+        ("12345678901234567890.123", "Must be at most USD 1,000,000,000,000.00."),
+        ("1e20", "Must be at most USD 1,000,000,000,000.00."),
+        (1e20, "Must be at most USD 1,000,000,000,000.00."),
+        ("0.001", "An amount in USD has at most 2 decimals."),
+        ("0", "Must be at least USD 0.01."),
+    ],
+)
+def test_a_money_field_refuses_what_its_currency_cannot_hold(amount, error):
+    with pytest.raises(StartDataError) as caught:
+        clean_start_data(MONEY_NODE, {"amount": amount, "currency": "USD"})  # type: ignore[arg-type]
+    assert caught.value.errors == {"amount": [error]}
+
+
+@pytest.mark.parametrize(
+    ("currency", "error"),
+    [("", "Choose the currency of Amount."), ("ABC", "Enter a currency code such as USD or EUR.")],
+)
+def test_a_money_fields_currency_is_never_assumed(currency, error):
+    with pytest.raises(StartDataError) as caught:
+        clean_start_data(MONEY_NODE, {"amount": "500", "currency": currency})  # type: ignore[arg-type]
+    assert caught.value.errors == {"currency": [error]}

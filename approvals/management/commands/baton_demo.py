@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
-from approvals.models import AuthorityLimit, Profile
+from approvals.models import AuthorityLimit, ExchangeRate, Profile
 from orchestration.definitions import create_workflow, publish_version, save_draft
 from orchestration.models import Workflow
 
@@ -46,10 +48,12 @@ PEOPLE = [
     ("buyer", "Ivan", "Buyer", "IT buyer", "Procurement", "PRC-100", "manager", ["Employees", "Procurement"]),
 ]
 
-# Signature authority for any category, the same figure in each currency the request form offers.
-# Finance has none: it is the queue a request reaches when the whole chain is below the amount.
+# Signature authority for any category, in the base currency (USD); requests in the other
+# currencies the form offers are converted at the rates below. Finance has none: it is the
+# queue a request reaches when the whole chain is below the amount.
 LIMITS = {"employee": 500, "manager": 2000, "director": 25000, "cfo": 1000000}
-CURRENCIES = ("USD", "EUR", "GBP")
+RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
+RATES_FROM = datetime.date(2026, 1, 1)
 
 
 class Command(BaseCommand):
@@ -116,13 +120,20 @@ class Command(BaseCommand):
                     "cost_centre": cost_centre,
                 },
             )
+        base = settings.BATON_BASE_CURRENCY
+        # Earlier demos held the same figure in every currency (GBP 2,000 = USD 2,000): gone.
+        AuthorityLimit.objects.filter(user__in=people.values(), category="").exclude(currency=base).delete()
         for username, amount in LIMITS.items():
-            for currency in CURRENCIES:
-                AuthorityLimit.objects.update_or_create(
-                    user=people[username],
-                    currency=currency,
-                    category="",
-                    valid_from=None,
-                    valid_to=None,
-                    defaults={"amount": Decimal(amount)},
+            AuthorityLimit.objects.update_or_create(
+                user=people[username],
+                currency=base,
+                category="",
+                valid_from=None,
+                valid_to=None,
+                defaults={"amount": Decimal(amount)},
+            )
+        for currency, rate in RATES.items():
+            if currency != base:
+                ExchangeRate.objects.update_or_create(
+                    base=base, currency=currency, valid_from=RATES_FROM, defaults={"rate": rate}
                 )

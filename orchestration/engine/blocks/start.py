@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, TypedDict
 
-from orchestration import expressions, values
+from orchestration import expressions, money, values
 from orchestration.bpmn.context import baton_children, clean, local_name, text_of
 from orchestration.bpmn.graph import FormField, VariableType
 from orchestration.bpmn.parse import bpmn
@@ -35,6 +35,8 @@ _FIELD_TYPES: dict[str, VariableType] = {
     "email": "string",
     "choice": "string",
     "number": "number",
+    # CEL has no decimal: money is a double there, exact text in the variables (orchestration.money).
+    "money": "number",
     "integer": "integer",
     "boolean": "boolean",
     "date": "date",
@@ -119,9 +121,33 @@ def _form_fields(el: etree._Element, subject: Subject, ctx: ReadContext) -> list
                 )
             else:
                 form_field["default"] = default
+        if field_type == "money":
+            form_field["currency"] = f.get("currency", "").strip() or "currency"
         fields.append(form_field)
         ctx.declare(name, _FIELD_TYPES[field_type], subject)
+    _check_currencies(fields, subject, ctx)
     return fields
+
+
+def _check_currencies(fields: list[FormField], subject: Subject, ctx: ReadContext) -> None:
+    """Each money field names a text or choice field of the form for its currency; choices are ISO codes."""
+    by_name = {f["name"]: f for f in fields}
+    for field in fields:
+        if field["type"] != "money":
+            continue
+        name = field.get("currency", "currency")
+        source = by_name.get(name)
+        if source is None or source["type"] not in ("string", "choice"):
+            ctx.error(
+                subject,
+                f'money field "{field["name"]}" needs a text or choice field "{name}" for its currency.',
+            )
+            continue
+        unknown = [c for c in source["choices"] if not money.is_currency(c)]
+        if unknown:
+            ctx.error(
+                subject, f'form field "{name}" lists {", ".join(unknown)}: not ISO 4217 currency codes.'
+            )
 
 
 class StartBlock(Block):
