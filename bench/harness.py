@@ -150,6 +150,7 @@ class CountingTarget:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keeps the connection open between calls, as API servers do
+            disable_nagle_algorithm = True  # headers and body go out at once, not 40 ms apart
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
