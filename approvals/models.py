@@ -19,8 +19,6 @@ if TYPE_CHECKING:
 
 # The inbox column holds 12 digits before the point; a larger amount is listed without one.
 AMOUNT_CAP = 10**12
-# Variables that name what a request is about, in order of preference (the inbox's subject).
-SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
 
 
 def task_holder(task: ApprovalTask, group_noun: Literal["queue", "group"] = "queue") -> str:
@@ -39,12 +37,7 @@ def task_holder(task: ApprovalTask, group_noun: Literal["queue", "group"] = "que
 
 def request_title(instance: Any) -> str:
     """What a request is called: its subject (item, title…) or its workflow's name."""
-    variables = instance.variables or {}
-    for name in SUBJECT_VARIABLES:
-        value = variables.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return str(instance.workflow.name)
+    return str(instance.title)
 
 
 def money(amount: Decimal, currency: str) -> str:

@@ -82,6 +82,39 @@ def visible_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
     )
 
 
+def operated_workflows(user: AbstractBaseUser) -> QuerySet[Workflow]:
+    """Workflows ``user`` operates (change_workflow on the object or globally); superusers all."""
+    if user.is_superuser:  # type: ignore[attr-defined]
+        return Workflow.objects.all()
+    return get_objects_for_user(user, "orchestration.change_workflow", klass=Workflow)
+
+
+def operated_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
+    """Instances of the workflows ``user`` operates: what the operations console lists and fixes."""
+    if user.is_superuser:  # type: ignore[attr-defined]
+        return ProcessInstance.objects.all()
+    return ProcessInstance.objects.filter(workflow__in=operated_workflows(user).values("pk"))
+
+
+def access_operated_instance(user: AbstractBaseUser, instance_id: Any) -> ProcessInstance:
+    """The instance ``instance_id`` for the operations console.
+
+    Http404 when ``user`` cannot see it at all (or the id is malformed); PermissionDenied
+    when they see it (their own request, a task of theirs) but do not operate its workflow.
+    """
+    instance = (
+        visible_instances(user)
+        .select_related("workflow", "version", "initiator")
+        .filter(pk=instance_id)
+        .first()
+    )
+    if instance is None:
+        raise Http404("No such request.")
+    if not can_operate(user, instance):
+        raise PermissionDenied(f"You need the operate permission on {instance.workflow.name}.")
+    return instance
+
+
 def visible_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:
     """Incidents of the instances ``user`` may see."""
     return Incident.objects.filter(instance__in=visible_instances(user))

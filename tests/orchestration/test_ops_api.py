@@ -1,0 +1,78 @@
+"""The operations console in the REST API: the instance list, its filters and counts, and who may use it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.orchestration.conftest import Client
+from tests.orchestration.ops_data import OpsData, make_ops_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def data() -> OpsData:
+    return make_ops_data()
+
+
+def test_operators_list_requests_with_plain_words_and_filters(api: Client, data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0, key="PO-7")
+    data.start("Desk lamp", 4)
+
+    everything = api(data.people["owner"]).get("/api/operations/instances/")
+    found = api(data.people["owner"]).get("/api/operations/instances/?q=paper&has_incident=true")
+
+    assert everything.status_code == 200 and everything.data["count"] == 2
+    [row] = found.data["results"]
+    assert row["id"] == str(stuck.id) and row["reference"] == stuck.reference
+    assert row["title"] == "Printer paper" and row["workflow_name"] == "Divide the budget"
+    assert row["needs_attention"] is True and row["initiator"] == "alice" and row["business_key"] == "PO-7"
+    assert row["waiting_at"] == [
+        {"node_id": "divide", "step": "Share out", "what": "Needs attention", "incident": True}
+    ]
+
+
+def test_counts_per_status_follow_the_other_filters(api: Client, data: OpsData) -> None:
+    data.start("Printer paper", 0)
+    data.start("Desk lamp", 4)
+    data.start("Chair", 4, by="victor")
+
+    response = api(data.people["owner"]).get(
+        "/api/operations/instances/counts/?initiator=alice&status=completed"
+    )
+
+    assert response.status_code == 200
+    assert response.data == {"all": 2, "running": 2, "attention": 1, "completed": 0, "cancelled": 0}
+
+
+def test_malformed_filters_are_a_400_naming_them(api: Client, data: OpsData) -> None:
+    listing = api(data.people["owner"]).get("/api/operations/instances/?started_from=soon&sort=sideways")
+    counts = api(data.people["owner"]).get("/api/operations/instances/counts/?has_incident=perhaps")
+
+    assert listing.status_code == 400 and set(listing.data) == {"started_from", "sort"}
+    assert counts.status_code == 400 and set(counts.data) == {"has_incident"}
+
+
+@pytest.mark.parametrize("name", ["alice", "victor"])
+def test_people_who_operate_nothing_get_403_and_no_data(api: Client, data: OpsData, name: str) -> None:
+    data.start("Desk lamp", 4)
+
+    responses = [
+        api(data.people[name]).get(url)
+        for url in ("/api/operations/instances/", "/api/operations/instances/counts/")
+    ]
+
+    assert [r.status_code for r in responses] == [403, 403]
+    assert all("Desk lamp" not in r.content.decode() for r in responses)
+
+
+def test_the_list_is_documented_in_the_openapi_schema(api: Client, data: OpsData) -> None:
+    schema: Any = api(data.people["owner"]).get("/api/schema/?format=json").json()
+
+    listing = schema["paths"]["/api/operations/instances/"]["get"]
+    names = {p["name"] for p in listing["parameters"]}
+    assert {"q", "workflow", "version", "status", "has_incident", "step", "initiator", "reference"} <= names
+    assert {"started_from", "started_to", "sort", "limit", "offset"} <= names
+    assert "/api/operations/instances/counts/" in schema["paths"]
