@@ -8,6 +8,7 @@ designer, approvals and the admin all ask here; this module imports no web layer
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied
@@ -102,11 +103,12 @@ def access_operated_instance(user: AbstractBaseUser, instance_id: Any) -> Proces
     Http404 when ``user`` cannot see it at all (or the id is malformed); PermissionDenied
     when they see it (their own request, a task of theirs) but do not operate its workflow.
     """
+    try:
+        pk = uuid.UUID(str(instance_id))
+    except ValueError:
+        raise Http404("No such request.") from None
     instance = (
-        visible_instances(user)
-        .select_related("workflow", "version", "initiator")
-        .filter(pk=instance_id)
-        .first()
+        visible_instances(user).select_related("workflow", "version", "initiator").filter(pk=pk).first()
     )
     if instance is None:
         raise Http404("No such request.")

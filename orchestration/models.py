@@ -404,6 +404,7 @@ class Incident(models.Model):
         RETRIED = "retried", "Retried"
         SKIPPED = "skipped", "Skipped"
         CANCELLED = "cancelled", "Cancelled with the instance"
+        MOVED = "moved", "Moved to another step"
 
     class Cause(models.TextChoices):
         STEP_FAILED = "step_failed", "The step failed"

@@ -77,6 +77,9 @@ class HumanTaskProvider(Protocol):
     def on_timer(self, run: Run, step: Step, timer: Timer) -> None:
         """A due date, reminder or escalation timer of the step is due."""
 
+    def instance_cancelled(self, run: Run, reason: str) -> None:
+        """The instance is being cancelled by ``run.actor``: tell its requester (on commit), unless they did it."""
+
     def describe(self, step: Step) -> dict[str, Any]:
         """Summary of the step's open tasks for the API (assignees, groups)."""
 

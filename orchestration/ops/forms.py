@@ -8,6 +8,7 @@ steps, so a page costs the same few queries whatever the filters.
 from __future__ import annotations
 
 import datetime
+import json
 import re
 from typing import Any
 
@@ -209,3 +210,115 @@ def without(data: Any, name: str) -> Any:
     rest = data.copy()
     rest.pop(name, None)
     return rest
+
+
+# --- fixes ---------------------------------------------------------------------------------
+
+
+class _FixForm(forms.Form):
+    reason = forms.CharField(
+        label="Why",
+        max_length=400,
+        help_text="Kept in the request's history with your name.",
+        widget=forms.TextInput(attrs={"placeholder": "What was wrong, and what you did"}),
+    )
+
+
+class CancelForm(_FixForm):
+    """Stop the request; its requester is told why."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        reason = self.fields["reason"]
+        reason.help_text = "The requester reads this."
+        reason.widget.attrs["placeholder"] = "Why the request is cancelled"
+
+
+class MoveForm(_FixForm):
+    """Stop an open step and continue at another block."""
+
+    step = forms.TypedChoiceField(label="Stop", coerce=int)
+    target = forms.ChoiceField(label="Continue at")
+
+    def __init__(
+        self, *args: Any, steps: list[tuple[int, str]], targets: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = steps  # type: ignore[attr-defined]
+        self.fields["target"].choices = targets  # type: ignore[attr-defined]
+        self.order_fields(["step", "target", "reason"])
+
+
+class ValuesForm(_FixForm):
+    """A text field per variable; ``values()`` gives what the operator changed (or filled), parsed."""
+
+    def __init__(self, *args: Any, items: list[tuple[str, str, str, str, str, bool]], **kwargs: Any) -> None:
+        """``items``: (name, label, type in words, kind, current text, from the start form) per variable."""
+        super().__init__(*args, **kwargs)
+        self.kinds: dict[str, str] = {}
+        self.current: dict[str, str] = {}
+        # Start-form fields come first on the page; the rest (what the process recorded) folds away.
+        self.start_fields: set[str] = set()
+        for name, label, type_words, kind, text, from_start in items:
+            if from_start:
+                self.start_fields.add(f"v_{name}")
+            widget: forms.Widget = (
+                forms.Textarea(attrs={"rows": 2})
+                if len(text) > 60 or kind in ("map", "list", "text")
+                else forms.TextInput()
+            )
+            self.fields[f"v_{name}"] = forms.CharField(
+                label=label,
+                required=False,
+                initial=text,
+                help_text=f"{type_words} · {name}",
+                strip=False,
+                widget=widget,
+            )
+            self.kinds[name] = kind
+            self.current[name] = text
+        self.order_fields([*[f"v_{item[0]}" for item in items], "reason"])
+
+    def start_data(self) -> list[Any]:
+        """The bound fields of the start form's variables."""
+        return [self[name] for name in self.fields if name in self.start_fields]
+
+    def recorded_data(self) -> list[Any]:
+        """The bound fields of the variables the process recorded on the way."""
+        return [self[name] for name in self.fields if name.startswith("v_") and name not in self.start_fields]
+
+    def _include(self, name: str, text: str) -> bool:
+        return text != self.current[name]
+
+    def values(self) -> dict[str, Any]:
+        """The values to send to the engine (which converts and checks them), by variable name."""
+        chosen: dict[str, Any] = {}
+        for name, kind in self.kinds.items():
+            text = self.cleaned_data.get(f"v_{name}", "")
+            if not self._include(name, text):
+                continue
+            if kind in ("map", "list", "dyn"):
+                try:
+                    chosen[name] = json.loads(text) if text.strip() else None
+                except ValueError:
+                    self.add_error(f"v_{name}", 'Enter JSON, e.g. {"key": "value"} or [1, 2].')
+                    continue
+            else:
+                chosen[name] = text
+        return chosen
+
+    def engine_errors(self, errors: dict[str, list[str]]) -> None:
+        """Put the engine's refusals (by variable) on the fields."""
+        for name, messages in errors.items():
+            self.add_error(f"v_{name}" if f"v_{name}" in self.fields else None, " ".join(messages))
+
+
+class FixDataForm(ValuesForm):
+    """Correct the request's data, then run the failed step again."""
+
+
+class SkipForm(ValuesForm):
+    """Treat the failed step as done, with the values it should have produced (blank: not set)."""
+
+    def _include(self, name: str, text: str) -> bool:
+        return bool(text.strip())

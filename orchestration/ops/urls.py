@@ -9,4 +9,9 @@ app_name = "ops"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("", views.instance_list, name="instances"),
     path("requests/<uuid:instance_id>/", views.instance_detail, name="instance"),
+    path("requests/<uuid:instance_id>/path/", views.instance_path_data, name="path"),
+    path("requests/<uuid:instance_id>/cancel/", views.cancel, name="cancel"),
+    path("requests/<uuid:instance_id>/move/", views.move, name="move"),
+    path("requests/<uuid:instance_id>/incidents/<int:incident_id>/retry/", views.retry, name="retry"),
+    path("requests/<uuid:instance_id>/incidents/<int:incident_id>/skip/", views.skip, name="skip"),
 ]

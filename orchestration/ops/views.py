@@ -2,23 +2,47 @@
 
 Seeing asks :mod:`orchestration.access` (an instance a person cannot see: 404; one they see
 but do not operate: 403); every fix calls an engine action, which checks again under the
-instance lock and writes the event.
+instance lock (``authorize``) and writes the event with who and why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
 
-from orchestration.access import access_operated_instance, operated_instances, operated_workflows
+from designer.live import instance_path
+from orchestration.access import access_operated_instance, can_operate, operated_instances, operated_workflows
+from orchestration.bpmn.parse import descriptor
+from orchestration.engine import (
+    InvalidState,
+    StartDataError,
+    cancel_instance,
+    move_token,
+    retry_incident,
+    skip_incident,
+)
+from orchestration.engine.graphs import graph_for
+from orchestration.engine.human import provider
+from orchestration.models import Incident, ProcessInstance, Step
 from orchestration.ops import instances as rows
-from orchestration.ops.forms import InstanceFilter, without
+from orchestration.ops.forms import (
+    CancelForm,
+    FixDataForm,
+    InstanceFilter,
+    MoveForm,
+    SkipForm,
+    ValuesForm,
+    without,
+)
 
 PAGE_SIZE = 25
 
@@ -62,9 +86,237 @@ def instance_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# --- one request ---------------------------------------------------------------------------
+
+
+def _data_form(cls: type[FixDataForm], items: list[rows.DataItem], data: Any = None) -> FixDataForm:
+    return cls(data, items=[(i.name, i.label, i.type, i.kind, i.text, i.from_start) for i in items])
+
+
+def _skip_form(instance: ProcessInstance, graph: Any, step: Step, data: Any = None) -> SkipForm:
+    declared = graph.get("variables", {})
+    names = rows.produced_by(graph["nodes"][step.node_id])
+    items = [
+        (
+            name,
+            name.replace("_", " ").capitalize(),
+            rows.TYPE_WORDS.get(declared.get(name, "dyn"), "Any"),
+            declared.get(name, "dyn"),
+            "",
+            True,
+        )
+        for name in names
+    ]
+    return SkipForm(data, items=items)
+
+
+def _move_form(instance: ProcessInstance, graph: Any, open_steps: list[Step], data: Any = None) -> MoveForm:
+    steps = [(s.id, f"{s.node_name or s.node_id} ({s.get_status_display().lower()})") for s in open_steps]
+    return MoveForm(data, steps=steps, targets=rows.move_targets(graph))
+
+
+def _detail(
+    request: HttpRequest, instance: ProcessInstance, *, status: int = 200, **bound: Any
+) -> HttpResponse:
+    """The instance page; ``bound`` holds a submitted form with errors (shown instead of a blank one)."""
+    graph = graph_for(instance.version_id, instance.version.checksum)
+    items = rows.data_items(instance, graph)
+    steps = rows.step_rows(instance, provider().describe)
+    open_steps = [row.step for row in steps if row.step.is_open]
+    incidents = list(
+        Incident.objects.filter(instance=instance, resolved_at__isnull=True)
+        .select_related("step")
+        .order_by("created_at")
+    )
+    fixes = [
+        {
+            "incident": incident,
+            "retry": bound.get("retry")
+            if bound.get("incident_id") == incident.id
+            else _data_form(FixDataForm, items),
+            "skip": bound.get("skip")
+            if bound.get("incident_id") == incident.id
+            else _skip_form(instance, graph, incident.step),
+        }
+        for incident in incidents
+    ]
+    parent, children = rows.family(instance)
+    running = instance.status == ProcessInstance.Status.RUNNING
+    config = {
+        "mode": "live",
+        "workflow": instance.workflow.key,
+        "name": instance.workflow.name,
+        "live": {"counts": {}, "running": 0, "instance": instance_path(instance)},
+        "urls": {"data": reverse("ops:path", args=[instance.id])},
+    }
+    return render(
+        request,
+        "ops/instance_detail.html",
+        {
+            "instance": instance,
+            "items": items,
+            "steps": steps,
+            "fixes": fixes,
+            "parent": parent,
+            "children": children,
+            "events": rows.history(instance),
+            "running": running,
+            "cancel_form": bound.get("cancel") or CancelForm(),
+            "move_form": bound.get("move")
+            or (_move_form(instance, graph, open_steps) if running and open_steps else None),
+            "config": config,
+            "bpmn_xml": instance.version.bpmn_xml,
+            "descriptor": descriptor(),
+        },
+        status=status,
+    )
+
+
 @login_required
 @require_GET
 def instance_detail(request: HttpRequest, instance_id: Any) -> HttpResponse:
-    """One request as its operators see it."""
+    """One request as its operators see it: diagram, data, steps, open tasks, family, history, fixes."""
+    return _detail(request, access_operated_instance(request.user, instance_id))  # type: ignore[arg-type]
+
+
+@login_required
+@require_GET
+def instance_path_data(request: HttpRequest, instance_id: Any) -> JsonResponse:
+    """The diagram's overlay for one request, polled by the page."""
     instance = access_operated_instance(request.user, instance_id)  # type: ignore[arg-type]
-    return render(request, "ops/instance_detail.html", {"instance": instance})
+    return JsonResponse({"counts": {}, "running": 0, "instance": instance_path(instance)})
+
+
+def _authorize(request: HttpRequest) -> Callable[[ProcessInstance], bool]:
+    user = request.user
+    return lambda instance: can_operate(user, instance)  # type: ignore[arg-type]
+
+
+def _done(request: HttpRequest, instance: ProcessInstance, message: str) -> HttpResponse:
+    messages.success(request, message)
+    return redirect("ops:instance", instance_id=instance.id)
+
+
+def _incident_of(instance: ProcessInstance, incident_id: int) -> Incident:
+    incident = Incident.objects.select_related("step").filter(id=incident_id, instance=instance).first()
+    if incident is None:
+        raise Http404("No such incident on this request.")
+    return incident
+
+
+def _fix_incident(
+    request: HttpRequest,
+    instance_id: Any,
+    incident_id: int,
+    kind: str,
+    form_for: Callable[[ProcessInstance, Any, Step], ValuesForm],
+    operation: Callable[..., Any],
+    said: Callable[[str, dict[str, Any]], str],
+) -> HttpResponse:
+    """Retry or skip an incident with the values of a submitted form; its errors re-show the page (400)."""
+    instance = access_operated_instance(request.user, instance_id)  # type: ignore[arg-type]
+    incident = _incident_of(instance, incident_id)
+    graph = graph_for(instance.version_id, instance.version.checksum)
+    form = form_for(instance, graph, incident.step)
+    values = form.values() if form.is_valid() else {}
+    if form.is_valid():
+        try:
+            operation(
+                incident.id,
+                actor=request.user,
+                variables=values or None,
+                reason=form.cleaned_data["reason"],
+                authorize=_authorize(request),
+            )
+        except StartDataError as exc:
+            form.engine_errors(exc.errors)
+        except InvalidState as exc:
+            messages.warning(request, str(exc))
+            return redirect("ops:instance", instance_id=instance.id)
+        else:
+            return _done(request, instance, said(incident.step.node_name or incident.step.node_id, values))
+    return _detail(request, instance, status=400, incident_id=incident.id, **{kind: form})
+
+
+def _corrected(step: str, values: dict[str, Any]) -> str:
+    fixed = f" with {len(values)} corrected value{'s' if len(values) != 1 else ''}" if values else ""
+    return f"{step} is running again{fixed}."
+
+
+@login_required
+@require_POST
+def retry(request: HttpRequest, instance_id: Any, incident_id: int) -> HttpResponse:
+    """Run the failed step again, after the data corrections the operator made (if any)."""
+
+    def form_for(instance: ProcessInstance, graph: Any, step: Step) -> FixDataForm:
+        return _data_form(FixDataForm, rows.data_items(instance, graph), request.POST)
+
+    return _fix_incident(request, instance_id, incident_id, "retry", form_for, retry_incident, _corrected)
+
+
+@login_required
+@require_POST
+def skip(request: HttpRequest, instance_id: Any, incident_id: int) -> HttpResponse:
+    """Treat the failed step as done, with the values the operator gave for what it should have produced."""
+
+    def form_for(instance: ProcessInstance, graph: Any, step: Step) -> ValuesForm:
+        return _skip_form(instance, graph, step, request.POST)
+
+    return _fix_incident(
+        request,
+        instance_id,
+        incident_id,
+        "skip",
+        form_for,
+        skip_incident,
+        lambda step, values: f"{step} was skipped; the request moved on.",
+    )
+
+
+@login_required
+@require_POST
+def cancel(request: HttpRequest, instance_id: Any) -> HttpResponse:
+    """Stop the request; its requester is told why."""
+    instance = access_operated_instance(request.user, instance_id)  # type: ignore[arg-type]
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        return _detail(request, instance, status=400, cancel=form)
+    try:
+        cancel_instance(
+            instance.id, actor=request.user, reason=form.cleaned_data["reason"], authorize=_authorize(request)
+        )
+    except InvalidState as exc:
+        messages.warning(request, str(exc))
+        return redirect("ops:instance", instance_id=instance.id)
+    told = (
+        " Its requester is told why."
+        if instance.initiator_id and instance.initiator_id != request.user.pk
+        else ""
+    )
+    return _done(request, instance, f"The request was cancelled.{told}")
+
+
+@login_required
+@require_POST
+def move(request: HttpRequest, instance_id: Any) -> HttpResponse:
+    """Stop an open step and continue the request at another block."""
+    instance = access_operated_instance(request.user, instance_id)  # type: ignore[arg-type]
+    graph = graph_for(instance.version_id, instance.version.checksum)
+    open_steps = list(instance.steps.filter(status__in=Step.OPEN_STATUSES).order_by("created_at"))
+    form = _move_form(instance, graph, open_steps, request.POST)
+    if not form.is_valid():
+        return _detail(request, instance, status=400, move=form)
+    try:
+        move_token(
+            instance.id,
+            form.cleaned_data["step"],
+            form.cleaned_data["target"],
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            authorize=_authorize(request),
+        )
+    except InvalidState as exc:
+        messages.warning(request, str(exc))
+        return redirect("ops:instance", instance_id=instance.id)
+    target = graph["nodes"][form.cleaned_data["target"]]
+    return _done(request, instance, f"The request continues at {target['name'] or target['id']}.")

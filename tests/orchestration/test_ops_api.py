@@ -30,7 +30,7 @@ def test_operators_list_requests_with_plain_words_and_filters(api: Client, data:
     assert row["title"] == "Printer paper" and row["workflow_name"] == "Divide the budget"
     assert row["needs_attention"] is True and row["initiator"] == "alice" and row["business_key"] == "PO-7"
     assert row["waiting_at"] == [
-        {"node_id": "divide", "step": "Share out", "what": "Needs attention", "incident": True}
+        {"node_id": "divide", "step": "Share out", "what": "Stopped at", "incident": True}
     ]
 
 
@@ -76,3 +76,78 @@ def test_the_list_is_documented_in_the_openapi_schema(api: Client, data: OpsData
     assert {"q", "workflow", "version", "status", "has_incident", "step", "initiator", "reference"} <= names
     assert {"started_from", "started_to", "sort", "limit", "offset"} <= names
     assert "/api/operations/instances/counts/" in schema["paths"]
+
+
+# --- one request and its fixes -----------------------------------------------------------
+
+
+def test_an_instance_reads_with_typed_data_steps_and_history(api: Client, data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+
+    response = api(data.people["owner"]).get(f"/api/operations/instances/{stuck.id}/")
+
+    assert response.status_code == 200
+    body = response.data
+    assert body["instance"]["reference"] == stuck.reference
+    assert [(d["name"], d["type"], d["value"]) for d in body["data"]] == [
+        ("item", "Text", "Printer paper"),
+        ("count", "Whole number", 0),
+    ]
+    failed = body["steps"][-1]
+    assert failed["node_id"] == "divide" and "divide by zero" in failed["error"] and failed["incident"]
+    assert body["history"][0]["kind"] == "instance.started"
+
+
+def test_fixes_through_the_api(api: Client, data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+    chair = data.start("Chair", 4)
+    lamp = data.start("Desk lamp", 4)
+    client = api(data.people["owner"])
+    incident = stuck.incidents.get()
+    url = f"/api/operations/instances/{stuck.id}"
+
+    refused = client.post(
+        f"{url}/retry/", {"incident": incident.id, "variables": {"count": "x"}, "reason": "r"}, format="json"
+    )
+    retried = client.post(
+        f"{url}/retry/", {"incident": incident.id, "variables": {"count": 2}, "reason": "r"}, format="json"
+    )
+    again = client.post(f"{url}/skip/", {"incident": incident.id, "reason": "r"}, format="json")
+    approve = chair.steps.get(node_id="approve")
+    moved = client.post(
+        f"/api/operations/instances/{chair.id}/move/",
+        {"step": approve.id, "target": "end", "reason": "r"},
+        format="json",
+    )
+    cancelled = client.post(
+        f"/api/operations/instances/{lamp.id}/cancel/", {"reason": "Bought elsewhere"}, format="json"
+    )
+    no_reason = client.post(f"/api/operations/instances/{lamp.id}/cancel/", {}, format="json")
+
+    assert refused.status_code == 400 and refused.data == {"variables": {"count": ["Enter a whole number."]}}
+    assert retried.status_code == 200 and retried.data["instance"]["needs_attention"] is False
+    assert again.status_code == 409
+    assert moved.status_code == 200 and moved.data["instance"]["status"] == "completed"
+    assert cancelled.status_code == 200 and cancelled.data["instance"]["status"] == "cancelled"
+    assert no_reason.status_code == 400 and "reason" in no_reason.data
+
+
+@pytest.mark.parametrize(("name", "expected"), [("olga", 404), ("victor", 404), ("alice", 403)])
+def test_every_instance_endpoint_is_404_for_outsiders_and_403_for_non_operators(
+    api: Client, data: OpsData, name: str, expected: int
+) -> None:
+    stuck = data.start("Printer paper", 0)
+    incident = stuck.incidents.get()
+    url = f"/api/operations/instances/{stuck.id}"
+    client = api(data.people[name])
+
+    responses = [
+        client.get(f"{url}/"),
+        client.post(f"{url}/retry/", {"incident": incident.id, "reason": "r"}, format="json"),
+        client.post(f"{url}/skip/", {"incident": incident.id, "reason": "r"}, format="json"),
+        client.post(f"{url}/cancel/", {"reason": "r"}, format="json"),
+        client.post(f"{url}/move/", {"step": 1, "target": "end", "reason": "r"}, format="json"),
+    ]
+
+    assert [r.status_code for r in responses] == [expected] * 5
+    assert all("divide by zero" not in r.content.decode() for r in responses)

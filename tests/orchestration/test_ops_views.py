@@ -156,3 +156,113 @@ def test_instance_page_is_404_for_outsiders_and_403_for_those_who_see_but_do_not
         == 404
     )
     assert ProcessInstance.objects.filter(id=lamp.id).exists()
+
+
+# --- one request and its fixes -----------------------------------------------------------
+
+
+def _url(instance: ProcessInstance, rest: str = "") -> str:
+    return f"/operations/requests/{instance.id}/{rest}"
+
+
+def test_instance_page_shows_the_error_in_full_the_data_with_types_the_steps_and_the_history(
+    data: OpsData,
+) -> None:
+    stuck = data.start("Printer paper", 0, key="PO-7")
+
+    response = _client(data, "owner").get(_url(stuck))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Cannot compute variable &#x27;share&#x27;: divide by zero" in page
+    assert [(i.label, i.type, i.value) for i in response.context["items"]] == [
+        ("Item", "Text", "Printer paper"),
+        ("Count", "Whole number", 0),
+    ]
+    assert [row.step.node_id for row in response.context["steps"]] == ["start", "divide"]
+    assert [e.event.kind for e in response.context["events"]][:1] == ["instance.started"]
+    assert 'id="designer-config"' in page and "designer/canvas.js" in page
+    path = _client(data, "owner").get(_url(stuck, "path/")).json()
+    assert path["instance"]["incidents"] == ["divide"] and path["instance"]["visited"] == ["start"]
+
+
+def test_instance_page_names_who_has_the_open_approval(data: OpsData) -> None:
+    waiting = data.start("Desk lamp", 4)
+
+    response = _client(data, "owner").get(_url(waiting))
+
+    [row] = [r for r in response.context["steps"] if r.step.node_id == "approve"]
+    assert [t["assignee"] for t in row.tasks] == ["owner"]
+    assert "With owner" in response.content.decode()
+
+
+def test_fixing_the_data_and_retrying_in_the_page_completes_the_step(data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+    incident = stuck.incidents.get()
+    client = _client(data, "owner")
+
+    refused = client.post(
+        _url(stuck, f"incidents/{incident.id}/retry/"),
+        {"v_item": "Printer paper", "v_count": "none", "reason": "Count fixed"},
+    )
+    retried = client.post(
+        _url(stuck, f"incidents/{incident.id}/retry/"),
+        {"v_item": "Printer paper", "v_count": "5", "reason": "Count fixed"},
+    )
+
+    assert refused.status_code == 400 and "Enter a whole number." in refused.content.decode()
+    assert retried.status_code == 302
+    stuck.refresh_from_db()
+    assert stuck.variables["count"] == 5 and stuck.variables["share"] == 20 and not stuck.has_incident
+    page = client.get(_url(stuck)).content.decode()
+    assert "Retrying Share out (Count fixed)" in page and "<del" in page
+
+
+def test_skipping_cancelling_and_moving_in_the_page(data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+    lamp = data.start("Desk lamp", 4)
+    chair = data.start("Chair", 4)
+    client = _client(data, "owner")
+    incident = stuck.incidents.get()
+
+    no_reason = client.post(_url(stuck, f"incidents/{incident.id}/skip/"), {"v_share": "7"})
+    skipped = client.post(
+        _url(stuck, f"incidents/{incident.id}/skip/"), {"v_share": "7", "reason": "By hand"}
+    )
+    cancelled = client.post(_url(lamp, "cancel/"), {"reason": "Bought elsewhere"})
+    approve = chair.steps.get(node_id="approve")
+    moved = client.post(
+        _url(chair, "move/"), {"step": approve.id, "target": "end", "reason": "Signed on paper"}
+    )
+
+    assert no_reason.status_code == 400 and "This field is required." in no_reason.content.decode()
+    assert [skipped.status_code, cancelled.status_code, moved.status_code] == [302, 302, 302]
+    stuck.refresh_from_db()
+    lamp.refresh_from_db()
+    chair.refresh_from_db()
+    assert stuck.variables["share"] == 7
+    assert lamp.status == ProcessInstance.Status.CANCELLED
+    assert chair.status == ProcessInstance.Status.COMPLETED
+
+
+def test_people_who_may_not_operate_get_404_or_403_from_every_fix(data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+    incident = stuck.incidents.get()
+    step = stuck.steps.get(node_id="divide")
+    posts = {
+        _url(stuck, f"incidents/{incident.id}/retry/"): {"reason": "x"},
+        _url(stuck, f"incidents/{incident.id}/skip/"): {"reason": "x"},
+        _url(stuck, "cancel/"): {"reason": "x"},
+        _url(stuck, "move/"): {"step": step.id, "target": "end", "reason": "x"},
+    }
+
+    for name, expected in (("olga", 404), ("victor", 404), ("alice", 403)):
+        client = _client(data, name)
+        assert client.get(_url(stuck, "path/")).status_code == expected
+        for url, body in posts.items():
+            response = client.post(url, body)
+            assert response.status_code == expected, (name, url)
+            assert "divide by zero" not in response.content.decode()
+
+    stuck.refresh_from_db()
+    assert stuck.status == ProcessInstance.Status.RUNNING and stuck.has_incident
