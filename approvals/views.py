@@ -455,7 +455,7 @@ def request_detail(
             "title": request_title(instance),
             "state": history.explained(history.request_state(instance, open_tasks), instance, events),
             **_request_cards(request.user, instance, graph, events),
-            "operates": can_operate(request.user, instance),
+            "operates": can_operate(request.user, instance),  # type: ignore[arg-type]
             "decisions": [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION],
             "may_cancel": _may_cancel(request.user, instance),
             # While the process works or waits for others, the page follows it; never over a form being filled.

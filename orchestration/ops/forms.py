@@ -216,6 +216,12 @@ def without(data: Any, name: str) -> Any:
 
 
 class _FixForm(forms.Form):
+    """A fix: each kind's fields get ids of their own, as several fixes share the page."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{type(self).__name__.lower()}-%s")
+        super().__init__(*args, **kwargs)
+
     reason = forms.CharField(
         label="Why",
         max_length=400,

@@ -89,11 +89,16 @@ def instance_list(request: HttpRequest) -> HttpResponse:
 # --- one request ---------------------------------------------------------------------------
 
 
-def _data_form(cls: type[FixDataForm], items: list[rows.DataItem], data: Any = None) -> FixDataForm:
-    return cls(data, items=[(i.name, i.label, i.type, i.kind, i.text, i.from_start) for i in items])
+def _data_form(items: list[rows.DataItem], incident: Incident, data: Any = None) -> FixDataForm:
+    return FixDataForm(
+        data,
+        items=[(i.name, i.label, i.type, i.kind, i.text, i.from_start) for i in items],
+        auto_id=f"retry-{incident.id}-%s",
+    )
 
 
-def _skip_form(instance: ProcessInstance, graph: Any, step: Step, data: Any = None) -> SkipForm:
+def _skip_form(instance: ProcessInstance, graph: Any, incident: Incident, data: Any = None) -> SkipForm:
+    step = incident.step
     declared = graph.get("variables", {})
     names = rows.produced_by(graph["nodes"][step.node_id])
     items = [
@@ -107,12 +112,12 @@ def _skip_form(instance: ProcessInstance, graph: Any, step: Step, data: Any = No
         )
         for name in names
     ]
-    return SkipForm(data, items=items)
+    return SkipForm(data, items=items, auto_id=f"skip-{incident.id}-%s")
 
 
 def _move_form(instance: ProcessInstance, graph: Any, open_steps: list[Step], data: Any = None) -> MoveForm:
-    steps = [(s.id, f"{s.node_name or s.node_id} ({s.get_status_display().lower()})") for s in open_steps]
-    return MoveForm(data, steps=steps, targets=rows.move_targets(graph))
+    steps = [(s.id, f"{s.node_name or s.node_id} ({rows.waiting(s).what.lower()})") for s in open_steps]
+    return MoveForm(data, steps=steps, targets=[("", "Choose a step…"), *rows.move_targets(graph)])
 
 
 def _detail(
@@ -133,10 +138,10 @@ def _detail(
             "incident": incident,
             "retry": bound.get("retry")
             if bound.get("incident_id") == incident.id
-            else _data_form(FixDataForm, items),
+            else _data_form(items, incident),
             "skip": bound.get("skip")
             if bound.get("incident_id") == incident.id
-            else _skip_form(instance, graph, incident.step),
+            else _skip_form(instance, graph, incident),
         }
         for incident in incidents
     ]
@@ -209,7 +214,7 @@ def _fix_incident(
     instance_id: Any,
     incident_id: int,
     kind: str,
-    form_for: Callable[[ProcessInstance, Any, Step], ValuesForm],
+    form_for: Callable[[ProcessInstance, Any, Incident], ValuesForm],
     operation: Callable[..., Any],
     said: Callable[[str, dict[str, Any]], str],
 ) -> HttpResponse:
@@ -217,7 +222,7 @@ def _fix_incident(
     instance = access_operated_instance(request.user, instance_id)  # type: ignore[arg-type]
     incident = _incident_of(instance, incident_id)
     graph = graph_for(instance.version_id, instance.version.checksum)
-    form = form_for(instance, graph, incident.step)
+    form = form_for(instance, graph, incident)
     values = form.values() if form.is_valid() else {}
     if form.is_valid():
         try:
@@ -248,8 +253,8 @@ def _corrected(step: str, values: dict[str, Any]) -> str:
 def retry(request: HttpRequest, instance_id: Any, incident_id: int) -> HttpResponse:
     """Run the failed step again, after the data corrections the operator made (if any)."""
 
-    def form_for(instance: ProcessInstance, graph: Any, step: Step) -> FixDataForm:
-        return _data_form(FixDataForm, rows.data_items(instance, graph), request.POST)
+    def form_for(instance: ProcessInstance, graph: Any, incident: Incident) -> FixDataForm:
+        return _data_form(rows.data_items(instance, graph), incident, request.POST)
 
     return _fix_incident(request, instance_id, incident_id, "retry", form_for, retry_incident, _corrected)
 
@@ -259,8 +264,8 @@ def retry(request: HttpRequest, instance_id: Any, incident_id: int) -> HttpRespo
 def skip(request: HttpRequest, instance_id: Any, incident_id: int) -> HttpResponse:
     """Treat the failed step as done, with the values the operator gave for what it should have produced."""
 
-    def form_for(instance: ProcessInstance, graph: Any, step: Step) -> ValuesForm:
-        return _skip_form(instance, graph, step, request.POST)
+    def form_for(instance: ProcessInstance, graph: Any, incident: Incident) -> ValuesForm:
+        return _skip_form(instance, graph, incident, request.POST)
 
     return _fix_incident(
         request,
