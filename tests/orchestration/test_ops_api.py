@@ -151,3 +151,18 @@ def test_every_instance_endpoint_is_404_for_outsiders_and_403_for_non_operators(
 
     assert [r.status_code for r in responses] == [expected] * 5
     assert all("divide by zero" not in r.content.decode() for r in responses)
+
+
+def test_a_page_of_the_list_costs_the_same_queries_however_many_requests(
+    api: Client, data: OpsData, django_assert_max_num_queries: Any
+) -> None:
+    client = api(data.people["owner"])
+    data.start("One", 0)
+    with django_assert_max_num_queries(12) as few:
+        client.get("/api/operations/instances/?q=e&limit=20")
+    for n in range(30):
+        data.start(f"Item {n}", n % 3)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/api/operations/instances/?q=e&limit=20")
+
+    assert len(response.data["results"]) == 20
