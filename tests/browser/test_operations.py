@@ -121,3 +121,26 @@ def test_a_buyer_cancels_a_request_and_the_requester_reads_why(
     expect(employee.get_by_test_id("state-detail")).to_contain_text("The fair was called off")
     manager = login("manager")
     expect(manager.get_by_test_id("nav-count-inbox")).to_have_count(0)
+
+
+def test_a_buyer_moves_a_request_past_an_approval_given_on_paper(
+    demo: Any, login: Any, screenshot: Any
+) -> None:
+    waiting = _request("Trade fair stand", 5000)  # waits for Max Manager
+    buyer = login("buyer")
+    buyer.goto(f"/operations/requests/{waiting.pk}/")
+
+    move = buyer.get_by_test_id("move-form")
+    move.get_by_label("Stop").select_option(label="Manager approval (approval)")
+    move.get_by_label("Continue at").select_option(label="Place order (Automated step)")
+    move.get_by_label("Why").fill("Approved on paper by the board")
+    screenshot(buyer, "move")
+    move.get_by_role("button", name="Move").click()
+
+    expect(buyer.get_by_role("alert").filter(has_text="The request continues at Place order")).to_be_visible()
+    expect(buyer.get_by_test_id("instance-status")).to_have_text("Completed · Approved", timeout=30_000)
+    expect(buyer.get_by_test_id("history")).to_contain_text(
+        "Moved from Manager approval to Place order (Approved on paper by the board)"
+    )
+    manager = login("manager")
+    expect(manager.get_by_test_id("nav-count-inbox")).to_have_count(0)
