@@ -202,6 +202,7 @@ class ApprovalTaskProvider:
                     "id": t.id,
                     "assignee": t.assignee.get_username() if t.assignee else None,
                     "group": t.candidate_group.name if t.candidate_group else None,
+                    "holder": task_holder(t),
                 }
                 for t in tasks.select_related("assignee", "candidate_group")
             ]

@@ -133,6 +133,7 @@ class TaskHolderSerializer(serializers.Serializer[None]):
     id = serializers.IntegerField()
     assignee = serializers.CharField(allow_null=True)
     group = serializers.CharField(allow_null=True)
+    holder = serializers.CharField(help_text="Who has it, in words: a name, or the queue it waits in.")
 
 
 class StepRowSerializer(serializers.Serializer[rows.StepRow]):

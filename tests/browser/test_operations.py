@@ -104,7 +104,7 @@ def test_a_buyer_cancels_a_request_and_the_requester_reads_why(
     waiting = _request("Conference booth", 5000)  # over the employee's limit: waits for Max Manager
     buyer = login("buyer")
     buyer.goto(f"/operations/requests/{waiting.pk}/")
-    expect(buyer.get_by_test_id("steps")).to_contain_text("With manager")
+    expect(buyer.get_by_test_id("steps")).to_contain_text("With Max Manager")
 
     cancel = buyer.get_by_test_id("cancel-form")
     cancel.get_by_label("Why").fill("The fair was called off")

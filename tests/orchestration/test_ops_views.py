@@ -193,7 +193,7 @@ def test_instance_page_names_who_has_the_open_approval(data: OpsData) -> None:
 
     [row] = [r for r in response.context["steps"] if r.step.node_id == "approve"]
     assert [t["assignee"] for t in row.tasks] == ["owner"]
-    assert "With owner" in response.content.decode()
+    assert "With Owner Example" in response.content.decode()
 
 
 def test_fixing_the_data_and_retrying_in_the_page_completes_the_step(data: OpsData) -> None:
