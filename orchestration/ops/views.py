@@ -55,6 +55,19 @@ def _operator(request: HttpRequest) -> Any:
     return user
 
 
+def _known_count(filters: InstanceFilter, counts: dict[str, int]) -> int | None:
+    """How many the list holds, when the status tabs' counts already say it (status and attention alone differ)."""
+    if not filters.is_bound:
+        return counts["all"]
+    chosen = filters.form.cleaned_data
+    status, attention = chosen.get("status") or "", chosen.get("has_incident")
+    if attention is None:
+        return counts[status] if status else counts["all"]
+    if attention is True and status == "running":
+        return counts["attention"]
+    return None
+
+
 @login_required
 @require_GET
 def instance_list(request: HttpRequest) -> HttpResponse:
@@ -67,7 +80,11 @@ def instance_list(request: HttpRequest) -> HttpResponse:
     # The status tabs count what the other filters leave, whatever status is chosen.
     others = InstanceFilter(without(request.GET, "status") or None, queryset=base, request=request)
     counts = rows.status_counts(others.qs if valid else base.none())
-    page = Paginator(rows.listed(instances), PAGE_SIZE).get_page(request.GET.get("page"))
+    paginator = Paginator(rows.listed(instances), PAGE_SIZE)
+    known = _known_count(filters, counts) if valid else 0
+    if known is not None:
+        paginator.count = known  # already counted with the tabs: no second scan
+    page = paginator.get_page(request.GET.get("page"))
     query = without(request.GET, "page")
     return render(
         request,

@@ -60,6 +60,8 @@ def test_operator_sees_every_request_of_their_workflows_in_plain_words(data: Ops
     [
         ("q=lamp", ["Desk lamp"]),
         ("status=cancelled", ["Chair"]),
+        ("status=running", ["Desk lamp", "Printer paper"]),
+        ("has_incident=true", ["Printer paper"]),
         ("status=running&has_incident=true", ["Printer paper"]),
         ("has_incident=false", ["Chair", "Desk lamp"]),
         ("step=approval", ["Desk lamp"]),
@@ -83,6 +85,7 @@ def test_filters_narrow_the_list(data: OpsData, query: str, expected: list[str])
 
     assert response.status_code == 200
     assert _titles(response) == expected
+    assert response.context["page"].paginator.count == len(expected)
 
 
 def test_a_request_number_finds_its_request_and_counts_ignore_the_status_filter(data: OpsData) -> None:
