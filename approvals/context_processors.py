@@ -8,6 +8,7 @@ from django.conf import settings
 from django.http import HttpRequest
 
 from approvals.models import ApprovalTask
+from orchestration.access import operated_workflows
 
 DEMO_HINT = "Demo users: employee, manager, director, cfo, buyer, admin — password: baton"
 
@@ -26,6 +27,10 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
         {"key": "catalog", "label": "New request", "icon": "bi-plus-circle", "url": "/requests/new/"},
         {"key": "requests", "label": "My requests", "icon": "bi-card-checklist", "url": "/requests/"},
     ]
+    if operated_workflows(user).exists():
+        items.append(
+            {"key": "operations", "label": "Operations", "icon": "bi-activity", "url": "/operations/"}
+        )
     if user.is_staff or user.has_perm("orchestration.add_workflow"):
         items.append({"key": "designer", "label": "Designer", "icon": "bi-diagram-3", "url": "/designer/"})
     # The longest matching prefix wins, so /requests/new/ is "New request", not "My requests".

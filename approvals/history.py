@@ -36,6 +36,7 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "incident.raised": ("bi-exclamation-triangle", "bad"),
     "incident.retried": ("bi-arrow-clockwise", "info"),
     "incident.skipped": ("bi-skip-forward", "info"),
+    "token.moved": ("bi-signpost-2", "info"),
     "instance.completed": ("bi-flag", "ok"),
     "instance.cancelled": ("bi-x-circle", "bad"),
 }
@@ -86,8 +87,52 @@ def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask])
         names = ", ".join(dict.fromkeys(task_holder(t) for t in deciding))
         return RequestState("Waiting for approval", "primary", f"With {names}")
     if instance.has_incident:
-        return RequestState("Delayed", "warning", "A technical problem; the operators have been told.")
+        return RequestState(
+            "Delayed", "warning", "A technical problem stopped it; the people who run this process see it."
+        )
     return RequestState("In progress", "info")
+
+
+# An operator's fixes, as the requester reads them (the reason they gave is for operators).
+_FIXED = {
+    "incident.retried": "tried {step} again",
+    "incident.skipped": "completed {step} by hand",
+    "token.moved": "moved the request on",
+}
+
+
+def explained(state: RequestState, instance: ProcessInstance, events: list[Event]) -> RequestState:
+    """``state`` with what its requester should know, from the history (``events``, oldest first).
+
+    A request stopped by a technical problem says at which step and since when, that the
+    people who run the process have it in their list, what an operator already did, and
+    what happens next; one cancelled by someone else says by whom and why.
+    """
+    if instance.status == ProcessInstance.Status.CANCELLED:
+        cancelled = next((e for e in reversed(events) if e.kind == "instance.cancelled"), None)
+        if cancelled is None or cancelled.actor_id is None or cancelled.actor_id == instance.initiator_id:
+            return state
+        why = str((cancelled.data or {}).get("reason") or "")
+        detail = f"Cancelled by {person(cancelled.actor)} on {cancelled.created_at:%b %-d, %H:%M}" + (
+            f": {why}" if why else "."
+        )
+        return RequestState(state.label, state.tone, detail)
+    if state.label != "Delayed":
+        return state
+    raised = next((e for e in reversed(events) if e.kind == "incident.raised"), None)
+    if raised is None:
+        return state
+    step = (raised.step.node_name if raised.step else "") or "A step"
+    detail = (
+        f"{step} could not be done because of a technical problem ({raised.created_at:%b %-d, %H:%M}). "
+        "The people who run this process have it in their list of requests needing attention. "
+    )
+    acted = next((e for e in reversed(events) if e.kind in _FIXED and e.actor_id and e.id < raised.id), None)
+    if acted is not None:
+        did = _FIXED[acted.kind].format(step=(acted.step.node_name if acted.step else "") or "the step")
+        detail += f"{person(acted.actor)} {did} on {acted.created_at:%b %-d, %H:%M}, but it stopped again. "
+    detail += "Once they fix it, your request continues from there by itself; you need not do anything."
+    return RequestState(state.label, state.tone, detail)
 
 
 def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) -> list[TimelineEntry]:
@@ -114,7 +159,9 @@ def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) 
             icon, tone = _TIMELINE[kind]
             message = _MESSAGES.get(kind, lambda e, n: e.message)(event, step_name)
             if kind == "incident.raised" and not technical:
-                message = f"{step_name} is delayed by a technical problem; the operators have been told"
+                message = (
+                    f"{step_name} is delayed by a technical problem; the people who run this process see it"
+                )
         else:
             continue
         # Workers and the ticker act for the process itself.
@@ -132,9 +179,14 @@ def _finished(event: Event, step_name: str) -> str:
     return f"Request {outcome.replace('_', ' ')}" if outcome else "Request completed"
 
 
+def _fixed(event: Event, step_name: str) -> str:
+    return f"{step_name}: an operator {_FIXED[event.kind].format(step='it')}"
+
+
 _MESSAGES: dict[str, Callable[[Event, str], str]] = {
     "instance.started": lambda event, step_name: "Request submitted",
     "instance.completed": _finished,
+    **dict.fromkeys(_FIXED, _fixed),
 }
 
 

@@ -19,9 +19,6 @@ from orchestration.templatetags.people import person  # pages and messages name 
 if TYPE_CHECKING:
     import datetime
 
-# Variables that name what a request is about, in order of preference (the inbox's subject).
-SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
-
 
 def task_holder(task: ApprovalTask, group_noun: Literal["queue", "group"] = "queue") -> str:
     """Who holds ``task``, as pages, history and emails name them.
@@ -39,12 +36,7 @@ def task_holder(task: ApprovalTask, group_noun: Literal["queue", "group"] = "que
 
 def request_title(instance: Any) -> str:
     """What a request is called: its subject (item, title…) or its workflow's name."""
-    variables = instance.variables or {}
-    for name in SUBJECT_VARIABLES:
-        value = variables.get(name)
-        if isinstance(value, str) and value:
-            return value
-    return str(instance.workflow.name)
+    return str(instance.title)
 
 
 class Profile(models.Model):

@@ -27,12 +27,22 @@ from orchestration.engine import human
 if TYPE_CHECKING:
     import datetime
 
-__all__ = ["Kind", "TaskSummary", "notify_on_commit", "recipients", "send_task_emails", "summary"]
+__all__ = [
+    "Kind",
+    "TaskSummary",
+    "notify_cancelled_on_commit",
+    "notify_on_commit",
+    "recipients",
+    "send_cancelled_email",
+    "send_task_emails",
+    "summary",
+]
 
 Kind = Literal["assigned", "reminder", "escalated", "sent_back"]
 
-# The Celery task (approvals.tasks) the outbox runs to send them.
+# The Celery tasks (approvals.tasks) the outbox runs to send them.
 SEND_TASK_EMAILS = "approvals.send_task_emails"
+SEND_CANCELLED_EMAIL = "approvals.send_cancelled_email"
 
 _SUBJECTS: dict[str, str] = {
     "assigned": "Approval needed",
@@ -127,6 +137,35 @@ def send_task_emails(kind: Kind, task_id: int, previous_id: int | None = None) -
     if not messages:
         return 0
     return get_connection().send_messages(messages) or 0
+
+
+def notify_cancelled_on_commit(instance: Any, actor: Any, reason: str) -> None:
+    """Email the requester of ``instance`` that ``actor`` cancelled it and why, once the transaction commits."""
+    human.send_on_commit(SEND_CANCELLED_EMAIL, [str(instance.pk), person(actor) if actor else "", reason])
+
+
+def send_cancelled_email(instance_id: str, by: str, reason: str) -> int:
+    """Tell the requester their request was cancelled by someone else; returns how many were sent (0 or 1)."""
+    from orchestration.models import ProcessInstance
+
+    instance = ProcessInstance.objects.select_related("workflow", "initiator").filter(pk=instance_id).first()
+    requester = instance.initiator if instance is not None else None
+    if instance is None or requester is None or not _email_of(requester):
+        return 0
+    path = reverse("approvals:request", args=[instance.pk])
+    context = {
+        "recipient": person(requester),
+        "workflow": instance.workflow.name,
+        "subject": instance.title,
+        "by": by or "An operator",
+        "why": reason,
+        "request_url": f"{str(settings.BATON_BASE_URL).rstrip('/')}{path}",
+    }
+    subject = f"Cancelled: {' '.join(instance.title.split())}"
+    return (
+        get_connection().send_messages([_message(subject, "approvals/email/cancelled", context, requester)])
+        or 0
+    )
 
 
 def _load(task_id: int) -> ApprovalTask | None:

@@ -23,7 +23,7 @@ from approvals import chain
 from approvals.access import approvals_on, visible_tasks
 from approvals.exchange import NoRate
 from approvals.models import ApprovalTask, Profile, person, task_holder
-from approvals.notifications import Kind, notify_on_commit
+from approvals.notifications import Kind, notify_cancelled_on_commit, notify_on_commit
 from approvals.transitions import TASK
 from orchestration import money
 from orchestration.durations import parse_duration
@@ -179,6 +179,16 @@ class ApprovalTaskProvider:
     def cancel_tasks(self, run: Run, step: Step) -> None:
         TASK.bulk_move(ApprovalTask.objects.filter(step=step), ApprovalTask.Status.CANCELLED)
 
+    def instance_cancelled(self, run: Run, reason: str) -> None:
+        """Email the requester when someone else (an operator) cancels their request; a withdrawal needs none."""
+        requester_id = run.instance.initiator_id
+        actor = run.actor if run.actor is not None and run.actor.is_authenticated else None
+        if requester_id is None or (actor is not None and actor.pk == requester_id):
+            return
+        if run.instance.parent_step_id is not None:
+            return  # a sub-process: its parent request is the one people know
+        notify_cancelled_on_commit(run.instance, actor, reason)
+
     def on_timer(self, run: Run, step: Step, timer: Timer) -> None:
         """A reminder emails the approvers of the step's open tasks again; a due date escalates them."""
         node = run.graph["nodes"][step.node_id]
@@ -213,6 +223,7 @@ class ApprovalTaskProvider:
                     "id": t.id,
                     "assignee": t.assignee.get_username() if t.assignee else None,
                     "group": t.candidate_group.name if t.candidate_group else None,
+                    "holder": task_holder(t),
                 }
                 for t in tasks.select_related("assignee", "candidate_group")
             ]

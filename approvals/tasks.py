@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from approvals.notifications import SEND_TASK_EMAILS, Kind, send_task_emails
+from approvals.notifications import (
+    SEND_CANCELLED_EMAIL,
+    SEND_TASK_EMAILS,
+    Kind,
+    send_cancelled_email,
+    send_task_emails,
+)
 
 
 # Run by a worker through the engine's outbox, not in-process on commit: a slow mail server must
@@ -14,3 +20,9 @@ from approvals.notifications import SEND_TASK_EMAILS, Kind, send_task_emails
 def send_task_emails_task(kind: Kind, task_id: int, previous_id: int | None = None) -> int:
     """Email the approvers of an approval task (see :func:`approvals.notifications.send_task_emails`)."""
     return send_task_emails(kind, task_id, previous_id)
+
+
+@shared_task(name=SEND_CANCELLED_EMAIL)
+def send_cancelled_email_task(instance_id: str, by: str, reason: str) -> int:
+    """Tell a requester someone else cancelled their request (see :func:`approvals.notifications.send_cancelled_email`)."""
+    return send_cancelled_email(instance_id, by, reason)

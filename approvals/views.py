@@ -41,7 +41,7 @@ from orchestration.engine import (
     cancel_instance,
     start_instance,
 )
-from orchestration.models import ProcessInstance, Workflow
+from orchestration.models import Event, ProcessInstance, Workflow
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, User
@@ -393,15 +393,22 @@ def _instance_for(user: Any, instance_id: Any) -> ProcessInstance:
     )
 
 
-def _request_cards(user: Any, instance: ProcessInstance, graph: Graph) -> dict[str, Any]:
+def _request_cards(
+    user: Any, instance: ProcessInstance, graph: Graph, events: list[Event] | None = None
+) -> dict[str, Any]:
     """What approvals/_request_cards.html shows: the request's details and its history."""
     answers, recorded = history.request_data(instance, graph)
-    events = instance.events.select_related("actor", "step").order_by("created_at", "id")
+    if events is None:
+        events = _events(instance)
     return {
         "data": answers,
         "recorded": recorded,
         "timeline": history.timeline(events, graph, technical=_operates(user, instance)),
     }
+
+
+def _events(instance: ProcessInstance) -> list[Event]:
+    return list(instance.events.select_related("actor", "step").order_by("created_at", "id"))
 
 
 def _as_typed(value: Any) -> Any:
@@ -431,6 +438,7 @@ def request_detail(
         )
     )
     open_tasks = [t for t in tasks if t.status == _OPEN]
+    events = _events(instance)
     sent_back = next(
         (t for t in open_tasks if t.kind == ApprovalTask.Kind.RESUBMIT and t.assignee_id == request.user.pk),
         None,
@@ -445,8 +453,9 @@ def request_detail(
         {
             "instance": instance,
             "title": request_title(instance),
-            "state": history.request_state(instance, open_tasks),
-            **_request_cards(request.user, instance, graph),
+            "state": history.explained(history.request_state(instance, open_tasks), instance, events),
+            **_request_cards(request.user, instance, graph, events),
+            "operates": can_operate(request.user, instance),  # type: ignore[arg-type]
             "decisions": [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION],
             "may_cancel": _may_cancel(request.user, instance),
             # While the process works or waits for others, the page follows it; never over a form being filled.

@@ -8,6 +8,7 @@ designer, approvals and the admin all ask here; this module imports no web layer
 
 from __future__ import annotations
 
+import uuid
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied
@@ -82,16 +83,45 @@ def visible_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
     )
 
 
-def visible_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:
-    """Incidents of the instances ``user`` may see (the initiator sees theirs, but may not fix them)."""
-    return Incident.objects.filter(instance__in=visible_instances(user))
-
-
 def operated_workflows(user: AbstractBaseUser) -> WorkflowQuerySet:
-    """Workflows ``user`` may operate (the operate right, change_workflow, on the object or globally)."""
+    """Workflows ``user`` operates (the operate right, change_workflow, on the object or globally); superusers all."""
+    if user.is_superuser:  # type: ignore[attr-defined]
+        return Workflow.objects.all()
     return cast(
         "WorkflowQuerySet", get_objects_for_user(user, "orchestration.change_workflow", klass=Workflow)
     )
+
+
+def operated_instances(user: AbstractBaseUser) -> QuerySet[ProcessInstance]:
+    """Instances of the workflows ``user`` operates: what the operations console lists and fixes."""
+    if user.is_superuser:  # type: ignore[attr-defined]
+        return ProcessInstance.objects.all()
+    return ProcessInstance.objects.filter(workflow__in=operated_workflows(user).values("pk"))
+
+
+def access_operated_instance(user: AbstractBaseUser, instance_id: Any) -> ProcessInstance:
+    """The instance ``instance_id`` for the operations console.
+
+    Http404 when ``user`` cannot see it at all (or the id is malformed); PermissionDenied
+    when they see it (their own request, a task of theirs) but do not operate its workflow.
+    """
+    try:
+        pk = uuid.UUID(str(instance_id))
+    except ValueError:
+        raise Http404("No such request.") from None
+    instance = (
+        visible_instances(user).select_related("workflow", "version", "initiator").filter(pk=pk).first()
+    )
+    if instance is None:
+        raise Http404("No such request.")
+    if not can_operate(user, instance):
+        raise PermissionDenied(f"You need the operate permission on {instance.workflow.name}.")
+    return instance
+
+
+def visible_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:
+    """Incidents of the instances ``user`` may see (the initiator sees theirs, but may not fix them)."""
+    return Incident.objects.filter(instance__in=visible_instances(user))
 
 
 def operated_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:

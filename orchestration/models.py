@@ -151,6 +151,10 @@ class WorkflowVersion(models.Model):
         super().save(*args, **kwargs)
 
 
+# Variables that name what a request is about, in order of preference (its title in lists).
+SUBJECT_VARIABLES = ("title", "subject", "item", "summary", "name")
+
+
 class ProcessInstance(models.Model):
     """One run of a published workflow version."""
 
@@ -190,10 +194,29 @@ class ProcessInstance(models.Model):
         indexes = [
             models.Index(fields=["workflow", "status", "-started_at"], name="instance_wf_status"),
             models.Index(fields=["status", "-started_at"], name="instance_status"),
+            # The operations console: its default order over every workflow, and "Needs attention".
+            models.Index(fields=["-started_at", "-id"], name="instance_started"),
+            models.Index(fields=["-started_at"], name="instance_attention", condition=Q(has_incident=True)),
+            models.Index(fields=["version", "-started_at"], name="instance_version"),
         ]
 
     def __str__(self) -> str:
         return f"{self.workflow.key} {str(self.id)[:8]}"
+
+    @property
+    def reference(self) -> str:
+        """The short request number people read and type: the id's first eight characters."""
+        return str(self.id)[:8]
+
+    @property
+    def title(self) -> str:
+        """What the request is called: its subject (item, title…) or its workflow's name."""
+        variables = self.variables or {}
+        for name in SUBJECT_VARIABLES:
+            value = variables.get(name)
+            if isinstance(value, str) and value:
+                return value
+        return str(self.workflow.name)
 
 
 class Step(models.Model):
@@ -383,6 +406,7 @@ class Incident(models.Model):
         RETRIED = "retried", "Retried"
         SKIPPED = "skipped", "Skipped"
         CANCELLED = "cancelled", "Cancelled with the instance"
+        MOVED = "moved", "Moved to another step"
 
     class Cause(models.TextChoices):
         STEP_FAILED = "step_failed", "The step failed"

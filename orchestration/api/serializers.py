@@ -240,6 +240,7 @@ class StepSerializer(serializers.ModelSerializer[Step]):
                     "id": {"type": "integer"},
                     "assignee": {"type": "string", "nullable": True},
                     "group": {"type": "string", "nullable": True},
+                    "holder": {"type": "string", "description": "Who has it, in words."},
                 },
             },
         }

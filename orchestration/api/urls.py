@@ -13,11 +13,13 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from orchestration.api import views
+from orchestration.ops.api import OperatedInstanceViewSet
 
 router = DefaultRouter()
 router.register("workflows", views.WorkflowViewSet, basename="workflow")
 router.register("instances", views.InstanceViewSet, basename="instance")
 router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("operations/instances", OperatedInstanceViewSet, basename="operated-instance")
 for module in settings.BATON_API_MODULES:
     import_module(module).register_routes(router)
 

@@ -537,6 +537,8 @@ class IncidentViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             operation(
                 incident.id, actor=signed_in(request), variables=body.validated_data["variables"] or None
             )
+        except StartDataError as exc:  # a corrected value that does not fit its declared type
+            raise ValidationError({"variables": exc.errors}) from None
         except InvalidState as exc:
             return conflict(str(exc))
         return Response(s.IncidentSerializer(self.get_object()).data)

@@ -1,7 +1,7 @@
 """The engine's public actions. Views, API, admin and tasks call these; nothing else sets a status."""
 
 from orchestration.engine.messages import MessageRefused, NoSubscription, correlate_message
-from orchestration.engine.operations import cancel_instance, retry_incident, skip_incident
+from orchestration.engine.operations import cancel_instance, move_token, retry_incident, skip_incident
 from orchestration.engine.runtime import (
     REQUEST_INLINE_BLOCKS,
     InvalidState,
@@ -21,6 +21,7 @@ __all__ = [
     "cancel_instance",
     "correlate_message",
     "locked_run",
+    "move_token",
     "resume_in_run",
     "resume_step",
     "retry_incident",

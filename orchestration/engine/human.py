@@ -77,8 +77,14 @@ class HumanTaskProvider(Protocol):
     def on_timer(self, run: Run, step: Step, timer: Timer) -> None:
         """A due date, reminder or escalation timer of the step is due."""
 
+    def instance_cancelled(self, run: Run, reason: str) -> None:
+        """The instance is being cancelled by ``run.actor``: tell its requester (on commit), unless they did it."""
+
     def describe(self, step: Step) -> dict[str, Any]:
-        """Summary of the step's open tasks for the API (assignees, groups)."""
+        """Summary of the step's open tasks: ``{"tasks": [{"id", "assignee", "group", "holder"}]}``.
+
+        ``assignee`` is a username, ``group`` a group name, ``holder`` who has it in words.
+        """
 
     def instances_of(self, user: AbstractBaseUser) -> QuerySet[Any]:
         """Ids (a ``values`` queryset) of the instances ``user`` has a task on: they may see those."""

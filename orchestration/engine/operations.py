@@ -1,8 +1,16 @@
-"""Operator actions on running instances: cancel, retry or skip an incident."""
+"""Operator actions on running instances: cancel, retry or skip an incident, fix data, move a token.
+
+Each takes the instance lock (:func:`locked_run`), checks the state under it, asks
+``authorize(instance)`` when given (the caller's access rule, e.g. ``can_operate``;
+PermissionDenied when it says no) and writes an event naming who acted and why.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from django.core.exceptions import PermissionDenied
 
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
@@ -10,21 +18,44 @@ from orchestration.engine.context import Run
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.human import provider
 from orchestration.engine.runtime import InvalidState, drive, locked_run
+from orchestration.engine.start_data import clean_variables
 from orchestration.engine.transitions import STEP, move
 from orchestration.engine.worker import finish_with_output
 from orchestration.models import Incident, MessageSubscription, Outbox, ProcessInstance, Step, Timer
 
 if TYPE_CHECKING:
+    from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Actor
 
+# The caller's access rule, asked about the instance under its lock.
+Authorize = Callable[[ProcessInstance], bool]
 
-def cancel_instance(instance_id: Any, *, actor: Actor = None, reason: str = "") -> ProcessInstance:
-    """Stop a running instance: close its steps, timers, subscriptions, tasks and child instances."""
+
+def _check(run: Run, authorize: Authorize | None) -> None:
+    if authorize is not None and not authorize(run.instance):
+        raise PermissionDenied(f"You need the operate permission on {run.instance.workflow.name}.")
+
+
+def is_move_target(node: Node) -> bool:
+    """Whether a token may be moved to ``node``: any block but a start event or a parallel join."""
+    return not (node["kind"] == "start" or (node["kind"] == "parallel" and len(node["incoming"]) > 1))
+
+
+def cancel_instance(
+    instance_id: Any, *, actor: Actor = None, reason: str = "", authorize: Authorize | None = None
+) -> ProcessInstance:
+    """Stop a running instance: close its steps, timers, subscriptions, tasks and child instances.
+
+    The people side is told (:meth:`HumanTaskProvider.instance_cancelled`): the requester
+    learns that someone else cancelled their request, and why.
+    """
     children: list[Any] = []
     with locked_run(instance_id, actor=actor) as run:
+        _check(run, authorize)
         if run.instance.status != ProcessInstance.Status.RUNNING:
             raise InvalidState(f"The process is already {run.instance.get_status_display().lower()}.")
         _close_open_work(run)
+        provider().instance_cancelled(run, reason)
         move(run.instance, ProcessInstance.Status.CANCELLED)
         run.instance.ended_at = run.now
         run.instance.has_incident = False
@@ -108,11 +139,23 @@ def _instance_of(incident_id: int) -> Any:
 
 
 def retry_incident(
-    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None, reason: str = ""
+    incident_id: int,
+    *,
+    actor: Actor = None,
+    variables: dict[str, Any] | None = None,
+    reason: str = "",
+    authorize: Authorize | None = None,
 ) -> ProcessInstance:
-    """Run the failed step again, optionally after correcting ``variables`` (the fix); ``reason`` is recorded."""
+    """Run the failed step again, optionally after correcting ``variables`` (the fix).
+
+    Corrected values are converted and checked like start data (StartDataError names the
+    field); the history keeps each old and new value.
+    """
     with locked_run(_instance_of(incident_id), actor=actor) as run:
+        _check(run, authorize)
         incident, step = _open_incident(run, incident_id)
+        if variables:
+            variables = clean_variables(run.graph, variables)
         _resolve(run, incident, Incident.Resolution.RETRIED)
         if variables:
             run.set_variables(variables, step)
@@ -120,7 +163,7 @@ def retry_incident(
             "incident.retried",
             f"Retrying {step.node_name or step.node_id}{_because(reason)}",
             step=step,
-            data={"incident": incident.id, "reason": reason},
+            data={"incident": incident.id, "reason": reason, "fixed": sorted(variables or {})},
         )
         step.error = ""
         block = block_for(step.kind)
@@ -140,16 +183,24 @@ def retry_incident(
 
 
 def skip_incident(
-    incident_id: int, *, actor: Actor = None, variables: dict[str, Any] | None = None, reason: str = ""
+    incident_id: int,
+    *,
+    actor: Actor = None,
+    variables: dict[str, Any] | None = None,
+    reason: str = "",
+    authorize: Authorize | None = None,
 ) -> ProcessInstance:
-    """Treat the failed step as done (setting ``variables`` as its result) and move on; ``reason`` is recorded."""
+    """Treat the failed step as done, setting ``variables`` (checked like start data) as its result."""
     with locked_run(_instance_of(incident_id), actor=actor) as run:
+        _check(run, authorize)
         incident, step = _open_incident(run, incident_id)
         node = run.graph["nodes"][step.node_id]
         try:
             flows = block_for(step.kind).skip_flows(node)
         except BlockError as exc:
             raise InvalidState(str(exc)) from exc
+        if variables:
+            variables = clean_variables(run.graph, variables)
         _resolve(run, incident, Incident.Resolution.SKIPPED)
         Outbox.objects.filter(step=step).delete()
         if variables:
@@ -158,11 +209,75 @@ def skip_incident(
             "incident.skipped",
             f"Skipped {step.node_name or step.node_id}{_because(reason)}",
             step=step,
-            data={"incident": incident.id, "reason": reason},
+            data={"incident": incident.id, "reason": reason, "output": variables or {}},
         )
         step.output = variables or {}
         move(step, Step.Status.SKIPPED)
         step.ended_at = run.now
         step.save()
         drive(run, [(run.graph["flows"][f]["target"], f) for f in flows])
+    return run.instance
+
+
+def move_token(
+    instance_id: Any,
+    step_id: int,
+    target: str,
+    *,
+    actor: Actor = None,
+    reason: str = "",
+    authorize: Authorize | None = None,
+) -> ProcessInstance:
+    """Cancel the open step ``step_id`` and start the token again at block ``target``.
+
+    What the step was waiting for is closed with it (tasks, timers, a message wait, its
+    queued work, its incident; a sub-process it called is cancelled after the commit).
+    A worker's late result for it is ignored. Start events and parallel joins are refused
+    as targets: a token there would never mean what the diagram says.
+    """
+    children: list[Any] = []
+    with locked_run(instance_id, actor=actor) as run:
+        _check(run, authorize)
+        if run.instance.status != ProcessInstance.Status.RUNNING:
+            raise InvalidState(f"The process is {run.instance.get_status_display().lower()}.")
+        step = Step.objects.select_for_update().filter(id=step_id, instance=run.instance).first()
+        if step is None or not step.is_open:
+            raise InvalidState("That step is no longer open: the request has moved on.")
+        node = run.graph["nodes"].get(target)
+        if node is None:
+            raise InvalidState(f"The diagram has no block {target!r}.")
+        if not is_move_target(node):
+            raise InvalidState(f"A request cannot be moved to {node['name'] or target}: choose a step.")
+        if step.kind == "user_task" and step.status == Step.Status.WAITING:
+            provider().cancel_tasks(run, step)
+        Timer.objects.filter(step=step, fired_at__isnull=True, cancelled_at__isnull=True).update(
+            cancelled_at=run.now
+        )
+        MessageSubscription.objects.filter(step=step).delete()
+        Outbox.objects.filter(step=step).delete()
+        open_incidents = Incident.objects.filter(step=step, resolved_at__isnull=True)
+        for incident in open_incidents.select_for_update():
+            _resolve(run, incident, Incident.Resolution.MOVED)
+        children = list(
+            ProcessInstance.objects.filter(
+                parent_step=step, status=ProcessInstance.Status.RUNNING
+            ).values_list("id", flat=True)
+        )
+        move(step, Step.Status.CANCELLED)
+        step.ended_at = run.now
+        step.lease_until = None
+        step.save()
+        source = step.node_name or step.node_id
+        run.event(
+            "token.moved",
+            f"Moved from {source} to {node['name'] or target}{_because(reason)}",
+            step=step,
+            data={"from": step.node_id, "to": target, "reason": reason},
+        )
+        drive(run, [(target, "")])
+    for child_id in children:
+        try:
+            cancel_instance(child_id, actor=actor, reason="The step that called it was moved")
+        except InvalidState:
+            pass  # finished in the meantime
     return run.instance

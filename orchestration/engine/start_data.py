@@ -12,7 +12,7 @@ from django.core.validators import validate_email
 from orchestration import money, values
 
 if TYPE_CHECKING:
-    from orchestration.bpmn.graph import FormField, Node
+    from orchestration.bpmn.graph import FormField, Graph, Node
 
 
 class StartDataError(Exception):
@@ -101,6 +101,23 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+_UNSET = object()
+
+
+def _value_when_blank(field: FormField) -> Any:
+    """What a field left blank holds: "" for text, False for yes/no, nothing (_UNSET) for numbers.
+
+    ValueError when the field is required (a yes/no field never is: blank means no).
+    """
+    if field["required"] and field["type"] != "boolean":
+        raise ValueError("This field is required.")
+    if field["type"] == "boolean":
+        return False
+    if field["type"] in ("string", "text", "email", "choice", "date"):
+        return ""  # expressions can test for "" instead of failing on a missing name
+    return _UNSET
+
+
 def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
     """The variables to start with, converted to the declared types; raises StartDataError."""
     if not isinstance(data, dict):
@@ -120,19 +137,14 @@ def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
         value = data.get(name)
         if _is_blank(value) and field.get("default") not in (None, ""):
             value = field["default"]
-        if _is_blank(value):
-            if field["required"] and field["type"] != "boolean":
-                errors[name] = ["This field is required."]
-            elif field["type"] == "boolean":
-                variables[name] = False
-            elif field["type"] in ("string", "text", "email", "choice", "date"):
-                variables[name] = ""  # expressions can test for "" instead of failing on a missing name
-            continue
-        if field["type"] == "money":
+        if field["type"] == "money" and not _is_blank(value):
             amounts.append((field, value))  # its minor units depend on the currency, read below
             continue
         try:
-            variables[name] = _convert(field, value)
+            if not _is_blank(value):
+                variables[name] = _convert(field, value)
+            elif (blank := _value_when_blank(field)) is not _UNSET:
+                variables[name] = blank
         except ValueError as exc:
             errors[name] = [str(exc)]
     for field, value in amounts:
@@ -140,3 +152,66 @@ def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise StartDataError(errors)
     return variables
+
+
+# How a declared variable type is checked when no start-form field describes the variable.
+_DECLARED_AS_FIELD = {
+    "string": "string",
+    "number": "number",
+    "integer": "integer",
+    "boolean": "boolean",
+    "date": "date",
+}
+_STRUCTURED: dict[str, type | None] = {"map": dict, "list": list, "dyn": None}
+
+
+def clean_variables(graph: Graph, data: dict[str, Any]) -> dict[str, Any]:
+    """An operator's corrected values, converted and checked like start data; raises StartDataError.
+
+    A start-form field's rules apply to its variable (type, required, bounds, choices); any
+    other variable must be declared in the graph and is checked against its declared type.
+    Names the process does not know are refused.
+    """
+    if not isinstance(data, dict):
+        raise StartDataError({"variables": ["Expected an object of data values."]})
+    fields: dict[str, FormField] = {
+        field["name"]: field
+        for node_id in graph["start_nodes"]
+        for field in graph["nodes"][node_id]["config"].get("fields", [])
+    }
+    declared = graph.get("variables", {})
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, Any] = {}
+    for name, value in data.items():
+        field = fields.get(name)
+        kind = declared.get(name)
+        if field is None and kind in _STRUCTURED:
+            wanted = _STRUCTURED[kind]
+            if wanted is not None and not isinstance(value, wanted):
+                errors[name] = [f"Expected {'an object' if wanted is dict else 'a list'}."]
+            else:
+                clean[name] = value
+            continue
+        if field is None:
+            if kind not in _DECLARED_AS_FIELD:
+                errors[name] = ["The process has no data of this name."]
+                continue
+            field = {
+                "name": name,
+                "label": name,
+                "type": _DECLARED_AS_FIELD[kind],
+                "required": False,
+                "choices": [],
+            }
+        try:
+            if not _is_blank(value):
+                clean[name] = _convert(field, value)
+            elif (blank := _value_when_blank(field)) is not _UNSET:
+                clean[name] = blank
+            else:
+                errors[name] = ["Enter a value."]  # a number cannot be emptied
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    if errors:
+        raise StartDataError(errors)
+    return clean

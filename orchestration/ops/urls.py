@@ -2,11 +2,19 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from orchestration.ops import incident_views, report_views
+from orchestration.ops import incident_views, report_views, views
 
 app_name = "ops"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("", views.instance_list, name="instances"),
+    path("requests/<uuid:instance_id>/", views.instance_detail, name="instance"),
+    path("requests/<uuid:instance_id>/path/", views.instance_path_data, name="path"),
+    path("requests/<uuid:instance_id>/cancel/", views.cancel, name="cancel"),
+    path("requests/<uuid:instance_id>/move/", views.move, name="move"),
+    path("requests/<uuid:instance_id>/incidents/<int:incident_id>/retry/", views.retry, name="retry"),
+    path("requests/<uuid:instance_id>/incidents/<int:incident_id>/skip/", views.skip, name="skip"),
+]
 
 # Problems (incident groups) and reports.
 urlpatterns += [

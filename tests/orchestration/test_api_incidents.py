@@ -132,3 +132,20 @@ def test_resolved_filter_must_be_a_boolean(api: Client, people: dict, incident: 
     response = api(people["owner"]).get("/api/incidents/?resolved=maybe")
 
     assert response.status_code == 400 and "resolved" in response.data
+
+
+def test_corrected_values_that_do_not_fit_are_a_400_naming_them(
+    api: Client, people: dict, incident: Incident
+) -> None:
+    response = api(people["owner"]).post(
+        f"/api/incidents/{incident.id}/retry/",
+        {"variables": {"count": "many", "colour": "red"}},
+        format="json",
+    )
+
+    assert response.status_code == 400
+    assert response.data == {
+        "variables": {"count": ["Enter a whole number."], "colour": ["The process has no data of this name."]}
+    }
+    incident.refresh_from_db()
+    assert incident.resolved_at is None

@@ -131,7 +131,7 @@ def test_detail_shows_variables_steps_waiting_task_and_history(
     assert approve["node_name"] == "Approve purchase" and approve["kind"] == "user_task"
     assert approve["status"] == "waiting" and approve["attempt"] == 0
     task = ApprovalTask.objects.get(instance=instance)
-    assert approve["tasks"] == [{"id": task.id, "assignee": "bob", "group": None}]
+    assert approve["tasks"] == [{"id": task.id, "assignee": "bob", "group": None, "holder": "bob"}]
     kinds = [event["kind"] for event in data["history"]]
     assert kinds[0] == "instance.started" and "task.created" in kinds
     assert set(data["history"][0]) == {"kind", "message", "actor_label", "data", "created_at"}

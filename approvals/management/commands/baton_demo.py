@@ -56,6 +56,11 @@ RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
 RATES_FROM = datetime.date(2026, 1, 1)
 
 
+def _operated_by_procurement(workflow: Workflow) -> None:
+    """Procurement runs the purchase process: its buyers fix stuck requests in the operations console."""
+    assign_perm("orchestration.change_workflow", Group.objects.get(name="Procurement"), workflow)
+
+
 class Command(BaseCommand):
     help = "Create the demo users, their org chart and limits, and the published purchase-approval workflow."
 
@@ -97,6 +102,7 @@ class Command(BaseCommand):
             workflow = draft.workflow
         else:
             published = workflow.published_version
+            _operated_by_procurement(workflow)
             if published is not None and published.bpmn_xml == xml:
                 self.stdout.write("Demo already loaded.")
                 return
@@ -104,6 +110,7 @@ class Command(BaseCommand):
         version = publish_version(draft, actor=admin)
         for perm in ("view_workflow", "start_workflow"):
             assign_perm(f"orchestration.{perm}", employees, workflow)
+        _operated_by_procurement(workflow)
         self.stdout.write(
             self.style.SUCCESS(f"Published {workflow.name} v{version.number}; demo users ready.")
         )

@@ -1,0 +1,331 @@
+"""The operations console's forms: the instance list's filters and the fixes an operator submits.
+
+:class:`InstanceFilter` serves the page and the REST API alike (django-filter): each filter
+maps to an indexed column, a row-local condition or an ``EXISTS`` on the instance's open
+steps, so a page costs the same few queries whatever the filters.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+
+from orchestration.access import operated_workflows
+from orchestration.api.filters import FlagFilter
+from orchestration.form_rendering import CompactRenderer
+from orchestration.models import ProcessInstance, Step, Workflow
+
+SORT_CHOICES = [
+    ("-started", "Newest first"),
+    ("started", "Oldest first"),
+    ("-ended", "Recently finished"),
+    ("workflow", "Workflow"),
+    ("status", "Status"),
+    ("initiator", "Started by"),
+]
+# Each sort as order_by arguments; the id breaks ties so pages never overlap.
+SORTS: dict[str, list[Any]] = {
+    "-started": ["-started_at", "-id"],
+    "started": ["started_at", "id"],
+    "-ended": [F("ended_at").desc(nulls_last=True), "-id"],
+    "workflow": ["workflow__name", "-started_at", "-id"],
+    "status": ["status", "-started_at", "-id"],
+    "initiator": [F("initiator__username").asc(nulls_last=True), "-started_at", "-id"],
+}
+_HEX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
+
+
+class _FilterForm(forms.Form):
+    default_renderer = CompactRenderer  # a band of small filters above the list
+
+
+def _text(placeholder: str, widget: type[forms.Widget] = forms.TextInput) -> forms.Widget:
+    return widget(attrs={"placeholder": placeholder})
+
+
+class InstanceFilter(django_filters.FilterSet):
+    """Filters and sort of the operations console's instance list (page and API)."""
+
+    q = django_filters.CharFilter(
+        method="filter_data",
+        label="Search in the request's data",
+        help_text="Text anywhere in the request's data (item, justification, amounts…).",
+        widget=_text("Search in the data…", forms.SearchInput),
+    )
+    workflow = django_filters.ModelChoiceFilter(
+        queryset=lambda request: _operated(request),
+        to_field_name="key",
+        empty_label="All workflows",
+        help_text="Workflow key.",
+    )
+    version = django_filters.NumberFilter(
+        field_name="version__number",
+        min_value=1,
+        label="Version",
+        help_text="Version number of the workflow.",
+        widget=_text("Version", forms.NumberInput),
+    )
+    status = django_filters.ChoiceFilter(choices=ProcessInstance.Status.choices, empty_label="Any status")
+    has_incident = FlagFilter(
+        label="Needs attention",
+        help_text="true: only requests stopped by a failed step; false: only the others.",
+        widget=forms.Select(
+            choices=[("", "Attention: any"), ("true", "Needs attention"), ("false", "No problem")]
+        ),
+    )
+    step = django_filters.CharFilter(
+        method="filter_step",
+        label="Waiting at",
+        help_text="Part of the name (or the id) of a step the request is at now.",
+        widget=_text("Waiting at step…"),
+    )
+    initiator = django_filters.CharFilter(
+        method="filter_initiator",
+        label="Started by",
+        help_text="Username, or part of the first or last name, of who started it.",
+        widget=_text("Started by…"),
+    )
+    reference = django_filters.CharFilter(
+        method="filter_reference",
+        label="Request number or business key",
+        help_text="The request number (the first characters of its id) or its business key.",
+        widget=_text("Request no. or key"),
+    )
+    started_from = django_filters.DateFilter(
+        method="filter_started_from",
+        label="Started on or after",
+        help_text="A date (YYYY-MM-DD), UTC.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    started_to = django_filters.DateFilter(
+        method="filter_started_to",
+        label="Started on or before",
+        help_text="A date (YYYY-MM-DD), UTC.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    sort = django_filters.ChoiceFilter(
+        choices=SORT_CHOICES, method="sort_by", empty_label=None, help_text="Order of the list."
+    )
+
+    class Meta:
+        model = ProcessInstance
+        fields: list[str] = []
+        form = _FilterForm
+
+    @property
+    def qs(self) -> QuerySet[ProcessInstance]:
+        """The filtered instances, newest first unless a sort was chosen."""
+        instances: QuerySet[ProcessInstance] = super().qs
+        if not (self.is_bound and self.form.is_valid() and self.form.cleaned_data.get("sort")):
+            instances = instances.order_by(*SORTS["-started"])
+        return instances
+
+    def filter_data(
+        self, instances: QuerySet[ProcessInstance], name: str, value: str
+    ) -> QuerySet[ProcessInstance]:
+        """The text anywhere in the variables (start data and what the process recorded)."""
+        text = value.strip()
+        if not text:
+            return instances
+        return instances.alias(data_text=Cast("variables", TextField())).filter(data_text__icontains=text)
+
+    def filter_step(
+        self, instances: QuerySet[ProcessInstance], name: str, value: str
+    ) -> QuerySet[ProcessInstance]:
+        """Requests with an open step whose name holds the text (or whose block id is it)."""
+        text = value.strip()
+        if not text:
+            return instances
+        # Open steps are few (the (status, node) index finds them): start there, not at every instance.
+        steps = Step.objects.filter(status__in=Step.OPEN_STATUSES).filter(
+            Q(node_name__icontains=text) | Q(node_id=text)
+        )
+        return instances.filter(pk__in=steps.values("instance_id"))
+
+    def filter_initiator(
+        self, instances: QuerySet[ProcessInstance], name: str, value: str
+    ) -> QuerySet[ProcessInstance]:
+        """The initiator's exact username, or part of their first or last name."""
+        who = value.strip()
+        if not who:
+            return instances
+        return instances.filter(
+            Q(initiator__username__iexact=who)
+            | Q(initiator__first_name__icontains=who)
+            | Q(initiator__last_name__icontains=who)
+        )
+
+    def filter_reference(
+        self, instances: QuerySet[ProcessInstance], name: str, value: str
+    ) -> QuerySet[ProcessInstance]:
+        """The business key exactly, or a request number (the start of the id)."""
+        text = value.strip().lstrip("#")
+        if not text:
+            return instances
+        match = Q(business_key=text)
+        if _HEX.match(text):
+            match |= Q(id__startswith=text.lower())
+        return instances.filter(match)
+
+    def filter_started_from(
+        self, instances: QuerySet[ProcessInstance], name: str, value: datetime.date
+    ) -> QuerySet[ProcessInstance]:
+        """Started on that day (UTC) or later."""
+        return instances.filter(started_at__gte=_midnight(value))
+
+    def filter_started_to(
+        self, instances: QuerySet[ProcessInstance], name: str, value: datetime.date
+    ) -> QuerySet[ProcessInstance]:
+        """Started on that day (UTC) or earlier."""
+        if value >= datetime.date.max:
+            return instances
+        return instances.filter(started_at__lt=_midnight(value + datetime.timedelta(days=1)))
+
+    def sort_by(
+        self, instances: QuerySet[ProcessInstance], name: str, value: str
+    ) -> QuerySet[ProcessInstance]:
+        """The chosen order."""
+        return instances.order_by(*SORTS[value])
+
+
+def _operated(request: Any) -> QuerySet[Workflow]:
+    """The workflow menu: the workflows the person operates, by name."""
+    if request is None or not request.user.is_authenticated:
+        return Workflow.objects.none()
+    return operated_workflows(request.user).order_by("name")
+
+
+def _midnight(day: datetime.date) -> datetime.datetime:
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=datetime.UTC)
+
+
+def without(data: Any, name: str) -> Any:
+    """``data`` (a QueryDict) without the parameter ``name``: counts per status ignore the status filter."""
+    rest = data.copy()
+    rest.pop(name, None)
+    return rest
+
+
+# --- fixes ---------------------------------------------------------------------------------
+
+
+class _FixForm(forms.Form):
+    """A fix: each kind's fields get ids of their own, as several fixes share the page."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{type(self).__name__.lower()}-%s")
+        super().__init__(*args, **kwargs)
+
+    reason = forms.CharField(
+        label="Why",
+        max_length=400,
+        help_text="Kept in the request's history with your name.",
+        widget=forms.TextInput(attrs={"placeholder": "What was wrong, and what you did"}),
+    )
+
+
+class CancelForm(_FixForm):
+    """Stop the request; its requester is told why."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        reason = self.fields["reason"]
+        reason.help_text = "The requester reads this."
+        reason.widget.attrs["placeholder"] = "Why the request is cancelled"
+
+
+class MoveForm(_FixForm):
+    """Stop an open step and continue at another block."""
+
+    step = forms.TypedChoiceField(label="Stop", coerce=int)
+    target = forms.ChoiceField(label="Continue at")
+
+    def __init__(
+        self, *args: Any, steps: list[tuple[int, str]], targets: list[tuple[str, str]], **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["step"].choices = steps  # type: ignore[attr-defined]
+        self.fields["target"].choices = targets  # type: ignore[attr-defined]
+        self.order_fields(["step", "target", "reason"])
+
+
+class ValuesForm(_FixForm):
+    """A text field per variable; ``values()`` gives what the operator changed (or filled), parsed."""
+
+    def __init__(self, *args: Any, items: list[tuple[str, str, str, str, str, bool]], **kwargs: Any) -> None:
+        """``items``: (name, label, type in words, kind, current text, from the start form) per variable."""
+        super().__init__(*args, **kwargs)
+        self.kinds: dict[str, str] = {}
+        self.current: dict[str, str] = {}
+        # Start-form fields come first on the page; the rest (what the process recorded) folds away.
+        self.start_fields: set[str] = set()
+        for name, label, type_words, kind, text, from_start in items:
+            if from_start:
+                self.start_fields.add(f"v_{name}")
+            widget: forms.Widget = (
+                forms.Textarea(attrs={"rows": 2})
+                if len(text) > 60 or kind in ("map", "list", "text")
+                else forms.TextInput()
+            )
+            self.fields[f"v_{name}"] = forms.CharField(
+                label=label,
+                required=False,
+                initial=text,
+                help_text=f"{type_words} · {name}",
+                strip=False,
+                widget=widget,
+            )
+            self.kinds[name] = kind
+            self.current[name] = text
+        self.order_fields([*[f"v_{item[0]}" for item in items], "reason"])
+
+    def start_data(self) -> list[Any]:
+        """The bound fields of the start form's variables."""
+        return [self[name] for name in self.fields if name in self.start_fields]
+
+    def recorded_data(self) -> list[Any]:
+        """The bound fields of the variables the process recorded on the way."""
+        return [self[name] for name in self.fields if name.startswith("v_") and name not in self.start_fields]
+
+    def _include(self, name: str, text: str) -> bool:
+        return text != self.current[name]
+
+    def values(self) -> dict[str, Any]:
+        """The values to send to the engine (which converts and checks them), by variable name."""
+        chosen: dict[str, Any] = {}
+        for name, kind in self.kinds.items():
+            text = self.cleaned_data.get(f"v_{name}", "")
+            if not self._include(name, text):
+                continue
+            if kind in ("map", "list", "dyn"):
+                try:
+                    chosen[name] = json.loads(text) if text.strip() else None
+                except ValueError:
+                    self.add_error(f"v_{name}", 'Enter JSON, e.g. {"key": "value"} or [1, 2].')
+                    continue
+            else:
+                chosen[name] = text
+        return chosen
+
+    def engine_errors(self, errors: dict[str, list[str]]) -> None:
+        """Put the engine's refusals (by variable) on the fields."""
+        for name, messages in errors.items():
+            self.add_error(f"v_{name}" if f"v_{name}" in self.fields else None, " ".join(messages))
+
+
+class FixDataForm(ValuesForm):
+    """Correct the request's data, then run the failed step again."""
+
+
+class SkipForm(ValuesForm):
+    """Treat the failed step as done, with the values it should have produced (blank: not set)."""
+
+    def _include(self, name: str, text: str) -> bool:
+        return bool(text.strip())

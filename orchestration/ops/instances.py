@@ -1,0 +1,324 @@
+"""What the operations console reads about instances: list rows, counts per status, plain words.
+
+Queries only; every change goes through the engine's actions (:mod:`orchestration.engine.operations`).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Count, Prefetch, Q, QuerySet
+
+from orchestration.engine.blocks import registered
+from orchestration.engine.operations import is_move_target
+from orchestration.models import Event, Incident, ProcessInstance, Step
+
+if TYPE_CHECKING:
+    from orchestration.bpmn.graph import Graph, Node
+
+_OPEN_STEPS = Prefetch(
+    "steps",
+    queryset=Step.objects.filter(status__in=Step.OPEN_STATUSES).order_by("created_at", "id"),
+    to_attr="open_steps",
+)
+
+# What a request waits for, in words, by the open step's status (and its block kind when waiting).
+_WAITING_KIND = {
+    "user_task": "Approval",
+    "timer_catch": "Waiting for a date or time",
+    "message_catch": "Waiting for a message",
+    "call_activity": "Waiting for a sub-process",
+}
+_BY_STATUS: dict[str, str] = {
+    Step.Status.INCIDENT: "Stopped at",
+    Step.Status.QUEUED: "Working",
+    Step.Status.RUNNING: "Working",
+    Step.Status.ACTIVE: "Working",
+    Step.Status.RETRY_WAIT: "Trying again soon",
+}
+
+
+@dataclass(frozen=True)
+class Waiting:
+    """One open step as an operator reads it: what kind of wait, at which step."""
+
+    node_id: str
+    step: str
+    what: str
+    incident: bool
+
+
+def listed(instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:
+    """``instances`` with what a list row shows: two queries per page whatever its length."""
+    return instances.select_related("workflow", "version", "initiator").prefetch_related(_OPEN_STEPS)
+
+
+def waiting(step: Step) -> Waiting:
+    """Where and for what ``step`` (an open one) holds the request, in plain words."""
+    if step.status == Step.Status.WAITING:
+        what = _WAITING_KIND.get(step.kind, "Waiting")
+    else:
+        what = _BY_STATUS.get(step.status, step.get_status_display())
+    return Waiting(step.node_id, step.node_name or step.node_id, what, step.status == Step.Status.INCIDENT)
+
+
+def waiting_at(instance: ProcessInstance) -> list[Waiting]:
+    """The open steps of a ``listed`` instance (prefetched), in plain words."""
+    return [waiting(step) for step in getattr(instance, "open_steps", [])]
+
+
+def status_counts(instances: QuerySet[ProcessInstance]) -> dict[str, int]:
+    """How many of ``instances`` are running, need attention, completed, cancelled, and in all (one query)."""
+    running = ProcessInstance.Status.RUNNING
+    counts: dict[str, Any] = instances.order_by().aggregate(
+        all=Count("pk"),
+        running=Count("pk", filter=Q(status=running)),
+        attention=Count("pk", filter=Q(status=running, has_incident=True)),
+        completed=Count("pk", filter=Q(status=ProcessInstance.Status.COMPLETED)),
+        cancelled=Count("pk", filter=Q(status=ProcessInstance.Status.CANCELLED)),
+    )
+    return {name: int(value or 0) for name, value in counts.items()}
+
+
+# --- one instance ------------------------------------------------------------------------
+
+# Declared types (graph variables, start-form fields) in words a clerk reads.
+TYPE_WORDS = {
+    "string": "Text",
+    "text": "Text",
+    "email": "Email",
+    "choice": "Choice",
+    "number": "Number",
+    "integer": "Whole number",
+    "boolean": "Yes/no",
+    "date": "Date",
+    "map": "Record",
+    "list": "List",
+    "dyn": "Any",
+}
+# Keys whose values are never shown (passwords, tokens, keys), at any depth of a step's data.
+_SECRET_KEY = re.compile(
+    r"pass(word)?|secret|token|api[_-]?key|authori[sz]ation|credential|private|cookie|signature", re.I
+)
+REDACTED = "•••••• (hidden)"
+
+
+@dataclass(frozen=True)
+class DataItem:
+    """One variable: its label, its type in words, its value, and the text an operator edits."""
+
+    name: str
+    label: str
+    type: str
+    kind: str
+    value: Any
+    text: str
+    from_start: bool
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One visit of a token to a block, with everything an operator reads about it."""
+
+    step: Step
+    kind_label: str
+    took: str  # how long it ran, in words; "" while it runs
+    input: str  # as pretty JSON, secrets hidden; "" when none
+    output: str
+    incident_id: int | None
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+
+
+def redacted(value: Any) -> Any:
+    """``value`` with the values of secret-looking keys hidden, through objects and lists."""
+    if isinstance(value, dict):
+        return {k: REDACTED if _SECRET_KEY.search(str(k)) else redacted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redacted(v) for v in value]
+    return value
+
+
+def as_text(value: Any) -> str:
+    """A value as an operator types it: text as is, everything else as JSON (yes/no as true/false)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))  # 120.0 reads 120, as it was typed
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
+def took(duration: datetime.timedelta | None) -> str:
+    """A step's duration as people say it: "0.13 s", "4.2 s", "3 min", "2 h 5 min"."""
+    if duration is None:
+        return ""
+    seconds = duration.total_seconds()
+    if seconds < 10:
+        return f"{seconds:.2g} s" if seconds < 1 else f"{seconds:.1f} s"
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 120:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One event as the history shows it: when, what, who, and any data it changed (old and new)."""
+
+    event: Event
+    who: str
+    changes: list[tuple[str, str, str]]
+
+
+def history(instance: ProcessInstance) -> list[HistoryEntry]:
+    """Every event of ``instance``, oldest first, with changed values as text (one query)."""
+    entries = []
+    for event in instance.events.select_related("actor").order_by("created_at", "id"):
+        actor = event.actor
+        who = (actor.get_full_name() or actor.get_username()) if actor else (event.actor_label or "Baton")
+        changes = [
+            (name, _shown(change.get("old")), _shown(change.get("new")))
+            for name, change in ((event.data or {}).get("changes") or {}).items()
+            if isinstance(change, dict)
+        ]
+        entries.append(HistoryEntry(event, who.capitalize() if not actor else who, changes))
+    return entries
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None else as_text(value)
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=2, default=str) if value else ""
+
+
+def kind_of(value: Any) -> str:
+    """The type of a value nothing declares, by what it holds."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "number"
+    if isinstance(value, dict):
+        return "map"
+    if isinstance(value, list):
+        return "list"
+    return "string"
+
+
+def data_items(instance: ProcessInstance, graph: Graph) -> list[DataItem]:
+    """The start data (by the start form's labels, in its order), then every other variable by name."""
+    variables = instance.variables or {}
+    items: list[DataItem] = []
+    seen: set[str] = set()
+    for node_id in graph["start_nodes"]:
+        for form_field in graph["nodes"][node_id]["config"].get("fields", []):
+            name = form_field["name"]
+            if name in seen:
+                continue
+            seen.add(name)
+            value = variables.get(name)
+            items.append(
+                DataItem(
+                    name,
+                    form_field["label"] or name,
+                    TYPE_WORDS.get(form_field["type"], form_field["type"]),
+                    form_field["type"],
+                    value,
+                    as_text(value) if value is not None else "",
+                    True,
+                )
+            )
+    declared = graph.get("variables", {})
+    for name in sorted(variables):
+        if name in seen:
+            continue
+        value = variables[name]
+        kind = declared.get(name) or kind_of(value)
+        items.append(
+            DataItem(
+                name,
+                name.replace("_", " ").capitalize(),
+                TYPE_WORDS.get(kind, kind),
+                kind,
+                value,
+                as_text(value),
+                False,
+            )
+        )
+    return items
+
+
+def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, Any]]) -> list[StepRow]:
+    """Every step of ``instance`` in order, with its open incident and (waiting approvals) who has it.
+
+    ``describe`` is the human-task provider's: one query per approval waiting now.
+    """
+    open_incidents = dict(
+        Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list("step_id", "id")
+    )
+    rows = []
+    for step in instance.steps.order_by("created_at", "id"):
+        kind = registered(step.kind)
+        duration = step.ended_at - step.started_at if step.ended_at and step.started_at else None
+        tasks: list[dict[str, Any]] = []
+        if step.kind == "user_task" and step.status == Step.Status.WAITING:
+            tasks = describe(step).get("tasks", [])
+        rows.append(
+            StepRow(
+                step,
+                kind.label if kind else step.kind,
+                took(duration),
+                _pretty(redacted(step.input)),
+                _pretty(redacted(step.output)),
+                open_incidents.get(step.id),
+                tasks,
+            )
+        )
+    return rows
+
+
+def family(instance: ProcessInstance) -> tuple[ProcessInstance | None, list[ProcessInstance]]:
+    """The instance that called this one (if any) and the ones it called."""
+    parent = None
+    if instance.parent_step_id:
+        parent = (
+            ProcessInstance.objects.select_related("workflow")
+            .filter(steps__id=instance.parent_step_id)
+            .first()
+        )
+    children = list(
+        ProcessInstance.objects.filter(parent_step__instance=instance)
+        .select_related("workflow")
+        .order_by("started_at")
+    )
+    return parent, children
+
+
+def move_targets(graph: Graph) -> list[tuple[str, str]]:
+    """The blocks a token may be moved to (id, name): steps and decisions, never starts or joins."""
+    targets = []
+    for node_id, node in graph["nodes"].items():
+        if not is_move_target(node):
+            continue
+        kind = registered(node["kind"])
+        label = kind.label if kind else node["kind"]
+        targets.append((node_id, f"{node['name'] or node_id} ({label})"))
+    return sorted(targets, key=lambda item: item[1].lower())
+
+
+def produced_by(node: Node) -> list[str]:
+    """The variables a block sets when it completes: what skipping it should give values to."""
+    config = node["config"]
+    names = list(config.get("outputs") or {}) + list(config.get("assignments") or {})
+    if config.get("result_variable"):
+        names.append(config["result_variable"])
+    return list(dict.fromkeys(names))

@@ -1,0 +1,271 @@
+"""The operations console's pages: the instance list with its filters, counts and access rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from guardian.shortcuts import assign_perm
+
+from orchestration.engine import cancel_instance, start_instance
+from orchestration.models import ProcessInstance
+from tests.orchestration.ops_data import OpsData, make_ops_data
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def data() -> OpsData:
+    return make_ops_data()
+
+
+def _client(data: OpsData, name: str) -> Client:
+    client = Client()
+    client.force_login(data.people[name])
+    return client
+
+
+def _titles(response: Any) -> list[str]:
+    return sorted(instance.title for instance, _ in response.context["rows"])
+
+
+def test_operator_sees_every_request_of_their_workflows_in_plain_words(data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0, key="PO-7")
+    data.start("Desk lamp", 4)
+    data.start("Chair", 2, by="victor")
+    start_instance(data.other, {}, initiator=data.people["olga"])
+
+    response = _client(data, "owner").get("/operations/")
+
+    assert response.status_code == 200
+    assert _titles(response) == ["Chair", "Desk lamp", "Printer paper"]
+    page = response.content.decode()
+    assert "Divide the budget" in page and "Needs attention" in page and "Share out" in page
+    assert 'Approval: <span class="fw-medium">Manager approval</span>' in page
+    assert "Alice Example" in page and f"#{stuck.reference}" in page and "PO-7" in page
+    assert str(stuck.id) not in page.replace(f"/operations/requests/{stuck.id}/", "")
+    assert 'href="/operations/"' in page  # the navigation offers the console
+    assert response.context["counts"] == {
+        "all": 3,
+        "running": 3,
+        "attention": 1,
+        "completed": 0,
+        "cancelled": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("q=lamp", ["Desk lamp"]),
+        ("status=cancelled", ["Chair"]),
+        ("status=running", ["Desk lamp", "Printer paper"]),
+        ("has_incident=true", ["Printer paper"]),
+        ("status=running&has_incident=true", ["Printer paper"]),
+        ("has_incident=false", ["Chair", "Desk lamp"]),
+        ("step=approval", ["Desk lamp"]),
+        ("step=divide", ["Printer paper"]),
+        ("initiator=victor", ["Chair"]),
+        ("initiator=alice", ["Desk lamp", "Printer paper"]),
+        ("reference=PO-7", ["Printer paper"]),
+        ("workflow=divide&version=1", ["Chair", "Desk lamp", "Printer paper"]),
+        ("version=2", []),
+        ("started_from=2000-01-01&started_to=9999-12-31", ["Chair", "Desk lamp", "Printer paper"]),
+        ("started_to=2000-01-01", []),
+    ],
+)
+def test_filters_narrow_the_list(data: OpsData, query: str, expected: list[str]) -> None:
+    data.start("Printer paper", 0, key="PO-7")
+    data.start("Desk lamp", 4)
+    chair = data.start("Chair", 2, by="victor")
+    cancel_instance(chair.id, actor=data.people["owner"], reason="Bought elsewhere")
+
+    response = _client(data, "owner").get(f"/operations/?{query}")
+
+    assert response.status_code == 200
+    assert _titles(response) == expected
+    assert response.context["page"].paginator.count == len(expected)
+
+
+def test_a_request_number_finds_its_request_and_counts_ignore_the_status_filter(data: OpsData) -> None:
+    lamp = data.start("Desk lamp", 4)
+    data.start("Printer paper", 0)
+
+    response = _client(data, "owner").get(f"/operations/?reference=%23{lamp.reference}&status=completed")
+    found = _client(data, "owner").get(f"/operations/?reference={lamp.reference.upper()}")
+
+    assert _titles(response) == [] and response.context["counts"]["running"] == 1
+    assert _titles(found) == ["Desk lamp"]
+
+
+def test_sorting_orders_the_list(data: OpsData) -> None:
+    for item in ("B second", "A first", "C third"):
+        data.start(item, 1)
+
+    newest = _client(data, "owner").get("/operations/")
+    oldest = _client(data, "owner").get("/operations/?sort=started")
+
+    assert [i.title for i, _ in newest.context["rows"]] == ["C third", "A first", "B second"]
+    assert [i.title for i, _ in oldest.context["rows"]] == ["B second", "A first", "C third"]
+
+
+def test_a_page_costs_the_same_queries_however_many_requests(
+    data: OpsData, django_assert_max_num_queries: Any
+) -> None:
+    client = _client(data, "owner")
+    data.start("One", 0)
+    with django_assert_max_num_queries(12) as few:
+        client.get("/operations/?q=e")
+    for n in range(30):
+        data.start(f"Item {n}", n % 3)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = client.get("/operations/?q=e")
+
+    assert len(response.context["rows"]) == 25  # a full page
+
+
+def test_malformed_filters_are_a_400_naming_them(data: OpsData) -> None:
+    response = _client(data, "owner").get("/operations/?started_from=yesterday&version=x&status=lost")
+
+    assert response.status_code == 400
+    errors = response.context["filters"].form.errors
+    assert set(errors) == {"started_from", "version", "status"}
+
+
+def test_people_who_operate_nothing_may_not_open_the_console(data: OpsData) -> None:
+    data.start("Desk lamp", 4)
+    assign_perm("orchestration.view_workflow", data.people["victor"], data.divide.workflow)
+
+    for name in ("alice", "victor"):
+        response = _client(data, name).get("/operations/")
+        assert response.status_code == 403
+        assert "Desk lamp" not in response.content.decode()
+        assert 'href="/operations/"' not in _client(data, name).get("/requests/").content.decode()
+
+
+def test_instance_page_is_404_for_outsiders_and_403_for_those_who_see_but_do_not_operate(
+    data: OpsData,
+) -> None:
+    lamp = data.start("Desk lamp", 0)
+    url = f"/operations/requests/{lamp.id}/"
+
+    assert _client(data, "olga").get(url).status_code == 404  # operates another workflow only
+    assert _client(data, "victor").get(url).status_code == 404
+    assert _client(data, "alice").get(url).status_code == 403  # her own request: the request page is hers
+    assert _client(data, "owner").get(url).status_code == 200
+    assert (
+        _client(data, "owner").get("/operations/requests/00000000-0000-0000-0000-000000000000/").status_code
+        == 404
+    )
+    assert ProcessInstance.objects.filter(id=lamp.id).exists()
+
+
+# --- one request and its fixes -----------------------------------------------------------
+
+
+def _url(instance: ProcessInstance, rest: str = "") -> str:
+    return f"/operations/requests/{instance.id}/{rest}"
+
+
+def test_instance_page_shows_the_error_in_full_the_data_with_types_the_steps_and_the_history(
+    data: OpsData,
+) -> None:
+    stuck = data.start("Printer paper", 0, key="PO-7")
+
+    response = _client(data, "owner").get(_url(stuck))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Cannot compute variable &#x27;share&#x27;: divide by zero" in page
+    assert [(i.label, i.type, i.value) for i in response.context["items"]] == [
+        ("Item", "Text", "Printer paper"),
+        ("Count", "Whole number", 0),
+    ]
+    assert [row.step.node_id for row in response.context["steps"]] == ["start", "divide"]
+    assert [e.event.kind for e in response.context["events"]][:1] == ["instance.started"]
+    assert 'id="designer-config"' in page and "designer/canvas.js" in page
+    path = _client(data, "owner").get(_url(stuck, "path/")).json()
+    assert path["instance"]["incidents"] == ["divide"] and path["instance"]["visited"] == ["start"]
+
+
+def test_instance_page_names_who_has_the_open_approval(data: OpsData) -> None:
+    waiting = data.start("Desk lamp", 4)
+
+    response = _client(data, "owner").get(_url(waiting))
+
+    [row] = [r for r in response.context["steps"] if r.step.node_id == "approve"]
+    assert [t["assignee"] for t in row.tasks] == ["owner"]
+    assert "With Owner Example" in response.content.decode()
+
+
+def test_fixing_the_data_and_retrying_in_the_page_completes_the_step(data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+    incident = stuck.incidents.get()
+    client = _client(data, "owner")
+
+    refused = client.post(
+        _url(stuck, f"incidents/{incident.id}/retry/"),
+        {"v_item": "Printer paper", "v_count": "none", "reason": "Count fixed"},
+    )
+    retried = client.post(
+        _url(stuck, f"incidents/{incident.id}/retry/"),
+        {"v_item": "Printer paper", "v_count": "5", "reason": "Count fixed"},
+    )
+
+    assert refused.status_code == 400 and "Enter a whole number." in refused.content.decode()
+    assert retried.status_code == 302
+    stuck.refresh_from_db()
+    assert stuck.variables["count"] == 5 and stuck.variables["share"] == 20 and not stuck.has_incident
+    page = client.get(_url(stuck)).content.decode()
+    assert "Retrying Share out (Count fixed)" in page and "<del" in page
+
+
+def test_skipping_cancelling_and_moving_in_the_page(data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+    lamp = data.start("Desk lamp", 4)
+    chair = data.start("Chair", 4)
+    client = _client(data, "owner")
+    incident = stuck.incidents.get()
+
+    no_reason = client.post(_url(stuck, f"incidents/{incident.id}/skip/"), {"v_share": "7"})
+    skipped = client.post(
+        _url(stuck, f"incidents/{incident.id}/skip/"), {"v_share": "7", "reason": "By hand"}
+    )
+    cancelled = client.post(_url(lamp, "cancel/"), {"reason": "Bought elsewhere"})
+    approve = chair.steps.get(node_id="approve")
+    moved = client.post(
+        _url(chair, "move/"), {"step": approve.id, "target": "end", "reason": "Signed on paper"}
+    )
+
+    assert no_reason.status_code == 400 and "This field is required." in no_reason.content.decode()
+    assert [skipped.status_code, cancelled.status_code, moved.status_code] == [302, 302, 302]
+    stuck.refresh_from_db()
+    lamp.refresh_from_db()
+    chair.refresh_from_db()
+    assert stuck.variables["share"] == 7
+    assert lamp.status == ProcessInstance.Status.CANCELLED
+    assert chair.status == ProcessInstance.Status.COMPLETED
+
+
+def test_people_who_may_not_operate_get_404_or_403_from_every_fix(data: OpsData) -> None:
+    stuck = data.start("Printer paper", 0)
+    incident = stuck.incidents.get()
+    step = stuck.steps.get(node_id="divide")
+    posts = {
+        _url(stuck, f"incidents/{incident.id}/retry/"): {"reason": "x"},
+        _url(stuck, f"incidents/{incident.id}/skip/"): {"reason": "x"},
+        _url(stuck, "cancel/"): {"reason": "x"},
+        _url(stuck, "move/"): {"step": step.id, "target": "end", "reason": "x"},
+    }
+
+    for name, expected in (("olga", 404), ("victor", 404), ("alice", 403)):
+        client = _client(data, name)
+        assert client.get(_url(stuck, "path/")).status_code == expected
+        for url, body in posts.items():
+            response = client.post(url, body)
+            assert response.status_code == expected, (name, url)
+            assert "divide by zero" not in response.content.decode()
+
+    stuck.refresh_from_db()
+    assert stuck.status == ProcessInstance.Status.RUNNING and stuck.has_incident
