@@ -131,7 +131,7 @@ def _resolve(run: Run, incident: Incident, resolution: str) -> None:
 
 
 def _because(reason: str) -> str:
-    return f": {reason}" if reason else ""
+    return f" ({reason})" if reason else ""
 
 
 def _instance_of(incident_id: int) -> Any:

@@ -301,5 +301,5 @@ def test_the_requester_reads_that_the_operators_were_told(
 
     page = _page(people["alice"]).get(f"/requests/{instance.id}/")
 
-    assert "the operators have been told" in page.content.decode()
+    assert "have it in their list of requests needing attention" in page.content.decode()
     assert eager_email  # and they were
