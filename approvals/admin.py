@@ -9,6 +9,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -16,10 +17,11 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 
 from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, reassign_task, release_task
-from approvals.chain import ManagerCycle, manager_chain, route
-from approvals.models import ApprovalTask, AuthorityLimit, Profile, person
+from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, route
+from approvals.models import ApprovalTask, AuthorityLimit, FinalApprovers, Profile, person
 from approvals.routing import FALLBACK_GROUP
 from orchestration.engine import InvalidState
+from orchestration.models import WorkflowVersion
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -198,6 +200,45 @@ class AuthorityLimitAdmin(admin.ModelAdmin):
     @admin.display(description="Holder")
     def holder(self, obj: AuthorityLimit) -> str:
         return person(obj.user) if obj.user_id else f"Group {obj.group}"
+
+
+def fallback_groups() -> list[Any]:
+    """The groups requests fall back to: each published Approval's fallback group, then the final approvers."""
+    names = {FALLBACK_GROUP}
+    for graph in WorkflowVersion.objects.filter(status=WorkflowVersion.Status.PUBLISHED).values_list(
+        "graph", flat=True
+    ):
+        for node in (graph or {}).get("nodes", {}).values():
+            if node.get("kind") == "user_task" and node["config"].get("escalate_to"):
+                names.add(node["config"]["escalate_to"])
+    groups = list(Group.objects.filter(name__in=names).order_by("name"))
+    for row in FinalApprovers.objects.select_related("group"):
+        if row.group not in groups:
+            groups.append(row.group)
+    return groups
+
+
+@admin.register(FinalApprovers)
+class FinalApproversAdmin(admin.ModelAdmin):
+    """Who decides when a request's chain and fallback group have nobody left: per currency and category.
+
+    Its pages warn about fallback groups that could leave a request with nobody to decide.
+    """
+
+    list_display = ("group", "currency", "category", "position")
+    list_editable = ("position",)
+    list_filter = ("currency",)
+    autocomplete_fields = ("group",)
+    fields = ("group", "currency", "category", "position")
+
+    def _warn(self, request: HttpRequest) -> None:
+        for warning in fallback_warnings(fallback_groups()):
+            self.message_user(request, warning, messages.WARNING)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.method == "GET":
+            self._warn(request)
+        return super().changelist_view(request, extra_context)
 
 
 class ReassignForm(forms.Form):

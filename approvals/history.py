@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from approvals.models import ApprovalTask, person, task_holder
+from approvals.models import NOBODY_MAY_DECIDE, ApprovalTask, person, task_holder
 from orchestration.models import ProcessInstance
 
 if TYPE_CHECKING:
@@ -68,8 +68,14 @@ class FieldValue:
     type: str
 
 
-def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask]) -> RequestState:
-    """Where ``instance`` stands, from its status and its open tasks (prefetched)."""
+def request_state(
+    instance: ProcessInstance, open_tasks: Iterable[ApprovalTask], incident: str = ""
+) -> RequestState:
+    """Where ``instance`` stands, from its status, its open tasks (prefetched) and its open incident's error.
+
+    An incident raised because nobody may decide is told in full, to everyone: it is
+    about people, not a technical fault.
+    """
     if instance.status == ProcessInstance.Status.CANCELLED:
         return RequestState("Cancelled", "secondary")
     if instance.status == ProcessInstance.Status.COMPLETED:
@@ -84,6 +90,8 @@ def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask])
     if deciding:
         names = ", ".join(dict.fromkeys(task_holder(t) for t in deciding))
         return RequestState("Waiting for approval", "primary", f"With {names}")
+    if instance.has_incident and NOBODY_MAY_DECIDE in incident:
+        return RequestState("Waiting for an approver", "warning", _from_phrase(incident))
     if instance.has_incident:
         return RequestState("Delayed", "warning", "A technical problem; the operators have been told.")
     return RequestState("In progress", "info")
@@ -112,7 +120,10 @@ def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) 
         elif kind in _TIMELINE:
             icon, tone = _TIMELINE[kind]
             message = _MESSAGES.get(kind, lambda e, n: e.message)(event, step_name)
-            if kind == "incident.raised" and not technical:
+            error = str((event.data or {}).get("error") or "")
+            if kind == "incident.raised" and NOBODY_MAY_DECIDE in error:
+                message = _from_phrase(error)
+            elif kind == "incident.raised" and not technical:
                 message = f"{step_name} is delayed by a technical problem; the operators have been told"
         else:
             continue
@@ -124,6 +135,11 @@ def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) 
         )
         entries.append(TimelineEntry(event.created_at, message, who, icon, tone))
     return entries
+
+
+def _from_phrase(error: str) -> str:
+    """A "nobody may decide" incident's error from that phrase on (before it: the step's technical prefix)."""
+    return error[error.index(NOBODY_MAY_DECIDE) :]
 
 
 def _finished(event: Event, step_name: str) -> str:

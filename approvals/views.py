@@ -41,7 +41,7 @@ from orchestration.engine import (
     cancel_instance,
     start_instance,
 )
-from orchestration.models import ProcessInstance, Workflow
+from orchestration.models import Incident, ProcessInstance, Workflow
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, User
@@ -195,7 +195,9 @@ def _task_context(
     return {
         "task": task,
         "instance": instance,
-        "state": history.request_state(instance, [t for t in chain if t.status == _OPEN]),
+        "state": history.request_state(
+            instance, [t for t in chain if t.status == _OPEN], _open_incident(instance)
+        ),
         **_request_cards(user, instance, graph),
         "chain": chain,
         "decidable": decidable,
@@ -345,6 +347,11 @@ _OPEN_TASKS = Prefetch(
     queryset=ApprovalTask.objects.filter(status=_OPEN).select_related("assignee", "candidate_group"),
     to_attr="open_tasks",
 )
+_OPEN_INCIDENTS = Prefetch(
+    "incidents",
+    queryset=Incident.objects.filter(resolved_at__isnull=True).order_by("-created_at"),
+    to_attr="open_incidents",
+)
 _REQUEST_TABS = {"open": "Open", "closed": "Closed", "all": "All"}
 
 
@@ -364,14 +371,20 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
     elif tab == "closed":
         instances = instances.exclude(status=ProcessInstance.Status.RUNNING)
     page = Paginator(
-        instances.select_related("workflow").prefetch_related(_OPEN_TASKS).order_by("-started_at", "id"),
+        instances.select_related("workflow")
+        .prefetch_related(_OPEN_TASKS, _OPEN_INCIDENTS)
+        .order_by("-started_at", "id"),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     rows = [
         (
             instance,
             request_title(instance),
-            history.request_state(instance, getattr(instance, "open_tasks", [])),
+            history.request_state(
+                instance,
+                getattr(instance, "open_tasks", []),
+                next((i.error for i in getattr(instance, "open_incidents", [])), ""),
+            ),
         )
         for instance in page
     ]
@@ -385,6 +398,14 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
             "rows": rows,
         },
     )
+
+
+def _open_incident(instance: ProcessInstance) -> str:
+    """The error of the request's latest open incident ("" without one: no query then)."""
+    if not instance.has_incident:
+        return ""
+    errors = instance.incidents.filter(resolved_at__isnull=True).order_by("-created_at")
+    return errors.values_list("error", flat=True).first() or ""
 
 
 def _instance_for(user: Any, instance_id: Any) -> ProcessInstance:
@@ -445,7 +466,7 @@ def request_detail(
         {
             "instance": instance,
             "title": request_title(instance),
-            "state": history.request_state(instance, open_tasks),
+            "state": history.request_state(instance, open_tasks, _open_incident(instance)),
             **_request_cards(request.user, instance, graph),
             "decisions": [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION],
             "may_cancel": _may_cancel(request.user, instance),

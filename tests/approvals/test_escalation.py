@@ -145,7 +145,7 @@ def test_an_overdue_top_of_the_chain_goes_to_the_fallback_group(org):
 
 @pytest.mark.django_db
 def test_an_overdue_named_approver_passes_the_request_to_the_escalation_group(org):
-    Group.objects.create(name="Procurement")
+    Group.objects.create(name="Procurement").user_set.add(org["director"])
     instance = _request(org, 50, approval_flow("user", assignee="manager", escalateTo="Procurement"))
 
     _after(2 * DAY)
@@ -220,7 +220,8 @@ def test_an_escalation_group_that_does_not_exist_becomes_an_incident_and_closes_
 
     task.refresh_from_db()
     assert task.status == ApprovalTask.Status.CANCELLED
-    assert "could not be escalated: Approver group 'Ghosts' does not exist" in task.comment
+    assert "could not be escalated: Nobody may decide this request: " in task.comment
+    assert "but the group Ghosts does not exist" in task.comment
     incident = Incident.objects.get(instance=instance)
     assert incident.step.status == Step.Status.INCIDENT
     assert "Manager approval is overdue and could not be escalated" in incident.error

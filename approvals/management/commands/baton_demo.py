@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
-from approvals.models import AuthorityLimit, Profile
+from approvals.models import AuthorityLimit, FinalApprovers, Profile
 from orchestration.definitions import create_workflow, publish_version, save_draft
 from orchestration.models import Workflow
 
@@ -44,10 +44,14 @@ PEOPLE = [
         ["Employees"],
     ),
     ("buyer", "Ivan", "Buyer", "IT buyer", "Procurement", "PRC-100", "manager", ["Employees", "Procurement"]),
+    # Outside every management chain, so four eyes never bars her from the last word.
+    ("chair", "Carla", "Chair", "Chair of the board", "Board", "BRD-100", "", ["Board"]),
 ]
 
 # Signature authority for any category, the same figure in each currency the request form offers.
 # Finance has none: it is the queue a request reaches when the whole chain is below the amount.
+# When nobody in Finance may decide (its only member, the CFO, approved in the chain), the Board does.
+FINAL_APPROVERS = "Board"
 LIMITS = {"employee": 500, "manager": 2000, "director": 25000, "cfo": 1000000}
 CURRENCIES = ("USD", "EUR", "GBP")
 
@@ -116,6 +120,9 @@ class Command(BaseCommand):
                     "cost_centre": cost_centre,
                 },
             )
+        FinalApprovers.objects.get_or_create(
+            group=Group.objects.get(name=FINAL_APPROVERS), currency="", category="", defaults={"position": 0}
+        )
         for username, amount in LIMITS.items():
             for currency in CURRENCIES:
                 AuthorityLimit.objects.update_or_create(
