@@ -5,10 +5,12 @@ Pure presentation over rows already fetched: the views prefetch, these functions
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from approvals.models import NOBODY_MAY_DECIDE, ApprovalTask, person, task_holder
+from approvals.models import NOBODY_MAY_DECIDE, ApprovalTask, money, person, task_holder
 from orchestration.models import ProcessInstance
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "instance.completed": ("bi-flag", "ok"),
     "instance.cancelled": ("bi-x-circle", "bad"),
 }
+# Variables holding money in the request's currency: amount, total_amount, authority_limit…
+_MONEY_NAME = re.compile(r"(^|_)(amount|limit|total|price|cost)(_|$)")
 # Completed steps worth a line: people deciding and work done outside (orders, emails).
 _MACHINES = {"", "worker", "ticker", "relay"}
 _VISIBLE_STEP_KINDS = {"user_task", "service_task", "send_task", "call_activity"}
@@ -169,7 +173,20 @@ def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldVal
     and apart from those, the figures and flags it computed on the way (checks, limits)."""
     variables = instance.variables or {}
     fields = start_fields(graph)
-    answers = [FieldValue(f["label"] or f["name"], variables.get(f["name"]), f["type"]) for f in fields]
+    currency = variables.get("currency")
+    currency = currency.upper() if isinstance(currency, str) and len(currency) == 3 else ""
+
+    def shown(name: str, value: Any, kind: str) -> tuple[Any, str]:
+        # An amount or a limit reads with the request's currency: "USD 500.00", never "500.00".
+        is_money = kind == "number" and currency and _MONEY_NAME.search(name)
+        if is_money and isinstance(value, int | float) and not isinstance(value, bool):
+            return money(Decimal(str(value)), currency), "money"
+        return value, kind
+
+    answers = [
+        FieldValue(f["label"] or f["name"], *shown(f["name"], variables.get(f["name"]), f["type"]))
+        for f in fields
+    ]
     known = {f["name"] for f in fields}
     recorded = []
     for name, value in variables.items():
@@ -179,5 +196,6 @@ def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldVal
         if isinstance(value, str):
             answers.append(FieldValue(label, value, "string"))
         else:
-            recorded.append(FieldValue(label, value, "boolean" if isinstance(value, bool) else "number"))
+            kind = "boolean" if isinstance(value, bool) else "number"
+            recorded.append(FieldValue(label, *shown(name, value, kind)))
     return answers, recorded

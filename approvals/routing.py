@@ -396,12 +396,19 @@ def _route_chain(
         group = _fallback(config)
         why = chain.chain_ended(request.requester, after_level, request.amount, request.currency, group)
         _to_group(run, task, group, why, approved_by)
+        task.name = f"{task.candidate_group} approval"
         return
     task.assignee = found.approver
     task.candidate_group = None
     task.chain_level = found.level
     task.limit_applied = str(found.limit)[:200] if found.limit else ""
     task.reason = found.reason[:500]
+    if found.level > 1:
+        # "Manager approval" is the block's name for level 1; the CFO's level says whose it is.
+        profile = Profile.objects.filter(user=found.approver).first()
+        task.name = (
+            f"Level {found.level} approval: {(profile.title if profile else '') or person(found.approver)}"
+        )
 
 
 def _open(

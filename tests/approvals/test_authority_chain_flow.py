@@ -216,3 +216,17 @@ def test_an_escalation_that_cannot_be_routed_raises_an_incident_and_keeps_the_de
     )
     assert ApprovalTask.objects.get(instance=instance, chain_level=2).outcome == "approved"
     assert not ApprovalTask.objects.filter(instance=instance, status=ApprovalTask.Status.OPEN).exists()
+
+
+def test_each_level_above_the_first_is_named_for_whose_approval_it_is(org):
+    Profile.objects.filter(user=org["director"]).update(title="Director of marketing")
+    instance = _request(org, 2_000_000)
+    assert _open_task(instance).name == "Manager approval"
+    complete_task(_open_task(instance).id, org["manager"], "approved")
+
+    assert _open_task(instance).name == "Level 2 approval: Director of marketing"
+    complete_task(_open_task(instance).id, org["director"], "approved")
+    assert _open_task(instance).name == "Level 3 approval: Chris Finance"
+    complete_task(_open_task(instance).id, org["cfo"], "approved")
+
+    assert _open_task(instance).name == "Finance approval"

@@ -281,6 +281,65 @@ def test_claiming_a_queue_task_takes_it_out_of_the_queue_and_releasing_puts_it_b
     assert [t.id for t in manager.get("/inbox/?tab=queue").context["page"]] == [task.id]
 
 
+# --- right after submitting, and long or blank answers ---------------------------------------------
+
+
+def test_a_request_still_being_checked_does_not_say_no_approvals_were_needed(org):
+    from pathlib import Path
+
+    showcase = Path(__file__).resolve().parents[2] / "orchestration" / "fixtures" / "purchase_approval.bpmn"
+    version = publish(showcase.read_text(), key="purchase")
+    # No worker runs here: the signature check waits, as it does for a moment after submitting.
+    instance = start_instance(
+        version, {"item": "Laptop", "amount": 5000, "currency": "USD"}, initiator=org["employee"]
+    )
+
+    page = _client(org["employee"]).get(f"/requests/{instance.id}/")
+
+    html = page.content.decode()
+    assert "No approvals were needed." not in html
+    assert "Baton is checking who needs to approve" in html
+
+
+def test_the_authority_limit_the_process_worked_out_reads_with_its_currency(org, purchase):
+    instance = _request(purchase, org["employee"])
+    ProcessInstance.objects.filter(pk=instance.pk).update(
+        variables={**instance.variables, "currency": "EUR", "authority_limit": 500.0}
+    )
+
+    html = _client(org["employee"]).get(f"/requests/{instance.id}/").content.decode()
+
+    assert "EUR 500.00" in html and "EUR 5,000.00" in html
+
+
+def test_the_start_form_refuses_a_thousand_character_item_and_caps_the_field(org, purchase):
+    client = _client(org["employee"])
+    assert 'maxlength="200"' in client.get("/requests/new/buy/").content.decode()
+
+    page = client.post("/requests/new/buy/", {"item": "L" * 1000, "amount": "100", "currency": "USD"})
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["item"] == ["Use at most 200 characters; this has 1,000."]
+    assert not ProcessInstance.objects.exists()
+
+
+def test_the_start_form_refuses_a_blank_required_currency_instead_of_assuming_usd(org):
+    version = publish(
+        approval_flow().replace('type="choice" required="false"', 'type="choice" required="true"'),
+        key="strict",
+        name="Strict",
+    )
+    assign_perm("orchestration.start_workflow", org["employee"], version.workflow)
+    assign_perm("orchestration.view_workflow", org["employee"], version.workflow)
+
+    page = _client(org["employee"]).post(
+        "/requests/new/strict/", {"item": "Pen", "amount": "5", "currency": ""}
+    )
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["currency"] == ["This field is required."]
+
+
 # --- races: the slower of two people is told who has the task, never a 404 ----------------------
 
 
