@@ -18,6 +18,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from approvals.models import AuthorityLimit, FinalApprovers, Profile, money, person
+from orchestration.templatetags.moments import when
 
 __all__ = [
     "ChainStep",
@@ -151,7 +152,7 @@ def resolve_approver(user: User, on_date: datetime.date | None = None) -> tuple[
             break
         away = f"{person(approver)} is out of office"
         if profile.out_of_office_to is not None:
-            away += f" until {profile.out_of_office_to.isoformat()}"
+            away += f" until {when(profile.out_of_office_to)}"
         delegate = profile.delegate
         if delegate is None or not delegate.is_active:
             notes.append(f"{away} without an active delegate, so the task waits for them")

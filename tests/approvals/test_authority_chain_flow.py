@@ -174,7 +174,7 @@ def test_manager_rule_assigns_the_requesters_manager_or_their_delegate(org):
 
     assert task.assignee == org["director"] and task.chain_level == 0
     assert task.reason == (
-        "Emma Employee's manager; Max Manager is out of office until 2999-12-31; delegated to Dana Director"
+        "Emma Employee's manager; Max Manager is out of office until 31 Dec 2999; delegated to Dana Director"
     )
 
 
