@@ -606,3 +606,25 @@ def test_an_earlier_approver_sees_no_decision_form_and_a_posted_one_says_why(org
     ]
     queue_task.refresh_from_db()
     assert queue_task.status == ApprovalTask.Status.OPEN
+
+
+def test_a_request_nobody_may_decide_says_why_on_the_request_and_task_pages(org, purchase):
+    from django.contrib.auth.models import Group
+
+    Group.objects.get(name="Finance").user_set.set([org["cfo"]])
+    instance = _request(purchase, org["employee"], 1_500_000)
+    for who in ("manager", "director", "cfo"):
+        complete_task(_open(instance).id, org[who], "approved")
+    cfo_task = ApprovalTask.objects.get(instance=instance, chain_level=3)
+
+    for page in (
+        _client(org["employee"]).get(f"/requests/{instance.id}/"),
+        _client(org["cfo"]).get(f"/tasks/{cfo_task.id}/"),
+    ):
+        html = page.content.decode()
+        assert page.context["state"].label == "Waiting for an approver"
+        assert (
+            "Nobody may decide this request: Emma Employee&#x27;s management chain ends after level 3" in html
+        )
+        assert "Chris Finance already approved it" in html
+        assert "technical problem" not in html
