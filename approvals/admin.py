@@ -232,8 +232,23 @@ class FinalApproversAdmin(admin.ModelAdmin):
     fields = ("group", "currency", "category", "position")
 
     def _warn(self, request: HttpRequest) -> None:
-        for warning in fallback_warnings(fallback_groups()):
-            self.message_user(request, warning, messages.WARNING)
+        warnings = fallback_warnings(fallback_groups())
+        warned = {group.pk for group, _ in warnings}
+        # A catch-all row whose group has someone eligible catches what a fallback group cannot decide.
+        safe = [
+            row.group
+            for row in FinalApprovers.objects.select_related("group").filter(currency="", category="")
+            if row.group_id not in warned
+        ]
+        finals = set(FinalApprovers.objects.values_list("group_id", flat=True))
+        for group, warning in warnings:
+            if safe and group.pk not in finals:
+                names = ", ".join(str(g) for g in safe)
+                self.message_user(
+                    request, f"{warning} Until then, the final approvers decide: {names}.", messages.INFO
+                )
+            else:
+                self.message_user(request, warning, messages.WARNING)
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         if request.method == "GET":

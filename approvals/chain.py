@@ -307,12 +307,12 @@ def final_approvers(currency: str, category: str) -> list[FinalApprovers]:
     return sorted(rows, key=lambda r: (r.position, not r.currency, not r.category, r.pk))
 
 
-def fallback_warnings(groups: Sequence[Any]) -> list[str]:
-    """Why each of ``groups`` (fallback or final approvers) could leave a request with nobody to decide.
+def fallback_warnings(groups: Sequence[Any]) -> list[tuple[Any, str]]:
+    """Each of ``groups`` (fallback or final approvers) that could leave a request with nobody to decide, and why.
 
     A group warns when it has no active member, or when every active member is in
-    someone's management chain (themselves included): once they approve that person's
-    request at their own level, four eyes bars them from deciding it as the group.
+    someone's management chain: once they approve that person's request at their
+    own level, four eyes bars them from deciding it as the group.
     """
     profiles = list(
         Profile.objects.select_related("user").filter(user__is_active=True).order_by("user__username")
@@ -323,13 +323,16 @@ def fallback_warnings(groups: Sequence[Any]) -> list[str]:
             above = manager_chain(profile.user)
         except ManagerCycle:
             continue
-        chains.append((profile.user, {profile.user.pk, *(m.pk for m in above)}))
-    warnings = []
+        chains.append((profile.user, {m.pk for m in above}))
+    warnings: list[tuple[Any, str]] = []
     for group in groups:
         members = list(group.user_set.filter(is_active=True).order_by("first_name", "last_name", "username"))
         if not members:
             warnings.append(
-                f"The {group} group has no active members: a request that reaches it has nobody to decide."
+                (
+                    group,
+                    f"The {group} group has no active members: a request that reaches it has nobody to decide.",
+                )
             )
             continue
         ids = {m.pk for m in members}
@@ -340,8 +343,11 @@ def fallback_warnings(groups: Sequence[Any]) -> list[str]:
                 f" and {len(covered) - 3} more" if len(covered) > 3 else ""
             )
             warnings.append(
-                f"Everyone in the {group} group ({names}) is in the management chain of {who}: "
-                "once they approve such a request at their own level, nobody in the group may decide it. "
-                "Add someone outside that chain, or name other final approvers after it."
+                (
+                    group,
+                    f"Everyone in the {group} group ({names}) is in the management chain of {who}: "
+                    "once they approve such a request at their own level, nobody in the group may decide it. "
+                    "Add someone outside that chain, or name other final approvers after it.",
+                )
             )
     return warnings
