@@ -292,7 +292,7 @@ def test_the_ticker_escalates_an_overdue_request_up_the_chain_to_the_finance_que
     assert [t.chain_level for t in tasks] == [1, 2, 3, 4]
     assert (
         overdue.message
-        == "Manager approval: no decision by the Finance queue within 1 second; it stays in that queue"
+        == "Finance approval: no decision by the Finance queue within 1 second; it stays in that queue"
     )
     instance.refresh_from_db()
     assert instance.status == ProcessInstance.Status.RUNNING and not instance.has_incident
