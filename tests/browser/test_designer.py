@@ -431,7 +431,7 @@ def test_the_author_sets_a_text_fields_maximum_length_on_the_start_form(demo, lo
     add_rows(form, "Add a field", {"name, e.g. amount": "idea", "Label": "Your idea", "select:type": "text"})
     row = form.locator("[data-baton-row]").last
     row.get_by_text("Limits and default").click()
-    row.get_by_label("Max characters (text)").fill("300")
+    row.get_by_placeholder("max characters").fill("300")
     apply(page)
 
     workflow = Workflow.objects.get(name="Suggestion box")
