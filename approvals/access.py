@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from approvals.models import ApprovalTask, person
+from approvals.models import ApprovalTask, person, task_holder
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -43,6 +43,29 @@ def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
         | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
         | Q(decided_by=user)
     )
+
+
+def reachable_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
+    """Tasks ``user`` may open, plus their groups' tasks someone else took: a race they lost is told, not hidden."""
+    return visible_tasks(user) | ApprovalTask.objects.filter(
+        candidate_group__in=user.groups.all()  # type: ignore[attr-defined]
+    )
+
+
+def in_task_group(user: AbstractBaseUser, task: ApprovalTask) -> bool:
+    """Whether ``user`` belongs to the group ``task`` was queued for (whoever holds it now)."""
+    return task.candidate_group_id is not None and (
+        user.groups.filter(pk=task.candidate_group_id).exists()  # type: ignore[attr-defined]
+    )
+
+
+def holder_now(task: ApprovalTask) -> str:
+    """Who has ``task`` now, in a sentence for someone whose claim or decision came too late."""
+    if task.status != ApprovalTask.Status.OPEN:
+        return closed_reason(task)
+    if task.assignee_id is not None:
+        return f"{person(task.assignee)} has taken this task; it is theirs to decide now."
+    return f"This task is waiting in {task_holder(task)}."
 
 
 def is_candidate(user: AbstractBaseUser, task: ApprovalTask) -> bool:
@@ -117,7 +140,7 @@ def closed_reason(task: ApprovalTask) -> str:
 class Refusal:
     """Why a person may not decide a task, in words shown to them, and which rule said so."""
 
-    rule: Literal["not_candidate", "closed", "sent_back", "own_request", "four_eyes"]
+    rule: Literal["not_candidate", "taken", "closed", "sent_back", "own_request", "four_eyes"]
     reason: str
 
     def __str__(self) -> str:
@@ -127,7 +150,8 @@ class Refusal:
 def can_decide(user: AbstractBaseUser, task: ApprovalTask, outcome: str | None = None) -> Refusal | None:
     """None when ``user`` may decide ``task`` now; otherwise the :class:`Refusal` saying why not.
 
-    The rules, in order: they are a candidate (assignee, or in the unclaimed task's group);
+    The rules, in order: they are a candidate (assignee, or in the unclaimed task's group;
+    a member of the group whose task someone else took is told who has it, rule "taken");
     the task is open; it is a decision (a request sent back is edited, not decided); the
     request is not their own; and, four eyes, they did not approve this request already
     (at an earlier level, or before it reached their group). That last rule is about
@@ -136,6 +160,9 @@ def can_decide(user: AbstractBaseUser, task: ApprovalTask, outcome: str | None =
     Pages, the API and :func:`approvals.actions.complete_task` all ask here.
     """
     if not is_candidate(user, task):
+        if in_task_group(user, task) or task.decided_by_id == user.pk:
+            # Someone of their group claimed or decided it first: say who, not "not yours".
+            return Refusal("closed" if task.status != ApprovalTask.Status.OPEN else "taken", holder_now(task))
         return Refusal("not_candidate", "You are not an approver of this task.")
     if task.status != ApprovalTask.Status.OPEN:
         return Refusal("closed", closed_reason(task))

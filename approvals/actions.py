@@ -9,7 +9,15 @@ from django.db import transaction
 from django.db.models import Subquery
 from django.utils import timezone
 
-from approvals.access import can_decide, can_manage_tasks, closed_reason, is_candidate, with_decision_facts
+from approvals.access import (
+    can_decide,
+    can_manage_tasks,
+    closed_reason,
+    holder_now,
+    in_task_group,
+    is_candidate,
+    with_decision_facts,
+)
 from approvals.models import ApprovalTask, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
@@ -41,6 +49,14 @@ class TaskAlreadyDecided(Exception):
 
     def __init__(self, task: ApprovalTask) -> None:
         super().__init__(closed_reason(task))
+        self.task = task
+
+
+class TaskTaken(Exception):
+    """Someone else took the task first (claimed it, or it was handed to them); the message names them."""
+
+    def __init__(self, task: ApprovalTask) -> None:
+        super().__init__(holder_now(task))
         self.task = task
 
 
@@ -88,6 +104,8 @@ def complete_task(
         refusal = can_decide(user, task, outcome)
         if refusal is not None and refusal.rule == "closed":
             raise TaskAlreadyDecided(task)
+        if refusal is not None and refusal.rule == "taken":
+            raise TaskTaken(task)
         if refusal is not None and refusal.rule == "sent_back":
             raise InvalidDecision("outcome", refusal.reason)
         if refusal is not None:
@@ -211,10 +229,18 @@ def _lock_open_task(task_id: int) -> ApprovalTask:
 
 
 def claim_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
-    """Take a group-queue task: it becomes the user's own until decided or released."""
+    """Take a group-queue task: it becomes the user's own until decided or released.
+
+    Claiming one's own claim again changes nothing; a task another member took first
+    raises :class:`TaskTaken` naming them.
+    """
     instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
     with locked_run(instance_id, actor=user) as run:
         task = _lock_open_task(task_id)
+        if task.assignee_id == user.pk and task.candidate_group_id is not None:
+            return task
+        if task.assignee_id is not None and in_task_group(user, task):
+            raise TaskTaken(task)
         if task.assignee_id is not None or not is_candidate(user, task):
             raise PermissionDenied("Only an unclaimed task of one of your groups can be claimed.")
         if run.instance.initiator_id == user.pk:
@@ -227,10 +253,22 @@ def claim_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
 
 
 def release_task(task_id: int, user: AbstractBaseUser) -> ApprovalTask:
-    """Put a claimed task back into its group's queue: by its holder, or by staff who manage tasks."""
+    """Put a claimed task back into its group's queue: by its holder, or by staff who manage tasks.
+
+    A task already back in the queue stays there (nothing changes); one another member
+    holds raises :class:`TaskTaken` naming them.
+    """
     instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
     with locked_run(instance_id, actor=user) as run:
         task = _lock_open_task(task_id)
+        if task.assignee_id is None and task.candidate_group_id is not None and in_task_group(user, task):
+            return task
+        if (
+            task.assignee_id not in (None, user.pk)
+            and in_task_group(user, task)
+            and not can_manage_tasks(user)
+        ):
+            raise TaskTaken(task)
         # Staff put back a claim its holder left behind (away, left the company).
         if task.candidate_group_id is None or (task.assignee_id != user.pk and not can_manage_tasks(user)):
             raise PermissionDenied("Only a group task you claimed can be released.")

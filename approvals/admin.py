@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
@@ -17,12 +18,21 @@ from django.urls import URLPattern, path
 from django.utils import timezone
 
 from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, reassign_task, release_task
-from approvals.chain import ManagerCycle, manager_chain, route
+from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, route
 from approvals.exchange import NoRate, base_currency
-from approvals.models import ApprovalTask, AuthorityLimit, ExchangeRate, Profile, money, person
+from approvals.models import (
+    ApprovalTask,
+    AuthorityLimit,
+    ExchangeRate,
+    FinalApprovers,
+    Profile,
+    money,
+    person,
+)
 from approvals.routing import FALLBACK_GROUP
 from orchestration import money as money_values
 from orchestration.engine import InvalidState
+from orchestration.models import WorkflowVersion
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -249,6 +259,60 @@ class ExchangeRateAdmin(admin.ModelAdmin):
     @admin.display(description="Base currency")
     def base_shown(self, obj: ExchangeRate) -> str:
         return obj.base or base_currency()
+
+
+def fallback_groups() -> list[Any]:
+    """The groups requests fall back to: each published Approval's fallback group, then the final approvers."""
+    names = {FALLBACK_GROUP}
+    for graph in WorkflowVersion.objects.filter(status=WorkflowVersion.Status.PUBLISHED).values_list(
+        "graph", flat=True
+    ):
+        for node in (graph or {}).get("nodes", {}).values():
+            if node.get("kind") == "user_task" and node["config"].get("escalate_to"):
+                names.add(node["config"]["escalate_to"])
+    groups = list(Group.objects.filter(name__in=names).order_by("name"))
+    for row in FinalApprovers.objects.select_related("group"):
+        if row.group not in groups:
+            groups.append(row.group)
+    return groups
+
+
+@admin.register(FinalApprovers)
+class FinalApproversAdmin(admin.ModelAdmin):
+    """Who decides when a request's chain and fallback group have nobody left: per currency and category.
+
+    Its pages warn about fallback groups that could leave a request with nobody to decide.
+    """
+
+    list_display = ("group", "currency", "category", "position")
+    list_editable = ("position",)
+    list_filter = ("currency",)
+    autocomplete_fields = ("group",)
+    fields = ("group", "currency", "category", "position")
+
+    def _warn(self, request: HttpRequest) -> None:
+        warnings = fallback_warnings(fallback_groups())
+        warned = {group.pk for group, _ in warnings}
+        # A catch-all row whose group has someone eligible catches what a fallback group cannot decide.
+        safe = [
+            row.group
+            for row in FinalApprovers.objects.select_related("group").filter(currency="", category="")
+            if row.group_id not in warned
+        ]
+        finals = set(FinalApprovers.objects.values_list("group_id", flat=True))
+        for group, warning in warnings:
+            if safe and group.pk not in finals:
+                names = ", ".join(str(g) for g in safe)
+                self.message_user(
+                    request, f"{warning} Until then, the final approvers decide: {names}.", messages.INFO
+                )
+            else:
+                self.message_user(request, warning, messages.WARNING)
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        if request.method == "GET":
+            self._warn(request)
+        return super().changelist_view(request, extra_context)
 
 
 class ReassignForm(forms.Form):

@@ -21,8 +21,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
-from approvals.access import tasks_for
-from approvals.actions import OUTCOMES, InvalidDecision, TaskAlreadyDecided, complete_task
+from approvals.access import reachable_tasks, tasks_for
+from approvals.actions import OUTCOMES, InvalidDecision, TaskAlreadyDecided, TaskTaken, complete_task
 from approvals.models import ApprovalTask
 from orchestration.api.filters import FilterSet
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
@@ -107,10 +107,11 @@ class DecisionSerializer(serializers.Serializer[None]):
 
 
 class AlreadyDecidedSerializer(serializers.Serializer[None]):
-    """Someone decided first."""
+    """Someone decided or took the task first: who, in words (``detail``) and by username."""
 
     detail = serializers.CharField()
     decided_by = serializers.CharField(allow_null=True)
+    holder = serializers.CharField(allow_null=True, help_text="Who has the task now, if someone took it.")
 
 
 # --- endpoints ----------------------------------------------------------------------
@@ -129,7 +130,10 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
     def get_queryset(self) -> QuerySet[ApprovalTask]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ApprovalTask.objects.none()
-        return tasks_for(signed_in(self.request)).select_related(
+        user = signed_in(self.request)
+        # Deciding reaches a group task another member took first, to answer 409 naming them, not 404.
+        tasks = reachable_tasks(user) if self.action == "complete" else tasks_for(user)
+        return tasks.select_related(
             "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
         )
 
@@ -160,13 +164,16 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             )
         except TaskAlreadyDecided as exc:
             decided_by = exc.task.decided_by.get_username() if exc.task.decided_by else None
-            return conflict(str(exc), decided_by=decided_by)
+            return conflict(str(exc), decided_by=decided_by, holder=None)
+        except TaskTaken as exc:
+            holder = exc.task.assignee.get_username() if exc.task.assignee else None
+            return conflict(str(exc), decided_by=None, holder=holder)
         except InvalidDecision as exc:
             raise ValidationError({exc.field: [str(exc)]}) from None
         except DjangoPermissionDenied as exc:
             raise PermissionDenied(str(exc)) from None
         except InvalidState as exc:
-            return conflict(str(exc), decided_by=None)
+            return conflict(str(exc), decided_by=None, holder=None)
         return Response(TaskSerializer(self.get_object()).data)
 
 

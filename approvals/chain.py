@@ -18,7 +18,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from approvals.exchange import Conversion, base_currency, to_base
-from approvals.models import AuthorityLimit, Profile, money, person
+from approvals.models import AuthorityLimit, FinalApprovers, Profile, money, person
+from orchestration.templatetags.moments import when
 
 __all__ = [
     "Authority",
@@ -29,8 +30,11 @@ __all__ = [
     "authority_of",
     "chain_ended",
     "covers",
+    "fallback_warnings",
+    "final_approvers",
     "manager_chain",
     "next_level",
+    "nobody_eligible",
     "resolve_approver",
 ]
 
@@ -199,7 +203,7 @@ def resolve_approver(user: User, on_date: datetime.date | None = None) -> tuple[
             break
         away = f"{person(approver)} is out of office"
         if profile.out_of_office_to is not None:
-            away += f" until {profile.out_of_office_to.isoformat()}"
+            away += f" until {when(profile.out_of_office_to)}"
         delegate = profile.delegate
         if delegate is None or not delegate.is_active:
             notes.append(f"{away} without an active delegate, so the task waits for them")
@@ -354,3 +358,82 @@ def route(
         if found.covered:
             return Route(levels, found, own)
         after = found.level
+
+
+def nobody_eligible(group: Any, requester: User | None, approved_by: Sequence[User] = ()) -> str:
+    """Why nobody in ``group`` may decide the request, in plain words; "" when someone may.
+
+    Eligible: an active member who is not the requester and has not approved this
+    request already (four eyes).
+    """
+    members = list(group.user_set.order_by("first_name", "last_name", "username"))
+    if not members:
+        return f"the {group} group has no members"
+    active = [m for m in members if m.is_active]
+    if not active:
+        return f"nobody in the {group} group is active"
+    done = {u.pk for u in approved_by}
+    barred: list[str] = []
+    for member in active:
+        if requester is not None and member.pk == requester.pk:
+            barred.append(f"{person(member)} made the request")
+        elif member.pk in done:
+            barred.append(f"{person(member)} already approved it")
+        else:
+            return ""
+    return f"nobody else in the {group} group may decide it ({'; '.join(barred)})"
+
+
+def final_approvers(currency: str, category: str) -> list[FinalApprovers]:
+    """The final-approvers rows for a request in ``currency`` and ``category``, in the order they are asked."""
+    rows = FinalApprovers.objects.select_related("group").filter(
+        Q(currency="") | Q(currency=currency.upper()), Q(category="") | Q(category__iexact=category.strip())
+    )
+    # On equal positions, a row naming the currency or category is more specific than "any".
+    return sorted(rows, key=lambda r: (r.position, not r.currency, not r.category, r.pk))
+
+
+def fallback_warnings(groups: Sequence[Any]) -> list[tuple[Any, str]]:
+    """Each of ``groups`` (fallback or final approvers) that could leave a request with nobody to decide, and why.
+
+    A group warns when it has no active member, or when every active member is in
+    someone's management chain: once they approve that person's request at their
+    own level, four eyes bars them from deciding it as the group.
+    """
+    profiles = list(
+        Profile.objects.select_related("user").filter(user__is_active=True).order_by("user__username")
+    )
+    chains: list[tuple[User, set[int]]] = []
+    for profile in profiles:
+        try:
+            above = manager_chain(profile.user)
+        except ManagerCycle:
+            continue
+        chains.append((profile.user, {m.pk for m in above}))
+    warnings: list[tuple[Any, str]] = []
+    for group in groups:
+        members = list(group.user_set.filter(is_active=True).order_by("first_name", "last_name", "username"))
+        if not members:
+            warnings.append(
+                (
+                    group,
+                    f"The {group} group has no active members: a request that reaches it has nobody to decide.",
+                )
+            )
+            continue
+        ids = {m.pk for m in members}
+        covered = [user for user, chain in chains if ids <= chain]
+        if covered:
+            names = ", ".join(person(m) for m in members)
+            who = ", ".join(person(u) for u in covered[:3]) + (
+                f" and {len(covered) - 3} more" if len(covered) > 3 else ""
+            )
+            warnings.append(
+                (
+                    group,
+                    f"Everyone in the {group} group ({names}) is in the management chain of {who}: "
+                    "once they approve such a request at their own level, nobody in the group may decide it. "
+                    "Add someone outside that chain, or name other final approvers after it.",
+                )
+            )
+    return warnings

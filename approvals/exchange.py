@@ -17,6 +17,7 @@ from django.conf import settings
 
 from approvals.models import ExchangeRate, money
 from orchestration import money as money_values
+from orchestration.templatetags.moments import when
 
 if TYPE_CHECKING:
     import datetime
@@ -39,10 +40,10 @@ class Conversion:
     rate: ExchangeRate
 
     def describe(self) -> str:
-        """``USD 2,090.00 at the rate of 2026-11-01 (1 EUR = 1.1 USD)``: what the amount counts as, and why."""
+        """``USD 2,090.00 at the rate of 1 Nov 2026 (1 EUR = 1.1 USD)``: what the amount counts as, and why."""
         return (
             f"{money(self.converted, self.rate.base)} at the rate of "
-            f"{self.rate.valid_from.isoformat()} ({self.rate.describe()})"
+            f"{when(self.rate.valid_from)} ({self.rate.describe()})"
         )
 
 
@@ -70,7 +71,7 @@ def to_base(amount: Decimal, currency: str, on_date: datetime.date) -> Conversio
     rate = rate_on(currency, on_date)
     if rate is None:
         raise NoRate(
-            f"There is no exchange rate from {currency.upper()} to {base} in force on {on_date.isoformat()}, "
+            f"There is no exchange rate from {currency.upper()} to {base} in force on {when(on_date)}, "
             f"so {money(amount, currency)} cannot be compared with limits in {base}. An administrator can "
             "add one under Approvals → Exchange rates, then retry."
         )

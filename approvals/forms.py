@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
+from orchestration.engine.human import max_length_of
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import FormField
@@ -17,6 +18,9 @@ def _widget(field: FormField) -> forms.Widget:
     kind = field["type"]
     if field.get("required") and kind != "boolean":
         attrs["required"] = True
+    longest = max_length_of(field)
+    if longest is not None and kind != "choice":
+        attrs["maxlength"] = longest
     if kind in ("number", "integer"):
         attrs["step"] = "1" if kind == "integer" else "any"
         for bound in ("min", "max"):

@@ -5,12 +5,15 @@ Pure presentation over rows already fetched: the views prefetch, these functions
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from approvals.models import ApprovalTask, person, task_holder
+from approvals.models import NOBODY_MAY_DECIDE, ApprovalTask, person, task_holder
 from orchestration import money
 from orchestration.models import ProcessInstance
+from orchestration.templatetags.moments import when
 
 if TYPE_CHECKING:
     import datetime
@@ -40,6 +43,8 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "instance.completed": ("bi-flag", "ok"),
     "instance.cancelled": ("bi-x-circle", "bad"),
 }
+# Variables holding money in the request's currency: amount, total_amount, authority_limit…
+_MONEY_NAME = re.compile(r"(^|_)(amount|limit|total|price|cost)(_|$)")
 # Completed steps worth a line: people deciding and work done outside (orders, emails).
 _MACHINES = {"", "worker", "ticker", "relay"}
 _VISIBLE_STEP_KINDS = {"user_task", "service_task", "send_task", "call_activity"}
@@ -70,8 +75,14 @@ class FieldValue:
     type: str
 
 
-def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask]) -> RequestState:
-    """Where ``instance`` stands, from its status and its open tasks (prefetched)."""
+def request_state(
+    instance: ProcessInstance, open_tasks: Iterable[ApprovalTask], incident: str = ""
+) -> RequestState:
+    """Where ``instance`` stands, from its status, its open tasks (prefetched) and its open incident's error.
+
+    An incident raised because nobody may decide is told in full, to everyone: it is
+    about people, not a technical fault.
+    """
     if instance.status == ProcessInstance.Status.CANCELLED:
         return RequestState("Cancelled", "secondary")
     if instance.status == ProcessInstance.Status.COMPLETED:
@@ -86,6 +97,8 @@ def request_state(instance: ProcessInstance, open_tasks: Iterable[ApprovalTask])
     if deciding:
         names = ", ".join(dict.fromkeys(task_holder(t) for t in deciding))
         return RequestState("Waiting for approval", "primary", f"With {names}")
+    if instance.has_incident and NOBODY_MAY_DECIDE in incident:
+        return RequestState("Waiting for an approver", "warning", _from_phrase(incident))
     if instance.has_incident:
         return RequestState(
             "Delayed", "warning", "A technical problem stopped it; the people who run this process see it."
@@ -113,7 +126,7 @@ def explained(state: RequestState, instance: ProcessInstance, events: list[Event
         if cancelled is None or cancelled.actor_id is None or cancelled.actor_id == instance.initiator_id:
             return state
         why = str((cancelled.data or {}).get("reason") or "")
-        detail = f"Cancelled by {person(cancelled.actor)} on {cancelled.created_at:%b %-d, %H:%M}" + (
+        detail = f"Cancelled by {person(cancelled.actor)} on {when(cancelled.created_at)}" + (
             f": {why}" if why else "."
         )
         return RequestState(state.label, state.tone, detail)
@@ -124,13 +137,13 @@ def explained(state: RequestState, instance: ProcessInstance, events: list[Event
         return state
     step = (raised.step.node_name if raised.step else "") or "A step"
     detail = (
-        f"{step} could not be done because of a technical problem ({raised.created_at:%b %-d, %H:%M}). "
+        f"{step} could not be done because of a technical problem ({when(raised.created_at)}). "
         "The people who run this process have it in their list of requests needing attention. "
     )
     acted = next((e for e in reversed(events) if e.kind in _FIXED and e.actor_id and e.id < raised.id), None)
     if acted is not None:
         did = _FIXED[acted.kind].format(step=(acted.step.node_name if acted.step else "") or "the step")
-        detail += f"{person(acted.actor)} {did} on {acted.created_at:%b %-d, %H:%M}, but it stopped again. "
+        detail += f"{person(acted.actor)} {did} on {when(acted.created_at)}, but it stopped again. "
     detail += "Once they fix it, your request continues from there by itself; you need not do anything."
     return RequestState(state.label, state.tone, detail)
 
@@ -158,7 +171,10 @@ def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) 
         elif kind in _TIMELINE:
             icon, tone = _TIMELINE[kind]
             message = _MESSAGES.get(kind, lambda e, n: e.message)(event, step_name)
-            if kind == "incident.raised" and not technical:
+            error = str((event.data or {}).get("error") or "")
+            if kind == "incident.raised" and NOBODY_MAY_DECIDE in error:
+                message = _from_phrase(error)
+            elif kind == "incident.raised" and not technical:
                 message = (
                     f"{step_name} is delayed by a technical problem; the people who run this process see it"
                 )
@@ -172,6 +188,11 @@ def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) 
         )
         entries.append(TimelineEntry(event.created_at, message, who, icon, tone))
     return entries
+
+
+def _from_phrase(error: str) -> str:
+    """A "nobody may decide" incident's error from that phrase on (before it: the step's technical prefix)."""
+    return error[error.index(NOBODY_MAY_DECIDE) :]
 
 
 def _finished(event: Event, step_name: str) -> str:
@@ -220,7 +241,20 @@ def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldVal
     and apart from those, the figures and flags it computed on the way (checks, limits)."""
     variables = instance.variables or {}
     fields = start_fields(graph)
-    answers = [FieldValue(f["label"] or f["name"], _answer(f, variables), f["type"]) for f in fields]
+    currency = variables.get("currency")
+    currency = currency.upper() if money.is_currency(currency) else ""
+
+    def shown(name: str, value: Any, kind: str) -> tuple[Any, str]:
+        # An amount or a limit reads with the request's currency: "USD 500.00", never "500.00".
+        is_money = kind == "number" and currency and _MONEY_NAME.search(name)
+        if is_money and isinstance(value, int | float) and not isinstance(value, bool):
+            return money.format_money(Decimal(str(value)), currency), "money"
+        return value, kind
+
+    answers = [
+        FieldValue(f["label"] or f["name"], *shown(f["name"], _answer(f, variables), f["type"]))
+        for f in fields
+    ]
     known = {f["name"] for f in fields}
     recorded = []
     for name, value in variables.items():
@@ -230,5 +264,6 @@ def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldVal
         if isinstance(value, str):
             answers.append(FieldValue(label, value, "string"))
         else:
-            recorded.append(FieldValue(label, value, "boolean" if isinstance(value, bool) else "number"))
+            kind = "boolean" if isinstance(value, bool) else "number"
+            recorded.append(FieldValue(label, *shown(name, value, kind)))
     return answers, recorded

@@ -14,10 +14,14 @@ from django.db.models import F, Q
 
 from orchestration import money as money_values
 from orchestration.money import format_money as money  # every page, reason and email shows money alike
+from orchestration.templatetags.moments import when
 from orchestration.templatetags.people import person  # pages and messages name people alike
 
 if TYPE_CHECKING:
     import datetime
+
+# Every "no one may decide" incident says this; request and task pages show it to everyone, in full.
+NOBODY_MAY_DECIDE = "Nobody may decide this request"
 
 
 def task_holder(task: ApprovalTask, group_noun: Literal["queue", "group"] = "queue") -> str:
@@ -230,7 +234,7 @@ class ExchangeRate(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.describe()} from {self.valid_from.isoformat()}"
+        return f"{self.describe()} from {when(self.valid_from)}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         self.base = self.base or settings.BATON_BASE_CURRENCY
@@ -247,6 +251,41 @@ class ExchangeRate(models.Model):
             raise ValidationError({"currency": "Use an ISO 4217 currency code such as EUR, GBP or JPY."})
         if self.currency == self.base:
             raise ValidationError({"currency": f"{self.base} is the base currency: it needs no rate."})
+
+
+class FinalApprovers(models.Model):
+    """The group that decides when nobody else may: the chain and its fallback group are exhausted.
+
+    Kept by administrators per currency and spend category (blank: any). Rows are
+    tried in ``position`` order, the most specific first on a tie; the first group
+    with someone eligible (active, not the requester, not already an approver of the
+    request) gets the task. When none has, the request becomes an incident.
+    """
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="final_approver_rows")
+    currency = models.CharField(
+        max_length=3,
+        blank=True,
+        help_text="Requests in this currency; blank means any.",
+        validators=[RegexValidator(r"^[A-Z]{3}$", "Use a three-letter currency code such as USD.")],
+    )
+    category = models.CharField(
+        max_length=100, blank=True, help_text="Requests in this spend category; blank means any."
+    )
+    position = models.PositiveSmallIntegerField(default=0, help_text="Lower numbers are asked first.")
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = "final approvers"
+        verbose_name_plural = "final approvers"
+
+    def __str__(self) -> str:
+        scope = " ".join(filter(None, [self.currency, self.category])) or "any request"
+        return f"{self.group} for {scope}"
+
+    def clean(self) -> None:
+        self.currency = (self.currency or "").upper()
+        super().clean()
 
 
 class ApprovalTask(models.Model):

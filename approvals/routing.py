@@ -22,7 +22,7 @@ from django.utils import timezone
 from approvals import chain
 from approvals.access import approvals_on, visible_tasks
 from approvals.exchange import NoRate
-from approvals.models import ApprovalTask, Profile, person, task_holder
+from approvals.models import NOBODY_MAY_DECIDE, ApprovalTask, Profile, person, task_holder
 from approvals.notifications import Kind, notify_cancelled_on_commit, notify_on_commit
 from approvals.transitions import TASK
 from orchestration import money
@@ -33,7 +33,7 @@ from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Incident, Step, Timer
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from django.contrib.auth.models import AbstractBaseUser
     from django.db.models import QuerySet
@@ -47,6 +47,16 @@ AUTHORITY_CHAIN = "authority_chain"
 # Each task timer and the block setting that sets it; they restart for each new approver.
 _TIMER_SETTINGS = ((Timer.Kind.DUE, "due_in"), (Timer.Kind.REMINDER, "reminder_in"))
 TASK_TIMERS = tuple(kind for kind, _ in _TIMER_SETTINGS)
+
+
+class NoApprover(BlockError):
+    """Nobody eligible is left: the chain, its fallback group and the final approvers are all exhausted."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(
+            f"{NOBODY_MAY_DECIDE}: {why}. An administrator adds an approver (for example under "
+            "Final approvers), then an operator retries this step."
+        )
 
 
 @dataclass(frozen=True)
@@ -142,7 +152,7 @@ def escalate_in_chain(
     """
     approved_by = [t.decided_by for t in approvals_on([step, *_failed_attempts(step)])]
     task = ApprovalTask(instance=run.instance, step=step, name=decided.name)
-    _route_chain(task, node["config"], request, decided.chain_level, approved_by, timezone.localdate(run.now))
+    _route_chain(run, task, node["config"], request, decided.chain_level, approved_by)
     # The new approver gets the block's full time to decide, not what is left of the last one's.
     human.cancel_step_timers(run, step, TASK_TIMERS)
     decider = person(decided.decided_by) if decided.decided_by else "?"
@@ -237,13 +247,14 @@ def _by_user(run: Run, node: Node, task: ApprovalTask) -> None:
     username = node["config"].get("assignee", "")
     user = get_user_model().objects.filter(username=username, is_active=True).first()
     if user is None:
-        raise BlockError(f"Approver {username!r} is not an active user.")
+        _to_fallback(run, node["config"], task, f"The named approver {username} is not an active user")
+        return
     _to_person(run, node["config"], task, user, f"Named approver {username}")
 
 
 def _by_group(run: Run, node: Node, task: ApprovalTask) -> None:
     names = node["config"].get("groups") or [_fallback(node["config"])]
-    _to_group(task, names[0], f"Queue of group {names[0]}")
+    _to_group(run, task, names[0], f"Queue of group {names[0]}", then=_fallback(node["config"]))
 
 
 def _open_for_every_member(run: Run, step: Step, node: Node) -> None:
@@ -255,7 +266,9 @@ def _open_for_every_member(run: Run, step: Step, node: Node) -> None:
     requester_id = run.instance.initiator_id
     members = [m for m in group.user_set.filter(is_active=True).order_by("username") if m.pk != requester_id]
     if not members:
-        raise BlockError(f"Group {name!r} has no active member other than the requester to approve.")
+        raise NoApprover(
+            f"everyone in the {name} group must approve, but {chain.nobody_eligible(group, run.instance.initiator)}"
+        )
     due_at = None
     for n, member in enumerate(members):
         task = ApprovalTask(
@@ -270,12 +283,12 @@ def _open_for_every_member(run: Run, step: Step, node: Node) -> None:
 def _by_manager(run: Run, node: Node, task: ApprovalTask) -> None:
     requester = run.instance.initiator
     if requester is None:
-        _to_fallback(node["config"], task, "The process has no requester, so no manager")
+        _to_fallback(run, node["config"], task, "The process has no requester, so no manager")
         return
     profile = Profile.objects.select_related("manager").filter(user=requester).first()
     manager = profile.manager if profile else None
     if manager is None or not manager.is_active:
-        _to_fallback(node["config"], task, f"{person(requester)} has no active manager in the org chart")
+        _to_fallback(run, node["config"], task, f"{person(requester)} has no active manager in the org chart")
         return
     _to_person(run, node["config"], task, manager, f"{person(requester)}'s manager")
 
@@ -286,12 +299,12 @@ def _by_authority_chain(run: Run, node: Node, task: ApprovalTask) -> None:
     approvals = approvals_on(_failed_attempts(task.step))
     after_level = max((t.chain_level for t in approvals), default=0)
     approved_by = [t.decided_by for t in approvals]
-    _route_chain(task, node["config"], request, after_level, approved_by, timezone.localdate(run.now))
+    _route_chain(run, task, node["config"], request, after_level, approved_by)
 
 
 def _by_unknown_rule(run: Run, node: Node, task: ApprovalTask) -> None:
     # The compiler refuses unknown rules; a graph compiled by a newer Baton still gets a queue.
-    _to_fallback(node["config"], task, f"Rule {node['config'].get('assignee_rule')} is unknown")
+    _to_fallback(run, node["config"], task, f"Rule {node['config'].get('assignee_rule')} is unknown")
 
 
 _RULES: dict[str, Callable[[Run, Node, ApprovalTask], None]] = {
@@ -309,18 +322,65 @@ def _fallback(config: dict[str, Any]) -> str:
     return str(config.get("escalate_to") or FALLBACK_GROUP)
 
 
-def _to_group(task: ApprovalTask, name: str, reason: str) -> None:
-    group = Group.objects.filter(name=name).first()
-    if group is None:
-        raise BlockError(f"Approver group {name!r} does not exist.")
-    task.assignee = None
-    task.candidate_group = group
-    task.reason = reason[:500]
+def _to_group(
+    run: Run,
+    task: ApprovalTask,
+    name: str,
+    reason: str,
+    approved_by: Sequence[Any] = (),
+    *,
+    then: str = "",
+) -> None:
+    """Queue ``task`` for group ``name``; when nobody there may decide, for group ``then``, then the final approvers.
+
+    Raises :class:`NoApprover` when no group has anyone eligible (active, not the
+    requester, not in ``approved_by``): a task nobody may decide is never opened.
+    """
+    requester = run.instance.initiator
+    currency, category = _request_scope(run)
+    given, reason = reason, reason or f"Queue of group {name}"
+    named = [(n, Group.objects.filter(name=n).first()) for n in dict.fromkeys(filter(None, [name, then]))]
+    problems = [f"the group {n} does not exist" for n, group in named if group is None]
+    finals = [row.group for row in chain.final_approvers(currency, category)]
+    seen: set[int] = set()
+    for group in [*(g for _, g in named), *finals]:
+        if group is None or group.pk in seen:
+            continue
+        seen.add(group.pk)
+        problem = chain.nobody_eligible(group, requester, approved_by)
+        if problem:
+            problems.append(problem)
+            continue
+        if group.name == then and problems:
+            reason = f"{reason}, but {'; and '.join(problems)}, so it goes to the fallback group {group}"
+        elif problems:
+            reason = (
+                f"{reason}, but {'; and '.join(problems)}, so the final approvers decide: the {group} group"
+            )
+        task.assignee = None
+        task.candidate_group = group
+        task.reason = (reason if problems or given else "")[:500]
+        return
+    scope = " ".join(filter(None, [currency, category])) or "these"
+    if not finals:
+        problems.append(f"no final approvers are set for {scope} requests")
+    raise NoApprover(f"{reason}, but {'; and '.join(problems)}")
 
 
-def _to_fallback(config: dict[str, Any], task: ApprovalTask, why: str) -> None:
+def _request_scope(run: Run) -> tuple[str, str]:
+    """The request's currency and spend category, as final approvers are chosen by (blank: unknown)."""
+    currency, category = run.variables.get("currency"), run.variables.get("category")
+    return (
+        currency.upper() if money.is_currency(currency) else "",
+        category.strip() if isinstance(category, str) else "",
+    )
+
+
+def _to_fallback(
+    run: Run, config: dict[str, Any], task: ApprovalTask, why: str, approved_by: Sequence[Any] = ()
+) -> None:
     name = _fallback(config)
-    _to_group(task, name, f"{why}; routed to the fallback group {name}")
+    _to_group(run, task, name, f"{why}; routed to the fallback group {name}", approved_by)
 
 
 def _to_person(run: Run, config: dict[str, Any], task: ApprovalTask, user: Any, reason: str) -> None:
@@ -330,24 +390,27 @@ def _to_person(run: Run, config: dict[str, Any], task: ApprovalTask, user: Any, 
         reason = f"{reason}; {delegation}"
     requester = run.instance.initiator
     if requester is not None and approver.pk == requester.pk:
-        _to_fallback(config, task, f"{reason}; {person(approver)} is the requester and cannot approve it")
+        _to_fallback(
+            run, config, task, f"{reason}; {person(approver)} is the requester and cannot approve it"
+        )
         return
     task.assignee = approver
     task.reason = reason[:500]
 
 
 def _route_chain(
+    run: Run,
     task: ApprovalTask,
     config: dict[str, Any],
     request: ChainRequest,
     after_level: int,
     approved_by: list[Any],
-    on_date: datetime.date,
 ) -> None:
     """Assign the authority chain's level above ``after_level``, or the fallback group when it ends."""
+    on_date = timezone.localdate(run.now)
     task.chain_level = after_level + 1
     if request.requester is None:
-        _to_fallback(config, task, "The process has no requester, so no management chain")
+        _to_fallback(run, config, task, "The process has no requester, so no management chain")
         return
     try:
         found = chain.next_level(
@@ -361,14 +424,15 @@ def _route_chain(
             rate_date=request.rate_date,
         )
     except chain.ManagerCycle as exc:
-        _to_fallback(config, task, str(exc))
+        _to_fallback(run, config, task, str(exc), approved_by)
         return
     except NoRate as exc:
         raise BlockError(str(exc)) from None
     if found is None:
         group = _fallback(config)
         why = chain.chain_ended(request.requester, after_level, request.amount, request.currency, group)
-        _to_group(task, group, why)
+        _to_group(run, task, group, why, approved_by)
+        task.name = f"{task.candidate_group} approval"
         return
     task.assignee = found.approver
     task.candidate_group = None
@@ -378,6 +442,12 @@ def _route_chain(
         applied += f"; the request counts as {found.conversion.describe()}"
     task.limit_applied = applied[:200]
     task.reason = found.reason[:500]
+    if found.level > 1:
+        # "Manager approval" is the block's name for level 1; the CFO's level says whose it is.
+        profile = Profile.objects.filter(user=found.approver).first()
+        task.name = (
+            f"Level {found.level} approval: {(profile.title if profile else '') or person(found.approver)}"
+        )
 
 
 def _open(
@@ -445,14 +515,13 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
         _overdue(run, step, task, f"{stays} in that queue")
         return
     new = ApprovalTask(instance=run.instance, step=step, name=task.name)
+    approved_by = [t.decided_by for t in approvals_on([step, *_failed_attempts(step)])]
     try:
         if is_chain_level(node, task):
-            approved_by = [t.decided_by for t in approvals_on([step, *_failed_attempts(step)])]
             request = chain_request(run, node)
-            on_date = timezone.localdate(run.now)
-            _route_chain(new, config, request, task.chain_level, approved_by, on_date)
+            _route_chain(run, new, config, request, task.chain_level, approved_by)
         else:
-            _to_group(new, group, "")
+            _to_group(run, new, group, "", approved_by)
     except BlockError as exc:
         # Raised here rather than by the ticker, so the overdue task closes with the incident.
         _close(task, run, f"{late}; it could not be escalated: {exc}")

@@ -18,13 +18,14 @@ from django.views.decorators.http import require_POST
 from guardian.shortcuts import get_objects_for_user
 
 from approvals import history, links, notifications
-from approvals.access import can_decide, tasks_for, visible_tasks
+from approvals.access import can_decide, holder_now, reachable_tasks, tasks_for, visible_tasks
 from approvals.actions import (
     APPROVED,
     CHANGES_REQUESTED,
     REJECTED,
     InvalidDecision,
     TaskAlreadyDecided,
+    TaskTaken,
     claim_task,
     complete_task,
     release_task,
@@ -41,7 +42,7 @@ from orchestration.engine import (
     cancel_instance,
     start_instance,
 )
-from orchestration.models import Event, ProcessInstance, Workflow
+from orchestration.models import Event, Incident, ProcessInstance, Workflow
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, User
@@ -140,44 +141,78 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "approvals/inbox.html", context)
 
 
+_BULK_DONE = {APPROVED: "Approved", REJECTED: "Rejected"}
+
+
 @login_required
 @require_POST
-def bulk_approve(request: AuthenticatedRequest) -> HttpResponse:
-    """Approve every selected task; each is its own decision, so one conflict doesn't undo the others."""
+def bulk_decide(request: AuthenticatedRequest) -> HttpResponse:
+    """Approve, or reject with one comment, every selected task; each is its own decision.
+
+    One conflict doesn't undo the others: a task someone else took or decided meanwhile
+    is listed with who has it now.
+    """
     ids = [int(v) for v in request.POST.getlist("task") if v.isascii() and v.isdecimal()]
-    approved, problems = 0, []
-    for task in tasks_for(request.user).filter(id__in=ids).select_related("instance__workflow"):
+    outcome = request.POST.get("outcome", APPROVED)
+    comment = request.POST.get("comment", "").strip()
+    back = redirect(f"{reverse('approvals:inbox')}?{request.POST.get('query', '')}")
+    if outcome not in _BULK_DONE:
+        messages.error(request, "Choose to approve or reject the selected requests.")
+        return back
+    if not ids:
+        messages.info(
+            request, f"Select the requests to {'approve' if outcome == APPROVED else 'reject'} first."
+        )
+        return back
+    if outcome == REJECTED and not comment:
+        messages.error(request, "A rejection needs a comment for the requesters; nothing was rejected.")
+        return back
+    done, problems = 0, []
+    for task in reachable_tasks(request.user).filter(id__in=ids).select_related("assignee", "decided_by"):
         try:
-            complete_task(task.id, request.user, APPROVED, comment=request.POST.get("comment", ""))
-            approved += 1
-        except (TaskAlreadyDecided, PermissionDenied, InvalidDecision, InvalidState) as exc:
+            complete_task(task.id, request.user, outcome, comment=comment)
+            done += 1
+        except (TaskAlreadyDecided, TaskTaken, PermissionDenied, InvalidDecision, InvalidState) as exc:
             problems.append(f"{task.subject or task.name}: {exc}")
-    if approved:
-        messages.success(request, f"Approved {approved} request{'s' if approved != 1 else ''}.")
+    if done:
+        messages.success(request, f"{_BULK_DONE[outcome]} {done} request{'s' if done != 1 else ''}.")
     for problem in problems:
         messages.warning(request, problem)
-    if not ids:
-        messages.info(request, "Select the requests to approve first.")
-    return redirect(f"{reverse('approvals:inbox')}?{request.POST.get('query', '')}")
+    return back
 
 
 # --- task detail and decisions -------------------------------------------------------------
 
 
+_TASK_RELATED = (
+    "instance__workflow",
+    "instance__version",
+    "instance__initiator",
+    "requester",
+    "assignee",
+    "candidate_group",
+    "decided_by",
+)
+
+
 def _task_for(user: Any, task_id: int) -> ApprovalTask:
     """The task if ``user`` may open it, else 404 (its existence does not leak)."""
-    return get_object_or_404(
-        visible_tasks(user).select_related(
-            "instance__workflow",
-            "instance__version",
-            "instance__initiator",
-            "requester",
-            "assignee",
-            "candidate_group",
-            "decided_by",
-        ),
-        id=task_id,
-    )
+    return get_object_or_404(visible_tasks(user).select_related(*_TASK_RELATED), id=task_id)
+
+
+def _task_to_act_on(user: Any, task_id: int) -> ApprovalTask:
+    """The task if ``user`` may open it or their group's member took it first, else 404."""
+    return get_object_or_404(reachable_tasks(user).select_related(*_TASK_RELATED), id=task_id)
+
+
+def _after_action(request: AuthenticatedRequest, task: ApprovalTask) -> HttpResponse:
+    """Back to the task if the user may still open it, else to the inbox (where the message shows)."""
+    if visible_tasks(request.user).filter(pk=task.pk).exists():
+        url = reverse("approvals:task", args=[task.id])
+    else:
+        url = reverse("approvals:inbox")
+    # Decided (by this user or someone faster): the whole page changes, so load it afresh.
+    return HttpResponse(status=204, headers={"HX-Redirect": url}) if request.htmx else redirect(url)
 
 
 def _task_context(
@@ -195,7 +230,9 @@ def _task_context(
     return {
         "task": task,
         "instance": instance,
-        "state": history.request_state(instance, [t for t in chain if t.status == _OPEN]),
+        "state": history.request_state(
+            instance, [t for t in chain if t.status == _OPEN], _open_incident(instance)
+        ),
         **_request_cards(user, instance, graph),
         "chain": chain,
         "decidable": decidable,
@@ -219,7 +256,11 @@ def _next_task(user: Any, after: ApprovalTask) -> ApprovalTask | None:
 
 @login_required
 def task_detail(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
-    task = _task_for(request.user, task_id)
+    task = _task_to_act_on(request.user, task_id)
+    if not visible_tasks(request.user).filter(pk=task.pk).exists():
+        # A group task another member took since the inbox was drawn: say who, instead of a 404.
+        messages.info(request, f"{task.subject or task.name}: {holder_now(task)}")
+        return redirect("approvals:inbox")
     if task.kind == ApprovalTask.Kind.RESUBMIT:
         return redirect("approvals:request", instance_id=task.instance_id)
     return render(request, "approvals/task_detail.html", _task_context(request, task))
@@ -229,7 +270,7 @@ def task_detail(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
 @require_POST
 def decide(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
     """Approve, reject or request changes; a late second decider sees who won instead of an error."""
-    task = _task_for(request.user, task_id)
+    task = _task_to_act_on(request.user, task_id)
     form = DecisionForm(request.POST)
     if form.is_valid():
         outcome = form.cleaned_data["outcome"]
@@ -239,7 +280,7 @@ def decide(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         except PermissionDenied as exc:  # e.g. they approved this request at an earlier level
             messages.error(request, str(exc))
-        except TaskAlreadyDecided as exc:
+        except (TaskAlreadyDecided, TaskTaken) as exc:
             messages.warning(request, f"{exc} Your decision was not recorded.")
         except InvalidState as exc:
             form.add_error(None, str(exc))
@@ -253,34 +294,33 @@ def decide(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
         if request.htmx:  # only the decision card changes: the comment typed so far stays
             return render(request, "approvals/task_detail.html#decision", _task_context(request, task, form))
         return render(request, "approvals/task_detail.html", _task_context(request, task, form), status=400)
-    url = reverse("approvals:task", args=[task.id])
-    # Decided (by this user or someone faster): the whole page changes, so load it afresh.
-    return HttpResponse(status=204, headers={"HX-Redirect": url}) if request.htmx else redirect(url)
+    return _after_action(request, task)
 
 
 @login_required
 @require_POST
 def claim(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
-    task = _task_for(request.user, task_id)
+    task = _task_to_act_on(request.user, task_id)
     try:
         claim_task(task.id, request.user)
         messages.success(
             request, "The task is yours now; the rest of the group no longer sees it in the queue."
         )
-    except (TaskAlreadyDecided, PermissionDenied) as exc:
+    except (TaskAlreadyDecided, TaskTaken, PermissionDenied) as exc:
         messages.warning(request, str(exc))
-    return redirect("approvals:task", task_id=task.id)
+    return _after_action(request, task)
 
 
 @login_required
 @require_POST
 def release(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
-    task = _task_for(request.user, task_id)
+    task = _task_to_act_on(request.user, task_id)
     try:
         release_task(task.id, request.user)
         messages.success(request, "The task is back in the group queue.")
-    except (TaskAlreadyDecided, PermissionDenied) as exc:
+    except (TaskAlreadyDecided, TaskTaken, PermissionDenied) as exc:
         messages.warning(request, str(exc))
+        return _after_action(request, task)
     return redirect("approvals:inbox")
 
 
@@ -345,6 +385,11 @@ _OPEN_TASKS = Prefetch(
     queryset=ApprovalTask.objects.filter(status=_OPEN).select_related("assignee", "candidate_group"),
     to_attr="open_tasks",
 )
+_OPEN_INCIDENTS = Prefetch(
+    "incidents",
+    queryset=Incident.objects.filter(resolved_at__isnull=True).order_by("-created_at"),
+    to_attr="open_incidents",
+)
 _REQUEST_TABS = {"open": "Open", "closed": "Closed", "all": "All"}
 
 
@@ -364,14 +409,20 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
     elif tab == "closed":
         instances = instances.exclude(status=ProcessInstance.Status.RUNNING)
     page = Paginator(
-        instances.select_related("workflow").prefetch_related(_OPEN_TASKS).order_by("-started_at", "id"),
+        instances.select_related("workflow")
+        .prefetch_related(_OPEN_TASKS, _OPEN_INCIDENTS)
+        .order_by("-started_at", "id"),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     rows = [
         (
             instance,
             request_title(instance),
-            history.request_state(instance, getattr(instance, "open_tasks", [])),
+            history.request_state(
+                instance,
+                getattr(instance, "open_tasks", []),
+                next((i.error for i in getattr(instance, "open_incidents", [])), ""),
+            ),
         )
         for instance in page
     ]
@@ -385,6 +436,14 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
             "rows": rows,
         },
     )
+
+
+def _open_incident(instance: ProcessInstance) -> str:
+    """The error of the request's latest open incident ("" without one: no query then)."""
+    if not instance.has_incident:
+        return ""
+    errors = instance.incidents.filter(resolved_at__isnull=True).order_by("-created_at")
+    return errors.values_list("error", flat=True).first() or ""
 
 
 def _instance_for(user: Any, instance_id: Any) -> ProcessInstance:
@@ -453,7 +512,9 @@ def request_detail(
         {
             "instance": instance,
             "title": request_title(instance),
-            "state": history.explained(history.request_state(instance, open_tasks), instance, events),
+            "state": history.explained(
+                history.request_state(instance, open_tasks, _open_incident(instance)), instance, events
+            ),
             **_request_cards(request.user, instance, graph, events),
             "operates": can_operate(request.user, instance),  # type: ignore[arg-type]
             "decisions": [t for t in tasks if t.kind == ApprovalTask.Kind.DECISION],

@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 from django.db.models import Count
 
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
+from orchestration.templatetags.moments import when
 
 
 class BlockCount(TypedDict):
@@ -80,6 +81,7 @@ def instance_path(instance: ProcessInstance) -> InstancePath:
                 "status": step.status,
                 "status_label": step.get_status_display(),
                 "at": (step.ended_at or step.started_at or step.created_at).isoformat(),
+                "at_text": when(step.ended_at or step.started_at or step.created_at),
             }
         )
     return {

@@ -103,7 +103,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "approvals.context_processors.navigation",
             ],
-            "builtins": ["orchestration.templatetags.people"],
+            "builtins": ["orchestration.templatetags.people", "orchestration.templatetags.moments"],
         },
     },
 ]
@@ -156,6 +156,8 @@ AUTH_PASSWORD_VALIDATORS = [
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
+# One date and time format on every page and email (see orchestration/formats/en/formats.py).
+FORMAT_MODULE_PATH = ["orchestration.formats"]
 USE_I18N = True
 USE_TZ = True
 

@@ -15,6 +15,7 @@ from designer.panels.base import PanelRenderer, live_check, variable_name
 from designer.scope import TYPE_WORDS, Scope
 from orchestration import expressions, values
 from orchestration.bpmn.graph import VariableType
+from orchestration.engine.human import DEFAULT_MAX_LENGTH, MAX_LENGTH_CEILING
 
 # --- rows: form fields, mappings, Set data
 
@@ -81,11 +82,21 @@ class FormFieldRow(RowForm):
         widget=_placeholder("Currency from field: currency"),
         help_text="A money amount's currency: the form field holding the code (blank: currency).",
     )
+    max_length = forms.IntegerField(
+        label="Max characters",
+        required=False,
+        min_value=1,
+        max_value=MAX_LENGTH_CEILING,
+        widget=forms.NumberInput(attrs={"placeholder": "max characters"}),
+        help_text="For text: the longest answer the form takes.",
+    )
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
         kind = data.get("type", "string")
+        if data.get("max_length") is not None and kind not in DEFAULT_MAX_LENGTH:
+            self.add_error("max_length", "Only text fields have a length.")
         choices = [c.strip() for c in data.get("choices", "").split(",") if c.strip()]
         if kind == "choice" and not choices:
             self.add_error("choices", "List the choices, separated by commas.")
@@ -110,7 +121,8 @@ class FormFieldRow(RowForm):
     @classmethod
     def initial_from(cls, item: Mapping[str, str]) -> dict[str, Any]:
         required = bool(values.parse_flag(item.get("required", "")))
-        return {**{k: item.get(k, "") for k in cls.base_fields if k != "required"}, "required": required}
+        plain = {k: item.get(k, "") for k in cls.base_fields if k not in ("required", "max_length")}
+        return {**plain, "required": required, "max_length": item.get("maxLength", "")}
 
     def item(self) -> dict[str, Any]:
         data = self.cleaned_data
@@ -119,6 +131,8 @@ class FormFieldRow(RowForm):
             item["required"] = True
         for key in ("min", "max", "choices", "default", "currency"):
             item[key] = data[key].strip()
+        if data.get("max_length") is not None:
+            item["maxLength"] = str(data["max_length"])
         return {k: v for k, v in item.items() if v != ""}
 
 

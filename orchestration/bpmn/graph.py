@@ -32,6 +32,8 @@ class FormField(TypedDict):
     choices: list[str]
     min: NotRequired[float | None]
     max: NotRequired[float | None]
+    max_length: NotRequired[int]  # characters, for text kinds; absent: the kind's default
+    max_length_reason: NotRequired[str]  # who set a tighter limit: "Place order accepts at most 200"
     default: NotRequired[Any]
     currency: NotRequired[str]  # money: the name of the form field holding its currency code
 

@@ -29,6 +29,9 @@ class Connector(ABC):
     description: ClassVar[str] = ""
     # Literal settings shown in the designer's side panel (URLs, templates, ...).
     config_form: ClassVar[type[forms.Form]] = forms.Form
+    # The most characters the external system takes per input: a start-form field passed straight
+    # to such an input gets that limit, so a request is refused when it starts, not after approval.
+    input_limits: ClassVar[dict[str, int]] = {}
 
     @abstractmethod
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.conf import settings
@@ -33,6 +33,7 @@ class ProcurementOrderConnector(Connector):
         "procurement system and returns its order id and status."
     )
     config_form = ProcurementOrderConfigForm
+    input_limits: ClassVar[dict[str, int]] = {"item": 200, "currency": 3, "requester": 150}
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Post ``data`` as the order; return ``{"order_id": str, "status": str}``."""

@@ -30,7 +30,13 @@ from django.utils.module_loading import import_string
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import queue_task
-from orchestration.engine.start_data import StartDataError, clean_start_data
+from orchestration.engine.start_data import (
+    DEFAULT_MAX_LENGTH,
+    MAX_LENGTH_CEILING,
+    StartDataError,
+    clean_start_data,
+    max_length_of,
+)
 from orchestration.models import Step, Timer
 
 if TYPE_CHECKING:
@@ -43,7 +49,9 @@ if TYPE_CHECKING:
     from orchestration.engine.context import Actor
 
 __all__ = [
+    "DEFAULT_MAX_LENGTH",
     "HUMAN_TIMER_KINDS",
+    "MAX_LENGTH_CEILING",
     "BlockError",
     "HumanTaskProvider",
     "Run",
@@ -52,6 +60,7 @@ __all__ = [
     "check_start_data",
     "lock_waiting_step",
     "locked_run",
+    "max_length_of",
     "provider",
     "raise_incident",
     "resume",

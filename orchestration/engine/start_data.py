@@ -15,6 +15,20 @@ if TYPE_CHECKING:
     from orchestration.bpmn.graph import FormField, Graph, Node
 
 
+# The most characters a text field takes when its form sets no limit: a line, a paragraph or two, an address.
+DEFAULT_MAX_LENGTH = {"string": 200, "text": 4000, "email": 254, "choice": 200, "date": 10}
+# No author may allow more: a form is no place for a document (attach it instead).
+MAX_LENGTH_CEILING = 20000
+
+
+def max_length_of(field: FormField) -> int | None:
+    """The most characters ``field`` accepts (None for numbers and yes/no)."""
+    default = DEFAULT_MAX_LENGTH.get(field["type"])
+    if default is None:
+        return None
+    return int(field.get("max_length") or default)
+
+
 class StartDataError(Exception):
     """Start data did not fit the form; ``errors`` maps field name to messages."""
 
@@ -49,6 +63,10 @@ def _convert(field: FormField, value: Any) -> Any:
     if not isinstance(value, str):
         raise ValueError("Enter text.")
     value = value.strip()
+    limit = max_length_of(field)
+    if limit is not None and len(value) > limit:
+        why = f" ({field['max_length_reason']})" if field.get("max_length_reason") else ""
+        raise ValueError(f"Use at most {limit:,} characters{why}; this has {len(value):,}.")
     if kind == "date":
         date = values.parse_date(value)
         if date is None:
@@ -135,7 +153,9 @@ def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
     for field in fields:
         name = field["name"]
         value = data.get(name)
-        if _is_blank(value) and field.get("default") not in (None, ""):
+        # A default fills a value left out; a required field sent blank (a form's "Choose…") is an error.
+        sent_blank = name in data and field["required"] and field["type"] != "boolean"
+        if _is_blank(value) and field.get("default") not in (None, "") and not sent_blank:
             value = field["default"]
         if field["type"] == "money" and not _is_blank(value):
             amounts.append((field, value))  # its minor units depend on the currency, read below

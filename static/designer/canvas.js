@@ -654,7 +654,7 @@
         const dot = step.status === 'incident' ? 'bad' : open ? 'now' : step.status === 'completed' ? 'ok' : '';
         item.innerHTML = '<span class="dot ' + dot + '"></span><div class="fw-medium"></div><div class="when"></div>';
         item.children[1].textContent = step.name;
-        item.children[2].textContent = step.status_label + ' · ' + new Date(step.at).toLocaleString([], { dateStyle: 'short', timeStyle: 'short' });
+        item.children[2].textContent = step.status_label + ' · ' + (step.at_text || step.at);
         item.addEventListener('click', () => showElement(step.node_id));
         list.appendChild(item);
       });

@@ -7,11 +7,12 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from approvals.actions import claim_task, complete_task, reassign_task
-from approvals.models import ApprovalTask, AuthorityLimit, Profile
+from approvals.models import ApprovalTask, AuthorityLimit, FinalApprovers, Profile
 from orchestration.models import Event
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +195,38 @@ def test_reassign_needs_staff_who_manage_tasks(queue):
         reassign_task(queue["task"].pk, queue["fiona"], queue["rita"], "I want out")
 
     assert ApprovalTask.objects.get(pk=queue["task"].pk).assignee is None
+
+
+def test_final_approvers_page_warns_when_a_fallback_group_is_all_in_someones_chain(admin_client, org):
+    Group.objects.create(name="Finance").user_set.add(org["director"])
+
+    page = admin_client.get("/admin/approvals/finalapprovers/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert (
+        "Everyone in the Finance group (Dana Director) is in the management chain of Emma Employee, Max Manager"
+        in html
+    )
+
+
+def test_final_approvers_page_warns_about_an_empty_final_group_and_not_a_safe_one(admin_client, org):
+    Group.objects.create(name="Finance").user_set.add(get_user_model().objects.create_user("fiona"))
+    FinalApprovers.objects.create(group=Group.objects.create(name="Board"), currency="USD")
+
+    html = admin_client.get("/admin/approvals/finalapprovers/").content.decode()
+
+    assert "The Board group has no active members" in html
+    assert "Everyone in the Finance group" not in html
+
+
+def test_a_fallback_group_warning_says_the_final_approvers_catch_it(admin_client, org):
+    Group.objects.create(name="Finance").user_set.add(org["director"])
+    board = Group.objects.create(name="Board")
+    board.user_set.add(get_user_model().objects.create_user("chair"))
+    FinalApprovers.objects.create(group=board)
+
+    html = admin_client.get("/admin/approvals/finalapprovers/").content.decode()
+
+    assert "Until then, the final approvers decide: Board." in html
+    assert "Everyone in the Board group" not in html

@@ -174,7 +174,7 @@ def test_manager_rule_assigns_the_requesters_manager_or_their_delegate(org):
 
     assert task.assignee == org["director"] and task.chain_level == 0
     assert task.reason == (
-        "Emma Employee's manager; Max Manager is out of office until 2999-12-31; delegated to Dana Director"
+        "Emma Employee's manager; Max Manager is out of office until 31 Dec 2999; delegated to Dana Director"
     )
 
 
@@ -210,6 +210,23 @@ def test_an_escalation_that_cannot_be_routed_raises_an_incident_and_keeps_the_de
 
     step = Step.objects.get(instance=instance, node_id="approve")
     assert step.status == Step.Status.INCIDENT
-    assert step.error == "Approver group 'Finance' does not exist."
+    assert step.error.startswith("Nobody may decide this request: ")
+    assert (
+        "but the group Finance does not exist; and no final approvers are set for USD requests" in step.error
+    )
     assert ApprovalTask.objects.get(instance=instance, chain_level=2).outcome == "approved"
     assert not ApprovalTask.objects.filter(instance=instance, status=ApprovalTask.Status.OPEN).exists()
+
+
+def test_each_level_above_the_first_is_named_for_whose_approval_it_is(org):
+    Profile.objects.filter(user=org["director"]).update(title="Director of marketing")
+    instance = _request(org, 2_000_000)
+    assert _open_task(instance).name == "Manager approval"
+    complete_task(_open_task(instance).id, org["manager"], "approved")
+
+    assert _open_task(instance).name == "Level 2 approval: Director of marketing"
+    complete_task(_open_task(instance).id, org["director"], "approved")
+    assert _open_task(instance).name == "Level 3 approval: Chris Finance"
+    complete_task(_open_task(instance).id, org["cfo"], "approved")
+
+    assert _open_task(instance).name == "Finance approval"

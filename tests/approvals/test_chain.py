@@ -171,7 +171,7 @@ def test_out_of_office_approver_is_replaced_by_their_delegate(org):
     approver, reason = chain.resolve_approver(org["manager"], TODAY)
 
     assert approver == org["director"]
-    assert reason == "Manager Smith is out of office until 2026-11-28; delegated to Director Smith"
+    assert reason == "Manager Smith is out of office until 28 Nov 2026; delegated to Director Smith"
 
 
 @pytest.mark.parametrize("day", [datetime.date(2026, 11, 19), datetime.date(2026, 11, 29)])

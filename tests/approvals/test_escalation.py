@@ -145,7 +145,7 @@ def test_an_overdue_top_of_the_chain_goes_to_the_fallback_group(org):
 
 @pytest.mark.django_db
 def test_an_overdue_named_approver_passes_the_request_to_the_escalation_group(org):
-    Group.objects.create(name="Procurement")
+    Group.objects.create(name="Procurement").user_set.add(org["director"])
     instance = _request(org, 50, approval_flow("user", assignee="manager", escalateTo="Procurement"))
 
     _after(2 * DAY)
@@ -220,7 +220,8 @@ def test_an_escalation_group_that_does_not_exist_becomes_an_incident_and_closes_
 
     task.refresh_from_db()
     assert task.status == ApprovalTask.Status.CANCELLED
-    assert "could not be escalated: Approver group 'Ghosts' does not exist" in task.comment
+    assert "could not be escalated: Nobody may decide this request: " in task.comment
+    assert "but the group Ghosts does not exist" in task.comment
     incident = Incident.objects.get(instance=instance)
     assert incident.step.status == Step.Status.INCIDENT
     assert "Manager approval is overdue and could not be escalated" in incident.error
@@ -291,7 +292,7 @@ def test_the_ticker_escalates_an_overdue_request_up_the_chain_to_the_finance_que
     assert [t.chain_level for t in tasks] == [1, 2, 3, 4]
     assert (
         overdue.message
-        == "Manager approval: no decision by the Finance queue within 1 second; it stays in that queue"
+        == "Finance approval: no decision by the Finance queue within 1 second; it stays in that queue"
     )
     instance.refresh_from_db()
     assert instance.status == ProcessInstance.Status.RUNNING and not instance.has_incident

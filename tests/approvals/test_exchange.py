@@ -17,6 +17,7 @@ from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
 from orchestration.engine import start_instance
 from orchestration.models import Incident, ProcessInstance
+from orchestration.templatetags.moments import when
 from tests.approvals.conftest import approval_flow
 from tests.orchestration.factories import publish
 
@@ -58,9 +59,7 @@ def test_a_conversion_rounds_half_up_to_the_base_currencys_minor_units():
     conversion = to_base(Decimal("12345"), "JPY", TODAY)
 
     assert conversion.converted == Decimal("82.86")  # 82.859640
-    assert (
-        conversion.describe() == f"USD 82.86 at the rate of {LAST_MONTH.isoformat()} (1 JPY = 0.006712 USD)"
-    )
+    assert conversion.describe() == f"USD 82.86 at the rate of {when(LAST_MONTH)} (1 JPY = 0.006712 USD)"
 
 
 def test_a_gbp_request_is_compared_with_usd_limits_at_the_rate_of_its_date(org):
@@ -69,7 +68,7 @@ def test_a_gbp_request_is_compared_with_usd_limits_at_the_rate_of_its_date(org):
 
     first = _open_task(instance)
     assert first.assignee == org["manager"]
-    expected_rate = f"USD 2,250.00 at the rate of {LAST_MONTH.isoformat()} (1 GBP = 1.25 USD)"
+    expected_rate = f"USD 2,250.00 at the rate of {when(LAST_MONTH)} (1 GBP = 1.25 USD)"
     assert (
         f"Max Manager's limit USD 2,000.00 does not cover GBP 1,800.00, which is {expected_rate}"
         in first.reason
@@ -103,9 +102,7 @@ def test_a_request_in_a_currency_without_a_rate_is_an_incident_in_plain_words(or
 
     assert not ApprovalTask.objects.filter(instance=instance, status=ApprovalTask.Status.OPEN).exists()
     incident = Incident.objects.get(instance=instance)
-    assert incident.error.startswith(
-        f"There is no exchange rate from GBP to USD in force on {TODAY.isoformat()}"
-    )
+    assert incident.error.startswith(f"There is no exchange rate from GBP to USD in force on {when(TODAY)}")
     assert "Approvals → Exchange rates" in incident.error
 
 

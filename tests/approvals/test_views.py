@@ -261,7 +261,7 @@ def test_bulk_approve_decides_each_selected_task(org, purchase):
     small = [_open(_request(purchase, org["employee"], 700 + n, f"Item {n}")) for n in range(3)]
     other = _open(_request(purchase, org["employee"], 800, "Not selected"))
 
-    response = _client(org["manager"]).post("/inbox/approve/", {"task": [t.id for t in small]}, follow=True)
+    response = _client(org["manager"]).post("/inbox/decide/", {"task": [t.id for t in small]}, follow=True)
 
     assert "Approved 3 requests." in [str(m) for m in response.context["messages"]]
     assert ApprovalTask.objects.filter(id__in=[t.id for t in small], outcome="approved").count() == 3
@@ -280,9 +280,165 @@ def test_claiming_a_queue_task_takes_it_out_of_the_queue_and_releasing_puts_it_b
 
     assert [t.id for t in fiona.get("/inbox/").context["page"]] == [task.id]
     assert list(manager.get("/inbox/?tab=queue").context["page"]) == []
-    assert manager.get(f"/tasks/{task.id}/").status_code == 404
+    assert manager.get(f"/tasks/{task.id}/").url == "/inbox/"
     fiona.post(f"/tasks/{task.id}/release/")
     assert [t.id for t in manager.get("/inbox/?tab=queue").context["page"]] == [task.id]
+
+
+# --- right after submitting, and long or blank answers ---------------------------------------------
+
+
+def test_a_request_still_being_checked_does_not_say_no_approvals_were_needed(org):
+    from pathlib import Path
+
+    showcase = Path(__file__).resolve().parents[2] / "orchestration" / "fixtures" / "purchase_approval.bpmn"
+    version = publish(showcase.read_text(), key="purchase")
+    # No worker runs here: the signature check waits, as it does for a moment after submitting.
+    instance = start_instance(
+        version, {"item": "Laptop", "amount": 5000, "currency": "USD"}, initiator=org["employee"]
+    )
+
+    page = _client(org["employee"]).get(f"/requests/{instance.id}/")
+
+    html = page.content.decode()
+    assert "No approvals were needed." not in html
+    assert "Baton is checking who needs to approve" in html
+
+
+def test_the_authority_limit_the_process_worked_out_reads_with_its_currency(org, purchase):
+    instance = _request(purchase, org["employee"])
+    ProcessInstance.objects.filter(pk=instance.pk).update(
+        variables={**instance.variables, "currency": "EUR", "authority_limit": 500.0}
+    )
+
+    html = _client(org["employee"]).get(f"/requests/{instance.id}/").content.decode()
+
+    assert "EUR 500.00" in html and "EUR 5,000.00" in html
+
+
+def test_the_start_form_refuses_a_thousand_character_item_and_caps_the_field(org, purchase):
+    client = _client(org["employee"])
+    assert 'maxlength="200"' in client.get("/requests/new/buy/").content.decode()
+
+    page = client.post("/requests/new/buy/", {"item": "L" * 1000, "amount": "100", "currency": "USD"})
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["item"] == ["Use at most 200 characters; this has 1,000."]
+    assert not ProcessInstance.objects.exists()
+
+
+def test_the_start_form_refuses_a_blank_required_currency_instead_of_assuming_usd(org):
+    version = publish(
+        approval_flow().replace('type="choice" required="false"', 'type="choice" required="true"'),
+        key="strict",
+        name="Strict",
+    )
+    assign_perm("orchestration.start_workflow", org["employee"], version.workflow)
+    assign_perm("orchestration.view_workflow", org["employee"], version.workflow)
+
+    page = _client(org["employee"]).post(
+        "/requests/new/strict/", {"item": "Pen", "amount": "5", "currency": ""}
+    )
+
+    assert page.status_code == 400
+    assert page.context["form"].errors["currency"] == ["This field is required."]
+
+
+# --- races: the slower of two people is told who has the task, never a 404 ----------------------
+
+
+@pytest.fixture
+def taken(org: dict[str, Any]) -> ApprovalTask:
+    """A Finance queue task fiona claimed while the manager, also in Finance, had it open."""
+    queue = publish(approval_flow("group", "Finance"), key="queue")
+    task = _open(start_instance(queue, {"item": "Audit", "amount": 10}, initiator=org["employee"]))
+    org["manager"].groups.add(org["fiona"].groups.get())
+    org["fiona"].first_name, org["fiona"].last_name = "Fiona", "Finance"
+    org["fiona"].save()
+    _client(org["fiona"]).post(f"/tasks/{task.id}/claim/")
+    return task
+
+
+def _said(response: Any) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+TAKEN = "Fiona Finance has taken this task; it is theirs to decide now."
+
+
+@pytest.mark.parametrize("action", ["claim", "release", "decide"])
+def test_acting_on_a_task_another_member_claimed_names_them_instead_of_404(org, taken, action):
+    response = _client(org["manager"]).post(
+        f"/tasks/{taken.id}/{action}/", {"outcome": "approved"}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/inbox/"
+    assert any(TAKEN in m for m in _said(response)), _said(response)
+    taken.refresh_from_db()
+    assert taken.assignee == org["fiona"] and taken.status == ApprovalTask.Status.OPEN
+
+
+def test_opening_a_task_another_member_claimed_says_who_has_it(org, taken):
+    response = _client(org["manager"]).get(f"/tasks/{taken.id}/", follow=True)
+
+    assert response.redirect_chain == [("/inbox/", 302)]
+    assert _said(response) == [f"Audit: {TAKEN}"]
+
+
+def test_deciding_a_task_another_member_decided_names_the_decider(org, taken):
+    complete_task(taken.id, org["fiona"], "approved")
+
+    response = _client(org["manager"]).post(
+        f"/tasks/{taken.id}/decide/", {"outcome": "rejected", "comment": "No"}, follow=True
+    )
+
+    assert _said(response) == ["Already approved by Fiona Finance. Your decision was not recorded."]
+
+
+def test_claiming_a_task_one_already_claimed_keeps_it(org, taken):
+    response = _client(org["fiona"]).post(f"/tasks/{taken.id}/claim/", follow=True)
+
+    assert response.redirect_chain[-1][0] == f"/tasks/{taken.id}/"
+    assert Event.objects.filter(kind="task.claimed").count() == 1
+
+
+def test_bulk_approving_a_task_another_member_took_names_them(org, purchase, taken):
+    mine = _open(_request(purchase, org["employee"], 700, "Chair"))
+
+    response = _client(org["manager"]).post(
+        "/inbox/decide/", {"task": [mine.id, taken.id], "outcome": "approved"}, follow=True
+    )
+
+    assert _said(response) == ["Approved 1 request.", f"Audit: {TAKEN}"]
+
+
+def test_bulk_reject_sends_one_comment_to_every_selected_request(org, purchase):
+    tasks = [_open(_request(purchase, org["employee"], 700 + n, f"Item {n}")) for n in range(2)]
+
+    response = _client(org["manager"]).post(
+        "/inbox/decide/",
+        {"task": [t.id for t in tasks], "outcome": "rejected", "comment": "Budget frozen"},
+        follow=True,
+    )
+
+    assert _said(response) == ["Rejected 2 requests."]
+    assert (
+        list(ApprovalTask.objects.filter(id__in=[t.id for t in tasks]).values_list("outcome", "comment"))
+        == [("rejected", "Budget frozen")] * 2
+    )
+
+
+def test_bulk_reject_without_a_comment_rejects_nothing(org, purchase):
+    task = _open(_request(purchase, org["employee"], 700))
+
+    response = _client(org["manager"]).post(
+        "/inbox/decide/", {"task": [task.id], "outcome": "rejected"}, follow=True
+    )
+
+    assert _said(response) == ["A rejection needs a comment for the requesters; nothing was rejected."]
+    task.refresh_from_db()
+    assert task.status == ApprovalTask.Status.OPEN
 
 
 # --- request changes and resubmit ---------------------------------------------------------------
@@ -415,7 +571,7 @@ def test_every_page_sends_anonymous_visitors_to_sign_in(org, purchase):
         ("get", "/inbox/"),
         ("get", "/requests/"),
         ("get", "/requests/new/"),
-        ("post", "/inbox/approve/"),
+        ("post", "/inbox/decide/"),
     ]:
         response = getattr(client, method)(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), (
@@ -427,7 +583,7 @@ def test_every_page_sends_anonymous_visitors_to_sign_in(org, purchase):
 def test_odd_ids_in_a_bulk_approval_are_ignored_not_a_crash(org, purchase):
     task = _open(_request(purchase, org["employee"]))
 
-    response = _client(org["manager"]).post("/inbox/approve/", {"task": ["²", "x", "-1"]})
+    response = _client(org["manager"]).post("/inbox/decide/", {"task": ["²", "x", "-1"]})
 
     assert response.status_code == 302
     task.refresh_from_db()
@@ -454,3 +610,25 @@ def test_an_earlier_approver_sees_no_decision_form_and_a_posted_one_says_why(org
     ]
     queue_task.refresh_from_db()
     assert queue_task.status == ApprovalTask.Status.OPEN
+
+
+def test_a_request_nobody_may_decide_says_why_on_the_request_and_task_pages(org, purchase):
+    from django.contrib.auth.models import Group
+
+    Group.objects.get(name="Finance").user_set.set([org["cfo"]])
+    instance = _request(purchase, org["employee"], 1_500_000)
+    for who in ("manager", "director", "cfo"):
+        complete_task(_open(instance).id, org[who], "approved")
+    cfo_task = ApprovalTask.objects.get(instance=instance, chain_level=3)
+
+    for page in (
+        _client(org["employee"]).get(f"/requests/{instance.id}/"),
+        _client(org["cfo"]).get(f"/tasks/{cfo_task.id}/"),
+    ):
+        html = page.content.decode()
+        assert page.context["state"].label == "Waiting for an approver"
+        assert (
+            "Nobody may decide this request: Emma Employee&#x27;s management chain ends after level 3" in html
+        )
+        assert "Chris Finance already approved it" in html
+        assert "technical problem" not in html

@@ -104,7 +104,7 @@ def test_the_check_converts_at_the_rate_in_force_and_names_it(org, admin_client_
     ).content.decode()
 
     assert "Dana Director covers it at level 2 (USD 25,000.00)" in page
-    assert "GBP 1,800.00 is USD 2,250.00 at the rate of 2026-01-01 (1 GBP = 1.25 USD)" in page
+    assert "GBP 1,800.00 is USD 2,250.00 at the rate of 1 Jan 2026 (1 GBP = 1.25 USD)" in page
 
 
 @pytest.mark.parametrize(

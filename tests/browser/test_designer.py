@@ -421,3 +421,21 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     expect(employee.get_by_test_id("request-state")).to_have_text("Waiting for approval", timeout=30_000)
     expect(employee.get_by_test_id("state-detail")).to_contain_text("With Max Manager")
     screenshot(employee, "request-waits-for-the-manager")
+
+
+def test_the_author_sets_a_text_fields_maximum_length_on_the_start_form(demo, login) -> None:
+    page = login("admin")
+    new_workflow(page, "Suggestion box")
+    select(page, "StartEvent_1")
+    form = panel_form(page, "start")
+    add_rows(form, "Add a field", {"name, e.g. amount": "idea", "Label": "Your idea", "select:type": "text"})
+    row = form.locator("[data-baton-row]").last
+    row.get_by_text("Limits and default").click()
+    row.get_by_placeholder("max characters").fill("300")
+    apply(page)
+
+    workflow = Workflow.objects.get(name="Suggestion box")
+    wait_for(
+        lambda: 'maxLength="300"' in (current_draft(workflow).bpmn_xml or ""),  # type: ignore[union-attr]
+        what="the limit saved in the draft",
+    )

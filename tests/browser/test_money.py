@@ -43,7 +43,7 @@ def test_too_many_decimals_are_refused_on_the_field_and_a_gbp_request_names_its_
     manager.goto(f"/tasks/{task.pk}/")
     expect(manager.get_by_test_id("reason")).to_contain_text(
         "Max Manager's limit USD 2,000.00 does not cover GBP 1,800.00, which is USD 2,286.00 "
-        "at the rate of 2026-01-01 (1 GBP = 1.27 USD)"
+        "at the rate of 1 Jan 2026 (1 GBP = 1.27 USD)"
     )
     expect(manager.get_by_text(re.compile(r"the request counts as USD 2,286\.00"))).to_be_visible()
     screenshot(manager, "money-task-with-rate")

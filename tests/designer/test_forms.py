@@ -555,3 +555,20 @@ def test_numbers_no_field_can_hold_fall_back_to_cel_instead_of_crashing() -> Non
     with pytest.raises(ValidationError, match="is not a whole number"):
         build_condition(SCOPE.get("count"), "eq", str(2**63))  # type: ignore[arg-type]
     assert build_condition(SCOPE.get("count"), "eq", str(2**63 - 1)) == f"count == {2**63 - 1}"  # type: ignore[arg-type]
+
+
+@pytest.mark.django_db
+def test_the_author_sets_a_text_fields_maximum_length_which_the_compiler_reads() -> None:
+    fields = rows(
+        "fields",
+        {"name": "why", "type": "text", "max_length": "500"},
+        {"name": "n", "type": "number", "max_length": "5"},
+    )
+    form = bound(SHOWCASE, "StartEvent_request", {"start_kind": "form", **fields, **rows("payload")})
+    assert not form.is_valid() and "Only text fields have a length" in errors_of(form)
+
+    fields = rows("fields", {"name": "why", "type": "text", "max_length": "500"})
+    form = bound(SHOWCASE, "StartEvent_request", {"start_kind": "form", **fields, **rows("payload")})
+    assert form.is_valid(), errors_of(form)
+    [item] = form.payload()["extensions"]["formField"]
+    assert item == {"name": "why", "type": "text", "maxLength": "500"}

@@ -88,7 +88,7 @@ def test_second_decision_is_a_conflict_naming_who_decided(
 
     assert first.status_code == 200
     assert second.status_code == 409
-    assert second.data == {"detail": "Already approved by bob.", "decided_by": "bob"}
+    assert second.data == {"detail": "Already approved by bob.", "decided_by": "bob", "holder": None}
     assert ProcessInstance.objects.get(id=group_task.instance_id).outcome == "approved"
 
 

@@ -1297,3 +1297,46 @@ def test_durations_in_years_or_months_are_refused_because_they_have_no_fixed_len
 
     assert not result.ok
     assert "P1M" in str(result.errors[0]) and "no years or months" in str(result.errors[0])
+
+
+def test_a_text_fields_max_length_is_read_and_bad_ones_are_refused():
+    good = compile_bpmn(
+        bpmn.definitions(
+            bpmn.start("s", bpmn.field("why", "text", maxLength="500")),
+            bpmn.end("e"),
+            bpmn.flow("s", "e"),
+        )
+    )
+    assert good.graph["nodes"]["s"]["config"]["fields"][0]["max_length"] == 500
+    for raw, message in [
+        ("0", "from 1 to 20,000"),
+        ("2.5", "from 1 to 20,000"),
+        ("99999", "from 1 to 20,000"),
+    ]:
+        bad = compile_bpmn(
+            bpmn.definitions(
+                bpmn.start("s", bpmn.field("why", "text", maxLength=raw)), bpmn.end("e"), bpmn.flow("s", "e")
+            )
+        )
+        assert any(message in str(e) for e in bad.errors), (raw, bad.errors)
+    number = compile_bpmn(
+        bpmn.definitions(
+            bpmn.start("s", bpmn.field("n", "number", maxLength="5")), bpmn.end("e"), bpmn.flow("s", "e")
+        )
+    )
+    assert any("only text fields take a maxLength" in str(e) for e in number.errors)
+
+
+def test_a_start_field_passed_to_the_procurement_order_gets_its_item_limit():
+    result = compile_bpmn(
+        bpmn.definitions(
+            bpmn.start("s", bpmn.field("what", "text", maxLength="5000"), bpmn.field("note", "text")),
+            bpmn.service("order", "procurement.create_order", name="Place order", inputs={"item": "what"}),
+            bpmn.end("e"),
+            *[bpmn.flow(a, b) for a, b in (("s", "order"), ("order", "e"))],
+        )
+    )
+    assert result.errors == []
+    what, note = result.graph["nodes"]["s"]["config"]["fields"]
+    assert (what["max_length"], what["max_length_reason"]) == (200, "Place order accepts no more")
+    assert "max_length" not in note

@@ -108,3 +108,59 @@ def test_a_money_fields_currency_is_never_assumed(currency, error):
     with pytest.raises(StartDataError) as caught:
         clean_start_data(MONEY_NODE, {"amount": "500", "currency": currency})  # type: ignore[arg-type]
     assert caught.value.errors == {"currency": [error]}
+
+
+TEXTS = {
+    **NODE,
+    "config": {
+        "fields": [
+            {"name": "item", "label": "Item", "type": "string", "required": True, "choices": []},
+            {
+                "name": "why",
+                "label": "Why",
+                "type": "text",
+                "required": False,
+                "choices": [],
+                "max_length": 50,
+            },
+            {
+                "name": "currency",
+                "label": "Currency",
+                "type": "choice",
+                "required": True,
+                "choices": ["USD", "EUR"],
+                "default": "USD",
+            },
+        ]
+    },
+}
+
+
+def test_a_text_field_takes_its_kinds_default_maximum() -> None:
+    assert clean_start_data(TEXTS, {"item": "x" * 200})["item"] == "x" * 200  # type: ignore[arg-type]
+    with pytest.raises(StartDataError) as caught:
+        clean_start_data(TEXTS, {"item": "x" * 1000})  # type: ignore[arg-type]
+    assert caught.value.errors == {"item": ["Use at most 200 characters; this has 1,000."]}
+
+
+def test_a_text_field_takes_the_maximum_its_author_set_and_says_who_needs_it() -> None:
+    field = TEXTS["config"]["fields"][1]
+    with pytest.raises(StartDataError) as caught:
+        clean_start_data(TEXTS, {"item": "Laptop", "why": "y" * 100_000})  # type: ignore[arg-type]
+    assert caught.value.errors == {"why": ["Use at most 50 characters; this has 100,000."]}
+    limited = {**TEXTS, "config": {"fields": [{**field, "max_length_reason": "Place order accepts no more"}]}}
+    with pytest.raises(StartDataError) as caught:
+        clean_start_data(limited, {"why": "y" * 51})  # type: ignore[arg-type]
+    assert caught.value.errors == {
+        "why": ["Use at most 50 characters (Place order accepts no more); this has 51."]
+    }
+
+
+def test_a_required_field_sent_blank_is_refused_not_given_its_default() -> None:
+    with pytest.raises(StartDataError) as caught:
+        clean_start_data(TEXTS, {"item": "Laptop", "currency": ""})  # type: ignore[arg-type]
+    assert caught.value.errors == {"currency": ["This field is required."]}
+
+
+def test_a_field_left_out_takes_its_default() -> None:
+    assert clean_start_data(TEXTS, {"item": "Laptop"})["currency"] == "USD"  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from guardian.shortcuts import assign_perm
 
-from approvals.models import AuthorityLimit, ExchangeRate, Profile
+from approvals.models import AuthorityLimit, ExchangeRate, FinalApprovers, Profile
 from orchestration.definitions import create_workflow, publish_version, save_draft
 from orchestration.models import Workflow
 
@@ -46,11 +46,15 @@ PEOPLE = [
         ["Employees"],
     ),
     ("buyer", "Ivan", "Buyer", "IT buyer", "Procurement", "PRC-100", "manager", ["Employees", "Procurement"]),
+    # Outside every management chain, so four eyes never bars her from the last word.
+    ("chair", "Carla", "Chair", "Chair of the board", "Board", "BRD-100", "", ["Board"]),
 ]
 
 # Signature authority for any category, in the base currency (USD); requests in the other
 # currencies the form offers are converted at the rates below. Finance has none: it is the
 # queue a request reaches when the whole chain is below the amount.
+# When nobody in Finance may decide (its only member, the CFO, approved in the chain), the Board does.
+FINAL_APPROVERS = "Board"
 LIMITS = {"employee": 500, "manager": 2000, "director": 25000, "cfo": 1000000}
 RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
 RATES_FROM = datetime.date(2026, 1, 1)
@@ -127,6 +131,9 @@ class Command(BaseCommand):
                     "cost_centre": cost_centre,
                 },
             )
+        FinalApprovers.objects.get_or_create(
+            group=Group.objects.get(name=FINAL_APPROVERS), currency="", category="", defaults={"position": 0}
+        )
         base = settings.BATON_BASE_CURRENCY
         # Earlier demos held the same figure in every currency (GBP 2,000 = USD 2,000): gone.
         AuthorityLimit.objects.filter(user__in=people.values(), category="").exclude(currency=base).delete()

@@ -8,6 +8,7 @@ from orchestration.bpmn.context import baton_attr, baton_children, baton_name
 from orchestration.connectors import registry
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry, evaluate_mapping
 from orchestration.engine.dispatch import queue_for_worker
+from orchestration.engine.start_data import max_length_of
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -72,6 +73,32 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
     }
 
 
+def check(node: Node, ctx: ReadContext) -> None:
+    """Give start-form fields passed straight to a connector input that input's length limit.
+
+    ``item ← item`` into a procurement order that takes 200 characters: the start form
+    takes no more, so a longer name is refused when the request starts, not after approval.
+    """
+    connector = node["config"]["connector"]
+    limits = registry.get(connector).input_limits if registry.is_registered(connector) else {}
+    if not limits:
+        return
+    fields = {
+        f["name"]: f
+        for start in ctx.nodes.values()
+        if start["kind"] == "start"
+        for f in start["config"].get("fields", [])
+    }
+    for name, source in node["config"].get("inputs", {}).items():
+        field = fields.get(source.strip())
+        limit = limits.get(name)
+        current = max_length_of(field) if field is not None else None
+        if field is None or limit is None or current is None or current <= limit:
+            continue
+        field["max_length"] = limit
+        field["max_length_reason"] = f"{node['name'] or 'a later step'} accepts no more"
+
+
 class ServiceTaskBlock(Block):
     kind = "service_task"
     waits = True
@@ -95,6 +122,7 @@ KIND = Kind(
     element="serviceTask",
     config=ConnectorTaskConfig,
     read=read,
+    check=check,
     block=ServiceTaskBlock(),
     palette=PaletteEntry(
         key="automated",
@@ -113,6 +141,7 @@ SEND_KIND = Kind(
     element="sendTask",
     config=ConnectorTaskConfig,
     read=read_send,
+    check=check,
     block=SendTaskBlock(),
     palette=PaletteEntry(
         key="notify",

@@ -12,6 +12,7 @@ from orchestration.bpmn.context import baton_children, clean, local_name, text_o
 from orchestration.bpmn.graph import FormField, VariableType
 from orchestration.bpmn.parse import bpmn
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
+from orchestration.engine.start_data import DEFAULT_MAX_LENGTH, MAX_LENGTH_CEILING
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -111,6 +112,9 @@ def _form_fields(el: etree._Element, subject: Subject, ctx: ReadContext) -> list
             "min": low,
             "max": high,
         }
+        longest = _max_length(f.get("maxLength"), field_type, name, subject, ctx)
+        if longest is not None:
+            form_field["max_length"] = longest
         raw_default = f.get("default")
         if raw_default is not None and raw_default.strip():
             default = values.field_default(raw_default, field_type, choices)
@@ -148,6 +152,26 @@ def _check_currencies(fields: list[FormField], subject: Subject, ctx: ReadContex
             ctx.error(
                 subject, f'form field "{name}" lists {", ".join(unknown)}: not ISO 4217 currency codes.'
             )
+
+
+def _max_length(
+    raw: str | None, field_type: str, name: str, subject: Subject, ctx: ReadContext
+) -> int | None:
+    """A text field's ``maxLength``: a whole number of characters from 1 to the ceiling."""
+    if raw is None or not raw.strip():
+        return None
+    if field_type not in DEFAULT_MAX_LENGTH:
+        ctx.error(subject, f'form field "{name}" is a {field_type}: only text fields take a maxLength.')
+        return None
+    number = ctx.number(raw, subject, f'form field "{name}" maxLength')
+    if number is None:
+        return None
+    if number != int(number) or not 1 <= number <= MAX_LENGTH_CEILING:
+        ctx.error(
+            subject, f'form field "{name}" maxLength must be a whole number from 1 to {MAX_LENGTH_CEILING:,}.'
+        )
+        return None
+    return int(number)
 
 
 class StartBlock(Block):

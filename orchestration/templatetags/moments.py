@@ -1,0 +1,28 @@
+"""How pages and emails write a moment: ``{{ task.due_at|when }}`` → ``2 Dec 2026, 14:05 UTC``.
+
+Built in to every template (settings ``TEMPLATES`` → ``builtins``). One format everywhere: the
+active locale's ``DATETIME_FORMAT`` (``orchestration/formats``) in the active time zone, named;
+a date alone is the locale's ``DATE_FORMAT``. Python code writing sentences uses :func:`when` too.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.formats import date_format
+
+register = template.Library()
+
+
+@register.filter
+def when(value: Any) -> str:
+    """A datetime in the reader's time zone with its name, or a date; "" for nothing."""
+    if isinstance(value, datetime.datetime):
+        local = timezone.localtime(value) if timezone.is_aware(value) else value
+        return f"{date_format(local, 'DATETIME_FORMAT')} {local.tzname() or ''}".strip()
+    if isinstance(value, datetime.date):
+        return date_format(value, "DATE_FORMAT")
+    return ""
