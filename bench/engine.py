@@ -28,6 +28,7 @@ It prints, all from the same run:
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -406,6 +407,25 @@ def _with_approvals(version: Any, data: dict[str, Any], n: int, approver: Any) -
 # --- the run ---------------------------------------------------------------------------
 
 
+def _serve_target(ready: Any) -> None:
+    target = CountingTarget()
+    ready.put(target.url)
+    target.server.serve_forever()
+
+
+def _target_process() -> tuple[str, multiprocessing.process.BaseProcess]:
+    """The connector steps' HTTP server in a process of its own, as the systems they call are: in the
+    benchmark's process it would wait for the interpreter lock while that process starts instances."""
+    from django.db import connections
+
+    connections.close_all()  # the child must not share this process's database connection
+    context = multiprocessing.get_context("fork")
+    ready = context.Queue()
+    process = context.Process(target=_serve_target, args=(ready,), daemon=True)
+    process.start()
+    return str(ready.get(timeout=30)), process
+
+
 def _start_processes() -> list[subprocess.Popen[bytes]]:
     from django.conf import settings
 
@@ -465,15 +485,14 @@ def main() -> None:
     from orchestration.definitions import create_workflow, publish_version
 
     recreate_database()
-    target = CountingTarget()
-    target.start()
+    target_url, target = _target_process()
     approver = get_user_model().objects.create_user(APPROVER)
     versions = {
         name: publish_version(create_workflow(f"bench-{name}", f"Bench {name}", xml))
         for name, xml in (
             ("inline", inline_flow()),
-            ("connectors", connector_flow(target.url)),
-            ("purchase", purchase_flow(target.url)),
+            ("connectors", connector_flow(target_url)),
+            ("purchase", purchase_flow(target_url)),
         )
     }
     processes: list[subprocess.Popen[bytes]] = []
@@ -526,7 +545,7 @@ def main() -> None:
                 )
     finally:
         _stop(processes)
-        target.stop()
+        target.terminate()
 
 
 if __name__ == "__main__":
