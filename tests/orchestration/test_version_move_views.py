@@ -128,7 +128,9 @@ def test_odd_versions_in_the_address_never_move_anything(data: OpsData, query: s
     instance = data.start("Desk lamp", 4)
     _v2(data)
 
-    response = _client(data, "owner").post(f"{URL}?workflow=divide&{query}", {"action": "apply", "reason": "x"})
+    response = _client(data, "owner").post(
+        f"{URL}?workflow=divide&{query}", {"action": "apply", "reason": "x"}
+    )
 
     assert response.status_code in (200, 404) and "result" not in (response.context or {})
     assert _versions(instance) == [1]
