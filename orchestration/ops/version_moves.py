@@ -9,6 +9,7 @@ one lock per request, each move an event. A request that cannot move is reported
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,16 @@ class MoveResult:
     @property
     def refused(self) -> list[MigrationPlan]:
         return [plan for plan in self.plans if not plan.can_move]
+
+    @property
+    def by_step(self) -> list[tuple[str, str, bool, int]]:
+        """(waiting at, continues at, chosen by the operator, requests) over the movable requests, most first."""
+        counted = Counter(
+            (move.node_name, move.target_name, move.node_id != move.target_id)
+            for plan in self.movable
+            for move in plan.moves
+        )
+        return [(*key, count) for key, count in counted.most_common()]
 
     @property
     def summary(self) -> str:
