@@ -12,9 +12,9 @@ from django.core.exceptions import PermissionDenied
 from approvals.actions import complete_task
 from approvals.models import ApprovalTask
 from orchestration.definitions import publish_version, save_draft
-from orchestration.engine import correlate_message, start_instance
+from orchestration.engine import correlate_message, retry_incident, start_instance
 from orchestration.engine.migration import migrate_instance
-from orchestration.models import Event, MessageSubscription, ProcessInstance, Step, WorkflowVersion
+from orchestration.models import Event, Incident, MessageSubscription, ProcessInstance, Step, WorkflowVersion
 from tests import bpmn
 from tests.conftest import Engine, wait_for
 from tests.orchestration.conftest import Answer, ScriptedServer
@@ -210,3 +210,40 @@ def test_a_connector_step_running_on_a_worker_completes_on_the_new_version(
     )
     assert done.status == ProcessInstance.Status.COMPLETED
     assert done.variables["order_no"] == 7 and done.variables["stamped"] is True
+
+
+def test_a_failed_step_moves_with_its_incident_and_a_retry_runs_the_new_versions_block(alice: Any) -> None:
+    divide = ("divide", bpmn.script("divide", '{"share": 100 / count}', name="Share out"))
+    safe = ("divide", bpmn.script("divide", '{"share": count == 0 ? 0 : 100 / count}', name="Share out"))
+    start = bpmn.start("start", bpmn.field("count", "integer", required=True))
+    v1 = publish(
+        bpmn.definitions(start, divide[1], bpmn.end(), *bpmn.chain("start", "divide", "end")), key="d"
+    )
+    v2 = _next_version(
+        v1, bpmn.definitions(start, safe[1], bpmn.end(), *bpmn.chain("start", "divide", "end"))
+    )
+    instance = start_instance(v1, {"count": 0})
+    incident = Incident.objects.get(instance=instance, resolved_at__isnull=True)
+
+    assert migrate_instance(instance.id, v2, actor=alice).moved
+    retry_incident(incident.id, actor=alice, reason="Fixed in version 2")
+
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.COMPLETED and instance.variables["share"] == 0
+
+
+@pytest.mark.integration
+def test_a_timer_wait_moves_and_the_ticker_still_fires_it(live_engine: Engine) -> None:
+    cool = ("cool", bpmn.wait_timer("cool", "PT1S", name="Cool off"))
+    v1 = publish(_flow(cool), key="buy")
+    v2 = _next_version(v1, _flow(cool, _stamp()))
+    instance = start_instance(v1, {"item": "desk"})
+
+    assert migrate_instance(instance.id, v2).moved
+
+    done = wait_for(
+        lambda: ProcessInstance.objects.filter(id=instance.id).exclude(status="running").first(),
+        60,
+        what="the moved instance's timer to fire",
+    )
+    assert done.status == ProcessInstance.Status.COMPLETED and done.variables["stamped"] is True
