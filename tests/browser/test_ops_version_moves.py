@@ -97,6 +97,16 @@ def test_an_operator_moves_fifty_requests_and_two_at_a_removed_step_stay(demo, l
     expect(page.get_by_test_id("move-form").get_by_role("heading")).to_contain_text("2 running requests")
     screenshot(page, "applied-desktop")
 
+    # The two left: their Legal review continues at the manager's approval in version 2.
+    page.get_by_test_id("move-form").get_by_label("“Legal review” continues at").select_option(
+        label="Manager approval"
+    )
+    page.get_by_test_id("move-dry-run").click()
+    expect(page.get_by_test_id("move-summary")).to_have_text("2 requests can move.")
+    expect(page.get_by_test_id("move-by-step")).to_contain_text("2 waiting at Legal review")
+    expect(page.get_by_test_id("move-by-step")).to_contain_text("chosen by you")
+    screenshot(page, "mapped-dry-run-desktop")
+
     on_v2 = ProcessInstance.objects.filter(id__in=[i.id for i in instances], version__number=2)
     assert on_v2.count() == 48
     assert {
