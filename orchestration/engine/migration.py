@@ -98,6 +98,14 @@ def plan_steps(
                 f"in the new version is a {_kind_label(node['kind'])}."
             )
             continue
+        incoming = node.get("incoming") or []
+        if step.status == Step.Status.WAITING and len(incoming) > 1 and step.incoming_flow not in incoming:
+            # A token waiting at a join is counted by the path it came on: that path must still lead there.
+            problems.append(
+                f"It waits at “{name}” for other paths to arrive, "
+                "but the path it came on no longer leads there in the new version."
+            )
+            continue
         moves.append(StepMove(step.id, step.node_id, name, chosen, _named(node, chosen), step.status))
     return moves, problems
 

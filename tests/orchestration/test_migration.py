@@ -247,3 +247,44 @@ def test_a_timer_wait_moves_and_the_ticker_still_fires_it(live_engine: Engine) -
         what="the moved instance's timer to fire",
     )
     assert done.status == ProcessInstance.Status.COMPLETED and done.variables["stamped"] is True
+
+
+def _split_join(right: str) -> str:
+    """start → split → (left approval, ``right`` approval) → join → stamp → end."""
+    return bpmn.definitions(
+        bpmn.start("start", bpmn.field("item", required=True)),
+        bpmn.gateway("split", "parallel"),
+        bpmn.user_task("left", name="Left", groups="Finance"),
+        bpmn.user_task(right, name="Right", groups="Finance"),
+        bpmn.gateway("join", "parallel"),
+        bpmn.script("stamp", '{"stamped": true}'),
+        bpmn.end(),
+        bpmn.flow("start", "split"),
+        bpmn.flow("split", "left"),
+        bpmn.flow("split", right),
+        bpmn.flow("left", "join"),
+        bpmn.flow(right, "join"),
+        *bpmn.chain("join", "stamp", "end"),
+    )
+
+
+def test_a_token_waiting_at_a_join_moves_only_while_its_path_still_leads_there(alice: Any) -> None:
+    v1 = publish(_split_join("right"), key="both")
+    same = _next_version(v1, _split_join("right"))
+    instance = start_instance(v1, {"item": "desk"})
+    complete_task(ApprovalTask.objects.get(instance=instance, step__node_id="left").id, alice, "approved")
+    assert Step.objects.filter(instance=instance, node_id="join", status=Step.Status.WAITING).exists()
+
+    assert migrate_instance(instance.id, same).moved
+    complete_task(ApprovalTask.objects.get(instance=instance, step__node_id="right").id, alice, "approved")
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.COMPLETED and instance.variables["stamped"] is True
+
+    other = start_instance(same, {"item": "chair"})
+    complete_task(ApprovalTask.objects.get(instance=other, step__node_id="left").id, alice, "approved")
+    rerouted_xml = _split_join("right2").replace("f_left_join", "f_left_join_new")
+    rerouted = _next_version(same, rerouted_xml)
+    plan = migrate_instance(other.id, rerouted, {"right": "right2"})
+
+    assert not plan.moved
+    assert "the path it came on no longer leads there" in plan.problems[0]
