@@ -205,9 +205,13 @@ def _move(
     run.graph = target_graph
     changed = {m.node_id: m.target_id for m in plan.moves if m.node_id != m.target_id}
     because = f": {reason}" if reason else ""
+    chosen = "; ".join(
+        f"{m.node_name} continues at {m.target_name}" for m in plan.moves if m.node_id != m.target_id
+    )
     run.event(
         "instance.migrated",
-        f"Moved from version {plan.from_version} to version {plan.to_version}{because}",
+        f"Moved from version {plan.from_version} to version {plan.to_version}"
+        f"{f' ({chosen})' if chosen else ''}{because}",
         data={
             "from_version": plan.from_version,
             "to_version": plan.to_version,

@@ -106,7 +106,9 @@ def test_a_chosen_block_takes_the_step_and_its_task_keeps_working(alice: Any) ->
     assert plan.moved
     step = Step.objects.get(instance=instance, kind="user_task")
     assert (step.node_id, step.node_name, step.status) == ("check", "Check request", Step.Status.WAITING)
-    assert Event.objects.get(kind="instance.migrated").data["mapping"] == {"review": "check"}
+    event = Event.objects.get(kind="instance.migrated")
+    assert event.data["mapping"] == {"review": "check"}
+    assert event.message == "Moved from version 1 to version 2 (Review request continues at Check request)"
     complete_task(task.id, alice, "approved")
     instance.refresh_from_db()
     assert instance.status == ProcessInstance.Status.COMPLETED and instance.variables["stamped"] is True
