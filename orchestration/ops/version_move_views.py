@@ -12,8 +12,8 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.core.exceptions import BadRequest, PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
@@ -81,7 +81,7 @@ def _number(params: QueryDict, name: str, choices: list[int]) -> int | None:
     try:
         number = int(value)
     except ValueError:
-        raise Http404(f"No such {name}.") from None
+        raise BadRequest(f"{name}: enter a version number.") from None
     return number if number in choices else None
 
 
