@@ -343,7 +343,7 @@ LOGGING = {
 }
 
 # Apps' REST endpoints: each module's register_routes(router) adds its routes under /api/.
-BATON_API_MODULES = ["approvals.api", "orchestration.ops.incident_api"]
+BATON_API_MODULES = ["approvals.api", "orchestration.ops.incident_api", "orchestration.ops.version_move_api"]
 # Apps' parts of the operations console's reports: each module's report_sections(workflow, period).
 BATON_REPORT_MODULES = ["approvals.reports"]
 

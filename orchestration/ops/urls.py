@@ -2,7 +2,7 @@
 
 from django.urls import URLPattern, URLResolver, path
 
-from orchestration.ops import incident_views, report_views, views
+from orchestration.ops import incident_views, report_views, version_move_views, views
 
 app_name = "ops"
 
@@ -20,6 +20,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
 urlpatterns += [
     path("incidents/", incident_views.incident_list, name="incidents"),
     path("incidents/fix/", incident_views.incident_group_fix, name="incident-group-fix"),
+    path("move-to-version/", version_move_views.move_to_version, name="move-version"),
     path("reports/", report_views.report_page, name="reports"),
     path("reports/export.csv", report_views.report_csv, name="report-csv"),
 ]

@@ -98,6 +98,7 @@ def instance_list(request: HttpRequest) -> HttpResponse:
             "rows": [(instance, rows.waiting_at(instance)) for instance in page],
             "query": query.urlencode(),
             "tab_query": without(without(query, "status"), "has_incident").urlencode(),
+            "move_query": without(without(query, "status"), "sort").urlencode(),
         },
         status=200 if valid else 400,
     )
