@@ -18,7 +18,7 @@ from approvals.access import (
     is_candidate,
     with_decision_facts,
 )
-from approvals.models import ApprovalTask, person, task_holder
+from approvals.models import ApprovalTask, decided_by_words, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
     AUTHORITY_CHAIN,
@@ -98,7 +98,8 @@ def complete_task(
         Subquery(ApprovalTask.objects.filter(id=task_id).values("instance_id")), actor=user
     ) as run:
         task = with_decision_facts(
-            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by"), user
+            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by", "on_behalf_of"),
+            user,
         ).get(id=task_id)
         task.instance = run.instance  # the locked row: the rules below read its initiator
         refusal = can_decide(user, task, outcome)
@@ -128,7 +129,7 @@ def complete_task(
             if outcome == APPROVED and others.exists():
                 run.event(
                     "task.approved",
-                    f"{task.name}: approved by {person(user)}; waiting for {others.count()} more",
+                    f"{task.name}: approved by {decided_by_words(task)}; waiting for {others.count()} more",
                     step=step,
                     data={"task": task.id},
                 )
@@ -144,7 +145,8 @@ def complete_task(
                 with transaction.atomic():
                     request = chain_request(run, node)
                     on_date = timezone.localdate(run.now)
-                    if not covers_request(user, request, on_date):
+                    # A delegate approves with the authority of the person they decide for.
+                    if not covers_request(task.on_behalf_of or user, request, on_date):
                         escalate_in_chain(run, step, node, task, request)
                         return task
             except BlockError as exc:
@@ -154,13 +156,16 @@ def complete_task(
         variable = node["config"].get("result_variable") or "approval"
         # Extra data never overrides what was decided and by whom.
         decision = {**(data or {}), "outcome": outcome, "comment": comment, "by": user.get_username()}
+        if task.on_behalf_of is not None:
+            decision["on_behalf_of"] = task.on_behalf_of.get_username()
         if node["config"].get("assignee_rule") == AUTHORITY_CHAIN:
             decision["level"] = task.chain_level
         human.resume(
             run,
             step,
             {variable: decision},
-            message=f"{task.name}: {outcome} by {person(user)}" + (f" — {comment}" if comment else ""),
+            message=f"{task.name}: {outcome} by {decided_by_words(task)}"
+            + (f" — {comment}" if comment else ""),
         )
     return task
 
