@@ -35,13 +35,14 @@ def tasks_for(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
 
 
 def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
-    """Tasks ``user`` may open: those they may decide plus those they decided."""
+    """Tasks ``user`` may open: those they may decide, those they decided and those decided for them."""
     if user.is_superuser:  # type: ignore[attr-defined]
         return ApprovalTask.objects.all()
     return ApprovalTask.objects.filter(
         Q(assignee=user)
         | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
         | Q(decided_by=user)
+        | Q(on_behalf_of=user)  # their tasks a delegate (or whoever they forwarded to) decides
     )
 
 

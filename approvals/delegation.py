@@ -23,6 +23,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from approvals.access import approvals_on
 from approvals.chain import resolve_approver
 from approvals.models import ApprovalTask, Profile, person
 from approvals.notifications import notify_on_commit
@@ -187,7 +188,7 @@ def hand_over_open_tasks(on_date: datetime.date | None = None, *, people: list[A
 
     A moved task keeps its level and authority: the delegate decides on behalf of
     the person away (``on_behalf_of``), never on their own request (the task stays
-    then). ``people`` narrows the sweep to tasks held by or for these user ids.
+    then, as when the delegate already approved it). ``people`` narrows the sweep to tasks held by or for these user ids.
     Returns how many tasks changed hands. Each move locks its request and writes
     ``task.delegated`` or ``task.returned`` in its history.
     """
@@ -224,6 +225,8 @@ def _hand_over(task_id: int, instance_id: Any, on_date: datetime.date) -> int:
         approver, why = resolve_approver(owner, on_date)
         if approver.pk == task.assignee_id or approver.pk == run.instance.initiator_id:
             return 0
+        if any(t.decided_by_id == approver.pk for t in approvals_on([task.step])):
+            return 0  # four eyes: they approved this request already, so it stays
         before = task.assignee
         task.assignee = approver
         task.on_behalf_of = owner if approver.pk != owner.pk else None
