@@ -36,9 +36,11 @@ if TYPE_CHECKING:
     from django.db.models import QuerySet
 
 __all__ = [
+    "ABSENCE_FIELDS",
     "OUT_OF_OFFICE_EVENT",
     "Absence",
     "OutOfOfficeError",
+    "absence_edited",
     "absence_history",
     "active_users",
     "check_absence",
@@ -154,6 +156,23 @@ def end_out_of_office(user: AbstractBaseUser, *, today: datetime.date | None = N
             _record(user, f"{person(user)} is back: out of office ended", None)
     hand_over_open_tasks(today, people=[user.pk])
     return profile
+
+
+ABSENCE_FIELDS = ("out_of_office_from", "out_of_office_to", "delegate")
+
+
+def absence_edited(profile: Profile, actor: Any) -> None:
+    """Record an absence an administrator set or cleared on ``profile`` (saved already), and move tasks now."""
+    user = profile.user
+    if profile.out_of_office_from is None and profile.out_of_office_to is None:
+        message = f"Out of office of {person(user)} cleared by {person(actor)}"
+    else:
+        starts = when(profile.out_of_office_from) if profile.out_of_office_from else "now"
+        ends = when(profile.out_of_office_to) if profile.out_of_office_to else "further notice"
+        delegate = person(profile.delegate) if profile.delegate else "nobody"
+        message = f"Out of office of {person(user)} set from {starts} to {ends}, delegate {delegate}, by {person(actor)}"
+    Event.objects.create(kind=OUT_OF_OFFICE_EVENT, actor=actor, message=message[:500], data={"user": user.pk})
+    hand_over_open_tasks(people=[user.pk])
 
 
 def _record(user: Any, message: str, absence: Absence | None) -> None:

@@ -268,3 +268,33 @@ def test_the_forward_form_needs_a_reason_and_a_person(org, dana):
     assert done.status_code == 302
     page = _client(dana).get(f"/tasks/{task.id}/").content.decode()
     assert "Forwarded by Max Manager: Holiday cover" in page
+
+
+def test_an_absence_set_in_the_admin_is_recorded_and_moves_open_tasks(org, dana):
+    task = _open_task(_request(org, 1500))
+    admin = get_user_model().objects.create_superuser("root", first_name="Ada", last_name="Admin")
+    profile = Profile.objects.get(user=org["manager"])
+    today = timezone.localdate()
+
+    response = _client(admin).post(
+        f"/admin/approvals/profile/{profile.pk}/change/",
+        {
+            "user": org["manager"].pk,
+            "manager": org["director"].pk,
+            "title": "",
+            "department": "",
+            "cost_centre": "",
+            "out_of_office_from": today.isoformat(),
+            "out_of_office_to": (today + DAY).isoformat(),
+            "delegate": dana.pk,
+        },
+    )
+
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert (task.assignee, task.on_behalf_of) == (dana, org["manager"])
+    (event,) = absence_history(org["manager"])
+    assert event.actor == admin and event.message.startswith("Out of office of Max Manager set from ")
+    assert event.message.endswith("delegate Dana Delegate, by Ada Admin")
+    page = _client(admin).get(f"/admin/approvals/profile/{profile.pk}/change/").content.decode()
+    assert "Out-of-office history" in page and "delegate Dana Delegate, by Ada Admin" in page
