@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime
+import io
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
 
@@ -298,3 +300,17 @@ def test_an_absence_set_in_the_admin_is_recorded_and_moves_open_tasks(org, dana)
     assert event.message.endswith("delegate Dana Delegate, by Ada Admin")
     page = _client(admin).get(f"/admin/approvals/profile/{profile.pk}/change/").content.decode()
     assert "Out-of-office history" in page and "delegate Dana Delegate, by Ada Admin" in page
+
+
+def test_the_nightly_command_moves_tasks_of_absences_that_began(org, dana):
+    task = _open_task(_request(org, 1500))
+    Profile.objects.filter(user=org["manager"]).update(
+        out_of_office_from=timezone.localdate(), out_of_office_to=timezone.localdate(), delegate=dana
+    )
+    out = io.StringIO()
+
+    call_command("baton_out_of_office", stdout=out)
+
+    assert out.getvalue() == "1 task changed hands.\n"
+    task.refresh_from_db()
+    assert task.assignee == dana
