@@ -104,13 +104,25 @@ class _PersonChoice(forms.ModelChoiceField):
 class OutOfOfficeForm(forms.Form):
     """Dates away and who decides meanwhile; :func:`approvals.delegation.check_absence` judges the rest."""
 
-    starts = forms.DateField(label="First day away", widget=forms.DateInput(attrs={"type": "date"}))
-    ends = forms.DateField(label="Last day away", widget=forms.DateInput(attrs={"type": "date"}))
+    starts = forms.DateField(
+        label="First day away",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Give your first day away.", "invalid": "Give a date, like 2026-12-24."},
+    )
+    ends = forms.DateField(
+        label="Last day away",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Give your last day away.", "invalid": "Give a date, like 2026-12-31."},
+    )
     delegate = _PersonChoice(
         label="Who decides for you",
         queryset=None,
         empty_label="Choose a person…",
         help_text="They approve your requests on your behalf, with your approval limit.",
+        error_messages={
+            "required": "Choose who decides for you while you are away.",
+            "invalid_choice": "Choose someone from the list: people who can sign in, other than you.",
+        },
     )
 
     def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
@@ -124,10 +136,19 @@ class OutOfOfficeForm(forms.Form):
 class ForwardForm(forms.Form):
     """Hand one's task to someone else, saying why."""
 
-    to = _PersonChoice(label="Forward to", queryset=None, empty_label="Choose a person…")
+    to = _PersonChoice(
+        label="Forward to",
+        queryset=None,
+        empty_label="Choose a person…",
+        error_messages={
+            "required": "Choose who gets the task.",
+            "invalid_choice": "Choose someone from the list: people who can sign in, other than you.",
+        },
+    )
     reason = forms.CharField(
         label="Why",
         max_length=500,
+        error_messages={"required": "Say why you forward the task: it is kept in the request's history."},
         widget=forms.TextInput(attrs={"placeholder": "For example: Dana handles IT purchases"}),
     )
 
