@@ -401,7 +401,7 @@ def out_of_office(request: AuthenticatedRequest) -> HttpResponse:
     initial = (
         {"starts": current.out_of_office_from, "ends": current.out_of_office_to, "delegate": current.delegate}
         if current
-        else {}
+        else {"starts": today}
     )
     form = OutOfOfficeForm(user, request.POST or None, initial=initial)
     status = 200

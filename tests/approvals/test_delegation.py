@@ -249,6 +249,7 @@ def test_the_out_of_office_page_saves_an_absence_and_shows_errors_by_field(org, 
     assert late.context["form"].errors["ends"] == ["The last day is before the first day: check the dates."]
     junk = client.post("/out-of-office/", {"starts": "soon", "ends": "", "delegate": "x"})
     assert junk.status_code == 400 and set(junk.context["form"].errors) == {"starts", "ends", "delegate"}
+    assert junk.context["form"].errors["ends"] == ["Give your last day away."]
 
     saved = client.post("/out-of-office/", {"starts": today, "ends": today + DAY, "delegate": dana.pk})
 
