@@ -141,7 +141,9 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
     if tab == "done":  # what one decided, most recent first, whatever the sort says
         tasks = tasks.order_by("-decided_at", "-id")
     page = Paginator(
-        tasks.select_related("instance__workflow", "requester", "assignee", "candidate_group", "decided_by"),
+        tasks.select_related(
+            "instance__workflow", "requester", "assignee", "candidate_group", "decided_by", "on_behalf_of"
+        ),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -315,3 +315,16 @@ def test_the_nightly_command_moves_tasks_of_absences_that_began(org, dana):
     assert out.getvalue() == "1 task changed hands.\n"
     task.refresh_from_db()
     assert task.assignee == dana
+
+
+def test_the_delegates_inbox_and_the_api_say_on_whose_behalf(org, dana):
+    today = timezone.localdate()
+    _away(org["manager"], dana, today, today)
+    task = _open_task(_request(org, 1500))
+    client = _client(dana)
+
+    inbox = client.get("/inbox/").content.decode()
+    api = client.get(f"/api/tasks/{task.id}/").json()
+
+    assert 'data-testid="on-behalf">on behalf of Max Manager</span>' in inbox
+    assert (api["assignee"], api["on_behalf_of"]) == ("delegate", "manager")
