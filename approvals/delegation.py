@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from approvals.access import approvals_on
@@ -205,6 +205,8 @@ def _away_on(on_date: datetime.date, prefix: str) -> Q:
 def hand_over_open_tasks(on_date: datetime.date | None = None, *, people: list[Any] | None = None) -> int:
     """Move open tasks of people away on ``on_date`` to their delegates, and give back those of people back.
 
+    A task a delegate holds follows a change of delegate too.
+
     A moved task keeps its level and authority: the delegate decides on behalf of
     the person away (``on_behalf_of``), never on their own request (the task stays
     then, as when the delegate already approved it). ``people`` narrows the sweep to tasks held by or for these user ids.
@@ -216,7 +218,11 @@ def hand_over_open_tasks(on_date: datetime.date | None = None, *, people: list[A
         status=ApprovalTask.Status.OPEN, kind=ApprovalTask.Kind.DECISION, candidate_group__isnull=True
     )
     to_move = open_personal.filter(on_behalf_of__isnull=True).filter(_away_on(on_date, "assignee__profile__"))
-    to_return = open_personal.filter(delegated=True).exclude(_away_on(on_date, "on_behalf_of__profile__"))
+    # Back in the office, or away with another delegate named since: the task follows.
+    to_return = open_personal.filter(delegated=True).filter(
+        ~_away_on(on_date, "on_behalf_of__profile__")
+        | ~Q(assignee_id=F("on_behalf_of__profile__delegate_id"))
+    )
     if people is not None:
         to_move = to_move.filter(assignee_id__in=people)
         to_return = to_return.filter(Q(on_behalf_of_id__in=people) | Q(assignee_id__in=people))

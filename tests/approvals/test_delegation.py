@@ -328,3 +328,15 @@ def test_the_delegates_inbox_and_the_api_say_on_whose_behalf(org, dana):
 
     assert 'data-testid="on-behalf">on behalf of Max Manager</span>' in inbox
     assert (api["assignee"], api["on_behalf_of"]) == ("delegate", "manager")
+
+
+def test_changing_the_delegate_during_an_absence_moves_the_tasks_to_the_new_one(org, dana):
+    today = timezone.localdate()
+    task = _open_task(_request(org, 1500))
+    _away(org["manager"], dana, today, today + DAY)
+
+    _away(org["manager"], org["cfo"], today, today + DAY)
+
+    task.refresh_from_db()
+    assert (task.assignee, task.on_behalf_of) == (org["cfo"], org["manager"])
+    assert hand_over_open_tasks(today) == 0  # settled: a second sweep changes nothing
