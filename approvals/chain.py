@@ -287,7 +287,7 @@ def next_level(
         authority = authority_for(manager, amount, currency, category, on_date, rate_date)
         phrase = _limit_phrase(manager, authority, amount, currency)
         if approver.pk != manager.pk:
-            phrase = f"{person(approver)} decides on behalf of {person(manager)}; {phrase}"
+            notes[-1] += f", who decides on {person(manager)}'s behalf"
         covered = authority is not None and authority.covers
         if not covered:
             phrase += ", so the next level decides after them"

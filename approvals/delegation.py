@@ -150,10 +150,16 @@ def end_out_of_office(user: AbstractBaseUser, *, today: datetime.date | None = N
     with transaction.atomic():
         profile, _ = Profile.objects.select_for_update().get_or_create(user_id=user.pk)
         had = profile.out_of_office_from is not None or profile.out_of_office_to is not None
+        began = profile.is_out_of_office(today)
         profile.out_of_office_from = profile.out_of_office_to = None
         profile.save(update_fields=["out_of_office_from", "out_of_office_to"])
         if had:
-            _record(user, f"{person(user)} is back: out of office ended", None)
+            message = (
+                f"{person(user)} is back: out of office ended"
+                if began
+                else f"{person(user)} cancelled a planned out of office"
+            )
+            _record(user, message, None)
     hand_over_open_tasks(today, people=[user.pk])
     return profile
 

@@ -266,7 +266,7 @@ def test_a_delegate_decides_a_level_with_the_managers_limit_adding_no_level(org)
     assert (found.approver, found.on_behalf_of, found.level, found.covered) == (dana, org["manager"], 1, True)
     assert found.limit.user == org["manager"]
     assert (
-        "Dana Delegate decides on behalf of Manager Smith; Manager Smith's limit USD 2,000.00 covers it"
+        "delegated to Dana Delegate, who decides on Manager Smith's behalf; Manager Smith's limit USD 2,000.00 covers it"
         in (found.reason)
     )
 

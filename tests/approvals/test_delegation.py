@@ -61,8 +61,9 @@ def test_a_delegate_approves_with_the_managers_limit_and_no_extra_level(org, dan
     instance = _request(org, 1500)
     task = _open_task(instance)
     assert (task.assignee, task.on_behalf_of, task.chain_level) == (dana, org["manager"], 1)
-    assert "Dana Delegate decides on behalf of Max Manager; Max Manager's limit USD 2,000.00 covers it" in (
-        task.reason
+    assert (
+        "delegated to Dana Delegate, who decides on Max Manager's behalf; Max Manager's limit USD 2,000.00 covers it"
+        in (task.reason)
     )
 
     complete_task(task.id, dana, "approved")
@@ -340,3 +341,13 @@ def test_changing_the_delegate_during_an_absence_moves_the_tasks_to_the_new_one(
     task.refresh_from_db()
     assert (task.assignee, task.on_behalf_of) == (org["cfo"], org["manager"])
     assert hand_over_open_tasks(today) == 0  # settled: a second sweep changes nothing
+
+
+def test_cancelling_a_planned_absence_is_recorded_as_such(org, dana):
+    today = timezone.localdate()
+    _away(org["manager"], dana, today + DAY, today + 2 * DAY)
+
+    end_out_of_office(org["manager"])
+
+    assert absence_history(org["manager"])[0].message == "Max Manager cancelled a planned out of office"
+    assert not Profile.objects.get(user=org["manager"]).is_out_of_office(today + DAY)
