@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from approvals.models import ApprovalTask, person, task_holder
+from approvals.models import ApprovalTask, decided_by_words, task_holder
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -35,13 +35,14 @@ def tasks_for(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
 
 
 def visible_tasks(user: AbstractBaseUser) -> QuerySet[ApprovalTask]:
-    """Tasks ``user`` may open: those they may decide plus those they decided."""
+    """Tasks ``user`` may open: those they may decide, those they decided and those decided for them."""
     if user.is_superuser:  # type: ignore[attr-defined]
         return ApprovalTask.objects.all()
     return ApprovalTask.objects.filter(
         Q(assignee=user)
         | Q(assignee__isnull=True, candidate_group__in=user.groups.all())  # type: ignore[attr-defined]
         | Q(decided_by=user)
+        | Q(on_behalf_of=user)  # their tasks a delegate (or whoever they forwarded to) decides
     )
 
 
@@ -64,7 +65,7 @@ def holder_now(task: ApprovalTask) -> str:
     if task.status != ApprovalTask.Status.OPEN:
         return closed_reason(task)
     if task.assignee_id is not None:
-        return f"{person(task.assignee)} has taken this task; it is theirs to decide now."
+        return f"{task_holder(task)} has taken this task; it is theirs to decide now."
     return f"This task is waiting in {task_holder(task)}."
 
 
@@ -125,7 +126,9 @@ def approvals_on(steps: list[Step]) -> list[ApprovalTask]:
     ).aggregate(last=Max("decided_at"))["last"]
     if resubmitted is not None:
         approvals = approvals.filter(decided_at__gt=resubmitted)
-    return list(approvals.select_related("decided_by").order_by("chain_level", "decided_at", "pk"))
+    return list(
+        approvals.select_related("decided_by", "on_behalf_of").order_by("chain_level", "decided_at", "pk")
+    )
 
 
 def closed_reason(task: ApprovalTask) -> str:
@@ -133,7 +136,7 @@ def closed_reason(task: ApprovalTask) -> str:
     if task.status == ApprovalTask.Status.CANCELLED or task.decided_by is None:
         return "This task is closed: the request was withdrawn or moved on."
     done = _DONE.get(task.outcome, task.get_status_display().lower())
-    return f"Already {done} by {person(task.decided_by)}."
+    return f"Already {done} by {decided_by_words(task)}."
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from approvals.access import (
     is_candidate,
     with_decision_facts,
 )
-from approvals.models import ApprovalTask, person, task_holder
+from approvals.models import ApprovalTask, decided_by_words, person, task_holder
 from approvals.notifications import notify_on_commit
 from approvals.routing import (
     AUTHORITY_CHAIN,
@@ -98,7 +98,8 @@ def complete_task(
         Subquery(ApprovalTask.objects.filter(id=task_id).values("instance_id")), actor=user
     ) as run:
         task = with_decision_facts(
-            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by"), user
+            ApprovalTask.objects.select_for_update(of=("self",)).select_related("decided_by", "on_behalf_of"),
+            user,
         ).get(id=task_id)
         task.instance = run.instance  # the locked row: the rules below read its initiator
         refusal = can_decide(user, task, outcome)
@@ -128,7 +129,7 @@ def complete_task(
             if outcome == APPROVED and others.exists():
                 run.event(
                     "task.approved",
-                    f"{task.name}: approved by {person(user)}; waiting for {others.count()} more",
+                    f"{task.name}: approved by {decided_by_words(task)}; waiting for {others.count()} more",
                     step=step,
                     data={"task": task.id},
                 )
@@ -144,7 +145,8 @@ def complete_task(
                 with transaction.atomic():
                     request = chain_request(run, node)
                     on_date = timezone.localdate(run.now)
-                    if not covers_request(user, request, on_date):
+                    # A delegate approves with the authority of the person they decide for.
+                    if not covers_request(task.on_behalf_of or user, request, on_date):
                         escalate_in_chain(run, step, node, task, request)
                         return task
             except BlockError as exc:
@@ -154,13 +156,16 @@ def complete_task(
         variable = node["config"].get("result_variable") or "approval"
         # Extra data never overrides what was decided and by whom.
         decision = {**(data or {}), "outcome": outcome, "comment": comment, "by": user.get_username()}
+        if task.on_behalf_of is not None:
+            decision["on_behalf_of"] = task.on_behalf_of.get_username()
         if node["config"].get("assignee_rule") == AUTHORITY_CHAIN:
             decision["level"] = task.chain_level
         human.resume(
             run,
             step,
             {variable: decision},
-            message=f"{task.name}: {outcome} by {person(user)}" + (f" — {comment}" if comment else ""),
+            message=f"{task.name}: {outcome} by {decided_by_words(task)}"
+            + (f" — {comment}" if comment else ""),
         )
     return task
 
@@ -296,21 +301,66 @@ def reassign_task(
         task = _lock_open_task(task_id)
         if not can_manage_tasks(actor):
             raise PermissionDenied("Only staff who manage approval tasks can reassign them.")
-        if task.kind == ApprovalTask.Kind.RESUBMIT:
-            raise PermissionDenied("A request sent back to its requester stays with them.")
-        if not to_user.is_active:
-            raise PermissionDenied(f"{person(to_user)} is not an active user.")
-        if run.instance.initiator_id == to_user.pk:
-            raise PermissionDenied(f"{person(to_user)} made this request and cannot approve it.")
-        before = task_holder(task)
-        task.assignee = to_user  # type: ignore[assignment]
-        task.reason = f"Reassigned by {person(actor)}: {reason}"[:500]
-        task.lock_version += 1
-        task.save(update_fields=["assignee", "reason", "lock_version"])
-        run.event(
-            "task.reassigned",
-            f"{task.name} reassigned from {before} to {person(to_user)} by {person(actor)}: {reason}",
-            data={"task": task.id, "from": before, "to": to_user.get_username(), "reason": reason},
-        )
-        notify_on_commit("assigned", task)
+        _hand_to(run, task, actor, to_user, reason, "reassigned")
     return task
+
+
+def forward_task(
+    task_id: int, holder: AbstractBaseUser, to_user: AbstractBaseUser, reason: str
+) -> ApprovalTask:
+    """The person holding an open decision task hands it to ``to_user``, saying why.
+
+    ``to_user`` decides on behalf of the person the task is for (the holder, or
+    whoever they decide for), so an authority-chain level keeps that person's limit.
+    A task in a group queue someone claimed stays that group's. Refused as
+    :func:`reassign_task` refuses, and for anyone but the holder or for oneself.
+    """
+    if not reason.strip():
+        raise InvalidDecision("reason", "Say why you forward the task.")
+    instance_id = ApprovalTask.objects.values_list("instance_id", flat=True).get(id=task_id)
+    with locked_run(instance_id, actor=holder) as run:
+        task = _lock_open_task(task_id)
+        if task.assignee_id != holder.pk:
+            raise PermissionDenied("Only the person holding a task can forward it.")
+        if to_user.pk == holder.pk:
+            raise InvalidDecision("to", "Choose someone else: the task is already yours.")
+        before = task_holder(task)
+        if task.candidate_group_id is None:
+            task.on_behalf_of = task.on_behalf_of or holder  # type: ignore[assignment]
+            task.delegated = False  # forwarded by choice: it stays when an absence ends
+        _hand_to(run, task, holder, to_user, reason, "forwarded", before)
+    return task
+
+
+def _hand_to(
+    run: Run,
+    task: ApprovalTask,
+    actor: AbstractBaseUser,
+    to_user: AbstractBaseUser,
+    reason: str,
+    verb: str,
+    before: str = "",
+) -> None:
+    """Give the locked, open ``task`` to ``to_user`` with ``reason``, record it and email them.
+
+    ``before`` names who held it (default: its holder now).
+    """
+    if task.kind == ApprovalTask.Kind.RESUBMIT:
+        raise PermissionDenied("A request sent back to its requester stays with them.")
+    if not to_user.is_active:
+        raise PermissionDenied(f"{person(to_user)} is not an active user.")
+    if run.instance.initiator_id == to_user.pk:
+        raise PermissionDenied(f"{person(to_user)} made this request and cannot approve it.")
+    if task.on_behalf_of_id == to_user.pk:
+        task.on_behalf_of = None  # handed back to the person it is for
+    before = before or task_holder(task)
+    task.assignee = to_user  # type: ignore[assignment]
+    task.reason = f"{verb.capitalize()} by {person(actor)}: {reason}"[:500]
+    task.lock_version += 1
+    task.save(update_fields=["assignee", "on_behalf_of", "delegated", "reason", "lock_version"])
+    run.event(
+        f"task.{verb}",
+        f"{task.name} {verb} from {before} to {task_holder(task)} by {person(actor)}: {reason}"[:500],
+        data={"task": task.id, "from": before, "to": to_user.get_username(), "reason": reason},
+    )
+    notify_on_commit("assigned", task)

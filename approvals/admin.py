@@ -16,9 +16,12 @@ from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, reassign_task, release_task
 from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, route
+from approvals.delegation import ABSENCE_FIELDS, absence_edited, absence_history
 from approvals.exchange import NoRate, base_currency
 from approvals.models import (
     ApprovalTask,
@@ -33,6 +36,7 @@ from approvals.routing import FALLBACK_GROUP
 from orchestration import money as money_values
 from orchestration.engine import InvalidState
 from orchestration.models import WorkflowVersion
+from orchestration.templatetags.moments import when
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,6 +70,16 @@ class _ReportingLines:
     def direct_reports(self, obj: Profile) -> str:
         return _reports_text(obj.user) if obj.pk else "—"
 
+    @admin.display(description="Out-of-office history")
+    def absence_history(self, obj: Profile) -> str:
+        if not obj.pk:
+            return "—"
+        events = absence_history(obj.user)[:10]
+        return (
+            format_html_join(mark_safe("<br>"), "{} · {}", ((when(e.created_at), e.message) for e in events))
+            or "—"
+        )
+
 
 class ProfileInline(_ReportingLines, admin.StackedInline):
     """The org chart entry of a user, edited on the user's page."""
@@ -75,11 +89,14 @@ class ProfileInline(_ReportingLines, admin.StackedInline):
     can_delete = False
     verbose_name_plural = "Org chart"
     autocomplete_fields = ("manager", "delegate")
-    readonly_fields = ("manager_chain", "direct_reports")
+    readonly_fields = ("manager_chain", "direct_reports", "absence_history")
     fieldsets = (
         (None, {"fields": ("title", "department", "cost_centre")}),
         ("Reporting", {"fields": ("manager", "manager_chain", "direct_reports")}),
-        ("Out of office", {"fields": ("out_of_office_from", "out_of_office_to", "delegate")}),
+        (
+            "Out of office",
+            {"fields": ("out_of_office_from", "out_of_office_to", "delegate", "absence_history")},
+        ),
     )
 
 
@@ -107,6 +124,12 @@ class PersonAdmin(UserAdmin):
         "profile__cost_centre",
     )
     list_select_related = ("profile", "profile__manager")
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        super().save_formset(request, form, formset, change)
+        for profile_form in formset.forms if formset.model is Profile else ():
+            if set(profile_form.changed_data) & set(ABSENCE_FIELDS) and profile_form.instance.pk:
+                absence_edited(profile_form.instance, request.user)
 
     def get_inline_instances(self, request: HttpRequest, obj: Any = None) -> list[Any]:
         # The add page is Django's two-step password form; the org chart comes on the next page.
@@ -146,7 +169,12 @@ class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "title", "department")
     list_select_related = ("user", "manager", "delegate")
     autocomplete_fields = ("user", "manager", "delegate")
-    readonly_fields = ("manager_chain", "direct_reports")
+    readonly_fields = ("manager_chain", "direct_reports", "absence_history")
+
+    def save_model(self, request: HttpRequest, obj: Profile, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if set(form.changed_data) & set(ABSENCE_FIELDS):
+            absence_edited(obj, request.user)
 
 
 class WhoCanApproveForm(forms.Form):

@@ -72,6 +72,11 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
     decided_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="username", read_only=True
     )
+    on_behalf_of: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        help_text="Whose task it is while the assignee decides it for them (out of office, forwarded).",
+    )
 
     class Meta:
         model = ApprovalTask
@@ -91,6 +96,7 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
             "comment",
             "data",
             "decided_by",
+            "on_behalf_of",
             "decided_at",
             "due_at",
             "created_at",
@@ -134,7 +140,12 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         # Deciding reaches a group task another member took first, to answer 409 naming them, not 404.
         tasks = reachable_tasks(user) if self.action == "complete" else tasks_for(user)
         return tasks.select_related(
-            "instance__workflow", "instance__initiator", "assignee", "candidate_group", "decided_by"
+            "instance__workflow",
+            "instance__initiator",
+            "assignee",
+            "candidate_group",
+            "decided_by",
+            "on_behalf_of",
         )
 
     @extend_schema(

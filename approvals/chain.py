@@ -55,6 +55,8 @@ class ChainStep(NamedTuple):
 
     ``covered`` says whether that limit covers the request; ``conversion`` is the exchange
     rate that turned the request's amount into the limit's currency, if one did.
+    ``on_behalf_of`` is the level's manager while their delegate decides for them: the
+    limit is then the manager's, so delegation adds no level.
     """
 
     approver: User
@@ -63,6 +65,7 @@ class ChainStep(NamedTuple):
     reason: str
     covered: bool = False
     conversion: Conversion | None = None
+    on_behalf_of: User | None = None
 
 
 class Authority(NamedTuple):
@@ -237,16 +240,19 @@ def next_level(
     on_date: datetime.date | None = None,
     *,
     approved_by: Sequence[User] = (),
+    last_authority_of: User | None = None,
     rate_date: datetime.date | None = None,
 ) -> ChainStep | None:
     """The next approver of ``requester``'s request above level ``after_level`` (0: the first one).
 
     Level 1 is the requester's manager, level 2 that manager's manager, and so on;
     each level decides in turn until someone's limit covers ``amount``. A level's
-    manager is replaced by their delegate while out of office. A level is skipped,
+    manager is replaced by their delegate while out of office, who decides on the
+    manager's behalf with the manager's limit. A level is skipped,
     and the reason says so, when its approver is inactive, is the requester (no
     self-approval) or already approved this request (``approved_by``, in order;
-    the last one's insufficient limit opens the reason). Returns None when the
+    the last one's insufficient limit, or ``last_authority_of``'s when they approved on
+    that person's behalf, opens the reason). Returns None when the
     chain ends: the caller routes the request to the fallback group. Raises
     :class:`ManagerCycle` when the chain loops, and
     :class:`~approvals.exchange.NoRate` when a limit needs a rate that is missing
@@ -256,7 +262,7 @@ def next_level(
     currency = currency.upper()
     notes: list[str] = []
     if approved_by:
-        last = approved_by[-1]
+        last = last_authority_of or approved_by[-1]
         last_authority = authority_for(last, amount, currency, category, on_date, rate_date)
         notes.append(_limit_phrase(last, last_authority, amount, currency))
     done = {p.pk for p in approved_by}
@@ -277,8 +283,11 @@ def next_level(
         if approver.pk in done:
             notes.append(f"{person(approver)} has already approved, so level {level} is skipped")
             continue
-        authority = authority_for(approver, amount, currency, category, on_date, rate_date)
-        phrase = _limit_phrase(approver, authority, amount, currency)
+        # A delegate decides with the manager's authority: the level is the manager's.
+        authority = authority_for(manager, amount, currency, category, on_date, rate_date)
+        phrase = _limit_phrase(manager, authority, amount, currency)
+        if approver.pk != manager.pk:
+            notes[-1] += f", who decides on {person(manager)}'s behalf"
         covered = authority is not None and authority.covers
         if not covered:
             phrase += ", so the next level decides after them"
@@ -291,6 +300,7 @@ def next_level(
             f"{head}: {'; '.join(notes)}",
             covered=covered,
             conversion=authority.conversion if authority else None,
+            on_behalf_of=manager if approver.pk != manager.pk else None,
         )
     return None
 
@@ -350,6 +360,7 @@ def route(
             category,
             on_date,
             approved_by=[s.approver for s in levels],
+            last_authority_of=levels[-1].on_behalf_of if levels else None,
             rate_date=rate_date,
         )
         if found is None:

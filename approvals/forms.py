@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
+from approvals.delegation import active_users
+from approvals.models import person
 from orchestration.engine.human import max_length_of
 
 if TYPE_CHECKING:
@@ -90,3 +92,68 @@ class DecisionForm(forms.Form):
             }
         ),
     )
+
+
+class _PersonChoice(forms.ModelChoiceField):
+    """A pick among people, listed by name with their username."""
+
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{person(obj)} ({obj.get_username()})"
+
+
+class OutOfOfficeForm(forms.Form):
+    """Dates away and who decides meanwhile; :func:`approvals.delegation.check_absence` judges the rest."""
+
+    starts = forms.DateField(
+        label="First day away",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Give your first day away.", "invalid": "Give a date, like 2026-12-24."},
+    )
+    ends = forms.DateField(
+        label="Last day away",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Give your last day away.", "invalid": "Give a date, like 2026-12-31."},
+    )
+    delegate = _PersonChoice(
+        label="Who decides for you",
+        queryset=None,
+        empty_label="Choose a person…",
+        help_text="They approve your requests on your behalf, with your approval limit.",
+        error_messages={
+            "required": "Choose who decides for you while you are away.",
+            "invalid_choice": "Choose someone from the list: people who can sign in, other than you.",
+        },
+    )
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["delegate"].queryset = active_users(exclude=user)  # type: ignore[attr-defined]
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs.setdefault("class", css)
+
+
+class ForwardForm(forms.Form):
+    """Hand one's task to someone else, saying why."""
+
+    to = _PersonChoice(
+        label="Forward to",
+        queryset=None,
+        empty_label="Choose a person…",
+        error_messages={
+            "required": "Choose who gets the task.",
+            "invalid_choice": "Choose someone from the list: people who can sign in, other than you.",
+        },
+    )
+    reason = forms.CharField(
+        label="Why",
+        max_length=500,
+        error_messages={"required": "Say why you forward the task: it is kept in the request's history."},
+        widget=forms.TextInput(attrs={"placeholder": "For example: Dana handles IT purchases"}),
+    )
+
+    def __init__(self, user: Any, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to"].queryset = active_users(exclude=user)  # type: ignore[attr-defined]
+        self.fields["to"].widget.attrs["class"] = "form-select"
+        self.fields["reason"].widget.attrs["class"] = "form-control"

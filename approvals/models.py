@@ -32,10 +32,24 @@ def task_holder(task: ApprovalTask, group_noun: Literal["queue", "group"] = "que
     ("the Finance group"); "nobody" when it has neither.
     """
     if task.assignee_id is not None:
-        return person(task.assignee)
+        return person(task.assignee) + on_behalf(task)
     if task.candidate_group_id is not None:
         return f"the {task.candidate_group} {group_noun}"
     return "nobody"
+
+
+def on_behalf(task: ApprovalTask) -> str:
+    """`` on behalf of Max Manager`` when ``task`` carries someone else's authority, else ""."""
+    if task.on_behalf_of_id is None:
+        return ""
+    return f" on behalf of {person(task.on_behalf_of)}"
+
+
+def decided_by_words(task: ApprovalTask) -> str:
+    """Who decided ``task``, as history and pages say it: "Dana Delegate on behalf of Max Manager"."""
+    if task.decided_by_id is None:
+        return "the process"
+    return person(task.decided_by) + on_behalf(task)
 
 
 def request_title(instance: Any) -> str:
@@ -331,6 +345,19 @@ class ApprovalTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # Whose task it is when someone else holds it: the delegate (or the person it was forwarded to)
+    # decides on their behalf, with their authority on an authority chain.
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The person whose task this is, while someone else decides it for them.",
+    )
+    delegated = models.BooleanField(
+        default=False, help_text="Held by an out-of-office delegate: returns when the absence ends."
+    )
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     lock_version = models.PositiveIntegerField(default=0)

@@ -22,7 +22,14 @@ from django.utils import timezone
 from approvals import chain
 from approvals.access import approvals_on, visible_tasks
 from approvals.exchange import NoRate
-from approvals.models import NOBODY_MAY_DECIDE, ApprovalTask, Profile, person, task_holder
+from approvals.models import (
+    NOBODY_MAY_DECIDE,
+    ApprovalTask,
+    Profile,
+    decided_by_words,
+    person,
+    task_holder,
+)
 from approvals.notifications import Kind, notify_cancelled_on_commit, notify_on_commit
 from approvals.transitions import TASK
 from orchestration import money
@@ -152,10 +159,10 @@ def escalate_in_chain(
     """
     approved_by = [t.decided_by for t in approvals_on([step, *_failed_attempts(step)])]
     task = ApprovalTask(instance=run.instance, step=step, name=decided.name)
-    _route_chain(run, task, node["config"], request, decided.chain_level, approved_by)
+    _route_chain(run, task, node["config"], request, decided.chain_level, approved_by, decided.on_behalf_of)
     # The new approver gets the block's full time to decide, not what is left of the last one's.
     human.cancel_step_timers(run, step, TASK_TIMERS)
-    decider = person(decided.decided_by) if decided.decided_by else "?"
+    decider = decided_by_words(decided)
     run.event(
         "task.escalated",
         f"{decided.name}: approved at level {decided.chain_level} by {decider}, "
@@ -299,7 +306,8 @@ def _by_authority_chain(run: Run, node: Node, task: ApprovalTask) -> None:
     approvals = approvals_on(_failed_attempts(task.step))
     after_level = max((t.chain_level for t in approvals), default=0)
     approved_by = [t.decided_by for t in approvals]
-    _route_chain(run, task, node["config"], request, after_level, approved_by)
+    last_for = approvals[-1].on_behalf_of if approvals else None
+    _route_chain(run, task, node["config"], request, after_level, approved_by, last_for)
 
 
 def _by_unknown_rule(run: Run, node: Node, task: ApprovalTask) -> None:
@@ -395,6 +403,8 @@ def _to_person(run: Run, config: dict[str, Any], task: ApprovalTask, user: Any, 
         )
         return
     task.assignee = approver
+    task.on_behalf_of = user if approver.pk != user.pk else None
+    task.delegated = task.on_behalf_of is not None
     task.reason = reason[:500]
 
 
@@ -405,8 +415,12 @@ def _route_chain(
     request: ChainRequest,
     after_level: int,
     approved_by: list[Any],
+    last_authority_of: Any = None,
 ) -> None:
-    """Assign the authority chain's level above ``after_level``, or the fallback group when it ends."""
+    """Assign the authority chain's level above ``after_level``, or the fallback group when it ends.
+
+    ``last_authority_of``: whose limit the last approval carried, when a delegate gave it.
+    """
     on_date = timezone.localdate(run.now)
     task.chain_level = after_level + 1
     if request.requester is None:
@@ -421,6 +435,7 @@ def _route_chain(
             request.category,
             on_date,
             approved_by=approved_by,
+            last_authority_of=last_authority_of,
             rate_date=request.rate_date,
         )
     except chain.ManagerCycle as exc:
@@ -435,6 +450,8 @@ def _route_chain(
         task.name = f"{task.candidate_group} approval"
         return
     task.assignee = found.approver
+    task.on_behalf_of = found.on_behalf_of
+    task.delegated = found.on_behalf_of is not None
     task.candidate_group = None
     task.chain_level = found.level
     applied = str(found.limit) if found.limit else ""
@@ -444,10 +461,9 @@ def _route_chain(
     task.reason = found.reason[:500]
     if found.level > 1:
         # "Manager approval" is the block's name for level 1; the CFO's level says whose it is.
-        profile = Profile.objects.filter(user=found.approver).first()
-        task.name = (
-            f"Level {found.level} approval: {(profile.title if profile else '') or person(found.approver)}"
-        )
+        owner = found.on_behalf_of or found.approver
+        profile = Profile.objects.filter(user=owner).first()
+        task.name = f"Level {found.level} approval: {(profile.title if profile else '') or person(owner)}"
 
 
 def _open(
@@ -515,11 +531,13 @@ def _escalate_on_timeout(run: Run, step: Step, node: Node, task: ApprovalTask) -
         _overdue(run, step, task, f"{stays} in that queue")
         return
     new = ApprovalTask(instance=run.instance, step=step, name=task.name)
-    approved_by = [t.decided_by for t in approvals_on([step, *_failed_attempts(step)])]
+    approvals = approvals_on([step, *_failed_attempts(step)])
+    approved_by = [t.decided_by for t in approvals]
     try:
         if is_chain_level(node, task):
             request = chain_request(run, node)
-            _route_chain(run, new, config, request, task.chain_level, approved_by)
+            last_for = approvals[-1].on_behalf_of if approvals else None
+            _route_chain(run, new, config, request, task.chain_level, approved_by, last_for)
         else:
             _to_group(run, new, group, "", approved_by)
     except BlockError as exc:

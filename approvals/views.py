@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
@@ -28,12 +29,21 @@ from approvals.actions import (
     TaskTaken,
     claim_task,
     complete_task,
+    forward_task,
     release_task,
     resubmit_request,
 )
+from approvals.delegation import (
+    Absence,
+    OutOfOfficeError,
+    absence_history,
+    end_out_of_office,
+    hand_over_open_tasks,
+    set_out_of_office,
+)
 from approvals.filters import SORTS, InboxFilter
-from approvals.forms import DecisionForm, StartForm
-from approvals.models import ApprovalTask, request_title
+from approvals.forms import DecisionForm, ForwardForm, OutOfOfficeForm, StartForm
+from approvals.models import ApprovalTask, Profile, person, request_title
 from orchestration.access import can_cancel, can_operate, visible_instances
 from orchestration.engine import (
     REQUEST_INLINE_BLOCKS,
@@ -68,9 +78,21 @@ def _graph(instance: ProcessInstance) -> Graph:
 _OPEN = ApprovalTask.Status.OPEN
 
 
+def _hand_over_once_a_day() -> None:
+    """Move tasks for absences that began, and give back those of absences that ended, once a day per process.
+
+    Saving an absence that includes today moves its tasks at once; this catches the
+    ones that start or end on a later day, the first time anyone opens their inbox.
+    """
+    today = timezone.localdate()
+    if cache.add(f"baton:out-of-office:{today.isoformat()}", True, timeout=26 * 3600):
+        hand_over_open_tasks(today)
+
+
 @login_required
 def home(request: AuthenticatedRequest) -> HttpResponse:
     """Land where there is something to do: the inbox, else one's requests, else the catalog."""
+    _hand_over_once_a_day()
     if tasks_for(request.user).filter(status=_OPEN).exists():
         return redirect("approvals:inbox")
     if ProcessInstance.objects.filter(initiator=request.user).exists():
@@ -98,6 +120,7 @@ def _tab_filter(user: Any, tab: str) -> Q:
 @login_required
 def inbox(request: AuthenticatedRequest) -> HttpResponse:
     """My tasks, my groups' queue and what I decided: filters, sort, paging; a constant number of queries."""
+    _hand_over_once_a_day()
     user = request.user
     tab = request.GET.get("tab", "mine")
     if tab not in _TABS:
@@ -118,7 +141,9 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
     if tab == "done":  # what one decided, most recent first, whatever the sort says
         tasks = tasks.order_by("-decided_at", "-id")
     page = Paginator(
-        tasks.select_related("instance__workflow", "requester", "assignee", "candidate_group", "decided_by"),
+        tasks.select_related(
+            "instance__workflow", "requester", "assignee", "candidate_group", "decided_by", "on_behalf_of"
+        ),
         PAGE_SIZE,
     ).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -192,6 +217,7 @@ _TASK_RELATED = (
     "assignee",
     "candidate_group",
     "decided_by",
+    "on_behalf_of",
 )
 
 
@@ -216,17 +242,23 @@ def _after_action(request: AuthenticatedRequest, task: ApprovalTask) -> HttpResp
 
 
 def _task_context(
-    request: AuthenticatedRequest, task: ApprovalTask, form: DecisionForm | None = None
+    request: AuthenticatedRequest,
+    task: ApprovalTask,
+    form: DecisionForm | None = None,
+    forward_form: ForwardForm | None = None,
 ) -> dict[str, Any]:
     instance = task.instance
     graph = _graph(instance)
     chain = list(
         ApprovalTask.objects.filter(instance=instance, step=task.step_id)
-        .select_related("assignee", "candidate_group", "decided_by")
+        .select_related("assignee", "candidate_group", "decided_by", "on_behalf_of")
         .order_by("created_at", "id")
     )
     user = request.user
     decidable = can_decide(user, task) is None
+    forwardable = (
+        task.status == _OPEN and task.kind == ApprovalTask.Kind.DECISION and task.assignee_id == user.pk
+    )
     return {
         "task": task,
         "instance": instance,
@@ -239,6 +271,7 @@ def _task_context(
         "claimable": decidable and task.assignee_id is None,
         "releasable": decidable and task.assignee_id == user.pk and task.candidate_group_id is not None,
         "form": form or DecisionForm(),
+        "forward_form": forward_form or ForwardForm(user) if forwardable else None,
         "next_task": _next_task(user, task),
         "now": timezone.now(),
     }
@@ -322,6 +355,83 @@ def release(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
         messages.warning(request, str(exc))
         return _after_action(request, task)
     return redirect("approvals:inbox")
+
+
+@login_required
+@require_POST
+def forward(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
+    """The task's holder hands it to someone else with a reason; a wrong choice is shown on the form."""
+    task = _task_to_act_on(request.user, task_id)
+    form = ForwardForm(request.user, request.POST)
+    if form.is_valid():
+        to_user = form.cleaned_data["to"]
+        try:
+            forward_task(task.id, request.user, to_user, form.cleaned_data["reason"])
+        except InvalidDecision as exc:
+            form.add_error(exc.field if exc.field in form.fields else "to", str(exc))
+        except PermissionDenied as exc:
+            form.add_error("to", str(exc))
+        except (TaskAlreadyDecided, TaskTaken) as exc:
+            messages.warning(request, f"{exc} The task was not forwarded.")
+            return _after_action(request, task)
+        else:
+            messages.success(request, f"Forwarded to {person(to_user)}: {task.subject or task.name}.")
+            return redirect("approvals:inbox")
+    task = _task_for(request.user, task_id)
+    context = _task_context(request, task, forward_form=form)
+    return render(request, "approvals/task_detail.html", context, status=400)
+
+
+@login_required
+def out_of_office(request: AuthenticatedRequest) -> HttpResponse:
+    """Set, change or end one's out of office: dates and the person who decides meanwhile."""
+    user = request.user
+    profile = Profile.objects.select_related("delegate").filter(user=user).first()
+    today = timezone.localdate()
+    current = (
+        profile
+        if profile is not None
+        and profile.delegate is not None
+        and profile.out_of_office_to is not None
+        and profile.out_of_office_to >= today
+        else None
+    )
+    if request.method == "POST" and request.POST.get("action") == "end":
+        end_out_of_office(user)
+        messages.success(request, "Welcome back: your open tasks are yours again.")
+        return redirect("approvals:out-of-office")
+    initial = (
+        {"starts": current.out_of_office_from, "ends": current.out_of_office_to, "delegate": current.delegate}
+        if current
+        else {"starts": today}
+    )
+    form = OutOfOfficeForm(user, request.POST or None, initial=initial)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            absence = Absence(
+                form.cleaned_data["starts"], form.cleaned_data["ends"], form.cleaned_data["delegate"]
+            )
+            try:
+                set_out_of_office(user, absence)
+            except OutOfOfficeError as exc:
+                for field, message in exc.errors.items():
+                    form.add_error(field, message)
+            else:
+                messages.success(request, f"Saved: you are out of office {absence.describe()}.")
+                return redirect("approvals:out-of-office")
+        status = 400
+    context = {
+        "form": form,
+        "current": current,
+        "away_now": current is not None and current.is_out_of_office(today),
+        "delegated": ApprovalTask.objects.filter(status=_OPEN, on_behalf_of=user, delegated=True).count(),
+        "covering": Profile.objects.select_related("user")
+        .filter(delegate=user, out_of_office_to__gte=today)
+        .order_by("out_of_office_from"),
+        "history": absence_history(user)[:10],
+    }
+    return render(request, "approvals/out_of_office.html", context, status=status)
 
 
 # --- request catalog and starting a request -------------------------------------------------
@@ -492,9 +602,9 @@ def request_detail(
     instance = _instance_for(request.user, instance_id)
     graph = _graph(instance)
     tasks = list(
-        instance.approval_tasks.select_related("assignee", "candidate_group", "decided_by").order_by(
-            "created_at", "id"
-        )
+        instance.approval_tasks.select_related(
+            "assignee", "candidate_group", "decided_by", "on_behalf_of"
+        ).order_by("created_at", "id")
     )
     open_tasks = [t for t in tasks if t.status == _OPEN]
     events = _events(instance)
@@ -604,6 +714,7 @@ def task_link(request: AuthenticatedRequest, token: str) -> HttpResponse:
             "assignee",
             "candidate_group",
             "decided_by",
+            "on_behalf_of",
         )
         .filter(pk=claim.task_id)
         .first()

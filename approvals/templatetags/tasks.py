@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import template
 
-from approvals.models import ApprovalTask, money, task_holder
+from approvals.models import ApprovalTask, decided_by_words, money, task_holder
 
 register = template.Library()
 
@@ -13,6 +13,12 @@ register = template.Library()
 def holder(task: ApprovalTask) -> str:
     """Who holds ``task``: ``{{ task|holder }}`` reads "Max Manager" or "the Finance queue"."""
     return task_holder(task)
+
+
+@register.filter
+def decider(task: ApprovalTask) -> str:
+    """Who decided ``task``: ``{{ task|decider }}`` reads "Dana Delegate on behalf of Max Manager"."""
+    return decided_by_words(task)
 
 
 @register.filter

@@ -256,6 +256,21 @@ def test_delegation_to_the_requester_skips_that_level(org):
     )
 
 
+def test_a_delegate_decides_a_level_with_the_managers_limit_adding_no_level(org):
+    dana = get_user_model().objects.create_user("dana", first_name="Dana", last_name="Delegate")
+    _away(org["manager"], dana, datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
+
+    found = chain.next_level(org["employee"], 0, Decimal("1500"), "USD", on_date=TODAY)
+
+    assert found is not None
+    assert (found.approver, found.on_behalf_of, found.level, found.covered) == (dana, org["manager"], 1, True)
+    assert found.limit.user == org["manager"]
+    assert (
+        "delegated to Dana Delegate, who decides on Manager Smith's behalf; Manager Smith's limit USD 2,000.00 covers it"
+        in (found.reason)
+    )
+
+
 def test_someone_who_already_approved_is_not_asked_again(org):
     # The manager's delegate is the director, who then sits on level 2 as well.
     _away(org["manager"], org["director"], datetime.date(2026, 11, 1), datetime.date(2026, 11, 30))
