@@ -213,6 +213,12 @@ def _together(*actions: Callable[[], Any]) -> list[Any]:
     return results
 
 
+@pytest.fixture
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Steps stay queued: the session's real worker (started by earlier tests) must not take them."""
+    monkeypatch.setattr("orchestration.engine.dispatch.publish", lambda items: None)
+
+
 def _lost_worker_incident(key: str) -> tuple[ProcessInstance, Step, Incident]:
     """A connector step whose worker the relay gave up (an incident); the worker is alive after all."""
     instance = start_instance(publish(LOST_WORKER_XML, key=key), {})
@@ -224,7 +230,7 @@ def _lost_worker_incident(key: str) -> tuple[ProcessInstance, Step, Incident]:
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("round", [1, 2, 3])  # the race goes either way: each way must apply once
-def test_an_operators_retry_racing_a_workers_late_result_applies_once(round: int) -> None:
+def test_an_operators_retry_racing_a_workers_late_result_applies_once(round: int, no_broker: None) -> None:
     instance, step, incident = _lost_worker_incident(f"lost-{round}")
 
     results = _together(
@@ -246,7 +252,7 @@ def test_an_operators_retry_racing_a_workers_late_result_applies_once(round: int
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_operators_retrying_at_once_retry_once() -> None:
+def test_two_operators_retrying_at_once_retry_once(no_broker: None) -> None:
     instance, step, incident = _lost_worker_incident("lost")
 
     results = _together(
