@@ -150,3 +150,28 @@ def linear_inline(blocks: int) -> str:
         end(outcome="done"),
         *chain("start", *ids, "end"),
     )
+
+
+def ten_inline_blocks() -> str:
+    """Ten inline blocks, none waits: a decision, Set data, a parallel split and join (the engine bench's flow)."""
+    return definitions(
+        start("start", field("amount", "number", required=True)),
+        gateway("big", default="f_small"),
+        script("s1", '{"a": amount * 2.0}'),
+        script("s2", '{"b": a + 1.0}'),
+        gateway("split", "parallel"),
+        script("p1", '{"c": b > 10.0}'),
+        script("p2", '{"d": "x"}'),
+        gateway("join", "parallel"),
+        end(),
+        flow("start", "big"),
+        flow("big", "s2", id="f_big", condition="amount > 1000000.0"),
+        flow("big", "s1", id="f_small"),
+        flow("s1", "s2"),
+        flow("s2", "split"),
+        flow("split", "p1"),
+        flow("split", "p2"),
+        flow("p1", "join"),
+        flow("p2", "join"),
+        flow("join", "end"),
+    )

@@ -34,32 +34,8 @@ def statements() -> Iterator[list[str]]:
         yield seen
 
 
-def _ten_inline_blocks() -> str:
-    return bpmn.definitions(
-        bpmn.start("start", bpmn.field("amount", "number", required=True)),
-        bpmn.gateway("big", default="f_small"),
-        bpmn.script("s1", '{"a": amount * 2.0}'),
-        bpmn.script("s2", '{"b": a + 1.0}'),
-        bpmn.gateway("split", "parallel"),
-        bpmn.script("p1", '{"c": b > 10.0}'),
-        bpmn.script("p2", '{"d": "x"}'),
-        bpmn.gateway("join", "parallel"),
-        bpmn.end(),
-        bpmn.flow("start", "big"),
-        bpmn.flow("big", "s2", id="f_big", condition="amount > 1000000.0"),
-        bpmn.flow("big", "s1", id="f_small"),
-        bpmn.flow("s1", "s2"),
-        bpmn.flow("s2", "split"),
-        bpmn.flow("split", "p1"),
-        bpmn.flow("split", "p2"),
-        bpmn.flow("p1", "join"),
-        bpmn.flow("p2", "join"),
-        bpmn.flow("join", "end"),
-    )
-
-
 def test_an_inline_run_writes_its_instance_steps_and_events_in_three_statements() -> None:
-    version = publish(_ten_inline_blocks(), key="inline")
+    version = publish(bpmn.ten_inline_blocks(), key="inline")
     start_instance(version, {"amount": 1})  # the compiled graph is cached per process
 
     with statements() as seen:
