@@ -13,7 +13,7 @@ from django.db import connection
 from approvals.actions import complete_task
 from approvals.models import ApprovalTask
 from orchestration.engine import start_instance
-from orchestration.models import Event, ProcessInstance, Step
+from orchestration.models import Event, Incident, ProcessInstance, Step
 from tests import bpmn
 from tests.orchestration.factories import publish
 
@@ -140,3 +140,35 @@ def test_a_join_fires_once_when_the_last_branch_arrives_in_a_later_run() -> None
     assert sorted(joins.values_list("status", flat=True)) == [Step.Status.COMPLETED] * 2
     assert joins.filter(join_key=f"join:{waiting.idempotency_key}").count() == 1
     assert instance.steps.filter(node_id="end").count() == 1
+
+
+def test_a_block_failing_after_writing_its_step_leaves_that_step_as_an_incident() -> None:
+    # The child refuses the data only after the call step wrote its row (inside the block's savepoint).
+    publish(
+        bpmn.definitions(
+            bpmn.start("start", bpmn.field("needed", required=True)),
+            bpmn.end(),
+            *bpmn.chain("start", "end"),
+        ),
+        key="child",
+    )
+    parent = bpmn.definitions(
+        bpmn.start(),
+        bpmn.script("prepare", '{"note": "x"}'),
+        bpmn.call("sub", "child"),
+        bpmn.end(),
+        *bpmn.chain("start", "prepare", "sub", "end"),
+    )
+
+    instance = start_instance(publish(parent, key="parent"), {})
+
+    assert instance.status == ProcessInstance.Status.RUNNING and instance.has_incident
+    steps = list(instance.steps.order_by("id").values_list("node_id", "status"))
+    assert steps == [
+        ("start", Step.Status.COMPLETED),
+        ("prepare", Step.Status.COMPLETED),
+        ("sub", Step.Status.INCIDENT),
+    ]
+    incident = Incident.objects.get(instance=instance)
+    assert incident.step.node_id == "sub" and "refused the data" in incident.error
+    assert not ProcessInstance.objects.filter(parent_step=incident.step).exists()
