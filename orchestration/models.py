@@ -257,6 +257,13 @@ class Step(models.Model):
     lease_until = models.DateTimeField(null=True, blank=True)
     # Set on the step that fires a parallel join: the unique constraint makes a double fire impossible.
     join_key = models.CharField(max_length=300, null=True, blank=True)  # noqa: DJ001 (NULLs stay out of the unique constraint)
+    # The Group or "For each" step this step runs inside (None: the process itself). Cancelling
+    # that step cancels every open step inside it; it completes when none is left open.
+    scope = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="inner_steps"
+    )
+    # For one item of a "For each": its position in the list (its item and its output's place).
+    loop_index = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -348,6 +355,7 @@ class Timer(models.Model):
         REMINDER = "reminder", "Reminder"
         ESCALATION = "escalation", "Escalation"
         SCHEDULE = "schedule", "Scheduled start"
+        BOUNDARY = "boundary", "Deadline or reminder"
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     due_at = models.DateTimeField()
@@ -383,8 +391,9 @@ class MessageSubscription(models.Model):
     instance = models.ForeignKey(
         ProcessInstance, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions"
     )
-    step = models.OneToOneField(
-        Step, null=True, blank=True, on_delete=models.CASCADE, related_name="subscription"
+    # A step may wait for several messages (a message boundary, a "first event wins").
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions"
     )
     version = models.ForeignKey(
         WorkflowVersion, null=True, blank=True, on_delete=models.CASCADE, related_name="subscriptions"

@@ -38,6 +38,17 @@ class FormField(TypedDict):
     currency: NotRequired[str]  # money: the name of the form field holding its currency code
 
 
+class LoopConfig(TypedDict):
+    """A "For each" on a step: one run of the step per item of a list."""
+
+    collection: str  # CEL giving the list
+    item: str  # the variable each run sees its item as
+    parallel: bool  # all at once, or one after another
+    completion: str  # CEL over the variables and ``loop``: stop early when true ("" never)
+    output: str  # the variable collecting each run's output, in item order ("" none)
+    output_item: str  # CEL giving one run's output from ``result`` ("" the step's output)
+
+
 class Node(TypedDict):
     id: str
     name: str
@@ -45,6 +56,12 @@ class Node(TypedDict):
     incoming: list[str]  # flow ids
     outgoing: list[str]  # flow ids
     config: dict[str, Any]  # the kind's config TypedDict, stored as plain JSON
+    # The Group (embedded sub-process node id) this node is inside; absent at the process level.
+    parent: NotRequired[str]
+    # Boundary event node ids attached to this node (deadlines, "if it fails", messages).
+    boundaries: NotRequired[list[str]]
+    # Set when the node runs once per item of a list.
+    loop: NotRequired[LoopConfig]
 
 
 class Flow(TypedDict):
@@ -61,7 +78,7 @@ class Graph(TypedDict):
     name: str
     nodes: dict[str, Node]
     flows: dict[str, Flow]
-    start_nodes: list[str]
+    start_nodes: list[str]  # the process's own start events (a Group's start is in its config)
     variables: dict[str, VariableType]  # every variable in scope anywhere, typed
     messages: list[str]
     warnings: list[str]
