@@ -11,10 +11,15 @@ XSI = "http://www.w3.org/2001/XMLSchema-instance"
 
 
 def definitions(
-    *elements: str, process_id: str = "flow", name: str = "Test flow", messages: tuple[str, ...] = ()
+    *elements: str,
+    process_id: str = "flow",
+    name: str = "Test flow",
+    messages: tuple[str, ...] = (),
+    errors: tuple[str, ...] = (),
 ) -> str:
     """A definitions document with one executable process holding ``elements``."""
     message_xml = "".join(f'<bpmn:message id="msg_{m}" name="{m}"/>' for m in messages)
+    message_xml += "".join(f'<bpmn:error id="err_{e}" name="{e}" errorCode="{e}"/>' for e in errors)
     body = "\n    ".join(elements)
     return (
         '<?xml version="1.0" encoding="UTF-8"?>\n'
@@ -174,4 +179,91 @@ def ten_inline_blocks() -> str:
         flow("p1", "join"),
         flow("p2", "join"),
         flow("join", "end"),
+    )
+
+
+def group(id: str, *inside: str, name: str = "") -> str:
+    """A Group (embedded sub-process) holding ``inside`` (its own Start, End and flows)."""
+    return f'<bpmn:subProcess id="{id}" name="{name or id}">{"".join(inside)}</bpmn:subProcess>'
+
+
+def for_each(
+    element: str,
+    collection: str,
+    *,
+    item: str = "",
+    sequential: bool = False,
+    output: str = "",
+    output_item: str = "",
+    completion: str = "",
+) -> str:
+    """``element`` (a task, call or group) made to run once per item of ``collection``."""
+    attrs = f" baton:collection={quoteattr(collection)}"
+    for name, value in (
+        ("elementVariable", item),
+        ("outputCollection", output),
+        ("outputElement", output_item),
+    ):
+        if value:
+            attrs += f" baton:{name}={quoteattr(value)}"
+    if sequential:
+        attrs += ' isSequential="true"'
+    inner = (
+        f'<bpmn:completionCondition xsi:type="bpmn:tFormalExpression">{escape(completion)}</bpmn:completionCondition>'
+        if completion
+        else ""
+    )
+    loop = f"<bpmn:multiInstanceLoopCharacteristics{attrs}>{inner}</bpmn:multiInstanceLoopCharacteristics>"
+    if element.endswith("/>"):
+        tag = element[1 : element.index(" ")]
+        return f"{element[:-2]}>{loop}</{tag}>"
+    closing = element.rindex("</")
+    return element[:closing] + loop + element[closing:]
+
+
+def boundary_timer(
+    id: str,
+    attached_to: str,
+    *,
+    duration: str = "",
+    cycle: str = "",
+    interrupting: bool = True,
+    name: str = "",
+) -> str:
+    """A deadline (interrupting) or reminder on ``attached_to`` after ``duration`` or every ``cycle``."""
+    tag, text = ("timeCycle", cycle) if cycle else ("timeDuration", duration)
+    cancel = "" if interrupting else ' cancelActivity="false"'
+    return (
+        f'<bpmn:boundaryEvent id="{id}" name="{name or id}" attachedToRef="{attached_to}"{cancel}>'
+        f"<bpmn:timerEventDefinition><bpmn:{tag}>{text}</bpmn:{tag}></bpmn:timerEventDefinition></bpmn:boundaryEvent>"
+    )
+
+
+def boundary_error(id: str, attached_to: str, *, code: str = "", variable: str = "", name: str = "") -> str:
+    """An "If it fails" path on ``attached_to`` for the error ``code`` (any error without one)."""
+    ref = f' errorRef="err_{code}"' if code else ""
+    attr = f' baton:errorVariable="{variable}"' if variable else ""
+    return (
+        f'<bpmn:boundaryEvent id="{id}" name="{name or id}" attachedToRef="{attached_to}"{attr}>'
+        f"<bpmn:errorEventDefinition{ref}/></bpmn:boundaryEvent>"
+    )
+
+
+def boundary_message(
+    id: str, attached_to: str, message: str, key: str, *, interrupting: bool = True, name: str = ""
+) -> str:
+    """A message while ``attached_to`` waits."""
+    cancel = "" if interrupting else ' cancelActivity="false"'
+    return (
+        f'<bpmn:boundaryEvent id="{id}" name="{name or id}" attachedToRef="{attached_to}"{cancel} '
+        f"baton:correlationKey={quoteattr(key)}>"
+        f'<bpmn:messageEventDefinition messageRef="msg_{message}"/></bpmn:boundaryEvent>'
+    )
+
+
+def error_end(id: str, code: str, name: str = "") -> str:
+    """An End with error ``code``."""
+    return (
+        f'<bpmn:endEvent id="{id}" name="{name or id}">'
+        f'<bpmn:errorEventDefinition errorRef="err_{code}"/></bpmn:endEvent>'
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from lxml import etree
 
@@ -26,11 +27,12 @@ from orchestration.bpmn.context import (
     ReadContext,
     Scope,
     Subject,
+    baton_attr,
     clean,
     local_name,
     text_of,
 )
-from orchestration.bpmn.graph import GRAPH_FORMAT, Graph, VariableType
+from orchestration.bpmn.graph import GRAPH_FORMAT, Graph, LoopConfig, Node, VariableType
 from orchestration.bpmn.parse import BATON_NS, BATON_PREFIX, BPMN_NS, XML_NS, XSI_NS, bpmn, descriptor, load
 from orchestration.bpmn.problems import Problem
 from orchestration.bpmn.validate import check_structure
@@ -79,19 +81,23 @@ _IGNORED = frozenset(
     }
 )
 
+# How a block is set to repeat: read with the block (For each), not as blocks of their own.
+_LOOP_TAGS = frozenset({"multiInstanceLoopCharacteristics", "standardLoopCharacteristics"})
+
+# A Group's own references to its flows (``bpmn:incoming``), met when reading its inside.
+_CONNECTION_REFS = frozenset({"incoming", "outgoing"})
+
 # What to use instead of an element Baton does not run.
 _INSTEAD = {
     "task": "use an Automated step",
     "manualTask": "use an Approval",
     "receiveTask": "use a Wait for a message",
     "businessRuleTask": "use a Decision",
-    "subProcess": "use a Sub-process call",
-    "adHocSubProcess": "use a Sub-process call",
-    "transaction": "use a Sub-process call",
+    "adHocSubProcess": "use a Group",
+    "transaction": 'use a Group with an "If it fails" path',
     "inclusiveGateway": "use a Decision, or a Parallel split",
     "eventBasedGateway": "use a Decision",
     "complexGateway": "use a Decision, or a Parallel split",
-    "boundaryEvent": "use due dates and escalation on an Approval, or retries on an Automated step",
     "intermediateThrowEvent": "use a Notify",
 }
 
@@ -115,6 +121,10 @@ class _Compiler:
             m.get("id", ""): clean(m.get("name", "")) or m.get("id", "")
             for m in self.root.iter(bpmn("message"))
         }
+        self.ctx.error_codes = {
+            e.get("id", ""): (e.get("errorCode") or e.get("name") or e.get("id", "")).strip()
+            for e in self.root.iter(bpmn("error"))
+        }
         self._read_lanes(process)
         self._scan_settings(process)
         flow_elements = self._read_elements(process)
@@ -136,7 +146,9 @@ class _Compiler:
             "name": process_subject.name or process_subject.id,
             "nodes": self.ctx.nodes,
             "flows": self.ctx.flows,
-            "start_nodes": [n for n, node in self.ctx.nodes.items() if node["kind"] == "start"],
+            "start_nodes": [
+                n for n, node in self.ctx.nodes.items() if node["kind"] == "start" and "parent" not in node
+            ],
             "variables": dict(sorted(self.ctx.variables.items())),
             "messages": sorted(set(self.ctx.used_messages)),
             "warnings": [str(w) for w in self.ctx.warnings],
@@ -240,13 +252,14 @@ class _Compiler:
 
     # --- elements
 
-    def _read_elements(self, process: etree._Element) -> list[etree._Element]:
+    def _read_elements(self, container: etree._Element, parent: str | None = None) -> list[etree._Element]:
+        """Read the blocks in ``container`` (the process, or a Group inside it); returns its flows."""
         flows: list[etree._Element] = []
-        for el in process:
+        for el in container:
             if not isinstance(el.tag, str) or etree.QName(el).namespace != BPMN_NS:
                 continue  # foreign elements were reported by _scan_settings
             local = local_name(el)
-            if local in _IGNORED:
+            if local in _IGNORED or local in _LOOP_TAGS or local in _CONNECTION_REFS:
                 continue
             element_id = el.get("id", "")
             subject = self.ctx.subject(el)
@@ -264,16 +277,11 @@ class _Compiler:
             if kind is None:
                 self.ctx.refuse(el, subject, f"bpmn:{local}", _INSTEAD.get(local))
                 continue
-            if el.find(bpmn("multiInstanceLoopCharacteristics")) is not None or (
-                el.find(bpmn("standardLoopCharacteristics")) is not None
-            ):
-                self.ctx.error(
-                    subject, "is set to repeat (loop or multi-instance), which Baton does not run."
-                )
+            loop = self._loop(el, kind, subject)
             config = kind.read(el, self.ctx)
             if config is None:
                 continue
-            self.ctx.nodes[element_id] = {
+            node: Node = {
                 "id": element_id,
                 "name": subject.name,
                 "kind": kind.name,
@@ -281,7 +289,60 @@ class _Compiler:
                 "outgoing": [],
                 "config": dict(config),
             }
+            if parent is not None:
+                node["parent"] = parent
+            if loop is not None:
+                node["loop"] = loop
+            self.ctx.nodes[element_id] = node
+            if kind.holds_steps:
+                flows.extend(self._read_elements(el, parent=element_id))
         return flows
+
+    def _loop(self, el: etree._Element, kind: blocks.Kind[Any], subject: Subject) -> LoopConfig | None:
+        """A For each (multiInstanceLoopCharacteristics) on ``el``, checked; None when it has none."""
+        if el.find(bpmn("standardLoopCharacteristics")) is not None:
+            self.ctx.error(
+                subject,
+                "repeats while a condition holds (a loop), which Baton does not run: "
+                "use a For each over a list, or a Decision that goes back.",
+            )
+        mi = el.find(bpmn("multiInstanceLoopCharacteristics"))
+        if mi is None:
+            return None
+        if not kind.loops:
+            self.ctx.error(
+                subject,
+                f"is set to run once per item (For each), which {_a(kind.label)} cannot do; "
+                "a For each goes on an Approval, an Automated step, a Notify, a Sub-process call or a Group.",
+            )
+            return None
+        collection = baton_attr(mi, "collection")
+        if not collection:
+            self.ctx.error(subject, "runs For each item, but of which list? Choose the list it goes through.")
+        else:
+            self.ctx.check_expression(subject, "list it goes through", collection, expect="list")
+        item = baton_attr(mi, "elementVariable") or "item"
+        if self.ctx.variable_name_ok(item, subject, "item name"):
+            self.ctx.declare(item, "dyn", subject)
+        completion = text_of(mi.find(bpmn("completionCondition")))
+        if completion:
+            self.ctx.check_expression(
+                subject, "condition to stop early", completion, "progress", expect="bool"
+            )
+        output = baton_attr(mi, "outputCollection")
+        if output and self.ctx.variable_name_ok(output, subject, "list of results"):
+            self.ctx.declare(output, "list", subject)
+        output_item = baton_attr(mi, "outputElement")
+        if output_item:
+            self.ctx.check_expression(subject, "result of one item", output_item, "output")
+        return {
+            "collection": collection,
+            "item": item,
+            "parallel": mi.get("isSequential", "false").strip().lower() != "true",
+            "completion": completion,
+            "output": output,
+            "output_item": output_item,
+        }
 
     # --- flows
 
@@ -304,6 +365,14 @@ class _Compiler:
             condition = self._condition(el, subject)
             if not ends_ok:
                 continue
+            inside = {self._parent_of(end) for end in (source, target)}
+            if len(inside) > 1:
+                self.ctx.error(
+                    subject,
+                    "crosses the edge of a Group: a path into a Group starts at the Start inside it, "
+                    "and a path out of it leaves from the Group itself.",
+                )
+                continue
             self.ctx.flows[flow_id] = {
                 "id": flow_id,
                 "name": subject.name,
@@ -315,6 +384,14 @@ class _Compiler:
                 self.ctx.nodes[source]["outgoing"].append(flow_id)
             if target in self.ctx.nodes:
                 self.ctx.nodes[target]["incoming"].append(flow_id)
+
+    def _parent_of(self, element_id: str) -> str | None:
+        node = self.ctx.nodes.get(element_id)
+        if node is not None:
+            return node.get("parent")
+        el = self.elements.get(element_id)
+        parent = el.getparent() if el is not None else None
+        return parent.get("id") if parent is not None and local_name(parent) == "subProcess" else None
 
     def _condition(self, el: etree._Element, subject: Subject) -> str | None:
         expression = el.find(bpmn("conditionExpression"))
@@ -400,6 +477,8 @@ class _Compiler:
             return {**expressions.BUILTIN_VARIABLES, "payload": "map"}
         if scope == "output":
             return {**variables, "result": "map"}
+        if scope == "progress":
+            return {**variables, "progress": "map"}
         return variables
 
     def _check_expressions(self) -> None:
@@ -419,6 +498,7 @@ class _Compiler:
                 "number": ("number", "integer", "dyn"),
                 "moment": ("string", "date", "dyn"),
                 "key": ("string", "integer", "number", "date", "dyn"),
+                "list": ("list", "dyn"),
             }.get(expr.expect or "")
             if wanted is not None and found not in wanted:
                 self.ctx.error(
@@ -484,6 +564,7 @@ def _wanted(expect: Expect | None) -> str:
         "number": "a number",
         "moment": "a date: an ISO 8601 string or a timestamp",
         "key": "a string or a number",
+        "list": "a list",
     }.get(expect or "", "a value")
 
 

@@ -36,10 +36,11 @@ __all__ = [
     "text_of",
 ]
 
-# What an expression may read: the instance's variables; those plus a step's ``result``; a webhook's ``payload``.
-Scope = Literal["variables", "output", "payload"]
-# What an expression must give, beyond compiling: a boolean, a number, a date, a correlation key.
-Expect = Literal["bool", "number", "moment", "key"]
+# What an expression may read: the instance's variables; those plus a step's ``result``; a webhook's
+# ``payload``; the variables plus a For each's ``progress`` (its outputs so far, completed and total).
+Scope = Literal["variables", "output", "payload", "progress"]
+# What an expression must give, beyond compiling: a boolean, a number, a date, a correlation key, a list.
+Expect = Literal["bool", "number", "moment", "key", "list"]
 
 _VARIABLE_TYPES: dict[str, VariableType] = {t: t for t in expressions.VARIABLE_TYPES}
 _RESERVED = {"result": "the output of a step", "payload": "the body of a webhook"}
@@ -100,6 +101,7 @@ class ReadContext:
     declarations: list[Declaration] = field(default_factory=list)
     expressions: list[Expression] = field(default_factory=list)
     messages: dict[str, str] = field(default_factory=dict)  # message id -> name
+    error_codes: dict[str, str] = field(default_factory=dict)  # bpmn:error id -> its errorCode
     used_messages: list[str] = field(default_factory=list)
     lanes: dict[str, str] = field(default_factory=dict)  # element id -> lane name
     variables: dict[str, VariableType] = field(default_factory=dict)
@@ -256,6 +258,17 @@ class ReadContext:
             return ""
         self.used_messages.append(name)
         return name
+
+    def error_code(self, definition: etree._Element, subject: Subject) -> str:
+        """The code of the error an error event definition refers to ("" when it names none: any error)."""
+        ref = definition.get("errorRef", "").strip()
+        if not ref:
+            return ""
+        code = self.error_codes.get(ref)
+        if code is None:
+            self.error(subject, f'refers to error "{ref}", which the file does not define.')
+            return ""
+        return code
 
     def event_definitions(self, element: etree._Element, subject: Subject) -> list[etree._Element]:
         """An event's definitions (timer, message, ...); reports more than one."""

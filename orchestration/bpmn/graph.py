@@ -44,7 +44,9 @@ class LoopConfig(TypedDict):
     collection: str  # CEL giving the list
     item: str  # the variable each run sees its item as
     parallel: bool  # all at once, or one after another
-    completion: str  # CEL over the variables and ``loop``: stop early when true ("" never)
+    completion: (
+        str  # CEL over the variables and ``progress`` (outputs, completed, total): stop early when true
+    )
     output: str  # the variable collecting each run's output, in item order ("" none)
     output_item: str  # CEL giving one run's output from ``result`` ("" the step's output)
 

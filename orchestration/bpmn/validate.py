@@ -12,6 +12,8 @@ from orchestration.bpmn.problems import Problem, kind_label
 Context = tuple[tuple[str, str], ...]
 
 _GATEWAYS = ("exclusive", "parallel")
+# Kinds where a path finishes: they have no outgoing flow.
+_ENDS = ("end", "error_end")
 # Bounds on the context analysis so that a split inside a loop cannot make it run forever.
 _MAX_CONTEXTS_PER_FLOW = 64
 _MAX_VISITS = 20_000
@@ -66,9 +68,9 @@ def _check_degree(node: Node) -> Iterable[Problem]:
     kind, incoming, outgoing = node["kind"], node["incoming"], node["outgoing"]
     if kind == "start" and incoming:
         yield problem(node, "a Start cannot have incoming flows.")
-    if kind == "end" and outgoing:
+    if kind in _ENDS and outgoing:
         yield problem(node, "an End cannot have outgoing flows.")
-    if kind != "end" and not outgoing:
+    if kind not in _ENDS and not outgoing:
         yield problem(
             node, "is a dead end: it has no outgoing flow. Connect it, or finish the path with an End."
         )
@@ -90,8 +92,13 @@ def _check_reachable(
     for placeholder, attached_to in placeholders.items():
         if attached_to:
             successors.setdefault(attached_to, []).append(placeholder)
+    for node_id, node in nodes.items():
+        # A Group's token begins at the Start inside it; an event on a step's edge starts from that step.
+        if node["kind"] == "group" and node["config"].get("start"):
+            successors.setdefault(node_id, []).append(node["config"]["start"])
+        successors.setdefault(node_id, []).extend(node.get("boundaries", []))
     # Walk from the starts: a loop whose nodes all have incoming flows can still be cut off.
-    seen = {n for n, node in nodes.items() if node["kind"] == "start"}
+    seen = {n for n, node in nodes.items() if node["kind"] == "start" and "parent" not in node}
     queue = deque(seen)
     while queue:
         for target in successors.get(queue.popleft(), ()):
@@ -152,12 +159,14 @@ def _parallel_contexts(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> 
     """For every flow, the parallel contexts a token on it can have (a forward fixpoint)."""
     at_flow: dict[str, set[Context]] = {f: set() for f in flows}
     max_depth = sum(1 for n in nodes.values() if n["kind"] == "parallel") + 1
-    queue = deque(n for n, node in nodes.items() if node["kind"] == "start")
+    # A token begins afresh at a Start (a Group's too) and at an event on a step's edge.
+    beginnings = ("start", "boundary")
+    queue = deque(n for n, node in nodes.items() if node["kind"] in beginnings)
     visits = 0
     while queue and visits < _MAX_VISITS:
         visits += 1
         node = nodes[queue.popleft()]
-        if node["kind"] == "start":
+        if node["kind"] in beginnings:
             inputs: set[Context] = {()}
         else:
             inputs = set().union(*(at_flow[f] for f in node["incoming"] if f in at_flow))

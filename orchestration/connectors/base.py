@@ -16,6 +16,18 @@ class ConnectorError(Exception):
         self.retryable = retryable
 
 
+class BusinessError(ConnectorError):
+    """The system answered with a business reason not to do it ("budget exhausted"), under a ``code``.
+
+    Never retried: an "If it fails" path for that code (or for any error) takes it; without
+    one the step becomes an incident naming the code.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message, retryable=False)
+        self.code = code
+
+
 class Connector(ABC):
     """Base class: subclass, set the class attributes, implement :meth:`run`.
 
@@ -35,7 +47,7 @@ class Connector(ABC):
 
     @abstractmethod
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
-        """Do the work; return output data (JSON-serialisable) or raise ConnectorError."""
+        """Do the work; return output data (JSON-serialisable) or raise ConnectorError (BusinessError with a code)."""
 
     @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, list[str]]:

@@ -18,6 +18,26 @@ if TYPE_CHECKING:
     from orchestration.bpmn.graph import Graph
 
 
+@dataclass(frozen=True)
+class Token:
+    """A token on its way to a node: the flow it came by and the Group or For each step it moves inside.
+
+    ``step`` is set for a step already made (handed off by a request, an item of a For each
+    made by its host); ``loop_index`` for a new item of a For each.
+    """
+
+    node_id: str
+    flow_id: str
+    scope_id: int | None = None
+    loop_index: int | None = None
+    step: Step | None = None
+
+    @classmethod
+    def resuming(cls, step: Step) -> Token:
+        """A token for a step made earlier and not entered yet."""
+        return cls(step.node_id, step.incoming_flow, step.scope_id, step.loop_index, step)
+
+
 @dataclass
 class Run:
     """One ``advance()``: a locked instance, its compiled graph, who acts, what to do on commit.
@@ -61,6 +81,12 @@ class Run:
     taken: Step | None = None
     # Parallel join arrivals waiting, by join node, as this run knows them (read once per run).
     arrivals: dict[str, list[Step]] = field(default_factory=dict)
+    # Tokens a block started besides its outgoing flows (a Group's start, For each items): driven next.
+    spawned: list[Token] = field(default_factory=list)
+    # What the block being entered sees besides the variables: a For each item (see scopes.locals_for).
+    locals: dict[str, Any] = field(default_factory=dict)
+    # Group and For each steps this run has read or made, by id.
+    scope_steps: dict[int, Step] = field(default_factory=dict)
 
     @property
     def variables(self) -> dict[str, Any]:
@@ -72,6 +98,7 @@ class Run:
         data["initiator"] = self.instance.initiator.get_username() if self.instance.initiator else ""
         data["instance_id"] = str(self.instance.id)
         data["business_key"] = self.instance.business_key
+        data.update(self.locals)
         return data
 
     def set_variables(self, values: dict[str, Any], step: Step | None = None) -> None:

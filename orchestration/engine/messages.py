@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from orchestration.engine.runtime import locked_run, resume_in_run, start_instance
+from orchestration.engine import boundaries
+from orchestration.engine.runtime import drive_tokens, locked_run, resume_in_run, start_instance
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -41,8 +42,16 @@ def _deliver(
     if taken:
         raise MessageRefused(f"A message cannot change existing variables: {', '.join(taken)}.", taken)
     step = subscription.step
-    subscription.delete()
     suffix = f" for {key!r}" if key else ""
+    boundary = run.graph["nodes"].get(subscription.node_id)
+    if step is not None and boundary is not None and boundary["kind"] == "boundary":
+        # A message while the step waits: a non-interrupting one may come again, so its wait stays.
+        if boundary["config"]["interrupting"]:
+            subscription.delete()
+        why = f"Message {name!r} received{suffix}"
+        drive_tokens(run, boundaries.fire(run, step, subscription.node_id, why=why, variables=variables))
+        return
+    subscription.delete()
     resume_in_run(run, step, variables, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
 
 

@@ -14,10 +14,11 @@ from django.core.exceptions import PermissionDenied
 
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.context import Run
+from orchestration.engine.context import Run, Token
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.human import provider
-from orchestration.engine.runtime import InvalidState, drive, locked_run
+from orchestration.engine.runtime import InvalidState, drive, drive_from, drive_tokens, locked_run
+from orchestration.engine.scopes import cancel_steps
 from orchestration.engine.start_data import clean_variables
 from orchestration.engine.transitions import STEP, move
 from orchestration.engine.worker import finish_with_output
@@ -178,7 +179,7 @@ def retry_incident(
             move(step, Step.Status.CANCELLED)
             step.ended_at = run.now
             step.save()
-            drive(run, [(step.node_id, step.incoming_flow)])
+            drive_tokens(run, [Token(step.node_id, step.incoming_flow, step.scope_id, step.loop_index)])
     return run.instance
 
 
@@ -212,10 +213,7 @@ def skip_incident(
             data={"incident": incident.id, "reason": reason, "output": variables or {}},
         )
         step.output = variables or {}
-        move(step, Step.Status.SKIPPED)
-        step.ended_at = run.now
-        step.save()
-        drive(run, [(run.graph["flows"][f]["target"], f) for f in flows])
+        drive_from(run, step, flows, Step.Status.SKIPPED)
     return run.instance
 
 
@@ -235,7 +233,6 @@ def move_token(
     A worker's late result for it is ignored. Start events and parallel joins are refused
     as targets: a token there would never mean what the diagram says.
     """
-    children: list[Any] = []
     with locked_run(instance_id, actor=actor) as run:
         _check(run, authorize)
         if run.instance.status != ProcessInstance.Status.RUNNING:
@@ -248,25 +245,19 @@ def move_token(
             raise InvalidState(f"The diagram has no block {target!r}.")
         if not is_move_target(node):
             raise InvalidState(f"A request cannot be moved to {node['name'] or target}: choose a step.")
-        if step.kind == "user_task" and step.status == Step.Status.WAITING:
-            provider().cancel_tasks(run, step)
-        Timer.objects.filter(step=step, fired_at__isnull=True, cancelled_at__isnull=True).update(
-            cancelled_at=run.now
-        )
-        MessageSubscription.objects.filter(step=step).delete()
-        Outbox.objects.filter(step=step).delete()
+        current = run.graph["nodes"].get(step.node_id)
+        here = current.get("parent") if current is not None else None
+        if step.loop_index is not None or node.get("parent") != here:
+            raise InvalidState(
+                "A request can be moved only between steps at the same level: not out of or into a Group, "
+                "nor one item of a For each."
+            )
         open_incidents = Incident.objects.filter(step=step, resolved_at__isnull=True)
         for incident in open_incidents.select_for_update():
             _resolve(run, incident, Incident.Resolution.MOVED)
-        children = list(
-            ProcessInstance.objects.filter(
-                parent_step=step, status=ProcessInstance.Status.RUNNING
-            ).values_list("id", flat=True)
-        )
-        move(step, Step.Status.CANCELLED)
-        step.ended_at = run.now
+        cancel_steps(run, [step], reason="The step that called it was moved")
         step.lease_until = None
-        step.save()
+        step.save(update_fields=["lease_until"])
         source = step.node_name or step.node_id
         run.event(
             "token.moved",
@@ -274,10 +265,5 @@ def move_token(
             step=step,
             data={"from": step.node_id, "to": target, "reason": reason},
         )
-        drive(run, [(target, "")])
-    for child_id in children:
-        try:
-            cancel_instance(child_id, actor=actor, reason="The step that called it was moved")
-        except InvalidState:
-            pass  # finished in the meantime
+        drive(run, [(target, "")], scope_id=step.scope_id)
     return run.instance

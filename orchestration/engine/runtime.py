@@ -19,9 +19,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from orchestration.engine import boundaries, loops, scopes
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.context import Run
+from orchestration.engine.context import Run, Token
 from orchestration.engine.dispatch import publish_on_commit, queue_task
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
@@ -41,6 +42,8 @@ __all__ = [
     "StartDataError",
     "continue_handed_off",
     "drive",
+    "drive_from",
+    "drive_tokens",
     "ensure_waiting",
     "finish_run",
     "locked_run",
@@ -134,16 +137,17 @@ def finish_run(run: Run) -> None:
 # --- moving tokens --------------------------------------------------------------
 
 
-def drive(run: Run, tokens: list[tuple[str, str]]) -> None:
+def drive(run: Run, tokens: list[tuple[str, str]], *, scope_id: int | None = None) -> None:
     """Run blocks for ``tokens`` (node id, incoming flow id) until each one waits or ends.
 
+    ``scope_id`` is the Group or For each step the tokens move inside (None: the process).
     A run with ``hand_off_after`` set stops after that many blocks and leaves the
     tokens still moving to a worker (:func:`continue_handed_off`).
     """
-    _drive(run, deque((node_id, flow_id, None) for node_id, flow_id in tokens))
+    _drive(run, deque(Token(node_id, flow_id, scope_id) for node_id, flow_id in tokens))
 
 
-def _drive(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
+def _drive(run: Run, queue: deque[Token]) -> None:
     budget = MAX_INLINE_STEPS
     while queue:
         if run.hand_off_after is not None and run.blocks_run >= run.hand_off_after:
@@ -151,40 +155,45 @@ def _drive(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
             return
         budget -= 1
         run.blocks_run += 1
-        node_id, flow_id, handed_off = queue.popleft()
-        step = handed_off or _new_step(run, node_id, flow_id)
+        token = queue.popleft()
+        step = token.step or _new_step(run, token)
         if budget < 0:
             # Every token left becomes an incident: nothing is lost, an operator decides.
             raise_incident(
                 run, step, f"More than {MAX_INLINE_STEPS} blocks ran without waiting: is there a loop?"
             )
             continue
-        queue.extend((target, flow, None) for target, flow in _enter(run, step))
+        queue.extend(_enter(run, step))
+        if run.spawned:
+            queue.extend(run.spawned)
+            run.spawned.clear()
 
 
-def _new_step(run: Run, node_id: str, flow_id: str) -> Step:
-    """A step for a token arriving at ``node_id``, written with the run's other new steps."""
-    node = run.graph["nodes"][node_id]
+def _new_step(run: Run, token: Token) -> Step:
+    """A step for a token arriving at its node, written with the run's other new steps."""
+    node = run.graph["nodes"][token.node_id]
     step = Step(
         instance=run.instance,
-        node_id=node_id,
+        node_id=token.node_id,
         node_name=node["name"],
         kind=node["kind"],
-        incoming_flow=flow_id,
+        incoming_flow=token.flow_id,
         started_at=run.now,
+        scope_id=token.scope_id,
+        loop_index=token.loop_index,
     )
     run.pending.append(step)
     run.created.append(step)
     return step
 
 
-def _hand_off(run: Run, queue: deque[tuple[str, str, Step | None]]) -> None:
+def _hand_off(run: Run, queue: deque[Token]) -> None:
     """Save each token left as an active step not yet entered, for a worker to continue.
 
     Active steps are open, so the instance cannot complete before they run; the outbox
     row carries the continuation and the relay sends it again if its message is lost.
     """
-    steps = [handed_off or _new_step(run, node_id, flow_id) for node_id, flow_id, handed_off in queue]
+    steps = [token.step or _new_step(run, token) for token in queue]
     queue.clear()
     run.left_open = True
     run.event(
@@ -204,20 +213,26 @@ def continue_handed_off(instance_id: Any) -> None:
         if run.instance.status != ProcessInstance.Status.RUNNING:
             return  # cancelled meanwhile: cancelling closed the handed-off steps too
         handed_off = Step.objects.filter(instance=run.instance, status=Step.Status.ACTIVE).order_by("id")
-        _drive(run, deque((step.node_id, step.incoming_flow, step) for step in handed_off))
+        _drive(run, deque(Token.resuming(step) for step in handed_off))
 
 
-def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
+def _enter(run: Run, step: Step) -> list[Token]:
     """Enter one block; turn a BlockError into an incident. Returns the tokens it emits."""
     node = run.graph["nodes"][step.node_id]
     block = block_for(node["kind"])
-    writes = block.saves_first
+    # A For each step runs the block once per item (loops.py); each item enters the block itself.
+    hosts_loop = "loop" in node and step.loop_index is None
+    writes = block.saves_first or hosts_loop
     if writes:
         # The steps made before this one are written outside the block's savepoint, in path order;
         # the block writes its own step (write_step) once it has set what the row holds.
         write_steps(run, keep=step)
+    run.locals = scopes.locals_for(run, step)
     try:
-        if writes:
+        if hosts_loop:
+            with transaction.atomic():
+                flows = loops.enter(run, step, node)
+        elif writes:
             # A savepoint, so a block failing halfway leaves none of its rows behind.
             with transaction.atomic():
                 flows = block.enter(run, step, node)
@@ -228,14 +243,25 @@ def _enter(run: Run, step: Step) -> list[tuple[str, str]]:
         return []
     if flows is None:
         # A step that waits for the outside world keeps the instance running past this run.
-        run.left_open = run.left_open or block.leaves_open
+        run.left_open = run.left_open or (block.leaves_open and not hosts_loop)
+        if node.get("boundaries") and step.loop_index is None and step.status in Step.OPEN_STATUSES:
+            boundaries.arm(run, step, node)
         return []
     return _complete(run, step, flows)
 
 
-def _complete(run: Run, step: Step, flows: list[str]) -> list[tuple[str, str]]:
-    close_steps(run, [step], Step.Status.COMPLETED)
-    return [(run.graph["flows"][f]["target"], f) for f in flows]
+def _complete(run: Run, step: Step, flows: list[str], status: str = Step.Status.COMPLETED) -> list[Token]:
+    """Close ``step`` along ``flows``; the tokens to drive next (its scope's, when it was the last inside)."""
+    close_steps(run, [step], status)
+    node = run.graph["nodes"][step.node_id]
+    if node.get("boundaries") and step.loop_index is None:
+        boundaries.disarm(run, step)
+    if step.loop_index is not None:
+        return loops.item_done(run, step)
+    tokens = [Token(run.graph["flows"][f]["target"], f, step.scope_id) for f in flows]
+    if not tokens and step.scope_id is not None:
+        return scopes.leave(run, step.scope_id)
+    return tokens
 
 
 def raise_incident(run: Run, step: Step, error: str, *, cause: str = Incident.Cause.STEP_FAILED) -> Incident:
@@ -267,6 +293,7 @@ def resume_in_run(
 ) -> None:
     """Complete a waiting ``step`` inside an open run and move its token on."""
     ensure_waiting(step)
+    run.locals = scopes.locals_for(run, step)
     run.event("step.completed", message, step=step)
     run.set_variables(variables, step)
     node = run.graph["nodes"][step.node_id]
@@ -284,9 +311,19 @@ def ensure_waiting(step: Step) -> None:
         raise InvalidState(f"Step {step.node_id} is {step.get_status_display().lower()}, not waiting.")
 
 
-def drive_from(run: Run, step: Step, flows: list[str]) -> None:
-    """Complete ``step`` following ``flows`` and drive the emitted tokens."""
-    drive(run, _complete(run, step, flows))
+def drive_from(run: Run, step: Step, flows: list[str], status: str = Step.Status.COMPLETED) -> None:
+    """Close ``step`` (completed, or skipped by an operator) following ``flows`` and drive the emitted tokens."""
+    _drive(run, deque(_complete(run, step, flows, status)))
+
+
+def complete_scope(run: Run, host: Step) -> list[Token]:
+    """Complete a Group or For each step whose inside is done; the tokens it emits."""
+    return _complete(run, host, list(run.graph["nodes"][host.node_id]["outgoing"]))
+
+
+def drive_tokens(run: Run, tokens: list[Token]) -> None:
+    """Drive ``tokens`` made by an engine module (a boundary's path, a Group's inside, a For each item)."""
+    _drive(run, deque(tokens))
 
 
 def resume_step(

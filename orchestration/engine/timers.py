@@ -10,10 +10,18 @@ from croniter import croniter
 from django.db import transaction
 from django.utils import timezone
 
+from orchestration.engine import boundaries
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.dispatch import queue_for_worker
-from orchestration.engine.runtime import StartDataError, lock_step, locked_run, raise_incident, start_instance
+from orchestration.engine.runtime import (
+    StartDataError,
+    drive_tokens,
+    lock_step,
+    locked_run,
+    raise_incident,
+    start_instance,
+)
 from orchestration.models import Event, ProcessInstance, Step, Timer, WorkflowVersion
 
 logger = logging.getLogger(__name__)
@@ -83,6 +91,13 @@ def _fire(timer_id: int, instance_id: Any, now: datetime) -> int:
         if timer.kind == Timer.Kind.RETRY:
             if step.status == Step.Status.RETRY_WAIT:
                 queue_for_worker(run, step, attempt=int(timer.payload["attempt"]))
+        elif timer.kind == Timer.Kind.BOUNDARY:
+            if step.is_open:
+                try:
+                    with transaction.atomic():
+                        drive_tokens(run, boundaries.fire_timer(run, step, timer))
+                except BlockError as exc:
+                    raise_incident(run, step, str(exc))
         elif step.status == Step.Status.WAITING:
             payload = {**timer.payload, "timer_id": timer.id, "kind": timer.kind}
             try:

@@ -22,11 +22,13 @@ from django.utils import timezone
 from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
 from orchestration.engine.blocks.base import BlockError, evaluate_mapping
+from orchestration.engine.boundaries import throw_error
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import claimable
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.leases import lease_kept
-from orchestration.engine.runtime import drive_from, lock_step, locked_run, raise_incident
+from orchestration.engine.runtime import drive_from, drive_tokens, lock_step, locked_run, raise_incident
+from orchestration.engine.scopes import locals_for
 from orchestration.engine.transitions import STEP, move
 from orchestration.models import Incident, Outbox, ProcessInstance, Step, Timer
 
@@ -77,7 +79,14 @@ def _run_claimed(step: Step, graph: Graph, *, take_next: bool) -> Step | None:
             connector = registry.get(config["connector"])
             output = connector.run(dict(config.get("properties", {})), step.input, str(step.idempotency_key))
         except ConnectorError as exc:
-            fail_step(step_id, attempt, str(exc), retryable=exc.retryable, instance_id=step.instance_id)
+            fail_step(
+                step_id,
+                attempt,
+                str(exc),
+                retryable=exc.retryable,
+                instance_id=step.instance_id,
+                code=getattr(exc, "code", None),
+            )
         except Exception as exc:
             logger.exception("Connector %s crashed on step %s", config.get("connector"), step_id)
             fail_step(
@@ -130,6 +139,7 @@ def finish_with_output(run: Run, step: Step) -> None:
     operator retries an incident whose output could not be mapped (the connector is not re-run).
     """
     node = run.graph["nodes"][step.node_id]
+    run.locals = locals_for(run, step)
     try:
         values = evaluate_mapping(run, node["config"].get("outputs", {}), "output", result=step.output)
     except BlockError as exc:
@@ -159,8 +169,10 @@ def fail_step(
     retryable: bool,
     instance_id: Any = None,
     lease_over_at: datetime | None = None,
+    code: str | None = None,
 ) -> None:
-    """Schedule the next attempt with exponential backoff, or raise an incident when out of attempts.
+    """Schedule the next attempt with exponential backoff; when out of attempts (or for a business
+    error, ``code``) take the step's "If it fails" path, or raise an incident when it has none.
 
     With ``lease_over_at`` (the relay declaring a worker lost), nothing happens if the
     worker renewed the step's lease past that moment in the meantime.
@@ -175,7 +187,7 @@ def fail_step(
             logger.info("Step %s attempt %s: its worker renewed the lease; still running", step_id, attempt)
             return
         Outbox.objects.filter(step=step).delete()
-        if retryable and attempt < step.max_attempts:
+        if code is None and retryable and attempt < step.max_attempts:
             delay = backoff_seconds(run.graph["nodes"][step.node_id]["config"], attempt)
             move(step, Step.Status.RETRY_WAIT)
             step.error = error
@@ -195,5 +207,11 @@ def fail_step(
                 data={"attempt": attempt, "error": error, "delay_seconds": delay},
             )
         else:
-            reason = error if retryable else f"{error} (not retryable)"
+            caught = throw_error(run, step, code, error)
+            if caught is not None:
+                drive_tokens(run, caught)
+                return
+            reason = (
+                f'{error} (error "{code}")' if code else error if retryable else f"{error} (not retryable)"
+            )
             raise_incident(run, step, reason)

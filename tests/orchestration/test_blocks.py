@@ -60,8 +60,17 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         bpmn.wait_message("paid", "payment", "string(amount)"),
         bpmn.gateway("join", kind="parallel"),
         bpmn.call("child", "other-flow"),
+        bpmn.group(
+            "checks",
+            bpmn.start("checks_start"),
+            bpmn.error_end("refused", "NO"),
+            bpmn.flow("checks_start", "refused"),
+        ),
+        bpmn.boundary_error("on_refusal", "checks", code="NO"),
         bpmn.end("end", outcome="done"),
-        *bpmn.chain("start", "approve", "big"),
+        bpmn.end("end_refused"),
+        *bpmn.chain("on_refusal", "end_refused"),
+        *bpmn.chain("start", "checks", "approve", "big"),
         bpmn.flow("big", "call_erp", id="f_big", condition="amount > 1000.0"),
         bpmn.flow("big", "mark", id="f_small"),
         *bpmn.chain("call_erp", "merge"),
@@ -70,6 +79,7 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         *bpmn.chain("split", "paid", "join"),
         *bpmn.chain("join", "tell", "child", "end"),
         messages=("payment",),
+        errors=("NO",),
     )
     result = compile_bpmn(xml)
     assert result.graph is not None, [str(e) for e in result.errors]
@@ -111,6 +121,7 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("parallel", "Parallel split/join"),
         ("wait", "Wait"),
         ("call", "Call sub-process"),
+        ("group", "Group of steps"),
         ("end", "End"),
     ]
     assert palette["appends"] == ["approval", "automated", "notify", "set-data", "decision", "end"]

@@ -265,3 +265,39 @@ def test_a_five_thousand_block_flow_started_through_the_api_is_finished_by_a_wor
     assert not instance.has_incident
     assert Step.objects.filter(instance=instance, status=Step.Status.COMPLETED).count() == 5002
     assert not Outbox.objects.exists()
+
+
+def test_for_each_of_fifty_steps_finishing_together_completes_once_with_outputs_in_order(
+    live_engine: Engine, http_server: ScriptedServer
+) -> None:
+    http_server.answer(Answer(body={"ok": True}))
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.script("lines", '{"lines": [' + ", ".join(str(n) for n in range(50)) + "]}"),
+        bpmn.for_each(
+            _http_step("order", http_server.url + "/line", inputs={"line": "line"}),
+            "lines",
+            item="line",
+            output="answers",
+            output_item="line * 10",
+        ),
+        bpmn.script("after", '{"joined": true}'),
+        bpmn.end(),
+        *bpmn.chain("start", "lines", "order", "after", "end"),
+    )
+    version = publish(xml, key="for-each-fifty")
+
+    instances = [start_instance(version, {}) for _ in range(100)]
+    for instance in instances:
+        wait_done(instance, timeout=300)
+
+    assert all(i.status == ProcessInstance.Status.COMPLETED for i in instances)
+    assert all(i.variables["answers"] == [n * 10 for n in range(50)] for i in instances)
+    assert Step.objects.filter(instance__in=instances, node_id="after").count() == 100
+    holders = Step.objects.filter(instance__in=instances, node_id="order", loop_index__isnull=True)
+    assert sorted(set(holders.values_list("status", flat=True))) == [Step.Status.COMPLETED]
+    assert holders.count() == 100
+    assert (
+        Step.objects.filter(instance__in=instances, node_id="order", loop_index__isnull=False).count() == 5000
+    )
+    assert not Step.objects.filter(instance__in=instances, status__in=Step.OPEN_STATUSES).exists()

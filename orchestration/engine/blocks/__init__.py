@@ -17,9 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.bpmn.context import event_definitions, local_name
 from orchestration.engine.blocks import (
+    boundary,
     call_activity,
     end,
+    error_end,
     exclusive,
+    group,
     message_catch,
     parallel,
     script,
@@ -64,7 +67,10 @@ for _kind in (
     timer_catch.KIND,
     message_catch.KIND,
     call_activity.KIND,
+    group.KIND,
+    boundary.KIND,
     end.KIND,
+    error_end.KIND,
 ):
     register(_kind)
 

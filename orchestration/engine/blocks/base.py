@@ -134,6 +134,9 @@ class Kind(Generic[ConfigT]):
     - ``connect(node, ctx)`` runs once every flow is read (gateway roles); ``check(node, ctx)``
       once every variable is typed. ``conditional_flows``: its outgoing flows may carry conditions.
     - ``block``: how it runs; ``palette``: how the designer offers it (None: not in the palette).
+    - ``boundary_events``: the events that may be attached to it ("timer", "error", "message");
+      ``loops``: whether it may run once per item of a list (For each); ``holds_steps``: its
+      element contains blocks of its own (a Group), read as nodes with ``parent`` set to it.
     """
 
     name: str
@@ -148,3 +151,6 @@ class Kind(Generic[ConfigT]):
     conditional_flows: bool = False
     connect: Callable[[Node, ReadContext], None] | None = None
     check: Callable[[Node, ReadContext], None] | None = None
+    boundary_events: frozenset[str] = frozenset()
+    loops: bool = False
+    holds_steps: bool = False

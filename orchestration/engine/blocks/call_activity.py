@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry, evaluate_mapping
+from orchestration.engine.blocks.error_end import ERROR_OUTCOME
 from orchestration.engine.transitions import move
 from orchestration.engine.writes import write_step
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 
     from orchestration.bpmn.context import ReadContext
     from orchestration.bpmn.graph import Node
-    from orchestration.engine.context import Run
+    from orchestration.engine.context import Run, Token
 
 
 class CallActivityConfig(TypedDict):
@@ -68,18 +69,37 @@ class CallActivityBlock(Block):
             raise BlockError(f"Workflow {key!r} refused the data: {exc}") from exc
         step.output = {"child_instance": str(child.id)}
         if child.status == ProcessInstance.Status.COMPLETED:
+            if child.outcome.startswith(ERROR_OUTCOME):
+                tokens = _thrown(run, step, child)
+                run.spawned.extend(tokens)
+                return None
             run.set_variables(_outputs(run, node, child), step)
             return list(node["outgoing"])
         return None
 
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
-        from orchestration.engine.runtime import resume_in_run
+        from orchestration.engine.runtime import drive_tokens, resume_in_run
 
         child = ProcessInstance.objects.get(id=payload["child_instance"])
         if child.status != ProcessInstance.Status.COMPLETED:
             raise BlockError(f"The sub-process {child.id} was {child.get_status_display().lower()}.")
+        if child.outcome.startswith(ERROR_OUTCOME):
+            drive_tokens(run, _thrown(run, step, child))
+            return
         node = run.graph["nodes"][step.node_id]
         resume_in_run(run, step, _outputs(run, node, child), message="Sub-process finished")
+
+
+def _thrown(run: Run, step: Step, child: ProcessInstance) -> list[Token]:
+    """The sub-process ended with an uncaught error: the calling step throws it in turn."""
+    from orchestration.engine.boundaries import throw_error
+
+    code = child.outcome.removeprefix(ERROR_OUTCOME)
+    message = f'The sub-process ended with error "{code}"'
+    tokens = throw_error(run, step, code or None, message)
+    if tokens is None:
+        raise BlockError(f'{message} and no "If it fails" path catches it.')
+    return tokens
 
 
 KIND = Kind(
@@ -88,6 +108,8 @@ KIND = Kind(
     element="callActivity",
     config=CallActivityConfig,
     read=read,
+    boundary_events=frozenset({"timer", "error", "message"}),
+    loops=True,
     block=CallActivityBlock(),
     palette=PaletteEntry(
         key="call",

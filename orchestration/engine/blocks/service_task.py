@@ -99,6 +99,10 @@ def check(node: Node, ctx: ReadContext) -> None:
         field["max_length_reason"] = f"{node['name'] or 'a later step'} accepts no more"
 
 
+# Deadlines, "if it fails" and messages while the system works.
+_CONNECTOR_BOUNDARIES = frozenset({"timer", "error", "message"})
+
+
 class ServiceTaskBlock(Block):
     kind = "service_task"
     waits = True
@@ -123,6 +127,8 @@ KIND = Kind(
     config=ConnectorTaskConfig,
     read=read,
     check=check,
+    boundary_events=_CONNECTOR_BOUNDARIES,
+    loops=True,
     block=ServiceTaskBlock(),
     palette=PaletteEntry(
         key="automated",
@@ -142,6 +148,8 @@ SEND_KIND = Kind(
     config=ConnectorTaskConfig,
     read=read_send,
     check=check,
+    boundary_events=_CONNECTOR_BOUNDARIES,
+    loops=True,
     block=SendTaskBlock(),
     palette=PaletteEntry(
         key="notify",
