@@ -222,20 +222,21 @@ def _enter(run: Run, step: Step) -> list[Token]:
     block = block_for(node["kind"])
     # A For each step runs the block once per item (loops.py); each item enters the block itself.
     hosts_loop = "loop" in node and step.loop_index is None
-    writes = block.saves_first or hosts_loop
+    # Events on the step's edge are armed once it waits; a For each's are on its holder, not its items.
+    armed = bool(node.get("boundaries")) and step.loop_index is None
+    writes = block.saves_first or hosts_loop or armed
     if writes:
         # The steps made before this one are written outside the block's savepoint, in path order;
         # the block writes its own step (write_step) once it has set what the row holds.
         write_steps(run, keep=step)
     run.locals = scopes.locals_for(run, step)
     try:
-        if hosts_loop:
-            with transaction.atomic():
-                flows = loops.enter(run, step, node)
-        elif writes:
+        if writes:
             # A savepoint, so a block failing halfway leaves none of its rows behind.
             with transaction.atomic():
-                flows = block.enter(run, step, node)
+                flows = loops.enter(run, step, node) if hosts_loop else block.enter(run, step, node)
+                if flows is None and armed and step.status in Step.OPEN_STATUSES:
+                    boundaries.arm(run, step, node)
         else:
             flows = block.enter(run, step, node)
     except BlockError as exc:
@@ -244,8 +245,6 @@ def _enter(run: Run, step: Step) -> list[Token]:
     if flows is None:
         # A step that waits for the outside world keeps the instance running past this run.
         run.left_open = run.left_open or (block.leaves_open and not hosts_loop)
-        if node.get("boundaries") and step.loop_index is None and step.status in Step.OPEN_STATUSES:
-            boundaries.arm(run, step, node)
         return []
     return _complete(run, step, flows)
 

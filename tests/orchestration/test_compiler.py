@@ -190,8 +190,6 @@ def test_unsupported_elements_are_refused_by_name():
     assert errors == [
         'Element "Which reviews?" (Gateway_reviews) is a bpmn:inclusiveGateway, which Baton does not run; '
         "use a Decision, or a Parallel split.",
-        'Element "3 days" (Event_legal_timeout) is a bpmn:boundaryEvent, which Baton does not run; '
-        "use due dates and escalation on an Approval, or retries on an Automated step.",
     ]
 
 
@@ -333,13 +331,20 @@ def test_terminate_end_is_refused():
     assert "is a terminate end event" in errors_of(xml)[0]
 
 
-def test_multi_instance_step_is_refused():
+def test_a_for_each_without_its_list_is_refused_in_plain_words():
     xml = process(
         chain(
             '<bpmn:userTask id="e1" baton:assignee="a"><bpmn:multiInstanceLoopCharacteristics/></bpmn:userTask>'
         )
     )
-    assert "loop or multi-instance" in errors_of(xml)[0]
+    assert "runs For each item, but of which list? Choose the list it goes through." in errors_of(xml)[0]
+
+
+def test_a_loop_while_a_condition_holds_is_refused():
+    xml = process(
+        chain('<bpmn:userTask id="e1" baton:assignee="a"><bpmn:standardLoopCharacteristics/></bpmn:userTask>')
+    )
+    assert "repeats while a condition holds (a loop), which Baton does not run" in errors_of(xml)[0]
 
 
 def test_artifacts_are_ignored():
