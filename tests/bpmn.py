@@ -39,6 +39,11 @@ def field(name: str, type: str = "string", required: bool = False, **extra: obje
     return f'<baton:formField name="{name}" label="{name.title()}" type="{type}" required="{str(required).lower()}"{attrs}/>'
 
 
+def message_field(name: str, type: str = "string", required: bool = False) -> str:
+    """What a message carries: one ``baton:messageField`` for a message start or wait."""
+    return f'<baton:messageField name="{name}" type="{type}" required="{str(required).lower()}"/>'
+
+
 def start(id: str = "start", *fields: str, name: str = "Start", cron: str = "", message: str = "") -> str:
     definition = ""
     if cron:
@@ -111,10 +116,10 @@ def wait_timer(id: str, duration: str, name: str = "") -> str:
     )
 
 
-def wait_message(id: str, message: str, key: str, name: str = "") -> str:
+def wait_message(id: str, message: str, key: str, *fields: str, name: str = "") -> str:
     return (
         f'<bpmn:intermediateCatchEvent id="{id}" name="{name or id}" baton:correlationKey={quoteattr(key)}>'
-        f'<bpmn:messageEventDefinition messageRef="msg_{message}"/></bpmn:intermediateCatchEvent>'
+        f'{_ext(*fields)}<bpmn:messageEventDefinition messageRef="msg_{message}"/></bpmn:intermediateCatchEvent>'
     )
 
 
