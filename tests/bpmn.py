@@ -146,14 +146,21 @@ def chain(*ids: str) -> list[str]:
     return [flow(a, b) for a, b in pairwise(ids)]
 
 
-def linear_inline(blocks: int) -> str:
-    """Start → ``blocks`` Set data blocks in a row (none waits) → End."""
+def linear_inline(blocks: int, *, message: str = "", wait_for: str = "") -> str:
+    """Start → ``blocks`` Set data blocks in a row (none waits) → End.
+
+    ``message`` makes the Start a message Start; ``wait_for`` puts a Wait for that message
+    (keyed on the business key) right after the Start.
+    """
     ids = [f"set{i}" for i in range(blocks)]
+    waits = [wait_message("wait", wait_for, "business_key")] if wait_for else []
     return definitions(
-        start(),
+        start(message=message),
+        *waits,
         *[script(i, '{"done": true}') for i in ids],
         end(outcome="done"),
-        *chain("start", *ids, "end"),
+        *chain("start", *(["wait"] if wait_for else []), *ids, "end"),
+        messages=tuple(m for m in (message, wait_for) if m),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from orchestration.engine.runtime import locked_run, resume_in_run, start_instance
+from orchestration.engine.start_data import clean_message_data
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -36,14 +37,18 @@ class _Taken(Exception):
 def _deliver(
     run: Run, subscription: MessageSubscription, name: str, key: str, variables: dict[str, Any]
 ) -> None:
+    node = run.graph["nodes"][subscription.node_id]
+    carried = clean_message_data(node["config"].get("message_fields", []), variables)
     # A message adds facts; it never rewrites what the process already knows (an approval, an amount).
     taken = sorted(k for k in variables if k in run.variables)
     if taken:
         raise MessageRefused(f"A message cannot change existing variables: {', '.join(taken)}.", taken)
+    # A field the message left out is filled ("" for text) only where the process has no value yet.
+    carried = {k: v for k, v in carried.items() if k in variables or k not in run.variables}
     step = subscription.step
     subscription.delete()
     suffix = f" for {key!r}" if key else ""
-    resume_in_run(run, step, variables, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
+    resume_in_run(run, step, carried, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
 
 
 def correlate_message(
@@ -53,6 +58,7 @@ def correlate_message(
     *,
     actor: Actor = None,
     authorize: Callable[[Workflow], bool] | None = None,
+    hand_off_after: int | None = None,
 ) -> ProcessInstance:
     """Deliver a message: resume the oldest instance waiting for (name, key), else start one.
 
@@ -60,7 +66,10 @@ def correlate_message(
     the next waiting instance or a message start event, or raises :class:`NoSubscription`.
     ``authorize(workflow)`` is asked about the process actually reached, with its row
     locked; False raises :class:`MessageRefused` and changes nothing. The variables may
-    add new names only (:class:`MessageRefused` otherwise).
+    add new names only (:class:`MessageRefused` otherwise), and must fit the fields the
+    receiving Wait or Start declares its message carries (:class:`StartDataError` naming
+    each field otherwise; none declared: any names). With ``hand_off_after`` (a web request
+    passes :data:`REQUEST_INLINE_BLOCKS`) at most that many blocks run here, a worker the rest.
     """
     variables = variables or {}
     for _ in range(5):
@@ -87,6 +96,7 @@ def correlate_message(
                     raise _Taken  # rolls the run back untouched
                 if authorize is not None and not authorize(run.instance.workflow):
                     raise MessageRefused("You may not send this message to the process waiting for it.")
+                run.hand_off_after = hand_off_after
                 _deliver(run, subscription, name, correlation_key, variables)
                 return run.instance
         except _Taken:
@@ -103,12 +113,14 @@ def correlate_message(
         raise NoSubscription(f"No process waits for message {name!r} with key {correlation_key!r}.")
     if authorize is not None and not authorize(starter.version.workflow):
         raise MessageRefused("You may not start the workflow this message starts.")
+    start_node = starter.version.graph["nodes"][starter.node_id]
     return start_instance(
         starter.version,
-        variables,
+        clean_message_data(start_node["config"].get("message_fields", []), variables),
         initiator=actor,
         business_key=correlation_key,
         trigger="message",
         start_node=starter.node_id,
         actor_label="message",
+        hand_off_after=hand_off_after,
     )
