@@ -11,6 +11,7 @@ from orchestration.models import MessageSubscription, ProcessInstance, WorkflowV
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from orchestration.bpmn.graph import Graph
     from orchestration.engine.context import Actor, Run
     from orchestration.models import Workflow
 
@@ -113,7 +114,8 @@ def correlate_message(
         raise NoSubscription(f"No process waits for message {name!r} with key {correlation_key!r}.")
     if authorize is not None and not authorize(starter.version.workflow):
         raise MessageRefused("You may not start the workflow this message starts.")
-    start_node = starter.version.graph["nodes"][starter.node_id]
+    graph: Graph = starter.version.graph  # type: ignore[assignment]  # a published version has its graph
+    start_node = graph["nodes"][starter.node_id]
     return start_instance(
         starter.version,
         clean_message_data(start_node["config"].get("message_fields", []), variables),
