@@ -44,6 +44,11 @@ def field(name: str, type: str = "string", required: bool = False, **extra: obje
     return f'<baton:formField name="{name}" label="{name.title()}" type="{type}" required="{str(required).lower()}"{attrs}/>'
 
 
+def message_field(name: str, type: str = "string", required: bool = False) -> str:
+    """What a message carries: one ``baton:messageField`` for a message start or wait."""
+    return f'<baton:messageField name="{name}" type="{type}" required="{str(required).lower()}"/>'
+
+
 def start(id: str = "start", *fields: str, name: str = "Start", cron: str = "", message: str = "") -> str:
     definition = ""
     if cron:
@@ -116,10 +121,10 @@ def wait_timer(id: str, duration: str, name: str = "") -> str:
     )
 
 
-def wait_message(id: str, message: str, key: str, name: str = "") -> str:
+def wait_message(id: str, message: str, key: str, *fields: str, name: str = "") -> str:
     return (
         f'<bpmn:intermediateCatchEvent id="{id}" name="{name or id}" baton:correlationKey={quoteattr(key)}>'
-        f'<bpmn:messageEventDefinition messageRef="msg_{message}"/></bpmn:intermediateCatchEvent>'
+        f'{_ext(*fields)}<bpmn:messageEventDefinition messageRef="msg_{message}"/></bpmn:intermediateCatchEvent>'
     )
 
 
@@ -146,14 +151,21 @@ def chain(*ids: str) -> list[str]:
     return [flow(a, b) for a, b in pairwise(ids)]
 
 
-def linear_inline(blocks: int) -> str:
-    """Start → ``blocks`` Set data blocks in a row (none waits) → End."""
+def linear_inline(blocks: int, *, message: str = "", wait_for: str = "") -> str:
+    """Start → ``blocks`` Set data blocks in a row (none waits) → End.
+
+    ``message`` makes the Start a message Start; ``wait_for`` puts a Wait for that message
+    (keyed on the business key) right after the Start.
+    """
     ids = [f"set{i}" for i in range(blocks)]
+    waits = [wait_message("wait", wait_for, "business_key")] if wait_for else []
     return definitions(
-        start(),
+        start(message=message),
+        *waits,
         *[script(i, '{"done": true}') for i in ids],
         end(outcome="done"),
-        *chain("start", *ids, "end"),
+        *chain("start", *(["wait"] if wait_for else []), *ids, "end"),
+        messages=tuple(m for m in (message, wait_for) if m),
     )
 
 

@@ -1,4 +1,4 @@
-"""Rows people add in the panel: form fields, input mappings, variables to set, results to keep."""
+"""Rows people add in the panel: form fields, what a message carries, input mappings, variables to set, results to keep."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from designer.panels.base import PanelRenderer, live_check, variable_name
 from designer.scope import TYPE_WORDS, Scope
 from orchestration import expressions, values
 from orchestration.bpmn.graph import VariableType
+from orchestration.engine.blocks.message_catch import MESSAGE_FIELD_TYPES
 from orchestration.engine.human import DEFAULT_MAX_LENGTH, MAX_LENGTH_CEILING
 
 # --- rows: form fields, mappings, Set data
@@ -136,6 +137,42 @@ class FormFieldRow(RowForm):
         return {k: v for k, v in item.items() if v != ""}
 
 
+_MESSAGE_TYPE_WORDS = {
+    "string": "Text",
+    "number": "Number",
+    "integer": "Whole number",
+    "boolean": "Yes / no",
+    "date": "Date",
+    "map": "Record (several values)",
+    "list": "List",
+}
+# What a message may carry is the engine's list; a type added there without words here fails at import.
+MESSAGE_TYPES = tuple((t, _MESSAGE_TYPE_WORDS[t]) for t in MESSAGE_FIELD_TYPES)
+
+
+class MessageFieldRow(RowForm):
+    """One value a message carries: its name (a variable for later blocks), its type, whether it must come."""
+
+    name = forms.CharField(label="Name", max_length=100, widget=_placeholder("name, e.g. quantity"))
+    type = forms.ChoiceField(label="Type", choices=MESSAGE_TYPES, initial="string")
+    required = forms.BooleanField(label="Must be sent", required=False)
+
+    @classmethod
+    def initial_from(cls, item: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            "name": item.get("name", ""),
+            "type": item.get("type", "") or "string",
+            "required": bool(values.parse_flag(item.get("required", ""))),
+        }
+
+    def item(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        item: dict[str, Any] = {"name": data["name"], "type": data["type"]}
+        if data["required"]:
+            item["required"] = True
+        return item
+
+
 class MappingRow(RowForm):
     """``name ← expression``: a connector input, or a variable read from a webhook's payload."""
 
@@ -245,6 +282,7 @@ def _row_set(form: type[RowForm], what: str) -> type[Rows]:
 
 
 FormFieldRows = _row_set(FormFieldRow, "field")
+MessageFieldRows = _row_set(MessageFieldRow, "value")
 InputRows = _row_set(MappingRow, "input")
 VariableRows = _row_set(VariableRow, "variable")
 OutputRows = _row_set(OutputRow, "output")

@@ -10,7 +10,7 @@ from lxml import etree
 from designer.diagram import Payload, extension_items, message, timer
 from designer.panels.base import BlockForm, PanelContext, definition_kind
 from designer.panels.not_run import UnsupportedForm
-from designer.panels.rows import FormFieldRows, VariableRows
+from designer.panels.rows import FormFieldRows, MessageFieldRows, VariableRows
 from designer.scope import Scope
 from orchestration import values
 
@@ -26,11 +26,12 @@ class StartForm(BlockForm):
     kind = "start"
     label = "Start"
     icon = "bi-play-circle"
-    help = "How a request begins, and the data it starts with. Each form field becomes a variable."
+    help = "How a request begins, and the data it starts with: each form field, or value a message carries, becomes a variable."
     partial = "start"
     row_sets = {
         "fields": (FormFieldRows, "formField", {}),
         "payload": (VariableRows, "input", {"payload": "map"}),
+        "carries": (MessageFieldRows, "messageField", {}),
     }
 
     start_kind = forms.ChoiceField(
@@ -55,6 +56,10 @@ class StartForm(BlockForm):
 
     def known_messages(self) -> list[str]:
         return self.ctx.diagram.message_names()
+
+    def shows_form_fields_on_message(self) -> bool:
+        """A message Start has no form; one saved with form fields shows them, so they can be removed."""
+        return bool(self.rows["fields"].forms)
 
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
@@ -90,6 +95,7 @@ class StartForm(BlockForm):
         payload["extensions"] = {
             "formField": self.rows["fields"].items(),
             "input": self.rows["payload"].items() if kind == "webhook" else [],
+            "messageField": self.rows["carries"].items() if kind == "event" else [],
         }
         if kind == "schedule":
             payload["timer"] = {"kind": "timeCycle", "value": data["cron"]}

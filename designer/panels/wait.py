@@ -10,6 +10,7 @@ from lxml import etree
 from designer.diagram import Payload, message, timer
 from designer.panels.base import BlockForm, PanelContext, definition_kind, duration_fields, setting
 from designer.panels.not_run import UnsupportedForm
+from designer.panels.rows import MessageFieldRows
 from designer.scope import Variable
 from orchestration import expressions
 from orchestration.durations import duration_to_iso, iso_to_duration
@@ -25,6 +26,7 @@ class WaitForm(BlockForm):
     help = "The request pauses here for a time, until a date, or until a message arrives."
     partial = "wait"
     live = {"wait_date": {"expect": "moment"}, "correlation_key": {"expect": "key"}}
+    row_sets = {"carries": (MessageFieldRows, "messageField", {})}
 
     wait_kind = forms.ChoiceField(
         label="Wait", choices=WAIT_KINDS, widget=forms.RadioSelect, initial="duration"
@@ -107,8 +109,10 @@ class WaitForm(BlockForm):
         if data["wait_kind"] == "message":
             payload["message"] = {"name": " ".join(data["message_name"].split())}
             payload["attrs"] = {"baton:correlationKey": data["correlation_key"].strip()}
+            payload["extensions"] = {"messageField": self.rows["carries"].items()}
             return payload
         payload["attrs"] = {"baton:correlationKey": None}
+        payload["extensions"] = {"messageField": []}
         if data["wait_kind"] == "date":
             payload["timer"] = {"kind": "timeDate", "value": data["wait_date"].strip()}
         else:

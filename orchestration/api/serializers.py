@@ -360,7 +360,12 @@ class MessageSerializer(serializers.Serializer[None]):
 
     name = serializers.CharField(max_length=200)
     correlation_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
-    variables = serializers.DictField(required=False, default=dict)
+    variables = serializers.DictField(
+        required=False,
+        default=dict,
+        help_text="The values the message carries, by name: the fields the receiving Wait or Start "
+        "declares, of their types (any new names when it declares none).",
+    )
 
 
 class MessageResultSerializer(serializers.Serializer[None]):

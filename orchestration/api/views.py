@@ -566,10 +566,20 @@ class MessageView(APIView):
         summary="Correlate a message",
         description=(
             "Resumes the oldest instance waiting for the message name and correlation key, or starts "
-            "the workflow whose start event receives the message. Needs start_workflow on the workflow."
+            "the workflow whose start event receives the message. Needs start_workflow on the workflow. "
+            "The variables must be the fields the receiving Wait or Start says the message carries, "
+            "of their types (when it declares none, any new names)."
         ),
         request=s.MessageSerializer,
-        responses={200: s.MessageResultSerializer, 403: FORBIDDEN, 404: NOT_FOUND},
+        responses={
+            200: s.MessageResultSerializer,
+            400: OpenApiResponse(
+                description='Variables errors by field: `{"variables": {field: [messages]}}` for a field '
+                "the receiving Wait or Start does not declare, or of the wrong type; or a list of messages."
+            ),
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+        },
     )
     def post(self, request: Request) -> Response:
         """Correlate the message and say which instance it reached."""
@@ -594,6 +604,7 @@ class MessageView(APIView):
                 actor=user,
                 # Checked again on the process actually reached, under its lock: the set may have changed.
                 authorize=lambda workflow: has_workflow_perm(user, "start_workflow", workflow),
+                hand_off_after=REQUEST_INLINE_BLOCKS,
             )
         except NoSubscription as exc:
             raise NotFound(str(exc)) from None

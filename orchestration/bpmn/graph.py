@@ -27,7 +27,7 @@ VariableType = Literal["string", "number", "integer", "boolean", "date", "map", 
 class FormField(TypedDict):
     name: str
     label: str
-    type: str  # string | text | number | integer | boolean | date | choice | email | money
+    type: str  # string | text | number | integer | boolean | date | choice | email | money; messages: list | map
     required: bool
     choices: list[str]
     min: NotRequired[float | None]

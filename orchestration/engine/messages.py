@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.engine import boundaries
 from orchestration.engine.runtime import drive_tokens, locked_run, resume_in_run, start_instance
+from orchestration.engine.start_data import clean_message_data
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from orchestration.bpmn.graph import Graph
     from orchestration.engine.context import Actor, Run
     from orchestration.models import Workflow
 
@@ -37,22 +39,25 @@ class _Taken(Exception):
 def _deliver(
     run: Run, subscription: MessageSubscription, name: str, key: str, variables: dict[str, Any]
 ) -> None:
+    node = run.graph["nodes"][subscription.node_id]
+    carried = clean_message_data(node["config"].get("message_fields", []), variables)
     # A message adds facts; it never rewrites what the process already knows (an approval, an amount).
     taken = sorted(k for k in variables if k in run.variables)
     if taken:
         raise MessageRefused(f"A message cannot change existing variables: {', '.join(taken)}.", taken)
+    # A field the message left out is filled ("" for text) only where the process has no value yet.
+    carried = {k: v for k, v in carried.items() if k in variables or k not in run.variables}
     step = subscription.step
     suffix = f" for {key!r}" if key else ""
-    boundary = run.graph["nodes"].get(subscription.node_id)
-    if step is not None and boundary is not None and boundary["kind"] == "boundary":
+    if step is not None and node["kind"] == "boundary":
         # A message while the step waits: a non-interrupting one may come again, so its wait stays.
-        if boundary["config"]["interrupting"]:
+        if node["config"]["interrupting"]:
             subscription.delete()
         why = f"Message {name!r} received{suffix}"
-        drive_tokens(run, boundaries.fire(run, step, subscription.node_id, why=why, variables=variables))
+        drive_tokens(run, boundaries.fire(run, step, subscription.node_id, why=why, variables=carried))
         return
     subscription.delete()
-    resume_in_run(run, step, variables, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
+    resume_in_run(run, step, carried, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
 
 
 def correlate_message(
@@ -62,6 +67,7 @@ def correlate_message(
     *,
     actor: Actor = None,
     authorize: Callable[[Workflow], bool] | None = None,
+    hand_off_after: int | None = None,
 ) -> ProcessInstance:
     """Deliver a message: resume the oldest instance waiting for (name, key), else start one.
 
@@ -69,7 +75,10 @@ def correlate_message(
     the next waiting instance or a message start event, or raises :class:`NoSubscription`.
     ``authorize(workflow)`` is asked about the process actually reached, with its row
     locked; False raises :class:`MessageRefused` and changes nothing. The variables may
-    add new names only (:class:`MessageRefused` otherwise).
+    add new names only (:class:`MessageRefused` otherwise), and must fit the fields the
+    receiving Wait or Start declares its message carries (:class:`StartDataError` naming
+    each field otherwise; none declared: any names). With ``hand_off_after`` (a web request
+    passes :data:`REQUEST_INLINE_BLOCKS`) at most that many blocks run here, a worker the rest.
     """
     variables = variables or {}
     for _ in range(5):
@@ -96,6 +105,7 @@ def correlate_message(
                     raise _Taken  # rolls the run back untouched
                 if authorize is not None and not authorize(run.instance.workflow):
                     raise MessageRefused("You may not send this message to the process waiting for it.")
+                run.hand_off_after = hand_off_after
                 _deliver(run, subscription, name, correlation_key, variables)
                 return run.instance
         except _Taken:
@@ -112,12 +122,15 @@ def correlate_message(
         raise NoSubscription(f"No process waits for message {name!r} with key {correlation_key!r}.")
     if authorize is not None and not authorize(starter.version.workflow):
         raise MessageRefused("You may not start the workflow this message starts.")
+    graph: Graph = starter.version.graph  # type: ignore[assignment]  # a published version has its graph
+    start_node = graph["nodes"][starter.node_id]
     return start_instance(
         starter.version,
-        variables,
+        clean_message_data(start_node["config"].get("message_fields", []), variables),
         initiator=actor,
         business_key=correlation_key,
         trigger="message",
         start_node=starter.node_id,
         actor_label="message",
+        hand_off_after=hand_off_after,
     )

@@ -39,6 +39,8 @@ class StartDataError(Exception):
 
 def _convert(field: FormField, value: Any) -> Any:
     kind = field["type"]
+    if kind in _STRUCTURED:  # a message's list or record: kept as sent, only its shape is checked
+        return _shaped(kind, value)
     if kind in ("number", "integer"):
         if isinstance(value, bool):
             raise ValueError("Enter a number.")
@@ -143,11 +145,29 @@ def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
     fields: list[FormField] = node["config"].get("fields", [])
     if not fields:
         return dict(data)
+    return _clean_fields(fields, data, "Not a field of this workflow's start form.")
+
+
+def clean_message_data(fields: list[FormField], data: dict[str, Any]) -> dict[str, Any]:
+    """A message's variables checked against the fields it declares it carries; raises StartDataError.
+
+    Each error names the field: one the message does not declare, one of the wrong type,
+    a required one missing. Declaring no fields keeps a message open: any new names pass
+    unchecked (what messages did before they could declare their data).
+    """
+    if not isinstance(data, dict):
+        raise StartDataError({"variables": ["Expected an object of field values."]})
+    if not fields:
+        return dict(data)
+    return _clean_fields(fields, data, "Not a field this message carries.")
+
+
+def _clean_fields(fields: list[FormField], data: dict[str, Any], unknown: str) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     known = {f["name"] for f in fields}
     for name in data:
         if name not in known:
-            errors[name] = ["Not a field of this workflow's start form."]
+            errors[name] = [unknown]
     variables: dict[str, Any] = {}
     amounts: list[tuple[FormField, Any]] = []
     for field in fields:
@@ -185,6 +205,14 @@ _DECLARED_AS_FIELD = {
 _STRUCTURED: dict[str, type | None] = {"map": dict, "list": list, "dyn": None}
 
 
+def _shaped(kind: str, value: Any) -> Any:
+    """``value`` when it is a record (map) or a list as ``kind`` says; ValueError otherwise."""
+    wanted = _STRUCTURED[kind]
+    if wanted is not None and not isinstance(value, wanted):
+        raise ValueError(f"Expected {'an object' if wanted is dict else 'a list'}.")
+    return value
+
+
 def clean_variables(graph: Graph, data: dict[str, Any]) -> dict[str, Any]:
     """An operator's corrected values, converted and checked like start data; raises StartDataError.
 
@@ -206,11 +234,10 @@ def clean_variables(graph: Graph, data: dict[str, Any]) -> dict[str, Any]:
         field = fields.get(name)
         kind = declared.get(name)
         if field is None and kind in _STRUCTURED:
-            wanted = _STRUCTURED[kind]
-            if wanted is not None and not isinstance(value, wanted):
-                errors[name] = [f"Expected {'an object' if wanted is dict else 'a list'}."]
-            else:
-                clean[name] = value
+            try:
+                clean[name] = _shaped(kind, value)
+            except ValueError as exc:
+                errors[name] = [str(exc)]
             continue
         if field is None:
             if kind not in _DECLARED_AS_FIELD:

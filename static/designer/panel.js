@@ -14,7 +14,8 @@
 
   const COMMAND = 'baton.panel.apply';
   const EXTENSION_TYPES = {
-    formField: 'baton:FormField', property: 'baton:Property', input: 'baton:Input', output: 'baton:Output',
+    formField: 'baton:FormField', messageField: 'baton:MessageField', property: 'baton:Property',
+    input: 'baton:Input', output: 'baton:Output',
   };
   const TIMER_KINDS = ['timeDuration', 'timeDate', 'timeCycle'];
   const registered = new WeakSet();

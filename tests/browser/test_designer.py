@@ -10,6 +10,7 @@ from django.contrib.auth.models import Group
 from guardian.shortcuts import assign_perm
 from playwright.sync_api import Page, expect
 
+from designer.diagram import Diagram, extension_items
 from orchestration.definitions import current_draft
 from orchestration.engine import start_instance
 from orchestration.models import Step, Workflow
@@ -439,3 +440,26 @@ def test_the_author_sets_a_text_fields_maximum_length_on_the_start_form(demo, lo
         lambda: 'maxLength="300"' in (current_draft(workflow).bpmn_xml or ""),  # type: ignore[union-attr]
         what="the limit saved in the draft",
     )
+
+
+def test_the_author_lists_what_a_starting_message_carries(demo, login, screenshot) -> None:
+    page = login("admin")
+    new_workflow(page, "Orders from the shop")
+    select(page, "StartEvent_1")
+    form = panel_form(page, "start")
+    form.get_by_label("When a message arrives").check()
+    expect(form.get_by_role("button", name="Add a field")).to_be_hidden()  # a message Start has no form
+    form.get_by_label("Message name").fill("order_placed")
+    add_rows(form, "Add a value", {"name, e.g. quantity": "quantity", "select:type": "integer"})
+    form.locator("[data-baton-row]").last.get_by_label("Must be sent").check()
+    apply(page)
+    screenshot(page, "message-start-lists-what-the-message-carries")
+
+    workflow = Workflow.objects.get(name="Orders from the shop")
+
+    def carried() -> list[dict[str, str]]:
+        start = Diagram.parse(current_draft(workflow).bpmn_xml).find("StartEvent_1")  # type: ignore[union-attr]
+        return extension_items(start, "messageField") if start is not None else []
+
+    wait_for(lambda: carried(), what="what the message carries saved in the draft")
+    assert carried() == [{"name": "quantity", "type": "integer", "required": "true"}]

@@ -422,9 +422,52 @@ def test_wait_asks_for_what_its_kind_needs() -> None:
     assert not form.is_valid() and "it must give a date" in errors_of(form)
     form = bound(WAIT, "wait", {"wait_kind": "message", "message_name": "paid", "wait_unit": "days"})
     assert not form.is_valid() and "Say which value a message must carry" in errors_of(form)
-    form = bound(WAIT, "wait", {"wait_kind": "date", "wait_date": "order_id", "wait_unit": "days"})
+    form = bound(
+        WAIT, "wait", {"wait_kind": "date", "wait_date": "order_id", "wait_unit": "days", **rows("carries")}
+    )
     assert form.is_valid(), errors_of(form)
     assert form.payload()["timer"] == {"kind": "timeDate", "value": "order_id"}
+
+
+@pytest.mark.django_db
+def test_what_a_message_carries_is_checked_row_by_row() -> None:
+    carries = rows(
+        "carries",
+        {"name": "paid_amount", "type": "number"},
+        {"name": "paid_amount", "type": "date"},
+        {"name": "2nd", "type": "string"},
+        {"name": "initiator", "type": "string"},
+        {"name": "lines", "type": "decimal"},
+    )
+    message = {"wait_kind": "message", "message_name": "paid", "correlation_key": "order_id"}
+    form = bound(WAIT, "wait", {**message, "wait_unit": "days", **carries})
+    assert not form.is_valid()
+    text = errors_of(form)
+    assert "Another value is already named paid_amount" in text
+    assert "Select a valid choice. decimal is not one of the available choices." in text
+    assert "Use letters, digits and _, not starting with a digit." in text  # 2nd
+    assert "initiator is a name Baton keeps for itself." in text
+
+
+@pytest.mark.django_db
+def test_what_a_message_carries_is_written_only_while_the_wait_is_for_a_message() -> None:
+    carries = rows(
+        "carries",
+        {"name": "paid_amount", "type": "number", "required": "on"},
+        {"name": "lines", "type": "list"},
+    )
+    message = {"wait_kind": "message", "message_name": "paid", "correlation_key": "order_id"}
+    form = bound(WAIT, "wait", {**message, "wait_unit": "days", **carries})
+    assert form.is_valid(), errors_of(form)
+    assert form.payload()["extensions"] == {
+        "messageField": [
+            {"name": "paid_amount", "type": "number", "required": True},
+            {"name": "lines", "type": "list"},
+        ]
+    }
+    form = bound(WAIT, "wait", {"wait_kind": "duration", "wait_count": "2", "wait_unit": "days", **carries})
+    assert form.is_valid(), errors_of(form)
+    assert form.payload()["extensions"] == {"messageField": []}
 
 
 @pytest.mark.django_db
@@ -433,7 +476,13 @@ def test_start_checks_schedule_and_form_fields() -> None:
     form = bound(
         SHOWCASE,
         "StartEvent_request",
-        {"start_kind": "schedule", "cron": "every day", **rows("fields"), **rows("payload")},
+        {
+            "start_kind": "schedule",
+            "cron": "every day",
+            **rows("fields"),
+            **rows("payload"),
+            **rows("carries"),
+        },
     )
     assert not form.is_valid() and "Write five fields" in errors_of(form)
     form = bound(
@@ -449,6 +498,7 @@ def test_start_checks_schedule_and_form_fields() -> None:
                 {"name": "n", "type": "number", "min": "5", "max": "1", "default": "many"},
             ),
             **rows("payload"),
+            **rows("carries"),
         },
     )
     assert not form.is_valid()
@@ -468,6 +518,7 @@ def test_a_form_fields_limits_are_numbers_as_the_compiler_reads_them() -> None:
             "start_kind": "form",
             **rows("fields", {"name": "n", "type": "number", "min": "nan", "max": "inf"}),
             **rows("payload"),
+            **rows("carries"),
         },
     )
     assert not form.is_valid()
@@ -564,11 +615,15 @@ def test_the_author_sets_a_text_fields_maximum_length_which_the_compiler_reads()
         {"name": "why", "type": "text", "max_length": "500"},
         {"name": "n", "type": "number", "max_length": "5"},
     )
-    form = bound(SHOWCASE, "StartEvent_request", {"start_kind": "form", **fields, **rows("payload")})
+    form = bound(
+        SHOWCASE, "StartEvent_request", {"start_kind": "form", **fields, **rows("payload"), **rows("carries")}
+    )
     assert not form.is_valid() and "Only text fields have a length" in errors_of(form)
 
     fields = rows("fields", {"name": "why", "type": "text", "max_length": "500"})
-    form = bound(SHOWCASE, "StartEvent_request", {"start_kind": "form", **fields, **rows("payload")})
+    form = bound(
+        SHOWCASE, "StartEvent_request", {"start_kind": "form", **fields, **rows("payload"), **rows("carries")}
+    )
     assert form.is_valid(), errors_of(form)
     [item] = form.payload()["extensions"]["formField"]
     assert item == {"name": "why", "type": "text", "maxLength": "500"}

@@ -318,12 +318,115 @@ def test_wait_switches_between_duration_date_and_message(designer: Client) -> No
     )
     node = compile_bpmn(on_message).graph["nodes"]["wait"]  # type: ignore[index]
     assert node["kind"] == "message_catch"
-    assert node["config"] == {"message": "payment-received", "correlation_key": "order_id"}
+    assert node["config"] == {
+        "message": "payment-received",
+        "correlation_key": "order_id",
+        "message_fields": [],
+    }
 
     _, back = change(designer, on_message, "wait", wait_kind="duration", wait_count="30", wait_unit="minutes")
     node = compile_bpmn(back).graph["nodes"]["wait"]  # type: ignore[index]
     assert node == {**node, "kind": "timer_catch", "config": {"duration": "PT30M"}}
     assert "correlationKey" not in back
+
+
+def test_what_a_wait_for_a_message_carries_compiles_to_typed_variables(designer: Client) -> None:
+    _, on_message = change(
+        designer,
+        WAITS,
+        "wait",
+        **{
+            "wait_kind": "message",
+            "message_name": "payment-received",
+            "correlation_key": "order_id",
+            "carries-0-name": "paid_amount",
+            "carries-0-type": "number",
+            "carries-0-required": "on",
+            "carries-1-name": "lines",
+            "carries-1-type": "list",
+            "carries-TOTAL_FORMS": "2",
+        },
+    )
+    result = compile_bpmn(on_message)
+    assert result.ok, result.errors
+    carried = result.graph["nodes"]["wait"]["config"]["message_fields"]  # type: ignore[index]
+    assert [(f["name"], f["type"], f["required"]) for f in carried] == [
+        ("paid_amount", "number", True),
+        ("lines", "list", False),
+    ]
+    assert result.graph["variables"]["paid_amount"] == "number"  # type: ignore[index]
+    # The panel reads the rows back as they were written.
+    assert ("carries-0-name", "paid_amount") in load(designer, on_message, "wait")
+
+    _, back = change(designer, on_message, "wait", wait_kind="duration", wait_count="30", wait_unit="minutes")
+    assert "messageField" not in back
+
+
+def _start_panel(client: Client, xml: str) -> lxml.html.HtmlElement:
+    response = client.post(
+        reverse("designer:panel", args=["purchase"]), {"xml": xml, "element": "StartEvent_request"}
+    )
+    assert response.status_code == 200
+    return lxml.html.fromstring(response.content.decode())
+
+
+def _form_fields_shown_for(page: lxml.html.HtmlElement) -> str:
+    """The start kinds the "Form fields" rows show for ("" when shown for every kind)."""
+    (section,) = page.xpath("//section[@data-baton-rows='fields']/..")
+    return str(section.get("data-baton-show", ""))
+
+
+def test_what_a_message_start_carries_compiles_and_a_message_start_shows_no_form(designer: Client) -> None:
+    plain = re_start_without_fields(SHOWCASE)
+    assert _form_fields_shown_for(_start_panel(designer, plain)) == "start_kind=form|schedule|webhook"
+    _, on_event = change(
+        designer,
+        plain,
+        "StartEvent_request",
+        **{
+            "start_kind": "event",
+            "message_name": "po-created",
+            "carries-0-name": "item",
+            "carries-0-type": "string",
+            "carries-0-required": "on",
+            "carries-1-name": "amount",
+            "carries-1-type": "number",
+            "carries-2-name": "currency",
+            "carries-2-type": "string",
+            "carries-TOTAL_FORMS": "3",
+        },
+    )
+    result = compile_bpmn(on_event)
+    assert result.ok, result.errors
+    config = result.graph["nodes"]["StartEvent_request"]["config"]  # type: ignore[index]
+    assert [(f["name"], f["type"]) for f in config["message_fields"]] == [
+        ("item", "string"),
+        ("amount", "number"),
+        ("currency", "string"),
+    ]
+    assert config["fields"] == []
+    page = _start_panel(designer, on_event)
+    assert "What the message carries" in page.text_content()
+
+    _, to_form = change(designer, on_event, "StartEvent_request", start_kind="form")
+    assert "messageField" not in to_form
+
+
+def test_a_message_start_saved_with_form_fields_still_shows_them(designer: Client) -> None:
+    _, on_event = change(
+        designer, SHOWCASE, "StartEvent_request", start_kind="event", message_name="po-created"
+    )
+    assert _form_fields_shown_for(_start_panel(designer, on_event)) == ""
+
+
+def re_start_without_fields(xml: str) -> str:
+    """The showcase with a Start that has no form fields (its later blocks then read undeclared names)."""
+    diagram = Diagram.parse(xml)
+    start = diagram.find("StartEvent_request")
+    assert start is not None
+    for ext in start.findall("{http://www.omg.org/spec/BPMN/20100524/MODEL}extensionElements"):
+        start.remove(ext)
+    return diagram.to_xml()
 
 
 def test_end_outcome_and_names_are_written_where_the_compiler_reads_them(designer: Client) -> None:

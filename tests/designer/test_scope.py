@@ -36,6 +36,24 @@ def test_a_block_sees_the_start_form_and_what_earlier_blocks_set_but_nothing_lat
     assert "order_id" not in scope(SHOWCASE, "Task_place_order").types()
 
 
+def test_a_block_after_a_message_sees_what_the_message_carries_typed() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.message_field("order_id", required=True), name="Order in", message="order"),
+        bpmn.wait_message(
+            "paid", "payment", "order_id", bpmn.message_field("paid_amount", "number"), name="Paid"
+        ),
+        bpmn.script("calc", '{"settled": paid_amount > 0.0}'),
+        bpmn.end(),
+        *bpmn.chain("start", "paid", "calc", "end"),
+        messages=("order", "payment"),
+    )
+    at = scope(xml, "calc")
+    order_id, paid = at.get("order_id"), at.get("paid_amount")
+    assert order_id is not None and (order_id.type, order_id.origin) == ("string", "Start: Order in")
+    assert paid is not None and (paid.type, paid.origin) == ("number", "Paid")
+    assert "paid_amount" not in scope(xml, "paid").types()
+
+
 def test_a_path_sees_what_its_source_block_set() -> None:
     assert scope(SHOWCASE, "Flow_yes").types()["within_authority"] == "boolean"
     assert scope(SHOWCASE, "Flow_to_within_authority").types()["within_authority"] == "boolean"

@@ -410,6 +410,7 @@ def test_plain_start_has_no_trigger():
         "message": "",
         "fields": [],
         "inputs": {},
+        "message_fields": [],
     }
 
 
@@ -453,6 +454,133 @@ def test_message_start_naming_an_undefined_message_is_refused():
         'message "Nope", which the file does not define'
         in errors_of(process(chain()).replace(START, start))[0]
     )
+
+
+def _on_message(*fields: str, after: str = '{"big": quantity > 10}', wait: tuple[str, ...] = ()) -> str:
+    """A message Start "Order in" carrying ``fields``, then Set data ``after`` (and a Wait carrying ``wait``)."""
+    steps = [bpmn.wait_message("paid", "payment", "order_id", *wait, name="Paid")] if wait else []
+    ids = ["start", *(["paid"] if wait else []), "calc", "end"]
+    return bpmn.definitions(
+        bpmn.start("start", *fields, name="Order in", message="order"),
+        *steps,
+        bpmn.script("calc", after, name="Work out"),
+        bpmn.end(),
+        *bpmn.chain(*ids),
+        messages=("order", "payment"),
+    )
+
+
+def test_message_start_types_what_the_message_carries_for_the_blocks_after_it():
+    graph = compiled(
+        _on_message(
+            bpmn.message_field("quantity", "integer", required=True),
+            bpmn.message_field("order"),
+            bpmn.message_field("lines", "list"),
+            bpmn.message_field("customer", "map"),
+            after='{"big": quantity > 10 && size(lines) > 0, "who": customer.name}',
+        )
+    ).graph
+    assert graph is not None
+    assert graph["nodes"]["start"]["config"]["message_fields"][0] == {
+        "name": "quantity",
+        "label": "quantity",
+        "type": "integer",
+        "required": True,
+        "choices": [],
+    }
+    assert graph["nodes"]["start"]["config"]["fields"] == []
+    variables = graph["variables"]
+    assert (variables["quantity"], variables["order"], variables["lines"], variables["customer"]) == (
+        "integer",
+        "string",
+        "list",
+        "map",
+    )
+    assert variables["big"] == "boolean"
+
+
+def test_expression_reading_what_the_message_does_not_carry_is_refused():
+    errors = errors_of(_on_message(bpmn.message_field("quantity", "integer"), after='{"big": price > 10}'))
+    assert len(errors) == 1 and "price" in errors[0] and "(calc)" in errors[0]
+
+
+def test_expression_comparing_a_message_field_with_the_wrong_type_is_refused():
+    errors = errors_of(
+        _on_message(bpmn.message_field("quantity", "integer"), after='{"big": quantity > "10"}')
+    )
+    assert len(errors) == 1 and "(calc)" in errors[0]
+
+
+def test_message_field_of_an_unknown_type_is_refused_naming_the_block():
+    assert errors_of(_on_message(bpmn.message_field("quantity", "decimal"), after='{"x": 1}')) == [
+        'Start "Order in" (start): message field "quantity" has unknown type "decimal"; '
+        "use one of string, number, integer, boolean, date, map, list."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        (
+            (bpmn.message_field("quantity"), bpmn.message_field("quantity")),
+            'two message fields named "quantity"',
+        ),
+        ((bpmn.message_field("2nd"),), 'message field "2nd" is not a valid variable name'),
+        ((bpmn.message_field("initiator"),), 'message field "initiator" would overwrite a built-in variable'),
+        ((bpmn.message_field("payload"),), 'message field "payload" is reserved'),
+        ((bpmn.field("note"), bpmn.message_field("quantity")), "has both form fields and message fields"),
+    ],
+)
+def test_invalid_message_fields_are_refused(fields, message):
+    errors = errors_of(_on_message(*fields, after='{"x": 1}'))
+    assert len(errors) == 1 and message in errors[0], errors
+
+
+def test_only_a_start_on_a_message_lists_what_a_message_carries():
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.message_field("quantity"), name="Form"),
+        bpmn.end(),
+        bpmn.flow("start", "end"),
+    )
+    assert errors_of(xml) == [
+        'Start "Form" (start): lists what a message carries, but it does not start on a message.'
+    ]
+
+
+def test_message_start_with_form_fields_only_still_compiles_them():
+    graph = compiled(_on_message(bpmn.field("quantity", "integer"))).graph
+    assert graph is not None
+    assert [f["name"] for f in graph["nodes"]["start"]["config"]["fields"]] == ["quantity"]
+    assert graph["nodes"]["start"]["config"]["message_fields"] == []
+
+
+def test_wait_for_a_message_types_what_it_carries_for_the_blocks_after_it():
+    xml = _on_message(
+        bpmn.message_field("order_id", required=True),
+        bpmn.message_field("quantity", "integer"),
+        wait=(
+            bpmn.message_field("paid_amount", "number", required=True),
+            bpmn.message_field("paid_on", "date"),
+        ),
+        after='{"big": paid_amount > 10.0 && paid_on >= "2026-01-01"}',
+    )
+    graph = compiled(xml).graph
+    assert graph is not None
+    assert [f["name"] for f in graph["nodes"]["paid"]["config"]["message_fields"]] == [
+        "paid_amount",
+        "paid_on",
+    ]
+    assert (graph["variables"]["paid_amount"], graph["variables"]["paid_on"]) == ("number", "date")
+
+
+def test_wait_reading_what_its_message_does_not_carry_is_refused():
+    xml = _on_message(
+        bpmn.message_field("order_id"),
+        wait=(bpmn.message_field("paid_amount", "number"),),
+        after='{"big": paid_total > 10.0}',
+    )
+    errors = errors_of(xml)
+    assert len(errors) == 1 and "paid_total" in errors[0], errors
 
 
 def test_webhook_inputs_read_the_payload_and_declare_variables():
@@ -1148,6 +1276,7 @@ def test_wait_for_a_message_compiles_its_name_and_correlation_key():
     assert graph["nodes"]["e1"]["config"] == {
         "message": "payment_received",
         "correlation_key": "business_key",
+        "message_fields": [],
     }
     assert graph["messages"] == ["payment_received"]
 

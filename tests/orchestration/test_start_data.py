@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestration.engine.start_data import StartDataError, clean_start_data
+from orchestration.engine.start_data import StartDataError, clean_message_data, clean_start_data
 
 NODE = {
     "id": "start",
@@ -164,3 +164,48 @@ def test_a_required_field_sent_blank_is_refused_not_given_its_default() -> None:
 
 def test_a_field_left_out_takes_its_default() -> None:
     assert clean_start_data(TEXTS, {"item": "Laptop"})["currency"] == "USD"  # type: ignore[arg-type]
+
+
+# --- what a message carries
+
+CARRIED = [
+    {"name": "order_id", "label": "order_id", "type": "string", "required": True, "choices": []},
+    {"name": "lines", "label": "lines", "type": "list", "required": False, "choices": []},
+    {"name": "customer", "label": "customer", "type": "map", "required": True, "choices": []},
+    {"name": "urgent", "label": "urgent", "type": "boolean", "required": False, "choices": []},
+]
+
+
+def test_a_message_declaring_no_fields_passes_any_names_as_before() -> None:
+    assert clean_message_data([], {"anything": [1, 2], "else": "x"}) == {"anything": [1, 2], "else": "x"}
+
+
+def test_a_message_keeps_its_lists_and_records_whole() -> None:
+    data = {"order_id": " A-1 ", "lines": [{"sku": "X"}], "customer": {"name": "Acme", "tags": []}}
+
+    assert clean_message_data(CARRIED, data) == {  # type: ignore[arg-type]
+        "order_id": "A-1",
+        "lines": [{"sku": "X"}],
+        "customer": {"name": "Acme", "tags": []},
+        "urgent": False,  # a yes/no left out is no, as on a start form
+    }
+
+
+def test_a_message_names_every_field_it_refuses() -> None:
+    with pytest.raises(StartDataError) as caught:
+        clean_message_data(CARRIED, {"lines": {"sku": "X"}, "colour": "red", "urgent": "maybe"})  # type: ignore[arg-type]
+
+    assert caught.value.errors == {
+        "colour": ["Not a field this message carries."],
+        "order_id": ["This field is required."],
+        "lines": ["Expected a list."],
+        "customer": ["This field is required."],
+        "urgent": ["Enter true or false."],
+    }
+
+
+def test_message_data_that_is_not_an_object_is_refused() -> None:
+    with pytest.raises(StartDataError) as caught:
+        clean_message_data(CARRIED, ["A-1"])  # type: ignore[arg-type]
+
+    assert caught.value.errors == {"variables": ["Expected an object of field values."]}

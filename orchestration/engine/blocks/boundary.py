@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Literal, TypedDict
 from orchestration.bpmn.context import baton_attr, local_name, text_of
 from orchestration.bpmn.parse import bpmn
 from orchestration.engine.blocks.base import Block, Kind
+from orchestration.engine.blocks.message_catch import read_message_fields
 from orchestration.schedules import TimerSpec, parse_timer
 
 if TYPE_CHECKING:
     from lxml import etree
 
     from orchestration.bpmn.context import ReadContext, Subject
+    from orchestration.bpmn.graph import FormField
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
     from orchestration.models import Step
@@ -43,6 +45,7 @@ class BoundaryConfig(TypedDict):
     error_variable: str  # where the caught error's code and message go ("" nowhere)
     message: str
     correlation_key: str
+    message_fields: list[FormField]  # what a message carries (read_message_fields); [] takes any new names
 
 
 def read(el: etree._Element, ctx: ReadContext) -> BoundaryConfig | None:
@@ -63,6 +66,7 @@ def read(el: etree._Element, ctx: ReadContext) -> BoundaryConfig | None:
         "error_variable": "",
         "message": "",
         "correlation_key": "",
+        "message_fields": [],
     }
     local = local_name(defs[0]) if defs else ""
     if local == "timerEventDefinition":
@@ -91,6 +95,7 @@ def read(el: etree._Element, ctx: ReadContext) -> BoundaryConfig | None:
         else:
             ctx.check_expression(subject, "correlation key", key, expect="key")
         config["correlation_key"] = key
+        config["message_fields"] = read_message_fields(el, ctx, subject)
     elif not defs:
         ctx.error(
             subject, 'waits for nothing: make it a deadline (timer), an "If it fails" (error) or a message.'

@@ -1,11 +1,17 @@
-"""Wait for an event: subscribe under the message name and the computed correlation key."""
+"""Wait for an event: subscribe under the message name and the computed correlation key.
+
+Also what a message carries (``baton:messageField``), read the same way wherever a
+message arrives: a message Start, a Wait for a message, a message on a waiting step.
+"""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, TypedDict
 
-from orchestration.bpmn.context import baton_attr
+from orchestration.bpmn.context import baton_attr, baton_children
+from orchestration.bpmn.graph import FormField, VariableType
 from orchestration.engine.blocks.base import Block, BlockError, Kind
+from orchestration.engine.start_data import MAX_LENGTH_CEILING
 from orchestration.engine.transitions import move
 from orchestration.engine.writes import write_step
 from orchestration.expressions import ExpressionError, evaluate
@@ -14,16 +20,66 @@ from orchestration.models import MessageSubscription, Step
 if TYPE_CHECKING:
     from lxml import etree
 
-    from orchestration.bpmn.context import ReadContext
+    from orchestration.bpmn.context import ReadContext, Subject
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
 
 
 class MessageCatchConfig(TypedDict):
-    """A Wait for a message: its name, and the CEL key picking the instance it is for."""
+    """A Wait for a message: its name, the CEL key picking the instance it is for, what it carries."""
 
     message: str
     correlation_key: str
+    message_fields: list[FormField]  # none declared: any new names are taken, untyped
+
+
+# What a message field may hold. A machine's payload has no form: no choices, bounds or defaults;
+# records and lists come whole. Money needs a currency field beside it, which start forms offer.
+MESSAGE_FIELD_TYPES: dict[str, VariableType] = {
+    "string": "string",
+    "number": "number",
+    "integer": "integer",
+    "boolean": "boolean",
+    "date": "date",
+    "map": "map",
+    "list": "list",
+}
+
+
+def read_message_fields(el: etree._Element, ctx: ReadContext, subject: Subject) -> list[FormField]:
+    """The ``baton:messageField`` elements of ``el``: what its message carries, each declared as a variable.
+
+    Checked at runtime by :func:`orchestration.engine.start_data.clean_message_data`.
+    """
+    fields: list[FormField] = []
+    for item in baton_children(el, "messageField"):
+        name = item.get("name", "").strip()
+        if not ctx.variable_name_ok(name, subject, "message field"):
+            continue
+        if any(existing["name"] == name for existing in fields):
+            ctx.error(subject, f'has two message fields named "{name}".')
+            continue
+        written = item.get("type", "").strip() or "string"
+        variable_type = MESSAGE_FIELD_TYPES.get(written)
+        if variable_type is None:
+            ctx.error(
+                subject,
+                f'message field "{name}" has unknown type "{written}"; '
+                f"use one of {', '.join(MESSAGE_FIELD_TYPES)}.",
+            )
+            continue
+        field: FormField = {
+            "name": name,
+            "label": name,
+            "type": written,
+            "required": ctx.flag(item.get("required"), subject, f'message field "{name}" required'),
+            "choices": [],
+        }
+        if written == "string":
+            field["max_length"] = MAX_LENGTH_CEILING  # no form's line length: a machine may send a paragraph
+        fields.append(field)
+        ctx.declare(name, variable_type, subject)
+    return fields
 
 
 def read(el: etree._Element, ctx: ReadContext) -> MessageCatchConfig | None:
@@ -36,7 +92,11 @@ def read(el: etree._Element, ctx: ReadContext) -> MessageCatchConfig | None:
         ctx.error(subject, "needs a correlation key: an expression that picks the instance a message is for.")
     else:
         ctx.check_expression(subject, "correlation key", key, expect="key")
-    return {"message": message, "correlation_key": key}
+    return {
+        "message": message,
+        "correlation_key": key,
+        "message_fields": read_message_fields(el, ctx, subject),
+    }
 
 
 class MessageCatchBlock(Block):

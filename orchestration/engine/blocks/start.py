@@ -12,6 +12,7 @@ from orchestration.bpmn.context import baton_children, clean, local_name, text_o
 from orchestration.bpmn.graph import FormField, VariableType
 from orchestration.bpmn.parse import bpmn
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
+from orchestration.engine.blocks.message_catch import read_message_fields
 from orchestration.engine.start_data import DEFAULT_MAX_LENGTH, MAX_LENGTH_CEILING
 
 if TYPE_CHECKING:
@@ -28,6 +29,7 @@ class StartConfig(TypedDict):
     message: str  # message start
     fields: list[FormField]
     inputs: dict[str, str]  # webhook payload mapping: variable -> CEL over ``payload``
+    message_fields: list[FormField]  # message start: what the message carries
 
 
 _FIELD_TYPES: dict[str, VariableType] = {
@@ -69,13 +71,36 @@ def read(el: etree._Element, ctx: ReadContext) -> StartConfig | None:
             kind = local.removesuffix("EventDefinition")
             ctx.refuse(el, subject, f"{kind} start event", "use a plain, timer or message Start")
             return None
+    fields = _form_fields(el, subject, ctx)
     return {
         "trigger": trigger,
         "cron": cron,
         "message": message,
-        "fields": _form_fields(el, subject, ctx),
+        "fields": fields,
         "inputs": ctx.mapping(el, subject, "input", scope="payload", declares="inferred"),
+        "message_fields": _message_fields(el, trigger, fields, subject, ctx),
     }
+
+
+def _message_fields(
+    el: etree._Element, trigger: str, form: list[FormField], subject: Subject, ctx: ReadContext
+) -> list[FormField]:
+    """What a message Start's message carries; only a message Start lists it, and then has no form.
+
+    A message Start with form fields and no message fields still starts as before: the
+    form fields check the message's data (files written before messages declared theirs).
+    """
+    if trigger != "message":
+        if next(baton_children(el, "messageField"), None) is not None:
+            ctx.error(subject, "lists what a message carries, but it does not start on a message.")
+        return []
+    carried = read_message_fields(el, ctx, subject)
+    if carried and form:
+        ctx.error(
+            subject,
+            "has both form fields and message fields: a message Start lists what the message carries.",
+        )
+    return carried
 
 
 def _form_fields(el: etree._Element, subject: Subject, ctx: ReadContext) -> list[FormField]:
