@@ -40,11 +40,13 @@ def duration_problem(text: str) -> str:
 
 
 def duration_words(delta: timedelta) -> str:
-    """``2 hours``, ``1 day``, ``90 seconds``: the largest unit that divides it, else its parts."""
+    """``2 hours``, ``1 day``, ``90 minutes``, ``4 hours 30 minutes``: one unit when a short count says it."""
     seconds = int(delta.total_seconds())
     for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds and seconds % size == 0:
-            return _count(seconds // size, unit)
+            if seconds // size <= 120:
+                return _count(seconds // size, unit)
+            break
     parts = []
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1)):
         if seconds >= size:

@@ -39,11 +39,21 @@ def field(name: str, type: str = "string", required: bool = False, **extra: obje
     return f'<baton:formField name="{name}" label="{name.title()}" type="{type}" required="{str(required).lower()}"{attrs}/>'
 
 
-def start(id: str = "start", *fields: str, name: str = "Start", cron: str = "", message: str = "") -> str:
+def start(
+    id: str = "start",
+    *fields: str,
+    name: str = "Start",
+    cron: str = "",
+    message: str = "",
+    cycle: str = "",
+    date: str = "",
+) -> str:
+    """A Start; ``cron`` or ``cycle`` (any timeCycle) or ``date`` (timeDate) schedules it."""
     definition = ""
-    if cron:
+    if cron or cycle or date:
+        element, text = ("timeDate", date) if date else ("timeCycle", cron or cycle)
         definition = (
-            f"<bpmn:timerEventDefinition><bpmn:timeCycle>{cron}</bpmn:timeCycle></bpmn:timerEventDefinition>"
+            f"<bpmn:timerEventDefinition><bpmn:{element}>{text}</bpmn:{element}></bpmn:timerEventDefinition>"
         )
     elif message:
         definition = f'<bpmn:messageEventDefinition messageRef="msg_{message}"/>'
