@@ -433,9 +433,15 @@ def test_start_checks_schedule_and_form_fields() -> None:
     form = bound(
         SHOWCASE,
         "StartEvent_request",
-        {"start_kind": "schedule", "cron": "every day", **rows("fields"), **rows("payload")},
+        {
+            "start_kind": "schedule",
+            "schedule_kind": "advanced",
+            "advanced": "every day",
+            **rows("fields"),
+            **rows("payload"),
+        },
     )
-    assert not form.is_valid() and "Write five fields" in errors_of(form)
+    assert not form.is_valid() and '"every day" is not a repeating cycle such as R/PT1H' in errors_of(form)
     form = bound(
         SHOWCASE,
         "StartEvent_request",
