@@ -122,23 +122,26 @@ class ScheduleForm(forms.Form):
             if kind == "weekly":
                 self.timer = self._weekly(data)
             elif kind == "every":
-                count = data.get("every_count")
-                if not count or "every_unit" in self.errors:
-                    if "every_count" not in self.errors:
-                        self.add_error("every_count", "Say how often.")
-                    return data
-                every = duration_to_iso(count, data.get("every_unit") or "hours")
-                self.timer = {"kind": "timeCycle", "value": f"R/{every}"}
+                self.timer = self._every(data)
             elif kind == "once":
                 self.timer = self._once(data)
             elif kind == "advanced":
                 self.timer = _advanced(data.get("advanced", ""))
+            if self.timer is not None:
+                self.spec = parse_timer(_KINDS[self.timer["kind"]], self.timer["value"])
         except TimerError as exc:
-            self.add_error("advanced" if kind == "advanced" else None, str(exc))
-            return data
-        if self.timer is not None:
-            self.spec = parse_timer(_KINDS[self.timer["kind"]], self.timer["value"])
+            self.timer = None
+            self.add_error(_SAYS_WHY.get(str(kind)), str(exc))
         return data
+
+    def _every(self, data: dict[str, Any]) -> Timer | None:
+        count = data.get("every_count")
+        if not count or "every_unit" in self.errors:
+            if "every_count" not in self.errors:
+                self.add_error("every_count", "Say how often.")
+            return None
+        every = duration_to_iso(count, data.get("every_unit") or "hours")
+        return {"kind": "timeCycle", "value": f"R/{every}"}
 
     def _weekly(self, data: dict[str, Any]) -> Timer | None:
         at, days = data.get("schedule_time"), data.get("schedule_days") or []
@@ -177,6 +180,8 @@ class ScheduleForm(forms.Form):
 
 
 _KINDS = {element: kind for kind, element in BPMN_ELEMENTS.items()}
+# The field that shows why a schedule of each kind cannot run.
+_SAYS_WHY = {"every": "every_count", "once": "once_at", "advanced": "advanced"}
 
 
 def preview_of(spec: TimerSpec | None) -> str:

@@ -338,16 +338,21 @@ def test_a_schedule_that_cannot_run_is_refused_in_the_panel(designer: Client) ->
 
 
 def test_the_schedule_preview_follows_what_is_typed(designer: Client) -> None:
-    url = reverse("designer:panel-check", args=["purchase"])
-    answer = designer.post(
-        url, {"check": "schedule", "schedule_kind": "advanced", "advanced": "*/15 * * * *"}
+    def says(**posted: str) -> str:
+        answer = designer.post(
+            reverse("designer:panel-check", args=["purchase"]), {"check": "schedule", **posted}
+        )
+        assert answer.status_code == 200
+        return str(lxml.html.fromstring(f"<div>{answer.content.decode()}</div>").text_content())
+
+    assert says(schedule_kind="advanced", advanced="*/15 * * * *").startswith(
+        "Starts every 15 minutes. Next, if published now:"
     )
-    assert (
-        answer.status_code == 200
-        and "Starts every 15 minutes. Next, if published now:" in answer.content.decode()
+    assert "repeats by months or years" in says(schedule_kind="advanced", advanced="R/P1M")
+    assert says(schedule_kind="every", every_count="100000", every_unit="weeks") == (
+        '"P100000W" is longer than 100 years.'
     )
-    answer = designer.post(url, {"check": "schedule", "schedule_kind": "advanced", "advanced": "R/P1M"})
-    assert "repeats by months or years" in answer.content.decode()
+    assert says(schedule_kind="once", once_at="31 Feb") == "Enter a valid date/time."
 
 
 def test_start_switches_between_form_schedule_event_and_webhook(designer: Client) -> None:
