@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Literal, TypedDict
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 from django.utils import timezone
 
 from orchestration import values
@@ -217,6 +217,8 @@ def _duration(text: str) -> timedelta:
 
 def _cycle(text: str) -> TimerSpec:
     if values.is_cron(text):
+        if _next_cron(text, timezone.now()) is None:
+            raise TimerError(f'"{text}" never comes round: no month has that day.')
         return TimerSpec("cycle", text, cron=text)
     parts = text.split("/")
     repeat = _REPEAT.fullmatch(parts[0])
@@ -248,10 +250,13 @@ def _cycle(text: str) -> TimerSpec:
     return TimerSpec("cycle", text, every=every, at=at, repeats=repeats)
 
 
-def _next_cron(cron: str, after: datetime) -> datetime:
+def _next_cron(cron: str, after: datetime) -> datetime | None:
     """The cron's next moment strictly after ``after``, read in the server's time zone, in UTC."""
     local = timezone.localtime(after, timezone.get_default_timezone())
-    moment: datetime = croniter(cron, local).get_next(datetime)
+    try:
+        moment: datetime = croniter(cron, local).get_next(datetime)
+    except CroniterBadDateError:  # a day no month has (30 February): it never comes
+        return None
     return moment.astimezone(UTC)
 
 

@@ -189,6 +189,7 @@ def test_a_late_ticker_fires_once_for_the_moments_it_missed_and_they_count():
             '"0 0 9 * * 1" has 6 fields; cron here has 5: minute hour day month weekday.',
         ),
         ("cycle", "  ", "The timer's cycle is empty."),
+        ("cycle", "0 9 30 2 *", '"0 9 30 2 *" never comes round: no month has that day.'),
         (
             "duration",
             "P1Y",
