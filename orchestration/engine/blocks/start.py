@@ -5,7 +5,7 @@ The token leaves on every outgoing flow; start data was checked before the insta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Literal, TypedDict
 
 from django.utils import timezone
 
@@ -22,16 +22,20 @@ if TYPE_CHECKING:
     from orchestration.bpmn.context import ReadContext, Subject
 
 
-class StartConfig(TypedDict):
-    """A Start: what starts it, its schedule, the start form and the webhook payload mapping."""
-
+class _StartKeys(TypedDict):
     trigger: Literal["none", "timer", "message"]
-    # A timer start's schedule: a cycle (ISO 8601 or cron) or a date (once). Read with schedule_of.
-    timer: NotRequired[TimerText]
     cron: str  # the cycle when it is cron, else "": versions published before ``timer`` have only this
     message: str  # message start
     fields: list[FormField]
     inputs: dict[str, str]  # webhook payload mapping: variable -> CEL over ``payload``
+
+
+class StartConfig(_StartKeys, total=False):
+    """A Start: what starts it, its schedule, the start form and the webhook payload mapping."""
+
+    # A timer start's schedule: a cycle (ISO 8601 or cron) or a date (once). Read with schedule_of.
+    # (total=False rather than NotRequired: under postponed annotations only this shows at runtime.)
+    timer: TimerText
 
 
 def schedule_of(config: StartConfig) -> TimerSpec | None:
