@@ -2,7 +2,7 @@
 
 "Every weekday at 9:00" becomes cron (``0 9 * * 1-5``), "every 2 hours" an ISO cycle
 (``R/PT2H``), "once, on a date" a timeDate, and the advanced box takes any cycle or date as
-typed. Part of the Start's panel; a form for any block that fires on a schedule.
+typed. Part of the Start's panel (its own form, so the check made while typing validates it alone).
 """
 
 from __future__ import annotations

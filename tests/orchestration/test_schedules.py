@@ -17,14 +17,9 @@ def at(day: int, hour: int, minute: int = 0, month: int = 1) -> datetime:
     return datetime(2026, month, day, hour, minute, tzinfo=UTC)
 
 
-def fire_all(spec: TimerSpec, start: datetime, limit: int = 50) -> list[datetime]:
-    """Every moment it fires, the way a caller walks it: first_due, then next_due with the count."""
-    moments: list[datetime] = []
-    due = spec.first_due(start)
-    while due is not None and len(moments) < limit:
-        moments.append(due)
-        due = spec.next_due(due, len(moments))
-    return moments
+def fire_all(spec: TimerSpec, start: datetime) -> list[datetime]:
+    """Every moment it fires (upcoming walks first_due, then next_due with the count so far)."""
+    return spec.upcoming(start, 50)
 
 
 # --- durations and dates fire once
