@@ -26,7 +26,7 @@ from designer.cel_builder import (
     parse_condition,
 )
 from designer.diagram import Diagram, DiagramError, Payload, apply_payload
-from designer.panels import form_class
+from designer.panels import form_class, schedule
 from designer.panels.base import BlockForm, PanelContext, scope_json
 from designer.panels.notify import NOTIFY_TEXTS
 from designer.scope import TYPE_WORDS, Scope, Variable, scope_at
@@ -193,6 +193,8 @@ def check(request: HttpRequest, key: str) -> HttpResponse:
             context.update(_check_condition(request, scope))
         elif what in NOTIFY_TEXTS:
             context.update(_check_text(request, scope, what))
+        elif what == schedule.CHECK:
+            context.update(schedule.check(request.POST))
         else:
             source = request.POST.get(what, "").strip()
             if source:

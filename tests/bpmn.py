@@ -49,11 +49,21 @@ def message_field(name: str, type: str = "string", required: bool = False) -> st
     return f'<baton:messageField name="{name}" type="{type}" required="{str(required).lower()}"/>'
 
 
-def start(id: str = "start", *fields: str, name: str = "Start", cron: str = "", message: str = "") -> str:
+def start(
+    id: str = "start",
+    *fields: str,
+    name: str = "Start",
+    cron: str = "",
+    message: str = "",
+    cycle: str = "",
+    date: str = "",
+) -> str:
+    """A Start; ``cron`` or ``cycle`` (any timeCycle) or ``date`` (timeDate) schedules it."""
     definition = ""
-    if cron:
+    if cron or cycle or date:
+        element, text = ("timeDate", date) if date else ("timeCycle", cron or cycle)
         definition = (
-            f"<bpmn:timerEventDefinition><bpmn:timeCycle>{cron}</bpmn:timeCycle></bpmn:timerEventDefinition>"
+            f"<bpmn:timerEventDefinition><bpmn:{element}>{text}</bpmn:{element}></bpmn:timerEventDefinition>"
         )
     elif message:
         definition = f'<bpmn:messageEventDefinition messageRef="msg_{message}"/>'

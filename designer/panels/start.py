@@ -11,8 +11,8 @@ from designer.diagram import Payload, extension_items, message, timer
 from designer.panels.base import BlockForm, PanelContext, definition_kind
 from designer.panels.not_run import UnsupportedForm
 from designer.panels.rows import FormFieldRows, MessageFieldRows, VariableRows
+from designer.panels.schedule import ScheduleForm
 from designer.scope import Scope
-from orchestration import values
 
 START_KINDS = [
     ("form", "People fill in a form"),
@@ -37,17 +37,13 @@ class StartForm(BlockForm):
     start_kind = forms.ChoiceField(
         label="Starts", choices=START_KINDS, widget=forms.RadioSelect, initial="form"
     )
-    cron = forms.CharField(
-        label="Schedule (cron)",
-        required=False,
-        max_length=200,
-        help_text="Minute hour day month weekday: <code>0 9 * * 1-5</code> is 9:00 on weekdays.",
-    )
     message_name = forms.CharField(label="Message name", required=False, max_length=200)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["message_name"].widget.attrs["list"] = "known-messages"
+        # Its own form: the check made while someone changes the schedule validates it alone.
+        self.schedule = ScheduleForm(self.data if self.is_bound else None, found=timer(self.ctx.element))
 
     @classmethod
     def panel_for(cls, element: etree._Element) -> type[BlockForm]:
@@ -66,7 +62,7 @@ class StartForm(BlockForm):
         found = timer(ctx.element)
         name = message(ctx.element, ctx.diagram)
         if found is not None:
-            return {"start_kind": "schedule", "cron": found["value"]}
+            return {"start_kind": "schedule"}
         if name is not None:
             return {"start_kind": "event", "message_name": name}
         return {"start_kind": "webhook" if extension_items(ctx.element, "input") else "form"}
@@ -79,13 +75,14 @@ class StartForm(BlockForm):
         super().clean()
         data = self.cleaned_data
         kind = data.get("start_kind")
-        cron = " ".join(data.get("cron", "").split())
-        if kind == "schedule" and not values.is_cron(cron):
-            self.add_error("cron", "Write five fields: minute hour day month weekday, e.g. 0 9 * * 1-5.")
+        if kind == "schedule" and not self.schedule.is_valid():
+            self.add_error(None, "Check the schedule below.")
         if kind == "event" and not data.get("message_name", "").strip():
             self.add_error("message_name", "Name the message that starts the workflow.")
-        data["cron"] = cron
         return data
+
+    def subforms(self) -> list[forms.Form]:
+        return [self.schedule] if self.is_bound and self.data.get("start_kind") == "schedule" else []
 
     def payload(self) -> Payload:
         payload = super().payload()
@@ -97,8 +94,8 @@ class StartForm(BlockForm):
             "input": self.rows["payload"].items() if kind == "webhook" else [],
             "messageField": self.rows["carries"].items() if kind == "event" else [],
         }
-        if kind == "schedule":
-            payload["timer"] = {"kind": "timeCycle", "value": data["cron"]}
+        if kind == "schedule" and self.schedule.timer is not None:
+            payload["timer"] = self.schedule.timer
         elif kind == "event":
             payload["message"] = {"name": " ".join(data["message_name"].split())}
         return payload

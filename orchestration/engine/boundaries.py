@@ -21,7 +21,7 @@ from orchestration.engine.scopes import cancel_steps, scope_step
 from orchestration.engine.writes import write_steps
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import MessageSubscription, Step, Timer
-from orchestration.schedules import TimerSpec, parse_timer
+from orchestration.schedules import TimerError, TimerSpec, parse_timer
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -34,10 +34,10 @@ __all__ = ["arm", "catches", "disarm", "fire", "fire_timer", "throw_error"]
 
 def _spec(config: dict[str, Any]) -> TimerSpec:
     timer = config["timer"]
-    spec = parse_timer(timer["kind"], timer["text"])
-    if isinstance(spec, str):
-        raise BlockError(spec)
-    return spec
+    try:
+        return parse_timer(timer["kind"], timer["text"])
+    except TimerError as exc:  # checked when published: only a graph edited by hand gets here
+        raise BlockError(str(exc)) from exc
 
 
 def arm(run: Run, step: Step, node: Node) -> None:
@@ -145,7 +145,8 @@ def fire_timer(run: Run, host: Step, timer: Timer) -> list[Token]:
     config = run.graph["nodes"][boundary_id]["config"]
     fired = int(timer.payload.get("fired", 0)) + 1
     if not config["interrupting"]:
-        due = _spec(config).next_due(timer.due_at, fired)
+        # A ticker that was down fires a reminder once for the times it missed.
+        due, fired = _spec(config).following(timer.due_at, fired, run.now)
         if due is not None:
             _timer(run, host, boundary_id, due, fired=fired).save()
     why = "Deadline reached" if config["interrupting"] else "Reminder time"

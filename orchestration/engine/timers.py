@@ -6,13 +6,13 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from croniter import croniter
 from django.db import transaction
 from django.utils import timezone
 
 from orchestration.engine import boundaries
 from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.blocks.start import schedule_of
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.runtime import (
     StartDataError,
@@ -29,24 +29,22 @@ logger = logging.getLogger(__name__)
 TIMER_BATCH = 500
 
 
-def next_cron_time(cron: str, after: datetime) -> datetime:
-    """The next moment ``cron`` (5 fields, UTC) fires strictly after ``after``."""
-    moment: datetime = croniter(cron, after).get_next(datetime)
-    return moment
-
-
 def schedule_version(version: WorkflowVersion, now: datetime | None = None) -> None:
-    """Create the next-fire timer of every timer start event of a just-published version."""
+    """Create the first timer of every scheduled Start of a just-published version.
+
+    A schedule whose moments are all past (a date gone by) gets none: it never starts a request.
+    """
     now = now or timezone.now()
     graph = version.graph or {"start_nodes": []}
     for node_id in graph["start_nodes"]:
-        config = graph["nodes"][node_id]["config"]
-        if config.get("trigger") == "timer" and config.get("cron"):
+        spec = schedule_of(graph["nodes"][node_id]["config"])
+        due = spec.first_due(now) if spec is not None else None
+        if due is not None and due >= now:
             Timer.objects.create(
                 kind=Timer.Kind.SCHEDULE,
-                due_at=next_cron_time(config["cron"], now),
+                due_at=due,
                 version=version,
-                payload={"node_id": node_id},
+                payload={"node_id": node_id, "fired": 0},
             )
 
 
@@ -120,10 +118,17 @@ def _fire_schedule(timer_id: int, now: datetime) -> int:
         if version is None or version.status != WorkflowVersion.Status.PUBLISHED or not version.graph:
             return 1
         node_id = timer.payload["node_id"]
-        cron = version.graph["nodes"][node_id]["config"]["cron"]
-        Timer.objects.create(
-            kind=Timer.Kind.SCHEDULE, due_at=next_cron_time(cron, now), version=version, payload=timer.payload
-        )
+        spec = schedule_of(version.graph["nodes"][node_id]["config"])
+        # Timers from before repetitions were counted hold no "fired": they were cron, which has no end.
+        fired = int(timer.payload.get("fired", 0)) + 1
+        due, fired = spec.following(timer.due_at, fired, now) if spec is not None else (None, fired)
+        if due is not None:
+            Timer.objects.create(
+                kind=Timer.Kind.SCHEDULE,
+                due_at=due,
+                version=version,
+                payload={"node_id": node_id, "fired": fired},
+            )
         try:
             with transaction.atomic():
                 start_instance(version, {}, trigger="timer", start_node=node_id, actor_label="schedule")

@@ -463,3 +463,26 @@ def test_the_author_lists_what_a_starting_message_carries(demo, login, screensho
 
     wait_for(lambda: carried(), what="what the message carries saved in the draft")
     assert carried() == [{"name": "quantity", "type": "integer", "required": "true"}]
+
+
+def test_a_scheduled_start_is_chosen_in_plain_words_and_says_when_it_runs(demo, login, screenshot) -> None:
+    page = login("admin")
+    new_workflow(page, "Weekly stock count")
+    select(page, "StartEvent_1")
+    form = panel_form(page, "start")
+    form.get_by_label("On a schedule").check()
+    preview = form.get_by_test_id("schedule-preview")
+    form.get_by_label("Every few minutes, hours or days").check()
+    form.get_by_role("spinbutton", name="Every", exact=True).fill("2")
+    expect(preview).to_contain_text("Starts every 2 hours. Next, if published now:")
+    form.get_by_label("On chosen days, at a time").check()
+    form.get_by_label("Wed").uncheck()
+    expect(preview).to_contain_text("Starts every Monday, Tuesday, Thursday and Friday at 09:00 UTC.")
+    screenshot(page, "schedule")
+    apply(page)
+
+    workflow = Workflow.objects.get(name="Weekly stock count")
+    wait_for(
+        lambda: "0 9 * * 1,2,4,5</bpmn:timeCycle>" in (current_draft(workflow).bpmn_xml or ""),  # type: ignore[union-attr]
+        what="the schedule saved in the draft",
+    )

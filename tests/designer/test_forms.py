@@ -478,13 +478,14 @@ def test_start_checks_schedule_and_form_fields() -> None:
         "StartEvent_request",
         {
             "start_kind": "schedule",
-            "cron": "every day",
+            "schedule_kind": "advanced",
+            "advanced": "every day",
             **rows("fields"),
             **rows("payload"),
             **rows("carries"),
         },
     )
-    assert not form.is_valid() and "Write five fields" in errors_of(form)
+    assert not form.is_valid() and '"every day" is not a repeating cycle such as R/PT1H' in errors_of(form)
     form = bound(
         SHOWCASE,
         "StartEvent_request",

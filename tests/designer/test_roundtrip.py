@@ -20,7 +20,7 @@ from django.test import Client
 from django.urls import reverse
 from lxml import etree
 
-from designer.diagram import Diagram, apply_payload
+from designer.diagram import Diagram, apply_payload, timer
 from orchestration.bpmn.compiler import compile_bpmn
 from orchestration.definitions import create_workflow
 from tests import bpmn
@@ -235,9 +235,130 @@ def test_set_data_rows_compile_to_the_script_map(designer: Client) -> None:
     assert result.graph["variables"]["total"] == "number"  # type: ignore[index]
 
 
+def _schedule(xml: str) -> tuple[str, str]:
+    start = Diagram.parse(xml).find("StartEvent_request")
+    assert start is not None
+    found = timer(start)
+    assert found is not None
+    return found["kind"], found["value"]
+
+
+@pytest.mark.parametrize(
+    ("choices", "written", "words"),
+    [
+        (
+            {"schedule_kind": "weekly", "schedule_days": ["1", "3", "5"], "schedule_time": "07:30"},
+            ("timeCycle", "30 7 * * 1,3,5"),
+            "Starts every Monday, Wednesday and Friday at 07:30 UTC.",
+        ),
+        (
+            {"schedule_kind": "every", "every_count": "2", "every_unit": "hours"},
+            ("timeCycle", "R/PT2H"),
+            "Starts every 2 hours.",
+        ),
+        (
+            {"schedule_kind": "once", "once_at": "2999-03-01T10:15"},
+            ("timeDate", "2999-03-01T10:15:00Z"),
+            "Starts once, on 1 Mar 2999, 10:15 UTC.",
+        ),
+        (
+            {"schedule_kind": "advanced", "advanced": "R3/2999-01-01T09:00:00Z/P1D"},
+            ("timeCycle", "R3/2999-01-01T09:00:00Z/P1D"),
+            "Starts 3 times, every day from 1 Jan 2999, 09:00 UTC.",
+        ),
+    ],
+)
+def test_a_schedule_chosen_in_plain_words_is_written_compiled_and_read_back(
+    designer: Client, choices: dict[str, str | list[str]], written: tuple[str, str], words: str
+) -> None:
+    _, xml = change(designer, SHOWCASE, "StartEvent_request", start_kind="schedule", **choices)
+    assert _schedule(xml) == written
+    config = compile_bpmn(xml).graph["nodes"]["StartEvent_request"]["config"]  # type: ignore[index]
+    assert config["timer"]["text"] == written[1]
+
+    shown = load(designer, xml, "StartEvent_request")
+    assert [v for k, v in shown if k == "schedule_kind"] == [choices["schedule_kind"]]
+    for name, value in choices.items():
+        assert [v for k, v in shown if k == name] == (value if isinstance(value, list) else [value])
+    response = designer.post(
+        reverse("designer:panel", args=["purchase"]), {"xml": xml, "element": "StartEvent_request"}
+    )
+    preview = lxml.html.fromstring(response.content).xpath("//*[@data-testid='schedule-preview']")[0]
+    assert preview.text_content().strip().startswith(f"{words} Next, if published now: ")
+    # Applied again unchanged, the schedule stays as it is.
+    assert _schedule(applied(xml, submit(designer, xml, shown))) == written
+
+
+def _with_timer(cycle: str) -> str:
+    """The showcase with its Start scheduled the way Camunda Modeler writes a timer."""
+    return SHOWCASE.replace(
+        '<bpmn:startEvent id="StartEvent_request" name="Purchase request">',
+        '<bpmn:startEvent id="StartEvent_request" name="Purchase request"><bpmn:timerEventDefinition>'
+        f'<bpmn:timeCycle xsi:type="bpmn:tFormalExpression">{cycle}</bpmn:timeCycle>'
+        "</bpmn:timerEventDefinition>",
+    )
+
+
+@pytest.mark.parametrize(
+    ("cycle", "shown"),
+    [
+        ("R/PT1H", {"schedule_kind": "every", "every_count": "1", "every_unit": "hours"}),
+        ("0 9 * * *", {"schedule_kind": "weekly", "schedule_time": "09:00"}),
+        ("0 9 1 * *", {"schedule_kind": "advanced", "advanced": "0 9 1 * *"}),
+        ("R2/PT1H", {"schedule_kind": "advanced", "advanced": "R2/PT1H"}),
+    ],
+)
+def test_a_camunda_cycle_shows_as_its_plain_choice_or_in_the_advanced_box(
+    designer: Client, cycle: str, shown: dict[str, str]
+) -> None:
+    values = dict(load(designer, _with_timer(cycle), "StartEvent_request"))
+    assert values["start_kind"] == "schedule"
+    assert {name: values.get(name) for name in shown} == shown
+
+
+def test_a_schedule_that_cannot_run_is_refused_in_the_panel(designer: Client) -> None:
+    for choices, why in (
+        ({"schedule_kind": "advanced", "advanced": "R/PT0S"}, "repeats every 0 seconds"),
+        ({"schedule_kind": "once", "once_at": "2020-01-01T09:00"}, "That moment has passed"),
+        ({"schedule_kind": "weekly", "schedule_time": "09:00"}, "Choose at least one day"),
+        ({"schedule_kind": "every", "every_count": ""}, "Say how often"),
+    ):
+        values = [
+            (k, v)
+            for k, v in load(designer, SHOWCASE, "StartEvent_request")
+            if k not in {"start_kind", "schedule_days", *choices}
+        ]
+        values += [("start_kind", "schedule"), *choices.items()]
+        data: dict[str, list[str]] = {"xml": [SHOWCASE]}
+        for name, value in values:
+            data.setdefault(name, []).append(value)
+        response = designer.post(reverse("designer:panel-apply", args=["purchase"]), data)
+        assert response.status_code == 200 and "HX-Trigger" not in response.headers
+        assert why in response.content.decode(), why
+
+
+def test_the_schedule_preview_follows_what_is_typed(designer: Client) -> None:
+    def says(**posted: str) -> str:
+        answer = designer.post(
+            reverse("designer:panel-check", args=["purchase"]), {"check": "schedule", **posted}
+        )
+        assert answer.status_code == 200
+        return str(lxml.html.fromstring(f"<div>{answer.content.decode()}</div>").text_content())
+
+    assert says(schedule_kind="advanced", advanced="*/15 * * * *").startswith(
+        "Starts every 15 minutes. Next, if published now:"
+    )
+    assert "repeats by months or years" in says(schedule_kind="advanced", advanced="R/P1M")
+    assert says(schedule_kind="every", every_count="100000", every_unit="weeks") == (
+        '"P100000W" is longer than 100 years.'
+    )
+    assert says(schedule_kind="once", once_at="31 Feb") == "Enter a valid date/time."
+
+
 def test_start_switches_between_form_schedule_event_and_webhook(designer: Client) -> None:
-    _, scheduled = change(designer, SHOWCASE, "StartEvent_request", start_kind="schedule", cron="0 9 * * 1-5")
+    _, scheduled = change(designer, SHOWCASE, "StartEvent_request", start_kind="schedule")
     node = compile_bpmn(scheduled).graph["nodes"]["StartEvent_request"]  # type: ignore[index]
+    # The schedule's first choice as offered: weekdays at 9:00.
     assert node["config"]["trigger"] == "timer" and node["config"]["cron"] == "0 9 * * 1-5"
     assert [f["name"] for f in node["config"]["fields"]] == ["item", "amount", "currency", "justification"]
 

@@ -414,25 +414,81 @@ def test_plain_start_has_no_trigger():
     }
 
 
-def test_timer_start_compiles_its_cron():
-    start = (
-        '<bpmn:startEvent id="start"><bpmn:timerEventDefinition>'
-        "<bpmn:timeCycle>0 9 * * 1-5</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>"
-    )
-    config = node_config(process(chain()).replace(START, start), "start")
-    assert (config["trigger"], config["cron"]) == ("timer", "0 9 * * 1-5")
-
-
-@pytest.mark.parametrize("cron", ["0 99 * * *", "R/PT1H", "0 0 9 * * 1-5"])
-def test_timer_start_with_an_invalid_cron_is_refused(cron):
+def _timer_start(timer: str, element: str = "timeCycle") -> str:
     start = (
         '<bpmn:startEvent id="start" name="Every morning"><bpmn:timerEventDefinition>'
-        f"<bpmn:timeCycle>{cron}</bpmn:timeCycle></bpmn:timerEventDefinition></bpmn:startEvent>"
+        f"<bpmn:{element}>{timer}</bpmn:{element}></bpmn:timerEventDefinition></bpmn:startEvent>"
     )
-    assert errors_of(process(chain()).replace(START, start)) == [
-        f'Start "Every morning" (start): "{cron}" is not a cron expression with 5 fields '
-        "(minute hour day month weekday)."
+    return process(chain()).replace(START, start)
+
+
+def test_timer_start_compiles_its_cron():
+    config = node_config(_timer_start("0 9 * * 1-5"), "start")
+    assert (config["trigger"], config["cron"]) == ("timer", "0 9 * * 1-5")
+    assert config["timer"] == {"kind": "cycle", "text": "0 9 * * 1-5"}
+
+
+@pytest.mark.parametrize("cycle", ["R/PT1H", "R3/2026-01-01T09:00:00Z/P1D", "R/2026-01-01T09:00:00Z/PT2H"])
+def test_timer_start_accepts_an_iso_8601_cycle_as_camunda_writes_it(cycle):
+    config = node_config(_timer_start(cycle), "start")
+    # "cron" stays empty: a version published before ISO cycles read only that key.
+    assert (config["trigger"], config["cron"], config["timer"]) == (
+        "timer",
+        "",
+        {"kind": "cycle", "text": cycle},
+    )
+
+
+def test_timer_start_on_a_date_starts_once():
+    config = node_config(_timer_start("2999-01-01T09:00:00+01:00", "timeDate"), "start")
+    assert config["timer"] == {"kind": "date", "text": "2999-01-01T09:00:00+01:00"}
+
+
+def test_timer_start_on_a_date_gone_by_is_worth_a_warning():
+    result = compiled(_timer_start("2020-01-01T09:00:00Z", "timeDate"))
+    assert result.ok
+    assert [p.message for p in result.warnings] == [
+        "starts once, on 1 Jan 2020, 09:00 UTC, which has passed: it will not start a request."
     ]
+
+
+@pytest.mark.parametrize(
+    ("timer", "element", "why"),
+    [
+        (
+            "0 99 * * *",
+            "timeCycle",
+            '"0 99 * * *" is not a valid cron expression (minute hour day month weekday).',
+        ),
+        (
+            "0 0 9 * * 1-5",
+            "timeCycle",
+            '"0 0 9 * * 1-5" has 6 fields; cron here has 5: minute hour day month weekday.',
+        ),
+        ("R/PT0S", "timeCycle", '"R/PT0S" repeats every 0 seconds; the shortest cycle is 1 minute.'),
+        (
+            "every day",
+            "timeCycle",
+            '"every day" is not a repeating cycle such as R/PT1H, '
+            "R3/2026-01-01T09:00:00Z/P1D or a cron expression such as 0 9 * * 1-5.",
+        ),
+        ("tomorrow", "timeDate", '"tomorrow" is not an ISO 8601 date and time such as 2026-01-01T09:00:00Z.'),
+        (
+            "PT1H",
+            "timeDuration",
+            'waits a duration ("PT1H"), which a Start cannot: give it a cycle such as '
+            "R/PT1H or 0 9 * * 1-5 (cron), or a date and time to start once.",
+        ),
+        (
+            "",
+            "timeCycle",
+            "a scheduled Start needs a schedule: a cycle such as R/PT1H or 0 9 * * 1-5 (cron), "
+            "or a date and time to start once.",
+        ),
+    ],
+)
+def test_timer_start_with_a_schedule_baton_cannot_run_is_refused_naming_the_block(timer, element, why):
+    assert errors_of(_timer_start(timer, element)) == [f'Start "Every morning" (start): {why}']
 
 
 def test_message_start_compiles_the_message_name_and_lists_it():
@@ -1263,6 +1319,16 @@ def test_wait_with_an_invalid_duration_is_refused():
     ]
 
 
+def test_wait_on_a_cycle_is_refused_because_a_wait_waits_once():
+    definition = (
+        "<bpmn:timerEventDefinition><bpmn:timeCycle>R3/PT1H</bpmn:timeCycle></bpmn:timerEventDefinition>"
+    )
+    assert errors_of(process(chain(wait(definition)))) == [
+        'Wait "Cool off" (e1): repeats on a cycle ("R3/PT1H"), but a Wait waits once: '
+        "give it a duration (such as PT1H) or a date."
+    ]
+
+
 def test_wait_for_a_message_compiles_its_name_and_correlation_key():
     xml = process(
         chain(wait('<bpmn:messageEventDefinition messageRef="m1"/>', 'baton:correlationKey="business_key"'))
@@ -1430,7 +1496,9 @@ def test_durations_in_years_or_months_are_refused_because_they_have_no_fixed_len
     result = compile_bpmn(xml)
 
     assert not result.ok
-    assert "P1M" in str(result.errors[0]) and "no years or months" in str(result.errors[0])
+    assert "P1M" in str(result.errors[0]) and "years or months, which have no fixed length" in str(
+        result.errors[0]
+    )
 
 
 def test_a_text_fields_max_length_is_read_and_bad_ones_are_refused():

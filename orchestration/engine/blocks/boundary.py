@@ -14,14 +14,13 @@ from orchestration.bpmn.context import baton_attr, local_name, text_of
 from orchestration.bpmn.parse import bpmn
 from orchestration.engine.blocks.base import Block, Kind
 from orchestration.engine.blocks.message_catch import read_message_fields
-from orchestration.schedules import TimerSpec, parse_timer
+from orchestration.schedules import TimerError, parse_timer
 
 if TYPE_CHECKING:
     from lxml import etree
 
     from orchestration.bpmn.context import ReadContext, Subject
-    from orchestration.bpmn.graph import FormField
-    from orchestration.bpmn.graph import Node
+    from orchestration.bpmn.graph import FormField, Node
     from orchestration.engine.context import Run
     from orchestration.models import Step
 
@@ -122,9 +121,10 @@ def _timer(definition: etree._Element, subject: Subject, ctx: ReadContext) -> Ti
     for tag, kind in _TIMER_TAGS:
         text = text_of(definition.find(bpmn(tag)))
         if text:
-            spec = parse_timer(kind, text)
-            if not isinstance(spec, TimerSpec):
-                ctx.error(subject, spec)
+            try:
+                parse_timer(kind, text)
+            except TimerError as exc:
+                ctx.error(subject, str(exc))
             return {"kind": kind, "text": text}
     ctx.error(subject, "needs a time: after how long (such as P3D), a date, or a repeating cycle (R/P1D).")
     return None

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal, TypedDict
 
-from orchestration import expressions, money, values
-from orchestration.bpmn.context import baton_children, clean, local_name, text_of
+from django.utils import timezone
+
+from orchestration import expressions, money, schedules, values
+from orchestration.bpmn.context import baton_children, clean, local_name
 from orchestration.bpmn.graph import FormField, VariableType
-from orchestration.bpmn.parse import bpmn
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
 from orchestration.engine.blocks.message_catch import read_message_fields
 from orchestration.engine.start_data import DEFAULT_MAX_LENGTH, MAX_LENGTH_CEILING
+from orchestration.schedules import TimerSpec, TimerText
 
 if TYPE_CHECKING:
     from lxml import etree
@@ -21,15 +23,32 @@ if TYPE_CHECKING:
     from orchestration.bpmn.context import ReadContext, Subject
 
 
-class StartConfig(TypedDict):
-    """A Start: what starts it, the start form and the webhook payload mapping."""
-
+class _StartKeys(TypedDict):
     trigger: Literal["none", "timer", "message"]
-    cron: str  # timer start
+    cron: str  # the cycle when it is cron, else "": versions published before ``timer`` have only this
     message: str  # message start
     fields: list[FormField]
     inputs: dict[str, str]  # webhook payload mapping: variable -> CEL over ``payload``
     message_fields: list[FormField]  # message start: what the message carries
+
+
+class StartConfig(_StartKeys, total=False):
+    """A Start: what starts it, its schedule, the start form and the webhook payload mapping."""
+
+    # A timer start's schedule: a cycle (ISO 8601 or cron) or a date (once). Read with schedule_of.
+    # (total=False rather than NotRequired: under postponed annotations only this shows at runtime.)
+    timer: TimerText
+
+
+def schedule_of(config: StartConfig) -> TimerSpec | None:
+    """A Start's schedule, None for a Start that is not scheduled (or whose schedule no longer reads)."""
+    if config.get("trigger") != "timer":
+        return None
+    written = config.get("timer") or {"kind": "cycle", "text": config.get("cron", "")}
+    try:
+        return schedules.parse_timer(written["kind"], written["text"])
+    except schedules.TimerError:
+        return None
 
 
 _FIELD_TYPES: dict[str, VariableType] = {
@@ -47,23 +66,17 @@ _FIELD_TYPES: dict[str, VariableType] = {
 
 
 def read(el: etree._Element, ctx: ReadContext) -> StartConfig | None:
-    """A startEvent, plain or with a timer (cron) or message definition."""
+    """A startEvent, plain or with a timer (a cycle or a date) or a message definition."""
     subject = ctx.subject(el)
     defs = ctx.event_definitions(el, subject)
     trigger: Literal["none", "timer", "message"] = "none"
-    cron, message = "", ""
+    timer: TimerText | None = None
+    message = ""
     if defs:
         definition, local = defs[0], local_name(defs[0])
         if local == "timerEventDefinition":
             trigger = "timer"
-            cron = text_of(definition.find(bpmn("timeCycle")))
-            if not cron:
-                ctx.error(subject, 'a scheduled Start needs a cron expression such as "0 9 * * 1-5".')
-            elif not values.is_cron(cron):
-                ctx.error(
-                    subject,
-                    f'"{cron}" is not a cron expression with 5 fields (minute hour day month weekday).',
-                )
+            timer = _schedule(definition, subject, ctx)
         elif local == "messageEventDefinition":
             trigger = "message"
             message = ctx.message_name(definition, subject)
@@ -72,14 +85,48 @@ def read(el: etree._Element, ctx: ReadContext) -> StartConfig | None:
             ctx.refuse(el, subject, f"{kind} start event", "use a plain, timer or message Start")
             return None
     fields = _form_fields(el, subject, ctx)
-    return {
+    config: StartConfig = {
         "trigger": trigger,
-        "cron": cron,
+        "cron": timer["text"] if timer and timer["kind"] == "cycle" and values.is_cron(timer["text"]) else "",
         "message": message,
         "fields": fields,
         "inputs": ctx.mapping(el, subject, "input", scope="payload", declares="inferred"),
         "message_fields": _message_fields(el, trigger, fields, subject, ctx),
     }
+    if timer is not None:
+        config["timer"] = timer
+    return config
+
+
+_SCHEDULE_EXAMPLES = "a cycle such as R/PT1H or 0 9 * * 1-5 (cron), or a date and time to start once"
+
+
+def _schedule(definition: etree._Element, subject: Subject, ctx: ReadContext) -> TimerText | None:
+    """A scheduled Start's timer: a cycle or a date, checked; None (with the error said) otherwise."""
+    found = schedules.definitions_in(definition)
+    if len(found) > 1:
+        ctx.error(subject, f"has {len(found)} timers in one definition; a scheduled Start takes one.")
+        return None
+    if not found or not found[0]["text"]:
+        ctx.error(subject, f"a scheduled Start needs a schedule: {_SCHEDULE_EXAMPLES}.")
+        return None
+    timer = found[0]
+    if timer["kind"] == "duration":
+        ctx.error(
+            subject,
+            f'waits a duration ("{timer["text"]}"), which a Start cannot: give it {_SCHEDULE_EXAMPLES}.',
+        )
+        return None
+    try:
+        spec = schedules.parse_timer(timer["kind"], timer["text"])
+    except schedules.TimerError as exc:
+        ctx.error(subject, str(exc))
+        return None
+    now = timezone.now()
+    due = spec.first_due(now)
+    if due is None or due <= now:
+        ctx.warn(subject, f"starts {spec.describe()}, which has passed: it will not start a request.")
+    return {"kind": timer["kind"], "text": spec.text}
 
 
 def _message_fields(

@@ -1,17 +1,12 @@
-"""Wait (duration or date): a Timer row the ticker fires."""
+"""Wait (a duration or a date, never a cycle): a Timer row the ticker fires."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from django.utils import timezone
-from django.utils.dateparse import parse_datetime
-
-from orchestration import values
-from orchestration.bpmn.context import local_name, text_of
-from orchestration.bpmn.parse import bpmn
-from orchestration.durations import parse_duration
+from orchestration import schedules, values
+from orchestration.bpmn.context import local_name
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry
 from orchestration.engine.transitions import move
 from orchestration.engine.writes import write_step
@@ -35,7 +30,11 @@ class TimerCatchConfig(TypedDict, total=False):
 
 
 def read(el: etree._Element, ctx: ReadContext) -> TimerCatchConfig | None:
-    """An intermediateCatchEvent with a timer: a duration or a date (Baton's Wait reads it by default)."""
+    """An intermediateCatchEvent with a timer: a duration or a date (Baton's Wait reads it by default).
+
+    A cycle is refused: a Wait waits once, then the request moves on; a repeating reminder
+    belongs on the step it is about (a timer on a step), not in the path.
+    """
     subject = ctx.subject(el)
     defs = ctx.event_definitions(el, subject)
     if not defs:
@@ -46,39 +45,41 @@ def read(el: etree._Element, ctx: ReadContext) -> TimerCatchConfig | None:
         kind = local.removesuffix("EventDefinition")
         ctx.refuse(el, subject, f"{kind} catch event", "wait for a timer or a message")
         return None
-    duration = text_of(definition.find(bpmn("timeDuration")))
-    date = text_of(definition.find(bpmn("timeDate")))
-    if definition.find(bpmn("timeCycle")) is not None:
-        ctx.error(subject, "repeats on a cycle; a Wait takes a duration or a date.")
+    found = {timer["kind"]: timer["text"] for timer in schedules.definitions_in(definition)}
+    if "cycle" in found:
+        ctx.error(
+            subject,
+            f'repeats on a cycle ("{found["cycle"]}"), but a Wait waits once: '
+            "give it a duration (such as PT1H) or a date.",
+        )
+    duration, date = found.get("duration", ""), found.get("date", "")
     if duration:
-        if parse_duration(duration) is None:
-            ctx.error(
-                subject,
-                f'"{duration}" is not an ISO 8601 duration such as P2D, PT4H or P1W (no years or months).',
-            )
+        try:
+            schedules.parse_timer("duration", duration)
+        except schedules.TimerError as exc:
+            ctx.error(subject, str(exc))
         return {"duration": duration}
     if date:
         if values.is_timestamp(date):
+            try:
+                schedules.parse_timer("date", date)
+            except schedules.TimerError as exc:
+                ctx.error(subject, str(exc))
             return {"date": date}
         ctx.check_expression(subject, "date", date, expect="moment")
         return {"date_expression": date}
-    ctx.error(subject, "needs a duration (such as P2D) or a date to wait for.")
+    if "cycle" not in found:
+        ctx.error(subject, "needs a duration (such as P2D) or a date to wait for.")
     return {"duration": ""}
 
 
 def _as_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        value = value.isoformat()
     try:
-        moment = value if isinstance(value, datetime) else parse_datetime(str(value))
-    except ValueError:  # well formed but impossible, such as an offset of +25:00
-        moment = None
-    if moment is None:
-        raise BlockError(f"{value!r} is not a date and time.")
-    if timezone.is_naive(moment):
-        moment = timezone.make_aware(moment, timezone.get_current_timezone())
-    utc = values.as_utc(moment)
-    if utc is None:
-        raise BlockError(f"{value!r} is outside the calendar Baton can keep (years 1 to 9999, UTC).")
-    return utc
+        return schedules.parse_moment(str(value))
+    except schedules.TimerError as exc:
+        raise BlockError(str(exc)) from None
 
 
 class TimerCatchBlock(Block):
@@ -87,26 +88,28 @@ class TimerCatchBlock(Block):
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
-        config = node["config"]
-        if config.get("duration"):
-            delta = parse_duration(config["duration"])
-            if delta is None:
-                raise BlockError(f"{config['duration']!r} is not a duration.")
-            due_at = run.now + delta
-        elif config.get("date"):
-            due_at = _as_datetime(config["date"])
-        else:
-            try:
-                due_at = _as_datetime(
-                    evaluate(config["date_expression"], run.graph["variables"], run.scope())
-                )
-            except ExpressionError as exc:
-                raise BlockError(f"Cannot compute the date: {exc}") from exc
+        due_at = self._due_at(run, node["config"])
         move(step, Step.Status.WAITING)
         step.input = {"due_at": due_at.isoformat()}
         write_step(run, step, ["status", "input"])
         Timer.objects.create(kind=Timer.Kind.WAIT, due_at=due_at, instance=run.instance, step=step)
         return None
+
+    @staticmethod
+    def _due_at(run: Run, config: dict[str, Any]) -> datetime:
+        if config.get("date_expression"):
+            try:
+                value = evaluate(config["date_expression"], run.graph["variables"], run.scope())
+            except ExpressionError as exc:
+                raise BlockError(f"Cannot compute the date: {exc}") from exc
+            return _as_datetime(value)
+        kind: schedules.TimerKind = "duration" if config.get("duration") else "date"
+        try:
+            due = schedules.parse_timer(kind, str(config.get(kind, ""))).first_due(run.now)
+        except schedules.TimerError as exc:
+            raise BlockError(str(exc)) from None
+        assert due is not None  # a duration or a date is always due once
+        return due
 
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
         from orchestration.engine.runtime import resume_in_run
