@@ -89,7 +89,6 @@ _INSTEAD = {
     "adHocSubProcess": "use a Sub-process call",
     "transaction": "use a Sub-process call",
     "inclusiveGateway": "use a Decision, or a Parallel split",
-    "eventBasedGateway": "use a Decision",
     "complexGateway": "use a Decision, or a Parallel split",
     "boundaryEvent": "use due dates and escalation on an Approval, or retries on an Automated step",
     "intermediateThrowEvent": "use a Notify",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from orchestration.engine.blocks import block_for
 from orchestration.engine.runtime import locked_run, resume_in_run, start_instance
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
@@ -41,9 +42,15 @@ def _deliver(
     if taken:
         raise MessageRefused(f"A message cannot change existing variables: {', '.join(taken)}.", taken)
     step = subscription.step
+    assert step is not None  # an instance's subscription always belongs to a waiting step
     subscription.delete()
     suffix = f" for {key!r}" if key else ""
-    resume_in_run(run, step, variables, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
+    received = f"Message {name!r} received{suffix}"
+    if subscription.node_id == step.node_id:
+        resume_in_run(run, step, variables, message=received)
+    else:
+        # The step waits for another block's message (the Waits after a "First event wins").
+        block_for(step.kind).on_caught(run, step, subscription.node_id, variables, message=received)
 
 
 def correlate_message(

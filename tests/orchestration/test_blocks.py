@@ -60,6 +60,10 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         bpmn.wait_message("paid", "payment", "string(amount)"),
         bpmn.gateway("join", kind="parallel"),
         bpmn.call("child", "other-flow"),
+        bpmn.gateway("race", kind="eventBased"),
+        bpmn.wait_timer("late", "P2D"),
+        bpmn.wait_message("news", "payment", "string(amount)"),
+        bpmn.stop("stop", outcome="late"),
         bpmn.end("end", outcome="done"),
         *bpmn.chain("start", "approve", "big"),
         bpmn.flow("big", "call_erp", id="f_big", condition="amount > 1000.0"),
@@ -68,7 +72,8 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         *bpmn.chain("mark", "merge", "split"),
         *bpmn.chain("split", "pause", "join"),
         *bpmn.chain("split", "paid", "join"),
-        *bpmn.chain("join", "tell", "child", "end"),
+        *bpmn.chain("join", "tell", "child", "race", "late", "stop"),
+        *bpmn.chain("race", "news", "end"),
         messages=("payment",),
     )
     result = compile_bpmn(xml)
@@ -110,12 +115,15 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("decision", "Decision"),
         ("parallel", "Parallel split/join"),
         ("wait", "Wait"),
+        ("first-event", "First event wins"),
         ("call", "Call sub-process"),
         ("end", "End"),
+        ("stop", "Stop everything"),
     ]
     assert palette["appends"] == ["approval", "automated", "notify", "set-data", "decision", "end"]
     assert palette["blocks"][4]["attrs"] == {"scriptFormat": "cel"}
     assert palette["blocks"][7]["eventDefinitionType"] == "bpmn:TimerEventDefinition"
+    assert palette["blocks"][-1]["eventDefinitionType"] == "bpmn:TerminateEventDefinition"
 
 
 def test_element_labels_come_from_the_first_kind_registered_for_the_element() -> None:

@@ -19,12 +19,14 @@ from orchestration.bpmn.context import event_definitions, local_name
 from orchestration.engine.blocks import (
     call_activity,
     end,
+    event_gateway,
     exclusive,
     message_catch,
     parallel,
     script,
     service_task,
     start,
+    terminate_end,
     timer_catch,
     user_task,
 )
@@ -63,8 +65,10 @@ for _kind in (
     parallel.KIND,
     timer_catch.KIND,
     message_catch.KIND,
+    event_gateway.KIND,
     call_activity.KIND,
     end.KIND,
+    terminate_end.KIND,
 ):
     register(_kind)
 

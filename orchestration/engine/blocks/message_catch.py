@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from orchestration.bpmn.context import baton_attr
 from orchestration.engine.blocks.base import Block, BlockError, Kind
@@ -39,6 +40,14 @@ def read(el: etree._Element, ctx: ReadContext) -> MessageCatchConfig | None:
     return {"message": message, "correlation_key": key}
 
 
+def correlation_key(run: Run, config: Mapping[str, Any]) -> str:
+    """The key a message must carry to reach this instance's Wait with ``config`` (BlockError when it cannot)."""
+    try:
+        return str(evaluate(config["correlation_key"], run.graph["variables"], run.scope()))
+    except ExpressionError as exc:
+        raise BlockError(f"Cannot compute the correlation key: {exc}") from exc
+
+
 class MessageCatchBlock(Block):
     kind = "message_catch"
     waits = True
@@ -46,21 +55,25 @@ class MessageCatchBlock(Block):
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         config = node["config"]
-        try:
-            key = evaluate(config["correlation_key"], run.graph["variables"], run.scope())
-        except ExpressionError as exc:
-            raise BlockError(f"Cannot compute the correlation key: {exc}") from exc
+        key = correlation_key(run, config)
         move(step, Step.Status.WAITING)
-        step.input = {"message": config["message"], "correlation_key": str(key)}
+        step.input = {"message": config["message"], "correlation_key": key}
         write_step(run, step, ["status", "input"])
+        self._subscribe(run, step, node, key)
+        return None
+
+    def arm(self, run: Run, step: Step, node: Node) -> str:
+        self._subscribe(run, step, node, correlation_key(run, node["config"]))
+        return f"the wait for message {node['config']['message']!r}"
+
+    def _subscribe(self, run: Run, step: Step, node: Node, key: str) -> None:
         MessageSubscription.objects.create(
-            message_name=config["message"],
-            correlation_key=str(key),
+            message_name=node["config"]["message"],
+            correlation_key=key,
             instance=run.instance,
             step=step,
             node_id=node["id"],
         )
-        return None
 
 
 # No palette entry of its own: the palette's Wait is the same element, with a timer until changed to a message.

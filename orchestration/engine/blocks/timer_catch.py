@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -11,7 +12,7 @@ from django.utils.dateparse import parse_datetime
 from orchestration import values
 from orchestration.bpmn.context import local_name, text_of
 from orchestration.bpmn.parse import bpmn
-from orchestration.durations import parse_duration
+from orchestration.durations import iso_to_duration, parse_duration
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry
 from orchestration.engine.transitions import move
 from orchestration.engine.writes import write_step
@@ -81,32 +82,52 @@ def _as_datetime(value: Any) -> datetime:
     return utc
 
 
+def due_moment(run: Run, config: Mapping[str, Any]) -> datetime:
+    """When a Wait for time with ``config`` is over, counted from now (BlockError when it cannot say)."""
+    if config.get("duration"):
+        delta = parse_duration(config["duration"])
+        if delta is None:
+            raise BlockError(f"{config['duration']!r} is not a duration.")
+        return run.now + delta
+    if config.get("date"):
+        return _as_datetime(config["date"])
+    try:
+        return _as_datetime(evaluate(config["date_expression"], run.graph["variables"], run.scope()))
+    except ExpressionError as exc:
+        raise BlockError(f"Cannot compute the date: {exc}") from exc
+
+
+def _in_words(config: Mapping[str, Any], due_at: datetime) -> str:
+    if config.get("duration"):
+        count, unit = iso_to_duration(config["duration"])
+        if count is not None:
+            return f"the wait of {count} {unit.removesuffix('s') if count == 1 else unit}"
+    return f"the wait until {due_at:%Y-%m-%d %H:%M} UTC"
+
+
 class TimerCatchBlock(Block):
     kind = "timer_catch"
     waits = True
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
-        config = node["config"]
-        if config.get("duration"):
-            delta = parse_duration(config["duration"])
-            if delta is None:
-                raise BlockError(f"{config['duration']!r} is not a duration.")
-            due_at = run.now + delta
-        elif config.get("date"):
-            due_at = _as_datetime(config["date"])
-        else:
-            try:
-                due_at = _as_datetime(
-                    evaluate(config["date_expression"], run.graph["variables"], run.scope())
-                )
-            except ExpressionError as exc:
-                raise BlockError(f"Cannot compute the date: {exc}") from exc
+        due_at = due_moment(run, node["config"])
         move(step, Step.Status.WAITING)
         step.input = {"due_at": due_at.isoformat()}
         write_step(run, step, ["status", "input"])
         Timer.objects.create(kind=Timer.Kind.WAIT, due_at=due_at, instance=run.instance, step=step)
         return None
+
+    def arm(self, run: Run, step: Step, node: Node) -> str:
+        due_at = due_moment(run, node["config"])
+        Timer.objects.create(
+            kind=Timer.Kind.WAIT,
+            due_at=due_at,
+            instance=run.instance,
+            step=step,
+            payload={"target": node["id"]},
+        )
+        return _in_words(node["config"], due_at)
 
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
         from orchestration.engine.runtime import resume_in_run
