@@ -63,11 +63,14 @@ def cancel_instance(
         run.event(
             "instance.cancelled", f"Cancelled{': ' + reason if reason else ''}", data={"reason": reason}
         )
-        if run.instance.parent_step_id:
+        parent_instance_id = run.instance.parent_step_id and (
+            Step.objects.filter(id=run.instance.parent_step_id, status__in=Step.OPEN_STATUSES)
+            .values_list("instance_id", flat=True)
+            .first()
+        )
+        if parent_instance_id:
             # The parent's call step must not wait forever: it becomes an incident on the next tick.
-            parent_instance_id = Step.objects.values_list("instance_id", flat=True).get(
-                id=run.instance.parent_step_id
-            )
+            # (A parent that stopped everything has closed it already: nothing to wake.)
             Timer.objects.create(
                 kind=Timer.Kind.WAIT,
                 due_at=run.now,
