@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -239,3 +240,29 @@ def test_a_gateway_that_starts_the_process_is_refused() -> None:
     assert errors == [
         'First event wins "Paid in time?" (race): starts the process; use a Start for each event instead.'
     ]
+
+
+# --- a file drawn in bpmn.io
+
+
+FILES = Path(__file__).parent / "bpmn_files"
+
+
+def test_a_bpmnio_file_races_a_message_and_a_timer_and_the_timer_stops_everything() -> None:
+    version = publish((FILES / "bpmnio_first_event_wins.bpmn").read_text(), key="chase")
+    graph = version.graph
+    assert graph["nodes"]["Gateway_paid_in_time"]["kind"] == "event_gateway"
+    assert graph["nodes"]["Event_written_off"]["kind"] == "terminate_end"
+    paid = start_instance(version, {"invoice": "INV-1"})
+    unpaid = start_instance(version, {"invoice": "INV-2"})
+
+    correlate_message("payment", "INV-1", {"paid_on": "2026-12-01"})
+    assert fire_due_timers(now=Timer.objects.get(instance=unpaid).due_at) == 1
+
+    paid.refresh_from_db()
+    unpaid.refresh_from_db()
+    assert (paid.status, paid.outcome) == (ProcessInstance.Status.COMPLETED, "paid")
+    assert paid.variables["paid_on"] == "2026-12-01"
+    assert (unpaid.status, unpaid.outcome) == (ProcessInstance.Status.COMPLETED, "written_off")
+    won = Event.objects.get(instance=unpaid, kind="event_gateway.won").message
+    assert won == "The wait of 2 weeks ended first; the wait for message 'payment' was cancelled"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -173,3 +175,25 @@ def test_a_stop_without_outgoing_flows_compiles_as_its_own_kind() -> None:
     assert result.graph is not None, result.errors
     assert result.graph["nodes"]["stop"]["kind"] == "terminate_end"
     assert result.graph["nodes"]["stop"]["config"] == {"outcome": "x"}
+
+
+# --- a file drawn in Camunda Modeler
+
+
+def test_a_camunda_file_stops_the_review_when_the_customer_withdraws() -> None:
+    get_user_model().objects.create_user("lena").groups.add(Group.objects.create(name="Legal"))
+    xml = (Path(__file__).parent / "bpmn_files" / "camunda_contract_withdrawal.bpmn").read_text()
+    version = publish(xml, key="contract-review")
+    assert version.graph["nodes"]["Event_stop"]["kind"] == "terminate_end"
+    instance = start_instance(version, {"contract_id": "C-9"})
+    task = ApprovalTask.objects.get(instance=instance)
+    assert Timer.objects.get(instance=instance).payload == {"target": "Event_lapsed"}
+
+    correlate_message("contract_withdrawn", "C-9")
+
+    instance.refresh_from_db()
+    assert (instance.status, instance.outcome) == (ProcessInstance.Status.COMPLETED, "withdrawn")
+    task.refresh_from_db()
+    assert task.status == ApprovalTask.Status.CANCELLED
+    assert instance.steps.get(node_id="Activity_review").status == Step.Status.CANCELLED
+    assert not Timer.objects.filter(instance=instance, fired_at__isnull=True, cancelled_at__isnull=True)
