@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
+
 from orchestration.engine.blocks import block_for
-from orchestration.engine.runtime import locked_run, resume_in_run, start_instance
+from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.runtime import locked_run, raise_incident, resume_in_run, start_instance
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -50,7 +53,12 @@ def _deliver(
         resume_in_run(run, step, variables, message=received)
     else:
         # The step waits for another block's message (the Waits after a "First event wins").
-        block_for(step.kind).on_caught(run, step, subscription.node_id, variables, message=received)
+        try:
+            with transaction.atomic():
+                block_for(step.kind).on_caught(run, step, subscription.node_id, variables, message=received)
+        except BlockError as exc:
+            # The message is spent either way (a version move renamed its Wait); an operator decides.
+            raise_incident(run, step, str(exc))
 
 
 def correlate_message(

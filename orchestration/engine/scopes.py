@@ -81,9 +81,10 @@ def cancel_steps(run: Run, steps: list[Step], *, reason: str) -> list[Any]:
         move(step, Step.Status.CANCELLED)
         step.ended_at = run.now
         step.lease_until = None
-    # Join arrivals this run knows of must not be consumed once cancelled.
+    # Join arrivals this run read must not be consumed once cancelled (they may be other objects).
+    gone = set(ids)
     for arrivals in run.arrivals.values():
-        arrivals[:] = [step for step in arrivals if step.is_open]
+        arrivals[:] = [step for step in arrivals if step.is_open and step.pk not in gone]
     children: list[Any] = []
     if ids:
         STEP.bulk_move(

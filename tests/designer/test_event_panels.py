@@ -71,4 +71,8 @@ def test_stop_everything_says_what_it_does_and_writes_its_outcome(people: dict[s
         {"xml": CHASE, "element": "Event_written_off", "name": "Write off", "outcome": "lost"},
     )
     payload = json.loads(response["HX-Trigger"])["baton:apply"]
-    assert payload == {"element": "Event_written_off", "name": "Write off", "attrs": {"baton:outcome": "lost"}}
+    assert payload == {
+        "element": "Event_written_off",
+        "name": "Write off",
+        "attrs": {"baton:outcome": "lost"},
+    }

@@ -10,7 +10,13 @@ import pytest
 from django.db import connection
 
 from orchestration.bpmn.compiler import compile_bpmn
-from orchestration.engine import NoSubscription, cancel_instance, correlate_message, move_token, start_instance
+from orchestration.engine import (
+    NoSubscription,
+    cancel_instance,
+    correlate_message,
+    move_token,
+    start_instance,
+)
 from orchestration.engine.timers import fire_due_timers
 from orchestration.models import Event, MessageSubscription, ProcessInstance, Step, Timer
 from tests import bpmn
@@ -235,7 +241,9 @@ def test_a_condition_on_its_paths_is_refused() -> None:
 
 
 def test_a_gateway_that_starts_the_process_is_refused() -> None:
-    xml = _race().replace('<bpmn:eventBasedGateway id="race"', '<bpmn:eventBasedGateway instantiate="true" id="race"')
+    xml = _race().replace(
+        '<bpmn:eventBasedGateway id="race"', '<bpmn:eventBasedGateway instantiate="true" id="race"'
+    )
     errors = [str(e) for e in compile_bpmn(xml).errors]
     assert errors == [
         'First event wins "Paid in time?" (race): starts the process; use a Start for each event instead.'
@@ -266,3 +274,14 @@ def test_a_bpmnio_file_races_a_message_and_a_timer_and_the_timer_stops_everythin
     assert (unpaid.status, unpaid.outcome) == (ProcessInstance.Status.COMPLETED, "written_off")
     won = Event.objects.get(instance=unpaid, kind="event_gateway.won").message
     assert won == "The wait of 2 weeks ended first; the wait for message 'payment' was cancelled"
+
+
+def test_a_message_for_a_wait_the_gateway_no_longer_leads_to_stops_it_with_an_incident() -> None:
+    instance = _started()
+    MessageSubscription.objects.filter(instance=instance).update(node_id="renamed")  # as after a bad move
+
+    correlate_message("payment", "A-1")
+
+    step = Step.objects.get(instance=instance, node_id="race")
+    assert step.status == Step.Status.INCIDENT
+    assert step.error == "Paid in time? has no path to 'renamed'."
