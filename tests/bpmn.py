@@ -75,6 +75,12 @@ def end(id: str = "end", outcome: str = "", name: str = "End") -> str:
     return f'<bpmn:endEvent id="{id}" name="{name}"{attr}/>'
 
 
+def stop(id: str = "stop", outcome: str = "", name: str = "Stop everything") -> str:
+    """A terminate end event: "Stop everything"."""
+    attr = f' baton:outcome="{outcome}"' if outcome else ""
+    return f'<bpmn:endEvent id="{id}" name="{name}"{attr}><bpmn:terminateEventDefinition/></bpmn:endEvent>'
+
+
 def service(
     id: str,
     connector: str = "http.request",

@@ -30,8 +30,10 @@ class EndForm(BlockForm):
 
     @classmethod
     def panel_for(cls, element: etree._Element) -> type[BlockForm]:
-        """A plain end event; ends with a definition (error, terminate, …) are not edited here."""
-        return cls if definition_kind(element) is None else UnsupportedForm
+        """A plain end event; a terminate end is Stop everything; other ends (error, …) are not edited here."""
+        from designer.panels.stop import StopForm  # a variant of this form, in its own module
+
+        return {None: EndForm, "terminate": StopForm}.get(definition_kind(element), UnsupportedForm)
 
     def outcomes(self) -> tuple[str, ...]:
         return OUTCOMES

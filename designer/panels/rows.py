@@ -14,8 +14,7 @@ from designer.cel_builder import check_cel
 from designer.panels.base import PanelRenderer, live_check, variable_name
 from designer.scope import TYPE_WORDS, Scope
 from orchestration import expressions, values
-from orchestration.bpmn.graph import VariableType
-from orchestration.engine.blocks.message_catch import MESSAGE_FIELD_TYPES
+from orchestration.bpmn.graph import MESSAGE_FIELD_TYPES, VariableType
 from orchestration.engine.human import DEFAULT_MAX_LENGTH, MAX_LENGTH_CEILING
 
 # --- rows: form fields, mappings, Set data

@@ -96,7 +96,6 @@ _INSTEAD = {
     "adHocSubProcess": "use a Group",
     "transaction": 'use a Group with an "If it fails" path',
     "inclusiveGateway": "use a Decision, or a Parallel split",
-    "eventBasedGateway": "use a Decision",
     "complexGateway": "use a Decision, or a Parallel split",
     "intermediateThrowEvent": "use a Notify",
 }

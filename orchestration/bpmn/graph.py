@@ -24,6 +24,19 @@ NodeKind = str
 VariableType = Literal["string", "number", "integer", "boolean", "date", "map", "list", "dyn"]
 
 
+# What a message field may hold. A machine's payload has no form: no choices, bounds or defaults;
+# records and lists come whole. Money needs a currency field beside it, which start forms offer.
+MESSAGE_FIELD_TYPES: dict[str, VariableType] = {
+    "string": "string",
+    "number": "number",
+    "integer": "integer",
+    "boolean": "boolean",
+    "date": "date",
+    "map": "map",
+    "list": "list",
+}
+
+
 class FormField(TypedDict):
     name: str
     label: str

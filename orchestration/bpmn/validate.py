@@ -11,9 +11,7 @@ from orchestration.bpmn.problems import Problem, kind_label
 # A token's parallel context: the (split id, branch flow id) pairs it travelled through, outermost first.
 Context = tuple[tuple[str, str], ...]
 
-_GATEWAYS = ("exclusive", "parallel")
-# Kinds where a path finishes: they have no outgoing flow.
-_ENDS = ("end", "error_end")
+_GATEWAYS = ("exclusive", "parallel", "event_gateway")
 # Bounds on the context analysis so that a split inside a loop cannot make it run forever.
 _MAX_CONTEXTS_PER_FLOW = 64
 _MAX_VISITS = 20_000
@@ -65,12 +63,16 @@ def check_structure(
 
 
 def _check_degree(node: Node) -> Iterable[Problem]:
+    from orchestration.engine.blocks import registered  # the registry imports the compiler
+
     kind, incoming, outgoing = node["kind"], node["incoming"], node["outgoing"]
+    found = registered(kind)
+    ends = found is not None and found.block.ends_path
     if kind == "start" and incoming:
         yield problem(node, "a Start cannot have incoming flows.")
-    if kind in _ENDS and outgoing:
+    if ends and outgoing:
         yield problem(node, "an End cannot have outgoing flows.")
-    if kind not in _ENDS and not outgoing:
+    if not ends and not outgoing:
         yield problem(
             node, "is a dead end: it has no outgoing flow. Connect it, or finish the path with an End."
         )

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Token
-from orchestration.engine.scopes import cancel_steps, scope_step
+from orchestration.engine.scopes import cancel_children_after_commit, cancel_steps, scope_step
 from orchestration.engine.writes import write_steps
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import MessageSubscription, Step, Timer
@@ -120,7 +120,8 @@ def fire(
     config = boundary["config"]
     host_name = host.node_name or host.node_id
     if config["interrupting"]:
-        cancel_steps(run, [host], reason=f"{why} on {host_name}")
+        children = cancel_steps(run, [host], reason=f"{why} on {host_name}")
+        cancel_children_after_commit(children, f"{why} on {host_name}")
         run.event(
             "boundary.interrupted",
             f"{why}: {host_name} stopped, taking the path {_name(boundary)}",

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Token
-from orchestration.engine.scopes import cancel_steps, scope_step
+from orchestration.engine.scopes import cancel_children_after_commit, cancel_steps, scope_step
 from orchestration.engine.transitions import move
 from orchestration.engine.writes import write_step
 from orchestration.expressions import ExpressionError, evaluate
@@ -111,7 +111,8 @@ def item_done(run: Run, item: Step) -> list[Token]:
                 ]
                 if s.scope_id == holder.pk and s.status in Step.OPEN_STATUSES
             ]
-            cancel_steps(run, _unique(still_open), reason=f"{node['name'] or node['id']} has finished early")
+            why = f"{node['name'] or node['id']} has finished early"
+            cancel_children_after_commit(cancel_steps(run, _unique(still_open), reason=why), why)
     tokens: list[Token] = []
     if not finished and not loop["parallel"] and state["started"] < total:
         tokens.append(_item(holder, state["started"]))

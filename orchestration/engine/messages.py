@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django.db import transaction
+
 from orchestration.engine import boundaries
-from orchestration.engine.runtime import drive_tokens, locked_run, resume_in_run, start_instance
+from orchestration.engine.blocks import block_for
+from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.runtime import (
+    drive_tokens,
+    locked_run,
+    raise_incident,
+    resume_in_run,
+    start_instance,
+)
 from orchestration.engine.start_data import clean_message_data
 from orchestration.models import MessageSubscription, ProcessInstance, WorkflowVersion
 
@@ -39,8 +49,9 @@ class _Taken(Exception):
 def _deliver(
     run: Run, subscription: MessageSubscription, name: str, key: str, variables: dict[str, Any]
 ) -> None:
-    node = run.graph["nodes"][subscription.node_id]
-    carried = clean_message_data(node["config"].get("message_fields", []), variables)
+    # None when a version move renamed the Wait it was for: delivered below, where that becomes an incident.
+    node = run.graph["nodes"].get(subscription.node_id)
+    carried = clean_message_data(node["config"].get("message_fields", []) if node else [], variables)
     # A message adds facts; it never rewrites what the process already knows (an approval, an amount).
     taken = sorted(k for k in variables if k in run.variables)
     if taken:
@@ -48,16 +59,26 @@ def _deliver(
     # A field the message left out is filled ("" for text) only where the process has no value yet.
     carried = {k: v for k, v in carried.items() if k in variables or k not in run.variables}
     step = subscription.step
+    assert step is not None  # an instance's subscription always belongs to a waiting step
     suffix = f" for {key!r}" if key else ""
-    if step is not None and node["kind"] == "boundary":
+    received = f"Message {name!r} received{suffix}"
+    if node is not None and node["kind"] == "boundary":
         # A message while the step waits: a non-interrupting one may come again, so its wait stays.
         if node["config"]["interrupting"]:
             subscription.delete()
-        why = f"Message {name!r} received{suffix}"
-        drive_tokens(run, boundaries.fire(run, step, subscription.node_id, why=why, variables=carried))
+        drive_tokens(run, boundaries.fire(run, step, subscription.node_id, why=received, variables=carried))
         return
     subscription.delete()
-    resume_in_run(run, step, carried, message=f"Message {name!r} received{suffix}")  # type: ignore[arg-type]
+    if subscription.node_id == step.node_id:
+        resume_in_run(run, step, carried, message=received)
+    else:
+        # The step waits for another block's message (the Waits after a "First event wins").
+        try:
+            with transaction.atomic():
+                block_for(step.kind).on_caught(run, step, subscription.node_id, carried, message=received)
+        except BlockError as exc:
+            # The message is spent either way (a version move renamed its Wait); an operator decides.
+            raise_incident(run, step, str(exc))
 
 
 def correlate_message(

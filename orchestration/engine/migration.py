@@ -194,10 +194,11 @@ def _move(
     for step in steps:
         move = by_step[step.id]
         if move.target_id != step.node_id:
+            # Only the step's own message wait follows it ("First event wins" subscriptions name their Waits).
+            MessageSubscription.objects.filter(step=step, node_id=step.node_id).update(node_id=move.target_id)
             step.node_id = move.target_id
             step.node_name = target_graph["nodes"][move.target_id].get("name") or ""
             renamed.append(step)
-            MessageSubscription.objects.filter(step=step).update(node_id=move.target_id)
     if renamed:
         Step.objects.bulk_update(renamed, ["node_id", "node_name"])
     ProcessInstance.objects.filter(pk=instance.pk).update(version=target)

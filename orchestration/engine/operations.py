@@ -18,11 +18,11 @@ from orchestration.engine.context import Run, Token
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.human import provider
 from orchestration.engine.runtime import InvalidState, drive, drive_from, drive_tokens, locked_run
-from orchestration.engine.scopes import cancel_steps
+from orchestration.engine.scopes import cancel_children_after_commit, cancel_steps, open_steps
 from orchestration.engine.start_data import clean_variables
-from orchestration.engine.transitions import STEP, move
+from orchestration.engine.transitions import move
 from orchestration.engine.worker import finish_with_output
-from orchestration.models import Incident, MessageSubscription, Outbox, ProcessInstance, Step, Timer
+from orchestration.models import Incident, Outbox, ProcessInstance, Step, Timer
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Node
@@ -55,7 +55,7 @@ def cancel_instance(
         _check(run, authorize)
         if run.instance.status != ProcessInstance.Status.RUNNING:
             raise InvalidState(f"The process is already {run.instance.get_status_display().lower()}.")
-        _close_open_work(run)
+        children = cancel_steps(run, open_steps(run), reason=reason)
         provider().instance_cancelled(run, reason)
         move(run.instance, ProcessInstance.Status.CANCELLED)
         run.instance.ended_at = run.now
@@ -63,11 +63,14 @@ def cancel_instance(
         run.event(
             "instance.cancelled", f"Cancelled{': ' + reason if reason else ''}", data={"reason": reason}
         )
-        if run.instance.parent_step_id:
+        parent_instance_id = run.instance.parent_step_id and (
+            Step.objects.filter(id=run.instance.parent_step_id, status__in=Step.OPEN_STATUSES)
+            .values_list("instance_id", flat=True)
+            .first()
+        )
+        if parent_instance_id:
             # The parent's call step must not wait forever: it becomes an incident on the next tick.
-            parent_instance_id = Step.objects.values_list("instance_id", flat=True).get(
-                id=run.instance.parent_step_id
-            )
+            # (A parent that stopped everything has closed it already: nothing to wake.)
             Timer.objects.create(
                 kind=Timer.Kind.WAIT,
                 due_at=run.now,
@@ -75,38 +78,12 @@ def cancel_instance(
                 step_id=run.instance.parent_step_id,
                 payload={"child_instance": str(run.instance.id)},
             )
-        children = list(
-            ProcessInstance.objects.filter(
-                parent_step__instance=run.instance, status=ProcessInstance.Status.RUNNING
-            ).values_list("id", flat=True)
-        )
     for child_id in children:
         try:
             cancel_instance(child_id, actor=actor, reason="Parent process cancelled")
         except InvalidState:
             pass  # finished in the meantime
     return run.instance
-
-
-def _close_open_work(run: Run) -> None:
-    open_steps = list(Step.objects.filter(instance=run.instance, status__in=Step.OPEN_STATUSES))
-    for step in open_steps:
-        if step.kind == "user_task" and step.status == Step.Status.WAITING:
-            provider().cancel_tasks(run, step)
-    STEP.bulk_move(
-        Step.objects.filter(id__in=[s.id for s in open_steps]),
-        Step.Status.CANCELLED,
-        ended_at=run.now,
-        lease_until=None,
-    )
-    Timer.objects.filter(instance=run.instance, fired_at__isnull=True, cancelled_at__isnull=True).update(
-        cancelled_at=run.now
-    )
-    MessageSubscription.objects.filter(instance=run.instance).delete()
-    Outbox.objects.filter(step__instance=run.instance).delete()
-    Incident.objects.filter(instance=run.instance, resolved_at__isnull=True).update(
-        resolved_at=run.now, resolution=Incident.Resolution.CANCELLED
-    )
 
 
 def _open_incident(run: Run, incident_id: int) -> tuple[Incident, Step]:
@@ -255,10 +232,9 @@ def move_token(
         open_incidents = Incident.objects.filter(step=step, resolved_at__isnull=True)
         for incident in open_incidents.select_for_update():
             _resolve(run, incident, Incident.Resolution.MOVED)
-        cancel_steps(run, [step], reason="The step that called it was moved")
-        step.lease_until = None
-        step.save(update_fields=["lease_until"])
         source = step.node_name or step.node_id
+        children = cancel_steps(run, [step], reason=f"moved to {node['name'] or target}")
+        cancel_children_after_commit(children, "The step that called it was moved")
         run.event(
             "token.moved",
             f"Moved from {source} to {node['name'] or target}{_because(reason)}",

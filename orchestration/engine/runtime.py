@@ -40,6 +40,8 @@ __all__ = [
     "REQUEST_INLINE_BLOCKS",
     "InvalidState",
     "StartDataError",
+    "complete_caught",
+    "complete_instance",
     "continue_handed_off",
     "drive",
     "drive_from",
@@ -105,20 +107,7 @@ def finish_run(run: Run) -> None:
     """Complete the instance if no token is left, write what the run made, bump the version, publish on commit."""
     instance = run.instance
     if instance.status == ProcessInstance.Status.RUNNING and not run.left_open and not _open_steps_left(run):
-        move(instance, ProcessInstance.Status.COMPLETED)
-        instance.ended_at = timezone.now()
-        outcome = f" ({instance.outcome})" if instance.outcome else ""
-        run.event("instance.completed", f"Process completed{outcome}", data={"outcome": instance.outcome})
-        if instance.parent_step_id:
-            # The parent resumes in its own transaction: lock order stays child, then nothing.
-            parent_step = Step.objects.only("id", "instance_id").get(id=instance.parent_step_id)
-            Timer.objects.create(
-                kind=Timer.Kind.WAIT,
-                due_at=run.now,
-                instance_id=parent_step.instance_id,
-                step=parent_step,
-                payload={"child_instance": str(instance.id)},
-            )
+        complete_instance(run)
     instance.lock_version += 1
     # A new instance's row is written once, with its state at the end of the run (foreign keys
     # are checked at commit, so its steps may be written before it).
@@ -132,6 +121,28 @@ def finish_run(run: Run) -> None:
         run.events.clear()
     publish_on_commit([(step.id, attempt) for step, attempt in run.dispatch])
     run.dispatch = []
+
+
+def complete_instance(run: Run) -> None:
+    """Mark the run's instance completed (no token left, or a "Stop everything" reached) and wake its parent.
+
+    The caller has closed every open step; tokens still moving in this run go no further.
+    """
+    instance = run.instance
+    move(instance, ProcessInstance.Status.COMPLETED)
+    instance.ended_at = timezone.now()
+    outcome = f" ({instance.outcome})" if instance.outcome else ""
+    run.event("instance.completed", f"Process completed{outcome}", data={"outcome": instance.outcome})
+    if instance.parent_step_id:
+        # The parent resumes in its own transaction: lock order stays child, then nothing.
+        parent_step = Step.objects.only("id", "instance_id").get(id=instance.parent_step_id)
+        Timer.objects.create(
+            kind=Timer.Kind.WAIT,
+            due_at=run.now,
+            instance_id=parent_step.instance_id,
+            step=parent_step,
+            payload={"child_instance": str(instance.id)},
+        )
 
 
 # --- moving tokens --------------------------------------------------------------
@@ -150,6 +161,9 @@ def drive(run: Run, tokens: list[tuple[str, str]], *, scope_id: int | None = Non
 def _drive(run: Run, queue: deque[Token]) -> None:
     budget = MAX_INLINE_STEPS
     while queue:
+        if run.instance.status != ProcessInstance.Status.RUNNING:
+            queue.clear()  # a "Stop everything" ended the instance: the other tokens go nowhere
+            return
         if run.hand_off_after is not None and run.blocks_run >= run.hand_off_after:
             _hand_off(run, queue)
             return
@@ -302,6 +316,24 @@ def resume_in_run(
         )
     step.output = output if output is not None else variables
     drive_from(run, step, list(node["outgoing"]))
+
+
+def complete_caught(run: Run, step: Step, flow_id: str, variables: dict[str, Any], *, message: str) -> None:
+    """Complete the waiting ``step`` along ``flow_id``, whose catch event has already happened.
+
+    A "First event wins" step waits for the events of the Waits after it; when one happens,
+    the token passes through that Wait at once: its step is made completed with ``variables``
+    (a message's data), without waiting or subscribing again, and the token moves on from it.
+    """
+    ensure_waiting(step)
+    step.output = {"flow": flow_id}
+    token = _complete(run, step, [flow_id])[0]
+    target = token.node_id
+    caught = _new_step(run, token)
+    run.event("step.completed", message, step=caught)
+    run.set_variables(variables, caught)
+    caught.output = variables
+    drive_from(run, caught, list(run.graph["nodes"][target]["outgoing"]))
 
 
 def ensure_waiting(step: Step) -> None:

@@ -106,6 +106,14 @@ def _worker_step(run: Run, step_id: int, attempt: int) -> Step | None:
         or step.attempt != attempt
     ):
         logger.info("Result of step %s attempt %s arrived after the step moved on; ignored", step_id, attempt)
+        if step.status == Step.Status.CANCELLED:
+            # Recorded for people reading the history: the external system did the work anyway.
+            run.event(
+                "step.late_result",
+                f"{step.node_name or step.node_id}: a result arrived after the step was cancelled; ignored",
+                step=step,
+                data={"attempt": attempt},
+            )
         return None
     return step
 

@@ -32,6 +32,7 @@ _WAITING_KIND = {
     "user_task": "Approval",
     "timer_catch": "Waiting for a date or time",
     "message_catch": "Waiting for a message",
+    "event_gateway": "Waiting for the first of several events",
     "call_activity": "Waiting for a sub-process",
 }
 _BY_STATUS: dict[str, str] = {

@@ -67,6 +67,10 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
             bpmn.flow("checks_start", "refused"),
         ),
         bpmn.boundary_error("on_refusal", "checks", code="NO"),
+        bpmn.gateway("race", kind="eventBased"),
+        bpmn.wait_timer("late", "P2D"),
+        bpmn.wait_message("news", "payment", "string(amount)"),
+        bpmn.stop("stop", outcome="late"),
         bpmn.end("end", outcome="done"),
         bpmn.end("end_refused"),
         *bpmn.chain("on_refusal", "end_refused"),
@@ -77,7 +81,8 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         *bpmn.chain("mark", "merge", "split"),
         *bpmn.chain("split", "pause", "join"),
         *bpmn.chain("split", "paid", "join"),
-        *bpmn.chain("join", "tell", "child", "end"),
+        *bpmn.chain("join", "tell", "child", "race", "late", "stop"),
+        *bpmn.chain("race", "news", "end"),
         messages=("payment",),
         errors=("NO",),
     )
@@ -120,13 +125,16 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("decision", "Decision"),
         ("parallel", "Parallel split/join"),
         ("wait", "Wait"),
+        ("first-event", "First event wins"),
         ("call", "Call sub-process"),
         ("group", "Group of steps"),
         ("end", "End"),
+        ("stop", "Stop everything"),
     ]
     assert palette["appends"] == ["approval", "automated", "notify", "set-data", "decision", "end"]
     assert palette["blocks"][4]["attrs"] == {"scriptFormat": "cel"}
     assert palette["blocks"][7]["eventDefinitionType"] == "bpmn:TimerEventDefinition"
+    assert palette["blocks"][-1]["eventDefinitionType"] == "bpmn:TerminateEventDefinition"
 
 
 def test_element_labels_come_from_the_first_kind_registered_for_the_element() -> None:

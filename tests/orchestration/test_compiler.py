@@ -324,11 +324,11 @@ def test_signal_start_is_refused():
     assert "is a signal start event" in errors_of(xml)[0]
 
 
-def test_terminate_end_is_refused():
+def test_escalation_end_is_refused():
     xml = process(chain()).replace(
-        END, '<bpmn:endEvent id="end"><bpmn:terminateEventDefinition/></bpmn:endEvent>'
+        END, '<bpmn:endEvent id="end"><bpmn:escalationEventDefinition/></bpmn:endEvent>'
     )
-    assert "is a terminate end event" in errors_of(xml)[0]
+    assert "is a escalation end event" in errors_of(xml)[0]
 
 
 def test_a_for_each_without_its_list_is_refused_in_plain_words():

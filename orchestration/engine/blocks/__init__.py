@@ -21,6 +21,7 @@ from orchestration.engine.blocks import (
     call_activity,
     end,
     error_end,
+    event_gateway,
     exclusive,
     group,
     message_catch,
@@ -28,6 +29,7 @@ from orchestration.engine.blocks import (
     script,
     service_task,
     start,
+    terminate_end,
     timer_catch,
     user_task,
 )
@@ -66,11 +68,13 @@ for _kind in (
     parallel.KIND,
     timer_catch.KIND,
     message_catch.KIND,
+    event_gateway.KIND,
     call_activity.KIND,
     group.KIND,
     boundary.KIND,
     end.KIND,
     error_end.KIND,
+    terminate_end.KIND,
 ):
     register(_kind)
 

@@ -55,6 +55,8 @@ class Block:
     # Whether a token always stops here (worker, people, timer, message, child instance): the
     # compiler counts the blocks between such stops against the runtime's inline cap.
     waits: ClassVar[bool] = False
+    # Whether a token ends here (an End): the block has no outgoing flows and needs none.
+    ends_path: ClassVar[bool] = False
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         """Execute the block for a token that arrived at ``step``.
@@ -70,6 +72,32 @@ class Block:
 
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
         """A timer of this step is due (waits); the default ignores it."""
+
+    def on_caught(
+        self, run: Run, step: Step, catch_node_id: str, variables: dict[str, Any], *, message: str
+    ) -> None:
+        """An event ``step`` armed for another block, catch event ``catch_node_id``, happened.
+
+        A "First event wins" arms the Waits after it on its own step; the message or timer that
+        fires names the Wait it was for. ``message`` says what happened, in words.
+        """
+        raise BlockError(f"{step.node_name or step.node_id} does not wait for {catch_node_id!r}.")
+
+    def arm(self, run: Run, step: Step, node: Node) -> str:
+        """Wait for this catch event ``node`` on another block's waiting ``step`` (a "First event wins").
+
+        The timer or subscription made points at ``step`` and names ``node``; when it fires,
+        ``step``'s block hears of it through :meth:`on_caught`. Returns what is awaited, in
+        words ("the wait of 2 days"). Blocks that are not catch events cannot be armed.
+        """
+        raise BlockError(f"{node['name'] or node['id']} is not a Wait.")
+
+    def cancel(self, run: Run, step: Step) -> None:
+        """The open ``step`` is being cancelled: close what only this block knows of (people's tasks).
+
+        Timers, subscriptions, queued work and incidents attached to the step are closed by
+        :func:`orchestration.engine.scopes.cancel_steps`; the default has nothing more to do.
+        """
 
     def may_have_timers(self, node: Node) -> bool:
         """Whether a waiting step of ``node`` may have timers to cancel when it is resumed.

@@ -32,7 +32,7 @@ def read(el: etree._Element, ctx: ReadContext) -> EndConfig | None:
             el,
             subject,
             f"{kind} end event",
-            "use a plain End (with a Notify before it to send a message)",
+            "use a plain End or Stop everything (with a Notify before it to send a message)",
         )
         return None
     return {"outcome": clean(el.get(baton_name("outcome"), ""))}
@@ -40,6 +40,7 @@ def read(el: etree._Element, ctx: ReadContext) -> EndConfig | None:
 
 class EndBlock(Block):
     kind = "end"
+    ends_path = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         outcome = node["config"].get("outcome") or ""

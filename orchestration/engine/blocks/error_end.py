@@ -42,6 +42,7 @@ def read(el: etree._Element, ctx: ReadContext) -> ErrorEndConfig | None:
 class ErrorEndBlock(Block):
     kind = "error_end"
     leaves_open = False
+    ends_path = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         from orchestration.engine.boundaries import catches, throw_error

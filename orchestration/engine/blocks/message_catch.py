@@ -6,10 +6,11 @@ message arrives: a message Start, a Wait for a message, a message on a waiting s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from orchestration.bpmn.context import baton_attr, baton_children
-from orchestration.bpmn.graph import FormField, VariableType
+from orchestration.bpmn.graph import MESSAGE_FIELD_TYPES, FormField
 from orchestration.engine.blocks.base import Block, BlockError, Kind
 from orchestration.engine.start_data import MAX_LENGTH_CEILING
 from orchestration.engine.transitions import move
@@ -31,19 +32,6 @@ class MessageCatchConfig(TypedDict):
     message: str
     correlation_key: str
     message_fields: list[FormField]  # none declared: any new names are taken, untyped
-
-
-# What a message field may hold. A machine's payload has no form: no choices, bounds or defaults;
-# records and lists come whole. Money needs a currency field beside it, which start forms offer.
-MESSAGE_FIELD_TYPES: dict[str, VariableType] = {
-    "string": "string",
-    "number": "number",
-    "integer": "integer",
-    "boolean": "boolean",
-    "date": "date",
-    "map": "map",
-    "list": "list",
-}
 
 
 def read_message_fields(el: etree._Element, ctx: ReadContext, subject: Subject) -> list[FormField]:
@@ -99,6 +87,14 @@ def read(el: etree._Element, ctx: ReadContext) -> MessageCatchConfig | None:
     }
 
 
+def correlation_key(run: Run, config: Mapping[str, Any]) -> str:
+    """The key a message must carry to reach this instance's Wait with ``config`` (BlockError when it cannot)."""
+    try:
+        return str(evaluate(config["correlation_key"], run.graph["variables"], run.scope()))
+    except ExpressionError as exc:
+        raise BlockError(f"Cannot compute the correlation key: {exc}") from exc
+
+
 class MessageCatchBlock(Block):
     kind = "message_catch"
     waits = True
@@ -106,21 +102,25 @@ class MessageCatchBlock(Block):
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
         config = node["config"]
-        try:
-            key = evaluate(config["correlation_key"], run.graph["variables"], run.scope())
-        except ExpressionError as exc:
-            raise BlockError(f"Cannot compute the correlation key: {exc}") from exc
+        key = correlation_key(run, config)
         move(step, Step.Status.WAITING)
-        step.input = {"message": config["message"], "correlation_key": str(key)}
+        step.input = {"message": config["message"], "correlation_key": key}
         write_step(run, step, ["status", "input"])
+        self._subscribe(run, step, node, key)
+        return None
+
+    def arm(self, run: Run, step: Step, node: Node) -> str:
+        self._subscribe(run, step, node, correlation_key(run, node["config"]))
+        return f"the wait for message {node['config']['message']!r}"
+
+    def _subscribe(self, run: Run, step: Step, node: Node, key: str) -> None:
         MessageSubscription.objects.create(
-            message_name=config["message"],
-            correlation_key=str(key),
+            message_name=node["config"]["message"],
+            correlation_key=key,
             instance=run.instance,
             step=step,
             node_id=node["id"],
         )
-        return None
 
 
 # No palette entry of its own: the palette's Wait is the same element, with a timer until changed to a message.

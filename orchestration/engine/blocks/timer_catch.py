@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from orchestration import schedules, values
 from orchestration.bpmn.context import local_name
+from orchestration.durations import iso_to_duration
 from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry
 from orchestration.engine.transitions import move
 from orchestration.engine.writes import write_step
@@ -82,34 +84,54 @@ def _as_datetime(value: Any) -> datetime:
         raise BlockError(str(exc)) from None
 
 
+def due_moment(run: Run, config: Mapping[str, Any]) -> datetime:
+    """When a Wait for time with ``config`` is over, counted from now (BlockError when it cannot say)."""
+    if config.get("date_expression"):
+        try:
+            value = evaluate(config["date_expression"], run.graph["variables"], run.scope())
+        except ExpressionError as exc:
+            raise BlockError(f"Cannot compute the date: {exc}") from exc
+        return _as_datetime(value)
+    kind: schedules.TimerKind = "duration" if config.get("duration") else "date"
+    try:
+        due = schedules.parse_timer(kind, str(config.get(kind, ""))).first_due(run.now)
+    except schedules.TimerError as exc:
+        raise BlockError(str(exc)) from None
+    assert due is not None  # a duration or a date is always due once
+    return due
+
+
+def _in_words(config: Mapping[str, Any], due_at: datetime) -> str:
+    if config.get("duration"):
+        count, unit = iso_to_duration(config["duration"])
+        if count is not None:
+            return f"the wait of {count} {unit.removesuffix('s') if count == 1 else unit}"
+    return f"the wait until {due_at:%Y-%m-%d %H:%M} UTC"
+
+
 class TimerCatchBlock(Block):
     kind = "timer_catch"
     waits = True
     saves_first = True
 
     def enter(self, run: Run, step: Step, node: Node) -> list[str] | None:
-        due_at = self._due_at(run, node["config"])
+        due_at = due_moment(run, node["config"])
         move(step, Step.Status.WAITING)
         step.input = {"due_at": due_at.isoformat()}
         write_step(run, step, ["status", "input"])
         Timer.objects.create(kind=Timer.Kind.WAIT, due_at=due_at, instance=run.instance, step=step)
         return None
 
-    @staticmethod
-    def _due_at(run: Run, config: dict[str, Any]) -> datetime:
-        if config.get("date_expression"):
-            try:
-                value = evaluate(config["date_expression"], run.graph["variables"], run.scope())
-            except ExpressionError as exc:
-                raise BlockError(f"Cannot compute the date: {exc}") from exc
-            return _as_datetime(value)
-        kind: schedules.TimerKind = "duration" if config.get("duration") else "date"
-        try:
-            due = schedules.parse_timer(kind, str(config.get(kind, ""))).first_due(run.now)
-        except schedules.TimerError as exc:
-            raise BlockError(str(exc)) from None
-        assert due is not None  # a duration or a date is always due once
-        return due
+    def arm(self, run: Run, step: Step, node: Node) -> str:
+        due_at = due_moment(run, node["config"])
+        Timer.objects.create(
+            kind=Timer.Kind.WAIT,
+            due_at=due_at,
+            instance=run.instance,
+            step=step,
+            payload={"target": node["id"]},
+        )
+        return _in_words(node["config"], due_at)
 
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
         from orchestration.engine.runtime import resume_in_run

@@ -122,6 +122,10 @@ class UserTaskBlock(Block):
         timer = Timer.objects.get(id=payload["timer_id"])
         provider().on_timer(run, step, timer)
 
+    def cancel(self, run: Run, step: Step) -> None:
+        if step.status == Step.Status.WAITING:
+            provider().cancel_tasks(run, step)  # the tasks leave the approvers' inboxes
+
     def may_have_timers(self, node: Node) -> bool:
         # The approvals app sets a step's timers from these settings only (human.schedule_step_timer).
         return bool(node["config"].get("due_in") or node["config"].get("reminder_in"))
