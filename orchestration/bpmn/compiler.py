@@ -88,7 +88,6 @@ _INSTEAD = {
     "subProcess": "use a Sub-process call",
     "adHocSubProcess": "use a Sub-process call",
     "transaction": "use a Sub-process call",
-    "inclusiveGateway": "use a Decision, or a Parallel split",
     "eventBasedGateway": "use a Decision",
     "complexGateway": "use a Decision, or a Parallel split",
     "boundaryEvent": "use due dates and escalation on an Approval, or retries on an Automated step",
@@ -326,7 +325,7 @@ class _Compiler:
         return text_of(expression) or None
 
     def _connect(self) -> None:
-        """Kinds check their node against its flows (gateway roles); conditions leave only Decisions."""
+        """Kinds check their node against its flows (gateway roles); conditions leave only kinds that choose paths."""
         for node in self.ctx.nodes.values():
             kind = blocks.registered(node["kind"])
             if kind is not None and kind.connect is not None:
@@ -340,7 +339,7 @@ class _Compiler:
             if source_kind is None or not source_kind.conditional_flows:
                 self.ctx.error(
                     subject,
-                    "has a condition, but only flows leaving a Decision can have one "
+                    "has a condition, but only flows leaving a Decision or Any of these paths can have one "
                     f"(it leaves {self.ctx.node_text(source)}).",
                 )
             elif source["config"].get("default") == flow["id"]:

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orchestration.engine.blocks import block_for
+from orchestration.engine.blocks import block_for, settle
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import publish_on_commit, queue_task
@@ -99,8 +99,10 @@ def _open_steps_left(run: Run) -> bool:
 
 
 def finish_run(run: Run) -> None:
-    """Complete the instance if no token is left, write what the run made, bump the version, publish on commit."""
+    """Let waiting joins go on, complete the instance if no token is left, write what the run made, bump the version, publish on commit."""
     instance = run.instance
+    if instance.status == ProcessInstance.Status.RUNNING:
+        settle(run)  # every token has moved: a join waiting on the rest of the instance may go on
     if instance.status == ProcessInstance.Status.RUNNING and not run.left_open and not _open_steps_left(run):
         move(instance, ProcessInstance.Status.COMPLETED)
         instance.ended_at = timezone.now()

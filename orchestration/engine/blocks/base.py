@@ -134,6 +134,8 @@ class Kind(Generic[ConfigT]):
     - ``connect(node, ctx)`` runs once every flow is read (gateway roles); ``check(node, ctx)``
       once every variable is typed. ``conditional_flows``: its outgoing flows may carry conditions.
     - ``block``: how it runs; ``palette``: how the designer offers it (None: not in the palette).
+    - ``settle(run)``: called once every token of a run has moved, before the run finishes, for
+      kinds whose steps wait on the rest of the instance (an inclusive join fires there).
     """
 
     name: str
@@ -148,3 +150,4 @@ class Kind(Generic[ConfigT]):
     conditional_flows: bool = False
     connect: Callable[[Node, ReadContext], None] | None = None
     check: Callable[[Node, ReadContext], None] | None = None
+    settle: Callable[[Run], None] | None = None
