@@ -22,6 +22,7 @@ from designer.panels.base import BlockForm
 from designer.panels.call import CallForm
 from designer.panels.decision import DecisionForm
 from designer.panels.end import EndForm
+from designer.panels.inclusive import InclusiveForm
 from designer.panels.not_run import LaneForm, NoteForm, UnsupportedForm
 from designer.panels.notify import NotifyForm
 from designer.panels.parallel import ParallelForm
@@ -40,6 +41,7 @@ PANELS: dict[str, type[BlockForm]] = {
     "sendTask": NotifyForm,
     "exclusiveGateway": DecisionForm,
     "parallelGateway": ParallelForm,
+    "inclusiveGateway": InclusiveForm,
     "scriptTask": SetDataForm,
     "intermediateCatchEvent": WaitForm,
     "callActivity": CallForm,
