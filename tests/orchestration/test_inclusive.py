@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import combinations, permutations
 from pathlib import Path
 from typing import Any
@@ -18,6 +21,7 @@ from orchestration.engine.timers import fire_due_timers
 from orchestration.models import Event, Incident, ProcessInstance, Step, Timer
 from orchestration.ops.instances import step_rows
 from tests import bpmn
+from tests.conftest import Engine, wait_until_completed
 from tests.orchestration.factories import publish
 
 PATHS = ("a", "b", "c")
@@ -595,3 +599,97 @@ def test_a_join_counts_only_steps_of_its_own_scope() -> None:
     outside, inside = Step(node_id="x"), Step(node_id="y", scope_id=7)
     assert inclusive.same_scope([outside, inside], None) == [outside]
     assert inclusive.same_scope([outside, inside], 7) == [inside]
+
+
+# --- with a real worker
+
+
+class _Rendezvous:
+    """An HTTP service that answers the two branches of one instance together.
+
+    Each request waits (up to a second) for the other branch of its instance, so both
+    worker processes report their results at the same moment and race for the join.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.arrived: dict[str, threading.Event] = {}
+        self.met = 0
+        service = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                instance = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["instance"]
+                with service.lock:
+                    other = service.arrived.pop(instance, None)
+                    if other is None:
+                        mine = service.arrived[instance] = threading.Event()
+                if other is not None:
+                    other.set()
+                elif mine.wait(timeout=1):
+                    with service.lock:
+                        service.met += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+
+
+@pytest.fixture
+def rendezvous() -> Iterator[_Rendezvous]:
+    service = _Rendezvous()
+    yield service
+    service.httpd.shutdown()
+    service.httpd.server_close()
+
+
+@pytest.mark.integration
+def test_two_taken_paths_finishing_together_on_the_worker_join_exactly_once(
+    live_engine: Engine, rendezvous: _Rendezvous
+) -> None:
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.gateway("which", "inclusive", default="f_never"),
+        *(
+            bpmn.service(
+                side,
+                properties={"url": f"{rendezvous.url}/{side}", "method": "POST"},
+                inputs={"instance": "instance_id"},
+            )
+            for side in ("left", "right")
+        ),
+        bpmn.script("never", '{"never": true}'),
+        bpmn.gateway("join", "inclusive"),
+        bpmn.script("after", '{"joined": true}'),
+        bpmn.end(),
+        bpmn.flow("start", "which"),
+        bpmn.flow("which", "left", condition="true"),
+        bpmn.flow("which", "right", condition='instance_id != ""'),
+        bpmn.flow("which", "never", id="f_never"),
+        *bpmn.chain("left", "join"),
+        *bpmn.chain("right", "join"),
+        *bpmn.chain("never", "join"),
+        *bpmn.chain("join", "after", "end"),
+    )
+    version = publish(xml, key="any-on-worker")
+
+    instances = [start_instance(version, {}) for _ in range(20)]
+    wait_until_completed(instances, timeout=180)
+
+    fired = Step.objects.filter(instance__in=instances, node_id="join", join_key__isnull=False)
+    assert sorted(fired.values_list("instance_id", flat=True)) == sorted(i.id for i in instances)
+    assert all(step.output["joined"] == 2 for step in fired)
+    assert Step.objects.filter(instance__in=instances, node_id="after").count() == 20
+    assert not Step.objects.filter(instance__in=instances, node_id="never").exists()
+    assert not Step.objects.filter(instance__in=instances, status__in=Step.OPEN_STATUSES).exists()
+    assert rendezvous.met > 0, "no two branches of one instance were answered together"
+    print(f"branches answered together: {rendezvous.met} of {len(instances)}")
