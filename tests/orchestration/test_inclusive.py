@@ -17,6 +17,7 @@ from django.db import connection
 from orchestration.bpmn.compiler import compile_bpmn
 from orchestration.engine import cancel_instance, correlate_message, retry_incident, start_instance
 from orchestration.engine.blocks import inclusive
+from orchestration.engine.runtime import continue_handed_off
 from orchestration.engine.timers import fire_due_timers
 from orchestration.models import Event, Incident, ProcessInstance, Step, Timer
 from orchestration.ops.instances import step_rows
@@ -380,6 +381,48 @@ def test_a_join_on_a_loop_fires_once_per_round() -> None:
     assert instance.variables == {"n": 3, "a": 3, "b": 3}
     fired = sorted(_fired(instance), key=lambda s: s.id)
     assert [s.output["joined"] for s in fired] == [1, 2, 2]
+
+
+@pytest.mark.django_db
+def test_a_failed_step_on_a_taken_path_holds_the_join_until_an_operator_fixes_it() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("divisor", "integer")),
+        bpmn.gateway("which", "inclusive"),
+        bpmn.script("quick", '{"quick": true}'),
+        bpmn.script("divide", '{"share": 100 / divisor}'),
+        bpmn.gateway("join", "inclusive"),
+        bpmn.end(),
+        bpmn.flow("start", "which"),
+        bpmn.flow("which", "quick", condition="true"),
+        bpmn.flow("which", "divide", condition="true"),
+        *bpmn.chain("quick", "join"),
+        *bpmn.chain("divide", "join", "end"),
+    )
+    instance = start_instance(publish(xml, key="fails"), {"divisor": 0})
+    [incident] = Incident.objects.filter(instance=instance)
+    assert incident.step.node_id == "divide" and not _fired(instance)
+
+    retry_incident(incident.id, variables={"divisor": 4})
+
+    instance = _done(instance)
+    assert instance.status == ProcessInstance.Status.COMPLETED and instance.variables["share"] == 25
+    assert _fired(instance)[0].output["joined"] == 2
+
+
+@pytest.mark.django_db
+def test_paths_handed_off_by_a_request_join_once_when_continued() -> None:
+    version = publish(_three_way(), key="handed-off")
+    instance = start_instance(version, {p: True for p in PATHS}, hand_off_after=4)
+    handed_off = Step.objects.filter(instance=instance, status=Step.Status.ACTIVE)
+    assert sorted(handed_off.values_list("node_id", flat=True)) == ["do_c", "join", "join"]
+
+    continue_handed_off(instance.id)
+    continue_handed_off(instance.id)  # a second delivery finds nothing left
+
+    instance = _done(instance)
+    assert instance.status == ProcessInstance.Status.COMPLETED
+    assert len(_fired(instance)) == 1
+    assert Step.objects.filter(instance=instance, node_id="after").count() == 1
 
 
 # --- what people read
