@@ -15,7 +15,13 @@ import pytest
 from django.db import connection
 
 from orchestration.bpmn.compiler import compile_bpmn
-from orchestration.engine import cancel_instance, correlate_message, retry_incident, start_instance
+from orchestration.engine import (
+    cancel_instance,
+    correlate_message,
+    move_token,
+    retry_incident,
+    start_instance,
+)
 from orchestration.engine.blocks import inclusive
 from orchestration.engine.runtime import continue_handed_off
 from orchestration.engine.timers import fire_due_timers
@@ -425,6 +431,19 @@ def test_paths_handed_off_by_a_request_join_once_when_continued() -> None:
     assert Step.objects.filter(instance=instance, node_id="after").count() == 1
 
 
+@pytest.mark.django_db
+def test_a_token_moved_by_an_operator_onto_the_join_waits_for_the_other_paths_taken() -> None:
+    instance = start_instance(publish(_three_way(hold=True), key="moved"), {"a": True, "b": True})
+    waiting_a = Step.objects.get(instance=instance, node_id="w_a")
+
+    move_token(instance.id, waiting_a.id, "join", reason="legal answered by phone")
+
+    assert not _fired(instance)
+    correlate_message("done_b", str(instance.id))
+    assert _done(instance).status == ProcessInstance.Status.COMPLETED
+    assert _fired(instance)[0].output["paths"] == ["", "in_b"]
+
+
 # --- what people read
 
 
@@ -439,7 +458,7 @@ def test_steps_and_history_say_what_happened_in_plain_words() -> None:
     )
     assert messages == [
         "Which reviews?: took 2 of 4 paths (A, B)",
-        "Reviews done: 2 of 4 paths arrived, going on",
+        "Reviews done: went on with 2 of 4 paths (no other could still arrive)",
     ]
 
 

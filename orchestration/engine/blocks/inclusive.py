@@ -196,7 +196,7 @@ def same_scope(steps: Iterable[Step], scope_id: int | None) -> list[Step]:
     return [step for step in steps if step.scope_id == scope_id]
 
 
-_MAX_CACHED = 512
+_MAX_CACHED = 64  # graphs kept alive by the cache below, at most
 _joins_cache: dict[int, tuple[Graph, list[Node]]] = {}
 
 
@@ -267,9 +267,12 @@ def settle(run: Run) -> None:
         # The oldest arrival names the firing: two runs consuming it would write the same key.
         firing.join_key = f"{join['id']}:{consumed[0].idempotency_key}"
         firing.output = {"joined": len(consumed), "paths": [a.incoming_flow for a in consumed]}
+        total = len(join["incoming"])
+        with_paths = f"all {total} paths" if len(consumed) == total else f"{len(consumed)} of {total} paths"
         run.event(
             "paths.joined",
-            f"{_gateway_name(join)}: {len(consumed)} of {len(join['incoming'])} paths arrived, going on",
+            f"{_gateway_name(join)}: went on with {with_paths}"
+            + ("" if len(consumed) == total else " (no other could still arrive)"),
             step=firing,
             data={"flows": firing.output["paths"]},
         )
