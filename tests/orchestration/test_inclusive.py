@@ -444,6 +444,37 @@ def test_a_token_moved_by_an_operator_onto_the_join_waits_for_the_other_paths_ta
     assert _fired(instance)[0].output["paths"] == ["", "in_b"]
 
 
+@pytest.mark.django_db
+def test_a_loop_through_the_join_that_never_waits_becomes_an_incident(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("orchestration.engine.runtime.MAX_INLINE_STEPS", 200)  # the guard, sooner
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.gateway("entry"),
+        bpmn.gateway("which", "inclusive"),
+        bpmn.script("a", '{"a": true}'),
+        bpmn.script("b", '{"b": true}'),
+        bpmn.gateway("join", "inclusive"),
+        bpmn.gateway("again", default="f_out"),
+        bpmn.end(),
+        *bpmn.chain("start", "entry", "which"),
+        bpmn.flow("which", "a", condition="true"),
+        bpmn.flow("which", "b", condition="true"),
+        *bpmn.chain("a", "join"),
+        *bpmn.chain("b", "join"),
+        bpmn.flow("join", "again"),
+        bpmn.flow("again", "entry", id="f_back", condition="true"),
+        bpmn.flow("again", "end", id="f_out"),
+    )
+    instance = start_instance(publish(xml, key="forever"), {})
+
+    [incident] = Incident.objects.filter(instance=instance)
+    assert incident.step.node_id == "join"
+    assert incident.error == "More than 200 blocks ran without waiting: is there a loop?"
+    assert instance.status == ProcessInstance.Status.RUNNING and instance.has_incident
+
+
 # --- what people read
 
 
@@ -633,6 +664,28 @@ def test_a_join_on_a_loop_with_a_parallel_join_is_refused() -> None:
         'Join of the paths taken "Any join" (J) is on a loop with Parallel join "All join" (P): each comes after '
         "the other, so each could wait forever for a token the other holds. Take one of the two joins off the loop."
     ) in errors
+
+
+def test_an_any_of_these_paths_gateway_as_a_loops_entry_is_refused_as_a_second_join() -> None:
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.gateway("which", "inclusive", name="Which?"),
+        bpmn.script("a", '{"a": true}'),
+        bpmn.gateway("join", "inclusive", name="Done"),
+        bpmn.gateway("again", default="f_out"),
+        bpmn.end(),
+        bpmn.flow("start", "which"),
+        bpmn.flow("which", "a", condition="true"),
+        bpmn.flow("which", "join", condition="true"),
+        *bpmn.chain("a", "join", "again"),
+        bpmn.flow("again", "which", id="f_back", condition="false"),
+        bpmn.flow("again", "end", id="f_out"),
+    )
+    errors = [str(e) for e in compile_bpmn(xml).errors]
+    assert (
+        'Join of the paths taken "Done" (join) is on a loop with Any of these paths "Which?" (which)'
+        in errors[-1]
+    )
 
 
 FILES = Path(__file__).parent / "bpmn_files"

@@ -63,7 +63,7 @@ def connect(node: Node, ctx: ReadContext) -> None:
     chooses = len(outgoing) > 1 or any(ctx.flows[f]["condition"] is not None for f in outgoing)
     if len(incoming) > 1:
         config["role"] = "both" if chooses else "join"
-        config["upstream"] = _upstream(node["id"], ctx.flows.values())
+        config["upstream"] = _upstream(node["id"], ctx.flows.values(), ctx.nodes.values())
     else:
         config["role"] = "split" if chooses else "pass"
     subject = ctx.subject_of(node)
@@ -89,11 +89,18 @@ def connect(node: Node, ctx: ReadContext) -> None:
         )
 
 
-def _upstream(join_id: str, flows: Iterable[Flow]) -> list[str]:
-    """The blocks from which ``join_id`` can be reached without passing through it."""
+def _upstream(join_id: str, flows: Iterable[Flow], nodes: Iterable[Node]) -> list[str]:
+    """The blocks from which ``join_id`` can be reached without passing through it.
+
+    A step with boundary events (a deadline, "if it fails") reaches whatever its boundary
+    events' paths reach: while it is open, one of them may still fire.
+    """
     sources: dict[str, list[str]] = {}
     for flow in flows:
         sources.setdefault(flow["target"], []).append(flow["source"])
+    for node in nodes:
+        for boundary in node.get("boundaries", ()):
+            sources.setdefault(boundary, []).append(node["id"])
     seen: set[str] = set()
     queue = list(sources.get(join_id, []))
     while queue:
@@ -235,9 +242,9 @@ def _ready(steps: list[Step], joins: list[Node]) -> tuple[Node, list[Step]] | No
     """A join with arrivals that nothing open in their scope can still reach, and those arrivals."""
     for join in joins:
         arrivals = [s for s in steps if s.node_id == join["id"] and s.status == Step.Status.WAITING]
+        upstream = set(join["config"]["upstream"]) if arrivals else set()
         for scope_id in dict.fromkeys(s.scope_id for s in arrivals):
             here = same_scope(steps, scope_id)
-            upstream = set(join["config"]["upstream"])
             if not any(s.node_id in upstream and s.node_id != join["id"] for s in here):
                 return join, [s for s in here if s.node_id == join["id"] and s.status == Step.Status.WAITING]
     return None
