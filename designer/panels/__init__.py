@@ -23,6 +23,7 @@ from designer.panels.call import CallForm
 from designer.panels.decision import DecisionForm
 from designer.panels.end import EndForm
 from designer.panels.first_event import FirstEventForm
+from designer.panels.inclusive import InclusiveForm
 from designer.panels.not_run import LaneForm, NoteForm, UnsupportedForm
 from designer.panels.notify import NotifyForm
 from designer.panels.parallel import ParallelForm
@@ -42,6 +43,7 @@ PANELS: dict[str, type[BlockForm]] = {
     "exclusiveGateway": DecisionForm,
     "parallelGateway": ParallelForm,
     "eventBasedGateway": FirstEventForm,
+    "inclusiveGateway": InclusiveForm,
     "scriptTask": SetDataForm,
     "intermediateCatchEvent": WaitForm,
     "callActivity": CallForm,

@@ -106,6 +106,8 @@ class BlockForm(forms.Form):
     icon: str
     help: str
     partial: ClassVar[str] = "plain"
+    # Whether the block chooses among its outgoing paths by their conditions (its paths get a condition).
+    chooses_paths: ClassVar[bool] = False
     row_sets: ClassVar[dict[str, tuple[type[Rows], str, Mapping[str, VariableType]]]] = {}
 
     element = forms.CharField(widget=forms.HiddenInput)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from designer.diagram import condition
-from designer.panels.base import BlockForm, display_name
+from designer.panels.base import BlockForm, PanelContext, display_name
 
 
 class DecisionForm(BlockForm):
@@ -14,6 +14,7 @@ class DecisionForm(BlockForm):
     icon = "bi-signpost-split"
     help = "The request takes the first path whose condition holds, or the default path. Click a path to set its condition."
     partial = "decision"
+    chooses_paths = True
     merge = False
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -28,19 +29,24 @@ class DecisionForm(BlockForm):
             )
 
     def paths(self) -> list[dict[str, Any]]:
-        diagram, gateway_id = self.ctx.diagram, self.ctx.element_id
-        default = self.ctx.element.get("default")
-        paths = []
-        for flow in diagram.outgoing(gateway_id):
-            target = diagram.find(flow.get("targetRef", "").strip())
-            paths.append(
-                {
-                    "id": flow.get("id", ""),
-                    "name": display_name(flow)
-                    or (display_name(target) and f"to {display_name(target)}")
-                    or flow.get("id", ""),
-                    "condition": condition(flow) or "",
-                    "default": flow.get("id") == default,
-                }
-            )
-        return paths
+        return outgoing_paths(self.ctx)
+
+
+def outgoing_paths(ctx: PanelContext) -> list[dict[str, Any]]:
+    """The paths leaving the selected gateway: a name to show, the condition, and whether it is the default."""
+    diagram, gateway_id = ctx.diagram, ctx.element_id
+    default = ctx.element.get("default")
+    paths = []
+    for flow in diagram.outgoing(gateway_id):
+        target = diagram.find(flow.get("targetRef", "").strip())
+        paths.append(
+            {
+                "id": flow.get("id", ""),
+                "name": display_name(flow)
+                or (display_name(target) and f"to {display_name(target)}")
+                or flow.get("id", ""),
+                "condition": condition(flow) or "",
+                "default": flow.get("id") == default,
+            }
+        )
+    return paths

@@ -1,4 +1,4 @@
-"""A path (BPMN sequenceFlow): leaving a Decision, its condition, from the builder or in CEL."""
+"""A path (BPMN sequenceFlow): leaving a Decision or Any of these paths, its condition, from the builder or in CEL."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ from designer.cel_builder import (
     operand_kind,
     parse_condition,
 )
-from designer.diagram import Payload, condition, local
+from designer.diagram import Payload, condition
 from designer.panels.base import BlockForm, PanelContext, choice_field
 from designer.scope import Variable
 from orchestration import expressions
 
 
 class PathForm(BlockForm):
-    """A path between blocks; leaving a Decision it carries a condition or is the default path."""
+    """A path between blocks; leaving a block that chooses paths it carries a condition or is the default path."""
 
     kind = "path"
     label = "Path"
@@ -69,11 +69,13 @@ class PathForm(BlockForm):
 
     @property
     def decision(self) -> bool:
-        """Whether the path leaves a Decision (a gateway choosing between several paths)."""
+        """Whether the path leaves a gateway choosing among several paths (a Decision, Any of these paths)."""
+        from designer.panels import form_class  # the table of forms imports this module
+
         source = self.ctx.diagram.source(self.ctx.element)
         return (
             source is not None
-            and local(source) == "exclusiveGateway"
+            and form_class(source).chooses_paths
             and len(self.ctx.diagram.outgoing(source.get("id", ""))) > 1
         )
 

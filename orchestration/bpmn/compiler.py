@@ -95,7 +95,6 @@ _INSTEAD = {
     "businessRuleTask": "use a Decision",
     "adHocSubProcess": "use a Group",
     "transaction": 'use a Group with an "If it fails" path',
-    "inclusiveGateway": "use a Decision, or a Parallel split",
     "complexGateway": "use a Decision, or a Parallel split",
     "intermediateThrowEvent": "use a Notify",
 }
@@ -402,7 +401,7 @@ class _Compiler:
         return text_of(expression) or None
 
     def _connect(self) -> None:
-        """Kinds check their node against its flows (gateway roles); conditions leave only Decisions."""
+        """Kinds check their node against its flows (gateway roles); conditions leave only kinds that choose paths."""
         for node in self.ctx.nodes.values():
             kind = blocks.registered(node["kind"])
             if kind is not None and kind.connect is not None:
@@ -416,7 +415,7 @@ class _Compiler:
             if source_kind is None or not source_kind.conditional_flows:
                 self.ctx.error(
                     subject,
-                    "has a condition, but only flows leaving a Decision can have one "
+                    "has a condition, but only flows leaving a Decision or Any of these paths can have one "
                     f"(it leaves {self.ctx.node_text(source)}).",
                 )
             elif source["config"].get("default") == flow["id"]:

@@ -1,4 +1,4 @@
-"""Checks on the shape of a compiled graph: reachability, dead ends, parallel joins, long inline runs."""
+"""Checks on the shape of a compiled graph: reachability, dead ends, joins that could wait forever, long inline runs."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ from collections.abc import Callable, Iterable, Mapping
 from orchestration.bpmn.graph import Flow, Node
 from orchestration.bpmn.problems import Problem, kind_label
 
-# A token's parallel context: the (split id, branch flow id) pairs it travelled through, outermost first.
+# A token's parallel context: the (split id, branch flow id) pairs it travelled through, outermost first
+# (Parallel splits and "Any of these paths" splits: both may send tokens down several branches at once).
 Context = tuple[tuple[str, str], ...]
 
-_GATEWAYS = ("exclusive", "parallel", "event_gateway")
+_GATEWAYS = ("exclusive", "parallel", "event_gateway", "inclusive")
+# Kinds whose splits send tokens down several branches at once.
+_SPLITTING = ("parallel", "inclusive")
 # Bounds on the context analysis so that a split inside a loop cannot make it run forever.
 _MAX_CONTEXTS_PER_FLOW = 64
 _MAX_VISITS = 20_000
@@ -58,6 +61,8 @@ def check_structure(
                 errors.extend(_check_join(node, nodes, flows, contexts))
             elif node["kind"] == "exclusive" and len(node["incoming"]) > 1:
                 warnings.extend(_check_exclusive_merge(node, nodes, flows, contexts))
+            elif node["kind"] == "inclusive" and len(node["incoming"]) > 1:
+                errors.extend(_check_inclusive_join(node, nodes, flows))
     warnings.extend(_check_inline_runs(nodes, flows))
     return errors, warnings
 
@@ -160,7 +165,7 @@ def _check_inline_runs(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> 
 def _parallel_contexts(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> dict[str, set[Context]]:
     """For every flow, the parallel contexts a token on it can have (a forward fixpoint)."""
     at_flow: dict[str, set[Context]] = {f: set() for f in flows}
-    max_depth = sum(1 for n in nodes.values() if n["kind"] == "parallel") + 1
+    max_depth = sum(1 for n in nodes.values() if n["kind"] in _SPLITTING) + 1
     # A token begins afresh at a Start (a Group's too) and at an event on a step's edge.
     beginnings = ("start", "boundary")
     queue = deque(n for n, node in nodes.items() if node["kind"] in beginnings)
@@ -175,8 +180,11 @@ def _parallel_contexts(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> 
         if node["kind"] == "parallel" and len(node["incoming"]) > 1:
             # Lenient here (pop whatever is innermost); _check_join says whether that was right.
             inputs = {c[:-1] for c in inputs}
+        elif node["kind"] == "inclusive" and len(node["incoming"]) > 1 and inputs:
+            # It waits for every branch that can still reach it: what the tokens arriving share goes on.
+            inputs = {_common_prefix(inputs)}
         for flow_id in node["outgoing"]:
-            if node["kind"] == "parallel" and len(node["outgoing"]) > 1:
+            if node["kind"] in _SPLITTING and len(node["outgoing"]) > 1:
                 out = {(*c, (node["id"], flow_id)) for c in inputs if len(c) < max_depth}
             else:
                 out = inputs
@@ -186,6 +194,15 @@ def _parallel_contexts(nodes: Mapping[str, Node], flows: Mapping[str, Flow]) -> 
                 if flows[flow_id]["target"] in nodes:
                     queue.append(flows[flow_id]["target"])
     return at_flow
+
+
+def _common_prefix(contexts: set[Context]) -> Context:
+    first, *others = contexts
+    length = len(first)
+    for other in others:
+        length = min(length, len(other))
+        length = next((i for i in range(length) if first[i] != other[i]), length)
+    return first[:length]
 
 
 def _check_join(
@@ -204,6 +221,15 @@ def _check_join(
             )
             return
     splits = {c[-1][0] for ctxs in arriving.values() for c in ctxs}
+    inclusive = sorted(s for s in splits if nodes[s]["kind"] == "inclusive")
+    if inclusive:
+        yield problem(
+            join,
+            f"waits for a token on every incoming flow, but {_node_text(nodes[inclusive[0]])} may take only "
+            "some of its paths, so the join could wait forever. Use an Any of these paths join: it waits "
+            "only for the paths taken.",
+        )
+        return
     prefixes = {c[:-1] for ctxs in arriving.values() for c in ctxs}
     if len(splits) > 1 or len(prefixes) > 1:
         names = ", ".join(sorted(_node_text(nodes[s]) for s in splits))
@@ -289,9 +315,42 @@ def _check_exclusive_merge(
                             break
                         if branch_a != branch_b and split_a not in reported:
                             reported.add(split_a)
+                            join = (
+                                "an Any of these paths join to wait for the paths taken"
+                                if nodes[split_a]["kind"] == "inclusive"
+                                else "a Parallel join to wait for all"
+                            )
                             yield problem(
                                 merge,
                                 f"receives several branches of {_node_text(nodes[split_a])}, so the "
-                                "steps after it run once per branch. Use a Parallel join to wait for all.",
+                                f"steps after it run once per branch. Use {join}.",
                             )
                             break
+
+
+def _check_inclusive_join(
+    join: Node, nodes: Mapping[str, Node], flows: Mapping[str, Flow]
+) -> Iterable[Problem]:
+    """An Any of these paths join waits while a step that can reach it is open; another join that
+    both comes before it and after it (on a loop) may wait for it in turn: the two wait forever."""
+    upstream = set(join["config"].get("upstream", ()))
+    sources: dict[str, list[str]] = {}
+    for flow in flows.values():
+        sources.setdefault(flow["target"], []).append(flow["source"])
+    for other_id in sorted(upstream):
+        other = nodes.get(other_id)
+        if other is None or other_id == join["id"] or len(other["incoming"]) < 2:
+            continue
+        if other["kind"] not in _SPLITTING:
+            continue
+        # Whether this join also reaches the other one: then each can hold a token the other waits for.
+        reaching_other = set().union(
+            *(_walk(s, lambda n: sources.get(n, []), stop=other_id) for s in sources[other_id])
+        )
+        if join["id"] in reaching_other:
+            yield problem(
+                join,
+                f"is on a loop with {_node_text(other)}: each comes after the other, so each could wait "
+                "forever for a token the other holds. Take one of the two joins off the loop.",
+            )
+            return

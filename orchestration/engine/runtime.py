@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from orchestration.engine import boundaries, loops, scopes
-from orchestration.engine.blocks import block_for
+from orchestration.engine.blocks import block_for, settle
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.context import Run, Token
 from orchestration.engine.dispatch import publish_on_commit, queue_task
@@ -104,8 +104,10 @@ def _open_steps_left(run: Run) -> bool:
 
 
 def finish_run(run: Run) -> None:
-    """Complete the instance if no token is left, write what the run made, bump the version, publish on commit."""
+    """Let waiting joins go on, complete the instance if no token is left, write what the run made, bump the version, publish on commit."""
     instance = run.instance
+    if instance.status == ProcessInstance.Status.RUNNING:
+        settle(run)  # every token has moved: a join waiting on the rest of the instance may go on
     if instance.status == ProcessInstance.Status.RUNNING and not run.left_open and not _open_steps_left(run):
         complete_instance(run)
     instance.lock_version += 1

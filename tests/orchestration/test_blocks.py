@@ -59,6 +59,9 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         bpmn.wait_timer("pause", "PT1H"),
         bpmn.wait_message("paid", "payment", "string(amount)"),
         bpmn.gateway("join", kind="parallel"),
+        bpmn.gateway("any", kind="inclusive", default="f_any_always"),
+        bpmn.script("extra", '{"extra": true}'),
+        bpmn.gateway("any_join", kind="inclusive"),
         bpmn.call("child", "other-flow"),
         bpmn.group(
             "checks",
@@ -81,7 +84,11 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         *bpmn.chain("mark", "merge", "split"),
         *bpmn.chain("split", "pause", "join"),
         *bpmn.chain("split", "paid", "join"),
-        *bpmn.chain("join", "tell", "child", "race", "late", "stop"),
+        *bpmn.chain("join", "any"),
+        bpmn.flow("any", "extra", id="f_any_big", condition="amount > 10.0"),
+        bpmn.flow("any", "any_join", id="f_any_always"),
+        bpmn.flow("extra", "any_join"),
+        *bpmn.chain("any_join", "tell", "child", "race", "late", "stop"),
         *bpmn.chain("race", "news", "end"),
         messages=("payment",),
         errors=("NO",),
@@ -124,6 +131,7 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("set-data", "Set data"),
         ("decision", "Decision"),
         ("parallel", "Parallel split/join"),
+        ("inclusive", "Any of these paths"),
         ("wait", "Wait"),
         ("first-event", "First event wins"),
         ("call", "Call sub-process"),
@@ -133,7 +141,7 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
     ]
     assert palette["appends"] == ["approval", "automated", "notify", "set-data", "decision", "end"]
     assert palette["blocks"][4]["attrs"] == {"scriptFormat": "cel"}
-    assert palette["blocks"][7]["eventDefinitionType"] == "bpmn:TimerEventDefinition"
+    assert palette["blocks"][8]["eventDefinitionType"] == "bpmn:TimerEventDefinition"
     assert palette["blocks"][-1]["eventDefinitionType"] == "bpmn:TerminateEventDefinition"
 
 
@@ -146,6 +154,8 @@ def test_element_labels_come_from_the_first_kind_registered_for_the_element() ->
     assert kind_label("parallel", "split") == "Parallel split"
     assert kind_label("exclusive", "merge") == "Merge"
     assert kind_label("exclusive", "decision") == "Decision"
+    assert kind_label("inclusive", "split") == "Any of these paths"
+    assert kind_label("inclusive", "join") == "Join of the paths taken"
     assert kind_label("nothing") == "Element"
 
 

@@ -185,11 +185,26 @@ def test_bpmnio_file_with_collaboration_and_lanes_compiles():
     assert graph["nodes"]["Gateway_join"]["config"]["role"] == "join"
 
 
-def test_unsupported_elements_are_refused_by_name():
-    errors = errors_of((FILES / "unsupported_elements.bpmn").read_bytes())
-    assert errors == [
-        'Element "Which reviews?" (Gateway_reviews) is a bpmn:inclusiveGateway, which Baton does not run; '
+def test_a_file_with_any_of_these_paths_and_a_deadline_compiles():
+    result = compile_bpmn((FILES / "unsupported_elements.bpmn").read_bytes())
+    assert result.ok, [str(e) for e in result.errors]
+    nodes = result.graph["nodes"]  # type: ignore[index]
+    assert nodes["Event_legal_timeout"]["kind"] == "boundary"
+    assert nodes["Gateway_reviews"]["kind"] == "inclusive"
+
+
+def test_elements_baton_still_does_not_run_are_refused_by_name():
+    xml = process(
+        chain(
+            '<bpmn:complexGateway id="e1" name="Complex"/>',
+            '<bpmn:transaction id="e2" name="Payment"/>',
+        )
+    )
+    assert errors_of(xml) == [
+        'Element "Complex" (e1) is a bpmn:complexGateway, which Baton does not run; '
         "use a Decision, or a Parallel split.",
+        'Element "Payment" (e2) is a bpmn:transaction, which Baton does not run; '
+        'use a Group with an "If it fails" path.',
     ]
 
 
@@ -1024,7 +1039,7 @@ def test_condition_on_a_flow_leaving_a_step_is_refused():
     body = chain('<bpmn:userTask id="e1" baton:assignee="a"/>').replace(
         flow("f1", "e1", "end"), flow("f1", "e1", "end", condition="true")
     )
-    assert "only flows leaving a Decision can have one" in errors_of(process(body))[0]
+    assert "only flows leaving a Decision or Any of these paths can have one" in errors_of(process(body))[0]
 
 
 def test_condition_on_the_default_flow_is_ignored_with_a_warning():

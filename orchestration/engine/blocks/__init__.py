@@ -24,6 +24,7 @@ from orchestration.engine.blocks import (
     event_gateway,
     exclusive,
     group,
+    inclusive,
     message_catch,
     parallel,
     script,
@@ -37,6 +38,8 @@ from orchestration.engine.blocks.base import Block, Kind
 
 if TYPE_CHECKING:
     from lxml import etree
+
+    from orchestration.engine.context import Run
 
 _KINDS: dict[str, Kind[Any]] = {}
 BLOCKS: dict[str, Block] = {}
@@ -66,6 +69,7 @@ for _kind in (
     script.KIND,
     exclusive.KIND,
     parallel.KIND,
+    inclusive.KIND,
     timer_catch.KIND,
     message_catch.KIND,
     event_gateway.KIND,
@@ -115,6 +119,13 @@ def palette() -> dict[str, Any]:
     entries = [k.palette for k in _KINDS.values() if k.palette is not None]
     appended = sorted((e for e in entries if e.append is not None), key=lambda e: e.append or 0)
     return {"blocks": [e.as_json() for e in entries], "appends": [e.key for e in appended]}
+
+
+def settle(run: Run) -> None:
+    """Let kinds whose steps wait on the rest of the instance go on, once every token of ``run`` has moved."""
+    for kind in _KINDS.values():
+        if kind.settle is not None:
+            kind.settle(run)
 
 
 def block_for(kind: str) -> Block:

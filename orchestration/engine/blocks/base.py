@@ -165,6 +165,8 @@ class Kind(Generic[ConfigT]):
     - ``boundary_events``: the events that may be attached to it ("timer", "error", "message");
       ``loops``: whether it may run once per item of a list (For each); ``holds_steps``: its
       element contains blocks of its own (a Group), read as nodes with ``parent`` set to it.
+    - ``settle(run)``: called once every token of a run has moved, before the run finishes, for
+      kinds whose steps wait on the rest of the instance (an inclusive join fires there).
     """
 
     name: str
@@ -182,3 +184,4 @@ class Kind(Generic[ConfigT]):
     boundary_events: frozenset[str] = frozenset()
     loops: bool = False
     holds_steps: bool = False
+    settle: Callable[[Run], None] | None = None
