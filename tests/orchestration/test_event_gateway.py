@@ -235,7 +235,7 @@ def test_a_condition_on_its_paths_is_refused() -> None:
     )
     errors = [str(e) for e in compile_bpmn(xml).errors]
     assert errors == [
-        "Flow (f_race_late): has a condition, but only flows leaving a Decision can have one "
+        "Flow (f_race_late): has a condition, but only flows leaving a Decision or Any of these paths can have one "
         '(it leaves First event wins "Paid in time?" (race)).'
     ]
 
