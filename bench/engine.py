@@ -54,7 +54,9 @@ from harness import (  # noqa: E402
 # Named in a timeout, with where to look.
 _WHAT = "the benchmark (is the worker running? see var/bench-processes.log)"
 APPROVER = "bench-approver"
-SCENARIOS = ("inline", "connectors", "auto", "auto-serial", "approval")
+SCENARIOS = ("inline", "connectors", "auto", "auto-serial", "approval", "for-each")
+# Items of the For each scenario: 50 connector steps at once per instance.
+FOR_EACH_ITEMS = 50
 
 
 def _prepare_environment() -> None:
@@ -102,6 +104,40 @@ def purchase_flow(url: str) -> str:
         bpmn.flow("approved", "rejected", id="f_rejected"),
         bpmn.flow("order", "done"),
     )
+
+
+def for_each_flow(url: str) -> str:
+    """A For each of ``FOR_EACH_ITEMS`` connector steps at once, outputs collected in item order."""
+    from tests import bpmn
+
+    items = ", ".join(str(n) for n in range(FOR_EACH_ITEMS))
+    return bpmn.definitions(
+        bpmn.start(),
+        bpmn.script("lines", f'{{"lines": [{items}]}}'),
+        bpmn.for_each(
+            bpmn.service("order", properties={"url": url}, inputs={"line": "line"}),
+            "lines",
+            item="line",
+            output="answers",
+            output_item="line * 10",
+        ),
+        bpmn.end(),
+        *bpmn.chain("start", "lines", "order", "end"),
+    )
+
+
+def _check_for_each(ids: list[Any]) -> str:
+    """Whether every For each instance completed once with its outputs in item order."""
+    from orchestration.models import ProcessInstance, Step
+
+    wanted = [n * 10 for n in range(FOR_EACH_ITEMS)]
+    done = ProcessInstance.objects.filter(id__in=ids, status=ProcessInstance.Status.COMPLETED)
+    ordered = sum(1 for v in done.values_list("variables", flat=True) if v.get("answers") == wanted)
+    holders = Step.objects.filter(
+        instance_id__in=ids, node_id="order", loop_index__isnull=True, status=Step.Status.COMPLETED
+    ).count()
+    ends = Step.objects.filter(instance_id__in=ids, node_id="end").count()
+    return f"{ordered}/{len(ids)} outputs in order, {holders} holders completed, {ends} ends reached"
 
 
 # --- counting ------------------------------------------------------------------------
@@ -473,6 +509,7 @@ def main() -> None:
             ("inline", inline_flow()),
             ("connectors", connector_flow(target_url)),
             ("purchase", purchase_flow(target_url)),
+            ("for-each", for_each_flow(target_url)),
         )
     }
     processes: list[subprocess.Popen[bytes]] = []
@@ -500,6 +537,18 @@ def main() -> None:
             results["purchase, approval"] = _with_approvals(
                 versions["purchase"], {**data["purchase"], "amount": 5000}, n, approver
             )
+        if "for-each" in only:
+            runs = min(n, 100)
+            started: list[Any] = []
+
+            def _start_for_each() -> list[Any]:
+                from orchestration.engine import start_instance
+
+                started.extend(start_instance(versions["for-each"], {}).id for _ in range(runs))
+                return started
+
+            results[f"for each of {FOR_EACH_ITEMS} steps"] = _measure(_start_for_each)
+            print(f"for each of {FOR_EACH_ITEMS}: {_check_for_each(started)}")
         for name, r in results.items():
             print(_line(name, r))
         print("cost per instance (web and worker; statements/commits):")
