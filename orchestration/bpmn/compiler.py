@@ -499,6 +499,7 @@ class _Compiler:
                 "moment": ("string", "date", "dyn"),
                 "key": ("string", "integer", "number", "date", "dyn"),
                 "list": ("list", "dyn"),
+                "text": ("string", "dyn"),
             }.get(expr.expect or "")
             if wanted is not None and found not in wanted:
                 self.ctx.error(
@@ -565,6 +566,7 @@ def _wanted(expect: Expect | None) -> str:
         "moment": "a date: an ISO 8601 string or a timestamp",
         "key": "a string or a number",
         "list": "a list",
+        "text": "a text",
     }.get(expect or "", "a value")
 
 

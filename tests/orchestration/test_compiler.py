@@ -548,8 +548,8 @@ def test_approval_with_candidate_groups_defaults_to_the_group_rule():
 def test_approval_without_assignee_is_refused():
     errors = errors_of(process(chain('<bpmn:userTask id="e1" name="Sign off"/>')))
     assert errors == [
-        'Approval "Sign off" (e1): has no assignee: choose a user, a group, the requester\'s manager '
-        "or the authority chain."
+        'Approval "Sign off" (e1): has no assignee: choose a user, a group, the requester\'s manager, '
+        "the authority chain, or a person or group named in the request's data."
     ]
 
 
