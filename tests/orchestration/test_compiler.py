@@ -524,6 +524,7 @@ def test_approval_with_an_assignee_defaults_to_the_user_rule():
     assert config == {
         "assignee_rule": "user",
         "assignee": "ann",
+        "assignee_expression": "",
         "groups": [],
         "due_in": "",
         "reminder_in": "",
