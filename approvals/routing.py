@@ -340,7 +340,7 @@ def _named_in_data(run: Run, node: Node, what: str) -> tuple[str, str]:
     if loop is not None and source == loop["item"]:
         origin = f"from the list {loop['collection']}"
     elif loop is not None and loop["item"] in run.locals:
-        origin = f"from {source}, for {loop['item']} {run.locals[loop['item']]!r} of the list {loop['collection']}"
+        origin = f"for {loop['item']} {run.locals[loop['item']]} of the list {loop['collection']}"
     else:
         origin = f"from {source}"
     try:
