@@ -48,11 +48,11 @@ def send_envelope(request: HttpRequest) -> JsonResponse:
         return _errors("__all__", "The body must be a JSON object.")
     fields = {"document": 200, "counterparty": 200, "signer": 150}
     texts = {name: _text(payload, name, limit) for name, limit in fields.items()}
-    for name, value in texts.items():
-        if value is None:
+    for name, text in texts.items():
+        if text is None:
             return _errors(name, f"Required: text of at most {fields[name]} characters.")
     try:
-        value = Decimal(str(payload.get("value")))
+        value: Decimal = Decimal(str(payload.get("value")))
     except (InvalidOperation, ValueError):
         return _errors("value", "Required: the contract's value as a number.")
     if not value.is_finite() or value < 0:

@@ -95,8 +95,7 @@ def test_one_approval_per_cost_centre_goes_to_each_centres_group(people: dict[st
         ("cc-HR", "Review: HR"),
     ]
     assert tasks[0].reason == (
-        "Queue of group cc-IT, named in the request's data "
-        "(for item IT of the list reviewers)"
+        "Queue of group cc-IT, named in the request's data (for item IT of the list reviewers)"
     )
 
 
