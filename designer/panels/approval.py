@@ -50,7 +50,7 @@ class ApprovalForm(BlockForm):
         required=False,
         max_length=expressions.MAX_LENGTH,
         help_text="Gives the username or group name: <code>item</code> in a For each over a list of "
-        'people, or <code>"cc-" + item</code> for each cost centre\'s group.',
+        'people, or <code>"Cost centre " + item</code> for each cost centre\'s group.',
     )
     candidate_groups = forms.MultipleChoiceField(
         label="Groups", required=False, widget=forms.CheckboxSelectMultiple
