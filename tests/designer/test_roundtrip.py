@@ -28,7 +28,9 @@ from tests import bpmn
 pytestmark = pytest.mark.django_db
 
 SHOWCASE = (Path(__file__).resolve().parents[2] / "orchestration/fixtures/purchase_approval.bpmn").read_text()
-CONTRACT_REVIEW = (Path(__file__).resolve().parents[2] / "orchestration/fixtures/contract_review.bpmn").read_text()
+CONTRACT_REVIEW = (
+    Path(__file__).resolve().parents[2] / "orchestration/fixtures/contract_review.bpmn"
+).read_text()
 
 
 @pytest.fixture
@@ -141,7 +143,9 @@ def test_payloads_of_unchanged_forms_state_every_setting_they_own(designer: Clie
     assert flow == {"element": "Flow_no", "name": "No", "isDefault": True, "condition": ""}
 
 
-def test_contract_review_approvals_reapplied_unchanged_keep_their_approvers_from_data(designer: Client) -> None:
+def test_contract_review_approvals_reapplied_unchanged_keep_their_approvers_from_data(
+    designer: Client,
+) -> None:
     xml = CONTRACT_REVIEW
     for element in ("Task_centre_approval", "Task_legal_approval", "Task_sign_on_paper"):
         payload = submit(designer, xml, load(designer, xml, element))
