@@ -9,11 +9,11 @@ from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
 from approvals.models import ApprovalTask, decided_by_words, task_holder
+from orchestration.models import Event, Step
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from orchestration.models import Step
 
 # How a closed task's outcome reads in "Already … by …".
 _DONE = {
@@ -134,9 +134,28 @@ def approvals_on(steps: list[Step]) -> list[ApprovalTask]:
 def closed_reason(task: ApprovalTask) -> str:
     """Why a task that is no longer open cannot be decided: who decided it, or that it was withdrawn."""
     if task.status == ApprovalTask.Status.CANCELLED or task.decided_by is None:
+        stopped = _path_that_stopped(task)
+        if stopped:
+            return f"This task is closed, so it can no longer be decided: {stopped}."
         return "This task is closed: the request was withdrawn or moved on."
     done = _DONE.get(task.outcome, task.get_status_display().lower())
     return f"Already {done} by {decided_by_words(task)}."
+
+
+def _path_that_stopped(task: ApprovalTask) -> str:
+    """What stopped ``task``'s step or a Group or For each around it, from the history: a deadline,
+    a failure or a message that took its path ("Deadline reached: Legal review stopped, …"); "" if none."""
+    around: list[int] = []
+    step_id: int | None = task.step_id
+    while step_id is not None and len(around) < 20:  # scopes nest a few levels at most
+        around.append(step_id)
+        step_id = Step.objects.filter(id=step_id).values_list("scope_id", flat=True).first()
+    event = (
+        Event.objects.filter(kind="boundary.interrupted", step_id__in=around, created_at__gte=task.created_at)
+        .order_by("id")
+        .first()
+    )
+    return event.message if event is not None else ""
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,8 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "incident.retried": ("bi-arrow-clockwise", "info"),
     "incident.skipped": ("bi-skip-forward", "info"),
     "token.moved": ("bi-signpost-2", "info"),
+    "boundary.interrupted": ("bi-signpost-split", "info"),
+    "boundary.fired": ("bi-bell", "info"),
     "instance.completed": ("bi-flag", "ok"),
     "instance.cancelled": ("bi-x-circle", "bad"),
 }
@@ -208,10 +210,18 @@ def _fixed(event: Event, step_name: str) -> str:
     return f"{step_name}: an operator {_FIXED[event.kind].format(step='it')}"
 
 
+def _path_taken(event: Event, step_name: str) -> str:
+    """A deadline, reminder, failure or message took its path; a failure says what the system answered."""
+    error = event.step.error if event.step is not None and event.kind == "boundary.interrupted" else ""
+    return f"{event.message} ({error})" if error else event.message
+
+
 _MESSAGES: dict[str, Callable[[Event, str], str]] = {
     "instance.started": lambda event, step_name: "Request submitted",
     "instance.completed": _finished,
     **dict.fromkeys(_FIXED, _fixed),
+    "boundary.interrupted": _path_taken,
+    "boundary.fired": _path_taken,
 }
 
 

@@ -2,8 +2,9 @@
 
 :class:`ApprovalTaskProvider` turns an Approval block's assignee rule into an
 :class:`~approvals.models.ApprovalTask`: a named user, a group queue, the
-requester's manager, or the authority chain (the requester's manager, then
-upward until an approver's limit covers the amount). Each task records why its
+requester's manager, the authority chain (the requester's manager, then
+upward until an approver's limit covers the amount), or a person or group
+named in the request's data (a CEL expression, e.g. the item of a For each). Each task records why its
 approver was chosen. Everything here runs inside the engine's transaction with
 the instance row locked.
 """
@@ -36,6 +37,7 @@ from orchestration import money
 from orchestration.durations import parse_duration
 from orchestration.engine import human
 from orchestration.engine.human import BlockError
+from orchestration.engine.scopes import locals_for
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Incident, Step, Timer
 
@@ -188,7 +190,9 @@ class ApprovalTaskProvider:
         if needs_everyone(node):
             _open_for_every_member(run, step, node)
             return
-        task = ApprovalTask(instance=run.instance, step=step, name=node["name"] or "Approval")
+        # A resubmitted request routes again outside the step's own run: give it the item it sees.
+        run.locals = locals_for(run, step)
+        task = ApprovalTask(instance=run.instance, step=step, name=_task_name(run, node))
         route = _RULES.get(rule, _by_unknown_rule)
         route(run, node, task)
         _open(run, step, node, task)
@@ -310,6 +314,54 @@ def _by_authority_chain(run: Run, node: Node, task: ApprovalTask) -> None:
     _route_chain(run, task, node["config"], request, after_level, approved_by, last_for)
 
 
+def _by_person_from_data(run: Run, node: Node, task: ApprovalTask) -> None:
+    username, origin = _named_in_data(run, node, "person")
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None or not user.is_active:
+        raise BlockError(f"No {'active ' if user is not None else ''}user named {username!r} ({origin}).")
+    _to_person(run, node["config"], task, user, f"Named in the request's data ({origin})")
+
+
+def _by_group_from_data(run: Run, node: Node, task: ApprovalTask) -> None:
+    name, origin = _named_in_data(run, node, "group")
+    if not Group.objects.filter(name=name).exists():
+        raise BlockError(f"No group named {name!r} ({origin}).")
+    reason = f"Queue of group {name}, named in the request's data ({origin})"
+    _to_group(run, task, name, reason, then=_fallback(node["config"]))
+
+
+def _named_in_data(run: Run, node: Node, what: str) -> tuple[str, str]:
+    """The username or group name the block's ``assignee_expression`` gives, and where it came from in words.
+
+    Raises :class:`BlockError` (an incident) when it cannot be computed or is not a name.
+    """
+    source = str(node["config"].get("assignee_expression") or "").strip()
+    loop = node.get("loop")
+    if loop is not None and source == loop["item"]:
+        origin = f"from the list {loop['collection']}"
+    elif loop is not None and loop["item"] in run.locals:
+        origin = f"for {loop['item']} {run.locals[loop['item']]} of the list {loop['collection']}"
+    else:
+        origin = f"from {source}"
+    try:
+        value = evaluate(source, run.graph["variables"], run.scope())
+    except ExpressionError as exc:
+        raise BlockError(f"Cannot work out the {what} who decides ({origin}): {exc}") from None
+    if not isinstance(value, str) or not value.strip():
+        raise BlockError(f"The {what} who decides ({origin}) is {value!r}, not a {what}'s name.")
+    return value.strip(), origin
+
+
+def _task_name(run: Run, node: Node) -> str:
+    """The block's name; inside a For each, with the item it is for ("Cost centre approval: MKT-110")."""
+    name = node["name"] or "Approval"
+    loop = node.get("loop")
+    item = run.locals.get(loop["item"]) if loop is not None else None
+    if isinstance(item, str | int | float) and not isinstance(item, bool) and str(item).strip():
+        name = f"{name}: {item}"
+    return name[:200]
+
+
 def _by_unknown_rule(run: Run, node: Node, task: ApprovalTask) -> None:
     # The compiler refuses unknown rules; a graph compiled by a newer Baton still gets a queue.
     _to_fallback(run, node["config"], task, f"Rule {node['config'].get('assignee_rule')} is unknown")
@@ -320,6 +372,8 @@ _RULES: dict[str, Callable[[Run, Node, ApprovalTask], None]] = {
     "group": _by_group,
     "manager": _by_manager,
     AUTHORITY_CHAIN: _by_authority_chain,
+    "from_data": _by_person_from_data,
+    "group_from_data": _by_group_from_data,
 }
 
 

@@ -321,6 +321,8 @@ BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 # `./baton run` serves on BATON_PORT (8000 by default), so that is the default here too.
 BATON_BASE_URL = os.environ.get("BATON_BASE_URL", f"http://127.0.0.1:{os.environ.get('BATON_PORT', '8000')}")
 BATON_PROCUREMENT_URL = os.environ.get("BATON_PROCUREMENT_URL", f"{BATON_BASE_URL}/demo/procurement/orders/")
+# Where the e-signature connector sends documents (the demo service by default).
+BATON_ESIGNATURE_URL = os.environ.get("BATON_ESIGNATURE_URL", f"{BATON_BASE_URL}/demo/signature/envelopes/")
 BATON_HUMAN_TASKS = "approvals.routing.ApprovalTaskProvider"
 # Who may read GET /metrics (orchestration/ops/metrics.py): a request with "Authorization: Bearer <token>",
 # or one from these addresses or networks (comma-separated; behind a proxy, the proxy's address is seen).
@@ -352,6 +354,7 @@ BATON_CONNECTOR_MODULES = [
     "orchestration.connectors.http",
     "orchestration.connectors.email",
     "orchestration.connectors.procurement",
+    "orchestration.connectors.esignature",
     "approvals.connectors",
 ]
 

@@ -144,9 +144,11 @@ def ticker_process() -> Process:
 class Engine:
     """The running worker and ticker; tests may kill and restart the worker."""
 
-    def __init__(self, procurement_url: str) -> None:
+    def __init__(self, procurement_url: str, esignature_url: str) -> None:
         self.procurement_url = procurement_url
+        self.esignature_url = esignature_url
         os.environ["BATON_PROCUREMENT_URL"] = procurement_url  # inherited by the processes below
+        os.environ["BATON_ESIGNATURE_URL"] = esignature_url
         self.worker = worker_process()
         self.ticker = ticker_process()
 
@@ -173,9 +175,13 @@ def engine_timings() -> None:
 def engine(django_db_setup: None, live_server: Any, engine_timings: None) -> Iterator[Engine]:
     """A real Celery worker and ticker on the test database (torn down before it is dropped).
 
-    The worker places procurement orders with the demo service served by ``live_server``.
+    The worker places procurement orders and sends documents for signature to the demo
+    services served by ``live_server``.
     """
-    running = Engine(procurement_url=f"{live_server.url}/demo/procurement/orders/")
+    running = Engine(
+        procurement_url=f"{live_server.url}/demo/procurement/orders/",
+        esignature_url=f"{live_server.url}/demo/signature/envelopes/",
+    )
     running.start()
     yield running
     running.stop()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from designer.diagram import Payload
+from designer.diagram import Payload, baton_attr, local
 from designer.panels.base import (
     BlockForm,
     PanelContext,
@@ -28,7 +29,10 @@ ASSIGNEE_RULES: tuple[tuple[str, str], ...] = (
     ("group", "A group's queue (anyone in it can claim)"),
     ("manager", "The requester's manager"),
     ("authority_chain", "Up the management chain until someone's signature limit covers the amount"),
+    ("from_data", "The person named in the request's data (for example, each person in a list)"),
+    ("group_from_data", "The group named in the request's data (for example, each cost centre's approvers)"),
 )
+FROM_DATA = ("from_data", "group_from_data")
 
 
 class ApprovalForm(BlockForm):
@@ -37,10 +41,17 @@ class ApprovalForm(BlockForm):
     icon = "bi-person-check"
     help = "Someone approves or rejects. The request waits here until they decide."
     partial = "approval"
-    live = {"amount": {"expect": "number"}}
+    live = {"amount": {"expect": "number"}, "assignee_expression": {"expect": "text"}}
 
     assignee_rule = forms.ChoiceField(label="Who decides", choices=ASSIGNEE_RULES, widget=forms.RadioSelect)
     assignee = forms.ChoiceField(label="Person", required=False)
+    assignee_expression = forms.CharField(
+        label="Named in",
+        required=False,
+        max_length=expressions.MAX_LENGTH,
+        help_text="Gives the username or group name: <code>item</code> in a For each over a list of "
+        'people, or <code>"Cost centre " + item</code> for each cost centre\'s group.',
+    )
     candidate_groups = forms.MultipleChoiceField(
         label="Groups", required=False, widget=forms.CheckboxSelectMultiple
     )
@@ -71,8 +82,8 @@ class ApprovalForm(BlockForm):
         help_text="Later blocks read <code>approval.outcome</code> and <code>approval.comment</code>.",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args: Any, ctx: PanelContext, **kwargs: Any) -> None:
+        super().__init__(*args, ctx=_with_item(ctx), **kwargs)
         users = get_user_model()._default_manager.filter(is_active=True).order_by("username")
         people = [
             (u.get_username(), f"{u.get_full_name() or u.get_username()} ({u.get_username()})") for u in users
@@ -110,6 +121,7 @@ class ApprovalForm(BlockForm):
         return {
             "assignee_rule": rule,
             "assignee": setting(ctx, "assignee"),
+            "assignee_expression": setting(ctx, "assigneeExpression"),
             "candidate_groups": groups,
             "quorum": setting(ctx, "quorum") or "any",
             "amount": setting(ctx, "amount"),
@@ -133,6 +145,12 @@ class ApprovalForm(BlockForm):
             self.add_error("assignee", "Choose the person who decides.")
         if rule == "group" and not data.get("candidate_groups"):
             self.add_error("candidate_groups", "Choose at least one group.")
+        named_in = data.get("assignee_expression", "").strip()
+        if rule in FROM_DATA and not named_in:
+            who = "person" if rule == "from_data" else "group"
+            self.add_error("assignee_expression", f"Say where in the request's data the {who} is named.")
+        elif rule in FROM_DATA:
+            self.check("assignee_expression", named_in, "text")
         amount = data.get("amount", "").strip()
         if amount:
             self.check("amount", amount, "number")
@@ -152,6 +170,7 @@ class ApprovalForm(BlockForm):
         payload["attrs"] = {
             "baton:assigneeRule": rule,
             "baton:assignee": data["assignee"] if rule == "user" else None,
+            "baton:assigneeExpression": data["assignee_expression"].strip() if rule in FROM_DATA else None,
             "baton:candidateGroups": ",".join(data["candidate_groups"]) if rule == "group" else None,
             "baton:quorum": (data["quorum"] or "any") if rule == "group" else None,
             "baton:amount": or_none(data["amount"]),
@@ -167,3 +186,18 @@ class ApprovalForm(BlockForm):
             "baton:resultVariable": or_none(data["result_variable"]),
         }
         return payload
+
+
+def _with_item(ctx: PanelContext) -> PanelContext:
+    """``ctx`` with the item of the block's own For each in scope: its approver may be named by it."""
+    children = (c for c in ctx.element if isinstance(c.tag, str))
+    loop = next((c for c in children if local(c) == "multiInstanceLoopCharacteristics"), None)
+    if loop is None:
+        return ctx
+    item = baton_attr(loop, "elementVariable") or "item"
+    if ctx.scope.get(item) is not None:
+        return ctx
+    variable = Variable(item, "dyn", "For each", "The item this approval is for")
+    # The page lists and posts back the context's scope (live checks), so the item is added there.
+    ctx.scope = dataclasses.replace(ctx.scope, variables=(*ctx.scope.variables, variable))
+    return ctx

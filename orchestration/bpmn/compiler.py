@@ -316,14 +316,25 @@ class _Compiler:
             return None
         collection = baton_attr(mi, "collection")
         if not collection:
-            self.ctx.error(subject, "runs For each item, but of which list? Choose the list it goes through.")
+            self.ctx.error(
+                subject,
+                "runs For each item, but of which list? Choose the list it goes through"
+                + _other_engines_list(mi)
+                + ".",
+            )
         else:
             self.ctx.check_expression(subject, "list it goes through", collection, expect="list")
         item = baton_attr(mi, "elementVariable") or "item"
         if self.ctx.variable_name_ok(item, subject, "item name"):
             self.ctx.declare(item, "dyn", subject)
         completion = text_of(mi.find(bpmn("completionCondition")))
-        if completion:
+        if completion.startswith(("${", "#{")):
+            self.ctx.error(
+                subject,
+                f'has a condition to stop early written for another engine ("{completion}"): write it in CEL '
+                "over progress (completed, total, outputs), such as progress.completed >= 2.",
+            )
+        elif completion:
             self.ctx.check_expression(
                 subject, "condition to stop early", completion, "progress", expect="bool"
             )
@@ -497,6 +508,7 @@ class _Compiler:
                 "moment": ("string", "date", "dyn"),
                 "key": ("string", "integer", "number", "date", "dyn"),
                 "list": ("list", "dyn"),
+                "text": ("string", "dyn"),
             }.get(expr.expect or "")
             if wanted is not None and found not in wanted:
                 self.ctx.error(
@@ -563,7 +575,30 @@ def _wanted(expect: Expect | None) -> str:
         "moment": "a date: an ISO 8601 string or a timestamp",
         "key": "a string or a number",
         "list": "a list",
+        "text": "a text",
     }.get(expect or "", "a value")
+
+
+def _other_engines_list(mi: etree._Element) -> str:
+    """What another engine's list setting on ``mi`` says, for an error about a For each without Baton's own."""
+    for attr, value in mi.attrib.items():
+        qname = etree.QName(attr)
+        if qname.localname == "collection" and qname.namespace not in (None, BATON_NS, BPMN_NS):
+            name = _juel_name(value) or "reviewers"
+            return (
+                f' ({_prefix(mi, qname.namespace)}:collection "{value}" is another engine\'s setting, '
+                f"which Baton does not read: set baton:collection to a list in CEL, such as {name})"
+            )
+    return ""
+
+
+def _juel_name(source: str) -> str | None:
+    """The variable a Camunda (JUEL) expression such as ``${reviewers}`` names; None when it is not just one."""
+    text = source.strip()
+    if not (text[:2] in ("${", "#{") and text.endswith("}")):
+        return None
+    name = text[2:-1].strip()
+    return name if expressions.is_identifier(name) else None
 
 
 def _prefix(el: etree._Element, namespace: str | None) -> str:

@@ -40,7 +40,7 @@ __all__ = [
 # ``payload``; the variables plus a For each's ``progress`` (its outputs so far, completed and total).
 Scope = Literal["variables", "output", "payload", "progress"]
 # What an expression must give, beyond compiling: a boolean, a number, a date, a correlation key, a list.
-Expect = Literal["bool", "number", "moment", "key", "list"]
+Expect = Literal["bool", "number", "moment", "key", "list", "text"]
 
 _VARIABLE_TYPES: dict[str, VariableType] = {t: t for t in expressions.VARIABLE_TYPES}
 _RESERVED = {"result": "the output of a step", "payload": "the body of a webhook"}

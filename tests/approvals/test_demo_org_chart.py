@@ -45,7 +45,7 @@ def test_demo_loads_the_management_chain_and_limits_and_is_safe_to_run_twice():
         "director",
         "cfo",
     ]
-    assert Profile.objects.count() == 6
+    assert Profile.objects.count() == 7
     assert dict(AuthorityLimit.objects.values_list("user__username", "amount")) == {
         "employee": Decimal("500"),
         "manager": Decimal("2000"),

@@ -311,6 +311,31 @@ def test_approval_amount_must_be_a_number_in_scope(groups: None) -> None:
 
 
 @pytest.mark.django_db
+def test_approval_takes_its_approver_from_the_item_of_its_for_each(groups: None) -> None:
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.script("list", '{"centres": ["IT", "HR"]}'),
+        bpmn.for_each(bpmn.user_task("approve", rule="group_from_data"), "centres", item="centre"),
+        bpmn.end("end"),
+        *bpmn.chain("start", "list", "approve", "end"),
+    )
+    base = {"assignee_rule": "group_from_data", "due_unit": "days", "reminder_unit": "days"}
+    form = bound(xml, "approve", base)
+    assert not form.is_valid() and "Say where in the request's data the group is named" in errors_of(form)
+    form = bound(xml, "approve", {**base, "assignee_expression": "size(centres)"})
+    assert not form.is_valid() and "it must give text" in errors_of(form)
+
+    form = bound(xml, "approve", {**base, "assignee_expression": '"cc-" + centre'})
+
+    assert form.is_valid(), errors_of(form)
+    attrs = form.payload()["attrs"]
+    assert attrs["baton:assigneeRule"] == "group_from_data"
+    assert attrs["baton:assigneeExpression"] == '"cc-" + centre'
+    assert attrs["baton:assignee"] is None and attrs["baton:candidateGroups"] is None
+    assert form.ctx.scope.get("centre") is not None  # the panel lists the item and posts it to live checks
+
+
+@pytest.mark.django_db
 def test_automated_step_validates_the_connectors_own_settings_form() -> None:
     data = {
         "connector": "http.request",

@@ -28,6 +28,9 @@ from tests import bpmn
 pytestmark = pytest.mark.django_db
 
 SHOWCASE = (Path(__file__).resolve().parents[2] / "orchestration/fixtures/purchase_approval.bpmn").read_text()
+CONTRACT_REVIEW = (
+    Path(__file__).resolve().parents[2] / "orchestration/fixtures/contract_review.bpmn"
+).read_text()
 
 
 @pytest.fixture
@@ -117,6 +120,7 @@ def test_payloads_of_unchanged_forms_state_every_setting_they_own(designer: Clie
         "attrs": {
             "baton:assigneeRule": "authority_chain",
             "baton:assignee": None,
+            "baton:assigneeExpression": None,
             "baton:candidateGroups": None,
             "baton:quorum": None,
             "baton:amount": "amount",
@@ -137,6 +141,35 @@ def test_payloads_of_unchanged_forms_state_every_setting_they_own(designer: Clie
     }
     flow = submit(designer, SHOWCASE, load(designer, SHOWCASE, "Flow_no"))
     assert flow == {"element": "Flow_no", "name": "No", "isDefault": True, "condition": ""}
+
+
+def test_contract_review_approvals_reapplied_unchanged_keep_their_approvers_from_data(
+    designer: Client,
+) -> None:
+    xml = CONTRACT_REVIEW
+    for element in ("Task_centre_approval", "Task_legal_approval", "Task_sign_on_paper"):
+        payload = submit(designer, xml, load(designer, xml, element))
+        xml = applied(xml, payload)
+        assert canonical(xml) == canonical(CONTRACT_REVIEW), f"re-applying {element} changed the file"
+    centre = submit(designer, xml, load(designer, xml, "Task_centre_approval"))["attrs"]
+    assert (centre["baton:assigneeRule"], centre["baton:assigneeExpression"]) == (
+        "group_from_data",
+        '"Cost centre " + centre',
+    )
+
+
+def test_approval_changed_to_the_person_named_in_the_data_compiles_to_that_rule(designer: Client) -> None:
+    payload, xml = change(
+        designer,
+        CONTRACT_REVIEW,
+        "Task_centre_approval",
+        assignee_rule="from_data",
+        assignee_expression='"manager"',
+    )
+
+    assert payload["attrs"]["baton:assigneeRule"] == "from_data"
+    config = compile_bpmn(xml).graph["nodes"]["Task_centre_approval"]["config"]  # type: ignore[index]
+    assert (config["assignee_rule"], config["assignee_expression"]) == ("from_data", '"manager"')
 
 
 def test_approval_changed_to_a_group_queue_compiles_to_that_group(designer: Client) -> None:

@@ -728,6 +728,7 @@ def test_approval_with_an_assignee_defaults_to_the_user_rule():
     assert config == {
         "assignee_rule": "user",
         "assignee": "ann",
+        "assignee_expression": "",
         "groups": [],
         "due_in": "",
         "reminder_in": "",
@@ -752,8 +753,8 @@ def test_approval_with_candidate_groups_defaults_to_the_group_rule():
 def test_approval_without_assignee_is_refused():
     errors = errors_of(process(chain('<bpmn:userTask id="e1" name="Sign off"/>')))
     assert errors == [
-        'Approval "Sign off" (e1): has no assignee: choose a user, a group, the requester\'s manager '
-        "or the authority chain."
+        'Approval "Sign off" (e1): has no assignee: choose a user, a group, the requester\'s manager, '
+        "the authority chain, or a person or group named in the request's data."
     ]
 
 

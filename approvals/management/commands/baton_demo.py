@@ -1,8 +1,9 @@
-"""Load the demo company and the purchase-approval workflow (safe to run again)."""
+"""Load the demo company and its workflows, purchase request and contract review (safe to run again)."""
 
 from __future__ import annotations
 
 import datetime
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,8 @@ from approvals.models import AuthorityLimit, ExchangeRate, FinalApprovers, Profi
 from orchestration.definitions import create_workflow, publish_version, save_draft
 from orchestration.models import Workflow
 
-SHOWCASE = Path(__file__).resolve().parents[3] / "orchestration" / "fixtures" / "purchase_approval.bpmn"
+FIXTURES = Path(__file__).resolve().parents[3] / "orchestration" / "fixtures"
+SHOWCASE = FIXTURES / "purchase_approval.bpmn"
 PASSWORD = "baton"  # noqa: S105 (demo accounts, printed in the README)
 
 PEOPLE = [
@@ -48,6 +50,42 @@ PEOPLE = [
     ("buyer", "Ivan", "Buyer", "IT buyer", "Procurement", "PRC-100", "manager", ["Employees", "Procurement"]),
     # Outside every management chain, so four eyes never bars her from the last word.
     ("chair", "Carla", "Chair", "Chair of the board", "Board", "BRD-100", "", ["Board"]),
+    ("legal", "Lee", "Lawson", "Legal counsel", "Legal", "LEG-100", "cfo", ["Employees", "Legal"]),
+]
+
+# Who approves spending charged to each cost centre: a group per centre, named as the contract
+# review's "one approval per cost centre" names it ("Cost centre " + the centre's code).
+COST_CENTRE_APPROVERS = {"MKT-110": "manager", "FIN-100": "cfo", "PRC-100": "buyer"}
+
+
+@dataclass(frozen=True)
+class DemoWorkflow:
+    """A demo workflow: its key and name, its diagram, and the group that operates it."""
+
+    key: str
+    name: str
+    path: Path
+    description: str
+    operators: str
+
+
+WORKFLOWS = [
+    DemoWorkflow(
+        "purchase-approval",
+        "Purchase request",
+        SHOWCASE,
+        "Buy goods or services: approved within your signature authority, "
+        "otherwise by your management chain; the order is placed with procurement.",
+        "Procurement",
+    ),
+    DemoWorkflow(
+        "contract-review",
+        "Contract review",
+        FIXTURES / "contract_review.bpmn",
+        "Have a contract approved by each cost centre it is charged to and reviewed by Legal "
+        "(within three days), then signed electronically, or on paper when the counterparty declines.",
+        "Legal",
+    ),
 ]
 
 # Signature authority for any category, in the base currency (USD); requests in the other
@@ -60,13 +98,8 @@ RATES = {"EUR": Decimal("1.08"), "GBP": Decimal("1.27")}
 RATES_FROM = datetime.date(2026, 1, 1)
 
 
-def _operated_by_procurement(workflow: Workflow) -> None:
-    """Procurement runs the purchase process: its buyers fix stuck requests in the operations console."""
-    assign_perm("orchestration.change_workflow", Group.objects.get(name="Procurement"), workflow)
-
-
 class Command(BaseCommand):
-    help = "Create the demo users, their org chart and limits, and the published purchase-approval workflow."
+    help = "Create the demo users, their org chart and limits, and the published demo workflows."
 
     @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
@@ -90,34 +123,36 @@ class Command(BaseCommand):
                 user.groups.add(Group.objects.get_or_create(name=name)[0])
             people[username] = user
         self._org_chart(people)
+        for name, username in COST_CENTRE_APPROVERS.items():
+            people[username].groups.add(Group.objects.get_or_create(name=f"Cost centre {name}")[0])
         employees = Group.objects.get(name="Employees")
+        for demo in WORKFLOWS:
+            self._publish(demo, admin, employees)
+        self.stdout.write(self.style.SUCCESS("Demo users ready."))
 
-        workflow = Workflow.objects.filter(key="purchase-approval").first()
-        xml = SHOWCASE.read_text()
+    def _publish(self, demo: DemoWorkflow, admin: Any, employees: Group) -> None:
+        """Publish ``demo``'s diagram unless its published version already has it; employees start it."""
+        workflow = Workflow.objects.filter(key=demo.key).first()
+        xml = demo.path.read_text()
         if workflow is None:
-            draft = create_workflow(
-                "purchase-approval",
-                "Purchase request",
-                xml,
-                owner=admin,
-                description="Buy goods or services: approved within your signature authority, "
-                "otherwise by your management chain; the order is placed with procurement.",
-            )
+            draft = create_workflow(demo.key, demo.name, xml, owner=admin, description=demo.description)
             workflow = draft.workflow
         else:
             published = workflow.published_version
-            _operated_by_procurement(workflow)
             if published is not None and published.bpmn_xml == xml:
-                self.stdout.write("Demo already loaded.")
+                self._grant(workflow, employees, demo)
+                self.stdout.write(f"{demo.name} already loaded.")
                 return
             draft, _ = save_draft(workflow, xml, actor=admin)
         version = publish_version(draft, actor=admin)
+        self._grant(workflow, employees, demo)
+        self.stdout.write(self.style.SUCCESS(f"Published {workflow.name} v{version.number}."))
+
+    def _grant(self, workflow: Workflow, employees: Group, demo: DemoWorkflow) -> None:
+        """Employees see and start it; its operators group fixes stuck requests in the operations console."""
         for perm in ("view_workflow", "start_workflow"):
             assign_perm(f"orchestration.{perm}", employees, workflow)
-        _operated_by_procurement(workflow)
-        self.stdout.write(
-            self.style.SUCCESS(f"Published {workflow.name} v{version.number}; demo users ready.")
-        )
+        assign_perm("orchestration.change_workflow", Group.objects.get(name=demo.operators), workflow)
 
     def _org_chart(self, people: dict[str, Any]) -> None:
         """Profiles and limits of the demo company, reset to the demo values on every run."""

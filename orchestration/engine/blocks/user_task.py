@@ -19,14 +19,17 @@ if TYPE_CHECKING:
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
 
-_ASSIGNEE_RULES = ("user", "group", "manager", "authority_chain")
+_ASSIGNEE_RULES = ("user", "group", "manager", "authority_chain", "from_data", "group_from_data")
+# Rules whose approver is computed when the step starts: ``assignee_expression`` gives a username or group name.
+FROM_DATA_RULES = frozenset({"from_data", "group_from_data"})
 
 
 class UserTaskConfig(TypedDict):
     """An Approval: who decides, by when, and what the decision is stored as."""
 
-    assignee_rule: str  # "user" | "group" | "manager" | "authority_chain"
+    assignee_rule: str  # "user" | "group" | "manager" | "authority_chain" | "from_data" | "group_from_data"
     assignee: str  # username
+    assignee_expression: str  # CEL giving a username (from_data) or a group name (group_from_data)
     groups: list[str]  # group names
     due_in: str  # ISO 8601 duration or ""
     reminder_in: str  # ISO 8601 duration or ""
@@ -42,6 +45,7 @@ def read(el: etree._Element, ctx: ReadContext) -> UserTaskConfig | None:
     assignee = baton_attr(el, "assignee")
     groups = [g.strip() for g in baton_attr(el, "candidateGroups").split(",") if g.strip()]
     rule = baton_attr(el, "assigneeRule")
+    expression = baton_attr(el, "assigneeExpression")
     lane = ctx.lane_of(subject.id)
     if rule and rule not in _ASSIGNEE_RULES:
         ctx.error(subject, f'has unknown assignee rule "{rule}"; use one of {", ".join(_ASSIGNEE_RULES)}.')
@@ -52,12 +56,19 @@ def read(el: etree._Element, ctx: ReadContext) -> UserTaskConfig | None:
     if not rule:
         ctx.error(
             subject,
-            "has no assignee: choose a user, a group, the requester's manager or the authority chain.",
+            "has no assignee: choose a user, a group, the requester's manager, the authority chain, "
+            "or a person or group named in the request's data.",
         )
     elif rule == "user" and not assignee:
         ctx.error(subject, "is assigned to a user but names none.")
     elif rule == "group" and not groups:
         ctx.error(subject, "is assigned to a group but names none.")
+    elif rule in FROM_DATA_RULES and not expression:
+        who = "person" if rule == "from_data" else "group"
+        ctx.error(subject, f"takes its {who} from the request's data but does not say from where.")
+    elif rule in FROM_DATA_RULES:
+        what = "person who decides" if rule == "from_data" else "group that decides"
+        ctx.check_expression(subject, what, expression, expect="text")
     due_in = _duration(el, "dueIn", subject, ctx)
     reminder_in = _duration(el, "reminderIn", subject, ctx)
     escalate_to = baton_attr(el, "escalateTo")
@@ -72,6 +83,7 @@ def read(el: etree._Element, ctx: ReadContext) -> UserTaskConfig | None:
     return {
         "assignee_rule": rule,
         "assignee": assignee,
+        "assignee_expression": expression if rule in FROM_DATA_RULES else "",
         "groups": groups,
         "due_in": due_in,
         "reminder_in": reminder_in,

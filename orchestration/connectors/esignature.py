@@ -1,0 +1,57 @@
+"""E-signature connector: send a contract for signature; a signer's decline is a business error."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django import forms
+from django.conf import settings
+
+from orchestration.connectors.base import BusinessError, Connector, ConnectorError
+from orchestration.connectors.http import send_json
+from orchestration.connectors.registry import register
+
+DECLINED = "DECLINED"
+
+
+class SignatureConfigForm(forms.Form):
+    url = forms.URLField(
+        label="Envelopes URL",
+        required=False,
+        assume_scheme="https",
+        max_length=2000,
+        help_text="Leave empty to use the BATON_ESIGNATURE_URL setting.",
+    )
+
+
+@register
+class SendForSignatureConnector(Connector):
+    """Send a document for signature; the step's idempotency key makes a repeated step send it once."""
+
+    name = "esign.send_for_signature"
+    label = "Send for e-signature"
+    description = (
+        "Sends the document (its title, the counterparty, the value and currency, and who signs for us) "
+        'to the e-signature service and returns the envelope id. A decline is the error "DECLINED", '
+        'which an "If it fails" path can take.'
+    )
+    config_form = SignatureConfigForm
+    input_limits: ClassVar[dict[str, int]] = {"document": 200, "counterparty": 200, "signer": 150}
+
+    def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
+        """Post ``data`` as an envelope; return ``{"envelope_id": str, "status": "signed"}``.
+
+        Raises :class:`BusinessError` ``DECLINED`` with the service's reason when it declines.
+        """
+        url = config.get("url") or settings.BATON_ESIGNATURE_URL
+        reply = send_json("POST", url, data=data, idempotency_key=idempotency_key)
+        body = reply.body
+        if not isinstance(body, dict) or not body.get("envelope_id") or not body.get("status"):
+            raise ConnectorError(
+                f"The e-signature service answered {reply.status} without an envelope id and status.",
+                retryable=False,
+            )
+        if body["status"] == "declined":
+            reason = str(body.get("reason") or "The document was declined.")
+            raise BusinessError(DECLINED, f"Signature declined: {reason}")
+        return {"envelope_id": str(body["envelope_id"]), "status": str(body["status"])}
