@@ -36,8 +36,7 @@ from approvals.transitions import TASK
 from orchestration import money
 from orchestration.durations import parse_duration
 from orchestration.engine import human
-from orchestration.engine.human import BlockError
-from orchestration.engine.scopes import locals_for
+from orchestration.engine.human import BlockError, see_as_step
 from orchestration.expressions import ExpressionError, evaluate
 from orchestration.models import Incident, Step, Timer
 
@@ -191,7 +190,7 @@ class ApprovalTaskProvider:
             _open_for_every_member(run, step, node)
             return
         # A resubmitted request routes again outside the step's own run: give it the item it sees.
-        run.locals = locals_for(run, step)
+        see_as_step(run, step)
         task = ApprovalTask(instance=run.instance, step=step, name=_task_name(run, node))
         route = _RULES.get(rule, _by_unknown_rule)
         route(run, node, task)

@@ -65,6 +65,7 @@ __all__ = [
     "raise_incident",
     "resume",
     "schedule_step_timer",
+    "see_as_step",
     "send_on_commit",
     "start_node_for",
 ]
@@ -206,3 +207,10 @@ def check_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
     Pure: no lock needed. Used when a requester resubmits a request sent back to them.
     """
     return clean_start_data(node, data)
+
+
+def see_as_step(run: Run, step: Step) -> None:
+    """Let expressions evaluated in ``run`` see what ``step`` sees (its For each item), as when it was entered."""
+    from orchestration.engine.scopes import locals_for  # the scopes load the blocks, which load this module
+
+    run.locals = locals_for(run, step)
