@@ -359,7 +359,7 @@ class EventsSection(EventFields, Section):
                     "id": el.get("id", ""),
                     "label": ROLES[role][1] if role else "Event",
                     "text": text,
-                    "name": "" if name in text else name,
+                    "name": "" if name in text or (role and name == ROLES[role][1]) else name,
                 }
             )
         return rows

@@ -8,7 +8,7 @@ runs the whole Group once per item.
 from __future__ import annotations
 
 from designer.diagram import local
-from designer.panels.base import BlockForm, display_name
+from designer.panels.base import BlockForm, display_name, kind_of
 
 
 class GroupForm(BlockForm):
@@ -25,8 +25,10 @@ class GroupForm(BlockForm):
         """The names of the blocks drawn inside the Group, in the diagram's order."""
         skipped = {"sequenceFlow", "startEvent", "endEvent", "extensionElements", "documentation"}
         skipped |= {"multiInstanceLoopCharacteristics", "incoming", "outgoing", "boundaryEvent"}
-        return [
-            display_name(el) or el.get("id", "")
-            for el in self.ctx.element
-            if isinstance(el.tag, str) and local(el) not in skipped
-        ]
+        names = []
+        for el in self.ctx.element:
+            if not isinstance(el.tag, str) or local(el) in skipped:
+                continue
+            kind = kind_of(el)
+            names.append(display_name(el) or f"{kind.label if kind else 'A block'} (no name yet)")
+        return names
