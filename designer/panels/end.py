@@ -62,6 +62,14 @@ class EndForm(BlockForm):
         found = definition_kind(element)
         return next((v for v in cls.variants or [cls] if v.definition == found), UnsupportedForm)
 
+    def at_top_level(self) -> bool:
+        """Whether the End is drawn at the process level, outside any Group."""
+        return self.ctx.element.getparent() is self.ctx.diagram.process
+
+    def known_errors(self) -> list[str]:
+        """Error codes the diagram already uses, for the variants that name one."""
+        return sorted({code for _, code in self.ctx.diagram.errors() if code})
+
     def outcomes(self) -> tuple[str, ...]:
         return OUTCOMES
 

@@ -31,14 +31,8 @@ class ErrorEndForm(EndForm):
         required=False,
         max_length=100,
         help_text="An \u201cIf it fails\u201d path can catch this code, e.g. NO_BUDGET, or any failure.",
+        widget=forms.TextInput(attrs={"list": "known-errors"}),
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["error_code"].widget.attrs["list"] = "known-errors"
-
-    def known_errors(self) -> list[str]:
-        return sorted({code for _, code in self.ctx.diagram.errors() if code})
 
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:

@@ -650,7 +650,9 @@
           html += '<span class="designer-count-badge incident" title="' + count.incidents + ' with an incident">' +
             '<i class="bi bi-exclamation-triangle-fill" aria-hidden="true"></i> ' + count.incidents + '</span>';
         }
-        overlays.add(element, 'baton-count', { position: { bottom: 12, right: element.width > 60 ? 18 : 8 }, html: '<div class="designer-counts">' + html + '</div>' });
+        // A step with events on its edge keeps its bottom edge clear: the count goes on top.
+        const edge = (element.attachers || []).length ? { top: -10 } : { bottom: 12 };
+        overlays.add(element, 'baton-count', { position: Object.assign(edge, { right: element.width > 60 ? 18 : 8 }), html: '<div class="designer-counts">' + html + '</div>' });
       });
       const total = $('[data-slot="running"]');
       if (total) total.textContent = data.running;

@@ -369,6 +369,8 @@ def test_an_end_becomes_an_end_with_error_and_back(designer: Client) -> None:
     assert node["kind"] == "error_end" and node["config"]["error_code"] == "NO_BUDGET"
     text = panel_text(designer, xml, "g_end")
     assert "End with error" in text and "Finished with an error" in text
+    assert "only a workflow that calls this one" not in text  # its Group's path can catch it
+    assert "only a workflow that calls this one can catch the error" in panel_text(designer, xml, "end")
     payload, xml = change(designer, xml, "g_end", means="finished", outcome="completed")
     assert payload["noDefinition"] is True
     node = graph(xml)["nodes"]["g_end"]
