@@ -7,6 +7,7 @@ one after another, when to stop early, and where the results go.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -20,6 +21,13 @@ if TYPE_CHECKING:
     from orchestration.engine.blocks.base import Kind
 
 ORDERS = [("parallel", "All at once"), ("sequential", "One after another")]
+STOPS = [
+    ("never", "No: go through every item"),
+    ("count", "Once this many items are done"),
+    ("cel", "When a condition holds (CEL)"),
+]
+# The condition "Once this many items are done" writes, and reads back.
+_COUNT = re.compile(r"progress\.completed\s*>=\s*(\d+)")
 
 
 class ForEachSection(Section):
@@ -47,13 +55,22 @@ class ForEachSection(Section):
     order = forms.ChoiceField(
         label="Run the items", choices=ORDERS, initial="parallel", required=False, widget=forms.RadioSelect
     )
+    stop = forms.ChoiceField(
+        label="Stop early",
+        choices=STOPS,
+        initial="never",
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    stop_count = forms.IntegerField(label="Items done", required=False, min_value=1, max_value=100000)
     completion = forms.CharField(
-        label="Stop early when",
+        label="Condition",
         required=False,
         max_length=expressions.MAX_LENGTH,
         help_text=(
-            "Optional. <code>progress.completed</code> items are done out of <code>progress.total</code>; "
-            "<code>progress.outputs</code> holds their results, e.g. <code>progress.completed &gt;= 2</code>."
+            "<code>progress.completed</code> items are done out of <code>progress.total</code>; "
+            "<code>progress.outputs</code> holds their results, e.g. "
+            '<code>progress.outputs.exists(o, o.outcome == "rejected")</code>.'
         ),
     )
     output = forms.CharField(
@@ -87,8 +104,11 @@ class ForEachSection(Section):
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
         found = loop(ctx.element)
         if found is None:
-            return {"enabled": False, "order": "parallel"}
+            return {"enabled": False, "order": "parallel", "stop": "never"}
+        count = _COUNT.fullmatch(found["completion"])
         return {
+            "stop": "count" if count else "cel" if found["completion"] else "never",
+            "stop_count": int(count[1]) if count else None,
             "enabled": True,
             "collection": found["collection"],
             "item": found["elementVariable"],
@@ -118,8 +138,14 @@ class ForEachSection(Section):
             self.check("collection", collection, "list")
         types = self.ctx.scope.types()
         item = data.get("item") or "item"
+        stop = data.get("stop") or ("cel" if data.get("completion", "").strip() else "never")
+        data["stop"] = stop
+        if stop == "count" and not data.get("stop_count"):
+            self.add_error("stop_count", "Say after how many items to stop.")
         completion = data.get("completion", "").strip()
-        if completion:
+        if stop == "cel" and not completion:
+            self.add_error("completion", "Write the condition, or choose to go through every item.")
+        elif stop == "cel":
             self.check("completion", completion, "bool", {**types, item: "dyn", "progress": "map"})
         output_item = data.get("output_item", "").strip()
         if output_item:
@@ -137,7 +163,11 @@ class ForEachSection(Section):
             "collection": data["collection"].strip(),
             "elementVariable": data["item"],
             "isSequential": data["order"] == "sequential",
-            "completion": data["completion"].strip(),
+            "completion": {
+                "never": "",
+                "count": f"progress.completed >= {data['stop_count']}",
+                "cel": data["completion"].strip(),
+            }[data["stop"]],
             "outputCollection": data["output"],
             "outputElement": data["output_item"].strip() if data["output"] else "",
         }

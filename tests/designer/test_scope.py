@@ -133,7 +133,12 @@ def test_inside_a_group_what_was_set_before_the_group_and_each_for_each_item_are
         *bpmn.chain("start", "lines", "per_line", "end"),
     )
     inside = scope(xml, "order")
-    assert {"amount": "number", "lines": "list", "line": "dyn", "copy": "dyn"}.items() <= inside.types().items()
+    assert {
+        "amount": "number",
+        "lines": "list",
+        "line": "dyn",
+        "copy": "dyn",
+    }.items() <= inside.types().items()
     assert inside.get("line").origin == "For each: per_line"  # type: ignore[union-attr]
     assert "line" in scope(xml, "f_in_order").types()  # a path inside the Group
     assert "line" not in scope(xml, "end").types() and "copy" not in scope(xml, "per_line").types()

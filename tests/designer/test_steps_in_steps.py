@@ -110,6 +110,7 @@ def test_for_each_writes_the_loop_the_compiler_reads_and_unticking_removes_it(de
             "foreach-collection": "reviewers",
             "foreach-item": "reviewer",
             "foreach-order": "sequential",
+            "foreach-stop": "cel",
             "foreach-completion": 'progress.outputs.exists(o, o.outcome == "rejected")',
             "foreach-output": "decisions",
             "foreach-output_item": "result",
@@ -135,6 +136,9 @@ def test_for_each_writes_the_loop_the_compiler_reads_and_unticking_removes_it(de
     # Loaded again, the panel shows what it wrote; applied unchanged, the file keeps its meaning.
     again, same = change(designer, xml, "review")
     assert again["loop"] == payload["loop"] and graph(same) == graph(xml)
+    _, xml = change(designer, xml, "review", **{"foreach-stop": "count", "foreach-stop_count": "2"})
+    assert graph(xml)["nodes"]["review"]["loop"]["completion"] == "progress.completed >= 2"
+    assert ("foreach-stop", "count") in load(designer, xml, "review")
     off, xml = change(designer, xml, "review", **{"foreach-enabled": ""})
     assert off["loop"] is None and "loop" not in graph(xml)["nodes"]["review"]
     assert "multiInstanceLoopCharacteristics" not in xml
@@ -154,9 +158,13 @@ def test_for_each_refuses_a_missing_or_non_list_collection_and_bad_names(designe
         APPROVAL,
         "review",
         **base,
-        **{"foreach-collection": "reviewers", "foreach-completion": '"done"'},
+        **{"foreach-collection": "reviewers", "foreach-stop": "cel", "foreach-completion": '"done"'},
     )
-    assert "Stop early when gives a string, not true or false" in text
+    assert "Condition gives a string, not true or false" in text
+    text = refused(
+        designer, APPROVAL, "review", **base, **{"foreach-collection": "reviewers", "foreach-stop": "count"}
+    )
+    assert "Say after how many items to stop." in text
     text = refused(
         designer,
         APPROVAL,
