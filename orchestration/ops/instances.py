@@ -34,6 +34,7 @@ _WAITING_KIND = {
     "timer_catch": "Waiting for a date or time",
     "message_catch": "Waiting for a message",
     "call_activity": "Waiting for a sub-process",
+    "group": "Running the steps inside",
 }
 _BY_STATUS: dict[str, str] = {
     Step.Status.INCIDENT: "Stopped at",

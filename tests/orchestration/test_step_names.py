@@ -12,7 +12,7 @@ from orchestration.engine import start_instance
 from orchestration.engine.timers import fire_due_timers
 from orchestration.engine.worker import claim_step, complete_step
 from orchestration.models import Step
-from orchestration.ops.instances import step_rows
+from orchestration.ops.instances import step_rows, waiting
 from orchestration.step_names import step_titles
 from tests import bpmn
 from tests.orchestration.factories import publish
@@ -63,6 +63,7 @@ def test_items_of_a_for_each_and_steps_inside_a_group_say_which_item_and_where()
     rows = step_rows(instance, lambda step: {})
     assert {r.title for r in rows} >= set(orders)
     assert next(r for r in rows if r.step.pk == holder.pk).kind_label == "Group of steps"
+    assert waiting(holder).what == "Running the steps inside"
 
 
 def test_a_deadline_that_fired_is_named_by_its_role_with_the_item_it_stopped() -> None:
