@@ -15,7 +15,7 @@ from django import forms
 from lxml import etree
 
 from designer.cel_builder import check_cel
-from designer.diagram import Attach, Payload, baton_attr, error_ref, message, timer
+from designer.diagram import Attach, Payload, baton_attr, error_ref, local, message, timer
 from designer.panels.base import (
     BlockForm,
     PanelContext,
@@ -341,7 +341,7 @@ class EventsSection(EventFields, Section):
         return bool(kind.boundary_events)
 
     def title(self) -> str:
-        """ "Deadlines, failures and messages", or the part of it this kind of step allows."""
+        """The section's heading: the events this kind of step allows, e.g. "Deadlines and messages"."""
         words = {"timer": "deadlines", "error": "failures", "message": "messages"}
         parts = [words[t] for t in ("timer", "error", "message") if t in self.allowed]
         text = ", ".join(parts[:-1]) + f" and {parts[-1]}" if len(parts) > 1 else parts[0]
@@ -409,6 +409,6 @@ class EventsSection(EventFields, Section):
             target_id = flow.get("targetRef", "").strip()
             target = self.ctx.diagram.find(target_id)
             only_from_here = len(self.ctx.diagram.incoming(target_id)) == 1
-            if target is not None and etree.QName(target).localname == "endEvent" and only_from_here:
+            if target is not None and local(target) == "endEvent" and only_from_here:
                 removed.append(target_id)
         return removed
