@@ -116,6 +116,13 @@ class EventFields(forms.Form):
         max_value=1000,
         help_text="Empty: until the step is done.",
     )
+    # A time the words above cannot show (a date, a cycle from a start date), kept as the file has it.
+    written_kind = forms.ChoiceField(
+        choices=[("", ""), ("timeDuration", ""), ("timeDate", ""), ("timeCycle", "")],
+        required=False,
+        widget=forms.HiddenInput,
+    )
+    written = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     error_which = forms.ChoiceField(
         label="Which failures",
         choices=[("any", "Any failure"), ("code", "Only this error")],
@@ -168,6 +175,8 @@ class EventFields(forms.Form):
             count, unit, times = _timer_parts(found["value"])
             repeat = found["kind"] == "timeCycle"
             initial.update(after_count=count, after_unit=unit, repeat=repeat, times=times)
+            if count is None and found["value"]:
+                initial.update(written_kind=found["kind"], written=found["value"])
         code = error_ref(el, ctx.diagram)
         if code is not None:
             initial.update(error_which="code" if code else "any", error_code=code)
@@ -192,7 +201,7 @@ class EventFields(forms.Form):
         """Record what the chosen role is missing or gets wrong."""
         role = data.get("role")
         if role in ("deadline", "reminder"):
-            if not data.get("after_count"):
+            if not data.get("after_count") and not data.get("written"):
                 self.add_error("after_count", "Say after how long.")
         elif role == "error":
             if data.get("error_which") == "code" and not data.get("error_code", "").strip():
@@ -225,7 +234,9 @@ class EventFields(forms.Form):
             "baton:errorVariable": (data.get("error_variable") or None) if role == "error" else None,
             "baton:correlationKey": data["correlation_key"].strip() if role == "message" else None,
         }
-        if role in ("deadline", "reminder"):
+        if role in ("deadline", "reminder") and not data.get("after_count"):
+            payload["timer"] = {"kind": data["written_kind"] or "timeDuration", "value": data["written"]}
+        elif role in ("deadline", "reminder"):
             every = duration_to_iso(data["after_count"], data["after_unit"] or "days")
             if role == "reminder" and data.get("repeat"):
                 payload["timer"] = {"kind": "timeCycle", "value": f"R{data.get('times') or ''}/{every}"}

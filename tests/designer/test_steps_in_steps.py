@@ -383,3 +383,23 @@ def test_an_end_becomes_an_end_with_error_and_back(designer: Client) -> None:
     assert payload["noDefinition"] is True
     node = graph(xml)["nodes"]["g_end"]
     assert node["kind"] == "end" and node["config"]["outcome"] == "completed"
+
+
+def test_a_deadline_on_a_date_from_an_imported_file_is_kept_until_a_time_is_given(designer: Client) -> None:
+    xml = _flow(
+        bpmn.start(),
+        bpmn.user_task("review", name="Review", groups="Finance", rule="group"),
+        bpmn.boundary_timer("late", "review", duration="P2D", name="By year end").replace(
+            "<bpmn:timeDuration>P2D</bpmn:timeDuration>",
+            "<bpmn:timeDate>2026-12-31T17:00:00Z</bpmn:timeDate>",
+        ),
+        bpmn.end(),
+        bpmn.end("late_end"),
+        *bpmn.chain("start", "review", "end"),
+        bpmn.flow("late", "late_end"),
+    )
+    assert "The file says 2026-12-31T17:00:00Z" in panel_text(designer, xml, "late")
+    _, same = change(designer, xml, "late")
+    assert graph(same)["nodes"]["late"]["config"]["timer"] == {"kind": "date", "text": "2026-12-31T17:00:00Z"}
+    _, changed = change(designer, xml, "late", after_count="2")
+    assert graph(changed)["nodes"]["late"]["config"]["timer"] == {"kind": "duration", "text": "P2D"}
