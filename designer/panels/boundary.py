@@ -83,7 +83,7 @@ def describe(el: etree._Element, ctx: PanelContext) -> str:
     if role == "message":
         name = message(el, ctx.diagram) or "?"
         stops = el.get("cancelActivity", "").strip().lower() != "false"
-        return f'When "{name}" arrives' + (", stop waiting" if stops else ", also")
+        return f'When "{name}" arrives' + (", stop waiting" if stops else "; the step goes on waiting")
     return "Waits for something Baton does not run"
 
 
@@ -95,6 +95,16 @@ def _timer_parts(value: str) -> tuple[int | None, str, int | None]:
         return count, unit, int(match["times"]) if match["times"] else None
     count, unit = iso_to_duration(value)
     return count, unit, None
+
+
+def _named_by_default(el: etree._Element, ctx: PanelContext) -> bool:
+    """Whether the event still has the name the panel gave it (its sentence then says it all)."""
+    data = EventFields.event_initial(el, ctx)
+    if data["role"] in ("deadline", "reminder") and not data.get("after_count"):
+        return False
+    data.setdefault("error_code", "")
+    data.setdefault("message_name", "")
+    return bool(data["role"]) and EventFields.default_names(data)[0] == display_name(el)
 
 
 class EventFields(forms.Form):
@@ -260,7 +270,7 @@ class EventFields(forms.Form):
         if role == "error":
             code = data["error_code"].strip() if data["error_which"] == "code" else ""
             return (f"If it fails: {code}" if code else "If it fails"), "Failed"
-        return f"When {' '.join(data['message_name'].split())} arrives", "Message received"
+        return " ".join(data["message_name"].split()), "Message received"
 
     # the pickers
 
@@ -364,7 +374,7 @@ class EventsSection(EventFields, Section):
         for el in self.ctx.diagram.attached_to(self.ctx.element_id):
             role = role_of(el)
             text = describe(el, self.ctx)
-            name = display_name(el)
+            name = "" if _named_by_default(el, self.ctx) else display_name(el)
             rows.append(
                 {
                     "id": el.get("id", ""),

@@ -223,13 +223,14 @@
       type: 'bpmn:BoundaryEvent', eventDefinitionType: type,
       businessObject: bpmnFactory.create('bpmn:BoundaryEvent', attrs),
     });
+    // Right corner, left corner, middle of the bottom edge; each path's End a row lower, so labels stay apart.
     const taken = (host.attachers || []).length;
-    const x = host.x + Math.max(18, host.width - 18 - taken * 44);
+    const x = host.x + [host.width - 18, 18, host.width / 2][taken % 3];
     const event = modeling.createShape(shape, { x: x, y: host.y + host.height }, host, { attach: true });
     const end = elementFactory.createShape({
       type: 'bpmn:EndEvent', businessObject: bpmnFactory.create('bpmn:EndEvent', { id: spec.end.id, name: spec.end.name || undefined }),
     });
-    modeling.createShape(end, { x: x + 60 + taken * 10, y: host.y + host.height + 80 }, host.parent);
+    modeling.createShape(end, { x: x + 40, y: host.y + host.height + 80 + taken * 70 }, host.parent);
     modeling.connect(event, end, { type: 'bpmn:SequenceFlow', businessObject: bpmnFactory.create('bpmn:SequenceFlow', { id: spec.flow }) });
     change(modeler, event, spec.settings);
   }
