@@ -291,6 +291,8 @@ def test_an_approval_offers_no_failure_path_and_a_message_needs_its_key(designer
     event = graph(xml)["nodes"][payload["attach"]["id"]]["config"]
     assert event["message"] == "Order cancelled" and not event["interrupting"]
     assert event["correlation_key"] == "business_key"
+    text = panel_text(designer, xml, "review")
+    assert 'Message while waiting When "Order cancelled" arrives; the step goes on waiting Edit' in text
 
 
 def test_the_events_own_panel_uses_the_same_words_and_refuses_what_is_missing(designer: Client) -> None:
