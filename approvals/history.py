@@ -34,6 +34,8 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "task.escalated_on_timeout": ("bi-alarm", "bad"),
     "task.overdue": ("bi-alarm", "bad"),
     "task.approved": ("bi-check-circle", "ok"),
+    "boundary.interrupted": ("bi-alarm", "info"),
+    "boundary.fired": ("bi-bell", "info"),
     "task.claimed": ("bi-person-plus", "info"),
     "task.released": ("bi-people", "info"),
     "task.delegated": ("bi-airplane", "info"),
@@ -44,8 +46,6 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "incident.retried": ("bi-arrow-clockwise", "info"),
     "incident.skipped": ("bi-skip-forward", "info"),
     "token.moved": ("bi-signpost-2", "info"),
-    "boundary.interrupted": ("bi-signpost-split", "info"),
-    "boundary.fired": ("bi-bell", "info"),
     "instance.completed": ("bi-flag", "ok"),
     "instance.cancelled": ("bi-x-circle", "bad"),
 }

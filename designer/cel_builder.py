@@ -294,7 +294,7 @@ def cel_error(exc: expressions.ExpressionError) -> str:
 def check_cel(
     source: str,
     types: Mapping[str, VariableType],
-    expect: Literal["bool", "number", "moment", "key", "text"] | None = None,
+    expect: Literal["bool", "number", "moment", "key", "text", "list"] | None = None,
 ) -> VariableType:
     """Type-check ``source`` against ``types``; raise ValidationError with a plain message."""
     try:
@@ -309,6 +309,7 @@ def check_cel(
         "moment": (("string", "date", "dyn"), "a date (an ISO 8601 text or a timestamp)"),
         "key": (("string", "integer", "number", "date", "dyn"), "a text or a number"),
         "text": (("string", "date", "dyn"), "text"),
+        "list": (("list", "dyn"), "a list"),
     }
     if expect in wanted and found not in wanted[expect][0]:
         raise ValidationError(f"This gives {TYPE_WORDS.get(found, found)}; it must give {wanted[expect][1]}.")

@@ -33,6 +33,38 @@ class Message(TypedDict):
     name: str
 
 
+class ErrorRef(TypedDict):
+    code: str  # "" for any error (no errorRef)
+
+
+class Loop(TypedDict):
+    """A For each, as ``bpmn:multiInstanceLoopCharacteristics`` with Baton's attributes."""
+
+    collection: str
+    elementVariable: str
+    isSequential: bool
+    completion: str  # "" for none
+    outputCollection: str  # "" for none
+    outputElement: str  # "" for none
+
+
+class NewEnd(TypedDict):
+    id: str
+    name: str
+
+
+class Attach(TypedDict):
+    """A new event on a step's edge, with a path to a new End; ``settings`` then applies to the event."""
+
+    id: str
+    host: str
+    definition: Literal["timer", "error", "message"]
+    interrupting: bool
+    end: NewEnd
+    flow: str
+    settings: Payload
+
+
 class Payload(TypedDict):
     """What a valid panel form asks the canvas to change; a key left out means "leave as is"."""
 
@@ -45,7 +77,13 @@ class Payload(TypedDict):
     script: NotRequired[str]  # Set data: a CEL map literal
     timer: NotRequired[Timer]
     message: NotRequired[Message]
+    error: NotRequired[ErrorRef]  # an error event's definition names this error code
+    noDefinition: NotRequired[bool]  # a plain event again: its event definition is removed
+    terminate: NotRequired[bool]  # an End that stops everything (terminateEventDefinition)
     startKind: NotRequired[StartKind]
+    loop: NotRequired[Loop | None]  # None: runs once, not For each
+    attach: NotRequired[Attach]
+    remove: NotRequired[list[str]]  # element ids taken off the diagram, with their paths
 
 
 class DiagramError(Exception):
@@ -134,23 +172,58 @@ class Diagram:
         names = (" ".join(m.get("name", "").split()) for m in self.root.iter(bpmn("message")))
         return sorted({n for n in names if n})
 
+    def errors(self) -> list[tuple[str, str]]:
+        """Every ``bpmn:error`` as (id, errorCode)."""
+        return [(e.get("id", ""), e.get("errorCode", "").strip()) for e in self.root.iter(bpmn("error"))]
+
+    def error_code(self, ref: str) -> str:
+        return next((code for error_id, code in self.errors() if error_id == ref), "")
+
+    def ensure_error(self, code: str) -> str:
+        """The id of the ``bpmn:error`` with ``code``, created beside the process if missing."""
+        found = next((error_id for error_id, known in self.errors() if known == code), None)
+        if found:
+            return found
+        ref = self.new_id("Error_" + (re.sub(r"[^A-Za-z0-9_]+", "_", code).strip("_") or "error"))
+        self._beside_process(etree.Element(bpmn("error"), id=ref, name=code, errorCode=code))
+        return ref
+
+    def new_id(self, base: str) -> str:
+        """``base``, or ``base_2``…: an id no element of the document has."""
+        taken = {el.get("id") for el in self.root.iter()}
+        ref, n = base, 1
+        while ref in taken:
+            n += 1
+            ref = f"{base}_{n}"
+        return ref
+
+    def reindex(self) -> None:
+        """Forget the id index after elements were added or removed."""
+        self._by_id = None
+
+    def attached_to(self, host_id: str) -> list[etree._Element]:
+        """The events on ``host_id``'s edge, in document order."""
+        return [
+            el
+            for el in self.root.iter(bpmn("boundaryEvent"))
+            if el.get("attachedToRef", "").strip() == host_id
+        ]
+
+    def _beside_process(self, element: etree._Element) -> None:
+        anchor = self.process if self.process is not None else self.root.find(bpmn("process"))
+        if anchor is not None:
+            anchor.addprevious(element)
+        else:
+            self.root.append(element)
+        self.reindex()
+
     def ensure_message(self, name: str) -> str:
         """The id of the bpmn:message named ``name``, created beside the process if missing."""
         for message in self.root.iter(bpmn("message")):
             if " ".join(message.get("name", "").split()) == name:
                 return message.get("id", "")
-        taken = {el.get("id") for el in self.root.iter()}
-        base = "Message_" + (re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "message")
-        ref, n = base, 1
-        while ref in taken:
-            n += 1
-            ref = f"{base}_{n}"
-        message = etree.Element(bpmn("message"), id=ref, name=name)
-        anchor = self.process if self.process is not None else self.root.find(bpmn("process"))
-        if anchor is not None:
-            anchor.addprevious(message)
-        else:
-            self.root.append(message)
+        ref = self.new_id("Message_" + (re.sub(r"[^A-Za-z0-9_]+", "_", name).strip("_") or "message"))
+        self._beside_process(etree.Element(bpmn("message"), id=ref, name=name))
         return ref
 
 
@@ -198,6 +271,29 @@ def message(el: etree._Element, diagram: Diagram) -> str | None:
     return diagram.message_name(definition.get("messageRef", "").strip())
 
 
+def error_ref(el: etree._Element, diagram: Diagram) -> str | None:
+    """The error code an error event names ("" for any error), or None when it has no error definition."""
+    definition = event_definition(el)
+    if definition is None or local(definition) != "errorEventDefinition":
+        return None
+    return diagram.error_code(definition.get("errorRef", "").strip())
+
+
+def loop(el: etree._Element) -> Loop | None:
+    """The element's For each, or None when it runs once."""
+    mi = el.find(bpmn("multiInstanceLoopCharacteristics"))
+    if mi is None:
+        return None
+    return {
+        "collection": (baton_attr(mi, "collection") or "").strip(),
+        "elementVariable": (baton_attr(mi, "elementVariable") or "").strip(),
+        "isSequential": mi.get("isSequential", "").strip().lower() == "true",
+        "completion": _text(mi.find(bpmn("completionCondition"))),
+        "outputCollection": (baton_attr(mi, "outputCollection") or "").strip(),
+        "outputElement": (baton_attr(mi, "outputElement") or "").strip(),
+    }
+
+
 def condition(flow: etree._Element) -> str | None:
     expression = flow.find(bpmn("conditionExpression"))
     return None if expression is None else _text(expression)
@@ -220,6 +316,8 @@ def _text(el: etree._Element | None) -> str:
 
 def apply_payload(diagram: Diagram, payload: Payload) -> None:
     """Change ``diagram`` as ``BatonPanel.apply`` changes the canvas; raise KeyError for an unknown element."""
+    if "remove" in payload:
+        _remove(diagram, payload["remove"])
     el = diagram.find(payload["element"])
     if el is None:
         raise KeyError(payload["element"])
@@ -241,13 +339,103 @@ def apply_payload(diagram: Diagram, payload: Payload) -> None:
         if body is None:
             body = etree.SubElement(el, bpmn("script"))
         body.text = payload["script"]
-    if payload.get("startKind") in ("form", "webhook"):
+    if payload.get("startKind") in ("form", "webhook") or payload.get("noDefinition"):
         _remove_event_definitions(el)
     if "timer" in payload:
         _set_timer(el, payload["timer"])
     if "message" in payload:
         definition = _event_definition_of(el, "messageEventDefinition")
         definition.set("messageRef", diagram.ensure_message(payload["message"]["name"]))
+    if "error" in payload:
+        definition = _event_definition_of(el, "errorEventDefinition")
+        code = payload["error"]["code"]
+        _set(definition, "errorRef", diagram.ensure_error(code) if code else None)
+    if payload.get("terminate"):
+        _event_definition_of(el, "terminateEventDefinition")
+    if "loop" in payload:
+        _set_loop(el, payload["loop"])
+    if "attach" in payload:
+        _attach(diagram, payload["attach"])
+
+
+def _set_loop(el: etree._Element, value: Loop | None) -> None:
+    mi = el.find(bpmn("multiInstanceLoopCharacteristics"))
+    if value is None:
+        if mi is not None:
+            el.remove(mi)
+        return
+    if mi is None:
+        mi = etree.Element(bpmn("multiInstanceLoopCharacteristics"))
+        # BPMN puts loop characteristics after the activity's own settings, before what it holds.
+        before = [c for c in el if isinstance(c.tag, str) and local(c) in _BEFORE_LOOP]
+        if before:
+            before[-1].addnext(mi)
+        else:
+            el.insert(0, mi)
+    sequential = "true" if value["isSequential"] else ("false" if mi.get("isSequential") else None)
+    _set(mi, "isSequential", sequential)
+    _set(mi, baton("collection"), value["collection"] or None)
+    _set(mi, baton("elementVariable"), value["elementVariable"] or None)
+    _set(mi, baton("outputCollection"), value["outputCollection"] or None)
+    _set(mi, baton("outputElement"), value["outputElement"] or None)
+    old = mi.find(bpmn("completionCondition"))
+    if old is not None and _text(old) == value["completion"]:
+        return
+    if old is not None:
+        mi.remove(old)
+    if value["completion"]:
+        _formal_expression(mi, "completionCondition", value["completion"])
+
+
+_BEFORE_LOOP = frozenset(
+    {
+        "documentation",
+        "extensionElements",
+        "incoming",
+        "outgoing",
+        "ioSpecification",
+        "property",
+        "dataInputAssociation",
+        "dataOutputAssociation",
+        "resourceRole",
+    }
+)
+
+
+def _attach(diagram: Diagram, attach: Attach) -> None:
+    """A new event on the host's edge, and a path from it to a new End, in the host's container."""
+    host = diagram.find(attach["host"])
+    container = host.getparent() if host is not None else None
+    if container is None:
+        raise KeyError(attach["host"])
+    event = etree.SubElement(container, bpmn("boundaryEvent"), id=attach["id"], attachedToRef=attach["host"])
+    if not attach["interrupting"]:
+        event.set("cancelActivity", "false")
+    etree.SubElement(event, bpmn(f"{attach['definition']}EventDefinition"))
+    end = etree.SubElement(container, bpmn("endEvent"), id=attach["end"]["id"])
+    if attach["end"]["name"]:
+        end.set("name", attach["end"]["name"])
+    etree.SubElement(
+        container,
+        bpmn("sequenceFlow"),
+        id=attach["flow"],
+        sourceRef=attach["id"],
+        targetRef=attach["end"]["id"],
+    )
+    diagram.reindex()
+    apply_payload(diagram, attach["settings"])
+
+
+def _remove(diagram: Diagram, ids: list[str]) -> None:
+    """Take the elements off, with the paths that touch them and their shapes (as bpmn-js does)."""
+    gone = set(ids)
+    gone |= {flow_id for flow_id, source, target in diagram.edges() if source in gone or target in gone}
+    for el in list(diagram.root.iter()):
+        if el.get("id") in gone or el.get("bpmnElement") in gone:
+            parent = el.getparent()
+            if parent is not None:
+                parent.remove(el)
+    diagram.reindex()
 
 
 def _set(el: etree._Element, key: str, value: str | None) -> None:
@@ -349,9 +537,11 @@ __all__ = [
     "baton_attr",
     "condition",
     "documentation",
+    "error_ref",
     "event_definition",
     "extension_items",
     "local",
+    "loop",
     "message",
     "script",
     "timer",

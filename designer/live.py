@@ -7,6 +7,7 @@ from typing import Any, TypedDict
 from django.db.models import Count
 
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
+from orchestration.step_names import step_titles
 from orchestration.templatetags.moments import when
 
 
@@ -65,7 +66,9 @@ def instance_path(instance: ProcessInstance) -> InstancePath:
     current: list[str] = []
     incidents: list[str] = []
     steps: list[dict[str, Any]] = []
-    for step in instance.steps.order_by("created_at", "id"):
+    rows = list(instance.steps.order_by("created_at", "id"))
+    titles = step_titles(rows)
+    for step in rows:
         if step.incoming_flow and step.incoming_flow not in flows:
             flows.append(step.incoming_flow)
         if step.is_open:
@@ -77,7 +80,7 @@ def instance_path(instance: ProcessInstance) -> InstancePath:
         steps.append(
             {
                 "node_id": step.node_id,
-                "name": step.node_name or step.node_id,
+                "name": titles.get(step.pk, step.node_name or step.node_id),
                 "status": step.status,
                 "status_label": step.get_status_display(),
                 "at": (step.ended_at or step.started_at or step.created_at).isoformat(),

@@ -18,6 +18,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
+from lxml import etree
 
 from designer.cel_builder import (
     NotRepresentable,
@@ -41,6 +42,7 @@ TEMPLATE = "designer/panel.html"
 _EXTRA_SCOPES: dict[str, dict[str, VariableType]] = {
     "result": {"result": "map"},
     "payload": {"payload": "map"},
+    "progress": {"progress": "map"},
 }
 
 
@@ -76,10 +78,16 @@ def _context(request: HttpRequest, workflow: Workflow) -> tuple[PanelContext, Fi
         raise _Unreadable(
             "This element is no longer in the diagram." if element_id else "The diagram has no process."
         )
+    return _context_of(workflow, request.user, diagram, element)
+
+
+def _context_of(
+    workflow: Workflow, user: Any, diagram: Diagram, element: Any
+) -> tuple[PanelContext, Findings]:
     element_id = element.get("id", "")
-    result = compile_bpmn(xml)
+    result = compile_bpmn(diagram.to_xml())
     scope = scope_at(diagram, result.declared, element_id)
-    ctx = PanelContext(workflow, diagram, element, element_id, scope, request.user)
+    ctx = PanelContext(workflow, diagram, element, element_id, scope, user)
     return ctx, _findings(ctx, result)
 
 
@@ -94,11 +102,11 @@ def _findings(ctx: PanelContext, result: CompileResult) -> Findings:
     ]
 
 
-def _findings_after(ctx: PanelContext, payload: Payload) -> Findings:
-    """What the compiler will say about the element once the canvas has applied ``payload``."""
-    changed = Diagram(copy.deepcopy(ctx.diagram.root), None)
+def _applied(ctx: PanelContext, payload: Payload) -> Diagram:
+    """The posted diagram once the canvas has applied ``payload``."""
+    changed = Diagram.parse(etree.tostring(copy.deepcopy(ctx.diagram.root)))
     apply_payload(changed, payload)
-    return _findings(ctx, compile_bpmn(changed.to_xml()))
+    return changed
 
 
 def _render(
@@ -122,8 +130,12 @@ def _render(
         "scope_json": scope_json(ctx.scope),
         "variables": ctx.scope.groups(),
     }
-    # The block's own part of the template, rendered into the panel's frame.
+    # The block's own part of the template, rendered into the panel's frame, then the shared sections.
     context["body"] = mark_safe(render_to_string(f"{TEMPLATE}#{form.partial}", context, request))  # noqa: S308
+    context["sections"] = [
+        mark_safe(render_to_string(f"{TEMPLATE}#{s.partial}", {**context, "section": s}, request))  # noqa: S308
+        for s in form.sections
+    ]
     return render(request, f"{TEMPLATE}#panel", context)
 
 
@@ -158,7 +170,15 @@ def apply(request: HttpRequest, key: str) -> HttpResponse:
     if not form.is_valid():
         return _render(request, ctx, form, findings, readonly=False)
     payload = form.payload()
-    response = _render(request, ctx, form, _findings_after(ctx, payload), readonly=False, applied=True)
+    changed = _applied(ctx, payload)
+    element = changed.find(ctx.element_id) if ctx.element is not ctx.diagram.process else changed.process
+    after, findings = _context_of(workflow, request.user, changed, element)
+    if "attach" in payload or "remove" in payload:
+        # Events were added or removed: show the step as it now is, with nothing left to add twice.
+        form = form_class(after.element).for_element(after)
+    response = _render(
+        request, after if form.ctx is after else ctx, form, findings, readonly=False, applied=True
+    )
     response["HX-Trigger"] = json.dumps({"baton:apply": payload})
     return response
 
@@ -208,7 +228,7 @@ def check(request: HttpRequest, key: str) -> HttpResponse:
 
 def _expect(request: HttpRequest) -> Any:
     expect = request.POST.get("expect", "")
-    return expect if expect in ("bool", "number", "moment", "key", "text") else None
+    return expect if expect in ("bool", "number", "moment", "key", "text", "list") else None
 
 
 def _type_words(found: str) -> str:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from lxml import etree
 
 from approvals.actions import OUTCOMES
-from designer.diagram import Diagram, extension_items, local
+from designer.diagram import Diagram, extension_items, local, loop
 from orchestration import expressions
 from orchestration.bpmn.graph import VariableType
 
@@ -89,13 +89,20 @@ class Scope:
 def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]], element_id: str) -> Scope:
     """The variables in scope at ``element_id`` (a block or a flow; "" for the whole process)."""
     element = diagram.find(element_id)
+    holders: list[etree._Element] = []  # the element (when it runs For each) and the Groups around it
     if element is None or local(element) == "process":
         setters = set(declared)
     elif local(element) == "sequenceFlow":
         source = element.get("sourceRef", "").strip()
         setters = _before(diagram, source) | {source}
+        holders = _groups_around(element)
     else:
         setters = _before(diagram, element_id)
+        holders = [element, *_groups_around(element)]
+    # Inside a Group, what is set before the Group is in scope too.
+    for group in holders:
+        if group is not element:
+            setters |= _before(diagram, group.get("id", ""))
     variables = [
         Variable(name, t, "Built in", BUILTIN_LABELS.get(name, ""))
         for name, t in expressions.BUILTIN_VARIABLES.items()
@@ -110,7 +117,12 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
         fields = (
             {f.get("name", ""): f for f in extension_items(el, "formField")} if kind == "startEvent" else {}
         )
+        runs = loop(el)
+        # A For each's item lives only while it runs: after it, only its collected results remain.
+        item = (runs["elementVariable"] or "item") if runs is not None else None
         for name, t in declared.get(setter, {}).items():
+            if name == item:
+                continue
             if name not in seen:
                 seen.add(name)
                 field = fields.get(name, {})
@@ -121,7 +133,25 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
                 for member, label, member_choices in APPROVAL_MEMBERS:
                     seen.add(f"{name}.{member}")
                     variables.append(Variable(f"{name}.{member}", "string", origin, label, member_choices))
+    for holder in holders:
+        found = loop(holder)
+        name = (found["elementVariable"] or "item") if found is not None else ""
+        if name and name not in seen:
+            # Each run of a For each reads its own item under this name.
+            seen.add(name)
+            what = " ".join(holder.get("name", "").split()) or holder.get("id", "")
+            variables.append(Variable(name, "dyn", f"For each: {what}", "One item of the list"))
     return Scope(tuple(variables))
+
+
+def _groups_around(element: etree._Element) -> list[etree._Element]:
+    """The Groups (embedded sub-processes) ``element`` is drawn in, innermost first."""
+    groups = []
+    parent = element.getparent()
+    while parent is not None and local(parent) == "subProcess":
+        groups.append(parent)
+        parent = parent.getparent()
+    return groups
 
 
 def _before(diagram: Diagram, element_id: str) -> set[str]:

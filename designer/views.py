@@ -581,7 +581,9 @@ def _recent_instances(request: HttpRequest, workflow: Workflow) -> list[dict[str
     waiting: dict[Any, list[str]] = {}
     open_steps = Step.objects.filter(instance__in=instances, status__in=Step.OPEN_STATUSES)
     for step in open_steps.order_by("created_at"):
-        waiting.setdefault(step.instance_id, []).append(step.node_name or step.node_id)
+        names = waiting.setdefault(step.instance_id, [])
+        if (step.node_name or step.node_id) not in names:  # the items of a For each wait at one block
+            names.append(step.node_name or step.node_id)
     return [{"instance": instance, "waiting_at": waiting.get(instance.pk, [])} for instance in instances]
 
 

@@ -8,7 +8,9 @@ The attributes and elements a form writes are exactly those the compiler reads.
 
 Adding a kind's panel: its module here, and one line in :data:`PANELS`. An element that
 splits into kinds (a catch event that waits for a timer or a message) is resolved by its
-form's ``panel_for``, in its own module.
+form's ``panel_for``, in its own module; an End variant is one line in ``EndForm.variants``.
+Sections several kinds share (For each, events on a step) are one line in ``SECTIONS``:
+each says from the kind's flags where it shows.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ from lxml import etree
 from designer.diagram import local
 from designer.panels.approval import ApprovalForm
 from designer.panels.automated_step import AutomatedStepForm
-from designer.panels.base import BlockForm
+from designer.panels.base import SECTIONS, BlockForm
+from designer.panels.boundary import BoundaryForm, EventsSection
 from designer.panels.call import CallForm
 from designer.panels.decision import DecisionForm
 from designer.panels.end import EndForm
+from designer.panels.error_end import ErrorEndForm
 from designer.panels.first_event import FirstEventForm
+from designer.panels.for_each import ForEachSection
+from designer.panels.group import GroupForm
 from designer.panels.inclusive import InclusiveForm
 from designer.panels.not_run import LaneForm, NoteForm, UnsupportedForm
 from designer.panels.notify import NotifyForm
@@ -31,6 +37,7 @@ from designer.panels.path import PathForm
 from designer.panels.process import ProcessForm
 from designer.panels.set_data import SetDataForm
 from designer.panels.start import StartForm
+from designer.panels.stop import StopForm
 from designer.panels.wait import WaitForm
 
 # Business block kinds by BPMN element: the one place the panel maps one to the other.
@@ -47,6 +54,8 @@ PANELS: dict[str, type[BlockForm]] = {
     "scriptTask": SetDataForm,
     "intermediateCatchEvent": WaitForm,
     "callActivity": CallForm,
+    "subProcess": GroupForm,
+    "boundaryEvent": BoundaryForm,
     "endEvent": EndForm,
     "sequenceFlow": PathForm,
     "textAnnotation": NoteForm,
@@ -57,6 +66,11 @@ PANELS: dict[str, type[BlockForm]] = {
     "participant": LaneForm,
     "lane": LaneForm,
 }
+
+# What "This end means" offers on an End, in this order.
+EndForm.variants[:] = [EndForm, ErrorEndForm, StopForm]
+# The sections shared by several kinds, in the order the panel shows them.
+SECTIONS[:] = [ForEachSection, EventsSection]
 
 
 def form_class(element: etree._Element) -> type[BlockForm]:

@@ -161,7 +161,7 @@ class AutomatedStepForm(BlockForm):
 
     def subforms(self) -> list[forms.Form]:
         config = self.settings.config_for(self.data.get("connector", "") if self.is_bound else "")
-        return [config] if config is not None else []
+        return [*super().subforms(), *([config] if config is not None else [])]
 
     def connector_choices(self) -> list[tuple[type[Connector], forms.Form, bool]]:
         selected = (self.data.get("connector") if self.is_bound else self.initial.get("connector")) or ""

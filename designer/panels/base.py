@@ -20,11 +20,13 @@ from designer.scope import Scope, Variable
 from orchestration import expressions
 from orchestration.bpmn.graph import VariableType
 from orchestration.durations import UNITS
+from orchestration.engine import blocks
 from orchestration.form_rendering import CompactRenderer
 from orchestration.models import Workflow
 
 if TYPE_CHECKING:
     from designer.panels.rows import Rows
+    from orchestration.engine.blocks.base import Kind
 
 
 # --- durations as a number and a unit
@@ -96,6 +98,62 @@ class PanelContext:
     user: Any = None
 
 
+class Section(forms.Form):
+    """A part of the panel that several kinds share (For each, events on a step), under the kind's own fields.
+
+    A section is offered where ``applies(kind)`` says so, from the kind's flags in the block
+    registry, never from a list of kinds; it reads its values from the element and adds its
+    keys to the block's payload. Sections are registered once, in :data:`SECTIONS`.
+    """
+
+    default_renderer = PanelRenderer
+    prefix = ""  # each section's own: its fields are posted as "<prefix>-<name>"
+    partial: ClassVar[str]
+    live: ClassVar[dict[str, dict[str, str]]] = {}
+
+    def __init__(self, data: Any, *, ctx: PanelContext, check_url: str) -> None:
+        super().__init__(data, initial=None if data is not None else self.initial_from_xml(ctx))
+        self.ctx = ctx
+        self.check_url = check_url
+        for name, vals in self.live.items():
+            live_check(self, name, check_url, **vals)
+
+    @classmethod
+    def applies(cls, kind: Kind[Any]) -> bool:
+        """Whether blocks of ``kind`` show this section."""
+        return False
+
+    @classmethod
+    def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
+        return {}
+
+    def check(
+        self, field: str, source: str, expect: Any = None, types: Mapping[str, VariableType] | None = None
+    ) -> str:
+        """Type-check an expression field against the scope; record the error on ``field``."""
+        try:
+            check_cel(source, self.ctx.scope.types() if types is None else types, expect)
+        except ValidationError as exc:
+            self.add_error(field, exc)
+        return source
+
+    def contribute(self, payload: Payload) -> None:
+        """Add this section's changes to the block's payload; call after ``is_valid``."""
+
+    def variables(self, *types: VariableType) -> list[tuple[str, list[Variable]]]:
+        scope = self.ctx.scope
+        return scope.groups(scope.of_type(*types))
+
+
+# The sections, in the order the panel shows them (registered in designer.panels).
+SECTIONS: list[type[Section]] = []
+
+
+def kind_of(element: etree._Element) -> Kind[Any] | None:
+    """The block kind the compiler reads ``element`` as (None for paths, notes, the process…)."""
+    return blocks.reading(element)
+
+
 class BlockForm(forms.Form):
     """A block's settings. Subclasses set the class attributes and write ``initial``/``payload``."""
 
@@ -131,6 +189,12 @@ class BlockForm(forms.Form):
             )
         for name, vals in self.live.items():
             live_check(self, name, self.check_url, **vals)
+        block_kind = kind_of(ctx.element) if ctx.element is not ctx.diagram.process else None
+        self.sections: list[Section] = [
+            section(self.data if self.is_bound else None, ctx=ctx, check_url=self.check_url)
+            for section in SECTIONS
+            if block_kind is not None and section.applies(block_kind)
+        ]
 
     # reading the element
 
@@ -166,11 +230,17 @@ class BlockForm(forms.Form):
 
     def is_valid(self) -> bool:
         # A list, not a generator: every row set is validated, so each shows its errors.
-        return all([super().is_valid(), *(rows.is_valid() for rows in self.rows.values())])
+        return all(
+            [
+                super().is_valid(),
+                *(rows.is_valid() for rows in self.rows.values()),
+                *(section.is_valid() for section in self.sections),
+            ]
+        )
 
     def subforms(self) -> list[forms.Form]:
-        """Other forms the panel shows (a connector's settings)."""
-        return []
+        """Other forms the panel shows (a connector's settings, the shared sections)."""
+        return list(self.sections)
 
     def check(
         self, field: str, source: str, expect: Any = None, types: Mapping[str, VariableType] | None = None
@@ -185,6 +255,8 @@ class BlockForm(forms.Form):
     def payload(self) -> Payload:
         """What to change on the canvas; call after :meth:`is_valid`."""
         payload: Payload = {"element": self.ctx.element_id, "name": self.cleaned_data["name"].strip()}
+        for section in self.sections:
+            section.contribute(payload)
         return payload
 
     def _extensions(self) -> dict[str, list[dict[str, Any]]]:

@@ -17,7 +17,7 @@ class NoteForm(BlockForm):
     kind = "note"
     label = "Note"
     icon = "bi-sticky"
-    help = "Notes and groups explain the diagram to people; Baton ignores them when it runs."
+    help = "Notes and frames explain the diagram to people; Baton ignores them when it runs."
     partial = "unsupported"
 
 

@@ -87,7 +87,7 @@ class NotifyForm(BlockForm):
         self.fields["to"].widget.attrs["placeholder"] = "{{initiator}}"
 
     def subforms(self) -> list[forms.Form]:
-        return [self.config] if self.config is not None else []
+        return [*super().subforms(), *([self.config] if self.config is not None else [])]
 
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:

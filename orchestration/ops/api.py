@@ -142,6 +142,9 @@ class StepRowSerializer(serializers.Serializer[rows.StepRow]):
     id = serializers.IntegerField(source="step.id")
     node_id = serializers.CharField(source="step.node_id")
     name = serializers.SerializerMethodField()
+    title = serializers.CharField(
+        help_text='Its name as people read it: with the For each item and the Group it runs in ("Check line — item 2 of 3").'
+    )
     kind = serializers.CharField(source="kind_label")
     status = serializers.CharField(source="step.status")
     attempt = serializers.IntegerField(source="step.attempt")

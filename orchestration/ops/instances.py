@@ -17,6 +17,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from orchestration.engine.blocks import registered
 from orchestration.engine.operations import is_move_target
 from orchestration.models import Event, Incident, ProcessInstance, Step
+from orchestration.step_names import step_label, step_titles
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Graph, Node
@@ -34,6 +35,7 @@ _WAITING_KIND = {
     "message_catch": "Waiting for a message",
     "event_gateway": "Waiting for the first of several events",
     "call_activity": "Waiting for a sub-process",
+    "group": "Running the steps inside",
 }
 _BY_STATUS: dict[str, str] = {
     Step.Status.INCIDENT: "Stopped at",
@@ -127,6 +129,7 @@ class StepRow:
     """One visit of a token to a block, with everything an operator reads about it."""
 
     step: Step
+    title: str  # its block's name, with the For each item and the Group it runs in
     kind_label: str
     took: str  # how long it ran, in words; "" while it runs
     input: str  # as pretty JSON, secrets hidden; "" when none
@@ -267,8 +270,10 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
         Incident.objects.filter(instance=instance, resolved_at__isnull=True).values_list("step_id", "id")
     )
     rows = []
-    for step in instance.steps.order_by("created_at", "id"):
-        kind = registered(step.kind)
+    steps = list(instance.steps.order_by("created_at", "id"))
+    titles = step_titles(steps)
+    graph = instance.version.graph if instance.version_id else None
+    for step in steps:
         duration = step.ended_at - step.started_at if step.ended_at and step.started_at else None
         tasks: list[dict[str, Any]] = []
         if step.kind == "user_task" and step.status == Step.Status.WAITING:
@@ -276,7 +281,8 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
         rows.append(
             StepRow(
                 step,
-                kind.label if kind else step.kind,
+                titles.get(step.pk or 0, step.node_name or step.node_id),
+                step_label(step, graph),
                 took(duration),
                 _pretty(redacted(step.input)),
                 _pretty(redacted(step.output)),

@@ -43,6 +43,7 @@ from orchestration.ops.forms import (
     ValuesForm,
     without,
 )
+from orchestration.step_names import step_titles
 
 PAGE_SIZE = 25
 
@@ -134,7 +135,9 @@ def _skip_form(instance: ProcessInstance, graph: Any, incident: Incident, data: 
 
 
 def _move_form(instance: ProcessInstance, graph: Any, open_steps: list[Step], data: Any = None) -> MoveForm:
-    steps = [(s.id, f"{s.node_name or s.node_id} ({rows.waiting(s).what.lower()})") for s in open_steps]
+    # Open steps hold the Groups and For each steps they run inside (open too): titles tell items apart.
+    titles = step_titles(open_steps)
+    steps = [(s.id, f"{titles.get(s.pk, s.node_id)} ({rows.waiting(s).what.lower()})") for s in open_steps]
     return MoveForm(data, steps=steps, targets=[("", "Choose a step…"), *rows.move_targets(graph)])
 
 

@@ -37,7 +37,17 @@
     const attrs = { type: block.type };
     if (block.eventDefinitionType) attrs.eventDefinitionType = block.eventDefinitionType;
     if (block.attrs) attrs.businessObject = bpmnFactory.create(block.type, block.attrs);
+    if (block.holdsSteps) attrs.isExpanded = true;
     return elementFactory.createShape(attrs);
+  }
+
+  // Start dragging a new block; one that holds steps (a Group) comes open, with its Start inside,
+  // as bpmn-js's own palette creates an expanded sub-process.
+  function startCreate(create, event, block, elementFactory, bpmnFactory) {
+    const shape = blockShape(block, elementFactory, bpmnFactory);
+    if (!block.holdsSteps) return create.start(event, shape);
+    const start = elementFactory.createShape({ type: 'bpmn:StartEvent', x: 40, y: 82, parent: shape });
+    return create.start(event, [shape, start], { hints: { autoSelect: [shape] } });
   }
 
   /** Palette: the navigation tools, then the business blocks with visible labels. */
@@ -54,7 +64,7 @@
       const kept = {};
       TOOLS.forEach((id) => { if (entries[id]) kept[id] = Object.assign({}, entries[id], { group: 'tools' }); });
       BLOCKS.forEach((block) => {
-        const start = (event) => self._create.start(event, blockShape(block, self._elementFactory, self._bpmnFactory));
+        const start = (event) => startCreate(self._create, event, block, self._elementFactory, self._bpmnFactory);
         kept['create.baton-' + block.key] = {
           group: block.group,
           title: block.label + ': ' + block.hint,
@@ -115,17 +125,21 @@
   NoReplaceMenu.prototype.getPopupMenuEntries = () => () => ({});
   NoReplaceMenu.prototype.getPopupMenuHeaderEntries = () => () => ({});
 
-  /** Events are never attached to a block's border (Baton runs no boundary events). */
-  function NoBoundaryEvents(eventBus) {
-    const isActivity = (el) => !!(el && el.businessObject && el.businessObject.$instanceOf('bpmn:Activity'));
+  /**
+   * Events reach a step's edge through the step's side panel ("Deadlines and reminders"…), never
+   * by dropping a block on its border: dragging may move blocks into a Group, and an event along
+   * its step's edge, but not attach anything else.
+   */
+  function NoBoundaryEvents(eventBus, bpmnRules) {
     eventBus.on('commandStack.shape.attach.canExecute', 2000, () => false);
     eventBus.on('commandStack.elements.move.canExecute', 2000, (event) => {
       const ctx = event.context;
-      if (isActivity(ctx.target) && (ctx.shapes || []).some((s) => s.type !== 'bpmn:BoundaryEvent')) return false;
-      return undefined;
+      const shapes = ctx.shapes || [];
+      if (shapes.every((s) => s.type === 'bpmn:BoundaryEvent')) return undefined;
+      return bpmnRules.canAttach(shapes, ctx.target, null, ctx.position) === 'attach' ? false : undefined;
     });
   }
-  NoBoundaryEvents.$inject = ['eventBus'];
+  NoBoundaryEvents.$inject = ['eventBus', 'bpmnRules'];
 
   const BusinessModule = {
     __init__: ['batonPalette', 'batonContextPad', 'batonNoReplace', 'batonNoBoundary'],
@@ -336,6 +350,11 @@
   }
 
   if (problemBox) $('[data-action="toggle-problems"]').addEventListener('click', () => toggleProblems());
+  // "Edit" next to an event listed in a step's panel selects that event on the canvas.
+  document.addEventListener('click', (event) => {
+    const button = event.target.closest('[data-baton-select]');
+    if (button) showElement(button.dataset.batonSelect);
+  });
 
   // --- edit mode: undo/redo, autosave, conflicts, publish, import/export -----------------------
 
@@ -631,7 +650,9 @@
           html += '<span class="designer-count-badge incident" title="' + count.incidents + ' with an incident">' +
             '<i class="bi bi-exclamation-triangle-fill" aria-hidden="true"></i> ' + count.incidents + '</span>';
         }
-        overlays.add(element, 'baton-count', { position: { bottom: 12, right: element.width > 60 ? 18 : 8 }, html: '<div class="designer-counts">' + html + '</div>' });
+        // A step with events on its edge keeps its bottom edge clear: the count goes on top.
+        const edge = (element.attachers || []).length ? { top: -10 } : { bottom: 12 };
+        overlays.add(element, 'baton-count', { position: Object.assign(edge, { right: element.width > 60 ? 18 : 8 }), html: '<div class="designer-counts">' + html + '</div>' });
       });
       const total = $('[data-slot="running"]');
       if (total) total.textContent = data.running;

@@ -34,6 +34,8 @@
     const element = modeler.get('elementRegistry').get(payload.element);
     if (!element) return false;
     commandStack.execute(COMMAND, { element: element, payload: payload });
+    // A selected event that was just removed leaves nothing to select.
+    if (!modeler.get('elementRegistry').get(payload.element)) return true;
     modeler.get('selection').select(element);
     return true;
   }
@@ -42,6 +44,10 @@
     const modeling = modeler.get('modeling');
     const bpmnFactory = modeler.get('bpmnFactory');
     const bo = element.businessObject;
+    if (payload.remove) {
+      const registry = modeler.get('elementRegistry');
+      modeling.removeElements(payload.remove.map((id) => registry.get(id)).filter(Boolean));
+    }
     // Names are compared as the compiler reads them: a line break from the label editor is kept.
     if ('name' in payload && words(bo.name) !== words(payload.name)) {
       // updateLabel creates the external label of an event or gateway that had none.
@@ -62,12 +68,18 @@
         ? bpmnFactory.create('bpmn:FormalExpression', { body: payload.condition })
         : undefined;
     }
-    if (payload.startKind === 'form' || payload.startKind === 'webhook') props.eventDefinitions = [];
+    if (payload.startKind === 'form' || payload.startKind === 'webhook' || payload.noDefinition) {
+      if (bo.get('eventDefinitions').length) props.eventDefinitions = [];
+    }
     if (Object.keys(props).length) modeling.updateProperties(element, props);
     if (payload.extensions) setExtensions(modeler, element, payload.extensions);
     if ('isDefault' in payload) setDefault(modeling, element, payload.isDefault);
     if (payload.timer) setTimer(modeler, element, payload.timer);
     if (payload.message) setMessage(modeler, element, payload.message.name);
+    if (payload.error) setError(modeler, element, payload.error.code);
+    if (payload.terminate) eventDefinition(modeler, element, 'bpmn:TerminateEventDefinition');
+    if ('loop' in payload) setLoop(modeler, element, payload.loop);
+    if (payload.attach) attach(modeler, element, payload.attach);
   }
 
   function words(text) {
@@ -151,6 +163,78 @@
     }
     const definition = eventDefinition(modeler, element, 'bpmn:MessageEventDefinition');
     if (definition.messageRef !== message) modeling.updateModdleProperties(element, definition, { messageRef: message });
+  }
+
+  // The error an "If it fails" or an End with error names: reused by its code, else created.
+  function setError(modeler, element, code) {
+    const modeling = modeler.get('modeling');
+    const definition = eventDefinition(modeler, element, 'bpmn:ErrorEventDefinition');
+    let error;
+    if (code) {
+      const definitions = modeler.getDefinitions();
+      const roots = definitions.get('rootElements');
+      error = roots.find((root) => root.$type === 'bpmn:Error' && (root.errorCode || '').trim() === code);
+      if (!error) {
+        error = modeler.get('bpmnFactory').create('bpmn:Error', { name: code, errorCode: code });
+        error.$parent = definitions;
+        modeling.updateModdleProperties(element, definitions, { rootElements: roots.concat([error]) });
+      }
+    }
+    if (definition.errorRef !== error) modeling.updateModdleProperties(element, definition, { errorRef: error });
+  }
+
+  // For each: bpmn-js draws the loop's three bars from the multi-instance characteristics.
+  function setLoop(modeler, element, loop) {
+    const modeling = modeler.get('modeling');
+    const bpmnFactory = modeler.get('bpmnFactory');
+    const bo = element.businessObject;
+    let current = bo.get('loopCharacteristics');
+    if (!loop) {
+      if (current) modeling.updateProperties(element, { loopCharacteristics: undefined });
+      return;
+    }
+    if (!current || current.$type !== 'bpmn:MultiInstanceLoopCharacteristics') {
+      current = bpmnFactory.create('bpmn:MultiInstanceLoopCharacteristics');
+      current.$parent = bo;
+      modeling.updateProperties(element, { loopCharacteristics: current });
+    }
+    const props = {
+      isSequential: loop.isSequential || (current.get('isSequential') ? false : undefined),
+      'baton:collection': loop.collection || undefined,
+      'baton:elementVariable': loop.elementVariable || undefined,
+      'baton:outputCollection': loop.outputCollection || undefined,
+      'baton:outputElement': loop.outputElement || undefined,
+    };
+    const old = current.get('completionCondition');
+    if (!old || (old.body || '').trim() !== loop.completion) {
+      props.completionCondition = loop.completion ? bpmnFactory.create('bpmn:FormalExpression', { body: loop.completion }) : undefined;
+      if (props.completionCondition) props.completionCondition.$parent = current;
+    }
+    modeling.updateModdleProperties(element, current, props);
+  }
+
+  // A new event on the step's bottom edge, with a path down to a new End; then its own settings.
+  function attach(modeler, host, spec) {
+    const modeling = modeler.get('modeling');
+    const bpmnFactory = modeler.get('bpmnFactory');
+    const elementFactory = modeler.get('elementFactory');
+    const type = 'bpmn:' + spec.definition.charAt(0).toUpperCase() + spec.definition.slice(1) + 'EventDefinition';
+    const attrs = { id: spec.id };
+    if (!spec.interrupting) attrs.cancelActivity = false;
+    const shape = elementFactory.createShape({
+      type: 'bpmn:BoundaryEvent', eventDefinitionType: type,
+      businessObject: bpmnFactory.create('bpmn:BoundaryEvent', attrs),
+    });
+    // Right corner, left corner, middle of the bottom edge; each path's End a row lower, so labels stay apart.
+    const taken = (host.attachers || []).length;
+    const x = host.x + [host.width - 18, 18, host.width / 2][taken % 3];
+    const event = modeling.createShape(shape, { x: x, y: host.y + host.height }, host, { attach: true });
+    const end = elementFactory.createShape({
+      type: 'bpmn:EndEvent', businessObject: bpmnFactory.create('bpmn:EndEvent', { id: spec.end.id, name: spec.end.name || undefined }),
+    });
+    modeling.createShape(end, { x: x + 40, y: host.y + host.height + 80 + taken * 70 }, host.parent);
+    modeling.connect(event, end, { type: 'bpmn:SequenceFlow', businessObject: bpmnFactory.create('bpmn:SequenceFlow', { id: spec.flow }) });
+    change(modeler, event, spec.settings);
   }
 
   // --- the forms' behaviour -------------------------------------------------------------------

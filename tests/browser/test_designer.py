@@ -486,3 +486,72 @@ def test_a_scheduled_start_is_chosen_in_plain_words_and_says_when_it_runs(demo, 
         lambda: "0 9 * * 1,2,4,5</bpmn:timeCycle>" in (current_draft(workflow).bpmn_xml or ""),  # type: ignore[union-attr]
         what="the schedule saved in the draft",
     )
+
+
+def test_an_analyst_gives_an_approval_a_three_day_deadline_and_runs_it_for_each_reviewer(
+    demo, login, screenshot
+) -> None:
+    """From a blank diagram, in the panel's words only.
+
+    After "New workflow": 17 clicks and 5 typed values (2 of them optional names) to publish; the
+    deadline and the For each themselves are 4 of the clicks and one typed value ("3"), applied
+    with the approval's own Apply.
+    """
+    page = login("admin")
+    new_workflow(page, "Contract review")
+
+    # Set data: the list of reviewers (clicks: 2 append, 1 add row, 1 apply; typed: name, variable, value)
+    who = append(page, "StartEvent_1", "set-data", "set_data")
+    form = panel_form(page, "set_data")
+    form.get_by_label("Name", exact=True).fill("Who reviews")
+    add_rows(form, "Add a value", {"name": "reviewers", "value": '["manager", "director"]'})
+    apply(page)
+
+    # The approval, once per reviewer, with a deadline (clicks: 2 append, 2 rule + group, 1 For each,
+    # 1 list picker, 1 "one after another", 1 add, 1 apply; typed: name, 3)
+    review = append(page, who, "approval", "approval")
+    form = panel_form(page, "approval")
+    form.get_by_label("Name", exact=True).fill("Legal review")
+    form.get_by_label("A group's queue (anyone in it can claim)").check()
+    form.get_by_label("Finance").check()
+    for_each = form.get_by_test_id("for-each")
+    for_each.get_by_label("Run this step once per item of a list").check()
+    for_each.get_by_label("Insert a variable into The list").select_option("reviewers")
+    for_each.get_by_label("One after another").check()
+    events = form.get_by_test_id("step-events")
+    events.get_by_test_id("add-event").select_option("deadline")
+    events.get_by_role("spinbutton", name="After", exact=True).fill("3")
+    apply(page)
+    listed = page.locator("#designer-panel").get_by_test_id("step-event-list")
+    expect(listed).to_contain_text("Deadline After 3 days, stop waiting")
+    deadline = page.evaluate(
+        """(id) => window.batonModeler.get('elementRegistry').get(id).attachers.map((e) => e.id)""", review
+    )
+    assert len(deadline) == 1
+    # bpmn-js draws the For each as three bars on the approval, and the deadline on its edge.
+    expect(shape(page, review).locator(".djs-visual path").first).to_be_visible()
+    expect(shape(page, deadline[0])).to_be_visible()
+    screenshot(page, "approval-with-deadline-and-for-each")
+
+    # The end of the normal path (clicks: 2)
+    append(page, review, "end", "end")
+    expect(page.get_by_test_id("problems")).to_contain_text("No problems")
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+
+    # The deadline's own panel reads in the same words (a check, not counted)
+    page.get_by_role("button", name="Fit to screen").click()
+    select(page, deadline[0])
+    form = panel_form(page, "boundary")
+    expect(form.get_by_test_id("panel-kind")).to_have_text("Deadline")
+    expect(form.get_by_role("spinbutton", name="After", exact=True)).to_have_value("3")
+    screenshot(page, "deadline-panel")
+
+    # Publish (clicks: 2)
+    page.get_by_test_id("publish").click()
+    page.get_by_test_id("confirm-publish").click()
+    expect(page.get_by_test_id("published-banner")).to_contain_text("Version 1 is live")
+    version = Workflow.objects.get(name="Contract review").versions.exclude(number=None).get()
+    nodes = version.graph["nodes"]
+    assert nodes[review]["loop"]["collection"] == "reviewers" and not nodes[review]["loop"]["parallel"]
+    assert nodes[deadline[0]]["config"]["timer"] == {"kind": "duration", "text": "P3D"}
+    assert nodes[review]["boundaries"] == deadline

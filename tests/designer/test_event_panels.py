@@ -75,4 +75,5 @@ def test_stop_everything_says_what_it_does_and_writes_its_outcome(people: dict[s
         "element": "Event_written_off",
         "name": "Write off",
         "attrs": {"baton:outcome": "lost"},
+        "terminate": True,
     }

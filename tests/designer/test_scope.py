@@ -130,3 +130,33 @@ def test_a_diagram_with_errors_still_offers_its_variables() -> None:
     assert not compile_bpmn(xml).ok
     types = scope(xml, "choose").types()
     assert types["amount"] == "number" and types["approval"] == "map"
+
+
+def test_inside_a_group_what_was_set_before_the_group_and_each_for_each_item_are_in_scope() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("amount", "number")),
+        bpmn.script("lines", '{"lines": ["desk", "chair"]}'),
+        bpmn.for_each(
+            bpmn.group(
+                "per_line",
+                bpmn.start("in"),
+                bpmn.for_each(bpmn.service("order", "http.request"), "[1, 2]", item="copy"),
+                bpmn.end("out"),
+                *bpmn.chain("in", "order", "out"),
+            ),
+            "lines",
+            item="line",
+        ),
+        bpmn.end(),
+        *bpmn.chain("start", "lines", "per_line", "end"),
+    )
+    inside = scope(xml, "order")
+    assert {
+        "amount": "number",
+        "lines": "list",
+        "line": "dyn",
+        "copy": "dyn",
+    }.items() <= inside.types().items()
+    assert inside.get("line").origin == "For each: per_line"  # type: ignore[union-attr]
+    assert "line" in scope(xml, "f_in_order").types()  # a path inside the Group
+    assert "line" not in scope(xml, "end").types() and "copy" not in scope(xml, "per_line").types()

@@ -21,6 +21,8 @@ PUBLIC = {
     "orchestration.engine.transitions": {"IllegalMove", "StatusTable"},
     # The block registry's read side: the designer builds its palette from it.
     "orchestration.engine.blocks": {"palette", "kinds", "registered"},
+    # What the registry's read side hands out: a kind's description.
+    "orchestration.engine.blocks.base": {"Kind"},
 }
 
 

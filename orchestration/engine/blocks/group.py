@@ -79,7 +79,7 @@ class GroupBlock(Block):
 
 KIND = Kind(
     name="group",
-    label="Group",
+    label="Group of steps",
     element="subProcess",
     config=GroupConfig,
     read=read,
