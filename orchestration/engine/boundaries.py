@@ -191,7 +191,9 @@ def throw_error(run: Run, step: Step, code: str | None, message: str) -> list[To
         return None
     host, boundary_id = found
     config = run.graph["nodes"][boundary_id]["config"]
-    step.error = message
+    step.error = message  # what the system answered: the history shows it beside the path taken
+    if step.pk is not None:
+        step.save(update_fields=["error"])
     variables = (
         {config["error_variable"]: {"code": code or "", "message": message}}
         if config.get("error_variable")

@@ -83,6 +83,6 @@ def test_a_contract_declined_for_e_signature_is_signed_on_paper(demo, login, scr
     expect(panel.get_by_label("The group named in the request's data", exact=False)).to_be_checked()
     expect(panel.get_by_role("textbox", name="Named in")).to_have_value('"Cost centre " + centre')
     expect(panel.get_by_label("Insert a variable into Named in")).to_contain_text(
-        "centre — The item this approval is for (any)"
+        "centre — One item of the list (any)"
     )
     screenshot(admin, "approval-panel")
