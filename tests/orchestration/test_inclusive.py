@@ -483,7 +483,7 @@ def test_steps_and_history_say_what_happened_in_plain_words() -> None:
     instance = start_instance(publish(_three_way(), key="three-way"), {"a": True, "b": True, "c": False})
 
     rows = {row.step.node_id: row.kind_label for row in step_rows(instance, lambda step: {})}
-    assert rows["which"] == "Any of these paths" and rows["join"] == "Any of these paths"
+    assert rows["which"] == "Any of these paths" and rows["join"] == "Join of the paths taken"
     messages = list(
         Event.objects.filter(instance=instance, kind__startswith="paths.").values_list("message", flat=True)
     )
