@@ -419,6 +419,8 @@ class PublishForm(_BasisForm):
             "invalid_choice": "Choose who may start requests.",
         },
     )
+    # Sent by the dialog: the question was asked, so no answer is an error rather than "keep as is".
+    asked = forms.BooleanField(required=False, widget=forms.HiddenInput)
     groups = forms.ModelMultipleChoiceField(
         queryset=Group.objects.exclude(name=EVERYONE).order_by("name"),
         required=False,
@@ -444,7 +446,8 @@ class PublishForm(_BasisForm):
         kwargs.setdefault(
             "initial",
             {
-                "who": self.EVERYONE_CHOICE if current.everyone else self.CHOSEN,
+                # Nobody can start it yet: nothing is preselected, so publishing asks for a choice.
+                "who": self.EVERYONE_CHOICE if current.everyone else self.CHOSEN if current.anyone else None,
                 "groups": [group.pk for group in current.groups],
                 "people": [user.pk for user in current.people],
             },
@@ -459,6 +462,8 @@ class PublishForm(_BasisForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         chosen = data.get("groups") or data.get("people")
+        if data.get("asked") and not data.get("who") and "who" not in self.errors:
+            self.add_error("who", "Choose who may start requests: everyone, or the groups and people below.")
         if data.get("who") == self.CHOSEN and not self.errors and not chosen and not self.current.kept:
             owner = principal_name(user=self.workflow.owner) if self.workflow.owner else "its owner"
             self.add_error(

@@ -149,10 +149,7 @@ def test_republishing_applies_what_was_unticked_and_leaves_higher_roles_alone(
 
     response = publish(people["dana"], workflow, who="chosen", people=[people["rita"].pk])
 
-    assert (
-        response.json()["where"]
-        == "Rita Requester now sees Purchase request under New request"
-    )
+    assert response.json()["where"] == "Rita Requester now sees Purchase request under New request"
     assert list(get_group_perms(groups["Finance"], workflow)) == []
     assert set(get_user_perms(people["rita"], workflow)) == REQUEST
     assert set(get_user_perms(people["pablo"], workflow)) == set(ROLE_PERMISSIONS[Role.PUBLISH])
@@ -210,3 +207,19 @@ def test_a_publisher_who_may_not_share_publishes_and_leaves_the_sharing_alone(
     assert response.status_code == 200
     assert response.json()["where"] == "Pablo Publisher now sees Purchase request under New request"
     assert not Group.objects.filter(name=EVERYONE).exists()
+
+
+def test_a_workflow_nobody_may_start_preselects_nothing_and_asks_for_an_answer(
+    people: dict[str, Any], workflow: Workflow
+) -> None:
+    unshare_workflow(workflow, user=people["pablo"], actor=people["dana"])
+    html = client_for(people["dana"]).get(reverse("designer:edit", args=["purchase"])).content.decode()
+    assert checked(html, "who") == set()
+
+    response = publish(people["dana"], workflow, asked="1")
+
+    assert response.status_code == 400
+    assert response.json()["fields"]["who"] == [
+        "Choose who may start requests: everyone, or the groups and people below."
+    ]
+    assert not published(workflow)
