@@ -274,6 +274,7 @@ def editor(request: HttpRequest, key: str) -> HttpResponse:
     if source is None:  # cannot happen through the actions: a workflow is created with its draft
         raise Http404("This workflow has no diagram.")
     can_publish = has_workflow_perm(request.user, PUBLISH, workflow)
+    current = requesters(workflow)
     config = _page_config(
         request,
         workflow,
@@ -299,8 +300,8 @@ def editor(request: HttpRequest, key: str) -> HttpResponse:
         "basis": basis,
         "can_publish": can_publish,
         "can_operate": has_workflow_perm(request.user, OPERATE, workflow),
-        "publish_form": _publish_form(request, workflow) if can_publish else None,
-        "who_now": _published_where(workflow, requesters(workflow)),
+        "publish_form": _publish_form(request, workflow, current) if can_publish else None,
+        "who_now": _published_where(workflow, current),
         "config": config,
         "bpmn_xml": source.bpmn_xml,
         "descriptor": descriptor(),
@@ -474,12 +475,14 @@ class PublishForm(_BasisForm):
         return data
 
 
-def _publish_form(request: HttpRequest, workflow: Workflow) -> PublishForm | None:
+def _publish_form(
+    request: HttpRequest, workflow: Workflow, current: Requesters | None = None
+) -> PublishForm | None:
     """The publish dialog's question about who may start requests; None for those who may not share."""
     if not can_share(request.user, workflow):
         return None
     data = request.POST if request.method == "POST" else None
-    return PublishForm(data, workflow=workflow, current=requesters(workflow))
+    return PublishForm(data, workflow=workflow, current=current or requesters(workflow))
 
 
 def _published_where(workflow: Workflow, now: Requesters) -> str:

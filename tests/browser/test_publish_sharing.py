@@ -30,6 +30,7 @@ def test_publishing_for_finance_says_where_finance_finds_it_and_a_clerk_may_not_
     page.get_by_test_id("confirm-publish").click()
 
     expect(dialog).to_be_hidden()
+    expect(page.locator(".modal-backdrop")).to_have_count(0)  # faded out before the screenshot
     banner = page.get_by_test_id("published-banner")
     expect(banner).to_contain_text("Version 1 is live.")
     expect(page.get_by_test_id("published-where")).to_have_text(
