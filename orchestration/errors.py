@@ -17,7 +17,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import loader
 
 from orchestration.access import WorkflowPermissionDenied
-from orchestration.sharing import granters
+from orchestration.sharing import granters, role_for
 
 _MACHINE_PREFIXES = ("/api/", "/hooks/")
 
@@ -62,16 +62,6 @@ def explains(purpose: str) -> Callable[[_View], _View]:
     return mark
 
 
-# Which access grants each workflow permission, as the sharing page names it.
-_ROLE_OF_PERM = {
-    "view_workflow": "Can request",
-    "start_workflow": "Can request",
-    "design_workflow": "Can design",
-    "publish_workflow": "Can publish",
-    "change_workflow": "Can operate",
-}
-
-
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     """403: what the page is, why the person may not open it, and who can give them access.
 
@@ -86,13 +76,17 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     context: dict[str, Any] = {"status": 403, "title": "You cannot open this page", "detail": reason}
     if isinstance(exception, WorkflowPermissionDenied):
         workflow = exception.workflow
-        roles = list(dict.fromkeys(_ROLE_OF_PERM.get(perm, perm) for perm in exception.perms))
+        roles = list(dict.fromkeys(str(role.label) for role in map(role_for, exception.perms) if role))
         context.update(
             workflow=workflow,
             purpose=purpose.format(workflow=workflow.name),
-            detail=f"{workflow.name} is shared with you, but not as "
-            + " or ".join(f"“{role}”" for role in roles)
-            + ", which this page needs.",
+            detail=(
+                f"{workflow.name} is shared with you, but not as "
+                + " or ".join(f"“{role}”" for role in roles)
+                + ", which this page needs."
+            )
+            if roles
+            else reason,  # a permission no sharing role grants: the check's own words
             roles=roles,
             granters=granters(workflow),
         )

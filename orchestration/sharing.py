@@ -62,6 +62,11 @@ PERMISSION_WORDS = {
 }
 
 
+def role_for(perm: str) -> Role | None:
+    """The lowest role that grants ``perm`` (what to ask for when a page needs it)."""
+    return next((role for role, perms in ROLE_PERMISSIONS.items() if perm in perms), None)
+
+
 class SharingError(Exception):
     """The change is not allowed as asked (the owner's access, an unknown role); the message says why."""
 
