@@ -14,14 +14,15 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from orchestration.access import access_workflow, has_workflow_perm
+from orchestration.access import WorkflowPermissionDenied, access_workflow, has_workflow_perm
+from orchestration.errors import explains
 from orchestration.models import Workflow
 from orchestration.sharing import (
     Role,
@@ -108,8 +109,10 @@ def _sharer(request: HttpRequest, key: str) -> Workflow:
     """The workflow if the user may see it (else 404) and change its sharing (else 403)."""
     workflow = access_workflow(request.user, key)  # type: ignore[arg-type]
     if not can_share(request.user, workflow):
-        raise PermissionDenied(
-            f"Only the owner or someone who operates {workflow.name} can change who has access."
+        raise WorkflowPermissionDenied(
+            workflow,
+            ("change_workflow",),
+            f"Only the owner or someone who operates {workflow.name} can change who has access.",
         )
     return workflow
 
@@ -128,6 +131,7 @@ def _form_problem(form: forms.Form) -> str:
     return " ".join(str(error) for errors in form.errors.values() for error in errors)
 
 
+@explains("the sharing of {workflow}: who may request, design, publish or operate it")
 @login_required
 @require_GET
 def sharing(request: AuthenticatedRequest, key: str) -> HttpResponse:

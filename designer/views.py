@@ -16,9 +16,12 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -43,7 +46,17 @@ from orchestration.definitions import (
     save_draft,
 )
 from orchestration.engine.blocks import palette
+from orchestration.errors import explains
 from orchestration.models import ProcessInstance, Step, Workflow, WorkflowVersion
+from orchestration.sharing import (
+    EVERYONE,
+    Requesters,
+    SharingError,
+    can_share,
+    principal_name,
+    requesters,
+    set_requesters,
+)
 
 DESIGN, PUBLISH, OPERATE = "design_workflow", "publish_workflow", "change_workflow"
 
@@ -212,6 +225,7 @@ def _read_diagram(upload: Any) -> str:
     return xml
 
 
+@explains("the form for starting a new workflow from scratch or from a file")
 @login_required
 def workflow_create(request: HttpRequest) -> HttpResponse:
     """Create a workflow (blank, one Start; or from a BPMN file) and open it on the canvas."""
@@ -248,6 +262,7 @@ def _page_config(request: HttpRequest, workflow: Workflow, mode: str, **extra: A
     }
 
 
+@explains("the designer of {workflow}, where its steps are drawn and changed")
 @login_required
 @require_GET
 def editor(request: HttpRequest, key: str) -> HttpResponse:
@@ -259,6 +274,7 @@ def editor(request: HttpRequest, key: str) -> HttpResponse:
     if source is None:  # cannot happen through the actions: a workflow is created with its draft
         raise Http404("This workflow has no diagram.")
     can_publish = has_workflow_perm(request.user, PUBLISH, workflow)
+    current = requesters(workflow)
     config = _page_config(
         request,
         workflow,
@@ -284,6 +300,8 @@ def editor(request: HttpRequest, key: str) -> HttpResponse:
         "basis": basis,
         "can_publish": can_publish,
         "can_operate": has_workflow_perm(request.user, OPERATE, workflow),
+        "publish_form": _publish_form(request, workflow, current) if can_publish else None,
+        "who_now": _published_where(workflow, current),
         "config": config,
         "bpmn_xml": source.bpmn_xml,
         "descriptor": descriptor(),
@@ -379,25 +397,138 @@ def save(request: HttpRequest, key: str) -> JsonResponse:
     )
 
 
+class _PersonChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return principal_name(user=obj)
+
+
+class PublishForm(_BasisForm):
+    """Publishing, and who may start requests from then on (asked of those who may share the workflow)."""
+
+    EVERYONE_CHOICE, CHOSEN = "everyone", "chosen"
+
+    who = forms.ChoiceField(
+        label="Who may start requests?",
+        choices=[
+            (EVERYONE_CHOICE, "Everyone who signs in to Baton"),
+            (CHOSEN, "Only the groups and people chosen below"),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        required=False,  # not asked (a script publishing): sharing stays as it is
+        error_messages={
+            "required": "Choose who may start requests.",
+            "invalid_choice": "Choose who may start requests.",
+        },
+    )
+    # Sent by the dialog: the question was asked, so no answer is an error rather than "keep as is".
+    asked = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.exclude(name=EVERYONE).order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        error_messages={
+            "invalid_choice": "There is no group “%(value)s”: pick groups from the list.",
+            "invalid_pk_value": "There is no group “%(pk)s”: pick groups from the list.",
+        },
+    )
+    people = _PersonChoice(
+        queryset=get_user_model()
+        .objects.filter(is_active=True)
+        .order_by("first_name", "last_name", "username"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        error_messages={
+            "invalid_choice": "There is nobody “%(value)s”: pick people from the list.",
+            "invalid_pk_value": "There is nobody “%(pk)s”: pick people from the list.",
+        },
+    )
+
+    def __init__(self, *args: Any, workflow: Workflow, current: Requesters, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "initial",
+            {
+                # Nobody can start it yet: nothing is preselected, so publishing asks for a choice.
+                "who": self.EVERYONE_CHOICE if current.everyone else self.CHOSEN if current.anyone else None,
+                "groups": [group.pk for group in current.groups],
+                "people": [user.pk for user in current.people],
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.workflow, self.current = workflow, current
+        people = self.fields["people"]
+        assert isinstance(people, forms.ModelMultipleChoiceField)
+        if workflow.owner_id is not None:  # the owner can always start it
+            people.queryset = people.queryset.exclude(pk=workflow.owner_id)  # type: ignore[union-attr]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        chosen = data.get("groups") or data.get("people")
+        if data.get("asked") and not data.get("who") and "who" not in self.errors:
+            self.add_error("who", "Choose who may start requests: everyone, or the groups and people below.")
+        if data.get("who") == self.CHOSEN and not self.errors and not chosen and not self.current.kept:
+            owner = principal_name(user=self.workflow.owner) if self.workflow.owner else "its owner"
+            self.add_error(
+                "groups",
+                f"Nobody but {owner} could start {self.workflow.name}, so nobody would find it under "
+                "New request: choose everyone, a group or a person.",
+            )
+        return data
+
+
+def _publish_form(
+    request: HttpRequest, workflow: Workflow, current: Requesters | None = None
+) -> PublishForm | None:
+    """The publish dialog's question about who may start requests; None for those who may not share."""
+    if not can_share(request.user, workflow):
+        return None
+    data = request.POST if request.method == "POST" else None
+    return PublishForm(data, workflow=workflow, current=current or requesters(workflow))
+
+
+def _published_where(workflow: Workflow, now: Requesters) -> str:
+    """Where the published version appears, for the dialog and the banner (no final stop)."""
+    return now.where(workflow) or (
+        f"Nobody but its owner can start {workflow.name} yet: share it under Sharing so people see it"
+    )
+
+
 @login_required
 @require_POST
 def publish(request: HttpRequest, key: str) -> JsonResponse:
-    """Publish the draft the canvas saved last; 400 lists its errors, 409 when it moved on."""
+    """Publish the draft the canvas saved last, and set who may start it (when asked), in one transaction.
+
+    400 lists the diagram's errors, or names the dialog's fields that are wrong; 409 when
+    the draft moved on.
+    """
     workflow = access_workflow(_actor(request), key, PUBLISH)
-    form = _BasisForm(request.POST)
+    form = _publish_form(request, workflow) or _BasisForm(request.POST)
     if not form.is_valid():
-        return JsonResponse({"detail": "Save the draft before publishing."}, status=400)
+        if any(name in form.errors for name in ("draft", "revision")):
+            return JsonResponse({"detail": "Save the draft before publishing."}, status=400)
+        return JsonResponse({"detail": "Check who may start requests.", "fields": form.errors}, status=400)
     draft = current_draft(workflow)
     if draft is None:
         return _conflict("There is no draft to publish: change the diagram first.")
+    data = form.cleaned_data
     try:
-        if draft.pk != form.cleaned_data["draft"]:
+        if draft.pk != data["draft"]:
             raise DraftConflict(draft)
-        version = publish_version(
-            draft, actor=_actor(request), expected_revision=form.cleaned_data["revision"]
-        )
+        with transaction.atomic():
+            version = publish_version(draft, actor=_actor(request), expected_revision=data["revision"])
+            if isinstance(form, PublishForm) and data["who"]:
+                now = set_requesters(
+                    workflow,
+                    everyone=data["who"] == PublishForm.EVERYONE_CHOICE,
+                    groups=data["groups"],
+                    people=data["people"],
+                    actor=_actor(request),
+                )
+            else:
+                now = requesters(workflow)
     except DraftConflict as exc:
         return _conflict_answer(exc, request.user)
+    except SharingError as exc:
+        return JsonResponse({"detail": str(exc), "fields": {"groups": [str(exc)]}}, status=400)
     except DefinitionError as exc:
         return JsonResponse(
             {
@@ -414,6 +545,9 @@ def publish(request: HttpRequest, key: str) -> JsonResponse:
             "version": version.pk,
             "revision": version.revision,
             "url": reverse("designer:version", args=[key, version.number]),
+            "where": _published_where(workflow, now),
+            "visible": bool(now.where(workflow)),
+            "catalog": request.build_absolute_uri(reverse("approvals:catalog")),
         }
     )
 
@@ -473,6 +607,7 @@ def save_copy(request: HttpRequest, key: str) -> JsonResponse:
 # --- versions ------------------------------------------------------------------------------
 
 
+@explains("the list of the published versions of {workflow}: who published each one, when, and what changed")
 @login_required
 @require_GET
 def versions(request: HttpRequest, key: str) -> HttpResponse:
@@ -497,6 +632,7 @@ def _numbered(workflow: Workflow, number: int) -> WorkflowVersion:
     return get_object_or_404(workflow.versions.select_related("published_by"), number=number)
 
 
+@explains("one published version of {workflow}, shown as a drawing")
 @login_required
 @require_GET
 def version_detail(request: HttpRequest, key: str, number: int) -> HttpResponse:
@@ -587,6 +723,7 @@ def _recent_instances(request: HttpRequest, workflow: Workflow) -> list[dict[str
     return [{"instance": instance, "waiting_at": waiting.get(instance.pk, [])} for instance in instances]
 
 
+@explains("the live view of {workflow}: how many requests wait at each step")
 @login_required
 @require_GET
 def live_view(request: HttpRequest, key: str) -> HttpResponse:

@@ -30,6 +30,20 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
 
+class WorkflowPermissionDenied(PermissionDenied):
+    """Seen but not allowed: the workflow and the permissions asked for travel with the refusal.
+
+    The 403 page uses them to say who can grant access; the API shows only the message.
+    Raised only once the user may see the workflow, so naming it leaks nothing.
+    """
+
+    def __init__(self, workflow: Workflow, perms: tuple[str, ...], message: str = "") -> None:
+        wanted = " or ".join(perm.replace("_", " ") for perm in perms)
+        super().__init__(message or f"You need the {wanted} permission on {workflow.name}.")
+        self.workflow = workflow
+        self.perms = perms
+
+
 def has_workflow_perm(user: Any, perm: str, workflow: Workflow) -> bool:
     """Whether ``user`` holds ``perm`` (e.g. "start_workflow") globally or on ``workflow``.
 
@@ -57,8 +71,7 @@ def access_workflow(user: AbstractBaseUser, key: str, *perms: str, lock: bool = 
     if workflow is None:
         raise Http404("No such workflow.")
     if perms and not any(has_workflow_perm(user, perm, workflow) for perm in perms):
-        wanted = " or ".join(perm.replace("_", " ") for perm in perms)
-        raise PermissionDenied(f"You need the {wanted} permission on {workflow.name}.")
+        raise WorkflowPermissionDenied(workflow, perms)
     if lock:  # the visibility query has joins and subqueries: lock the bare row by its key
         workflow = Workflow.objects.select_for_update().select_related("owner").get(pk=workflow.pk)
     return workflow
@@ -115,7 +128,11 @@ def access_operated_instance(user: AbstractBaseUser, instance_id: Any) -> Proces
     if instance is None:
         raise Http404("No such request.")
     if not can_operate(user, instance):
-        raise PermissionDenied(f"You need the operate permission on {instance.workflow.name}.")
+        raise WorkflowPermissionDenied(
+            instance.workflow,
+            ("change_workflow",),
+            f"You need the operate permission on {instance.workflow.name}.",
+        )
     return instance
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.db import models, transaction
@@ -20,6 +21,8 @@ from orchestration.definitions import workflow_event
 from orchestration.models import Workflow
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from django.contrib.auth.models import AbstractBaseUser
 
 
@@ -57,6 +60,11 @@ PERMISSION_WORDS = {
     "publish_workflow": "publish",
     "change_workflow": "operate",
 }
+
+
+def role_for(perm: str) -> Role | None:
+    """The lowest role that grants ``perm`` (what to ask for when a page needs it)."""
+    return next((role for role, perms in ROLE_PERMISSIONS.items() if perm in perms), None)
 
 
 class SharingError(Exception):
@@ -235,3 +243,154 @@ def unshare_workflow(
             **_subject(group, user),
         )
     return bool(before)
+
+
+# --- who may start requests: the question publishing asks --------------------------------------
+
+# Guardian has no "every signed-in person": a group every active person belongs to stands for it,
+# so the catalog, the API and the designer need no second access rule.
+EVERYONE = "Everyone"
+
+
+def everyone_group() -> Group:
+    """The group of every active person, made (and filled) the first time someone shares with everyone.
+
+    People created afterwards join it through ``join_everyone`` (a post_save receiver).
+    """
+    group, _ = Group.objects.get_or_create(name=EVERYONE)
+    people = get_user_model().objects.filter(is_active=True).exclude(groups=group)
+    group.user_set.add(*people)
+    return group
+
+
+def join_everyone(sender: Any, instance: Any, created: bool, **kwargs: Any) -> None:
+    """A new person joins the Everyone group once it exists (one query while it does not)."""
+    if not created:
+        return
+    group = Group.objects.filter(name=EVERYONE).first()
+    if group is not None:
+        instance.groups.add(group)
+
+
+@dataclass(frozen=True)
+class Requesters:
+    """Who may start a workflow's requests through sharing made on the workflow itself.
+
+    ``everyone`` is the Everyone group; ``groups`` and ``people`` the others, by name.
+    ``kept`` are those who can start it through a higher role (design, publish, operate):
+    publishing neither adds nor takes theirs.
+    """
+
+    everyone: bool
+    groups: tuple[Group, ...]
+    people: tuple[Any, ...]
+    kept: tuple[Access, ...]
+
+    @property
+    def anyone(self) -> bool:
+        """Whether anybody but the owner can start it."""
+        return self.everyone or bool(self.groups or self.people or self.kept)
+
+    def where(self, workflow: Workflow) -> str:
+        """Who now finds the workflow under New request, in one plain sentence ('' when nobody does).
+
+        Those with a higher role are named only when nobody was given Can request: they are its team.
+        """
+        if self.everyone:
+            return f"Everyone who signs in now sees {workflow.name} under New request"
+        groups = [group.name for group in self.groups]
+        people = [principal_name(user=user) for user in self.people]
+        if not groups and not people:  # only the people who also design or run it
+            groups = [access.name for access in self.kept if access.group is not None]
+            people = [access.name for access in self.kept if access.user is not None]
+        if not groups and not people:
+            return ""
+        who = ", and ".join(
+            part
+            for part in (f"employees in {_and(groups)}" if groups else "", _and(people) if people else "")
+            if part
+        )
+        verb = "sees" if not groups and len(people) == 1 else "see"
+        return f"{who[0].upper()}{who[1:]} now {verb} {workflow.name} under New request"
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def requesters(workflow: Workflow) -> Requesters:
+    """Who may start ``workflow`` now, as the publish dialog prefills it."""
+    everyone = False
+    groups: list[Group] = []
+    people: list[Any] = []
+    kept: list[Access] = []
+    for access in access_list(workflow):
+        if access.role is None and "start_workflow" not in access.perms:
+            continue
+        if access.role is not Role.REQUEST:
+            kept.append(access)
+        elif access.group is not None and access.group.name == EVERYONE:
+            everyone = True
+        elif access.group is not None:
+            groups.append(access.group)
+        else:
+            people.append(access.user)
+    return Requesters(everyone=everyone, groups=tuple(groups), people=tuple(people), kept=tuple(kept))
+
+
+@transaction.atomic
+def set_requesters(
+    workflow: Workflow,
+    *,
+    everyone: bool,
+    groups: Iterable[Group] = (),
+    people: Iterable[Any] = (),
+    actor: AbstractBaseUser,
+) -> Requesters:
+    """Make exactly ``everyone``/``groups``/``people`` able to start ``workflow`` (the Can request role).
+
+    Those who had only Can request and are not named lose it; higher roles are left as they
+    are. Each change is a sharing event (``share_workflow``/``unshare_workflow``). Raises
+    SharingError when nobody but the owner could start it afterwards, PermissionDenied unless
+    ``actor`` may share.
+    """
+    wanted_groups = {group.pk: group for group in groups}
+    if everyone:
+        group = everyone_group()
+        wanted_groups = {group.pk: group}  # everyone includes every group
+    wanted_people = {user.pk: user for user in people if user.pk != workflow.owner_id}
+    before = requesters(workflow)
+    higher = {(a.group.pk if a.group else None, a.user.pk if a.user else None) for a in before.kept}
+    if not (wanted_groups or wanted_people or before.kept):
+        raise SharingError(
+            f"Nobody but {principal_name(user=workflow.owner) if workflow.owner else 'you'} could start "
+            f"{workflow.name}: choose everyone, a group or a person."
+        )
+    had_groups = [*before.groups, *([everyone_group()] if before.everyone else [])]
+    for group in had_groups:
+        if group.pk not in wanted_groups:
+            unshare_workflow(workflow, group=group, actor=actor)
+    for user in before.people:
+        if user.pk not in wanted_people:
+            unshare_workflow(workflow, user=user, actor=actor)
+    for group in wanted_groups.values():
+        if (group.pk, None) not in higher:
+            share_workflow(workflow, group=group, role=Role.REQUEST, actor=actor)
+    for user in wanted_people.values():
+        if (None, user.pk) not in higher:
+            share_workflow(workflow, user=user, role=Role.REQUEST, actor=actor)
+    return requesters(workflow)
+
+
+def granters(workflow: Workflow) -> list[str]:
+    """Who can share ``workflow`` with someone, by name: its owner, then its operators (people, groups).
+
+    Superusers can too; the refusal page adds "an administrator". Only for people who may see
+    the workflow: the names say it exists.
+    """
+    names = [f"{principal_name(user=workflow.owner)} (its owner)"] if workflow.owner is not None else []
+    for access in access_list(workflow):
+        if "change_workflow" not in access.perms:
+            continue
+        names.append(f"anyone in {access.name}" if access.group is not None else access.name)
+    return names

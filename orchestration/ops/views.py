@@ -32,6 +32,7 @@ from orchestration.engine import (
 )
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.human import provider
+from orchestration.errors import explains
 from orchestration.models import Incident, ProcessInstance, Step
 from orchestration.ops import instances as rows
 from orchestration.ops.forms import (
@@ -69,6 +70,7 @@ def _known_count(filters: InstanceFilter, counts: dict[str, int]) -> int | None:
     return None
 
 
+@explains("the operations console, where the people who run workflows follow and fix requests")
 @login_required
 @require_GET
 def instance_list(request: HttpRequest) -> HttpResponse:
@@ -198,6 +200,7 @@ def _detail(
     )
 
 
+@explains("a request in the operations console, where the people who run {workflow} follow and fix it")
 @login_required
 @require_GET
 def instance_detail(request: HttpRequest, instance_id: Any) -> HttpResponse:

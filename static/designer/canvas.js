@@ -420,8 +420,8 @@
     }
     eventBus.on('commandStack.changed', changed);
 
-    async function post(url, fields) {
-      const body = new FormData();
+    async function post(url, fields, form) {
+      const body = form ? new FormData(form) : new FormData();
       Object.entries(fields).forEach(([k, v]) => body.set(k, v === null || v === undefined ? '' : v));
       const response = await fetch(url, {
         method: 'POST', body: body, credentials: 'same-origin',
@@ -522,8 +522,6 @@
         document.getElementById('import-file').click();
       } else if (action === 'publish') {
         startPublish();
-      } else if (action === 'confirm-publish') {
-        confirmPublish(button);
       } else if (action === 'dismiss') {
         button.closest('.designer-banner').classList.add('d-none');
       }
@@ -570,12 +568,42 @@
       modal.show();
     }
 
+    // Who may start requests: the groups and people only count when "only these" is chosen.
+    const publishForm = document.getElementById('publish-form');
+    function showChosen() {
+      const chosen = $('[data-slot="chosen"]', publishForm);
+      const who = publishForm.elements.who;
+      if (!chosen || !who) return;
+      const off = who.value === 'everyone';
+      chosen.classList.toggle('opacity-50', off);
+      chosen.querySelectorAll('input').forEach((input) => { input.disabled = off; });
+    }
+    function showFieldErrors(fields) {
+      publishForm.querySelectorAll('[data-error-for]').forEach((box) => {
+        const errors = (fields || {})[box.dataset.errorFor] || [];
+        box.textContent = errors.join(' ');
+        const choices = publishForm.querySelector('[data-field="' + box.dataset.errorFor + '"]');
+        if (choices) choices.classList.toggle('border-danger', errors.length > 0);
+      });
+    }
+    publishForm.addEventListener('change', showChosen);
+    publishForm.addEventListener('submit', (event) => {
+      event.preventDefault();
+      confirmPublish($('[data-action="confirm-publish"]', publishForm));
+    });
+    showChosen();
+
     async function confirmPublish(button) {
       button.disabled = true;
       let answer;
       try {
-        answer = await post(config.urls.publish, { draft: save.draft, revision: save.revision });
+        answer = await post(config.urls.publish, { draft: save.draft, revision: save.revision }, publishForm);
       } finally { button.disabled = false; }
+      if (answer.status === 400 && answer.data && answer.data.fields) {
+        showFieldErrors(answer.data.fields);  // the dialog stays open on what to fix
+        return;
+      }
+      showFieldErrors({});
       modal.hide();
       if (answer.status === 409) return showConflict(answer.data);
       if (answer.status === 400 && answer.data && answer.data.problems) {
@@ -591,6 +619,9 @@
       setDraftBadge('Version ' + data.number);
       const banner = document.getElementById('published-banner');
       $('[data-slot="detail"]', banner).textContent = 'Version ' + data.number + ' is live. ' + (data.summary || '');
+      $('[data-slot="where"]', banner).textContent = data.where + (data.visible ? ': ' : '.');
+      $('[data-slot="catalog"]', banner).href = data.catalog;
+      $('[data-slot="catalog"]', banner).textContent = data.visible ? data.catalog : '';
       $('[data-slot="link"]', banner).href = data.url;
       $('[data-slot="link"]', banner).textContent = 'Open version ' + data.number;
       banner.classList.remove('d-none');

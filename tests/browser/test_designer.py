@@ -6,8 +6,6 @@ import re
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from guardian.shortcuts import assign_perm
 from playwright.sync_api import Page, expect
 
 from designer.diagram import Diagram, extension_items
@@ -158,6 +156,7 @@ def test_a_camunda_modeler_file_opens_shows_what_is_ignored_and_publishes(demo, 
     screenshot(page, "imported")
 
     page.get_by_test_id("publish").click()
+    page.get_by_label("Everyone who signs in to Baton").check()
     page.get_by_test_id("confirm-publish").click()
     expect(page.get_by_test_id("published-banner")).to_contain_text("Version 1 is live")
     page.get_by_role("link", name="Versions").click()
@@ -403,15 +402,16 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     expect(page.get_by_test_id("problems")).to_contain_text("No problems")
     expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
     screenshot(page, "drawn")
+    # Published for the employees, from the publish dialog; then requested from the catalog.
     page.get_by_test_id("publish").click()
+    dialog = page.get_by_test_id("publish-dialog")
+    dialog.get_by_label("Only the groups and people chosen below").check()
+    dialog.get_by_label("Employees", exact=True).check()
     page.get_by_test_id("confirm-publish").click()
     expect(page.get_by_test_id("published-banner")).to_contain_text("Version 1 is live")
-
-    # Shared with employees (as an administrator would in the admin), then requested from the catalog.
-    workflow = Workflow.objects.get(name="Office purchase")
-    employees = Group.objects.get(name="Employees")
-    for perm in ("view_workflow", "start_workflow"):
-        assign_perm(f"orchestration.{perm}", employees, workflow)
+    expect(page.get_by_test_id("published-where")).to_have_text(
+        "Employees in Employees now see Office purchase under New request: "
+    )
     employee = login("employee")
     employee.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()
     employee.get_by_role("link", name="Start Office purchase").click()
@@ -493,7 +493,7 @@ def test_an_analyst_gives_an_approval_a_three_day_deadline_and_runs_it_for_each_
 ) -> None:
     """From a blank diagram, in the panel's words only.
 
-    After "New workflow": 17 clicks and 5 typed values (2 of them optional names) to publish; the
+    After "New workflow": 18 clicks and 5 typed values (2 of them optional names) to publish; the
     deadline and the For each themselves are 4 of the clicks and one typed value ("3"), applied
     with the approval's own Apply.
     """
@@ -546,11 +546,14 @@ def test_an_analyst_gives_an_approval_a_three_day_deadline_and_runs_it_for_each_
     expect(form.get_by_role("spinbutton", name="After", exact=True)).to_have_value("3")
     screenshot(page, "deadline-panel")
 
-    # Publish (clicks: 2)
+    # Publish (clicks: 3, one of them saying who may start it)
     page.get_by_test_id("publish").click()
+    page.get_by_label("Everyone who signs in to Baton").check()
     page.get_by_test_id("confirm-publish").click()
     expect(page.get_by_test_id("published-banner")).to_contain_text("Version 1 is live")
-    version = Workflow.objects.get(name="Contract review").versions.exclude(number=None).get()
+    # The demo ships its own Contract review (key contract-review): this one is the drawn one.
+    drawn = Workflow.objects.exclude(key="contract-review").get(name="Contract review")
+    version = drawn.versions.exclude(number=None).get()
     nodes = version.graph["nodes"]
     assert nodes[review]["loop"]["collection"] == "reviewers" and not nodes[review]["loop"]["parallel"]
     assert nodes[deadline[0]]["config"]["timer"] == {"kind": "duration", "text": "P3D"}
