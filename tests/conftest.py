@@ -37,6 +37,33 @@ ENGINE_TIMINGS = {
 }
 
 
+_LEFT_OUT = pytest.StashKey[int]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--backend-specific-only",
+        action="store_true",
+        help="leave out the tests marked backend_neutral (./baton test's second pass: they ran in its first)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not config.getoption("--backend-specific-only"):
+        return
+    neutral = [item for item in items if item.get_closest_marker("backend_neutral")]
+    if neutral:
+        config.hook.pytest_deselected(items=neutral)
+        items[:] = [item for item in items if not item.get_closest_marker("backend_neutral")]
+        config.stash[_LEFT_OUT] = len(neutral)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # `./baton test tests/browser/test_designer.py`: the second pass has nothing left to run, and says so.
+    if exitstatus == pytest.ExitCode.NO_TESTS_COLLECTED and session.config.stash.get(_LEFT_OUT, 0):
+        session.exitstatus = pytest.ExitCode.OK
+
+
 def wait_for(
     condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, what: str = ""
 ) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
@@ -12,6 +13,10 @@ from approvals.models import ApprovalTask
 from orchestration.engine import start_instance
 from orchestration.models import Workflow
 from tests.conftest import wait_for
+
+# Keys, countdown and bulk selection are the page's scripts; deciding, one or many, is tested on
+# both backends in tests/approvals/test_views.py.
+pytestmark = pytest.mark.backend_neutral
 
 
 def _task_page(
