@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
@@ -13,6 +14,10 @@ from orchestration.definitions import current_draft
 from orchestration.engine import start_instance
 from orchestration.models import Step, Workflow
 from tests.conftest import wait_for
+
+# The canvas, side panel, autosave and conflicts are the page's scripts; saving, publishing,
+# importing and the live view's counts are tested on both backends in tests/designer/.
+pytestmark = pytest.mark.backend_neutral
 
 BPMN_FILES = Path(__file__).resolve().parent.parent / "orchestration" / "bpmn_files"
 

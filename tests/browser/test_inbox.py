@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
@@ -11,6 +12,10 @@ from approvals.models import ApprovalTask
 from orchestration.engine import start_instance
 from orchestration.models import Workflow
 from tests.conftest import wait_for
+
+# Typing, the address bar and the sort select are the page's scripts; the inbox's filters and sorting
+# are tested on both backends in tests/approvals/test_views.py.
+pytestmark = pytest.mark.backend_neutral
 
 
 def test_typing_a_search_filters_the_list_without_leaving_the_field(demo, login, screenshot):

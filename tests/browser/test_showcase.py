@@ -25,6 +25,8 @@ def _open_in_inbox(page: Page, item: str) -> None:
     page.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("Inbox")).click()
     page.get_by_role("link", name=item).click()
     expect(page.get_by_test_id("decision")).to_be_visible()
+    # The keyboard shortcuts' script comes last on the page: a key pressed before it ran does nothing.
+    page.wait_for_load_state()
 
 
 def test_request_within_the_employees_limit_is_approved_and_ordered(demo, login, screenshot):

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Browser, expect
+
+# Signing in is Django's session and form; tests/orchestration/test_lockout.py signs in on both backends.
+pytestmark = pytest.mark.backend_neutral
 
 
 def test_wrong_password_is_refused_with_a_message(browser: Browser, live_server, demo) -> None:

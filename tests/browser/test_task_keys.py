@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
@@ -12,8 +14,15 @@ from orchestration.engine import start_instance
 from orchestration.models import Workflow
 from tests.conftest import wait_for
 
+# Keys, countdown and bulk selection are the page's scripts; deciding, one or many, is tested on
+# both backends in tests/approvals/test_views.py.
+pytestmark = pytest.mark.backend_neutral
 
-def _task_page(login: Any, amount: int = 1500, item: str = "Laptop") -> tuple[Page, ApprovalTask]:
+
+def _task_page(
+    login: Any, amount: int = 1500, item: str = "Laptop", *, paused_clock: bool = False
+) -> tuple[Page, ApprovalTask]:
+    """The manager's task page; with ``paused_clock`` its timers run only when the test moves the clock."""
     version = Workflow.objects.get(key="purchase-approval").published_version
     employee = get_user_model().objects.get(username="employee")
     instance = start_instance(
@@ -24,7 +33,11 @@ def _task_page(login: Any, amount: int = 1500, item: str = "Laptop") -> tuple[Pa
         what="the manager's task",
     )
     page = login("manager")
+    if paused_clock:
+        page.clock.install()
     page.goto(f"/tasks/{task.pk}/")
+    if paused_clock:
+        page.clock.pause_at(time.time() + 60)  # after the page has loaded with its timers running
     return page, task
 
 
@@ -52,11 +65,15 @@ def test_a_stray_a_keypress_does_not_approve_and_escape_undoes_it(demo, login, s
 
 
 def test_a_keypress_left_alone_approves_after_the_countdown(demo, login):
-    page, task = _task_page(login)
+    page, task = _task_page(login, paused_clock=True)  # five seconds of the page's time, not of the run's
 
     page.locator("body").press("a")
+    page.clock.run_for(4_000)
 
-    expect(page.get_by_test_id("decided")).to_contain_text("Approved by you", timeout=15_000)
+    expect(page.get_by_test_id("key-pending")).to_contain_text("Approve: sending in 1 s.")
+    assert _status(task) == "open"
+    page.clock.run_for(1_000)
+    expect(page.get_by_test_id("decided")).to_contain_text("Approved by you")
     assert _status(task) == "completed"
 
 

@@ -59,16 +59,9 @@ ROLES = [
 ]
 
 
-@pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    """The token endpoint hashes every guessed password: the slow production hasher is not under test."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.parametrize(("role", "modes"), ROLES)
 def test_no_generated_request_gets_a_server_error(
     live_server: Any,
-    fast_passwords: None,
     tokens: dict[str, str],
     role: str,
     modes: tuple[GenerationMode, ...],

@@ -20,10 +20,8 @@ LIMIT = 3
 
 @pytest.fixture
 def few_failures() -> Any:
-    # A fast hasher: these tests sign in dozens of times and the hash is not what they test.
-    with override_settings(
-        AXES_FAILURE_LIMIT=LIMIT, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
-    ):
+    # The session's fast password hasher (tests/conftest.py) keeps the dozens of sign-ins cheap.
+    with override_settings(AXES_FAILURE_LIMIT=LIMIT):
         yield
 
 
