@@ -337,9 +337,9 @@ def _named_in_data(run: Run, node: Node, what: str) -> tuple[str, str]:
     source = str(node["config"].get("assignee_expression") or "").strip()
     loop = node.get("loop")
     if loop is not None and source == loop["item"]:
-        origin = f"from the list {loop['collection']}"
+        origin = f"one of the {_list_words(loop['collection'])}"
     elif loop is not None and loop["item"] in run.locals:
-        origin = f"for {loop['item']} {run.locals[loop['item']]} of the list {loop['collection']}"
+        origin = f"for {run.locals[loop['item']]}, one of the {_list_words(loop['collection'])}"
     else:
         origin = f"from {source}"
     try:
@@ -349,6 +349,12 @@ def _named_in_data(run: Run, node: Node, what: str) -> tuple[str, str]:
     if not isinstance(value, str) or not value.strip():
         raise BlockError(f"The {what} who decides ({origin}) is {value!r}, not a {what}'s name.")
     return value.strip(), origin
+
+
+def _list_words(collection: str) -> str:
+    """A For each's list as people read it: ``cost_centres`` -> "cost centres" (an expression: "items of its list")."""
+    name = collection.strip()
+    return name.replace("_", " ") if name.isidentifier() else "items of its list"
 
 
 def _task_name(run: Run, node: Node) -> str:

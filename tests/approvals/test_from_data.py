@@ -72,7 +72,7 @@ def test_each_person_in_the_list_gets_their_own_task_saying_why(people: dict[str
     tasks = _open(instance)
 
     assert [(t.assignee.username, t.name) for t in tasks] == [("ann", "Review: ann"), ("bob", "Review: bob")]
-    assert tasks[0].reason == "Named in the request's data (from the list reviewers)"
+    assert tasks[0].reason == "Named in the request's data (one of the reviewers)"
     for task in reversed(tasks):
         complete_task(task.id, task.assignee, "approved")
     instance.refresh_from_db()
@@ -95,7 +95,7 @@ def test_one_approval_per_cost_centre_goes_to_each_centres_group(people: dict[st
         ("cc-HR", "Review: HR"),
     ]
     assert tasks[0].reason == (
-        "Queue of group cc-IT, named in the request's data (for item IT of the list reviewers)"
+        "Queue of group cc-IT, named in the request's data (for IT, one of the reviewers)"
     )
 
 
@@ -118,7 +118,7 @@ def test_a_person_named_in_the_list_who_is_away_is_replaced_by_their_delegate(pe
     (task,) = _open(instance)
 
     assert task.assignee == people["cho"] and task.on_behalf_of == people["ann"]
-    assert task.reason.startswith("Named in the request's data (from the list reviewers); ")
+    assert task.reason.startswith("Named in the request's data (one of the reviewers); ")
 
 
 def test_one_after_another_each_decides_in_turn(people: dict[str, Any]) -> None:
@@ -137,18 +137,18 @@ def test_one_after_another_each_decides_in_turn(people: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     ("listed", "rule", "expression", "error"),
     [
-        ('"ann", "zed"', "from_data", "item", "No user named 'zed' (from the list reviewers)."),
+        ('"ann", "zed"', "from_data", "item", "No user named 'zed' (one of the reviewers)."),
         (
             '"IT"',
             "group_from_data",
             '"cc-" + item',
-            "No group named 'cc-IT' (for item IT of the list reviewers).",
+            "No group named 'cc-IT' (for IT, one of the reviewers).",
         ),
         (
             '""',
             "from_data",
             "item",
-            "The person who decides (from the list reviewers) is '', not a person's name.",
+            "The person who decides (one of the reviewers) is '', not a person's name.",
         ),
     ],
 )
@@ -168,8 +168,7 @@ def test_an_inactive_user_named_in_the_data_is_an_incident(people: dict[str, Any
     instance = start_instance(publish(_each_decides('"bob"'), key="gone"), {}, initiator=people["req"])
 
     assert (
-        Incident.objects.get(instance=instance).error
-        == "No active user named 'bob' (from the list reviewers)."
+        Incident.objects.get(instance=instance).error == "No active user named 'bob' (one of the reviewers)."
     )
 
 

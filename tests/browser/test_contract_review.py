@@ -44,7 +44,7 @@ def test_a_contract_declined_for_e_signature_is_signed_on_paper(demo, login, scr
     manager = login("manager")
     _open_in_inbox(manager, title, "Cost centre approval: MKT-110")
     expect(manager.get_by_test_id("reason")).to_contain_text(
-        "Queue of group Cost centre MKT-110, named in the request's data (for centre MKT-110 of the list cost_centres)"
+        "Queue of group Cost centre MKT-110, named in the request's data (for MKT-110, one of the cost centres)"
     )
     screenshot(manager, "cost-centre-task")
     _approve(manager, "Within the marketing budget")
