@@ -110,30 +110,40 @@ def _name(node: Node) -> str:
 
 
 def fire(
-    run: Run, host: Step, boundary_id: str, *, why: str, variables: dict[str, Any] | None = None
+    run: Run,
+    host: Step,
+    boundary_id: str,
+    *,
+    why: str,
+    variables: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
 ) -> list[Token]:
     """Boundary event ``boundary_id`` of ``host`` happened: take its path; returns the tokens to drive.
 
-    An interrupting event first cancels ``host`` and everything inside it.
+    An interrupting event first cancels ``host`` and everything inside it. ``details`` go into the
+    history event's data (an error's code).
     """
+    data = {"boundary": boundary_id, **(details or {})}
     boundary = run.graph["nodes"][boundary_id]
     config = boundary["config"]
     host_name = host.node_name or host.node_id
     if config["interrupting"]:
         children = cancel_steps(run, [host], reason=f"{why} on {host_name}")
         cancel_children_after_commit(children, f"{why} on {host_name}")
+        # "E-signature failed: taking the path …"; "Deadline reached: Legal review stopped, taking the path …".
+        stopped = "" if why.startswith(host_name) else f"{host_name} stopped, "
         run.event(
             "boundary.interrupted",
-            f"{why}: {host_name} stopped, taking the path {_name(boundary)}",
+            f"{why}: {stopped}taking the path {_name(boundary)}",
             step=host,
-            data={"boundary": boundary_id},
+            data=data,
         )
     else:
         run.event(
             "boundary.fired",
             f"{why}: {host_name} goes on, and the path {_name(boundary)} starts too",
             step=host,
-            data={"boundary": boundary_id},
+            data=data,
         )
     if variables:
         run.set_variables(variables, host)
@@ -199,7 +209,7 @@ def throw_error(run: Run, step: Step, code: str | None, message: str) -> list[To
         if config.get("error_variable")
         else None
     )
-    what = f'Error "{code}"' if code else "Failure"
-    return fire(
-        run, host, boundary_id, why=f"{what} at {step.node_name or step.node_id}", variables=variables
-    )
+    # People read what failed; the code is in the failed step's history data and the error variable.
+    why = f"{step.node_name or step.node_id} failed"
+    details = {"error_code": code or "", "error": message}
+    return fire(run, host, boundary_id, why=why, variables=variables, details=details)

@@ -191,6 +191,9 @@ def test_a_business_error_takes_the_path_for_its_code() -> None:
     assert instance.status == ProcessInstance.Status.COMPLETED and instance.outcome == "declined"
     assert instance.variables["failure"] == {"code": "DECLINED", "message": "The signer declined"}
     assert not Incident.objects.filter(instance=instance).exists()
+    event = Event.objects.get(instance=instance, kind="boundary.interrupted")
+    assert event.message == 'E-signature failed: taking the path "Signer declined"'
+    assert event.data["error_code"] == "DECLINED" and event.data["error"] == "The signer declined"
 
 
 def test_a_failure_without_retries_left_takes_the_path_for_any_error() -> None:
