@@ -148,6 +148,11 @@ def cancel_steps(run: Run, steps: list[Step], *, reason: str) -> list[Any]:
     gone = set(ids)
     for arrivals in run.arrivals.values():
         arrivals[:] = [step for step in arrivals if step.is_open and step.pk not in gone]
+    # Nor may a Group or For each step this run holds be completed later in the run once cancelled.
+    for held_id, held in run.scope_steps.items():
+        if held_id in gone and held.status in Step.OPEN_STATUSES:
+            move(held, Step.Status.CANCELLED)
+            held.ended_at = run.now
     children: list[Any] = []
     if ids:
         STEP.bulk_move(
