@@ -603,3 +603,37 @@ def test_moving_a_token_closes_what_runs_inside_the_step_it_leaves() -> None:
     assert inner.status == Step.Status.CANCELLED
     assert not MessageSubscription.objects.filter(step=inner).exists()
     assert Step.objects.get(instance=instance, node_id="after").status == Step.Status.COMPLETED
+
+
+def test_a_deadline_on_a_sub_process_call_cancels_the_child_after_commit(
+    django_capture_on_commit_callbacks,
+) -> None:
+    child_xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.wait_timer("hold", "P7D"),
+        bpmn.end(),
+        *bpmn.chain("start", "hold", "end"),
+        process_id="child",
+    )
+    publish(child_xml, key="child-flow")
+    xml = bpmn.definitions(
+        bpmn.start(),
+        bpmn.call("run_child", "child-flow"),
+        bpmn.boundary_timer("late", "run_child", duration="P1D", name="A day passed"),
+        bpmn.end("end_late", outcome="late"),
+        bpmn.end(),
+        *bpmn.chain("start", "run_child", "end"),
+        *bpmn.chain("late", "end_late"),
+    )
+    parent = start_instance(publish(xml, key="parent-flow"), {})
+    child = ProcessInstance.objects.get(parent_step__instance=parent)
+    assert child.status == ProcessInstance.Status.RUNNING
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert _fire_after(timedelta(days=1, minutes=1)) == 1
+
+    parent.refresh_from_db()
+    child.refresh_from_db()
+    assert parent.outcome == "late" and parent.status == ProcessInstance.Status.COMPLETED
+    assert child.status == ProcessInstance.Status.CANCELLED
+    assert not Timer.objects.filter(instance=child, fired_at__isnull=True, cancelled_at__isnull=True).exists()
