@@ -46,6 +46,7 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "incident.retried": ("bi-arrow-clockwise", "info"),
     "incident.skipped": ("bi-skip-forward", "info"),
     "token.moved": ("bi-signpost-2", "info"),
+    "instance.migrated": ("bi-arrow-up-right-circle", "info"),
     "instance.completed": ("bi-flag", "ok"),
     "instance.cancelled": ("bi-x-circle", "bad"),
 }
@@ -222,6 +223,10 @@ _MESSAGES: dict[str, Callable[[Event, str], str]] = {
     **dict.fromkeys(_FIXED, _fixed),
     "boundary.interrupted": _path_taken,
     "boundary.fired": _path_taken,
+    # Which blocks moved where, and why, is for operators: the requester learns the process changed.
+    "instance.migrated": lambda event, step_name: (
+        "The process was updated; the request goes on with its new version"
+    ),
 }
 
 

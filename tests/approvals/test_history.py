@@ -61,3 +61,22 @@ def test_operators_reach_the_operations_view_from_the_request_page(data: OpsData
     page = _page(data, "owner", stuck.id)
 
     assert f'href="/operations/requests/{stuck.id}/"' in page
+
+
+def test_a_request_moved_to_a_new_version_says_the_process_was_updated_without_the_operators_reason() -> None:
+    from django.utils import timezone
+
+    from approvals.history import timeline
+    from orchestration.models import Event
+
+    moved = Event(
+        kind="instance.migrated",
+        message="Moved from version 1 to version 2 (Approve continues at Review): the old step was removed",
+        actor_label="buyer",
+        data={"from_version": 1, "to_version": 2, "reason": "the old step was removed"},
+        created_at=timezone.now(),
+    )
+
+    [entry] = timeline([moved], {"nodes": {}})  # type: ignore[arg-type]
+
+    assert entry.message == "The process was updated; the request goes on with its new version"
