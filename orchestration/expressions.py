@@ -291,7 +291,13 @@ def _operator_message(
     if operator == "@in":
         return f"in looks for a value in a list or a record, not in {words[1]}"
     if operator in ("_[_]", "_[?_]"):
-        return f"cannot pick [{words[1]}] out of {words[0]}"
+        return f"cannot pick {words[1]} out of {words[0]}"
+    # A call: CEL points at its "(", so the name before it is receiver.function.
+    receiver = left_text.removesuffix(f".{operator}")
+    if receiver != left_text and receiver in variables:
+        words[0] = _DECLARED_WORDS[variables[receiver]]
+        if variables[receiver] == "date" and operator.startswith("get"):
+            return f"{operator}() needs a moment: write timestamp({receiver}).{operator}()"
     if len(words) == 1:
         return f"{operator}() does not work on {words[0]}"
     return f"{operator}() does not work on {words[0]} with {', '.join(words[1:])}"

@@ -84,6 +84,18 @@ PLAIN_CASES = [
     # functions: not on this type, or not at all
     ("amount.size() > 1", "size() does not work on a number", (1, 12)),
     ("currency.contains(1)", "contains() does not work on text with a whole number", (1, 18)),
+    ("due.getFullYear() > 1", "getFullYear() needs a moment: write timestamp(due).getFullYear()", (1, 16)),
+    ("amount[0]", "cannot pick a whole number out of a number", (1, 7)),
+    (
+        'due > timestamp("2025-01-01T00:00:00Z")',
+        '“due” is a date; compare it to a date in quotes, e.g. "2025-12-31"',
+        (1, 5),
+    ),
+    (
+        'urgent ? 1 : "a"',
+        "the two choices after ? must be of the same kind, not a whole number and text",
+        (1, 8),
+    ),
     ("sise(items) > 1", "there is no function “sise”: did you mean “size”?", (1, 5)),
     # syntax, said plainly
     ("amount > 1.0 &&", "the expression stops too early: a value is missing at the end", (1, 16)),
