@@ -285,6 +285,14 @@ def cel_to_recipients(source: str, scope: Scope) -> str:
     return text
 
 
+class ExpressionInvalid(ValidationError):
+    """An expression that does not check, in plain words; ``detail`` keeps CEL's own message."""
+
+    def __init__(self, message: str, detail: str | None) -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 def cel_error(exc: expressions.ExpressionError) -> str:
     """An expression error for a person: the message, and where when CEL says."""
     where = f" (line {exc.line}, column {exc.column})" if exc.line is not None else ""
@@ -303,7 +311,7 @@ def check_cel(
             return "boolean"
         found = expressions.type_of(source, types)
     except expressions.ExpressionError as exc:
-        raise ValidationError(cel_error(exc)) from None
+        raise ExpressionInvalid(cel_error(exc), exc.detail) from None
     wanted: dict[str, tuple[tuple[str, ...], str]] = {
         "number": (("number", "integer", "dyn"), "a number"),
         "moment": (("string", "date", "dyn"), "a date (an ISO 8601 text or a timestamp)"),

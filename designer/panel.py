@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from lxml import etree
 
 from designer.cel_builder import (
+    ExpressionInvalid,
     NotRepresentable,
     build_condition,
     check_cel,
@@ -223,6 +224,8 @@ def check(request: HttpRequest, key: str) -> HttpResponse:
                 context["ok"] = f"Gives {_type_words(found)}."
     except ValidationError as exc:
         context["error"] = " ".join(exc.messages)
+        # CEL's own wording, for people who write CEL, folded away under the plain message.
+        context["detail"] = exc.detail if isinstance(exc, ExpressionInvalid) else None
     return render(request, f"{TEMPLATE}#check", context)
 
 

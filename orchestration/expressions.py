@@ -21,9 +21,10 @@ Cost limits, and why each exists:
 from __future__ import annotations
 
 import datetime
+import difflib
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
@@ -70,13 +71,19 @@ class ExpressionError(Exception):
 
     ``line`` and ``column`` (1-based, within the expression) are set for compile
     errors and None for runtime errors.
+
+    ``detail`` keeps CEL's own wording of a compile error, for people who write CEL;
+    ``message`` is the same problem in plain words (see :func:`plain_message`).
     """
 
-    def __init__(self, message: str, line: int | None = None, column: int | None = None) -> None:
+    def __init__(
+        self, message: str, line: int | None = None, column: int | None = None, detail: str | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.line = line
         self.column = column
+        self.detail = detail
 
     def __str__(self) -> str:
         if self.line is None:
@@ -147,14 +154,223 @@ def _compile(source: str, frozen: Frozen) -> cel.Expression:
     try:
         return _env(frozen).compile(source)
     except RuntimeError as exc:
-        raise _compile_error(str(exc)) from None
+        raise _compile_error(str(exc), source, dict(frozen)) from None
 
 
-def _compile_error(text: str) -> ExpressionError:
+def _compile_error(text: str, source: str, variables: Mapping[str, VariableType]) -> ExpressionError:
     match = _CEL_ERROR.search(text)
     if match is None:
-        return ExpressionError(text.removeprefix("INVALID_ARGUMENT: ").strip() or "invalid expression", 1, 1)
-    return ExpressionError(match.group(3).strip(), int(match.group(1)), int(match.group(2)))
+        detail = text.removeprefix("INVALID_ARGUMENT: ").strip() or "invalid expression"
+        line, column = 1, 1
+    else:
+        detail, line, column = match.group(3).strip(), int(match.group(1)), int(match.group(2))
+    return ExpressionError(plain_message(detail, source, line, column, variables), line, column, detail)
+
+
+# --- CEL's compile errors in plain words: one table, read by plain_message.
+
+# How a person calls CEL's types; a declared "date" is a string to CEL, so the declared type wins.
+_WORDS: dict[str, str] = {
+    "double": "a number",
+    "int": "a whole number",
+    "uint": "a whole number",
+    "string": "text",
+    "bool": "yes/no",
+    "null_type": "null",
+    "bytes": "bytes",
+    "google.protobuf.Timestamp": "a moment",
+    "google.protobuf.Duration": "a duration",
+    "timestamp": "a moment",
+    "duration": "a duration",
+    "dyn": "a value",
+}
+_DECLARED_WORDS: dict[VariableType, str] = {
+    "number": "a number",
+    "integer": "a whole number",
+    "string": "text",
+    "boolean": "yes/no",
+    "date": "a date",
+    "map": "a record",
+    "list": "a list",
+    "dyn": "a value",
+}
+# What to compare a declared variable with, as an example a person can copy.
+_EXAMPLES: dict[VariableType, str] = {
+    "number": "a number, e.g. 1000.0",
+    "integer": "a whole number, e.g. 10",
+    "string": 'text in quotes, e.g. "IT"',
+    "boolean": "true or false",
+    "date": 'a date in quotes, e.g. "2025-12-31"',
+}
+_COMPARISONS = frozenset({"_==_", "_!=_", "_<_", "_<=_", "_>_", "_>=_"})
+_ARITHMETIC: dict[str, str] = {
+    "_+_": "add",
+    "_-_": "subtract",
+    "_*_": "multiply",
+    "_/_": "divide",
+    "_%_": "take the remainder of",
+}
+_LOGIC: dict[str, str] = {"_&&_": "&& (and)", "_||_": "|| (or)", "!_": "! (not)"}
+_OPERATOR = re.compile(r"[<>=!+\-*/%]*\s*")
+# A literal or a (dotted) name: the operand right after an operator, or right before it.
+_OPERAND = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'|-?\d+(?:\.\d+)?|[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
+_LEFT_OPERAND = re.compile(rf"({_OPERAND.pattern})\s*$")
+# Functions and macros CEL knows, to suggest one when a name is misspelt.
+_FUNCTIONS = (
+    "size contains startsWith endsWith matches int double string bool has all exists exists_one map "
+    "filter timestamp duration type dyn getFullYear getMonth getDayOfMonth getDayOfWeek getHours "
+    "lowerAscii upperAscii trim replace split join indexOf substring"
+).split()
+
+
+def _type_words(cel_name: str) -> str:
+    name = cel_name.strip()
+    if name.startswith("list"):
+        return "a list"
+    if name.startswith("map"):
+        return "a record"
+    return _WORDS.get(name, f"a {name}")
+
+
+def _offset(source: str, line: int, column: int) -> int:
+    start = 0
+    for _ in range(line - 1):
+        newline = source.find("\n", start)
+        if newline < 0:
+            break
+        start = newline + 1
+    return min(start + column - 1, len(source))
+
+
+def _closest(name: str, known: list[str]) -> str:
+    match = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f": did you mean “{match[0]}”?" if match else ""
+
+
+def _operator_message(
+    operator: str, types: list[str], source: str, at: int, variables: Mapping[str, VariableType]
+) -> str:
+    words = [_type_words(t) for t in types]
+    left = _LEFT_OPERAND.search(source, 0, at)
+    symbol = _OPERATOR.match(source, at)
+    right = _OPERAND.match(source, symbol.end() if symbol else at)
+    left_text, right_text = (left.group(1) if left else ""), (right.group(0) if right else "")
+    declared = variables.get(left_text)
+    if declared is not None:
+        words[0] = _DECLARED_WORDS[declared]
+    hint = ""
+    if sorted(types[:2]) == ["double", "int"]:
+        # CEL keeps whole numbers and numbers with decimals apart: 1000 must be written 1000.0.
+        whole = left_text if types[0] == "int" else right_text
+        if re.fullmatch(r"-?\d+", whole):
+            hint = f"; write {whole}.0"
+        elif types[0] == "int" and right_text and left_text:
+            hint = f"; write double({left_text})"
+    elif types[:2] == ["double", "string"] and re.fullmatch(r"[\"']-?\d+(\.\d+)?[\"']", right_text):
+        number = right_text.strip("\"'")
+        hint = f"; write {number if '.' in number else number + '.0'} without quotes"
+    if operator in _COMPARISONS:
+        if declared in _EXAMPLES:
+            example = _EXAMPLES[declared]
+            if hint and types[0] == "double":
+                example = f"a number, e.g. {hint.removeprefix('; write ').removesuffix(' without quotes')}"
+            elif hint:
+                example = f"{example}{hint.replace(';', ', or', 1)}"
+            return f"“{left_text}” is {words[0]}; compare it to {example}"
+        return f"compares {words[0]} with {words[1]}{hint}"
+    if operator in _ARITHMETIC:
+        return f"cannot {_ARITHMETIC[operator]} {words[0]} and {words[1]}{hint}"
+    if operator in _LOGIC:
+        given = ", ".join(w for w in words if w != "yes/no") or words[0]
+        sides = "" if len(words) == 1 else " on each side"
+        return f"{_LOGIC[operator]} needs yes/no{sides}, not {given}"
+    if operator == "_?_:_":
+        if types[0] != "bool":
+            return f"the condition before ? must be yes/no, not {words[0]}"
+        return f"the two choices after ? must be of the same kind, not {words[1]} and {words[2]}"
+    if operator == "@in":
+        return f"in looks for a value in a list or a record, not in {words[1]}"
+    if operator in ("_[_]", "_[?_]"):
+        return f"cannot pick {words[1]} out of {words[0]}"
+    # A call: CEL points at its "(", so the name before it is receiver.function.
+    receiver = left_text.removesuffix(f".{operator}")
+    if receiver != left_text and receiver in variables:
+        words[0] = _DECLARED_WORDS[variables[receiver]]
+        if variables[receiver] == "date" and operator.startswith("get"):
+            return f"{operator}() needs a moment: write timestamp({receiver}).{operator}()"
+    if len(words) == 1:
+        return f"{operator}() does not work on {words[0]}"
+    return f"{operator}() does not work on {words[0]} with {', '.join(words[1:])}"
+
+
+def _overload(match: re.Match[str], source: str, at: int, variables: Mapping[str, VariableType]) -> str:
+    types = [t for t in re.split(r",\s*(?![^<(]*[>)])", match.group(2)) if t]
+    return _operator_message(match.group(1), types or ["dyn"], source, at, variables)
+
+
+def _undeclared(match: re.Match[str], source: str, at: int, variables: Mapping[str, VariableType]) -> str:
+    name = match.group(1)
+    if source[at : at + 1] == "(":
+        return f"there is no function “{name}”{_closest(name, _FUNCTIONS)}"
+    known = sorted({*variables, *(v.split(".")[0] for v in variables)})
+    suggestion = _closest(name, known) or _closest(name.split(".")[0], known)
+    return f"“{name}” is not a value this workflow knows{suggestion}"
+
+
+def _unexpected(match: re.Match[str], source: str, at: int, variables: Mapping[str, VariableType]) -> str:
+    found, expecting = match.group(1), match.group(2) or ""
+    wants_value = "IDENTIFIER" in expecting or "NUM_" in expecting
+    if found == "<EOF>":
+        return "the expression stops too early" + (": a value is missing at the end" if wants_value else "")
+    return f"“{found}” is not expected here" + (": a value is missing before it" if wants_value else "")
+
+
+def _unreadable(match: re.Match[str], source: str, at: int, variables: Mapping[str, VariableType]) -> str:
+    found = match.group(1).strip()
+    if found.startswith("="):
+        return "“=” is not understood here: to compare, write =="
+    if found.startswith("&") or found.startswith("|"):
+        return f"“{found}” is not understood here: write && for and, || for or"
+    return f"“{found}” is not understood here"
+
+
+_Explain = Callable[[re.Match[str], str, int, Mapping[str, VariableType]], str]
+# CEL's wording (cel-cpp's checker and ANTLR parser) -> the plain sentence for it, tried in order.
+_PLAIN: tuple[tuple[re.Pattern[str], _Explain], ...] = (
+    (re.compile(r"found no matching overload for '([^']+)' applied to '\((.*)\)'"), _overload),
+    (re.compile(r"undeclared reference to '([^']+)'"), _undeclared),
+    (re.compile(r"Syntax error: missing '([^']+)' at"), lambda m, *_: f"a “{m.group(1)}” is missing here"),
+    (
+        re.compile(
+            r"Syntax error: (?:mismatched|extraneous) input '((?:[^']|'(?! expecting))*)' expecting ?(.*)"
+        ),
+        _unexpected,
+    ),
+    (re.compile(r"Syntax error: token recognition error at: '(.*)'"), _unreadable),
+    (
+        re.compile(r"Syntax error: no viable alternative at input '(.*)'"),
+        lambda m, *_: "this part cannot be read",
+    ),
+    (re.compile(r"Syntax error"), lambda m, *_: "this part cannot be read"),
+)
+
+
+def plain_message(
+    detail: str, source: str, line: int, column: int, variables: Mapping[str, VariableType]
+) -> str:
+    """CEL's compile error ``detail`` for ``source`` in words a business user reads.
+
+    ``line``/``column`` locate the problem as CEL reports it (the operator, the
+    call's parenthesis, the unknown name); ``variables`` give the declared types
+    (a date is text to CEL) and the names to suggest for a misspelt one. An
+    error the table does not know keeps CEL's wording.
+    """
+    at = _offset(source, line, column)
+    for pattern, explain in _PLAIN:
+        match = pattern.search(detail)
+        if match is not None:
+            return explain(match, source, at, variables)
+    return detail
 
 
 def check(
@@ -318,7 +534,7 @@ def _string_end(source: str, i: int, quote: str, *, raw: bool) -> int:
             break
         i += 1
     line, column = _position(source, i)
-    raise ExpressionError("unterminated string", line, column)
+    raise ExpressionError("a text in quotes is not closed with its quote", line, column)
 
 
 def _position(source: str, offset: int) -> tuple[int, int]:

@@ -185,7 +185,7 @@ def test_an_inactive_user_named_in_the_data_is_an_incident(people: dict[str, Any
         ),
         (
             'baton:assigneeRule="from_data" baton:assigneeExpression="nobody"',
-            "undeclared reference to 'nobody'",
+            "“nobody” is not a value this workflow knows",
         ),
     ],
 )

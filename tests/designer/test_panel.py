@@ -287,6 +287,23 @@ def test_check_reports_the_type_or_the_error_with_its_position(people: dict[str,
     assert text(check(owner, scope=SCOPE, check="amount", amount="")) == ""
 
 
+def test_check_says_an_expression_error_plainly_and_folds_cel_wording_away(people: dict[str, Any]) -> None:
+    owner = client_for(people["owner"])
+    page = html(
+        check(owner, scope=SCOPE, check="condition", condition_mode="cel", condition="amont > 1000.0")
+    )
+    error = page.xpath("//span[@class='text-danger']")[0].text_content()
+    assert (
+        error.strip()
+        == "“amont” is not a value this workflow knows: did you mean “amount”? (line 1, column 1)."
+    )
+    (detail,) = page.xpath("//details[@data-testid='cel-detail']")
+    assert detail.get("open") is None
+    assert "undeclared reference to 'amont'" in detail.text_content()
+    typed = html(check(owner, scope=SCOPE, check="amount", amount="currency", expect="number"))
+    assert not typed.xpath("//details")  # a plain type mismatch of our own has no CEL wording to show
+
+
 def test_check_turns_a_builder_condition_into_cel_and_cel_back_into_the_builder(
     people: dict[str, Any],
 ) -> None:
@@ -339,7 +356,7 @@ def test_check_converts_notify_text_to_cel_and_back(people: dict[str, Any]) -> N
 def test_check_ignores_a_forged_scope(people: dict[str, Any]) -> None:
     forged = json.dumps([["__import__('os')", "string", []], ["x", "python", []], "junk"])
     response = check(client_for(people["owner"]), scope=forged, check="e", e="x")
-    assert response.status_code == 200 and "undeclared reference" in text(response)
+    assert response.status_code == 200 and "“x” is not a value this workflow knows" in text(response)
 
 
 # --- the rendered form is usable in a narrow panel

@@ -912,7 +912,9 @@ def test_input_reading_result_is_refused():
         '<baton:input name="x" expression="result.id"/></bpmn:extensionElements></bpmn:serviceTask>'
     )
     errors = errors_of(process(chain(task)))
-    assert errors[0].startswith('Automated step (e1): input "x": undeclared reference to \'result')
+    assert errors[0].startswith(
+        'Automated step (e1): input "x": “result.id” is not a value this workflow knows'
+    )
 
 
 def test_output_whose_expression_contradicts_its_type_is_refused():
@@ -1007,6 +1009,24 @@ def test_decision_flow_without_condition_is_refused():
     )
 
 
+def test_misspelt_variable_in_a_condition_is_reported_in_plain_words_on_the_diagram():
+    result = compile_bpmn(process(decision("amont &gt; 1000.0")))
+    (error,) = result.errors
+    assert (error.element_id, error.line, error.column) == ("f_high", 1, 1)
+    assert str(error) == (
+        'Flow "Over limit" (f_high): condition leaving Decision "Within limit?" (gw_limit): '
+        "“amont” is not a value this workflow knows: did you mean “amount”? (line 1, column 1)."
+    )
+
+
+def test_whole_number_compared_with_a_number_on_the_diagram_suggests_the_decimal_form():
+    (error,) = compile_bpmn(process(decision("amount &gt; 1000"))).errors
+    assert str(error).endswith(
+        "(gw_limit): “amount” is a number; compare it to a number, e.g. 1000.0 (line 1, column 8)."
+    )
+    assert "overload" not in str(error)
+
+
 def test_decision_default_must_leave_the_gateway():
     errors = errors_of(process(decision(default="f_big_end")))
     assert 'has default flow "f_big_end", which does not leave it' in errors[0]
@@ -1018,7 +1038,7 @@ def test_ill_typed_condition_is_refused_with_line_and_column():
     assert (error.element_id, error.line, error.column) == ("f_high", 1, 8)
     assert str(error).startswith(
         'Flow "Over limit" (f_high): condition leaving Decision "Within limit?" (gw_limit): '
-        "found no matching overload"
+        "“amount” is a number; compare it to a number, e.g. 1000.0 (line 1, column 8)."
     )
     assert str(error).endswith("(line 1, column 8).")
 

@@ -30,7 +30,8 @@ def test_comparing_a_number_with_a_string_is_refused_with_line_and_column():
     with pytest.raises(ExpressionError) as caught:
         check('amount > "1000"', VARS)
     assert (caught.value.line, caught.value.column) == (1, 8)
-    assert "no matching overload" in caught.value.message
+    assert caught.value.message == "“amount” is a number; compare it to a number, e.g. 1000.0"
+    assert "no matching overload for '_>_' applied to '(double, string)'" in (caught.value.detail or "")
 
 
 def test_error_on_a_later_line_reports_that_line():
@@ -50,7 +51,80 @@ def test_syntax_error_is_refused_with_position():
     with pytest.raises(ExpressionError) as caught:
         check("amount > ", VARS)
     assert caught.value.line == 1
-    assert "Syntax error" in caught.value.message
+    assert caught.value.message == "the expression stops too early: a value is missing at the end"
+    assert (caught.value.detail or "").startswith("Syntax error")
+
+
+# --- plain words for CEL's compile errors: the user's message, CEL's kept as detail
+
+PLAIN_CASES = [
+    # number vs text, number vs whole number (CEL wants 1000.0), whole number vs number
+    ('amount > "1000"', "“amount” is a number; compare it to a number, e.g. 1000.0", (1, 8)),
+    ("amount > 1000", "“amount” is a number; compare it to a number, e.g. 1000.0", (1, 8)),
+    ("1000 < amount", "compares a whole number with a number; write 1000.0", (1, 6)),
+    (
+        "count > 1.5",
+        "“count” is a whole number; compare it to a whole number, e.g. 10, or write double(count)",
+        (1, 7),
+    ),
+    ('"a" == 1', "compares text with a whole number", (1, 5)),
+    ("currency > 3", '“currency” is text; compare it to text in quotes, e.g. "IT"', (1, 10)),
+    # text vs date: a date is text to CEL, the declared type names it
+    ("due > 3", '“due” is a date; compare it to a date in quotes, e.g. "2025-12-31"', (1, 5)),
+    # yes/no vs text
+    ('urgent == "yes"', "“urgent” is yes/no; compare it to true or false", (1, 8)),
+    ("urgent && currency", "&& (and) needs yes/no on each side, not text", (1, 8)),
+    ("!currency", "! (not) needs yes/no, not text", (1, 1)),
+    # arithmetic
+    ("currency + 1", "cannot add text and a whole number", (1, 10)),
+    ("amount * 2", "cannot multiply a number and a whole number; write 2.0", (1, 8)),
+    # unknown names: the closest declared one is suggested
+    ("amont > 1.0", "“amont” is not a value this workflow knows: did you mean “amount”?", (1, 1)),
+    ("zzz > 1.0", "“zzz” is not a value this workflow knows", (1, 1)),
+    # functions: not on this type, or not at all
+    ("amount.size() > 1", "size() does not work on a number", (1, 12)),
+    ("currency.contains(1)", "contains() does not work on text with a whole number", (1, 18)),
+    ("due.getFullYear() > 1", "getFullYear() needs a moment: write timestamp(due).getFullYear()", (1, 16)),
+    ("amount[0]", "cannot pick a whole number out of a number", (1, 7)),
+    (
+        'due > timestamp("2025-01-01T00:00:00Z")',
+        '“due” is a date; compare it to a date in quotes, e.g. "2025-12-31"',
+        (1, 5),
+    ),
+    (
+        'urgent ? 1 : "a"',
+        "the two choices after ? must be of the same kind, not a whole number and text",
+        (1, 8),
+    ),
+    ("sise(items) > 1", "there is no function “sise”: did you mean “size”?", (1, 5)),
+    # syntax, said plainly
+    ("amount > 1.0 &&", "the expression stops too early: a value is missing at the end", (1, 16)),
+    ("amount > > 1.0", "“>” is not expected here: a value is missing before it", (1, 10)),
+    ("(amount > 1.0", "a “)” is missing here", (1, 14)),
+    ("amount = 1.0", "“=” is not understood here: to compare, write ==", (1, 8)),
+    ('currency == "EUR', "a text in quotes is not closed with its quote", (1, 17)),
+]
+
+
+@pytest.mark.parametrize(("source", "message", "where"), PLAIN_CASES)
+def test_compile_error_is_said_in_plain_words_at_its_position(
+    source: str, message: str, where: tuple[int, int]
+) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        check(source, VARS)
+    assert caught.value.message == message
+    assert (caught.value.line, caught.value.column) == where
+
+
+def test_cel_own_message_is_kept_as_detail_for_people_who_write_cel():
+    with pytest.raises(ExpressionError) as caught:
+        check("amont > 1.0", VARS)
+    assert caught.value.detail == "undeclared reference to 'amont' (in container '')"
+    assert "undeclared" not in str(caught.value)
+
+
+def test_a_cel_message_the_table_does_not_know_keeps_cel_wording():
+    assert expressions.plain_message("something new", "x", 1, 1, VARS) == "something new"
 
 
 def test_well_typed_condition_passes():
