@@ -394,8 +394,10 @@
     const element = id && registry.get(id);
     const selection = modeler.get('selection');
     if (!element) { // the process itself, or the file
+      // With changes pending, the selection's own handler applies them first, then loads the panel.
+      const pending = editing && window.BatonPanel && window.BatonPanel.pending();
       selection.select(null);
-      loadPanel('');
+      if (!pending) loadPanel('');
       return;
     }
     selection.select(element);

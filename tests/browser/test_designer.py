@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from designer.diagram import Diagram, extension_items
 from orchestration.definitions import current_draft
@@ -640,13 +640,15 @@ def test_nothing_typed_in_the_panel_is_lost_on_any_way_of_leaving_it(demo, login
     select(page, "Task_notify_rejection")
     form = panel_form(page, "notify")
     expect(form.get_by_label("Name", exact=True)).to_have_value("Rejection notice")
-    expect(form.get_by_role("textbox", name="Subject", exact=True)).to_have_value("Sorry, {{item}} was not approved")
+    expect(form.get_by_role("textbox", name="Subject", exact=True)).to_have_value(
+        "Sorry, {{item}} was not approved"
+    )
     expect(unsaved).to_be_hidden()
 
     # Leaving the page: asked only while the panel has changes not applied.
     dialogs: list[str] = []
 
-    def answer(dialog) -> None:  # type: ignore[no-untyped-def]
+    def answer(dialog: Dialog) -> None:
         dialogs.append(dialog.type)
         dialog.accept()
 
