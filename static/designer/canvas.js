@@ -309,6 +309,16 @@
       if (sent && sent !== String(panelRequest)) { event.detail.shouldSwap = false; return; }
       if (event.detail.xhr.status < 400) return;
       event.detail.shouldSwap = false;
+      const form = panel.querySelector('[data-baton-panel-form]');
+      if (!sent && form) { // an Apply the server refused: the form keeps what was typed
+        const note = panel.querySelector('[data-testid="panel-apply-failed"]') || document.createElement('div');
+        note.className = 'alert alert-danger py-1 px-2 small mb-2';
+        note.setAttribute('role', 'alert');
+        note.dataset.testid = 'panel-apply-failed';
+        note.textContent = 'Not applied: the server answered with error ' + event.detail.xhr.status + '. Your changes are kept here; try Apply again.';
+        form.before(note);
+        return;
+      }
       panel.innerHTML = '<div class="designer-panel-empty"><i class="bi bi-exclamation-triangle" aria-hidden="true"></i>' +
         '<p>The settings could not be loaded (error ' + event.detail.xhr.status + '). Select the block again to retry.</p></div>';
     });

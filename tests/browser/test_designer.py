@@ -645,6 +645,20 @@ def test_nothing_typed_in_the_panel_is_lost_on_any_way_of_leaving_it(demo, login
     )
     expect(unsaved).to_be_hidden()
 
+    # A server that refuses the Apply (signed out, an error) does not take what was typed either.
+    page.route("**/panel/apply/", lambda route: route.fulfill(status=500, body="Server error"))
+    form.get_by_label("Name", exact=True).fill("Typed while the server fails")
+    shape(page, "Task_manager_approval").click()
+    expect(panel.get_by_test_id("panel-apply-failed")).to_contain_text("error 500")
+    expect(not_applied).to_be_visible()
+    expect(panel_form(page, "notify").get_by_label("Name", exact=True)).to_have_value(
+        "Typed while the server fails"
+    )
+    page.unroute("**/panel/apply/")
+    not_applied.get_by_role("button", name="Discard changes").click()
+    panel_form(page, "approval")
+    select(page, "Task_notify_rejection")
+
     # Leaving the page: asked only while the panel has changes not applied.
     dialogs: list[str] = []
 
