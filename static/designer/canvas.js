@@ -223,21 +223,74 @@
     });
   }
 
+  // Leaving a panel with changes not applied yet: apply them first (panel.js), then go where the
+  // user was going; when they cannot be applied, stay on the element with "Not applied yet".
+  const leaving = { busy: false, showing: null, target: null };
+
+  async function leavePanel(target) {
+    leaving.target = target;
+    if (leaving.busy) return;
+    leaving.busy = true;
+    const shownForm = panel.querySelector('[data-testid="designer-panel-form"]');
+    leaving.showing = shownForm && registry.get(shownForm.dataset.element);
+    let applied = false;
+    try { applied = await window.BatonPanel.leave(); } finally { leaving.busy = false; }
+    const selection = modeler.get('selection');
+    if (!applied) {
+      selection.select(leaving.showing); // the panel and the canvas agree on what is being edited
+      return;
+    }
+    selection.select(leaving.target.filter((element) => registry.get(element.id)));
+  }
+
+  function onSelection(selected) {
+    if (leaving.busy) return; // the apply reselects its element; where the user was going is kept
+    if (editing && window.BatonPanel && window.BatonPanel.pending()) {
+      const shownForm = panel.querySelector('[data-testid="designer-panel-form"]');
+      const element = selected.length === 1 ? (selected[0].labelTarget || selected[0]) : null;
+      if (!element || element.id !== shownForm.dataset.element) return leavePanel(selected);
+    }
+    showSelection(selected);
+  }
+
   if (config.mode !== 'live') {
-    eventBus.on('selection.changed', (event) => {
-      if (!imported) return;
-      const selected = event.newSelection;
-      if (selected.length > 1) {
-        panel.innerHTML = '<div class="designer-panel-empty"><i class="bi bi-bounding-box" aria-hidden="true"></i>' +
-          '<p>' + selected.length + ' blocks selected.</p></div>';
-        return;
-      }
-      const element = selected[0] ? selected[0].labelTarget || selected[0] : null;
-      // Re-selecting what the panel shows (e.g. after Apply) keeps the form as it is.
-      const shown = panel.querySelector('[data-testid="designer-panel-form"]');
-      if (shown && (element ? shown.dataset.element === element.id : shown.dataset.kind === 'process')) return;
-      loadPanel(element ? element.id : '');
-    });
+    eventBus.on('selection.changed', (event) => { if (imported) onSelection(event.newSelection); });
+    if (editing) {
+      // "Discard changes": drop the panel's edits and go on to what the user had chosen.
+      document.addEventListener('click', (event) => {
+        if (!event.target.closest('[data-baton-discard]')) return;
+        const target = (leaving.target || []).filter((element) => registry.get(element.id));
+        panel.innerHTML = ''; // so that the selection below loads the panel afresh
+        modeler.get('selection').select(target);
+      });
+      // Escape in the panel means "done here": pending changes are applied, or kept with the mark.
+      panel.addEventListener('keydown', (event) => {
+        if (event.key !== 'Escape' || !window.BatonPanel.pending()) return;
+        event.preventDefault();
+        leavePanel(modeler.get('selection').get()).then(() => canvas.focus());
+      });
+      window.addEventListener('beforeunload', (event) => {
+        if (!window.BatonPanel || !window.BatonPanel.pending()) return;
+        event.preventDefault();
+        event.returnValue = '';
+      });
+    }
+  }
+
+  function showSelection(selected) {
+    if (selected.length > 1) {
+      panel.innerHTML = '<div class="designer-panel-empty"><i class="bi bi-bounding-box" aria-hidden="true"></i>' +
+        '<p>' + selected.length + ' blocks selected.</p></div>';
+      return;
+    }
+    const element = selected[0] ? selected[0].labelTarget || selected[0] : null;
+    // Re-selecting what the panel shows (e.g. after Apply) keeps the form as it is.
+    const shown = panel.querySelector('[data-testid="designer-panel-form"]');
+    if (shown && (element ? shown.dataset.element === element.id : shown.dataset.kind === 'process')) return;
+    loadPanel(element ? element.id : '');
+  }
+
+  if (config.mode !== 'live') {
     // After undo or redo the panel shows the selected block's settings as they are now.
     eventBus.on('commandStack.changed', (event) => {
       if (!imported || (event.trigger !== 'undo' && event.trigger !== 'redo')) return;
@@ -256,6 +309,16 @@
       if (sent && sent !== String(panelRequest)) { event.detail.shouldSwap = false; return; }
       if (event.detail.xhr.status < 400) return;
       event.detail.shouldSwap = false;
+      const form = panel.querySelector('[data-baton-panel-form]');
+      if (!sent && form) { // an Apply the server refused: the form keeps what was typed
+        const note = panel.querySelector('[data-testid="panel-apply-failed"]') || document.createElement('div');
+        note.className = 'alert alert-danger py-1 px-2 small mb-2';
+        note.setAttribute('role', 'alert');
+        note.dataset.testid = 'panel-apply-failed';
+        note.textContent = 'Not applied: the server answered with error ' + event.detail.xhr.status + '. Your changes are kept here; try Apply again.';
+        form.before(note);
+        return;
+      }
       panel.innerHTML = '<div class="designer-panel-empty"><i class="bi bi-exclamation-triangle" aria-hidden="true"></i>' +
         '<p>The settings could not be loaded (error ' + event.detail.xhr.status + '). Select the block again to retry.</p></div>';
     });
@@ -341,8 +404,10 @@
     const element = id && registry.get(id);
     const selection = modeler.get('selection');
     if (!element) { // the process itself, or the file
+      // With changes pending, the selection's own handler applies them first, then loads the panel.
+      const pending = editing && window.BatonPanel && window.BatonPanel.pending();
       selection.select(null);
-      loadPanel('');
+      if (!pending) loadPanel('');
       return;
     }
     selection.select(element);

@@ -439,5 +439,58 @@
   // htmx is loaded with defer, after this script: listen for its event rather than call it.
   document.addEventListener('htmx:load', (event) => refresh(event.detail.elt));
 
-  window.BatonPanel = { apply: apply, refresh: refresh };
+  // --- nothing typed is lost: a form with changes not in the diagram is "pending" -------------
+
+  const shown = () => document.querySelector('#designer-panel ' + FORM);
+  const values = (form) => new URLSearchParams(new FormData(form)).toString();
+  const loaded = new WeakMap(); // each form's values as the server rendered them
+
+  // Pending: the values differ from the rendered ones, or the server refused them (not applied).
+  function pending(form) {
+    form = form || shown();
+    if (!form) return false;
+    if (!loaded.has(form)) loaded.set(form, values(form)); // just swapped in: htmx:load comes at settle
+    return form.hasAttribute('data-baton-unapplied') || values(form) !== loaded.get(form);
+  }
+
+  function markPending() {
+    const form = shown();
+    const badge = form && form.closest('.baton-panel').querySelector('[data-testid="panel-unsaved"]');
+    if (badge) badge.hidden = !pending(form);
+  }
+
+  // After refresh() (registered above) has settled the form's own choices.
+  document.addEventListener('htmx:load', (event) => {
+    const form = event.detail.elt.matches(FORM) ? event.detail.elt : event.detail.elt.querySelector(FORM);
+    if (form && !loaded.has(form)) loaded.set(form, values(form));
+  });
+  ['input', 'change', 'click'].forEach((type) => document.addEventListener(type, (event) => {
+    if (event.target.closest && event.target.closest(FORM)) setTimeout(markPending); // after row changes
+  }));
+
+  /**
+   * Leaving the panel (another selection, the canvas, Escape): pending changes go through Apply,
+   * the same request and one undo step as the button. Resolves true when nothing is left pending;
+   * false when the form was refused, which then shows its errors with "Not applied yet".
+   */
+  async function leave() {
+    const form = shown();
+    if (!pending(form)) return true;
+    await window.htmx.ajax('POST', form.getAttribute('hx-post'), { source: form, target: '#designer-panel', swap: 'innerHTML' });
+    const now = shown();
+    if (!pending(now)) return true;
+    if (now) now.closest('.baton-panel').querySelector('[data-testid="panel-not-applied"]').hidden = false;
+    return false;
+  }
+
+  // "Keep editing" puts the cursor in the first field to fix; "Discard" is the canvas's (it reselects).
+  document.addEventListener('click', (event) => {
+    if (!event.target.closest('[data-baton-keep]')) return;
+    const box = event.target.closest('.baton-panel');
+    box.querySelector('[data-testid="panel-not-applied"]').hidden = true;
+    const field = box.querySelector('[aria-invalid="true"], .is-invalid');
+    if (field) field.focus();
+  });
+
+  window.BatonPanel = { apply: apply, refresh: refresh, pending: () => pending(), leave: leave };
 })();

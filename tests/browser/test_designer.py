@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Dialog, Page, expect
 
 from designer.diagram import Diagram, extension_items
 from orchestration.definitions import current_draft
@@ -563,3 +563,117 @@ def test_an_analyst_gives_an_approval_a_three_day_deadline_and_runs_it_for_each_
     assert nodes[review]["loop"]["collection"] == "reviewers" and not nodes[review]["loop"]["parallel"]
     assert nodes[deadline[0]]["config"]["timer"] == {"kind": "duration", "text": "P3D"}
     assert nodes[review]["boundaries"] == deadline
+
+
+# --- nothing typed in the side panel is lost, however the panel is left ---
+
+
+def click_empty_canvas(page: Page) -> None:
+    box = page.get_by_test_id("canvas").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 12)
+
+
+def test_nothing_typed_in_the_panel_is_lost_on_any_way_of_leaving_it(demo, login, screenshot) -> None:
+    page = login("admin")
+    page.goto("/designer/purchase-approval/")
+    canvas_ready(page)
+    workflow = Workflow.objects.get(key="purchase-approval")
+    panel = page.locator("#designer-panel")
+    unsaved = panel.get_by_test_id("panel-unsaved")
+    not_applied = panel.get_by_test_id("panel-not-applied")
+
+    def in_draft(text: str) -> bool:
+        draft = current_draft(workflow)
+        return draft is not None and text in draft.bpmn_xml
+
+    # Selecting another block applies what was typed (the Notify's name, subject and message).
+    select(page, "Task_notify_rejection")
+    form = panel_form(page, "notify")
+    expect(unsaved).to_be_hidden()
+    form.get_by_label("Name", exact=True).fill("Tell the requester")
+    form.get_by_role("textbox", name="Subject", exact=True).fill("Sorry, {{item}} was not approved")
+    form.get_by_role("textbox", name="Message", exact=True).fill("Ask your manager why.")
+    expect(unsaved).to_be_visible()
+    select(page, "Task_notify_requester")
+    expect(panel_form(page, "notify")).to_have_attribute("data-element", "Task_notify_requester")
+    expect(unsaved).to_be_hidden()
+    wait_for(lambda: in_draft('name="Tell the requester"'), what="the name applied and saved")
+    assert in_draft("was not approved") and in_draft("Ask your manager why.")
+
+    # Clicking the empty canvas applies too, and shows the workflow's own settings.
+    panel_form(page, "notify").get_by_label("Name", exact=True).fill("Tell the buyer")
+    click_empty_canvas(page)
+    panel_form(page, "process")
+    wait_for(lambda: in_draft('name="Tell the buyer"'), what="the name applied on clicking the canvas")
+
+    # Escape in the panel applies and stays on the block.
+    select(page, "Task_notify_rejection")
+    panel_form(page, "notify").get_by_label("Name", exact=True).fill("Rejection notice")
+    page.keyboard.press("Escape")
+    expect(panel.get_by_test_id("panel-applied")).to_be_visible()
+    wait_for(lambda: in_draft('name="Rejection notice"'), what="the name applied on Escape")
+
+    # An edit that cannot be applied is kept, marked, with the block still selected.
+    form = panel_form(page, "notify")
+    form.get_by_label("Name", exact=True).fill("Half done")
+    form.get_by_role("textbox", name="Subject", exact=True).fill("")
+    shape(page, "Task_manager_approval").click()
+    expect(not_applied).to_be_visible()
+    expect(not_applied).to_contain_text("Not applied yet — fix the highlighted field or discard")
+    form = panel_form(page, "notify")
+    expect(form).to_have_attribute("data-element", "Task_notify_rejection")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("Half done")
+    expect(form.get_by_role("textbox", name="Subject", exact=True)).to_have_attribute("aria-invalid", "true")
+    expect(unsaved).to_be_visible()
+    expect(shape(page, "Task_notify_rejection")).to_have_class(re.compile(r"\bselected\b"))
+    expect(shape(page, "Task_manager_approval")).not_to_have_class(re.compile(r"\bselected\b"))
+    screenshot(page, "not-applied-yet")
+    assert not in_draft("Half done")
+    # "Keep editing" puts the cursor in the field to fix; "Discard changes" goes on where the user was going.
+    not_applied.get_by_role("button", name="Keep editing").click()
+    expect(not_applied).to_be_hidden()
+    expect(form.get_by_role("textbox", name="Subject", exact=True)).to_be_focused()
+    shape(page, "Task_manager_approval").click()
+    not_applied.get_by_role("button", name="Discard changes").click()
+    expect(panel_form(page, "approval")).to_have_attribute("data-element", "Task_manager_approval")
+    select(page, "Task_notify_rejection")
+    form = panel_form(page, "notify")
+    expect(form.get_by_label("Name", exact=True)).to_have_value("Rejection notice")
+    expect(form.get_by_role("textbox", name="Subject", exact=True)).to_have_value(
+        "Sorry, {{item}} was not approved"
+    )
+    expect(unsaved).to_be_hidden()
+
+    # A server that refuses the Apply (signed out, an error) does not take what was typed either.
+    page.route("**/panel/apply/", lambda route: route.fulfill(status=500, body="Server error"))
+    form.get_by_label("Name", exact=True).fill("Typed while the server fails")
+    shape(page, "Task_manager_approval").click()
+    expect(panel.get_by_test_id("panel-apply-failed")).to_contain_text("error 500")
+    expect(not_applied).to_be_visible()
+    expect(panel_form(page, "notify").get_by_label("Name", exact=True)).to_have_value(
+        "Typed while the server fails"
+    )
+    page.unroute("**/panel/apply/")
+    not_applied.get_by_role("button", name="Discard changes").click()
+    panel_form(page, "approval")
+    select(page, "Task_notify_rejection")
+
+    # Leaving the page: asked only while the panel has changes not applied.
+    dialogs: list[str] = []
+
+    def answer(dialog: Dialog) -> None:
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", answer)
+    expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
+    page.reload()
+    canvas_ready(page)
+    assert dialogs == []
+    select(page, "Task_notify_rejection")
+    panel_form(page, "notify").get_by_label("Name", exact=True).fill("Typed, then the tab was reloaded")
+    expect(unsaved).to_be_visible()
+    page.reload()
+    canvas_ready(page)
+    assert dialogs == ["beforeunload"]
