@@ -10,6 +10,8 @@ from guardian.shortcuts import assign_perm
 
 from orchestration.engine import cancel_instance, start_instance
 from orchestration.models import ProcessInstance
+from orchestration.ops import instances as rows
+from orchestration.ops import views
 from tests.orchestration.ops_data import OpsData, make_ops_data
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +125,34 @@ def test_a_page_costs_the_same_queries_however_many_requests(
         response = client.get("/operations/?q=e")
 
     assert len(response.context["rows"]) == 25  # a full page
+
+
+def test_counts_past_the_cap_read_as_more_and_the_pages_still_go_on(
+    data: OpsData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "COUNT_CAP", 2)
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    for item in ("A", "B", "C", "D"):
+        data.start(item, 1)
+    data.start("Stuck", 0)
+    client = _client(data, "owner")
+
+    first = client.get("/operations/")
+    deep = client.get("/operations/?page=4")
+
+    assert first.context["count_words"] == {
+        "all": "2+",
+        "running": "2+",
+        "attention": "1",
+        "completed": "0",
+        "cancelled": "0",
+    }
+    page = first.content.decode()
+    assert 'data-testid="count-all">2+<' in page and 'data-testid="count-attention">1<' in page
+    assert "1\N{EN DASH}1 of more than 2" in page and "Page 1</span>" in page and "page=2" in page
+    # A deep page counts as far as itself: here that reaches the end, so the pager is exact again.
+    assert deep.context["more_than"] == "" and "Page 4 of 5" in deep.content.decode()
+    assert [i.title for i, _ in deep.context["rows"]] == ["B"]
 
 
 def test_malformed_filters_are_a_400_naming_them(data: OpsData) -> None:
