@@ -197,6 +197,8 @@ class ProcessInstance(models.Model):
             # The operations console: its default order over every workflow, and "Needs attention".
             models.Index(fields=["-started_at", "-id"], name="instance_started"),
             models.Index(fields=["-started_at"], name="instance_attention", condition=Q(has_incident=True)),
+            # The status tabs' counts of "Needs attention": each status's count is a short range.
+            models.Index(fields=["status"], name="instance_attention_status", condition=Q(has_incident=True)),
             models.Index(fields=["version", "-started_at"], name="instance_version"),
         ]
 

@@ -12,6 +12,8 @@ from orchestration.engine import cancel_instance, start_instance
 from orchestration.models import ProcessInstance
 from orchestration.ops import instances as rows
 from orchestration.ops import views
+from tests import bpmn
+from tests.orchestration.factories import publish
 from tests.orchestration.ops_data import OpsData, make_ops_data
 
 pytestmark = pytest.mark.django_db
@@ -153,6 +155,41 @@ def test_counts_past_the_cap_read_as_more_and_the_pages_still_go_on(
     # A deep page counts as far as itself: here that reaches the end, so the pager is exact again.
     assert deep.context["more_than"] == "" and "Page 4 of 5" in deep.content.decode()
     assert [i.title for i, _ in deep.context["rows"]] == ["B"]
+
+
+def test_waiting_at_matches_the_step_name_of_each_workflow_not_another_with_the_same_block_id(
+    data: OpsData,
+) -> None:
+    # "approve" is also a block of this workflow, named otherwise: "approval" must not find it.
+    payments = publish(
+        bpmn.definitions(
+            bpmn.start(),
+            bpmn.user_task("approve", name="Pay the invoice", assignee="owner"),
+            bpmn.end(),
+            *bpmn.chain("start", "approve", "end"),
+        ),
+        key="payments",
+        name="Payments",
+        owner=data.people["owner"],
+    )
+    start_instance(payments, {}, initiator=data.people["alice"])
+    data.start("Desk lamp", 4)
+    client = _client(data, "owner")
+
+    by_name = client.get("/operations/?step=APPROVAL")
+    by_other_name = client.get("/operations/?step=invoice")
+    by_id = client.get("/operations/?step=approve")
+
+    assert _titles(by_name) == ["Desk lamp"]
+    assert by_name.context["counts"] == {
+        "all": 1,
+        "running": 1,
+        "attention": 0,
+        "completed": 0,
+        "cancelled": 0,
+    }
+    assert _titles(by_other_name) == ["Payments"]
+    assert _titles(by_id) == ["Desk lamp", "Payments"]
 
 
 def test_malformed_filters_are_a_400_naming_them(data: OpsData) -> None:
