@@ -95,7 +95,7 @@ def status_counts(instances: QuerySet[ProcessInstance]) -> dict[str, int]:
 
 
 # Past this many, a status tab says "1,000+": an exact count reads every matching row (200,000
-# instances: 60–250 ms a page), a capped one at most this many, whatever the table holds.
+# instances: 60 to 250 ms a page), a capped one at most this many, whatever the table holds.
 COUNT_CAP = 1_000
 
 
