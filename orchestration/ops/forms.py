@@ -218,7 +218,9 @@ def _named(text: str, request: Any) -> Q:
     wanted = text.casefold()
     pairs = {
         (node_id, node["name"])
+        # Drafts hold no request (only a published version starts one), and their graphs are not cached.
         for version_id, checksum in WorkflowVersion.objects.filter(workflow__in=_operated(request))
+        .exclude(status=WorkflowVersion.Status.DRAFT)
         .order_by()
         .values_list("id", "checksum")
         for node_id, node in graph_for(version_id, checksum)["nodes"].items()
