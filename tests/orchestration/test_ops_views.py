@@ -9,7 +9,7 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from orchestration.engine import cancel_instance, start_instance
-from orchestration.models import ProcessInstance
+from orchestration.models import OPEN_STEP_STATUSES, ProcessInstance, Step
 from orchestration.ops import instances as rows
 from orchestration.ops import views
 from tests import bpmn
@@ -336,3 +336,8 @@ def test_people_who_may_not_operate_get_404_or_403_from_every_fix(data: OpsData)
 
     stuck.refresh_from_db()
     assert stuck.status == ProcessInstance.Status.RUNNING and stuck.has_incident
+
+
+def test_the_open_step_index_covers_exactly_the_open_statuses() -> None:
+    # The index's condition spells the statuses out (a Meta cannot read Step.OPEN_STATUSES).
+    assert set(OPEN_STEP_STATUSES) == set(Step.OPEN_STATUSES)
