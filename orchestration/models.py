@@ -197,6 +197,8 @@ class ProcessInstance(models.Model):
             # The operations console: its default order over every workflow, and "Needs attention".
             models.Index(fields=["-started_at", "-id"], name="instance_started"),
             models.Index(fields=["-started_at"], name="instance_attention", condition=Q(has_incident=True)),
+            # The status tabs' counts of "Needs attention": each status's count is a short range.
+            models.Index(fields=["status"], name="instance_attention_status", condition=Q(has_incident=True)),
             models.Index(fields=["version", "-started_at"], name="instance_version"),
         ]
 
@@ -217,6 +219,10 @@ class ProcessInstance(models.Model):
             if isinstance(value, str) and value:
                 return value
         return str(self.workflow.name)
+
+
+# Step.OPEN_STATUSES by value, for its partial index (a Meta cannot read the class it is in).
+OPEN_STEP_STATUSES = ("active", "waiting", "queued", "running", "retry_wait", "incident")
 
 
 class Step(models.Model):
@@ -278,6 +284,12 @@ class Step(models.Model):
         indexes = [
             models.Index(fields=["instance", "status"], name="step_instance_status"),
             models.Index(fields=["status", "node_id"], name="step_status_node"),
+            # The operations console's "Waiting at" filter: only open steps, read without the table.
+            models.Index(
+                fields=["node_name", "node_id", "instance"],
+                name="step_open_node",
+                condition=Q(status__in=OPEN_STEP_STATUSES),
+            ),
         ]
 
     def __str__(self) -> str:

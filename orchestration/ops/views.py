@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -70,6 +71,31 @@ def _known_count(filters: InstanceFilter, counts: dict[str, int]) -> int | None:
     return None
 
 
+def _requested_page(request: HttpRequest) -> int:
+    """The page number asked for (1 when missing or not a number: the paginator says the same)."""
+    try:
+        return max(int(request.GET.get("page", "1")), 1)
+    except ValueError:
+        return 1
+
+
+def _paginator(
+    request: HttpRequest, instances: QuerySet[ProcessInstance], known: int | None
+) -> tuple[Paginator[ProcessInstance], int | None]:
+    """The list's pages, and the count past which it only says "more" (None: the count is exact).
+
+    The count stops at the tabs' cap or at the page asked for, whichever is further: a deep
+    page pays for its own depth (its OFFSET reads as far), never for the whole table.
+    """
+    paginator = Paginator(rows.listed(instances), PAGE_SIZE)
+    limit = max(rows.COUNT_CAP, (_requested_page(request) + 1) * PAGE_SIZE)
+    if known is not None and (known <= rows.COUNT_CAP or limit == rows.COUNT_CAP):
+        paginator.count = known  # already counted (as far) with the tabs: no second count
+    else:
+        paginator.count = rows.capped_count(instances, limit)
+    return paginator, (limit if paginator.count > limit else None)
+
+
 @explains("the operations console, where the people who run workflows follow and fix requests")
 @login_required
 @require_GET
@@ -82,11 +108,8 @@ def instance_list(request: HttpRequest) -> HttpResponse:
     instances = filters.qs if valid else base.none()
     # The status tabs count what the other filters leave, whatever status is chosen.
     others = InstanceFilter(without(request.GET, "status") or None, queryset=base, request=request)
-    counts = rows.status_counts(others.qs if valid else base.none())
-    paginator = Paginator(rows.listed(instances), PAGE_SIZE)
-    known = _known_count(filters, counts) if valid else 0
-    if known is not None:
-        paginator.count = known  # already counted with the tabs: no second scan
+    counts = rows.capped_status_counts(others.qs if valid else base.none())
+    paginator, more_than = _paginator(request, instances, _known_count(filters, counts) if valid else 0)
     page = paginator.get_page(request.GET.get("page"))
     query = without(request.GET, "page")
     return render(
@@ -95,6 +118,8 @@ def instance_list(request: HttpRequest) -> HttpResponse:
         {
             "filters": filters,
             "counts": counts,
+            "count_words": {name: rows.count_words(count) for name, count in counts.items()},
+            "more_than": f"{more_than:,}" if more_than else "",
             "status": request.GET.get("status", ""),
             "attention": request.GET.get("has_incident", ""),
             "page": page,

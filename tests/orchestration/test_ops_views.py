@@ -9,7 +9,11 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from orchestration.engine import cancel_instance, start_instance
-from orchestration.models import ProcessInstance
+from orchestration.models import OPEN_STEP_STATUSES, ProcessInstance, Step
+from orchestration.ops import instances as rows
+from orchestration.ops import views
+from tests import bpmn
+from tests.orchestration.factories import publish
 from tests.orchestration.ops_data import OpsData, make_ops_data
 
 pytestmark = pytest.mark.django_db
@@ -123,6 +127,69 @@ def test_a_page_costs_the_same_queries_however_many_requests(
         response = client.get("/operations/?q=e")
 
     assert len(response.context["rows"]) == 25  # a full page
+
+
+def test_counts_past_the_cap_read_as_more_and_the_pages_still_go_on(
+    data: OpsData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "COUNT_CAP", 2)
+    monkeypatch.setattr(views, "PAGE_SIZE", 1)
+    for item in ("A", "B", "C", "D"):
+        data.start(item, 1)
+    data.start("Stuck", 0)
+    client = _client(data, "owner")
+
+    first = client.get("/operations/")
+    deep = client.get("/operations/?page=4")
+
+    assert first.context["count_words"] == {
+        "all": "2+",
+        "running": "2+",
+        "attention": "1",
+        "completed": "0",
+        "cancelled": "0",
+    }
+    page = first.content.decode()
+    assert 'data-testid="count-all">2+<' in page and 'data-testid="count-attention">1<' in page
+    assert "1\N{EN DASH}1 of more than 2" in page and "Page 1</span>" in page and "page=2" in page
+    # A deep page counts as far as itself: here that reaches the end, so the pager is exact again.
+    assert deep.context["more_than"] == "" and "Page 4 of 5" in deep.content.decode()
+    assert [i.title for i, _ in deep.context["rows"]] == ["B"]
+
+
+def test_waiting_at_matches_the_step_name_of_each_workflow_not_another_with_the_same_block_id(
+    data: OpsData,
+) -> None:
+    # "approve" is also a block of this workflow, named otherwise: "approval" must not find it.
+    payments = publish(
+        bpmn.definitions(
+            bpmn.start(),
+            bpmn.user_task("approve", name="Pay the invoice", assignee="owner"),
+            bpmn.end(),
+            *bpmn.chain("start", "approve", "end"),
+        ),
+        key="payments",
+        name="Payments",
+        owner=data.people["owner"],
+    )
+    start_instance(payments, {}, initiator=data.people["alice"])
+    data.start("Desk lamp", 4)
+    client = _client(data, "owner")
+
+    by_name = client.get("/operations/?step=APPROVAL")
+    by_other_name = client.get("/operations/?step=invoice")
+    by_id = client.get("/operations/?step=approve")
+
+    assert _titles(by_name) == ["Desk lamp"]
+    assert by_name.context["counts"] == {
+        "all": 1,
+        "running": 1,
+        "attention": 0,
+        "completed": 0,
+        "cancelled": 0,
+    }
+    assert _titles(by_other_name) == ["Payments"]
+    assert _titles(by_id) == ["Desk lamp", "Payments"]
 
 
 def test_malformed_filters_are_a_400_naming_them(data: OpsData) -> None:
@@ -269,3 +336,8 @@ def test_people_who_may_not_operate_get_404_or_403_from_every_fix(data: OpsData)
 
     stuck.refresh_from_db()
     assert stuck.status == ProcessInstance.Status.RUNNING and stuck.has_incident
+
+
+def test_the_open_step_index_covers_exactly_the_open_statuses() -> None:
+    # The index's condition spells the statuses out (a Meta cannot read Step.OPEN_STATUSES).
+    assert set(OPEN_STEP_STATUSES) == set(Step.OPEN_STATUSES)
