@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django import forms
+
+from orchestration.expressions import VariableType
 
 
 class ConnectorError(Exception):
@@ -28,6 +31,21 @@ class BusinessError(ConnectorError):
         self.code = code
 
 
+@dataclass(frozen=True)
+class ConnectorField:
+    """One value a connector takes (an input) or gives back (an output), as the designer shows it.
+
+    ``name`` is the key in the step's data; ``label`` and ``help`` are plain words for a business
+    user; ``type`` is the variable type later blocks see (``orchestration.expressions.VARIABLE_TYPES``).
+    """
+
+    name: str
+    label: str
+    type: VariableType = "string"
+    required: bool = False
+    help: str = ""
+
+
 class Connector(ABC):
     """Base class: subclass, set the class attributes, implement :meth:`run`.
 
@@ -44,6 +62,15 @@ class Connector(ABC):
     # The most characters the external system takes per input: a start-form field passed straight
     # to such an input gets that limit, so a request is refused when it starts, not after approval.
     input_limits: ClassVar[dict[str, int]] = {}
+    # What the step takes and gives back; the designer builds one field per input from these and
+    # offers the outputs to later blocks under their labels.
+    inputs: ClassVar[tuple[ConnectorField, ...]] = ()
+    outputs: ClassVar[tuple[ConnectorField, ...]] = ()
+    # A plausible answer, used by a test run in the designer instead of calling the real system.
+    example_output: ClassVar[dict[str, Any]] = {}
+    # Business error codes ``run`` may raise (``BusinessError.code``) with a plain description,
+    # offered by the "If it fails" panel.
+    error_codes: ClassVar[dict[str, str]] = {}
 
     @abstractmethod
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
