@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guardian.core import ObjectPermissionChecker
 
 from designer import live
+from designer.starters import STARTERS, starter
 from orchestration.access import access_workflow, has_workflow_perm, visible_instances, visible_workflows
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.parse import descriptor, load, read_text
@@ -180,19 +181,30 @@ def _free_key(name: str) -> str:
 
 
 class WorkflowCreateForm(forms.Form):
-    """A new workflow: a name, optionally a key and a BPMN file to start from."""
+    """A new workflow: a name, and a template, a diagram file or a blank canvas to start from."""
 
-    name = forms.CharField(max_length=200, help_text="What people will call it, e.g. “Purchase request”.")
-    key = forms.SlugField(
-        max_length=100,
+    starter = forms.ChoiceField(
+        label="Start from",
         required=False,
-        help_text="Used in links, the API and webhooks. Leave empty to make one from the name.",
+        choices=[("", "Blank canvas")] + [(s.slug, s.name) for s in STARTERS],
+        error_messages={"invalid_choice": "Choose one of the templates shown, or the blank canvas."},
+    )
+    name = forms.CharField(
+        max_length=200,
+        required=False,
+        help_text="What people will call it, e.g. “Purchase request”. Leave empty to use the template's name.",
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    key = forms.SlugField(
+        max_length=100,
+        label="Short name in web addresses",
+        required=False,
+        help_text="Letters, digits and dashes. Leave empty to make one from the name.",
+    )
     bpmn_file = forms.FileField(
         required=False,
-        label="Start from a BPMN file",
-        help_text="Optional: a .bpmn file made in Camunda Modeler, bpmn.io or exported from Baton.",
+        label="Open a diagram file",
+        help_text="A .bpmn file made in Camunda Modeler or bpmn.io, or exported from Baton.",
     )
 
     def clean_key(self) -> str:
@@ -210,6 +222,21 @@ class WorkflowCreateForm(forms.Form):
         if not upload:
             return ""
         return _read_diagram(upload)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        chosen = starter(data.get("starter") or "")
+        if chosen is not None and data.get("bpmn_file"):
+            raise forms.ValidationError("Start from a template or from a file, not both.")
+        if not data.get("name"):
+            if chosen is None:
+                self.add_error("name", "Give the workflow a name.")
+            else:
+                data["name"] = chosen.name
+        if chosen is not None and not data.get("description"):
+            data["description"] = chosen.summary
+        data["starter_diagram"] = chosen.diagram() if chosen is not None else ""
+        return data
 
 
 def _read_diagram(upload: Any) -> str:
@@ -231,16 +258,19 @@ def workflow_create(request: HttpRequest) -> HttpResponse:
     """Create a workflow (blank, one Start; or from a BPMN file) and open it on the canvas."""
     if not _can_create(request):
         raise PermissionDenied("You may not create workflows.")
-    form = WorkflowCreateForm(request.POST or None, request.FILES or None)
+    initial = {"starter": request.GET.get("starter", "")}
+    form = WorkflowCreateForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         name = form.cleaned_data["name"]
         key = form.cleaned_data["key"] or _free_key(name)
-        xml = form.cleaned_data["bpmn_file"] or blank_diagram(key, name)
+        xml = (
+            form.cleaned_data["bpmn_file"] or form.cleaned_data["starter_diagram"] or blank_diagram(key, name)
+        )
         draft = create_workflow(
             key, name, xml, owner=_actor(request), description=form.cleaned_data["description"]
         )
         return redirect("designer:edit", key=draft.workflow.key)
-    return render(request, "designer/workflow_form.html", {"form": form})
+    return render(request, "designer/workflow_form.html", {"form": form, "starters": STARTERS})
 
 
 # --- the canvas ----------------------------------------------------------------------------
