@@ -181,7 +181,7 @@ def _send_back(run: Run, step: Step, decided: ApprovalTask, user: AbstractBaseUs
         assignee=run.instance.initiator,
         reason=f"{person(user)} asked for changes: {comment}"[:500],
     )
-    back.take_request_summary(run.instance)
+    back.take_request_summary(run.instance, run.graph)
     back.save()
     notify_on_commit("sent_back", back)
     run.event(

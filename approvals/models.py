@@ -13,12 +13,15 @@ from django.db import models
 from django.db.models import F, Q
 
 from orchestration import money as money_values
+from orchestration.engine.blocks.start import request_summary
 from orchestration.money import format_money as money  # every page, reason and email shows money alike
 from orchestration.templatetags.moments import when
 from orchestration.templatetags.people import person  # pages and messages name people alike
 
 if TYPE_CHECKING:
     import datetime
+
+    from orchestration.bpmn.graph import Graph
 
 # Every "no one may decide" incident says this; request and task pages show it to everyone, in full.
 NOBODY_MAY_DECIDE = "Nobody may decide this request"
@@ -383,17 +386,24 @@ class ApprovalTask(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    def take_request_summary(self, instance: Any) -> None:
-        """Copy who asks and for what (subject, amount, currency) from ``instance`` onto the task."""
+    def take_request_summary(self, instance: Any, graph: Graph | None = None) -> None:
+        """Copy who asks and for what (title, amount, currency) from ``instance`` onto the task.
+
+        ``graph`` (the instance's compiled graph) says which start-form fields are the title and
+        the amount; without it, or where the form does not say, the usual names apply.
+        """
         self.requester_id = instance.initiator_id
         variables = instance.variables or {}
-        self.subject = request_title(instance)[:200]
-        currency = variables.get("currency")
+        named = request_summary(graph) if graph is not None else None
+        title = variables.get(named["title"]) if named and named["title"] else None
+        self.subject = (str(title) if title not in (None, "") else request_title(instance))[:200]
+        amount_name = (named and named["amount"]) or "amount"
+        currency = variables.get((named and named["currency"]) or "currency")
         self.currency = currency.upper() if money_values.is_currency(currency) else ""
         try:
             # Exact text from a money field; a number from older requests or other processes is rounded.
             self.amount = money_values.parse_amount(
-                variables.get("amount"), self.currency or "XXX", computed=True
+                variables.get(amount_name), self.currency or "XXX", computed=True
             )
         except money_values.MoneyError:
             self.amount = None

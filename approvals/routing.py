@@ -548,7 +548,7 @@ def _open(
         human.schedule_step_timer(run, step, kind, run.now + delta)
         if kind == Timer.Kind.DUE:
             task.due_at = run.now + delta
-    task.take_request_summary(run.instance)
+    task.take_request_summary(run.instance, run.graph)
     task.save()
     level = f" (level {task.chain_level})" if task.chain_level else ""
     run.event(

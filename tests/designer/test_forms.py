@@ -653,3 +653,51 @@ def test_the_author_sets_a_text_fields_maximum_length_which_the_compiler_reads()
     assert form.is_valid(), errors_of(form)
     [item] = form.payload()["extensions"]["formField"]
     assert item == {"name": "why", "type": "text", "maxLength": "500"}
+
+
+@pytest.mark.django_db
+def test_start_offers_the_forms_fields_as_the_requests_title_and_amount() -> None:
+    showcase = SHOWCASE.replace(
+        'name="Purchase request">', 'name="Purchase request" baton:titleField="item">', 1
+    )
+    ctx = context(showcase, "StartEvent_request")
+    unbound = panels.form_class(ctx.element).for_element(ctx)
+    assert unbound["title_field"].value() == "item" and unbound["amount_field"].value() == ""
+    assert [c[0] for c in unbound.fields["title_field"].choices] == ["", "item", "currency", "justification"]
+    assert [c[0] for c in unbound.fields["amount_field"].choices] == ["", "amount"]
+
+    fields = [
+        {"name": "item", "type": "string"},
+        {"name": "total", "type": "money"},
+        {"name": "currency", "type": "choice", "choices": "USD"},
+    ]
+    form = bound(
+        showcase,
+        "StartEvent_request",
+        {
+            "start_kind": "form",
+            "title_field": "item",
+            "amount_field": "total",
+            **rows("fields", *fields),
+            **rows("payload"),
+            **rows("carries"),
+        },
+    )
+    assert form.is_valid(), errors_of(form)
+    assert form.payload()["attrs"] == {"baton:titleField": "item", "baton:amountField": "total"}
+    cleared = bound(
+        showcase,
+        "StartEvent_request",
+        {
+            "start_kind": "form",
+            "title_field": "",
+            "amount_field": "",
+            **rows("fields", *fields),
+            **rows("payload"),
+            **rows("carries"),
+        },
+    )
+    assert cleared.is_valid() and cleared.payload()["attrs"] == {
+        "baton:titleField": None,
+        "baton:amountField": None,
+    }

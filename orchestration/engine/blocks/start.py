@@ -5,13 +5,13 @@ The token leaves on every outgoing flow; start data was checked before the insta
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from django.utils import timezone
 
 from orchestration import expressions, money, schedules, values
-from orchestration.bpmn.context import baton_children, clean, local_name
-from orchestration.bpmn.graph import FormField, VariableType
+from orchestration.bpmn.context import baton_attr, baton_children, clean, local_name
+from orchestration.bpmn.graph import FormField, Graph, VariableType
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
 from orchestration.engine.blocks.message_catch import read_message_fields
 from orchestration.engine.start_data import DEFAULT_MAX_LENGTH, MAX_LENGTH_CEILING
@@ -38,6 +38,9 @@ class StartConfig(_StartKeys, total=False):
     # A timer start's schedule: a cycle (ISO 8601 or cron) or a date (once). Read with schedule_of.
     # (total=False rather than NotRequired: under postponed annotations only this shows at runtime.)
     timer: TimerText
+    # The form fields lists show for every request: its title and the amount to approve.
+    title_field: str
+    amount_field: str
 
 
 def schedule_of(config: StartConfig) -> TimerSpec | None:
@@ -95,7 +98,65 @@ def read(el: etree._Element, ctx: ReadContext) -> StartConfig | None:
     }
     if timer is not None:
         config["timer"] = timer
+    _summary_fields(el, fields, config, subject, ctx)
     return config
+
+
+# Which form field types can be a request's title, and its amount.
+TITLE_TYPES = ("string", "text", "email", "choice")
+AMOUNT_TYPES = ("money", "number", "integer")
+
+
+def _summary_fields(
+    el: etree._Element, fields: list[FormField], config: StartConfig, subject: Subject, ctx: ReadContext
+) -> None:
+    """Read which form field is the request's title and which its amount; refuse one that is not there."""
+    by_name = {f["name"]: f for f in fields}
+    for attr, key, types, what in (
+        ("titleField", "title_field", TITLE_TYPES, "a text or choice field"),
+        ("amountField", "amount_field", AMOUNT_TYPES, "a money or number field"),
+    ):
+        name = baton_attr(el, attr).strip()
+        if not name:
+            continue
+        field = by_name.get(name)
+        if field is None:
+            ctx.error(subject, f'shows "{name}" in lists, but the form has no field called "{name}".')
+        elif field["type"] not in types:
+            ctx.error(subject, f'shows "{field["label"]}" as the {key.split("_")[0]}: it must be {what}.')
+        else:
+            config[key] = name  # type: ignore[literal-required]
+
+
+class RequestSummary(TypedDict):
+    """The variables that name a request and its amount in lists (None: fall back to the usual names)."""
+
+    title: str | None
+    amount: str | None
+    currency: str | None
+
+
+def request_summary(graph: Graph) -> RequestSummary:
+    """Which variables are a request's title, amount and currency, as its Start form says.
+
+    The title is the field the author chose (else None: the usual subject names apply);
+    the amount is the chosen field, else the form's only money field; its currency is the
+    money field's currency field.
+    """
+    fields: list[FormField] = []
+    config: dict[str, Any] = {}
+    for node in graph["nodes"].values():
+        if node["kind"] == "start" and not node.get("parent") and node["config"].get("fields"):
+            config = node["config"]
+            fields = config["fields"]
+            break
+    amount = config.get("amount_field")
+    if amount is None:
+        money_fields = [f["name"] for f in fields if f["type"] == "money"]
+        amount = money_fields[0] if len(money_fields) == 1 else None
+    field = next((f for f in fields if f["name"] == amount), None)
+    currency = field.get("currency") if field is not None and field["type"] == "money" else None
+    return {"title": config.get("title_field"), "amount": amount, "currency": currency}
 
 
 _SCHEDULE_EXAMPLES = "a cycle such as R/PT1H or 0 9 * * 1-5 (cron), or a date and time to start once"
