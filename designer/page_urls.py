@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern] = [
     path("<slug:key>/import/", views.import_diagram, name="import"),
     path("<slug:key>/copy/", views.save_copy, name="copy"),
     path("<slug:key>/versions/", views.versions, name="versions"),
+    path("<slug:key>/versions/compare/", views.version_compare, name="version-compare"),
     path("<slug:key>/versions/<int:number>/", views.version_detail, name="version"),
     path("<slug:key>/versions/<int:number>/new-draft/", views.version_new_draft, name="version-new-draft"),
     path("<slug:key>/versions/<int:number>/bpmn/", views.version_export, name="version-export"),

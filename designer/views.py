@@ -12,7 +12,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.contrib import messages
@@ -32,6 +32,7 @@ from django.views.decorators.http import require_GET, require_POST
 from guardian.core import ObjectPermissionChecker
 
 from designer import live
+from designer.compare import compare
 from designer.starters import STARTERS, starter
 from orchestration.access import access_workflow, has_workflow_perm, visible_instances, visible_workflows
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
@@ -58,6 +59,9 @@ from orchestration.sharing import (
     requesters,
     set_requesters,
 )
+
+if TYPE_CHECKING:
+    from orchestration.bpmn.graph import Graph
 
 DESIGN, PUBLISH, OPERATE = "design_workflow", "publish_workflow", "change_workflow"
 
@@ -679,6 +683,64 @@ def version_detail(request: HttpRequest, key: str, number: int) -> HttpResponse:
         "descriptor": descriptor(),
     }
     return render(request, "designer/version.html", context)
+
+
+def _compared(workflow: Workflow, which: str) -> tuple[str, WorkflowVersion | None, Graph | None, str]:
+    """A side of a comparison: its title, version, compiled graph (None when it does not compile) and XML."""
+    if which == "draft":
+        draft = current_draft(workflow)
+        if draft is None:
+            raise Http404("There is no draft to compare.")
+        result = compile_bpmn(draft.bpmn_xml)
+        return "Draft", draft, result.graph if result.ok else None, draft.bpmn_xml
+    if not which.isdigit():
+        raise Http404("No such version.")
+    version = _numbered(workflow, int(which))
+    return f"Version {version.number}", version, cast("Graph", version.graph), version.bpmn_xml
+
+
+@explains("the differences between two versions of {workflow}")
+@login_required
+@require_GET
+def version_compare(request: HttpRequest, key: str) -> HttpResponse:
+    """Two versions side by side, what changed coloured on both and listed in plain words.
+
+    ``?to=`` a version number or ``draft`` (default: the draft, else the newest version);
+    ``?from=`` a version number (default: the version before ``to``, or the live one for the draft).
+    """
+    workflow = access_workflow(_actor(request), key, DESIGN)
+    numbers = list(
+        workflow.versions.exclude(number=None).order_by("-number").values_list("number", flat=True)
+    )
+    to = request.GET.get("to") or ("draft" if current_draft(workflow) else str(numbers[0] if numbers else ""))
+    if "from" in request.GET:
+        start = request.GET["from"]
+    else:
+        published = workflow.published_version
+        older = [n for n in numbers if to == "draft" or n < int(to or 0)]
+        base = published.number if to == "draft" and published is not None else (older[0] if older else None)
+        if base is None:
+            raise Http404("There is no earlier version to compare with.")
+        start = str(base)
+    old_title, _, old_graph, old_xml = _compared(workflow, start)
+    new_title, _, new_graph, new_xml = _compared(workflow, to)
+    comparison = compare(old_graph, new_graph) if old_graph is not None and new_graph is not None else None
+    context = {
+        "workflow": workflow,
+        "old_title": old_title,
+        "new_title": new_title,
+        "comparison": comparison,
+        "numbers": numbers,
+        "has_draft": current_draft(workflow) is not None,
+        "chosen": {"from": start, "to": to},
+        "compare_data": {
+            "old": old_xml,
+            "new": new_xml,
+            "markers": comparison.markers() if comparison is not None else None,
+            "descriptor": descriptor(),
+        },
+    }
+    return render(request, "designer/compare.html", context)
 
 
 @login_required
