@@ -76,7 +76,7 @@ class Comparison:
             return "No changes to what runs; only the drawing may differ."
         parts = []
         for kind in ("added", "changed", "removed"):
-            found = self.of(kind)  # type: ignore[arg-type]
+            found = self.of(kind)
             if found:
                 parts.append(f"{len(found)} {kind}")
         return _sentence(", ".join(parts)) + "."

@@ -228,7 +228,7 @@ class WorkflowCreateForm(forms.Form):
         return _read_diagram(upload)
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         chosen = starter(data.get("starter") or "")
         if chosen is not None and data.get("bpmn_file"):
             raise forms.ValidationError("Start from a template or from a file, not both.")
@@ -713,17 +713,17 @@ def version_compare(request: HttpRequest, key: str) -> HttpResponse:
         workflow.versions.exclude(number=None).order_by("-number").values_list("number", flat=True)
     )
     to = request.GET.get("to") or ("draft" if current_draft(workflow) else str(numbers[0] if numbers else ""))
+    new_title, _, new_graph, new_xml = _compared(workflow, to)  # 404 for anything but a version or the draft
     if "from" in request.GET:
         start = request.GET["from"]
     else:
         published = workflow.published_version
-        older = [n for n in numbers if to == "draft" or n < int(to or 0)]
+        older = [n for n in numbers if n is not None and (to == "draft" or n < int(to or 0))]
         base = published.number if to == "draft" and published is not None else (older[0] if older else None)
         if base is None:
             raise Http404("There is no earlier version to compare with.")
         start = str(base)
     old_title, _, old_graph, old_xml = _compared(workflow, start)
-    new_title, _, new_graph, new_xml = _compared(workflow, to)
     comparison = compare(old_graph, new_graph) if old_graph is not None and new_graph is not None else None
     context = {
         "workflow": workflow,
