@@ -28,7 +28,7 @@ def check_front_end_packages(app_configs: Any, **kwargs: Any) -> list[Error]:
     return [
         Error(
             f"Front-end packages are missing ({', '.join(missing)}).",
-            hint="Run `npm ci` in the Baton folder (./baton run does it for you).",
+            hint="Run `./baton setup` in the Baton folder (it runs npm ci and builds the bundles).",
             id="baton.E002",
         )
     ]

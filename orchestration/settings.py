@@ -174,6 +174,8 @@ VENDOR_STATIC = {
     "vendor/diagram-js-minimap": NODE_MODULES / "diagram-js-minimap/dist",
     "vendor/diagram-js-minimap-assets": NODE_MODULES / "diagram-js-minimap/assets",
     "vendor/chart.js": NODE_MODULES / "chart.js/dist",
+    # Our bundles of packages that ship ES modules only (frontend/*.js, built by ./baton with esbuild).
+    "vendor/baton-build": NODE_MODULES / ".baton-build",
 }
 STATICFILES_DIRS = [BASE_DIR / "static", *VENDOR_STATIC.items()]
 
