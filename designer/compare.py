@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from orchestration.bpmn.graph import Flow, Graph, Node
+from orchestration.bpmn.names import sentence
 from orchestration.bpmn.problems import kind_label
 
 ChangeKind = Literal["added", "removed", "changed"]
@@ -79,12 +80,7 @@ class Comparison:
             found = self.of(kind)
             if found:
                 parts.append(f"{len(found)} {kind}")
-        return _sentence(", ".join(parts)) + "."
-
-
-def _sentence(text: str) -> str:
-    """``text`` with its first letter upper-cased (str.capitalize would lower the names in it)."""
-    return text[:1].upper() + text[1:]
+        return sentence(", ".join(parts)) + "."
 
 
 def _named(node: Node) -> str:
@@ -146,7 +142,7 @@ def compare(old: Graph, new: Graph) -> Comparison:
     for flow_id, flow in new_flows.items():
         before_flow = old_flows.get(flow_id)
         if before_flow is None:
-            changes.append(Change(flow_id, "added", _sentence(_flow_words(flow, new_nodes))))
+            changes.append(Change(flow_id, "added", sentence(_flow_words(flow, new_nodes))))
             continue
         details = []
         if (before_flow["source"], before_flow["target"]) != (flow["source"], flow["target"]):
@@ -158,9 +154,9 @@ def compare(old: Graph, new: Graph) -> Comparison:
                 f"{before_flow.get('condition') or '(always)'} → {flow.get('condition') or '(always)'}"
             )
         if details:
-            what = _sentence(_flow_words(flow, new_nodes))
+            what = sentence(_flow_words(flow, new_nodes))
             changes.append(Change(flow_id, "changed", what, details, technical))
     for flow_id, flow in old_flows.items():
         if flow_id not in new_flows:
-            changes.append(Change(flow_id, "removed", _sentence(_flow_words(flow, old_nodes))))
+            changes.append(Change(flow_id, "removed", sentence(_flow_words(flow, old_nodes))))
     return Comparison(changes)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -36,6 +37,7 @@ from designer.compare import compare
 from designer.starters import STARTERS, starter
 from orchestration.access import access_workflow, has_workflow_perm, visible_instances, visible_workflows
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
+from orchestration.bpmn.names import block_names, plain, sentence
 from orchestration.bpmn.parse import descriptor, load, read_text
 from orchestration.definitions import (
     DefinitionError,
@@ -83,23 +85,36 @@ def _can_create(request: HttpRequest) -> bool:
 # --- answers -----------------------------------------------------------------------------
 
 
-def _problem(problem: Problem, severity: str) -> dict[str, Any]:
-    """A compiler problem as the page shows it: who it is about, then what is wrong."""
-    label = problem.element_type or ("Block" if problem.element_id else "Diagram")
-    if problem.element_name:
-        label = f"{label} “{problem.element_name}”"
+def _problem(problem: Problem, severity: str, names: Mapping[str, str]) -> dict[str, Any]:
+    """A compiler problem as the page shows it: who it is about, then what is wrong, in plain words.
+
+    ``names`` (from :func:`block_names`) names blocks as the designer does; the compiler's own
+    wording, with the element's id, is kept as ``technical`` for the "Details" disclosure.
+    """
+    if problem.element_id and problem.element_id in names:
+        label = sentence(names[problem.element_id])
+    else:
+        label = problem.element_type or ("Block" if problem.element_id else "Diagram")
+        if problem.element_name:
+            label = f"{label} “{problem.element_name}”"
+    message = plain(problem.message, names)
+    technical = f"{problem.subject}: {problem.message}" if problem.element_id else ""
     return {
         "severity": severity,
         "element_id": problem.element_id,
         "label": label,
-        "message": problem.message,
+        "message": message,
+        "technical": technical,
         "line": problem.line,
         "column": problem.column,
     }
 
 
-def _problems(result: CompileResult) -> list[dict[str, Any]]:
-    return [_problem(p, "error") for p in result.errors] + [_problem(p, "warning") for p in result.warnings]
+def _problems(result: CompileResult, xml: str) -> list[dict[str, Any]]:
+    names = block_names(xml)
+    return [_problem(p, "error", names) for p in result.errors] + [
+        _problem(p, "warning", names) for p in result.warnings
+    ]
 
 
 def _when(moment: datetime | None) -> str | None:
@@ -201,9 +216,12 @@ class WorkflowCreateForm(forms.Form):
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
     key = forms.SlugField(
         max_length=100,
-        label="Short name in web addresses",
+        label="Web address",
         required=False,
-        help_text="Letters, digits and dashes. Leave empty to make one from the name.",
+        help_text=(
+            "The end of the workflow's links, e.g. travel-request: letters, digits and dashes. "
+            "Leave empty to make one from the name."
+        ),
     )
     bpmn_file = forms.FileField(
         required=False,
@@ -317,7 +335,7 @@ def editor(request: HttpRequest, key: str) -> HttpResponse:
         revision=draft.revision if draft else 0,
         basisNumber=basis.number if basis else None,
         savedAt=_when(draft.updated_at) if draft else None,
-        problems=_problems(compile_bpmn(source.bpmn_xml)),
+        problems=_problems(compile_bpmn(source.bpmn_xml), source.bpmn_xml),
         canPublish=can_publish,
         canCopy=_can_create(request),
         palette=palette(),
@@ -426,7 +444,7 @@ def save(request: HttpRequest, key: str) -> JsonResponse:
             "revision": draft.revision,
             "saved_at": _when(draft.updated_at),
             "ok": result.ok,
-            "problems": _problems(result),
+            "problems": _problems(result, data["xml"]),
         }
     )
 
@@ -567,7 +585,7 @@ def publish(request: HttpRequest, key: str) -> JsonResponse:
         return JsonResponse(
             {
                 "detail": "Fix the errors before publishing.",
-                "problems": [_problem(p, "error") for p in exc.problems],
+                "problems": [_problem(p, "error", block_names(draft.bpmn_xml)) for p in exc.problems],
             },
             status=400,
         )

@@ -386,6 +386,14 @@
       $('.msg', button).textContent = p.message + (p.line ? ' (line ' + p.line + (p.column ? ', column ' + p.column : '') + ')' : '');
       button.addEventListener('click', () => showElement(p.element_id));
       item.appendChild(button);
+      if (p.technical) {
+        // The compiler's own wording, with the block's id, for whoever reads the diagram file.
+        const details = document.createElement('details');
+        details.className = 'designer-problem-details';
+        details.innerHTML = '<summary>Details</summary><code></code>';
+        $('code', details).textContent = p.technical;
+        item.appendChild(details);
+      }
       list.appendChild(item);
     });
     if (!problems.length) toggleProblems(false);

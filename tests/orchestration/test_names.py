@@ -1,0 +1,54 @@
+"""Blocks and paths named as the designer names them, and compiler problems said plainly."""
+
+from __future__ import annotations
+
+from orchestration.bpmn.names import block_names, plain
+from tests import bpmn
+
+
+def two_unnamed_approvals() -> str:
+    return bpmn.definitions(
+        bpmn.start("start", name="Request"),
+        '<bpmn:userTask id="Activity_1x"/>',
+        '<bpmn:userTask id="Activity_0a"/>',
+        bpmn.gateway("Gateway_1g5k7yp", name="Approved?"),
+        *bpmn.chain("start", "Activity_1x", "Activity_0a", "Gateway_1g5k7yp"),
+    )
+
+
+def test_unnamed_blocks_are_named_by_their_place_and_named_ones_by_their_name() -> None:
+    names = block_names(two_unnamed_approvals())
+    # Without a drawing, document order decides which Approval is the first.
+    assert names["Activity_1x"] == "the first Approval"
+    assert names["Activity_0a"] == "the second Approval"
+    assert names["Gateway_1g5k7yp"] == "Decision “Approved?”"
+    assert names["start"] == "Start “Request”"
+    flow = next(k for k in names if names[k].startswith("the path from the first Approval"))
+    assert names[flow] == "the path from the first Approval to the second Approval"
+
+
+def test_the_drawing_orders_unnamed_blocks_left_to_right() -> None:
+    xml = two_unnamed_approvals().replace(
+        "</bpmn:definitions>",
+        '<bpmndi:BPMNDiagram xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" '
+        'xmlns:dc="http://www.omg.org/spec/DD/20100524/DC"><bpmndi:BPMNPlane bpmnElement="flow">'
+        '<bpmndi:BPMNShape bpmnElement="Activity_1x"><dc:Bounds x="500" y="0" width="100" height="80"/></bpmndi:BPMNShape>'
+        '<bpmndi:BPMNShape bpmnElement="Activity_0a"><dc:Bounds x="100" y="0" width="100" height="80"/></bpmndi:BPMNShape>'
+        "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram></bpmn:definitions>",
+    )
+    names = block_names(xml)
+    assert (names["Activity_0a"], names["Activity_1x"]) == ("the first Approval", "the second Approval")
+
+
+def test_a_compiler_message_loses_its_ids_and_file_format_words() -> None:
+    names = block_names(two_unnamed_approvals())
+    message = (
+        'has no default flow: mark the outgoing flow to take when no condition holds; '
+        'Approval (Activity_0a) and Decision "Approved?" (Gateway_1g5k7yp) set the variable'
+    )
+    assert plain(message, names) == (
+        "has no path taken otherwise: mark the path out to take when no condition holds; "
+        "the second Approval and Decision “Approved?” set the value"
+    )
+    assert plain("Approval (unknown_id) is odd", names) == "Approval (unknown_id) is odd"
+    assert plain("the workflow overflows", names) == "the workflow overflows"
