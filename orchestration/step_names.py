@@ -41,7 +41,7 @@ def step_titles(steps: Iterable[Step]) -> dict[int, str]:
         assert step.pk is not None
         if step.pk in titles:
             return titles[step.pk]
-        text = step.node_name or step.node_id
+        text = step.node_name or kind_label(step.kind)  # an unnamed block by what it is, never its id
         scope = by_id.get(step.scope_id) if step.scope_id is not None else None
         if step.loop_index is not None:
             items = (scope.input or {}).get("items") if scope is not None else None

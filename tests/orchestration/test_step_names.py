@@ -77,3 +77,8 @@ def test_a_deadline_that_fired_is_named_by_its_role_with_the_item_it_stopped() -
     assert (late.title, late.kind_label) == ("After 1 day", "Deadline")
     item = next(r for r in rows if r.step.node_id == "check" and r.step.loop_index == 0)
     assert item.title == "Check stock — item 1 of 3" and item.step.status == Step.Status.CANCELLED
+
+
+def test_an_unnamed_block_is_called_by_what_it_is_never_by_its_id() -> None:
+    merge = Step(pk=9, node_id="Gateway_merge_approval", node_name="", kind="exclusive")
+    assert step_titles([merge]) == {9: "Decision"}
