@@ -109,13 +109,40 @@
         });
       }
       ['connect', 'delete'].forEach((id) => { if (entries[id]) kept[id] = entries[id]; });
+      if (kept.delete) kept.delete = guardedDelete(kept.delete);
       if (kept.connect) kept.connect = Object.assign({}, kept.connect, { title: 'Connect to another block' });
       return kept;
     };
   };
   BusinessContextPad.prototype.getMultiElementContextPadEntries = function () {
-    return (entries) => (entries.delete ? { delete: entries.delete } : {});
+    return (entries) => (entries.delete ? { delete: guardedDelete(entries.delete) } : {});
   };
+
+  /**
+   * Deleting the block whose side panel holds changes not applied yet asks first: never a
+   * silent discard. True when the deletion may go on (the panel's changes are then dropped).
+   */
+  function mayDelete(elements) {
+    if (!window.BatonPanel || !window.BatonPanel.pending()) return true;
+    const form = document.querySelector('#designer-panel [data-testid="designer-panel-form"]');
+    const editingId = form && form.dataset.element;
+    if (!elements.some((element) => element.id === editingId)) return true;
+    if (!window.confirm('Delete this block? What you typed in its settings is not applied yet and would be lost.')) {
+      return false;
+    }
+    document.getElementById('designer-panel').innerHTML = ''; // gone with the block, as the person chose
+    return true;
+  }
+
+  /** A context pad "delete" entry that asks :func:`mayDelete` first. */
+  function guardedDelete(entry) {
+    const run = typeof entry.action === 'function' ? entry.action : entry.action.click;
+    return Object.assign({}, entry, {
+      action: {
+        click: (event, target) => { if (mayDelete([].concat(target))) run(event, target); },
+      },
+    });
+  }
 
   /** The "change element" menu stays empty (so bpmn-js does not offer it at all). */
   function NoReplaceMenu(popupMenu) {
@@ -454,19 +481,47 @@
     if (save.draft && config.savedAt) setState('saved', 'Saved · ' + time(config.savedAt));
 
     function updateHistoryButtons() {
-      $('[data-action="undo"]').disabled = !commandStack.canUndo();
+      // Typed but not applied counts: Undo applies it, then takes it back.
+      const typed = window.BatonPanel && window.BatonPanel.pending();
+      $('[data-action="undo"]').disabled = !commandStack.canUndo() && !typed;
       $('[data-action="redo"]').disabled = !commandStack.canRedo();
     }
-    $('[data-action="undo"]').addEventListener('click', () => { commandStack.undo(); canvas.focus(); });
-    $('[data-action="redo"]').addEventListener('click', () => { commandStack.redo(); canvas.focus(); });
+    /** Undo or redo; changes typed in the panel and not applied yet go into the diagram first (one
+        step), so Undo takes them back visibly and Redo brings them again: nothing typed is dropped. */
+    async function history(action) {
+      if (window.BatonPanel && window.BatonPanel.pending()) {
+        const applied = await window.BatonPanel.leave();
+        if (!applied) return; // refused: the panel shows why, with "Not applied yet"
+      }
+      commandStack[action]();
+    }
+    $('[data-action="undo"]').addEventListener('click', () => { history('undo').then(() => canvas.focus()); });
+    $('[data-action="redo"]').addEventListener('click', () => { history('redo').then(() => canvas.focus()); });
+    document.addEventListener('baton:pending', updateHistoryButtons);
+    // The canvas's own Ctrl+Z / Ctrl+Y go the same way.
+    const editorActions = modeler.get('editorActions', false);
+    if (editorActions) {
+      ['undo', 'redo'].forEach((name) => {
+        if (editorActions.isRegistered(name)) editorActions.unregister(name);
+        editorActions.register(name, () => history(name));
+      });
+    }
     // Ctrl+Z / Ctrl+Y also when the focus is on the page rather than the canvas.
     document.addEventListener('keydown', (event) => {
       if (event.defaultPrevented || !(event.ctrlKey || event.metaKey)) return;
       if (event.target !== document.body && !container.contains(event.target)) return;
       const key = event.key.toLowerCase();
-      if (key === 'z' && !event.shiftKey) { commandStack.undo(); event.preventDefault(); }
-      if (key === 'y' || (key === 'z' && event.shiftKey)) { commandStack.redo(); event.preventDefault(); }
+      if (key === 'z' && !event.shiftKey) { history('undo'); event.preventDefault(); }
+      if (key === 'y' || (key === 'z' && event.shiftKey)) { history('redo'); event.preventDefault(); }
     });
+    // Delete from the keyboard asks first too (see mayDelete).
+    if (editorActions && editorActions.isRegistered('removeSelection')) {
+      editorActions.unregister('removeSelection');
+      editorActions.register('removeSelection', () => {
+        const selected = modeler.get('selection').get().slice();
+        if (selected.length && mayDelete(selected)) modeler.get('modeling').removeElements(selected);
+      });
+    }
 
     function backup(xml) {
       try {

@@ -457,6 +457,7 @@
     const form = shown();
     const badge = form && form.closest('.baton-panel').querySelector('[data-testid="panel-unsaved"]');
     if (badge) badge.hidden = !pending(form);
+    document.dispatchEvent(new CustomEvent('baton:pending')); // the canvas's Undo counts typed changes
   }
 
   // After refresh() (registered above) has settled the form's own choices.
