@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "template_partials",
+    "simple_history",
     "orchestration",
     "approvals",
     "designer",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Who made a change, for the history of people, limits and connections (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into its lockout answer.
@@ -360,3 +363,24 @@ BATON_CONNECTOR_MODULES = [
 
 # A queue of one's own: several Baton test runs (or installations) can share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BATON_QUEUE", "baton")
+
+# --- People from identity providers (SCIM 2.0, django-scim2) ----------------
+# Identity providers call /scim/v2/ with a bearer token an administrator creates in the admin
+# (Approvals → Provisioning tokens); session sign-in is not accepted there.
+SCIM_SERVICE_PROVIDER = {
+    "NETLOC": os.environ.get("BATON_SCIM_NETLOC", "localhost"),
+    "SCHEME": "https",
+    "AUTHENTICATION_SCHEMES": [
+        {
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "A provisioning token created by an administrator in Baton's admin.",
+        }
+    ],
+    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="baton-scim"',
+    "USER_ADAPTER": "approvals.scim.PersonAdapter",
+    "GROUP_ADAPTER": "approvals.scim.QueueAdapter",
+    "USER_FILTER_PARSER": "approvals.scim.PersonFilter",
+    "GROUP_FILTER_PARSER": "approvals.scim.QueueFilter",
+    "GET_IS_AUTHENTICATED_PREDICATE": "approvals.scim.is_provisioning",
+}
