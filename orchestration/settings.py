@@ -380,7 +380,6 @@ SCIM_SERVICE_PROVIDER = {
     "WWW_AUTHENTICATE_HEADER": 'Bearer realm="baton-scim"',
     "USER_ADAPTER": "approvals.scim.PersonAdapter",
     "GROUP_ADAPTER": "approvals.scim.QueueAdapter",
-    "USER_FILTER_PARSER": "approvals.scim.PersonFilter",
-    "GROUP_FILTER_PARSER": "approvals.scim.QueueFilter",
+    "BASE_LOCATION_GETTER": "approvals.scim.base_location",
     "GET_IS_AUTHENTICATED_PREDICATE": "approvals.scim.is_provisioning",
 }
