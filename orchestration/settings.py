@@ -364,6 +364,10 @@ BATON_CONNECTOR_MODULES = [
 # A queue of one's own: several Baton test runs (or installations) can share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BATON_QUEUE", "baton")
 
+# History pages read only: a revert would skip the checks and events of the actions (and a connection's
+# history holds no secrets to restore).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
 # --- People from identity providers (SCIM 2.0, django-scim2) ----------------
 # Identity providers call /scim/v2/ with a bearer token an administrator creates in the admin
 # (Approvals → Provisioning tokens); session sign-in is not accepted there.
