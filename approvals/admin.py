@@ -23,8 +23,8 @@ from django.utils.safestring import mark_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, reassign_task, release_task
-from approvals.changes import person_changes
 from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, route
+from approvals.changes import person_changes
 from approvals.delegation import ABSENCE_FIELDS, absence_edited, absence_history
 from approvals.exchange import NoRate, base_currency
 from approvals.models import (
@@ -38,8 +38,8 @@ from approvals.models import (
     person,
 )
 from approvals.people import COLUMNS, ImportPlan, apply_plan, read_people
-from approvals.scim import create_provisioning_token
 from approvals.routing import FALLBACK_GROUP
+from approvals.scim import create_provisioning_token
 from orchestration import money as money_values
 from orchestration.engine import InvalidState
 from orchestration.models import WorkflowVersion
@@ -100,7 +100,9 @@ class _ReportingLines:
         if not rows:
             return "No changes recorded yet."
         head = mark_safe("<tr><th>When</th><th>Who</th><th>What</th><th>Why</th></tr>")
-        return format_html('<table class="person-changes"><thead>{}</thead><tbody>{}</tbody></table>', head, rows)
+        return format_html(
+            '<table class="person-changes"><thead>{}</thead><tbody>{}</tbody></table>', head, rows
+        )
 
 
 class ProfileInline(_ReportingLines, admin.StackedInline):
@@ -163,12 +165,20 @@ class PersonAdmin(UserAdmin):
         plan: ImportPlan | None = None
         if request.method == "POST" and form.is_valid():
             plan = read_people(
-                form.cleaned_data["content"], deactivate_missing=form.cleaned_data["deactivate_missing"], keep=request.user
+                form.cleaned_data["content"],
+                deactivate_missing=form.cleaned_data["deactivate_missing"],
+                keep=request.user,
             )
-            confirmed = "apply" in request.POST and form.cleaned_data["checksum"] == form.changes_checksum(plan)
+            confirmed = "apply" in request.POST and form.cleaned_data["checksum"] == form.changes_checksum(
+                plan
+            )
             if confirmed and plan.ok and plan.changes:
-                count = apply_plan(plan, actor=request.user, reason=f"HR import ({form.cleaned_data['name']})")
-                self.message_user(request, f"{count} change(s) made from {form.cleaned_data['name']}.", messages.SUCCESS)
+                count = apply_plan(
+                    plan, actor=request.user, reason=f"HR import ({form.cleaned_data['name']})"
+                )
+                self.message_user(
+                    request, f"{count} change(s) made from {form.cleaned_data['name']}.", messages.SUCCESS
+                )
                 return redirect("admin:auth_user_changelist")
             if "apply" in request.POST and plan.ok:
                 self.message_user(
@@ -507,7 +517,9 @@ class ApprovalTaskAdmin(admin.ModelAdmin):
 class ImportPeopleForm(forms.Form):
     """The HR file, then (on the preview) its text carried along so that confirming applies what was shown."""
 
-    file = forms.FileField(required=False, label="HR file (CSV)", help_text="The first line names the columns.")
+    file = forms.FileField(
+        required=False, label="HR file (CSV)", help_text="The first line names the columns."
+    )
     deactivate_missing = forms.BooleanField(
         required=False,
         label="Deactivate people not in the file",
@@ -561,7 +573,7 @@ class ProvisioningTokenAdmin(admin.ModelAdmin):
     fields = ("name", "active")
     readonly_fields = ("hint_shown", "created_by", "created_at", "last_used_at")
 
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["name", "active", *self.readonly_fields] if obj else ["name"]
 
     @admin.display(description="Token starts with")
@@ -576,7 +588,9 @@ class ProvisioningTokenAdmin(admin.ModelAdmin):
         obj.pk = token.pk
         obj.secret = secret  # type: ignore[attr-defined]  # shown once by response_add, never stored
 
-    def response_add(self, request: HttpRequest, obj: ProvisioningToken, post_url_continue: Any = None) -> HttpResponse:
+    def response_add(
+        self, request: HttpRequest, obj: ProvisioningToken, post_url_continue: Any = None
+    ) -> HttpResponse:
         # The token is on this page only: not in a message (kept in a cookie), never in the database.
         context = {
             **self.admin_site.each_context(request),

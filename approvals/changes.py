@@ -54,7 +54,9 @@ class Change:
 def person_changes(user: Any, limit: int = 100) -> list[Change]:
     """The changes to ``user``'s org chart entry, authority limits and absences, newest first."""
     profile_rows = list(
-        Profile.history.filter(user_id=user.pk).select_related("history_user").order_by("history_date", "history_id")
+        Profile.history.filter(user_id=user.pk)
+        .select_related("history_user")
+        .order_by("history_date", "history_id")
     )
     limit_rows = list(
         AuthorityLimit.history.filter(user_id=user.pk)
@@ -63,7 +65,10 @@ def person_changes(user: Any, limit: int = 100) -> list[Change]:
     )
     absences = list(absence_history(user).select_related("actor")[:limit])
     names = _names(
-        getattr(row, f"{name}_id") for row in profile_rows for name in _PEOPLE_FIELDS if getattr(row, f"{name}_id")
+        getattr(row, f"{name}_id")
+        for row in profile_rows
+        for name in _PEOPLE_FIELDS
+        if getattr(row, f"{name}_id")
     )
     changes = [*_profile_changes(profile_rows, names, absences), *_limit_changes(limit_rows)]
     changes += [Change(e.created_at, person(e.actor, "Baton"), e.message) for e in absences]

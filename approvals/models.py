@@ -224,7 +224,9 @@ class ProvisioningToken(models.Model):
     Changes made with it are recorded as made by its ``account``, a user who cannot sign in.
     """
 
-    name = models.CharField(max_length=100, unique=True, help_text="Which identity provider uses it, e.g. Okta.")
+    name = models.CharField(
+        max_length=100, unique=True, help_text="Which identity provider uses it, e.g. Okta."
+    )
     digest = models.CharField(max_length=64, unique=True, editable=False)
     hint = models.CharField(max_length=12, editable=False)
     account = models.OneToOneField(

@@ -139,7 +139,9 @@ def read_people(data: bytes | str, *, deactivate_missing: bool = False, keep: An
         if name is None and title.strip():
             plan.errors.append(LineError(1, f"column {position}", f"unknown column “{title.strip()}”."))
         if name is not None and name in names:
-            plan.errors.append(LineError(1, f"column {position}", f"the {LABELS[name]} column appears twice."))
+            plan.errors.append(
+                LineError(1, f"column {position}", f"the {LABELS[name]} column appears twice.")
+            )
         names.append(name)
     plan.columns = [n for n in names if n]
     if "username" not in plan.columns:
@@ -276,8 +278,8 @@ def _plan_changes(plan: ImportPlan, deactivate_missing: bool, keep: Any) -> None
         or row.values["username"]
         for row in plan.rows
     }
-    for name, user in people.items():
-        display.setdefault(name, person(user))
+    for name, manager in people.items():
+        display.setdefault(name, person(manager))
     limits = _current_limits(list(existing.values()))
     for row in plan.rows:
         values = row.values
@@ -288,7 +290,9 @@ def _plan_changes(plan: ImportPlan, deactivate_missing: bool, keep: Any) -> None
         who = person(user)
         for name in _USER_FIELDS:
             if name in plan.columns and getattr(user, name) != values[name]:
-                plan.changes.append(f"{who}: {LABELS[name]} {_shown(getattr(user, name))} → {_shown(values[name])}")
+                plan.changes.append(
+                    f"{who}: {LABELS[name]} {_shown(getattr(user, name))} → {_shown(values[name])}"
+                )
         if "active" in plan.columns and user.is_active != row.active:
             plan.changes.append(f"{who}: {'reactivate' if row.active else 'deactivate'}")
         profile = getattr(user, "profile", None)
@@ -319,7 +323,9 @@ def _plan_changes(plan: ImportPlan, deactivate_missing: bool, keep: Any) -> None
         if keep is not None:
             missing = missing.exclude(pk=keep.pk)
         plan.deactivate = list(missing)
-        plan.changes.extend(f"deactivate {u.username} ({person(u)}): not in the file" for u in plan.deactivate)
+        plan.changes.extend(
+            f"deactivate {u.username} ({person(u)}): not in the file" for u in plan.deactivate
+        )
 
 
 def _creation(row: _Row, columns: list[str], display: dict[str, str]) -> str:
@@ -331,7 +337,9 @@ def _creation(row: _Row, columns: list[str], display: dict[str, str]) -> str:
     if values.get("manager"):
         parts.append(f"manager {display.get(values['manager'], values['manager'])}")
     if row.limit is not None:
-        parts.append(f"limit {money(row.limit[0], row.limit[1])}" + (f" ({row.limit[2]})" if row.limit[2] else ""))
+        parts.append(
+            f"limit {money(row.limit[0], row.limit[1])}" + (f" ({row.limit[2]})" if row.limit[2] else "")
+        )
     if "active" in columns and not row.active:
         parts.append("inactive")
     return f"create user {values['username']}" + (f": {', '.join(parts)}" if parts else "")
@@ -386,7 +394,9 @@ def apply_plan(plan: ImportPlan, *, actor: Any = None, reason: str = "HR import"
                 user.is_active = row.active
             user.save()
             existing[user.username] = user
-        for user in users.filter(username__in=[r.values["manager"] for r in plan.rows if r.values.get("manager")]):
+        for user in users.filter(
+            username__in=[r.values["manager"] for r in plan.rows if r.values.get("manager")]
+        ):
             existing.setdefault(user.username, user)
         limits = _current_limits(list(existing.values()))
         for row in plan.rows:

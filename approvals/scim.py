@@ -21,7 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AnonymousUser, Group
+from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
@@ -170,7 +170,11 @@ class PersonAdapter(SCIMUser):
 
     @property
     def profile(self) -> Profile | None:
-        return Profile.objects.filter(user_id=self.obj.pk).select_related("manager").first() if self.obj.pk else None
+        return (
+            Profile.objects.filter(user_id=self.obj.pk).select_related("manager").first()
+            if self.obj.pk
+            else None
+        )
 
     @property
     def groups(self) -> list[dict[str, Any]]:
@@ -273,8 +277,8 @@ class PersonAdapter(SCIMUser):
         elif key in (f"{ENTERPRISE}:manager".lower(), "manager", f"{ENTERPRISE}:manager.value".lower()):
             self._profile_values["manager"] = self._manager(value)
         elif key == ENTERPRISE.lower():
-            for name, item in _dict(value, ENTERPRISE).items():
-                self._set(f"{ENTERPRISE}:{name}", item)
+            for attribute, item in _dict(value, ENTERPRISE).items():
+                self._set(f"{ENTERPRISE}:{attribute}", item)
         elif key in ("displayname", "name.formatted", "groups", "password", "schemas", "id", "meta"):
             pass  # derived, kept through Groups, or not Baton's to keep (people sign in through their IdP)
         else:
@@ -455,7 +459,7 @@ class _TokenOnly:
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         token = authenticate(request)
         # A signed-in admin's session is not a provisioning token.
-        request.user = token.account if token else AnonymousUser()  # type: ignore[assignment]
+        request.user = token.account if token else AnonymousUser()
         if token is None:
             error = exceptions.AuthorizationError("Give a provisioning token: Authorization: Bearer <token>.")
             response = HttpResponse(
@@ -463,7 +467,7 @@ class _TokenOnly:
             )
             response["WWW-Authenticate"] = 'Bearer realm="baton-scim"'
             return response
-        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc, no-any-return]
+        return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
     def load_body(self, body: bytes) -> Any:
         try:

@@ -127,4 +127,7 @@ def test_connection_history_never_holds_or_shows_the_secret_headers(admin_client
     assert connection.secret_token not in html
     detail = admin_client.get(f"/admin/orchestration/connection/{connection.pk}/history/{record.history_id}/")
     assert detail.status_code == 200
-    assert "SUPERSECRET" not in detail.content.decode() and connection.secret_token not in detail.content.decode()
+    assert (
+        "SUPERSECRET" not in detail.content.decode()
+        and connection.secret_token not in detail.content.decode()
+    )

@@ -61,7 +61,9 @@ def test_dry_run_lists_every_change_in_plain_words_and_changes_nothing(people, t
     assert "Max Manager: limit USD 2,000.00 → USD 5,000.00" in out
     assert "Max Manager: department “Marketing” → “Sales”" in out
     assert "Max Manager: email “old@example.com” → “max@example.com”" in out
-    assert "create user jdoe: Jane Doe, jdoe@example.com, Account executive in Sales, manager Max Manager" in out
+    assert (
+        "create user jdoe: Jane Doe, jdoe@example.com, Account executive in Sales, manager Max Manager" in out
+    )
     assert "Nothing was changed: run again with --apply." in out
     max_ = get_user_model().objects.get(username="max")
     assert max_.email == "old@example.com" and max_.profile.manager == people["dana"]
@@ -187,7 +189,9 @@ def test_upload_previews_the_changes_and_confirm_applies_them(admin_client, peop
     max_ = get_user_model().objects.get(username="max")
     assert max_.profile.manager == people["carl"]
     record = Profile.history.filter(user=max_).first()
-    assert record.history_user.username == "admin" and record.history_change_reason == "HR import (people.csv)"
+    assert (
+        record.history_user.username == "admin" and record.history_change_reason == "HR import (people.csv)"
+    )
     assert get_user_model().objects.filter(username="jdoe").exists()
 
 

@@ -69,7 +69,10 @@ def test_create_and_get_a_person_with_manager_and_department(idp):
         "00u1",
     )
     record = Profile.history.filter(user=user).first()
-    assert record.history_user == idp.token.account and record.history_change_reason == "Identity provider (SCIM)"
+    assert (
+        record.history_user == idp.token.account
+        and record.history_change_reason == "Identity provider (SCIM)"
+    )
 
     got = idp.get(f"/scim/v2/Users/{made['id']}").json()
     assert got["userName"] == "jdoe" and got["externalId"] == "00u1"
@@ -91,7 +94,9 @@ def test_patch_changes_the_manager_and_deactivates_without_deleting(idp):
         url,
         {
             "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": carl["id"]}}],
+            "Operations": [
+                {"op": "replace", "path": f"{ENTERPRISE}:manager", "value": {"value": carl["id"]}}
+            ],
         },
     )
     assert moved.status_code == 200, moved.content
@@ -126,16 +131,22 @@ def test_a_manager_loop_is_refused_with_400(idp):
 def test_groups_are_queues_with_members_added_and_removed(idp):
     ann = _create(idp, "ann")
     bob = _create(idp, "bob")
-    made = _send(idp, "post", "/scim/v2/Groups", {"displayName": "Finance", "members": [{"value": ann["id"]}]})
+    made = _send(
+        idp, "post", "/scim/v2/Groups", {"displayName": "Finance", "members": [{"value": ann["id"]}]}
+    )
     assert made.status_code == 201, made.content
     url = f"/scim/v2/Groups/{made.json()['id']}"
     finance = Group.objects.get(name="Finance")
     assert [u.username for u in finance.user_set.all()] == ["ann"]
 
-    added = _send(idp, "patch", url, {"Operations": [{"op": "add", "path": "members", "value": [{"value": bob["id"]}]}]})
+    added = _send(
+        idp, "patch", url, {"Operations": [{"op": "add", "path": "members", "value": [{"value": bob["id"]}]}]}
+    )
     assert added.status_code == 200
     assert {m["display"] for m in added.json()["members"]} == {"Ann Person", "Bob Person"}
-    removed = _send(idp, "patch", url, {"Operations": [{"op": "remove", "path": f'members[value eq "{ann["id"]}"]'}]})
+    removed = _send(
+        idp, "patch", url, {"Operations": [{"op": "remove", "path": f'members[value eq "{ann["id"]}"]'}]}
+    )
     assert removed.status_code == 200
     assert [u.username for u in finance.user_set.all()] == ["bob"]
     assert idp.get(f"/scim/v2/Users/{bob['id']}").json()["groups"][0]["display"] == "Finance"
