@@ -87,7 +87,7 @@ class _ReportingLines:
             or "—"
         )
 
-    @admin.display(description="Changes")
+    @admin.display(description="Who changed what")
     def changes(self, obj: Profile) -> str:
         """Who changed this person's manager, delegate, limits… and when, newest first."""
         if not obj.pk:

@@ -226,3 +226,25 @@ def test_unknown_ids_are_404_and_a_taken_username_is_409(idp):
     assert idp.get("/scim/v2/Users/999999").status_code == 404
     assert idp.get("/scim/v2/Groups/x y").status_code == 404
     assert _send(idp, "post", "/scim/v2/Users", {"userName": "jdoe"}).status_code == 409
+
+
+def test_an_administrator_creates_a_token_shown_once_and_it_works(admin_client):
+    page = admin_client.post("/admin/approvals/provisioningtoken/add/", {"name": "Entra ID"})
+
+    assert page.status_code == 200
+    assert "no-store" in page["Cache-Control"]
+    secret = page.context["secret"]
+    html = page.content.decode()
+    assert secret in html and "http://testserver/scim/v2/" in html
+    token = ProvisioningToken.objects.get(name="Entra ID")
+    assert secret not in (token.digest, token.hint) and secret.startswith(token.hint)
+    assert not token.account.is_active and not token.account.has_usable_password()
+    listed = admin_client.get("/admin/approvals/provisioningtoken/").content.decode()
+    assert secret not in listed and f"{token.hint}…" in listed
+
+    idp = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
+    config = idp.get("/scim/v2/ServiceProviderConfig")
+    assert config.status_code == 200
+    assert config.json()["authenticationSchemes"][0]["type"] == "oauthbearertoken"
+    token.refresh_from_db()
+    assert token.last_used_at is not None
