@@ -127,7 +127,14 @@ def read_people(data: bytes | str, *, deactivate_missing: bool = False, keep: An
     (never superusers, identity-provider accounts or ``keep``, the person importing).
     """
     plan = ImportPlan()
-    reader = csv.reader(io.StringIO(_text(data)))
+    text = _text(data)
+    if "\x00" in text:
+        plan.errors.append(LineError(1, "", "This is not a CSV file (it holds binary data): save it as CSV."))
+        return plan
+    first_line = text.split("\n", 1)[0]
+    # Spreadsheets set to a decimal comma save with semicolons; some HR systems export tabs.
+    delimiter = max([",", ";", "\t"], key=first_line.count)
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     try:
         header = next(reader)
     except (StopIteration, csv.Error):
@@ -173,6 +180,11 @@ def _check_row(row: _Row, errors: list[LineError]) -> _Row:
         errors.append(LineError(line, "username", "the username is empty."))
     elif len(values["username"]) > 150:
         errors.append(LineError(line, "username", "a username has at most 150 characters."))
+    else:
+        try:
+            get_user_model().username_validator(values["username"])
+        except ValidationError:
+            errors.append(LineError(line, "username", "use letters, digits and @ . + - _ only (no spaces)."))
     if values.get("email"):
         try:
             validate_email(values["email"])

@@ -45,6 +45,7 @@ __all__ = [
     "authenticate",
     "base_location",
     "create_provisioning_token",
+    "hidden_accounts",
     "is_provisioning",
     "urlpatterns",
 ]
@@ -115,6 +116,15 @@ def base_location(request: HttpRequest | None = None, *args: Any, **kwargs: Any)
     return request.build_absolute_uri("/")
 
 
+def hidden_accounts(model: Any) -> Any:
+    """django-scim2's exclude hook: identity providers' own accounts are not people to provision."""
+
+    def exclude(request: HttpRequest | None = None, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        return {"provisioning_token__isnull": False} if model is get_user_model() else {}
+
+    return exclude
+
+
 def _bad(message: str) -> exceptions.BadRequestError:
     return exceptions.BadRequestError(message, scim_type="invalidValue")
 
@@ -122,7 +132,7 @@ def _bad(message: str) -> exceptions.BadRequestError:
 def _text(value: Any, name: str, size: int) -> str:
     if value is None:
         return ""
-    if not isinstance(value, str):
+    if not isinstance(value, str) or "\x00" in value:
         raise _bad(f'"{name}" should be text.')
     if len(value) > size:
         raise _bad(f'"{name}" has at most {size} characters.')
@@ -253,6 +263,10 @@ class PersonAdapter(SCIMUser):
             username = _text(value, "userName", 150)
             if not username:
                 raise _bad('"userName" is required.')
+            try:
+                get_user_model().username_validator(username)
+            except ValidationError:
+                raise _bad('"userName" may hold letters, digits and @ . + - _ only.') from None
             user.username = username
         elif key == "name.givenname":
             user.first_name = _text(value, "name.givenName", 150)
@@ -467,6 +481,14 @@ class _TokenOnly:
             )
             response["WWW-Authenticate"] = 'Bearer realm="baton-scim"'
             return response
+        if "\x00" in request.get_full_path() or "%00" in request.get_full_path():
+            # PostgreSQL refuses NUL in text: a filter or id holding one is no query.
+            error = exceptions.BadRequestError(
+                "The address holds a NUL character.", scim_type="invalidFilter"
+            )
+            return HttpResponse(
+                json.dumps(error.to_dict()), content_type=constants.SCIM_CONTENT_TYPE, status=400
+            )
         return super().dispatch(request, *args, **kwargs)  # type: ignore[misc]
 
     def load_body(self, body: bytes) -> Any:

@@ -385,5 +385,6 @@ SCIM_SERVICE_PROVIDER = {
     "USER_ADAPTER": "approvals.scim.PersonAdapter",
     "GROUP_ADAPTER": "approvals.scim.QueueAdapter",
     "BASE_LOCATION_GETTER": "approvals.scim.base_location",
+    "GET_EXTRA_MODEL_EXCLUDE_KWARGS_GETTER": "approvals.scim.hidden_accounts",
     "GET_IS_AUTHENTICATED_PREDICATE": "approvals.scim.is_provisioning",
 }

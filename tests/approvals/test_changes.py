@@ -108,6 +108,18 @@ def test_a_delegate_changed_without_an_absence_event_is_listed_as_a_field_change
     assert "delegate nobody → Ivan Buyer" in [c.what for c in person_changes(max_manager)]
 
 
+def test_history_pages_of_profiles_and_limits_open(admin_client, max_manager):
+    profile = Profile.objects.get(user=max_manager)
+    limit = AuthorityLimit.objects.get(user=max_manager)
+
+    assert admin_client.get(f"/admin/approvals/profile/{profile.pk}/history/").status_code == 200
+    assert admin_client.get(f"/admin/approvals/authoritylimit/{limit.pk}/history/").status_code == 200
+    assert (
+        "Who changed what"
+        in admin_client.get(f"/admin/approvals/profile/{profile.pk}/change/").content.decode()
+    )
+
+
 def test_connection_history_never_holds_or_shows_the_secret_headers(admin_client):
     connection = Connection(name="erp-prod", base_url="https://erp.example.com")
     store_headers(connection, {"Authorization": "Bearer SUPERSECRET-123"})

@@ -95,8 +95,9 @@ def test_errors_name_the_line_and_column_and_nothing_is_changed(people, tmp_path
         "jdoe,max,100,XYZ,maybe\n"
         "dana,,abc,USD,\n"
         "jdoe,,,,\n"
+        "jane doe,,,,\n"
     )
-    with pytest.raises(CommandError, match="6 error"):
+    with pytest.raises(CommandError, match="7 error"):
         _run(_csv(tmp_path, text), "--apply")
     plan = read_people(text)
     messages = [str(e) for e in plan.errors]
@@ -107,6 +108,7 @@ def test_errors_name_the_line_and_column_and_nothing_is_changed(people, tmp_path
         "Line 3, limit currency: “XYZ” is not a currency code such as USD.",
         "Line 4, limit amount: “abc”: Enter an amount, such as 1250.50.",
         "Line 5, username: jdoe is on line 3 already.",
+        "Line 6, username: use letters, digits and @ . + - _ only (no spaces).",
     ]
     assert not get_user_model().objects.filter(username="jdoe").exists()
     assert Profile.objects.get(user=people["max"]).manager == people["dana"]
@@ -122,6 +124,25 @@ def test_a_manager_loop_through_the_database_is_refused_with_the_people_in_it(pe
     ]
     with pytest.raises(ValueError, match="nothing was changed"):
         apply_plan(plan)
+
+
+def test_semicolon_files_from_spreadsheets_are_read_like_commas(people):
+    plan = read_people("username;manager;limit amount;limit currency\nmax;carl;2500.50;USD\n")
+
+    assert plan.ok, plan.errors
+    assert plan.changes == [
+        "Max Manager: manager Dana Director → Carl CFO",
+        "Max Manager: limit USD 2,000.00 → USD 2,500.50",
+    ]
+
+
+@pytest.mark.parametrize(
+    "text", ["", "\n", "username\n", "username\n\x00\n", '"username\n', "\ufeffusername\nx\n"]
+)
+def test_odd_files_give_errors_or_plans_never_exceptions(text):
+    plan = read_people(text)
+
+    assert plan.ok or plan.errors
 
 
 def test_unknown_columns_and_a_missing_username_column_are_errors_of_line_1():

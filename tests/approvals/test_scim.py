@@ -80,6 +80,8 @@ def test_create_and_get_a_person_with_manager_and_department(idp):
     assert got[ENTERPRISE]["department"] == "Procurement"
     listed = idp.get('/scim/v2/Users?filter=userName eq "jdoe"').json()
     assert [r["userName"] for r in listed["Resources"]] == ["jdoe"]
+    everyone = idp.get("/scim/v2/Users").json()
+    assert sorted(r["userName"] for r in everyone["Resources"]) == ["admin", "dana", "jdoe"]
 
 
 def test_patch_changes_the_manager_and_deactivates_without_deleting(idp):
@@ -185,6 +187,8 @@ def test_no_or_a_wrong_or_revoked_token_is_401_and_a_session_is_not_enough(idp):
         {"userName": "x", ENTERPRISE: {"manager": {"value": "999999"}}},
         {"userName": "x", ENTERPRISE: []},
         {"userName": "x" * 200},
+        {"userName": "x\u0000y"},
+        {"userName": "x y"},
     ],
 )
 def test_malformed_users_are_400_with_a_scim_error(idp, body):
@@ -225,6 +229,8 @@ def test_unknown_ids_are_404_and_a_taken_username_is_409(idp):
     assert idp.get("/scim/v2/Users/abc").status_code == 404
     assert idp.get("/scim/v2/Users/999999").status_code == 404
     assert idp.get("/scim/v2/Groups/x y").status_code == 404
+    assert idp.get('/scim/v2/Users?filter=userName eq "a%00b"').status_code == 400
+    assert idp.get("/scim/v2/Users?filter=userName eq").status_code == 400
     assert _send(idp, "post", "/scim/v2/Users", {"userName": "jdoe"}).status_code == 409
 
 
