@@ -254,3 +254,34 @@ def test_an_administrator_creates_a_token_shown_once_and_it_works(admin_client):
     assert config.json()["authenticationSchemes"][0]["type"] == "oauthbearertoken"
     token.refresh_from_db()
     assert token.last_used_at is not None
+
+
+def test_put_replaces_a_person_and_groups_are_found_by_name(idp):
+    jdoe = _create(idp, "jdoe", title="Buyer")
+    url = f"/scim/v2/Users/{jdoe['id']}"
+
+    replaced = _send(
+        idp,
+        "put",
+        url,
+        {
+            "userName": "jane.doe@example.com",
+            "name": {"givenName": "Jane", "familyName": "Doe"},
+            "emails": [{"value": "other@example.com"}, {"value": "jane@example.com", "primary": True}],
+            "active": False,
+            ENTERPRISE: {"department": "Legal"},
+        },
+    )
+
+    assert replaced.status_code == 200, replaced.content
+    user = get_user_model().objects.get(pk=jdoe["id"])
+    assert (user.username, user.get_full_name(), user.email, user.is_active) == (
+        "jane.doe@example.com",
+        "Jane Doe",
+        "jane@example.com",
+        False,
+    )
+    assert (user.profile.department, user.profile.title) == ("Legal", "Buyer")
+    _send(idp, "post", "/scim/v2/Groups", {"displayName": "Legal"})
+    found = idp.get('/scim/v2/Groups?filter=displayName eq "Legal"').json()
+    assert [g["displayName"] for g in found["Resources"]] == ["Legal"]
