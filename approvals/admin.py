@@ -596,7 +596,7 @@ class ProvisioningTokenAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": f"Provisioning token for {obj.name}",
-            "token": obj,
+            "token": ProvisioningToken.objects.select_related("account").get(pk=obj.pk),
             "secret": getattr(obj, "secret", ""),
             "scim_url": request.build_absolute_uri("/scim/v2/"),
         }

@@ -61,3 +61,23 @@ def test_admin_previews_an_hr_file_applies_it_and_reads_the_changes_on_the_perso
     admin.set_viewport_size({"width": 390, "height": 844})
     screenshot(admin, "person-phone")
     changes.screenshot(path=str(SCREENSHOTS / "people-import--changes-phone.png"))
+
+
+def test_admin_creates_a_provisioning_token_and_sees_it_once(company: None, login, screenshot) -> None:
+    admin = login("admin")
+    admin.goto("/admin/approvals/provisioningtoken/add/")
+    admin.get_by_label("Name").fill("Okta")
+    admin.get_by_role("button", name="Save", exact=True).click()
+
+    expect(admin.locator("#provisioning-token")).to_contain_text("Give Okta this address and token")
+    expect(admin.locator("#provisioning-token")).to_contain_text("/scim/v2/")
+    expect(admin.locator("#provisioning-token")).to_contain_text("made by “Okta (identity provider)”")
+    secret = admin.locator("#token-secret").inner_text()
+    assert len(secret) > 30
+    screenshot(admin, "token-desktop")
+    admin.set_viewport_size({"width": 390, "height": 844})
+    screenshot(admin, "token-phone")
+
+    admin.get_by_role("link", name="Back to the provisioning tokens").click()
+    expect(admin.locator("#result_list")).to_contain_text("Okta")
+    assert secret not in admin.content()
