@@ -344,7 +344,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BATON_LOG_LEVEL", "INFO")},
     # django-axes announces itself in every process; its lockout messages (WARNING) stay.
-    "loggers": {"axes.apps": {"level": "WARNING"}},
+    # django-scim2 logs every SCIM request and response body at DEBUG: people's data stays out of debug logs.
+    "loggers": {"axes.apps": {"level": "WARNING"}, "django_scim": {"level": "INFO"}},
 }
 
 # Apps' REST endpoints: each module's register_routes(router) adds its routes under /api/.
