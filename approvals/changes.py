@@ -15,12 +15,22 @@ from django.contrib.auth import get_user_model
 
 from approvals.delegation import ABSENCE_FIELDS, absence_history
 from approvals.models import AuthorityLimit, Profile, money, person
+from orchestration.models import Event
 from orchestration.templatetags.moments import when
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-__all__ = ["Change", "person_changes"]
+__all__ = ["ACCOUNT_EVENT", "Change", "account_snapshot", "person_changes", "record_account_change"]
+
+# The history event an HR import or an identity provider writes when it changes a person's account.
+ACCOUNT_EVENT = "person.account"
+_ACCOUNT_FIELDS = {
+    "username": "username",
+    "email": "email",
+    "first_name": "first name",
+    "last_name": "last name",
+}
 
 _LABELS = {
     "manager": "manager",
@@ -51,6 +61,33 @@ class Change:
     why: str = ""
 
 
+def account_snapshot(user: Any) -> dict[str, Any]:
+    """The account fields :func:`record_account_change` compares, as they are now."""
+    return {name: getattr(user, name) for name in (*_ACCOUNT_FIELDS, "is_active")}
+
+
+def record_account_change(user: Any, before: dict[str, Any] | None, actor: Any, reason: str) -> None:
+    """Write what changed on ``user``'s account since ``before`` (``None``: just created) as a history event."""
+    if before is None:
+        parts = ["account created" + ("" if user.is_active else ", inactive")]
+    else:
+        parts = [
+            f"{label} {before[name] or '(blank)'} → {getattr(user, name) or '(blank)'}"
+            for name, label in _ACCOUNT_FIELDS.items()
+            if before[name] != getattr(user, name)
+        ]
+        if before["is_active"] != user.is_active:
+            parts.append("reactivated" if user.is_active else "deactivated")
+    if parts:
+        Event.objects.create(
+            kind=ACCOUNT_EVENT,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label="" if getattr(actor, "pk", None) else reason[:200],
+            message="; ".join(parts)[:500],
+            data={"user": user.pk, "reason": reason},
+        )
+
+
 def person_changes(user: Any, limit: int = 100) -> list[Change]:
     """The changes to ``user``'s org chart entry, authority limits and absences, newest first."""
     profile_rows = list(
@@ -72,6 +109,16 @@ def person_changes(user: Any, limit: int = 100) -> list[Change]:
     )
     changes = [*_profile_changes(profile_rows, names, absences), *_limit_changes(limit_rows)]
     changes += [Change(e.created_at, person(e.actor, "Baton"), e.message) for e in absences]
+    accounts = Event.objects.filter(kind=ACCOUNT_EVENT, data__user=user.pk).select_related("actor")
+    changes += [
+        Change(
+            e.created_at,
+            person(e.actor, e.actor_label),
+            e.message,
+            e.data.get("reason", "") if e.actor else "",
+        )
+        for e in accounts.order_by("-created_at", "-id")[:limit]
+    ]
     changes.sort(key=lambda change: change.at, reverse=True)
     return changes[:limit]
 

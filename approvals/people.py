@@ -24,6 +24,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
+from approvals.changes import account_snapshot, record_account_change
 from approvals.models import AuthorityLimit, Profile, money, person
 from orchestration import money as money_values
 
@@ -396,6 +397,7 @@ def apply_plan(plan: ImportPlan, *, actor: Any = None, reason: str = "HR import"
         for row in plan.rows:
             values = row.values
             user = existing.get(values["username"])
+            before = account_snapshot(user) if user is not None else None
             if user is None:
                 user = users.model(username=values["username"])
                 user.set_unusable_password()
@@ -404,7 +406,9 @@ def apply_plan(plan: ImportPlan, *, actor: Any = None, reason: str = "HR import"
                     setattr(user, name, values[name])
             if "active" in columns or user.pk is None:
                 user.is_active = row.active
-            user.save()
+            if before is None or before != account_snapshot(user):
+                user.save()
+                record_account_change(user, before, actor, reason)
             existing[user.username] = user
         for user in users.filter(
             username__in=[r.values["manager"] for r in plan.rows if r.values.get("manager")]
@@ -419,6 +423,7 @@ def apply_plan(plan: ImportPlan, *, actor: Any = None, reason: str = "HR import"
         for user in plan.deactivate:
             user.is_active = False
             user.save(update_fields=["is_active"])
+            record_account_change(user, {**account_snapshot(user), "is_active": True}, actor, reason)
     return len(plan.changes)
 
 

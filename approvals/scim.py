@@ -35,6 +35,7 @@ from django_scim import constants, exceptions, views
 from django_scim.adapters import SCIMGroup, SCIMUser
 from django_scim.filters import GroupFilterQuery, UserFilterQuery
 
+from approvals.changes import account_snapshot, record_account_change
 from approvals.models import Profile, ProvisioningToken, person
 
 __all__ = [
@@ -51,6 +52,8 @@ __all__ = [
 ]
 
 ENTERPRISE = constants.SchemaURI.ENTERPRISE_USER
+# Why, in the history of a person an identity provider changed.
+_REASON = "Identity provider (SCIM)"
 # last_used_at is written at most this often: an IdP syncing thousands of people needs no write per call.
 _TOUCH_EVERY = timedelta(minutes=1)
 
@@ -332,7 +335,10 @@ class PersonAdapter(SCIMUser):
     def save(self) -> None:
         """Save the person and their org chart entry, refusing a manager loop."""
         with transaction.atomic():
+            stored = get_user_model()._default_manager.filter(pk=self.obj.pk).first() if self.obj.pk else None
             self.obj.save()
+            before = account_snapshot(stored) if stored is not None else None
+            record_account_change(self.obj, before, self.request.user, _REASON)
             if not self._profile_values and Profile.objects.filter(user_id=self.obj.pk).exists():
                 return
             profile = Profile.objects.filter(user_id=self.obj.pk).first() or Profile(user=self.obj)
@@ -342,14 +348,18 @@ class PersonAdapter(SCIMUser):
                 profile.clean()
             except ValidationError as exc:
                 raise _bad(" ".join(exc.messages)) from None
-            profile._change_reason = "Identity provider (SCIM)"  # type: ignore[attr-defined]
+            profile._change_reason = _REASON  # type: ignore[attr-defined]
             profile.save()
             self._profile_values = {}
 
     def delete(self) -> None:
         # Baton never deletes people: their decisions and requests stay theirs.
-        self.obj.is_active = False
-        self.obj.save(update_fields=["is_active"])
+        if self.obj.is_active:
+            self.obj.is_active = False
+            self.obj.save(update_fields=["is_active"])
+            record_account_change(
+                self.obj, {**account_snapshot(self.obj), "is_active": True}, self.request.user, _REASON
+            )
 
     def handle_operations(self, operations: Any) -> None:
         """PATCH: add / replace set attributes, remove clears them; ``value`` without ``path`` sets each key."""

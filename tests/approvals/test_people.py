@@ -14,6 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.test import Client
 
+from approvals.changes import person_changes
 from approvals.models import AuthorityLimit, Profile
 from approvals.people import apply_plan, read_people
 
@@ -167,6 +168,8 @@ def test_deactivate_missing_deactivates_but_never_deletes_and_spares_superusers(
     assert "deactivate leaver (Lee Ver): not in the file" in out
     leaver = get_user_model().objects.get(username="leaver")
     assert not leaver.is_active
+    change = next(c for c in person_changes(leaver) if c.what == "deactivated")
+    assert change.who == "HR import (people.csv)"
     assert get_user_model().objects.get(username="root").is_active
 
 
@@ -213,6 +216,9 @@ def test_upload_previews_the_changes_and_confirm_applies_them(admin_client, peop
     assert (
         record.history_user.username == "admin" and record.history_change_reason == "HR import (people.csv)"
     )
+    whats = {(c.who, c.what, c.why) for c in person_changes(max_)}
+    assert ("admin", "email old@example.com → max@example.com", "HR import (people.csv)") in whats
+    assert ("admin", "manager Dana Director → Carl CFO", "HR import (people.csv)") in whats
     assert get_user_model().objects.filter(username="jdoe").exists()
 
 

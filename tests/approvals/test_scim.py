@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.test import Client
 
+from approvals.changes import person_changes
 from approvals.models import Profile, ProvisioningToken
 from approvals.scim import create_provisioning_token
 
@@ -112,6 +113,10 @@ def test_patch_changes_the_manager_and_deactivates_without_deleting(idp):
     gone = idp.delete(url)
     assert gone.status_code == 204
     assert get_user_model().objects.filter(pk=jdoe["id"], is_active=False).exists()
+    whats = [(c.who, c.what) for c in person_changes(get_user_model().objects.get(pk=jdoe["id"]))]
+    assert ("Okta (identity provider)", "deactivated") in whats
+    assert ("Okta (identity provider)", "manager Dana Person → Carl Person") in whats
+    assert ("Okta (identity provider)", "account created") in whats
 
 
 def test_a_manager_loop_is_refused_with_400(idp):
