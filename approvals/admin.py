@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 from django import forms
@@ -13,14 +14,17 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import Group
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from simple_history.admin import SimpleHistoryAdmin
 
 from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, reassign_task, release_task
 from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, route
+from approvals.changes import person_changes
 from approvals.delegation import ABSENCE_FIELDS, absence_edited, absence_history
 from approvals.exchange import NoRate, base_currency
 from approvals.models import (
@@ -29,10 +33,13 @@ from approvals.models import (
     ExchangeRate,
     FinalApprovers,
     Profile,
+    ProvisioningToken,
     money,
     person,
 )
+from approvals.people import COLUMNS, ImportPlan, apply_plan, read_people
 from approvals.routing import FALLBACK_GROUP
+from approvals.scim import create_provisioning_token
 from orchestration import money as money_values
 from orchestration.engine import InvalidState
 from orchestration.models import WorkflowVersion
@@ -80,6 +87,23 @@ class _ReportingLines:
             or "—"
         )
 
+    @admin.display(description="Who changed what")
+    def changes(self, obj: Profile) -> str:
+        """Who changed this person's manager, delegate, limits… and when, newest first."""
+        if not obj.pk:
+            return "—"
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((when(c.at), c.who, c.what, c.why) for c in person_changes(obj.user)),
+        )
+        if not rows:
+            return "No changes recorded yet."
+        head = mark_safe("<tr><th>When</th><th>Who</th><th>What</th><th>Why</th></tr>")
+        return format_html(
+            '<table class="person-changes"><thead>{}</thead><tbody>{}</tbody></table>', head, rows
+        )
+
 
 class ProfileInline(_ReportingLines, admin.StackedInline):
     """The org chart entry of a user, edited on the user's page."""
@@ -89,7 +113,7 @@ class ProfileInline(_ReportingLines, admin.StackedInline):
     can_delete = False
     verbose_name_plural = "Org chart"
     autocomplete_fields = ("manager", "delegate")
-    readonly_fields = ("manager_chain", "direct_reports", "absence_history")
+    readonly_fields = ("manager_chain", "direct_reports", "absence_history", "changes")
     fieldsets = (
         (None, {"fields": ("title", "department", "cost_centre")}),
         ("Reporting", {"fields": ("manager", "manager_chain", "direct_reports")}),
@@ -97,6 +121,7 @@ class ProfileInline(_ReportingLines, admin.StackedInline):
             "Out of office",
             {"fields": ("out_of_office_from", "out_of_office_to", "delegate", "absence_history")},
         ),
+        ("Changes", {"fields": ("changes",)}),
     )
 
 
@@ -124,6 +149,51 @@ class PersonAdmin(UserAdmin):
         "profile__cost_centre",
     )
     list_select_related = ("profile", "profile__manager")
+    change_list_template = "admin/auth/user/people_change_list.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        upload = path(
+            "import/", self.admin_site.admin_view(self.import_people), name="approvals_import_people"
+        )
+        return [upload, *super().get_urls()]
+
+    def import_people(self, request: HttpRequest) -> HttpResponse:
+        """Upload an HR file, preview every change it makes, confirm: the command's dry run and --apply."""
+        if not request.user.has_perm("approvals.import_people"):
+            raise PermissionDenied
+        form = ImportPeopleForm(request.POST or None, request.FILES or None)
+        plan: ImportPlan | None = None
+        if request.method == "POST" and form.is_valid():
+            plan = read_people(
+                form.cleaned_data["content"],
+                deactivate_missing=form.cleaned_data["deactivate_missing"],
+                keep=request.user,
+            )
+            confirmed = "apply" in request.POST and form.cleaned_data["checksum"] == form.changes_checksum(
+                plan
+            )
+            if confirmed and plan.ok and plan.changes:
+                count = apply_plan(
+                    plan, actor=request.user, reason=f"HR import ({form.cleaned_data['name']})"
+                )
+                self.message_user(
+                    request, f"{count} change(s) made from {form.cleaned_data['name']}.", messages.SUCCESS
+                )
+                return redirect("admin:auth_user_changelist")
+            if "apply" in request.POST and plan.ok:
+                self.message_user(
+                    request, "People changed since the preview: check the changes again.", messages.WARNING
+                )
+            form = ImportPeopleForm.preview(form, plan)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Import people from HR",
+            "form": form,
+            "plan": plan,
+            "columns": [name.replace("_", " ") for name in COLUMNS],
+        }
+        return TemplateResponse(request, "admin/approvals/import_people.html", context)
 
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         super().save_formset(request, form, formset, change)
@@ -152,7 +222,7 @@ class PersonAdmin(UserAdmin):
 
 
 @admin.register(Profile)
-class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
+class ProfileAdmin(_ReportingLines, SimpleHistoryAdmin):
     """The org chart as a list: who reports to whom, who is away and who stands in."""
 
     list_display = (
@@ -169,7 +239,7 @@ class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
     search_fields = ("user__username", "user__first_name", "user__last_name", "title", "department")
     list_select_related = ("user", "manager", "delegate")
     autocomplete_fields = ("user", "manager", "delegate")
-    readonly_fields = ("manager_chain", "direct_reports", "absence_history")
+    readonly_fields = ("manager_chain", "direct_reports", "absence_history", "changes")
 
     def save_model(self, request: HttpRequest, obj: Profile, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
@@ -207,7 +277,7 @@ class WhoCanApproveForm(forms.Form):
 
 
 @admin.register(AuthorityLimit)
-class AuthorityLimitAdmin(admin.ModelAdmin):
+class AuthorityLimitAdmin(SimpleHistoryAdmin):
     """Who may approve how much: per person or per group, per currency and category, with dates."""
 
     change_list_template = "admin/approvals/authoritylimit/change_list.html"
@@ -442,3 +512,94 @@ class ApprovalTaskAdmin(admin.ModelAdmin):
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }
         return TemplateResponse(request, "admin/approvals/approvaltask/reassign.html", context)
+
+
+class ImportPeopleForm(forms.Form):
+    """The HR file, then (on the preview) its text carried along so that confirming applies what was shown."""
+
+    file = forms.FileField(
+        required=False, label="HR file (CSV)", help_text="The first line names the columns."
+    )
+    deactivate_missing = forms.BooleanField(
+        required=False,
+        label="Deactivate people not in the file",
+        help_text="Never superusers or you. Nobody is deleted.",
+    )
+    content = forms.CharField(required=False, widget=forms.HiddenInput)
+    name = forms.CharField(required=False, widget=forms.HiddenInput)
+    checksum = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    MAX_BYTES = 5 * 1024 * 1024
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        upload = data.get("file")
+        if upload is not None:
+            if upload.size > self.MAX_BYTES:
+                raise forms.ValidationError("The file is over 5 MB: that is not an org chart export.")
+            raw = upload.read()
+            try:
+                data["content"] = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                data["content"] = raw.decode("cp1252", errors="replace")
+            data["name"] = upload.name[:200]
+        elif not data.get("content"):
+            raise forms.ValidationError("Choose the CSV file exported by HR.")
+        return data
+
+    @staticmethod
+    def changes_checksum(plan: ImportPlan) -> str:
+        return hashlib.sha256("\n".join(plan.changes).encode()).hexdigest()
+
+    @classmethod
+    def preview(cls, form: ImportPeopleForm, plan: ImportPlan) -> ImportPeopleForm:
+        """A form carrying the file read by ``form`` and the changes ``plan`` shows, for the confirmation."""
+        data = form.cleaned_data
+        return cls(
+            initial={
+                "content": data["content"],
+                "name": data["name"],
+                "deactivate_missing": data["deactivate_missing"],
+                "checksum": cls.changes_checksum(plan),
+            }
+        )
+
+
+@admin.register(ProvisioningToken)
+class ProvisioningTokenAdmin(admin.ModelAdmin):
+    """Tokens identity providers provision people with (SCIM); the token is shown once, when created."""
+
+    list_display = ("name", "hint_shown", "active", "created_by", "created_at", "last_used_at")
+    fields = ("name", "active")
+    readonly_fields = ("hint_shown", "created_by", "created_at", "last_used_at")
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["name", "active", *self.readonly_fields] if obj else ["name"]
+
+    @admin.display(description="Token starts with")
+    def hint_shown(self, obj: ProvisioningToken) -> str:
+        return f"{obj.hint}…"
+
+    def save_model(self, request: HttpRequest, obj: ProvisioningToken, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, secret = create_provisioning_token(obj.name, request.user)
+        obj.pk = token.pk
+        obj.secret = secret  # type: ignore[attr-defined]  # shown once by response_add, never stored
+
+    def response_add(
+        self, request: HttpRequest, obj: ProvisioningToken, post_url_continue: Any = None
+    ) -> HttpResponse:
+        # The token is on this page only: not in a message (kept in a cookie), never in the database.
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Provisioning token for {obj.name}",
+            "token": ProvisioningToken.objects.select_related("account").get(pk=obj.pk),
+            "secret": getattr(obj, "secret", ""),
+            "scim_url": request.build_absolute_uri("/scim/v2/"),
+        }
+        response = TemplateResponse(request, "admin/approvals/provisioning_token_created.html", context)
+        response["Cache-Control"] = "no-store"
+        return response

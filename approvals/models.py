@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from simple_history.models import HistoricalRecords
 
 from orchestration import money as money_values
 from orchestration.engine.blocks.start import request_summary
@@ -85,8 +86,13 @@ class Profile(models.Model):
         related_name="delegating_profiles",
         help_text="Receives this person's approval tasks while they are out of office.",
     )
+    # The identity provider's id for this person (SCIM externalId); blank for people kept by hand.
+    external_id = models.CharField(max_length=200, blank=True, editable=False)
+    # Every change to manager, delegate, department…: who, when, old → new (the person's admin page lists them).
+    history = HistoricalRecords(excluded_fields=["external_id"])
 
     class Meta:
+        permissions = [("import_people", "Can import people from an HR file")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(out_of_office_from__isnull=True)
@@ -171,6 +177,7 @@ class AuthorityLimit(models.Model):
     )
     valid_from = models.DateField(null=True, blank=True)
     valid_to = models.DateField(null=True, blank=True)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["currency", "-amount"]
@@ -211,6 +218,32 @@ class AuthorityLimit(models.Model):
                 money_values.check_minor_units(self.amount, self.currency)
         except money_values.MoneyError as exc:
             raise ValidationError({"amount": str(exc)}) from None
+
+
+class ProvisioningToken(models.Model):
+    """A bearer token an identity provider (Okta, Entra ID…) provisions people with over SCIM.
+
+    Only a hash of the token is kept; its first characters (``hint``) tell tokens apart.
+    Changes made with it are recorded as made by its ``account``, a user who cannot sign in.
+    """
+
+    name = models.CharField(
+        max_length=100, unique=True, help_text="Which identity provider uses it, e.g. Okta."
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    hint = models.CharField(max_length=12, editable=False)
+    account = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, editable=False, related_name="provisioning_token"
+    )
+    active = models.BooleanField(default=True, help_text="Untick to refuse the token from now on.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, editable=False, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class ExchangeRate(models.Model):

@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
+from simple_history.admin import SimpleHistoryAdmin
 
 from orchestration.connections import store_headers
 from orchestration.engine import InvalidState, cancel_instance, retry_incident
@@ -169,7 +170,9 @@ class ConnectionForm(forms.ModelForm):
 
 
 @admin.register(Connection)
-class ConnectionAdmin(admin.ModelAdmin):
+class ConnectionAdmin(SimpleHistoryAdmin):
+    """Connections, with their history of changes (the encrypted secrets are not kept in it)."""
+
     form = ConnectionForm
     list_display = ("name", "label", "base_url", "header_names", "updated_at", "updated_by")
     search_fields = ("name", "label", "base_url")

@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 class WorkflowQuerySet(models.QuerySet["Workflow"]):
@@ -493,6 +494,8 @@ class Connection(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The encrypted secrets are never copied into history: its pages and diffs could show them.
+    history = HistoricalRecords(excluded_fields=["secret_token"])
 
     class Meta:
         ordering = ["name"]

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "guardian",
     "django_htmx",
     "template_partials",
+    "simple_history",
     "orchestration",
     "approvals",
     "designer",
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Who made a change, for the history of people, limits and connections (django-simple-history).
+    "simple_history.middleware.HistoryRequestMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into its lockout answer.
@@ -343,7 +346,8 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("BATON_LOG_LEVEL", "INFO")},
     # django-axes announces itself in every process; its lockout messages (WARNING) stay.
-    "loggers": {"axes.apps": {"level": "WARNING"}},
+    # django-scim2 logs every SCIM request and response body at DEBUG: people's data stays out of debug logs.
+    "loggers": {"axes.apps": {"level": "WARNING"}, "django_scim": {"level": "INFO"}},
 }
 
 # Apps' REST endpoints: each module's register_routes(router) adds its routes under /api/.
@@ -362,3 +366,28 @@ BATON_CONNECTOR_MODULES = [
 
 # A queue of one's own: several Baton test runs (or installations) can share one Redis.
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("BATON_QUEUE", "baton")
+
+# History pages read only: a revert would skip the checks and events of the actions (and a connection's
+# history holds no secrets to restore).
+SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# --- People from identity providers (SCIM 2.0, django-scim2) ----------------
+# Identity providers call /scim/v2/ with a bearer token an administrator creates in the admin
+# (Approvals → Provisioning tokens); session sign-in is not accepted there.
+SCIM_SERVICE_PROVIDER = {
+    "NETLOC": os.environ.get("BATON_SCIM_NETLOC", "localhost"),
+    "SCHEME": "https",
+    "AUTHENTICATION_SCHEMES": [
+        {
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "A provisioning token created by an administrator in Baton's admin.",
+        }
+    ],
+    "WWW_AUTHENTICATE_HEADER": 'Bearer realm="baton-scim"',
+    "USER_ADAPTER": "approvals.scim.PersonAdapter",
+    "GROUP_ADAPTER": "approvals.scim.QueueAdapter",
+    "BASE_LOCATION_GETTER": "approvals.scim.base_location",
+    "GET_EXTRA_MODEL_EXCLUDE_KWARGS_GETTER": "approvals.scim.hidden_accounts",
+    "GET_IS_AUTHENTICATED_PREDICATE": "approvals.scim.is_provisioning",
+}

@@ -21,6 +21,7 @@ urlpatterns = [
     path("designer/", include("designer.urls")),
     path("operations/", include("orchestration.ops.urls")),
     path("metrics", scrape, name="metrics"),
+    path("scim/v2/", include(("approvals.scim", "scim"))),
     path("", include("approvals.urls")),
 ]
 
