@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from orchestration.api.auth import ObtainToken
+from orchestration.attachments import download
 from orchestration.ops.metrics import scrape
 from orchestration.webhooks import receive_webhook
 
@@ -21,6 +22,7 @@ urlpatterns = [
     path("designer/", include("designer.urls")),
     path("operations/", include("orchestration.ops.urls")),
     path("metrics", scrape, name="metrics"),
+    path("files/<uuid:attachment_id>/", download, name="attachment"),
     path("", include("approvals.urls")),
 ]
 
