@@ -51,6 +51,7 @@ from orchestration.engine import (
     InvalidState,
     StartDataError,
     cancel_instance,
+    human,
     start_instance,
 )
 from orchestration.models import Event, Incident, ProcessInstance, Workflow
@@ -470,8 +471,10 @@ def start(request: AuthenticatedRequest, key: str) -> HttpResponse:
     fields = history.start_fields(cast("Graph", version.graph))
     form = StartForm(fields, request.POST or None)
     files_form = AttachmentsForm(request.POST or None, request.FILES or None)
-    # Both checked, so a wrong file and a missing field show together.
-    if request.method == "POST" and all([form.is_valid(), files_form.is_valid()]):
+    files_ok = request.method == "POST" and files_form.is_valid()
+    if request.method == "POST" and form.is_valid() and not files_ok:
+        _check_fields(form, cast("Graph", version.graph))  # a wrong file and a missing field show together
+    elif request.method == "POST" and form.is_valid():
         try:
             instance = start_instance(
                 version,
@@ -491,6 +494,14 @@ def start(request: AuthenticatedRequest, key: str) -> HttpResponse:
     status = 400 if form.errors or files_form.errors else 200
     context = {"workflow": workflow, "form": form, "files_form": files_form}
     return render(request, "approvals/start.html", context, status=status)
+
+
+def _check_fields(form: StartForm, graph: Graph) -> None:
+    """The engine's errors on the fields, without starting anything."""
+    try:
+        human.check_start_data(graph["nodes"][human.start_node_for(graph, "manual")], form.data_for_engine())
+    except StartDataError as exc:
+        _engine_errors_onto(form, exc)
 
 
 def _attach(request: AuthenticatedRequest, instance: ProcessInstance, files_form: AttachmentsForm) -> None:

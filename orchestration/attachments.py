@@ -21,6 +21,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import transaction
 from django.http import FileResponse, Http404, HttpRequest
+from django.template.defaultfilters import filesizeformat
 
 from orchestration.models import Attachment, Event, ProcessInstance
 
@@ -70,9 +71,13 @@ class AttachmentRefused(ValueError):
 class Limits:
     """The limits in force (from settings), in the words the form shows."""
 
-    max_bytes: int
+    max_mb: float
     max_files: int
     types: tuple[str, ...]
+
+    @property
+    def max_bytes(self) -> int:
+        return int(self.max_mb * 1024 * 1024)
 
     @property
     def accept(self) -> str:
@@ -82,16 +87,15 @@ class Limits:
     @property
     def described(self) -> str:
         """ "Up to 5 files, 10 MB each: PDF, PNG, JPG…"."""
-        size = self.max_bytes / (1024 * 1024)
         kinds = ", ".join(kind.upper() for kind in self.types)
-        return f"Up to {self.max_files} files, {size:g} MB each: {kinds}."
+        return f"Up to {self.max_files} files, {self.max_mb:g} MB each: {kinds}."
 
 
 def limits() -> Limits:
     """The limits from settings (read each time: tests and deployments change them)."""
     types = tuple(kind for kind in settings.BATON_ATTACHMENT_TYPES if kind in KINDS)
     return Limits(
-        max_bytes=int(settings.BATON_ATTACHMENT_MAX_MB * 1024 * 1024),
+        max_mb=settings.BATON_ATTACHMENT_MAX_MB,
         max_files=settings.BATON_ATTACHMENT_MAX_FILES,
         types=types,
     )
@@ -107,7 +111,7 @@ def safe_name(name: str) -> str:
     stem, dot, suffix = kept.rpartition(".")
     if not dot:
         stem, suffix = kept, ""
-    stem = stem[: 150 - len(suffix)].rstrip() or "attachment"
+    stem = stem[: 149 - len(suffix)].rstrip() or "attachment"
     return f"{stem}.{suffix}" if suffix else stem
 
 
@@ -182,8 +186,7 @@ def check_files(files: Sequence[UploadedFile], *, already: int = 0) -> None:
             raise AttachmentRefused(f"{name}: files of this type are not accepted. {rules.described}")
         if (upload.size or 0) > rules.max_bytes:
             raise AttachmentRefused(
-                f"{name} is {(upload.size or 0) / (1024 * 1024):.1f} MB; "
-                f"the most is {rules.max_bytes / (1024 * 1024):g} MB per file."
+                f"{name} is {filesizeformat(upload.size)}; the most is {rules.max_mb:g} MB per file."
             )
         if not upload.size:
             raise AttachmentRefused(f"{name} is empty.")
