@@ -186,7 +186,7 @@ def check_files(files: Sequence[UploadedFile], *, already: int = 0) -> None:
             raise AttachmentRefused(f"{name}: files of this type are not accepted. {rules.described}")
         if (upload.size or 0) > rules.max_bytes:
             raise AttachmentRefused(
-                f"{name} is {filesizeformat(upload.size)}; the most is {rules.max_mb:g} MB per file."
+                f"{name} is {filesizeformat(upload.size or 0)}; the most is {rules.max_mb:g} MB per file."
             )
         if not upload.size:
             raise AttachmentRefused(f"{name} is empty.")
