@@ -160,7 +160,7 @@ class ForwardForm(forms.Form):
         self.fields["reason"].widget.attrs["class"] = "form-control"
 
 
-class _MultipleFileInput(forms.ClearableFileInput):
+class _MultipleFileInput(forms.FileInput):
     allow_multiple_selected = True
 
 
