@@ -185,6 +185,7 @@ def test_the_requester_and_the_approver_download_and_everyone_else_gets_404(org,
         assert response["Content-Disposition"].startswith("attachment;")
         assert 'filename="Quote final.pdf"' in response["Content-Disposition"]
         assert response["X-Content-Type-Options"] == "nosniff"
+        assert "sandbox" in response["Content-Security-Policy"]
 
     stranger = get_user_model().objects.create_user("stranger")
     assert _web(stranger).get(url).status_code == 404
