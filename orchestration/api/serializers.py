@@ -210,6 +210,24 @@ class StartSerializer(serializers.Serializer[None]):
     business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
+class StartWithFilesSerializer(serializers.Serializer[None]):
+    """A start as multipart: the start data as JSON text in ``data``, files as parts named ``file``."""
+
+    data = serializers.JSONField(  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
+        binary=True,
+        required=False,
+        default=dict,
+        help_text='The start form\'s fields as JSON text: `{"item": "Desk"}`.',
+    )
+    business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    file = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+    def validate_data(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Give the fields as a JSON object, such as {"item": "Desk"}.')
+        return value
+
+
 class StepSerializer(serializers.ModelSerializer[Step]):
     """One visit of a token to a block; a waiting Approval lists who may decide it."""
 

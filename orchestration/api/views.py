@@ -44,7 +44,7 @@ from orchestration.api.filters import IncidentFilter, InstanceFilter
 from orchestration.api.parsers import JSONParser
 from orchestration.api.permissions import WorkflowPermission
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, REFUSED, conflict, signed_in
-from orchestration.attachments import AttachmentRefused, attach_files, file_response
+from orchestration.attachments import AttachmentRefused, attach_files, check_files, file_response
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.bpmn.parse import read_text
 from orchestration.definitions import (
@@ -395,7 +395,11 @@ class WorkflowViewSet(
 
     @extend_schema(
         summary="Start an instance of the published version",
-        request=s.StartSerializer,
+        description=(
+            "JSON, or multipart with the start data as JSON text in `data` and files as parts "
+            "named `file` (attachment limits apply: a refusal is a 400 naming `file`, and nothing starts)."
+        ),
+        request={"application/json": s.StartSerializer, "multipart/form-data": s.StartWithFilesSerializer},
         responses={
             201: s.InstanceDetailSerializer,
             400: OpenApiResponse(description='Start data errors by field: `{"data": {field: [messages]}}`.'),
@@ -408,8 +412,14 @@ class WorkflowViewSet(
     def start(self, request: Request, key: str) -> Response:
         """Start the published version with the start form's data."""
         workflow = self.get_object()
-        body = s.StartSerializer(data=request.data)
+        multipart = (request.content_type or "").startswith("multipart/")
+        body = (s.StartWithFilesSerializer if multipart else s.StartSerializer)(data=request.data)
         body.is_valid(raise_exception=True)
+        files = body.validated_data.get("file", [])
+        try:
+            check_files(files)
+        except AttachmentRefused as exc:
+            raise ValidationError({"file": [str(exc)]}) from None
         version = workflow.published_version
         if version is None:
             return conflict(f"{workflow.name} has no published version.")
@@ -426,7 +436,10 @@ class WorkflowViewSet(
             return Response({"data": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except InvalidState as exc:
             return conflict(str(exc))
-        return Response(s.InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
+        if files:  # checked above; the request may be decided already: the files belong to it
+            attach_files(instance, files, signed_in(request), while_open=False)
+        data = s.InstanceDetailSerializer(instance, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Rotate the webhook secret",

@@ -362,3 +362,34 @@ def test_the_operations_instance_page_lists_the_files(org, requests):
     assert page.status_code == 200 and b"quote.pdf" in page.content
     made = instance.attachments.get()
     assert _web(operator).get(f"/files/{made.id}/").status_code == 200
+
+
+def test_api_multipart_start_attaches_files_or_starts_nothing(org, purchase):
+    import json
+
+    api = _api(org["employee"])
+    url = "/api/workflows/buy/start/"
+    data = json.dumps({"item": "Laptop", "amount": "5000", "currency": "USD"})
+
+    refused = api.post(url, {"data": data, "file": [pdf("quote.pdf", b"<svg/>")]}, format="multipart")
+    assert refused.status_code == 400
+    assert refused.json() == {"file": ["quote.pdf is not a PDF: its content is something else."]}
+    broken = api.post(url, {"data": "{not json", "file": [pdf()]}, format="multipart")
+    assert broken.status_code == 400 and "data" in broken.json()
+    listed = api.post(url, {"data": "[1, 2]"}, format="multipart")
+    assert listed.status_code == 400 and "data" in listed.json()
+    assert not ProcessInstance.objects.exists()
+
+    started = api.post(url, {"data": data, "business_key": "PO-7", "file": [pdf()]}, format="multipart")
+
+    assert started.status_code == 201, started.json()
+    body = started.json()
+    assert body["business_key"] == "PO-7" and body["variables"]["item"] == "Laptop"
+    assert [f["name"] for f in body["attachments"]] == ["quote.pdf"]
+    assert api.get(body["attachments"][0]["download"]).status_code == 200
+    assert (
+        api.post(
+            url, {"data": {"item": "Desk", "amount": "10", "currency": "USD"}}, format="json"
+        ).status_code
+        == 201
+    )
