@@ -32,6 +32,10 @@ def test_employee_attaches_a_pdf_and_the_manager_downloads_it_from_the_task(
         "invoice.pdf is not a PDF: its content is something else."
     )
     expect(employee.get_by_label("Item")).to_have_value("Standing desk")  # what was typed stays
+    expect(employee.get_by_test_id("form-errors")).to_contain_text("choose them again")
+    employee.set_viewport_size({"width": 390, "height": 844})
+    assert employee.evaluate("document.documentElement.scrollWidth") <= 390
+    screenshot(employee, "start-form-file-refused-phone")
     employee.get_by_label("Attachments (optional)").set_input_files([str(quote)])
     employee.get_by_role("button", name="Submit request").click()
     expect(employee.get_by_role("alert").filter(has_text="Your request was submitted")).to_be_visible()
