@@ -26,6 +26,7 @@ from approvals.actions import OUTCOMES, InvalidDecision, TaskAlreadyDecided, Tas
 from approvals.models import ApprovalTask
 from orchestration.api.filters import FilterSet
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
+from orchestration.api.serializers import AttachmentSerializer
 from orchestration.engine import InvalidState
 
 # --- shapes -------------------------------------------------------------------------
@@ -77,6 +78,7 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
         read_only=True,
         help_text="Whose task it is while the assignee decides it for them (out of office, forwarded).",
     )
+    attachments = AttachmentSerializer(source="instance.attachments", many=True, read_only=True)
 
     class Meta:
         model = ApprovalTask
@@ -100,6 +102,7 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
             "decided_at",
             "due_at",
             "created_at",
+            "attachments",
         ]
         read_only_fields = fields
 
@@ -146,7 +149,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             "candidate_group",
             "decided_by",
             "on_behalf_of",
-        )
+        ).prefetch_related("instance__attachments__uploaded_by")
 
     @extend_schema(
         summary="Decide a task",

@@ -25,8 +25,8 @@ from django.utils import timezone
 
 from approvals.access import approvals_on
 from approvals.chain import resolve_approver
-from approvals.models import ApprovalTask, Profile, person
-from approvals.notifications import notify_on_commit
+from approvals.models import ApprovalTask, Profile, person, task_holder
+from approvals.notifications import notify_on_commit, notify_returned_on_commit
 from orchestration.engine.human import locked_run
 from orchestration.models import Event
 from orchestration.templatetags.moments import when
@@ -211,7 +211,11 @@ def _away_on(on_date: datetime.date, prefix: str) -> Q:
 def hand_over_open_tasks(on_date: datetime.date | None = None, *, people: list[Any] | None = None) -> int:
     """Move open tasks of people away on ``on_date`` to their delegates, and give back those of people back.
 
-    A task a delegate holds follows a change of delegate too.
+    A task a delegate holds follows a change of delegate too. A group-queue task its
+    holder claimed goes back to the group's queue when the holder is away: it is the
+    group's work, the other members are there to take it, and the holder's delegate
+    may not be one of them (it does not come back to the holder on their return).
+    Each person whose tasks came back gets one email listing them.
 
     A moved task keeps its level and authority: the delegate decides on behalf of
     the person away (``on_behalf_of``), never on their own request (the task stays
@@ -229,20 +233,37 @@ def hand_over_open_tasks(on_date: datetime.date | None = None, *, people: list[A
         ~_away_on(on_date, "on_behalf_of__profile__")
         | ~Q(assignee_id=F("on_behalf_of__profile__delegate_id"))
     )
+    claimed = ApprovalTask.objects.filter(
+        status=ApprovalTask.Status.OPEN,
+        kind=ApprovalTask.Kind.DECISION,
+        candidate_group__isnull=False,
+        assignee__isnull=False,
+    ).filter(_away_on(on_date, "assignee__profile__"))
     if people is not None:
         to_move = to_move.filter(assignee_id__in=people)
         to_return = to_return.filter(Q(on_behalf_of_id__in=people) | Q(assignee_id__in=people))
+        claimed = claimed.filter(assignee_id__in=people)
     moved = 0
+    returned: dict[Any, list[int]] = {}
     for task_id, instance_id in [
         *to_move.values_list("id", "instance_id"),
         *to_return.values_list("id", "instance_id"),
     ]:
-        moved += _hand_over(task_id, instance_id, on_date)
+        outcome = _hand_over(task_id, instance_id, on_date)
+        if outcome is not None:
+            moved += 1
+            if outcome[0] == "task.returned":
+                returned.setdefault(outcome[1], []).append(task_id)
+    for task_id, instance_id in claimed.values_list("id", "instance_id"):
+        moved += _back_to_queue(task_id, instance_id, on_date)
+    for owner_id, task_ids in returned.items():
+        with transaction.atomic():
+            notify_returned_on_commit(owner_id, task_ids)
     return moved
 
 
-def _hand_over(task_id: int, instance_id: Any, on_date: datetime.date) -> int:
-    """Give one open task to whoever should hold it on ``on_date``; 1 when it moved."""
+def _hand_over(task_id: int, instance_id: Any, on_date: datetime.date) -> tuple[str, Any] | None:
+    """Give one open task to whoever should hold it on ``on_date``: the event kind and new holder's id, if it moved."""
     with locked_run(instance_id) as run:
         task = (
             ApprovalTask.objects.select_for_update(of=("self",))
@@ -251,13 +272,13 @@ def _hand_over(task_id: int, instance_id: Any, on_date: datetime.date) -> int:
             .first()
         )
         if task is None or task.assignee is None:
-            return 0  # decided meanwhile
+            return None  # decided meanwhile
         owner = task.on_behalf_of if task.delegated and task.on_behalf_of else task.assignee
         approver, why = resolve_approver(owner, on_date)
         if approver.pk == task.assignee_id or approver.pk == run.instance.initiator_id:
-            return 0
+            return None
         if any(t.decided_by_id == approver.pk for t in approvals_on([task.step])):
-            return 0  # four eyes: they approved this request already, so it stays
+            return None  # four eyes: they approved this request already, so it stays
         before = task.assignee
         task.assignee = approver
         task.on_behalf_of = owner if approver.pk != owner.pk else None
@@ -278,7 +299,34 @@ def _hand_over(task_id: int, instance_id: Any, on_date: datetime.date) -> int:
             message[:500],
             data={"task": task.id, "from": before.get_username(), "to": approver.get_username()},
         )
-        notify_on_commit("assigned", task)
+        if task.delegated:  # one email for all that come back: see hand_over_open_tasks
+            notify_on_commit("assigned", task)
+    return kind, approver.pk
+
+
+def _back_to_queue(task_id: int, instance_id: Any, on_date: datetime.date) -> int:
+    """Put a claimed group task whose holder is away on ``on_date`` back in its queue; 1 when it moved."""
+    with locked_run(instance_id) as run:
+        task = (
+            ApprovalTask.objects.select_for_update(of=("self",))
+            .select_related("assignee", "candidate_group")
+            .filter(id=task_id, status=ApprovalTask.Status.OPEN, candidate_group__isnull=False)
+            .first()
+        )
+        if task is None or task.assignee is None:
+            return 0  # decided or released meanwhile
+        profile = Profile.objects.filter(user=task.assignee).first()
+        if profile is None or profile.delegate_id is None or not profile.is_out_of_office(on_date):
+            return 0  # back in the office since the sweep listed it
+        holder = task.assignee
+        task.assignee = None
+        task.lock_version += 1
+        task.save(update_fields=["assignee", "lock_version"])
+        message = (
+            f"{task.name} back in {task_holder(task)}: {person(holder)}, who had taken it, is out of office"
+        )
+        run.event("task.released", message[:500], data={"task": task.id, "from": holder.get_username()})
+        notify_on_commit("assigned", task)  # the group's members learn it is free to take
     return 1
 
 

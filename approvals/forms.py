@@ -9,6 +9,7 @@ from django import forms
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
 from approvals.delegation import active_users
 from approvals.models import person
+from orchestration import attachments
 from orchestration.engine.human import max_length_of
 
 if TYPE_CHECKING:
@@ -157,3 +158,42 @@ class ForwardForm(forms.Form):
         self.fields["to"].queryset = active_users(exclude=user)  # type: ignore[attr-defined]
         self.fields["to"].widget.attrs["class"] = "form-select"
         self.fields["reason"].widget.attrs["class"] = "form-control"
+
+
+class _MultipleFileInput(forms.FileInput):
+    allow_multiple_selected = True
+
+
+class _FilesField(forms.FileField):
+    """Several files from one input; each is checked by ``orchestration.attachments``."""
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, list | tuple) else [data]
+        return [super(_FilesField, self).clean(upload, initial) for upload in files if upload]
+
+
+class AttachmentsForm(forms.Form):
+    """Optional files beside a start or resubmission form (prefixed: a workflow's own field may be "files").
+
+    ``already``: files the request holds, counted against the limit.
+    """
+
+    def __init__(self, *args: Any, already: int = 0, **kwargs: Any) -> None:
+        kwargs.setdefault("prefix", "attach")
+        super().__init__(*args, **kwargs)
+        self.already = already
+        rules = attachments.limits()
+        self.fields["files"] = _FilesField(
+            label="Attachments (optional)",
+            required=False,
+            help_text=f"Quotes, invoices, specifications. {rules.described}",
+            widget=_MultipleFileInput(attrs={"accept": rules.accept, "multiple": True}),
+        )
+
+    def clean_files(self) -> list[Any]:
+        files: list[Any] = self.cleaned_data.get("files") or []
+        try:
+            attachments.check_files(files, already=self.already)
+        except attachments.AttachmentRefused as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return files

@@ -29,6 +29,7 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "task.escalated": ("bi-arrow-up-circle", "info"),
     "task.changes_requested": ("bi-pencil-square", "info"),
     "request.resubmitted": ("bi-arrow-repeat", "info"),
+    "attachment.added": ("bi-paperclip", "info"),
     "task.due": ("bi-alarm", "bad"),
     "task.reminder": ("bi-bell", "info"),
     "task.escalated_on_timeout": ("bi-alarm", "bad"),

@@ -32,8 +32,10 @@ __all__ = [
     "TaskSummary",
     "notify_cancelled_on_commit",
     "notify_on_commit",
+    "notify_returned_on_commit",
     "recipients",
     "send_cancelled_email",
+    "send_returned_email",
     "send_task_emails",
     "summary",
 ]
@@ -43,6 +45,7 @@ Kind = Literal["assigned", "reminder", "escalated", "sent_back"]
 # The Celery tasks (approvals.tasks) the outbox runs to send them.
 SEND_TASK_EMAILS = "approvals.send_task_emails"
 SEND_CANCELLED_EMAIL = "approvals.send_cancelled_email"
+SEND_RETURNED_EMAIL = "approvals.send_returned_email"
 
 _SUBJECTS: dict[str, str] = {
     "assigned": "Approval needed",
@@ -166,6 +169,35 @@ def send_cancelled_email(instance_id: str, by: str, reason: str) -> int:
         get_connection().send_messages([_message(subject, "approvals/email/cancelled", context, requester)])
         or 0
     )
+
+
+def notify_returned_on_commit(user_id: Any, task_ids: list[int]) -> None:
+    """Tell ``user_id``, back from out of office, in one email that tasks ``task_ids`` are back with them."""
+    human.send_on_commit(SEND_RETURNED_EMAIL, [user_id, list(task_ids)])
+
+
+def send_returned_email(user_id: Any, task_ids: list[int]) -> int:
+    """ "3 requests are back in your inbox": those of ``task_ids`` still open and theirs; 0 or 1 sent."""
+    user = get_user_model()._default_manager.filter(pk=user_id, is_active=True).first()
+    if user is None or not _email_of(user):
+        return 0
+    tasks = list(
+        ApprovalTask.objects.select_related("instance__workflow", "instance__initiator", "requester")
+        .filter(pk__in=task_ids, status=ApprovalTask.Status.OPEN, assignee=user)
+        .order_by("created_at", "id")
+    )
+    if not tasks:
+        return 0  # decided (or moved on) before the email went
+    base = str(settings.BATON_BASE_URL).rstrip("/")
+    count = f"{len(tasks)} request{'s are' if len(tasks) > 1 else ' is'}"
+    context = {
+        "recipient": person(user),
+        "count": count,
+        "tasks": [(summary(task), f"{base}{reverse('approvals:task', args=[task.pk])}") for task in tasks],
+        "inbox_url": f"{base}{reverse('approvals:inbox')}",
+    }
+    message = _message(f"{count} back in your inbox", "approvals/email/returned", context, user)
+    return get_connection().send_messages([message]) or 0
 
 
 def _load(task_id: int) -> ApprovalTask | None:

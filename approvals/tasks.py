@@ -6,9 +6,11 @@ from celery import shared_task
 
 from approvals.notifications import (
     SEND_CANCELLED_EMAIL,
+    SEND_RETURNED_EMAIL,
     SEND_TASK_EMAILS,
     Kind,
     send_cancelled_email,
+    send_returned_email,
     send_task_emails,
 )
 
@@ -26,3 +28,9 @@ def send_task_emails_task(kind: Kind, task_id: int, previous_id: int | None = No
 def send_cancelled_email_task(instance_id: str, by: str, reason: str) -> int:
     """Tell a requester someone else cancelled their request (see :func:`approvals.notifications.send_cancelled_email`)."""
     return send_cancelled_email(instance_id, by, reason)
+
+
+@shared_task(name=SEND_RETURNED_EMAIL)
+def send_returned_email_task(user_id: int, task_ids: list[int]) -> int:
+    """Tell someone back from out of office which tasks came back (see :func:`approvals.notifications.send_returned_email`)."""
+    return send_returned_email(user_id, task_ids)

@@ -42,14 +42,16 @@ from approvals.delegation import (
     set_out_of_office,
 )
 from approvals.filters import SORTS, InboxFilter
-from approvals.forms import DecisionForm, ForwardForm, OutOfOfficeForm, StartForm
+from approvals.forms import AttachmentsForm, DecisionForm, ForwardForm, OutOfOfficeForm, StartForm
 from approvals.models import ApprovalTask, Profile, person, request_title
 from orchestration.access import can_cancel, can_operate, visible_instances
+from orchestration.attachments import AttachmentRefused, attach_files
 from orchestration.engine import (
     REQUEST_INLINE_BLOCKS,
     InvalidState,
     StartDataError,
     cancel_instance,
+    human,
     start_instance,
 )
 from orchestration.models import Event, Incident, ProcessInstance, Workflow
@@ -468,7 +470,11 @@ def start(request: AuthenticatedRequest, key: str) -> HttpResponse:
         raise Http404("This workflow has no published version.")
     fields = history.start_fields(cast("Graph", version.graph))
     form = StartForm(fields, request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    files_form = AttachmentsForm(request.POST or None, request.FILES or None)
+    files_ok = request.method == "POST" and files_form.is_valid()
+    if request.method == "POST" and form.is_valid() and not files_ok:
+        _check_fields(form, cast("Graph", version.graph))  # a wrong file and a missing field show together
+    elif request.method == "POST" and form.is_valid():
         try:
             instance = start_instance(
                 version,
@@ -482,10 +488,28 @@ def start(request: AuthenticatedRequest, key: str) -> HttpResponse:
         except InvalidState as exc:
             form.add_error(None, str(exc))
         else:
+            _attach(request, instance, files_form)
             messages.success(request, f"Your request was submitted: {workflow.name}.")
             return redirect("approvals:request", instance_id=instance.id)
-    status = 400 if form.errors else 200
-    return render(request, "approvals/start.html", {"workflow": workflow, "form": form}, status=status)
+    status = 400 if form.errors or files_form.errors else 200
+    context = {"workflow": workflow, "form": form, "files_form": files_form}
+    return render(request, "approvals/start.html", context, status=status)
+
+
+def _check_fields(form: StartForm, graph: Graph) -> None:
+    """The engine's errors on the fields, without starting anything."""
+    try:
+        human.check_start_data(graph["nodes"][human.start_node_for(graph, "manual")], form.data_for_engine())
+    except StartDataError as exc:
+        _engine_errors_onto(form, exc)
+
+
+def _attach(request: AuthenticatedRequest, instance: ProcessInstance, files_form: AttachmentsForm) -> None:
+    """Keep the checked files on the request just submitted (it may already be decided: they belong to it)."""
+    try:
+        attach_files(instance, files_form.cleaned_data["files"], request.user, while_open=False)
+    except AttachmentRefused as exc:  # another upload filled the request meanwhile
+        messages.warning(request, f"The request was sent without its files: {exc}")
 
 
 # --- my requests -----------------------------------------------------------------------------
@@ -571,6 +595,7 @@ def _request_cards(
         events = _events(instance)
     return {
         "data": answers,
+        "attachments": list(instance.attachments.select_related("uploaded_by")),
         "recorded": recorded,
         "timeline": history.timeline(events, graph, technical=_operates(user, instance)),
     }
@@ -596,7 +621,10 @@ def _may_cancel(user: Any, instance: ProcessInstance) -> bool:
 
 @login_required
 def request_detail(
-    request: HttpRequest, instance_id: Any, resubmit_form: StartForm | None = None
+    request: HttpRequest,
+    instance_id: Any,
+    resubmit_form: StartForm | None = None,
+    files_form: AttachmentsForm | None = None,
 ) -> HttpResponse:
     """A request as its requester (or an approver, or an operator) sees it: state, data, chain, timeline."""
     instance = _instance_for(request.user, instance_id)
@@ -616,6 +644,8 @@ def request_detail(
         fields = history.start_fields(graph)
         values = {f["name"]: _as_typed(instance.variables.get(f["name"])) for f in fields}
         resubmit_form = StartForm(fields, initial=values)
+    if sent_back is not None and files_form is None:
+        files_form = AttachmentsForm()
     return render(
         request,
         "approvals/request_detail.html",
@@ -633,8 +663,9 @@ def request_detail(
             "live": instance.status == ProcessInstance.Status.RUNNING and sent_back is None,
             "sent_back": sent_back,
             "resubmit_form": resubmit_form,
+            "files_form": files_form,
         },
-        status=400 if resubmit_form is not None and resubmit_form.errors else 200,
+        status=400 if (resubmit_form and resubmit_form.errors) or (files_form and files_form.errors) else 200,
     )
 
 
@@ -669,7 +700,8 @@ def resubmit(request: AuthenticatedRequest, instance_id: Any) -> HttpResponse:
         messages.warning(request, "This request is not waiting for your changes.")
         return redirect("approvals:request", instance_id=instance.id)
     form = StartForm(history.start_fields(_graph(instance)), request.POST)
-    if form.is_valid():
+    files_form = AttachmentsForm(request.POST, request.FILES, already=instance.attachments.count())
+    if all([form.is_valid(), files_form.is_valid()]):
         try:
             resubmit_request(task.id, request.user, form.data_for_engine())
         except StartDataError as exc:
@@ -678,9 +710,10 @@ def resubmit(request: AuthenticatedRequest, instance_id: Any) -> HttpResponse:
             messages.warning(request, str(exc))
             return redirect("approvals:request", instance_id=instance.id)
         else:
+            _attach(request, instance, files_form)
             messages.success(request, "Your changes were sent; the approval starts again.")
             return redirect("approvals:request", instance_id=instance.id)
-    return request_detail(request, instance_id, resubmit_form=form)
+    return request_detail(request, instance_id, resubmit_form=form, files_form=files_form)
 
 
 # --- signed links from emails ----------------------------------------------------------------

@@ -18,6 +18,7 @@ from guardian.shortcuts import get_objects_for_user
 
 from orchestration.engine import human
 from orchestration.models import (
+    Attachment,
     Incident,
     MessageSubscription,
     ProcessInstance,
@@ -134,6 +135,27 @@ def access_operated_instance(user: AbstractBaseUser, instance_id: Any) -> Proces
             f"You need the operate permission on {instance.workflow.name}.",
         )
     return instance
+
+
+def visible_attachment(user: AbstractBaseUser, attachment_id: Any) -> Attachment:
+    """The file ``attachment_id`` if ``user`` may see its request, else Http404 (its existence does not leak)."""
+    try:
+        pk = uuid.UUID(str(attachment_id))
+    except ValueError:
+        raise Http404("No such file.") from None
+    attachment = Attachment.objects.filter(pk=pk, instance__in=visible_instances(user).values("pk")).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    return attachment
+
+
+def can_attach(user: AbstractBaseUser, instance: ProcessInstance) -> bool:
+    """The requester may add files to their own request while it is open."""
+    return (
+        instance.status == ProcessInstance.Status.RUNNING
+        and instance.initiator_id is not None
+        and instance.initiator_id == user.pk
+    )
 
 
 def visible_incidents(user: AbstractBaseUser) -> QuerySet[Incident]:

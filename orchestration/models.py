@@ -502,3 +502,34 @@ class Connection(models.Model):
 
     def __str__(self) -> str:
         return self.label or self.name
+
+
+def _attachment_path(attachment: Attachment, filename: str) -> str:
+    """Where the file is kept: the request's id and the attachment's, never a name someone typed."""
+    return f"attachments/{attachment.instance_id}/{attachment.id}"
+
+
+class Attachment(models.Model):
+    """A file a requester attached to a request (a quote, an invoice), kept through Django's storage API.
+
+    Written only by :mod:`orchestration.attachments`, which checks size, count and
+    type (by the content, not the name) and records each upload in the history.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    instance = models.ForeignKey(ProcessInstance, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to=_attachment_path, max_length=200)
+    name = models.CharField(max_length=200, help_text="The file's name as uploaded, made safe for downloads.")
+    content_type = models.CharField(max_length=120, help_text="The type read from the content.")
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        indexes = [models.Index(fields=["instance", "uploaded_at"], name="attachment_instance_time")]
+
+    def __str__(self) -> str:
+        return self.name

@@ -182,6 +182,40 @@ VENDOR_STATIC = {
 }
 STATICFILES_DIRS = [BASE_DIR / "static", *VENDOR_STATIC.items()]
 
+# --- Attachments (files on requests) ---------------------------------------------
+# Kept through Django's storage API: local files under the var dir unless BATON_S3_BUCKET names an
+# S3-compatible bucket (needs `pip install "django-storages[s3]"`; see README "Attachments").
+# Never served from a public URL: Baton checks who may see the request on every download.
+MEDIA_ROOT = VAR_DIR / "files"
+if os.environ.get("BATON_S3_BUCKET"):
+    _FILE_STORAGE = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": os.environ["BATON_S3_BUCKET"],
+            "endpoint_url": os.environ.get("BATON_S3_ENDPOINT_URL") or None,
+            "region_name": os.environ.get("BATON_S3_REGION") or None,
+            "location": os.environ.get("BATON_S3_PREFIX", "baton"),
+            "default_acl": "private",
+            "file_overwrite": False,
+        },
+    }
+else:
+    _FILE_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+STORAGES = {
+    "default": _FILE_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Per file, per request, and the kinds accepted (checked by content: orchestration/attachments.py).
+BATON_ATTACHMENT_MAX_MB = float(os.environ.get("BATON_ATTACHMENT_MAX_MB", "10"))
+BATON_ATTACHMENT_MAX_FILES = int(os.environ.get("BATON_ATTACHMENT_MAX_FILES", "5"))
+BATON_ATTACHMENT_TYPES = [
+    kind.strip().lower()
+    for kind in os.environ.get(
+        "BATON_ATTACHMENT_TYPES", "pdf,png,jpg,jpeg,gif,webp,docx,xlsx,pptx,doc,xls,ppt,odt,ods,odp,csv,txt"
+    ).split(",")
+    if kind.strip()
+]
+
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"

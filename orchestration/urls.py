@@ -6,6 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from orchestration.api.auth import ObtainToken
+from orchestration.attachments import download
 from orchestration.ops.metrics import scrape
 from orchestration.webhooks import receive_webhook
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("operations/", include("orchestration.ops.urls")),
     path("metrics", scrape, name="metrics"),
     path("scim/v2/", include(("approvals.scim", "scim"))),
+    path("files/<uuid:attachment_id>/", download, name="attachment"),
     path("", include("approvals.urls")),
 ]
 

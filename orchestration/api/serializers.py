@@ -11,11 +11,12 @@ from typing import Any
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.reverse import reverse
 
 from orchestration.bpmn.compiler import Problem
 from orchestration.bpmn.parse import MAX_SIZE
 from orchestration.engine.human import provider
-from orchestration.models import Event, Incident, ProcessInstance, Step, Workflow, WorkflowVersion
+from orchestration.models import Attachment, Event, Incident, ProcessInstance, Step, Workflow, WorkflowVersion
 
 # --- problems and drafts ----------------------------------------------------------
 
@@ -209,6 +210,24 @@ class StartSerializer(serializers.Serializer[None]):
     business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
 
+class StartWithFilesSerializer(serializers.Serializer[None]):
+    """A start as multipart: the start data as JSON text in ``data``, files as parts named ``file``."""
+
+    data = serializers.JSONField(  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
+        binary=True,
+        required=False,
+        default=dict,
+        help_text='The start form\'s fields as JSON text: `{"item": "Desk"}`.',
+    )
+    business_key = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+    file = serializers.ListField(child=serializers.FileField(), required=False, default=list)
+
+    def validate_data(self, value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError('Give the fields as a JSON object, such as {"item": "Desk"}.')
+        return value
+
+
 class StepSerializer(serializers.ModelSerializer[Step]):
     """One visit of a token to a block; a waiting Approval lists who may decide it."""
 
@@ -261,6 +280,33 @@ class EventSerializer(serializers.ModelSerializer[Event]):
         read_only_fields = fields
 
 
+class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
+    """A file on a request; ``download`` answers only to people who may see the request."""
+
+    uploaded_by: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True
+    )
+    download = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Attachment
+        fields = ["id", "name", "content_type", "size", "uploaded_by", "uploaded_at", "download"]
+        read_only_fields = fields
+
+    def get_download(self, attachment: Attachment) -> str:
+        return reverse(
+            "instance-attachment-file",
+            kwargs={"pk": attachment.instance_id, "attachment_id": attachment.id},
+            request=self.context.get("request"),
+        )
+
+
+class AttachmentUploadSerializer(serializers.Serializer[None]):
+    """One or more files, as multipart parts named ``file``."""
+
+    file = serializers.ListField(child=serializers.FileField(), allow_empty=False)
+
+
 class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
     """A process instance as listed."""
 
@@ -303,9 +349,10 @@ class InstanceDetailSerializer(InstanceSerializer):
     status = _InstanceStatusField(choices=ProcessInstance.Status.choices, read_only=True)
     steps = StepSerializer(many=True, read_only=True)
     history = EventSerializer(source="events", many=True, read_only=True)
+    attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta(InstanceSerializer.Meta):
-        fields = [*InstanceSerializer.Meta.fields, "variables", "steps", "history"]
+        fields = [*InstanceSerializer.Meta.fields, "variables", "steps", "history", "attachments"]
         read_only_fields = fields
 
 

@@ -8,10 +8,12 @@ endpoints live with approvals (``approvals/api.py``).
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from xml.sax.saxutils import escape
 
 from django.db.models import QuerySet
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -28,6 +30,7 @@ from rest_framework.views import APIView
 
 from orchestration.access import (
     access_workflow,
+    can_attach,
     can_cancel,
     can_operate,
     has_workflow_perm,
@@ -41,6 +44,7 @@ from orchestration.api.filters import IncidentFilter, InstanceFilter
 from orchestration.api.parsers import JSONParser
 from orchestration.api.permissions import WorkflowPermission
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, REFUSED, conflict, signed_in
+from orchestration.attachments import AttachmentRefused, attach_files, check_files, file_response
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.bpmn.parse import read_text
 from orchestration.definitions import (
@@ -391,7 +395,11 @@ class WorkflowViewSet(
 
     @extend_schema(
         summary="Start an instance of the published version",
-        request=s.StartSerializer,
+        description=(
+            "JSON, or multipart with the start data as JSON text in `data` and files as parts "
+            "named `file` (attachment limits apply: a refusal is a 400 naming `file`, and nothing starts)."
+        ),
+        request={"application/json": s.StartSerializer, "multipart/form-data": s.StartWithFilesSerializer},
         responses={
             201: s.InstanceDetailSerializer,
             400: OpenApiResponse(description='Start data errors by field: `{"data": {field: [messages]}}`.'),
@@ -404,8 +412,14 @@ class WorkflowViewSet(
     def start(self, request: Request, key: str) -> Response:
         """Start the published version with the start form's data."""
         workflow = self.get_object()
-        body = s.StartSerializer(data=request.data)
+        multipart = (request.content_type or "").startswith("multipart/")
+        body = (s.StartWithFilesSerializer if multipart else s.StartSerializer)(data=request.data)
         body.is_valid(raise_exception=True)
+        files = body.validated_data.get("file", [])
+        try:
+            check_files(files)
+        except AttachmentRefused as exc:
+            raise ValidationError({"file": [str(exc)]}) from None
         version = workflow.published_version
         if version is None:
             return conflict(f"{workflow.name} has no published version.")
@@ -422,7 +436,10 @@ class WorkflowViewSet(
             return Response({"data": exc.errors}, status=status.HTTP_400_BAD_REQUEST)
         except InvalidState as exc:
             return conflict(str(exc))
-        return Response(s.InstanceDetailSerializer(instance).data, status=status.HTTP_201_CREATED)
+        if files:  # checked above; the request may be decided already: the files belong to it
+            attach_files(instance, files, signed_in(request), while_open=False)
+        data = s.InstanceDetailSerializer(instance, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Rotate the webhook secret",
@@ -474,7 +491,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         )
         if self.action == "list":
             return instances
-        return instances.prefetch_related("steps", "events")
+        return instances.prefetch_related("steps", "events", "attachments__uploaded_by")
 
     def get_serializer_class(self) -> type[serializers.BaseSerializer]:
         return s.InstanceSerializer if self.action == "list" else s.InstanceDetailSerializer
@@ -498,6 +515,66 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         except InvalidState as exc:
             return conflict(str(exc))
         return Response(s.InstanceDetailSerializer(self.get_object()).data)
+
+    @extend_schema(
+        summary="Files attached to the request",
+        request=None,
+        responses={200: s.AttachmentSerializer(many=True), 404: NOT_FOUND},
+    )
+    @action(detail=True, methods=["get"], url_path="attachments", url_name="attachments")
+    def attachments(self, request: Request, pk: str) -> Response:
+        """Everyone who may see the request sees its files."""
+        files = self.get_object().attachments.select_related("uploaded_by")
+        return Response(s.AttachmentSerializer(files, many=True, context={"request": request}).data)
+
+    @extend_schema(
+        summary="Attach files to your request while it is open",
+        description=(
+            "Multipart, one or more parts named `file`. Size, count and type limits apply "
+            "(the type is read from the content); a refusal is a 400 naming `file`."
+        ),
+        request={"multipart/form-data": s.AttachmentUploadSerializer},
+        responses={201: s.AttachmentSerializer(many=True), 400: REFUSED, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @attachments.mapping.post
+    def attach(self, request: Request, pk: str) -> Response:
+        """Only the requester, while the request runs."""
+        instance = self.get_object()
+        user = signed_in(request)
+        if not can_attach(user, instance):
+            raise PermissionDenied("Only the requester may add files, while the request is open.")
+        body = s.AttachmentUploadSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            made = attach_files(instance, body.validated_data["file"], user)
+        except AttachmentRefused as exc:
+            raise ValidationError({"file": [str(exc)]}) from None
+        data = s.AttachmentSerializer(made, many=True, context={"request": request}).data
+        return Response(data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Download a file of the request",
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: NOT_FOUND},
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"attachments/(?P<attachment_id>[0-9a-fA-F-]{32,36})",
+        url_name="attachment-file",
+    )
+    def attachment_file(self, request: Request, pk: str, attachment_id: str) -> FileResponse:
+        """Sent as a download, never shown inline."""
+        attachment = self.get_object().attachments.filter(pk=_uuid_or_404(attachment_id)).first()
+        if attachment is None:
+            raise NotFound("No such file.")
+        return file_response(attachment)
+
+
+def _uuid_or_404(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound("No such file.") from None
 
 
 # --- incidents ---------------------------------------------------------------------------

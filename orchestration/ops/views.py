@@ -212,6 +212,7 @@ def _detail(
             "fixes": fixes,
             "parent": parent,
             "children": children,
+            "attachments": list(instance.attachments.select_related("uploaded_by")),
             "events": rows.history(instance),
             "running": running,
             "cancel_form": bound.get("cancel") or CancelForm(),

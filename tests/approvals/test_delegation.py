@@ -26,7 +26,7 @@ from approvals.delegation import (
 )
 from approvals.models import ApprovalTask, Profile
 from orchestration.engine import start_instance
-from orchestration.models import Event, ProcessInstance
+from orchestration.models import Event, ProcessInstance, Workflow
 from tests.approvals.conftest import approval_flow
 from tests.orchestration.factories import publish
 
@@ -43,7 +43,11 @@ def dana(org: dict[str, Any]) -> Any:
 
 
 def _request(org: dict[str, Any], amount: int, rule: str = "authority_chain") -> ProcessInstance:
-    version = publish(approval_flow(rule), key=f"buy-{rule}")
+    groups = "Finance" if rule == "group" else ""
+    version = Workflow.objects.filter(key=f"buy-{rule}").first()
+    version = (
+        version.published_version if version else publish(approval_flow(rule, groups), key=f"buy-{rule}")
+    )
     return start_instance(version, {"item": "Laptop", "amount": amount}, initiator=org["employee"])
 
 
@@ -351,3 +355,97 @@ def test_cancelling_a_planned_absence_is_recorded_as_such(org, dana):
 
     assert absence_history(org["manager"])[0].message == "Max Manager cancelled a planned out of office"
     assert not Profile.objects.get(user=org["manager"]).is_out_of_office(today + DAY)
+
+
+# --- claimed group tasks follow their holder's absence; the delegator hears of what came back ----
+
+
+def test_a_claimed_group_task_goes_back_to_the_queue_when_its_holder_is_away(org, dana):
+    from approvals.actions import claim_task
+
+    gus = get_user_model().objects.create_user("gus", first_name="Gus", last_name="Gray")
+    gus.groups.add(org["fiona"].groups.get())
+    instance = _request(org, 50, "group")  # the Finance queue
+    task = _open_task(instance)
+    claim_task(task.id, org["fiona"])
+    today = timezone.localdate()
+
+    _away(org["fiona"], dana, today, today + DAY)
+
+    task.refresh_from_db()
+    assert (task.assignee, task.candidate_group.name, task.on_behalf_of) == (None, "Finance", None)
+    released = Event.objects.get(instance=instance, kind="task.released")
+    assert (
+        released.message
+        == "Manager approval back in the Finance queue: fiona, who had taken it, is out of office"
+    )
+    assert _open_task(instance).id == task.id  # still waiting, now for any Finance member
+    claim_task(task.id, gus)
+    complete_task(task.id, gus, "approved")
+    instance.refresh_from_db()
+    assert instance.outcome == "approved"
+
+    end_out_of_office(org["fiona"])  # nothing comes back: the queue gave it to someone in the office
+    assert not Event.objects.filter(instance=instance, kind="task.returned").exists()
+
+
+def test_a_claimed_group_task_waits_while_its_holder_plans_a_later_absence(org, dana):
+    from approvals.actions import claim_task
+
+    task = _open_task(_request(org, 50, "group"))
+    claim_task(task.id, org["fiona"])
+    today = timezone.localdate()
+    _away(org["fiona"], dana, today + DAY, today + 2 * DAY)
+    task.refresh_from_db()
+    assert task.assignee == org["fiona"]  # not away yet
+
+    assert hand_over_open_tasks(today + DAY) == 1
+    task.refresh_from_db()
+    assert task.assignee is None
+
+
+def test_the_delegator_gets_one_email_listing_the_requests_back_in_their_inbox(
+    mailed_org, dana, eager_email, django_capture_on_commit_callbacks, settings
+):
+    org = mailed_org
+    settings.BATON_BASE_URL = "http://testserver"
+    dana.email = "dana@example.com"
+    dana.save(update_fields=["email"])
+    tasks = [_open_task(_request(org, amount)) for amount in (1500, 1600, 1700)]
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=True):
+        _away(org["manager"], dana, today, today + DAY)
+    complete_task(tasks[2].id, dana, "approved")  # decided while away: not back
+    eager_email.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        end_out_of_office(org["manager"])
+
+    [message] = eager_email
+    assert message.to == ["manager@example.com"]
+    assert message.subject == "2 requests are back in your inbox"
+    assert "Welcome back" in message.body
+    for task in tasks[:2]:
+        assert f"http://testserver/tasks/{task.id}/" in message.body
+    assert "USD 1,500.00" in message.body and "USD 1,600.00" in message.body
+    assert f"/tasks/{tasks[2].id}/" not in message.body
+    html, mime = message.alternatives[0]
+    assert mime == "text/html" and "Open your inbox" in html
+
+
+def test_no_return_email_when_nothing_came_back(
+    mailed_org, dana, eager_email, django_capture_on_commit_callbacks
+):
+    today = timezone.localdate()
+    _away(mailed_org["manager"], dana, today, today + DAY)
+    with django_capture_on_commit_callbacks(execute=True):
+        end_out_of_office(mailed_org["manager"])
+    assert eager_email == []
+
+
+def test_the_return_email_leaves_out_a_task_decided_before_it_was_sent(mailed_org, dana):
+    from approvals.notifications import send_returned_email
+
+    task = _open_task(_request(mailed_org, 1500))
+    complete_task(task.id, mailed_org["manager"], "approved")
+    assert send_returned_email(mailed_org["manager"].pk, [task.id]) == 0
