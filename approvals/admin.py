@@ -23,6 +23,7 @@ from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, r
 from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, route
 from approvals.delegation import ABSENCE_FIELDS, absence_edited, absence_history
 from approvals.exchange import NoRate, base_currency
+from approvals.org_chart import org_tree
 from approvals.models import (
     ApprovalTask,
     AuthorityLimit,
@@ -91,7 +92,7 @@ class ProfileInline(_ReportingLines, admin.StackedInline):
     autocomplete_fields = ("manager", "delegate")
     readonly_fields = ("manager_chain", "direct_reports", "absence_history")
     fieldsets = (
-        (None, {"fields": ("title", "department", "cost_centre")}),
+        (None, {"fields": ("title", "department", "cost_centre", "time_zone")}),
         ("Reporting", {"fields": ("manager", "manager_chain", "direct_reports")}),
         (
             "Out of office",
@@ -175,6 +176,46 @@ class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if set(form.changed_data) & set(ABSENCE_FIELDS):
             absence_edited(obj, request.user)
+
+    def get_urls(self) -> list[URLPattern]:
+        chart = path(
+            "org-chart/", self.admin_site.admin_view(self.org_chart), name="approvals_profile_org_chart"
+        )
+        return [chart, *super().get_urls()]
+
+    def org_chart(self, request: HttpRequest) -> HttpResponse:
+        """The org chart as a tree, with "Who can approve?" highlighted on it (staff who may view profiles)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = WhoCanApproveForm(request.GET or None)
+        found: Any = None
+        requester: Any = None
+        error = ""
+        today = timezone.localdate()
+        if form.is_valid():
+            data = form.cleaned_data
+            requester = data["requester"]
+            try:
+                found = route(
+                    requester, data["amount"], data["currency"], data["category"].strip(), data["on_date"] or today
+                )
+            except (ManagerCycle, NoRate) as exc:
+                error = str(exc)
+        roots, count = org_tree(today, found, requester)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Org chart",
+            "form": form,
+            "roots": roots,
+            "count": count,
+            "result": found,
+            "requester": requester,
+            "wanted": money(form.cleaned_data["amount"], form.cleaned_data["currency"]) if found else "",
+            "error": error,
+            "fallback_group": FALLBACK_GROUP,
+        }
+        return TemplateResponse(request, "admin/approvals/profile/org_chart.html", context)
 
 
 class WhoCanApproveForm(forms.Form):

@@ -8,7 +8,7 @@ from django import forms
 
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
 from approvals.delegation import active_users
-from approvals.models import person
+from approvals.models import Profile, person
 from orchestration.engine.human import max_length_of
 
 if TYPE_CHECKING:
@@ -157,3 +157,18 @@ class ForwardForm(forms.Form):
         self.fields["to"].queryset = active_users(exclude=user)  # type: ignore[attr-defined]
         self.fields["to"].widget.attrs["class"] = "form-select"
         self.fields["reason"].widget.attrs["class"] = "form-control"
+
+
+class TimeZoneForm(forms.ModelForm):
+    """The zone one's pages show dates and times in."""
+
+    class Meta:
+        model = Profile
+        fields = ("time_zone",)
+        labels = {"time_zone": "Your time zone"}
+        help_texts = {"time_zone": "Every date and time in Baton is shown to you in this zone."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].widget.attrs["class"] = "form-select"
+

@@ -12,6 +12,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
+from approvals.time_zones import zone_choices
 from orchestration import money as money_values
 from orchestration.money import format_money as money  # every page, reason and email shows money alike
 from orchestration.templatetags.moments import when
@@ -81,6 +82,13 @@ class Profile(models.Model):
         on_delete=models.SET_NULL,
         related_name="delegating_profiles",
         help_text="Receives this person's approval tasks while they are out of office.",
+    )
+    # Choices are a callable: the migration names it instead of listing some 400 zones.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        choices=zone_choices,
+        help_text="Dates and times on this person's pages are shown in this zone.",
     )
 
     class Meta:
@@ -197,8 +205,13 @@ class AuthorityLimit(models.Model):
         """The amount with its currency, as reasons quote it."""
         return money(self.amount, self.currency)
 
+    def clean_fields(self, exclude: Any = None) -> None:
+        # People type "usd": upper-cased before the field's own check, which wants "USD".
+        self.currency = (self.currency or "").strip().upper()
+        super().clean_fields(exclude)
+
     def clean(self) -> None:
-        # People type "usd"; codes are stored upper case so lookups compare exactly.
+        # Codes are stored upper case so lookups compare exactly.
         self.currency = (self.currency or "").upper()
         super().clean()
         if not money_values.is_currency(self.currency):
@@ -296,6 +309,11 @@ class FinalApprovers(models.Model):
     def __str__(self) -> str:
         scope = " ".join(filter(None, [self.currency, self.category])) or "any request"
         return f"{self.group} for {scope}"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # "usd" is read as USD before the field's own check, which wants upper case.
+        self.currency = (self.currency or "").strip().upper()
+        super().clean_fields(exclude)
 
     def clean(self) -> None:
         self.currency = (self.currency or "").upper()
