@@ -22,7 +22,7 @@ from orchestration.templatetags.moments import when
 __all__ = ["Mark", "OrgNode", "org_tree"]
 
 # Branches this deep open by default; deeper ones open when they hold a match or a chain level.
-_OPEN_DEPTH = 2
+_OPEN_DEPTH = 3
 
 
 @dataclass
