@@ -23,7 +23,7 @@ from approvals.actions import InvalidDecision, TaskAlreadyDecided, claim_task, r
 from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, route
 from approvals.delegation import ABSENCE_FIELDS, absence_edited, absence_history
 from approvals.exchange import NoRate, base_currency
-from approvals.org_chart import org_tree
+from approvals.forms import PersonChoiceField
 from approvals.models import (
     ApprovalTask,
     AuthorityLimit,
@@ -33,6 +33,7 @@ from approvals.models import (
     money,
     person,
 )
+from approvals.org_chart import org_tree
 from approvals.routing import FALLBACK_GROUP
 from orchestration import money as money_values
 from orchestration.engine import InvalidState
@@ -197,7 +198,11 @@ class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
             requester = data["requester"]
             try:
                 found = route(
-                    requester, data["amount"], data["currency"], data["category"].strip(), data["on_date"] or today
+                    requester,
+                    data["amount"],
+                    data["currency"],
+                    data["category"].strip(),
+                    data["on_date"] or today,
                 )
             except (ManagerCycle, NoRate) as exc:
                 error = str(exc)
@@ -219,7 +224,9 @@ class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
 
 
 class WhoCanApproveForm(forms.Form):
-    requester = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"))
+    requester = PersonChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name")
+    )
     amount = forms.CharField(max_length=40, help_text="As a request would give it, e.g. 1250.50.")
     currency = forms.CharField(max_length=3, initial=settings.BATON_BASE_CURRENCY)
     category = forms.CharField(required=False, help_text="Blank: limits for any category.")

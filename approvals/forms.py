@@ -94,7 +94,7 @@ class DecisionForm(forms.Form):
     )
 
 
-class _PersonChoice(forms.ModelChoiceField):
+class PersonChoiceField(forms.ModelChoiceField):
     """A pick among people, listed by name with their username."""
 
     def label_from_instance(self, obj: Any) -> str:
@@ -114,7 +114,7 @@ class OutOfOfficeForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": "Give your last day away.", "invalid": "Give a date, like 2026-12-31."},
     )
-    delegate = _PersonChoice(
+    delegate = PersonChoiceField(
         label="Who decides for you",
         queryset=None,
         empty_label="Choose a person…",
@@ -136,7 +136,7 @@ class OutOfOfficeForm(forms.Form):
 class ForwardForm(forms.Form):
     """Hand one's task to someone else, saying why."""
 
-    to = _PersonChoice(
+    to = PersonChoiceField(
         label="Forward to",
         queryset=None,
         empty_label="Choose a person…",
@@ -171,4 +171,3 @@ class TimeZoneForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].widget.attrs["class"] = "form-select"
-

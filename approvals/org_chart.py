@@ -85,7 +85,7 @@ def _limits_by_user(on_date: datetime.date, users: list[Any]) -> dict[int, list[
         text = limit.describe() + (f" for {limit.category}" if limit.category else "")
         if limit.user_id is not None:
             own.setdefault(limit.user_id, []).append(text)
-        else:
+        elif limit.group_id is not None:
             by_group.setdefault(limit.group_id, []).append(f"{text} via {limit.group}")
     result: dict[int, list[str]] = {}
     for user in users:
@@ -134,18 +134,25 @@ def org_tree(
     """
     users = get_user_model()
     profiles = {
-        p.user_id: p for p in Profile.objects.select_related("user", "manager", "delegate").order_by("user_id")
+        p.user_id: p
+        for p in Profile.objects.select_related("user", "manager", "delegate").order_by("user_id")
     }
     ids = set(profiles) | {p.manager_id for p in profiles.values() if p.manager_id is not None}
     people = list(users._default_manager.filter(pk__in=ids).prefetch_related("groups"))
     limits = _limits_by_user(on_date, people)
     marks = _marks(route, requester)
     nodes = {
-        u.pk: OrgNode(u, profiles.get(u.pk), limits.get(u.pk, []), _away(profiles.get(u.pk), on_date), marks=marks.get(u.pk, []))
+        u.pk: OrgNode(
+            u,
+            profiles.get(u.pk),
+            limits.get(u.pk, []),
+            _away(profiles.get(u.pk), on_date),
+            marks=marks.get(u.pk, []),
+        )
         for u in people
     }
     children: dict[int | None, list[OrgNode]] = {}
-    for pk, node in nodes.items():
+    for node in nodes.values():
         manager_id = node.profile.manager_id if node.profile is not None else None
         children.setdefault(manager_id if manager_id in nodes else None, []).append(node)
     for group in children.values():

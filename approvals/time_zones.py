@@ -15,14 +15,32 @@ from django.conf import settings
 __all__ = ["zone_choices", "zone_name"]
 
 # IANA's geographic areas; the legacy aliases (US/Eastern, Japan, EST5EDT…) only repeat them.
-_AREAS = ("Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe", "Indian", "Pacific")
+_AREAS = (
+    "Africa",
+    "America",
+    "Antarctica",
+    "Arctic",
+    "Asia",
+    "Atlantic",
+    "Australia",
+    "Europe",
+    "Indian",
+    "Pacific",
+)
 
 
 @functools.cache
 def _zones_by_area() -> list[tuple[str, list[tuple[str, str]]]]:
     names = zoneinfo.available_timezones()
     return [
-        (area, [(name, name.split("/", 1)[1].replace("_", " ")) for name in sorted(names) if name.split("/")[0] == area])
+        (
+            area,
+            [
+                (name, name.split("/", 1)[1].replace("_", " "))
+                for name in sorted(names)
+                if name.split("/")[0] == area
+            ],
+        )
         for area in _AREAS
     ]
 

@@ -406,7 +406,10 @@ def out_of_office(request: AuthenticatedRequest) -> HttpResponse:
         zone_form = TimeZoneForm(request.POST, instance=profile or Profile(user=user))
         if zone_form.is_valid():
             zone_form.save()
-            messages.success(request, f"Saved: dates and times are shown in {zone_name(zone_form.instance.time_zone)} time.")
+            messages.success(
+                request,
+                f"Saved: dates and times are shown in {zone_name(zone_form.instance.time_zone)} time.",
+            )
             return redirect("approvals:out-of-office")
         form = OutOfOfficeForm(user, initial={"starts": today})
         return _out_of_office_page(request, user, form, zone_form, current, today, status=400)

@@ -97,7 +97,12 @@ def test_a_person_away_shows_who_decides_for_them(admin_page, demo):
         ("5000", {"employee": ["Requester"], "manager": ["Level 1"], "director": ["Level 2 · approves"]}),
         (
             "30000",
-            {"employee": ["Requester"], "manager": ["Level 1"], "director": ["Level 2"], "cfo": ["Level 3 · approves"]},
+            {
+                "employee": ["Requester"],
+                "manager": ["Level 1"],
+                "director": ["Level 2"],
+                "cfo": ["Level 3 · approves"],
+            },
         ),
     ],
 )

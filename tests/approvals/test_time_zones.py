@@ -24,7 +24,8 @@ def away(org: dict[str, Any]) -> dict[str, Any]:
     """The manager planned an absence; its history entry is dated MOMENT."""
     today = timezone.localdate()
     set_out_of_office(
-        org["manager"], Absence(today + datetime.timedelta(days=7), today + datetime.timedelta(days=9), org["cfo"])
+        org["manager"],
+        Absence(today + datetime.timedelta(days=7), today + datetime.timedelta(days=9), org["cfo"]),
     )
     absence_history(org["manager"]).update(created_at=MOMENT)
     return org

@@ -64,11 +64,13 @@ def test_the_org_chart_finds_people_and_shows_who_approves(demo: Any, login, scr
     page.get_by_test_id("org-filter").fill("")
 
     ask = page.get_by_test_id("who-can-approve")
-    ask.get_by_label("Requester").select_option(label="employee")
+    ask.get_by_label("Requester").select_option(label="Emma Employee (employee)")
     ask.get_by_label("Amount").fill("5000")
     ask.get_by_label("Currency").fill("usd")
     ask.get_by_role("button", name="Show the chain").click()
-    expect(page.get_by_test_id("org-answer")).to_contain_text("Dana Director approves USD 5,000.00 at level 2")
+    expect(page.get_by_test_id("org-answer")).to_contain_text(
+        "Dana Director approves USD 5,000.00 at level 2"
+    )
     expect(tree.locator('li[data-person="manager"] > .org-node')).to_have_class(re.compile("is-level"))
     expect(tree.locator('li[data-person="director"] > .org-node')).to_have_class(re.compile("is-approves"))
     expect(tree.locator('li[data-person="employee"] > .org-node')).to_have_class(re.compile("is-requester"))
@@ -87,4 +89,9 @@ def test_a_person_in_tokyo_reads_tokyo_times(demo: Any, login, screenshot) -> No
     page.get_by_role("button", name="Use this time zone").click()
     expect(page.locator(".alert-success, .alert")).to_contain_text("Asia/Tokyo")
     expect(page.get_by_label("Your time zone")).to_have_value("Asia/Tokyo")
+    page.get_by_label("First day away").fill("2030-01-07")
+    page.get_by_label("Last day away").fill("2030-01-09")
+    page.get_by_label("Who decides for you").select_option(label="Ivan Buyer (buyer)")
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_test_id("absence-history")).to_contain_text("JST")  # when it was planned, Tokyo time
     screenshot(page, "time-zone")
