@@ -8,8 +8,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from approvals.models import Profile
-from approvals.time_zones import zone_name
+from approvals.time_zones import zone_of
 
 
 class UserTimeZoneMiddleware:
@@ -22,14 +21,7 @@ class UserTimeZoneMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        user = getattr(request, "user", None)
-        chosen = ""
-        if user is not None and user.is_authenticated:
-            chosen = Profile.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first() or ""
-        if chosen:
-            timezone.activate(zoneinfo.ZoneInfo(zone_name(chosen)))
-        else:
-            timezone.deactivate()
+        timezone.activate(zoneinfo.ZoneInfo(zone_of(getattr(request, "user", None))))
         try:
             return self.get_response(request)
         finally:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 import zoneinfo
+from typing import Any
 
 from django.conf import settings
 
-__all__ = ["zone_choices", "zone_name"]
+__all__ = ["zone_choices", "zone_name", "zone_of"]
 
 # IANA's geographic areas; the legacy aliases (US/Eastern, Japan, EST5EDT…) only repeat them.
 _AREAS = (
@@ -57,3 +58,14 @@ def zone_name(time_zone: str) -> str:
     if time_zone and time_zone in zoneinfo.available_timezones():
         return time_zone
     return str(settings.TIME_ZONE)
+
+
+def zone_of(user: Any) -> str:
+    """The zone ``user`` reads dates in: their profile's, else the company's (one small query)."""
+    from approvals.models import Profile  # here: models imports this module for its choices
+
+    if user is None or not getattr(user, "is_authenticated", False):
+        return str(settings.TIME_ZONE)
+    return zone_name(
+        Profile.objects.filter(user_id=user.pk).values_list("time_zone", flat=True).first() or ""
+    )
