@@ -95,3 +95,15 @@ def test_a_person_in_tokyo_reads_tokyo_times(demo: Any, login, screenshot) -> No
     page.get_by_role("button", name="Save", exact=True).click()
     expect(page.get_by_test_id("absence-history")).to_contain_text("JST")  # when it was planned, Tokyo time
     screenshot(page, "time-zone")
+
+
+def test_the_admin_sign_in_page_wears_the_product_look(browser, live_server, screenshot) -> None:
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto("/admin/")
+        expect(page.locator(".baton-admin-name")).to_have_text("Baton")
+        expect(page.get_by_role("button", name="Log in")).to_be_visible()
+        _both(page, screenshot, "sign-in")
+    finally:
+        context.close()
