@@ -54,7 +54,17 @@
     count.textContent = hits ? `${hits} ${hits === 1 ? "match" : "matches"}` : "Nobody matches";
   }
 
+  // A link to one person ("Show in org chart": #org-<username>) opens the branches down to them.
+  function showLinked() {
+    const target = location.hash ? document.getElementById(decodeURIComponent(location.hash.slice(1))) : null;
+    if (!target || !tree.contains(target)) return;
+    openTo(target);
+    target.scrollIntoView({ block: "center" });
+  }
+
   box.addEventListener("input", filter);
+  window.addEventListener("hashchange", showLinked);
+  showLinked();
   document.querySelectorAll("[data-org-expand]").forEach((button) => {
     button.addEventListener("click", () => {
       const open = button.dataset.orgExpand === "open";

@@ -169,9 +169,16 @@ def test_staff_who_may_view_profiles_see_it_and_others_are_refused(demo):
     assert anonymous.status_code == 302 and "/admin/login/" in anonymous["Location"]
 
 
-def test_the_chart_is_linked_from_the_index_profiles_and_users(admin_page):
+def test_the_chart_is_linked_from_the_index_profiles_and_users(admin_page, demo):
+    profile = Profile.objects.get(user=demo["buyer"])
     for url in ("/admin/", "/admin/approvals/profile/", "/admin/auth/user/"):
         assert CHART.encode() in admin_page.get(url).content, url
+    for url in (
+        f"/admin/approvals/profile/{profile.pk}/change/",
+        f"/admin/auth/user/{demo['buyer'].pk}/change/",
+    ):
+        assert f'href="{CHART}#org-buyer"'.encode() in admin_page.get(url).content, url
+    assert 'id="org-buyer"' in admin_page.get(CHART).content.decode()
 
 
 def test_a_limit_typed_in_lower_case_is_accepted_and_stored_upper_case(admin_page, demo):

@@ -42,6 +42,9 @@ def test_the_admin_looks_like_baton_and_its_pages_work(demo: Any, login, screens
     expect(page.locator("#profile-0").get_by_text("Manager chain (level 1 first)")).to_be_visible()
     _both(page, screenshot, "change-form")
 
+    page.get_by_test_id("show-in-org-chart").click()
+    expect(page.locator('li[data-person="manager"]')).to_be_in_viewport()
+
     page.get_by_test_id("admin-back-to-app").click()
     expect(page.get_by_test_id("user-menu")).to_be_visible()
 
