@@ -31,8 +31,14 @@ _AREAS = (
 
 
 @functools.cache
+def _known() -> frozenset[str]:
+    # available_timezones() walks the zone files on every call: once per process is enough.
+    return frozenset(zoneinfo.available_timezones())
+
+
+@functools.cache
 def _zones_by_area() -> list[tuple[str, list[tuple[str, str]]]]:
-    names = zoneinfo.available_timezones()
+    names = _known()
     return [
         (
             area,
@@ -55,7 +61,7 @@ def zone_choices() -> list[tuple[str, object]]:
 
 def zone_name(time_zone: str) -> str:
     """The zone a profile's ``time_zone`` means: itself, or the company's when blank or unknown."""
-    if time_zone and time_zone in zoneinfo.available_timezones():
+    if time_zone and time_zone in _known():
         return time_zone
     return str(settings.TIME_ZONE)
 
