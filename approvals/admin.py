@@ -192,21 +192,17 @@ class ProfileAdmin(_ReportingLines, admin.ModelAdmin):
         found: Any = None
         requester: Any = None
         error = ""
-        today = timezone.localdate()
+        on_date = timezone.localdate()
         if form.is_valid():
             data = form.cleaned_data
             requester = data["requester"]
+            # The tree shows limits and absences on the date asked about, as the chain reads them.
+            on_date = data["on_date"] or on_date
             try:
-                found = route(
-                    requester,
-                    data["amount"],
-                    data["currency"],
-                    data["category"].strip(),
-                    data["on_date"] or today,
-                )
+                found = route(requester, data["amount"], data["currency"], data["category"].strip(), on_date)
             except (ManagerCycle, NoRate) as exc:
                 error = str(exc)
-        roots, count = org_tree(today, found, requester)
+        roots, count = org_tree(on_date, found, requester)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,

@@ -200,3 +200,21 @@ def test_a_final_approvers_currency_in_lower_case_is_accepted(admin_page, demo):
     )
 
     assert response.status_code == 302, response.content.decode()[:3000]
+
+
+def test_asked_for_a_later_date_the_tree_shows_who_is_away_then(admin_page, demo):
+    later = timezone.localdate() + datetime.timedelta(days=30)
+    Profile.objects.filter(user=demo["manager"]).update(
+        out_of_office_from=later, out_of_office_to=later, delegate=demo["buyer"]
+    )
+
+    today = _tree(admin_page, requester=demo["employee"].pk, amount="1500", currency="USD")
+    then = _tree(
+        admin_page, requester=demo["employee"].pk, amount="1500", currency="USD", on_date=later.isoformat()
+    )
+
+    assert "Out of office" not in _card(today, "manager") and _marks(today)["manager"] == [
+        "Level 1 · approves"
+    ]
+    assert "Ivan Buyer decides" in _card(then, "manager")
+    assert _marks(then)["buyer"] == ["Level 1 · approves for Max Manager"]

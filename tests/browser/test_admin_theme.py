@@ -79,6 +79,11 @@ def test_the_org_chart_finds_people_and_shows_who_approves(demo: Any, login, scr
     expect(tree.locator('li[data-person="employee"] > .org-node')).to_have_class(re.compile("is-requester"))
     _both(page, screenshot, "org-chart")
 
+    page.get_by_role("link", name="As a table").click()
+    expect(page.locator("#who-can-approve-result")).to_contain_text("Dana Director covers it at level 2")
+    _both(page, screenshot, "who-can-approve-table")
+    page.get_by_test_id("on-the-org-chart").click()
+
     ask.get_by_label("Amount").fill("300")
     ask.get_by_role("button", name="Show the chain").click()
     expect(page.get_by_test_id("org-answer")).to_contain_text("approved at once")
