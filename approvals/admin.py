@@ -27,6 +27,7 @@ from approvals.chain import ManagerCycle, fallback_warnings, manager_chain, rout
 from approvals.changes import person_changes
 from approvals.delegation import ABSENCE_FIELDS, absence_edited, absence_history
 from approvals.exchange import NoRate, base_currency
+from approvals.forms import PersonChoiceField
 from approvals.models import (
     ApprovalTask,
     AuthorityLimit,
@@ -37,6 +38,7 @@ from approvals.models import (
     money,
     person,
 )
+from approvals.org_chart import org_tree
 from approvals.people import COLUMNS, ImportPlan, apply_plan, read_people
 from approvals.routing import FALLBACK_GROUP
 from approvals.scim import create_provisioning_token
@@ -115,7 +117,7 @@ class ProfileInline(_ReportingLines, admin.StackedInline):
     autocomplete_fields = ("manager", "delegate")
     readonly_fields = ("manager_chain", "direct_reports", "absence_history", "changes")
     fieldsets = (
-        (None, {"fields": ("title", "department", "cost_centre")}),
+        (None, {"fields": ("title", "department", "cost_centre", "time_zone")}),
         ("Reporting", {"fields": ("manager", "manager_chain", "direct_reports")}),
         (
             "Out of office",
@@ -246,9 +248,51 @@ class ProfileAdmin(_ReportingLines, SimpleHistoryAdmin):
         if set(form.changed_data) & set(ABSENCE_FIELDS):
             absence_edited(obj, request.user)
 
+    def get_urls(self) -> list[URLPattern]:
+        chart = path(
+            "org-chart/", self.admin_site.admin_view(self.org_chart), name="approvals_profile_org_chart"
+        )
+        return [chart, *super().get_urls()]
+
+    def org_chart(self, request: HttpRequest) -> HttpResponse:
+        """The org chart as a tree, with "Who can approve?" highlighted on it (staff who may view profiles)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = WhoCanApproveForm(request.GET or None)
+        found: Any = None
+        requester: Any = None
+        error = ""
+        on_date = timezone.localdate()
+        if form.is_valid():
+            data = form.cleaned_data
+            requester = data["requester"]
+            # The tree shows limits and absences on the date asked about, as the chain reads them.
+            on_date = data["on_date"] or on_date
+            try:
+                found = route(requester, data["amount"], data["currency"], data["category"].strip(), on_date)
+            except (ManagerCycle, NoRate) as exc:
+                error = str(exc)
+        roots, count = org_tree(on_date, found, requester)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Org chart",
+            "form": form,
+            "roots": roots,
+            "count": count,
+            "result": found,
+            "requester": requester,
+            "wanted": money(form.cleaned_data["amount"], form.cleaned_data["currency"]) if found else "",
+            "error": error,
+            "fallback_group": FALLBACK_GROUP,
+        }
+        return TemplateResponse(request, "admin/approvals/profile/org_chart.html", context)
+
 
 class WhoCanApproveForm(forms.Form):
-    requester = forms.ModelChoiceField(queryset=User.objects.filter(is_active=True).order_by("username"))
+    requester = PersonChoiceField(
+        queryset=User.objects.filter(is_active=True).order_by("first_name", "last_name")
+    )
     amount = forms.CharField(max_length=40, help_text="As a request would give it, e.g. 1250.50.")
     currency = forms.CharField(max_length=3, initial=settings.BATON_BASE_CURRENCY)
     category = forms.CharField(required=False, help_text="Blank: limits for any category.")

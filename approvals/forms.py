@@ -8,7 +8,7 @@ from django import forms
 
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
 from approvals.delegation import active_users
-from approvals.models import person
+from approvals.models import Profile, person
 from orchestration import attachments
 from orchestration.engine.human import max_length_of
 
@@ -95,7 +95,7 @@ class DecisionForm(forms.Form):
     )
 
 
-class _PersonChoice(forms.ModelChoiceField):
+class PersonChoiceField(forms.ModelChoiceField):
     """A pick among people, listed by name with their username."""
 
     def label_from_instance(self, obj: Any) -> str:
@@ -115,7 +115,7 @@ class OutOfOfficeForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         error_messages={"required": "Give your last day away.", "invalid": "Give a date, like 2026-12-31."},
     )
-    delegate = _PersonChoice(
+    delegate = PersonChoiceField(
         label="Who decides for you",
         queryset=None,
         empty_label="Choose a person…",
@@ -137,7 +137,7 @@ class OutOfOfficeForm(forms.Form):
 class ForwardForm(forms.Form):
     """Hand one's task to someone else, saying why."""
 
-    to = _PersonChoice(
+    to = PersonChoiceField(
         label="Forward to",
         queryset=None,
         empty_label="Choose a person…",
@@ -197,3 +197,17 @@ class AttachmentsForm(forms.Form):
         except attachments.AttachmentRefused as exc:
             raise forms.ValidationError(str(exc)) from None
         return files
+
+
+class TimeZoneForm(forms.ModelForm):
+    """The zone one's pages show dates and times in."""
+
+    class Meta:
+        model = Profile
+        fields = ("time_zone",)
+        labels = {"time_zone": "Your time zone"}
+        help_texts = {"time_zone": "Every date and time in Baton is shown to you in this zone."}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].widget.attrs["class"] = "form-select"

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from simple_history.models import HistoricalRecords
 
+from approvals.time_zones import zone_choices
 from orchestration import money as money_values
 from orchestration.engine.blocks.start import request_summary
 from orchestration.money import format_money as money  # every page, reason and email shows money alike
@@ -90,6 +91,13 @@ class Profile(models.Model):
     external_id = models.CharField(max_length=200, blank=True, editable=False)
     # Every change to manager, delegate, department…: who, when, old → new (the person's admin page lists them).
     history = HistoricalRecords(excluded_fields=["external_id"])
+    # Choices are a callable: the migration names it instead of listing some 400 zones.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        choices=zone_choices,
+        help_text="Dates and times on this person's pages are shown in this zone.",
+    )
 
     class Meta:
         permissions = [("import_people", "Can import people from an HR file")]
@@ -207,8 +215,13 @@ class AuthorityLimit(models.Model):
         """The amount with its currency, as reasons quote it."""
         return money(self.amount, self.currency)
 
+    def clean_fields(self, exclude: Any = None) -> None:
+        # People type "usd": upper-cased before the field's own check, which wants "USD".
+        self.currency = (self.currency or "").strip().upper()
+        super().clean_fields(exclude)
+
     def clean(self) -> None:
-        # People type "usd"; codes are stored upper case so lookups compare exactly.
+        # Codes are stored upper case so lookups compare exactly.
         self.currency = (self.currency or "").upper()
         super().clean()
         if not money_values.is_currency(self.currency):
@@ -332,6 +345,11 @@ class FinalApprovers(models.Model):
     def __str__(self) -> str:
         scope = " ".join(filter(None, [self.currency, self.category])) or "any request"
         return f"{self.group} for {scope}"
+
+    def clean_fields(self, exclude: Any = None) -> None:
+        # "usd" is read as USD before the field's own check, which wants upper case.
+        self.currency = (self.currency or "").strip().upper()
+        super().clean_fields(exclude)
 
     def clean(self) -> None:
         self.currency = (self.currency or "").upper()

@@ -19,9 +19,11 @@ from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from approvals.links import link_url
 from approvals.models import ApprovalTask, money, person, task_holder
+from approvals.time_zones import zone_of
 from orchestration.engine import human
 
 if TYPE_CHECKING:
@@ -260,11 +262,12 @@ def _passed_on_message(previous: ApprovalTask, task: ApprovalTask, user: Any) ->
 
 
 def _message(subject: str, template: str, context: dict[str, Any], user: Any) -> EmailMultiAlternatives:
+    # Dates in the recipient's time zone, as on their pages.
+    with timezone.override(zone_of(user)):
+        text = render_to_string(f"{template}.txt", context)
+        html = render_to_string(f"{template}.html", context)
     message = EmailMultiAlternatives(
-        subject=subject[:200],
-        body=render_to_string(f"{template}.txt", context),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[_email_of(user)],
+        subject=subject[:200], body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[_email_of(user)]
     )
-    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    message.attach_alternative(html, "text/html")
     return message

@@ -42,8 +42,16 @@ from approvals.delegation import (
     set_out_of_office,
 )
 from approvals.filters import SORTS, InboxFilter
-from approvals.forms import AttachmentsForm, DecisionForm, ForwardForm, OutOfOfficeForm, StartForm
+from approvals.forms import (
+    AttachmentsForm,
+    DecisionForm,
+    ForwardForm,
+    OutOfOfficeForm,
+    StartForm,
+    TimeZoneForm,
+)
 from approvals.models import ApprovalTask, Profile, person, request_title
+from approvals.time_zones import zone_name
 from orchestration.access import can_cancel, can_operate, visible_instances
 from orchestration.attachments import AttachmentRefused, attach_files
 from orchestration.engine import (
@@ -402,6 +410,18 @@ def out_of_office(request: AuthenticatedRequest) -> HttpResponse:
         end_out_of_office(user)
         messages.success(request, "Welcome back: your open tasks are yours again.")
         return redirect("approvals:out-of-office")
+    zone_form = TimeZoneForm(instance=profile or Profile(user=user))
+    if request.method == "POST" and request.POST.get("action") == "time_zone":
+        zone_form = TimeZoneForm(request.POST, instance=profile or Profile(user=user))
+        if zone_form.is_valid():
+            zone_form.save()
+            messages.success(
+                request,
+                f"Saved: dates and times are shown in {zone_name(zone_form.instance.time_zone)} time.",
+            )
+            return redirect("approvals:out-of-office")
+        form = OutOfOfficeForm(user, initial={"starts": today})
+        return _out_of_office_page(request, user, form, zone_form, current, today, status=400)
     initial = (
         {"starts": current.out_of_office_from, "ends": current.out_of_office_to, "delegate": current.delegate}
         if current
@@ -423,8 +443,21 @@ def out_of_office(request: AuthenticatedRequest) -> HttpResponse:
                 messages.success(request, f"Saved: you are out of office {absence.describe()}.")
                 return redirect("approvals:out-of-office")
         status = 400
+    return _out_of_office_page(request, user, form, zone_form, current, today, status=status)
+
+
+def _out_of_office_page(
+    request: AuthenticatedRequest,
+    user: Any,
+    form: OutOfOfficeForm,
+    zone_form: TimeZoneForm,
+    current: Profile | None,
+    today: datetime.date,
+    status: int = 200,
+) -> HttpResponse:
     context = {
         "form": form,
+        "zone_form": zone_form,
         "current": current,
         "away_now": current is not None and current.is_out_of_office(today),
         "delegated": ApprovalTask.objects.filter(status=_OPEN, on_behalf_of=user, delegated=True).count(),

@@ -197,7 +197,7 @@ class ConnectionAdmin(SimpleHistoryAdmin):
         super().save_model(request, obj, form, change)
 
 
-admin.site.site_header = "Baton administration"
-admin.site.site_title = "Baton admin"
+admin.site.site_header = "Administration"  # beside the Baton logo (templates/admin/base_site.html)
+admin.site.site_title = "Baton administration"
 admin.site.index_title = "People, limits, connections and processes"
 admin.site.site_url = "/"

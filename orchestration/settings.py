@@ -82,6 +82,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Dates in the signed-in person's time zone (their profile), else TIME_ZONE.
+    "approvals.middleware.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Who made a change, for the history of people, limits and connections (django-simple-history).
     "simple_history.middleware.HistoryRequestMiddleware",

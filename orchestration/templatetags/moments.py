@@ -22,7 +22,13 @@ def when(value: Any) -> str:
     """A datetime in the reader's time zone with its name, or a date; "" for nothing."""
     if isinstance(value, datetime.datetime):
         local = timezone.localtime(value) if timezone.is_aware(value) else value
-        return f"{date_format(local, 'DATETIME_FORMAT')} {local.tzname() or ''}".strip()
+        return f"{date_format(local, 'DATETIME_FORMAT')} {_zone_label(local)}".strip()
     if isinstance(value, datetime.date):
         return date_format(value, "DATE_FORMAT")
     return ""
+
+
+def _zone_label(local: datetime.datetime) -> str:
+    """The zone's short name ("JST", "CET"); where it has only an offset ("-03"), "UTC-03"."""
+    name = local.tzname() or ""
+    return f"UTC{name}" if name[:1] in "+-" and name else name

@@ -13,10 +13,11 @@ from django.utils import timezone
 
 from approvals import links, notifications
 from approvals.actions import complete_task
-from approvals.models import ApprovalTask
+from approvals.models import ApprovalTask, Profile
 from orchestration.engine import start_instance
 from orchestration.engine.dispatch import relay_outbox
 from orchestration.models import ProcessInstance
+from orchestration.templatetags.moments import when
 from tests import bpmn
 from tests.approvals.conftest import approval_flow
 from tests.orchestration.factories import publish
@@ -236,3 +237,17 @@ def test_a_multi_line_subject_still_gets_its_email_on_one_header_line(
     [message] = eager_email
     assert message.subject == "Approval needed: Laptop Bcc: attacker@example.com (USD 5,000.00)"
     assert message.bcc == [] and message.to == ["manager@example.com"]
+
+
+def test_an_email_gives_the_due_date_in_the_recipients_time_zone(
+    mailed_org, eager_email, django_capture_on_commit_callbacks
+):
+    Profile.objects.filter(user=mailed_org["manager"]).update(time_zone="Asia/Tokyo")
+    with django_capture_on_commit_callbacks(execute=True):
+        instance = _request(mailed_org, 5000)
+    task = _task(instance)
+
+    [message] = eager_email
+    with timezone.override("Asia/Tokyo"):
+        due = when(task.due_at)
+    assert due.endswith(" JST") and f"Due:        {due}" in message.body

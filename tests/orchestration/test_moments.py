@@ -28,3 +28,8 @@ def test_a_date_alone_has_no_time_and_nothing_reads_empty() -> None:
 
 def test_every_template_has_the_filter_built_in() -> None:
     assert Template("{{ due|when }}").render(Context({"due": MOMENT})) == "2 Dec 2026, 14:05 UTC"
+
+
+def test_a_zone_known_only_by_its_offset_is_named_from_utc() -> None:
+    with timezone.override("America/Sao_Paulo"):
+        assert when(MOMENT) == "2 Dec 2026, 11:05 UTC-03"
