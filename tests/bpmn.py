@@ -39,9 +39,9 @@ def _mappings(tag: str, items: dict[str, str]) -> list[str]:
     return [f"<baton:{tag} name={quoteattr(k)} expression={quoteattr(v)}/>" for k, v in items.items()]
 
 
-def field(name: str, type: str = "string", required: bool = False, **extra: object) -> str:
+def field(name: str, type: str = "string", required: bool = False, label: str = "", **extra: object) -> str:
     attrs = "".join(f" {k}={quoteattr(str(v))}" for k, v in extra.items())
-    return f'<baton:formField name="{name}" label="{name.title()}" type="{type}" required="{str(required).lower()}"{attrs}/>'
+    return f'<baton:formField name="{name}" label={quoteattr(label or name.title())} type="{type}" required="{str(required).lower()}"{attrs}/>'
 
 
 def message_field(name: str, type: str = "string", required: bool = False) -> str:
