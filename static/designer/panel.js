@@ -80,6 +80,7 @@
     if (payload.terminate) eventDefinition(modeler, element, 'bpmn:TerminateEventDefinition');
     if ('loop' in payload) setLoop(modeler, element, payload.loop);
     if (payload.attach) attach(modeler, element, payload.attach);
+    if (payload.paths) payload.paths.forEach((path) => decisionPath(modeler, element, path));
   }
 
   function words(text) {
@@ -235,6 +236,45 @@
     modeling.createShape(end, { x: x + 40, y: host.y + host.height + 80 + taken * 70 }, host.parent);
     modeling.connect(event, end, { type: 'bpmn:SequenceFlow', businessObject: bpmnFactory.create('bpmn:SequenceFlow', { id: spec.flow }) });
     change(modeler, event, spec.settings);
+  }
+
+  // An Approval's path for one decision: an existing path marked, or a new one to a new End placed to
+  // the right, in the first free row from the approval's own row down (paths then never cross blocks).
+  function decisionPath(modeler, source, path) {
+    const modeling = modeler.get('modeling');
+    const registry = modeler.get('elementRegistry');
+    let flow = registry.get(path.flow);
+    if (path.end) {
+      const bpmnFactory = modeler.get('bpmnFactory');
+      const shape = modeler.get('elementFactory').createShape({
+        type: 'bpmn:EndEvent',
+        businessObject: bpmnFactory.create('bpmn:EndEvent', { id: path.end.id, name: path.end.name }),
+      });
+      const x = source.x + source.width + 120;
+      let y = source.y + source.height / 2;
+      while (occupied(registry, x, y, source)) y += 100;
+      const end = modeling.createShape(shape, { x: x + 18, y: y }, source.parent);
+      modeling.updateProperties(end, { 'baton:outcome': path.outcome });
+      flow = modeling.connect(source, end, {
+        type: 'bpmn:SequenceFlow', businessObject: bpmnFactory.create('bpmn:SequenceFlow', { id: path.flow }),
+      });
+    }
+    if (!flow) return;
+    modeling.updateProperties(flow, { 'baton:outcome': path.outcome });
+    modeling.updateLabel(flow, path.name);
+  }
+
+  // Whether a new End at (x, y) would overlap a block, or sit on a path leaving ``source`` to its right.
+  function occupied(registry, x, y, source) {
+    const box = { x: x - 30, y: y - 45, width: 96, height: 90 };
+    const overlaps = (el) => !(el.x > box.x + box.width || el.x + el.width < box.x || el.y > box.y + box.height || el.y + el.height < box.y);
+    return registry.filter((el) => {
+      if (el.waypoints) {
+        if (el.source !== source) return false;
+        return el.waypoints.some((p) => p.x > source.x + source.width && Math.abs(p.y - y) < 30);
+      }
+      return el.type !== 'label' && el.parent && !el.type.endsWith('Process') && el.type !== 'bpmn:Participant' && el.type !== 'bpmn:Lane' && overlaps(el);
+    }).length > 0;
   }
 
   // --- the forms' behaviour -------------------------------------------------------------------
