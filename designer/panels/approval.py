@@ -129,8 +129,8 @@ class ApprovalForm(BlockForm):
                 marked.setdefault(outcome, where)
             else:
                 rows.append({"outcome": "", "label": "Whatever is decided", **where})
-        if not marked and rows:
-            return rows
+        if not marked:
+            return rows  # none yet, or every decision on the same paths
         listed = [
             {"outcome": key, "label": words, **marked[key]}
             if key in marked
