@@ -72,8 +72,8 @@ class InvalidFields(InvalidDecision):
     """What the approver filled in does not fit the Approval's fields; ``errors`` by field name."""
 
     def __init__(self, errors: dict[str, list[str]]) -> None:
-        first = next(iter(errors))
-        super().__init__("data", f"{first}: {' '.join(errors[first])}")
+        # Said where fields are not shown (deciding several at once): the fields say which, where they are.
+        super().__init__("data", "This approval asks for values to fill in: open the request to give them.")
         self.errors = errors
 
 

@@ -239,7 +239,9 @@
   }
 
   // An Approval's path for one decision: an existing path marked, or a new one to a new End placed to
-  // the right, in the first free row from the approval's own row down (paths then never cross blocks).
+  // the right, in its decision's row or the first free one below (paths then never cross blocks).
+  const ORDER = ['approved', 'rejected', 'changes_requested'];
+
   function decisionPath(modeler, source, path) {
     const modeling = modeler.get('modeling');
     const registry = modeler.get('elementRegistry');
@@ -250,31 +252,37 @@
         type: 'bpmn:EndEvent',
         businessObject: bpmnFactory.create('bpmn:EndEvent', { id: path.end.id, name: path.end.name }),
       });
+      // Approved on the approval's own row, Rejected a row below, Changes requested two below.
+      const row = Math.max(ORDER.indexOf(path.outcome), 0);
+      const middle = source.y + source.height / 2;
       const x = source.x + source.width + 120;
-      let y = source.y + source.height / 2;
-      while (occupied(registry, x, y, source)) y += 100;
+      let y = middle + 100 * row;
+      while (occupied(registry, x, y)) y += 100;
       const end = modeling.createShape(shape, { x: x + 18, y: y }, source.parent);
       modeling.updateProperties(end, { 'baton:outcome': path.outcome });
       flow = modeling.connect(source, end, {
         type: 'bpmn:SequenceFlow', businessObject: bpmnFactory.create('bpmn:SequenceFlow', { id: path.flow }),
       });
+      if (y !== middle) {
+        // Down from the approval's bottom edge, then right: the second row leaves further left, so
+        // no two paths cross and none runs along the path of the row above.
+        const down = source.x + source.width * (row === 2 ? 0.25 : 0.5);
+        modeling.updateWaypoints(flow, [
+          { x: down, y: source.y + source.height }, { x: down, y: y }, { x: end.x, y: y },
+        ]);
+      }
     }
     if (!flow) return;
     modeling.updateProperties(flow, { 'baton:outcome': path.outcome });
     modeling.updateLabel(flow, path.name);
   }
 
-  // Whether a new End at (x, y) would overlap a block, or sit on a path leaving ``source`` to its right.
-  function occupied(registry, x, y, source) {
-    const box = { x: x - 30, y: y - 45, width: 96, height: 90 };
-    const overlaps = (el) => !(el.x > box.x + box.width || el.x + el.width < box.x || el.y > box.y + box.height || el.y + el.height < box.y);
-    return registry.filter((el) => {
-      if (el.waypoints) {
-        if (el.source !== source) return false;
-        return el.waypoints.some((p) => p.x > source.x + source.width && Math.abs(p.y - y) < 30);
-      }
-      return el.type !== 'label' && el.parent && !el.type.endsWith('Process') && el.type !== 'bpmn:Participant' && el.type !== 'bpmn:Lane' && overlaps(el);
-    }).length > 0;
+  // Whether a new End at (x, y) would overlap a block (or a label) already drawn there.
+  function occupied(registry, x, y) {
+    const box = { x: x - 10, y: y - 40, width: 76, height: 80 };
+    return registry.filter((el) => !el.waypoints && el.parent && el.type !== 'bpmn:Participant'
+      && el.type !== 'bpmn:Lane' && el.type !== 'bpmn:SubProcess'
+      && !(el.x > box.x + box.width || el.x + el.width < box.x || el.y > box.y + box.height || el.y + el.height < box.y)).length > 0;
   }
 
   // --- the forms' behaviour -------------------------------------------------------------------

@@ -78,11 +78,23 @@ def test_paths_added_from_the_approval_panel_take_the_decision_and_the_approver_
     expect(after.get_by_test_id("add-path-approved")).to_have_count(0)
     expect(after.get_by_test_id("add-path-changes_requested")).to_be_visible()
     assert _labels_on_canvas(page) == ["Approved", "Rejected"]
+    # Approved goes straight on; Rejected leaves from the bottom edge, to an End a row lower.
+    rows = page.evaluate(
+        """(id) => { const r = window.batonModeler.get('elementRegistry'); const a = r.get(id);
+             const mid = (e) => e.y + e.height / 2;
+             return [mid(a), a.y + a.height, mid(r.get('End_' + id + '_approved')),
+                     mid(r.get('End_' + id + '_rejected')), r.get('Flow_' + id + '_rejected').waypoints[0].y]; }""",
+        approval,
+    )
+    assert rows[2] == rows[0] and rows[3] > rows[1] and rows[4] == rows[1], rows
     expect(page.get_by_test_id("problems")).to_contain_text("No problems")
     expect(page.get_by_test_id("save-state")).to_contain_text("Saved")
     screenshot(page, "designer-approval-panel")
 
     # A path leaving the approval says which decision takes it.
+    box = page.get_by_test_id("canvas").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] - 12)  # the context pad goes
     click_flow(page, f"Flow_{approval}_approved")
     path_form = panel_form(page, "path")
     expect(path_form.get_by_label("When")).to_have_value("approved")
