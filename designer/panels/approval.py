@@ -117,7 +117,7 @@ class ApprovalForm(BlockForm):
         """
         diagram = self.ctx.diagram
         rows: list[dict[str, Any]] = []
-        marked = {}
+        marked: dict[str, dict[str, str]] = {}
         for flow in diagram.outgoing(self.ctx.element_id):
             target = diagram.find(flow.get("targetRef", "").strip())
             where = {
