@@ -68,6 +68,15 @@ class InvalidDecision(ValueError):
         self.field = field
 
 
+class InvalidFields(InvalidDecision):
+    """What the approver filled in does not fit the Approval's fields; ``errors`` by field name."""
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        # Said where fields are not shown (deciding several at once): the fields say which, where they are.
+        super().__init__("data", "This approval asks for values to fill in: open the request to give them.")
+        self.errors = errors
+
+
 def complete_task(
     task_id: int,
     user: AbstractBaseUser,
@@ -111,19 +120,28 @@ def complete_task(
             raise InvalidDecision("outcome", refusal.reason)
         if refusal is not None:
             raise PermissionDenied(refusal.reason)
-        if outcome == CHANGES_REQUESTED and run.instance.initiator_id is None:
+        step = human.lock_waiting_step(run, task.step_id)
+        node = run.graph["nodes"][step.node_id]
+        paths = human.outcome_paths(node)
+        if paths and outcome not in paths and outcome != CHANGES_REQUESTED:
+            raise InvalidDecision(
+                "outcome", f"This approval cannot be {outcome}: the workflow has no path for it."
+            )
+        if outcome == CHANGES_REQUESTED and outcome not in paths and run.instance.initiator_id is None:
             raise InvalidDecision("outcome", "This process has no requester to send it back to.")
+        try:
+            filled = human.clean_task_fields(node, data or {}, approving=outcome == APPROVED)
+        except human.StartDataError as exc:
+            raise InvalidFields(exc.errors) from None
         now = timezone.now()
         TASK.move(task, ApprovalTask.Status.COMPLETED)
         task.outcome = outcome
         task.comment = comment
-        task.data = data or {}
+        task.data = filled
         task.decided_by = user  # type: ignore[assignment]
         task.decided_at = now
         task.lock_version += 1
         task.save()
-        step = human.lock_waiting_step(run, task.step_id)
-        node = run.graph["nodes"][step.node_id]
         others = ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN).exclude(id=task.id)
         if needs_everyone(node):
             if outcome == APPROVED and others.exists():
@@ -136,7 +154,7 @@ def complete_task(
                 return task
             # One rejection (or request for changes) decides for the whole group.
             TASK.bulk_move(others, ApprovalTask.Status.CANCELLED)
-        if outcome == CHANGES_REQUESTED:
+        if outcome == CHANGES_REQUESTED and outcome not in paths:
             _send_back(run, step, task, user, comment)
             return task
         if outcome == APPROVED and is_chain_level(node, task):
@@ -155,17 +173,20 @@ def complete_task(
                 return task
         variable = node["config"].get("result_variable") or "approval"
         # Extra data never overrides what was decided and by whom.
-        decision = {**(data or {}), "outcome": outcome, "comment": comment, "by": user.get_username()}
+        decision = {**filled, "outcome": outcome, "comment": comment, "by": user.get_username()}
         if task.on_behalf_of is not None:
             decision["on_behalf_of"] = task.on_behalf_of.get_username()
         if node["config"].get("assignee_rule") == AUTHORITY_CHAIN:
             decision["level"] = task.chain_level
+        # Declared fields are variables of their own, typed; undeclared data stays in the decision only.
+        declared = filled if node["config"].get("fields") else {}
         human.resume(
             run,
             step,
-            {variable: decision},
+            {**declared, variable: decision},
             message=f"{task.name}: {outcome} by {decided_by_words(task)}"
             + (f" — {comment}" if comment else ""),
+            outcome=outcome,
         )
     return task
 

@@ -22,7 +22,14 @@ from rest_framework.response import Response
 from rest_framework.routers import BaseRouter
 
 from approvals.access import reachable_tasks, tasks_for
-from approvals.actions import OUTCOMES, InvalidDecision, TaskAlreadyDecided, TaskTaken, complete_task
+from approvals.actions import (
+    OUTCOMES,
+    InvalidDecision,
+    InvalidFields,
+    TaskAlreadyDecided,
+    TaskTaken,
+    complete_task,
+)
 from approvals.models import ApprovalTask
 from orchestration.api.filters import FilterSet
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
@@ -182,6 +189,8 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
         except TaskTaken as exc:
             holder = exc.task.assignee.get_username() if exc.task.assignee else None
             return conflict(str(exc), decided_by=None, holder=holder)
+        except InvalidFields as exc:
+            raise ValidationError({"data": exc.errors}) from None
         except InvalidDecision as exc:
             raise ValidationError({exc.field: [str(exc)]}) from None
         except DjangoPermissionDenied as exc:

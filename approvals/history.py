@@ -242,6 +242,23 @@ def start_fields(graph: Graph) -> list[FormField]:
     return list(node["config"].get("fields", []))
 
 
+def approver_fields(graph: Graph, node_id: str) -> list[FormField]:
+    """The fields the approver of Approval ``node_id`` fills in (none for other blocks, or none declared)."""
+    node = graph["nodes"].get(node_id)
+    return list(node["config"].get("fields", [])) if node is not None and node["kind"] == "user_task" else []
+
+
+def note_filled_in(tasks: Iterable[ApprovalTask], graph: Graph, variables: dict[str, Any]) -> None:
+    """Give each task ``filled``: what its approver filled in, by the Approval's labels (tasks carry ``step``)."""
+    for task in tasks:
+        values = {**variables, **(task.data or {})}
+        task.filled = [  # type: ignore[attr-defined]
+            FieldValue(f["label"] or f["name"], _answer(f, values), f["type"])
+            for f in approver_fields(graph, task.step.node_id)
+            if f["name"] in (task.data or {})
+        ]
+
+
 def _answer(field: FormField, variables: dict[str, Any]) -> Any:
     """A field's value as entered; a money amount as text with its currency (``USD 2,000.00``)."""
     value = variables.get(field["name"])

@@ -25,6 +25,7 @@ from approvals.actions import (
     CHANGES_REQUESTED,
     REJECTED,
     InvalidDecision,
+    InvalidFields,
     TaskAlreadyDecided,
     TaskTaken,
     claim_task,
@@ -62,6 +63,7 @@ from orchestration.engine import (
     human,
     start_instance,
 )
+from orchestration.engine.human import outcome_paths
 from orchestration.models import Event, Incident, ProcessInstance, Workflow
 
 if TYPE_CHECKING:
@@ -220,6 +222,7 @@ def bulk_decide(request: AuthenticatedRequest) -> HttpResponse:
 
 
 _TASK_RELATED = (
+    "step",
     "instance__workflow",
     "instance__version",
     "instance__initiator",
@@ -251,19 +254,28 @@ def _after_action(request: AuthenticatedRequest, task: ApprovalTask) -> HttpResp
     return HttpResponse(status=204, headers={"HX-Redirect": url}) if request.htmx else redirect(url)
 
 
+def _approver_form(task: ApprovalTask, data: Any = None) -> StartForm:
+    """What the task's approver fills in: the Approval's fields (``field-`` names; none declared: no fields)."""
+    return StartForm(history.approver_fields(_graph(task.instance), task.step.node_id), data, prefix="field")
+
+
 def _task_context(
     request: AuthenticatedRequest,
     task: ApprovalTask,
     form: DecisionForm | None = None,
     forward_form: ForwardForm | None = None,
+    fields_form: StartForm | None = None,
 ) -> dict[str, Any]:
     instance = task.instance
     graph = _graph(instance)
     chain = list(
         ApprovalTask.objects.filter(instance=instance, step=task.step_id)
-        .select_related("assignee", "candidate_group", "decided_by", "on_behalf_of")
+        .select_related("assignee", "candidate_group", "decided_by", "on_behalf_of", "step")
         .order_by("created_at", "id")
     )
+    history.note_filled_in(chain, graph, instance.variables or {})
+    node = graph["nodes"].get(task.step.node_id)
+    paths = outcome_paths(node) if node is not None else {}
     user = request.user
     decidable = can_decide(user, task) is None
     forwardable = (
@@ -281,6 +293,9 @@ def _task_context(
         "claimable": decidable and task.assignee_id is None,
         "releasable": decidable and task.assignee_id == user.pk and task.candidate_group_id is not None,
         "form": form or DecisionForm(),
+        "fields_form": fields_form or _approver_form(task),
+        # Decisions the workflow drew no path for are not offered (changes go back to the requester).
+        "may_reject": not paths or REJECTED in paths,
         "forward_form": forward_form or ForwardForm(user) if forwardable else None,
         "next_task": _next_task(user, task),
         "now": timezone.now(),
@@ -315,10 +330,19 @@ def decide(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
     """Approve, reject or request changes; a late second decider sees who won instead of an error."""
     task = _task_to_act_on(request.user, task_id)
     form = DecisionForm(request.POST)
-    if form.is_valid():
+    fields_form = _approver_form(task, request.POST)
+    if form.is_valid() and fields_form.is_valid():
         outcome = form.cleaned_data["outcome"]
         try:
-            complete_task(task.id, request.user, outcome, comment=form.cleaned_data["comment"])
+            complete_task(
+                task.id,
+                request.user,
+                outcome,
+                comment=form.cleaned_data["comment"],
+                data=fields_form.data_for_engine(),
+            )
+        except InvalidFields as exc:
+            _engine_errors_onto(fields_form, exc.errors)
         except InvalidDecision as exc:
             form.add_error(exc.field if exc.field in form.fields else None, str(exc))
         except PermissionDenied as exc:  # e.g. they approved this request at an earlier level
@@ -332,11 +356,12 @@ def decide(request: AuthenticatedRequest, task_id: int) -> HttpResponse:
                 outcome
             ]
             messages.success(request, f"{done}: {task.subject or task.name}.")
-    if form.errors:
+    if form.errors or fields_form.errors:
         task = _task_for(request.user, task_id)
+        context = _task_context(request, task, form, fields_form=fields_form)
         if request.htmx:  # only the decision card changes: the comment typed so far stays
-            return render(request, "approvals/task_detail.html#decision", _task_context(request, task, form))
-        return render(request, "approvals/task_detail.html", _task_context(request, task, form), status=400)
+            return render(request, "approvals/task_detail.html#decision", context)
+        return render(request, "approvals/task_detail.html", context, status=400)
     return _after_action(request, task)
 
 
@@ -477,9 +502,9 @@ def _startable(user: AbstractBaseUser) -> QuerySet[Workflow]:
     return workflows.filter(versions__status="published").distinct().order_by("name")
 
 
-def _engine_errors_onto(form: StartForm, exc: StartDataError) -> None:
-    """The engine's start-data errors, on the fields they name (the rest above the form)."""
-    for name, errors in exc.errors.items():
+def _engine_errors_onto(form: StartForm, found: dict[str, list[str]]) -> None:
+    """The engine's errors by field name, on the fields they name (the rest above the form)."""
+    for name, errors in found.items():
         for error in errors:
             form.add_error(name if name in form.fields else None, error)
 
@@ -517,7 +542,7 @@ def start(request: AuthenticatedRequest, key: str) -> HttpResponse:
                 hand_off_after=REQUEST_INLINE_BLOCKS,
             )
         except StartDataError as exc:
-            _engine_errors_onto(form, exc)
+            _engine_errors_onto(form, exc.errors)
         except InvalidState as exc:
             form.add_error(None, str(exc))
         else:
@@ -664,9 +689,10 @@ def request_detail(
     graph = _graph(instance)
     tasks = list(
         instance.approval_tasks.select_related(
-            "assignee", "candidate_group", "decided_by", "on_behalf_of"
+            "assignee", "candidate_group", "decided_by", "on_behalf_of", "step"
         ).order_by("created_at", "id")
     )
+    history.note_filled_in(tasks, graph, instance.variables or {})
     open_tasks = [t for t in tasks if t.status == _OPEN]
     events = _events(instance)
     sent_back = next(
@@ -738,7 +764,7 @@ def resubmit(request: AuthenticatedRequest, instance_id: Any) -> HttpResponse:
         try:
             resubmit_request(task.id, request.user, form.data_for_engine())
         except StartDataError as exc:
-            _engine_errors_onto(form, exc)
+            _engine_errors_onto(form, exc.errors)
         except (TaskAlreadyDecided, InvalidState) as exc:
             messages.warning(request, str(exc))
             return redirect("approvals:request", instance_id=instance.id)

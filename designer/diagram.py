@@ -53,6 +53,15 @@ class NewEnd(TypedDict):
     name: str
 
 
+class DecisionPath(TypedDict):
+    """A path out of an Approval taken for one decision: an existing path marked, or a new one to a new End."""
+
+    flow: str
+    outcome: str  # "approved", "rejected", "changes_requested"
+    name: str  # the path's label on the diagram
+    end: NotRequired[NewEnd]  # a new End the new path leads to (its outcome: the decision's)
+
+
 class Attach(TypedDict):
     """A new event on a step's edge, with a path to a new End; ``settings`` then applies to the event."""
 
@@ -83,6 +92,7 @@ class Payload(TypedDict):
     startKind: NotRequired[StartKind]
     loop: NotRequired[Loop | None]  # None: runs once, not For each
     attach: NotRequired[Attach]
+    paths: NotRequired[list[DecisionPath]]  # an Approval's paths per decision, marked or added
     remove: NotRequired[list[str]]  # element ids taken off the diagram, with their paths
 
 
@@ -356,6 +366,8 @@ def apply_payload(diagram: Diagram, payload: Payload) -> None:
         _set_loop(el, payload["loop"])
     if "attach" in payload:
         _attach(diagram, payload["attach"])
+    for path in payload.get("paths", []):
+        _decision_path(diagram, el, path)
 
 
 def _set_loop(el: etree._Element, value: Loop | None) -> None:
@@ -424,6 +436,30 @@ def _attach(diagram: Diagram, attach: Attach) -> None:
     )
     diagram.reindex()
     apply_payload(diagram, attach["settings"])
+
+
+def _decision_path(diagram: Diagram, source: etree._Element, path: DecisionPath) -> None:
+    """Mark the path ``path["flow"]`` out of ``source`` for a decision, or add it with a new End."""
+    end = path.get("end")
+    if end is not None:
+        container = source.getparent()
+        if container is None:
+            raise KeyError(source.get("id", ""))
+        new_end = etree.SubElement(container, bpmn("endEvent"), id=end["id"], name=end["name"])
+        new_end.set(baton("outcome"), path["outcome"])
+        etree.SubElement(
+            container,
+            bpmn("sequenceFlow"),
+            id=path["flow"],
+            sourceRef=source.get("id", ""),
+            targetRef=end["id"],
+        )
+        diagram.reindex()
+    flow = diagram.find(path["flow"])
+    if flow is None:
+        raise KeyError(path["flow"])
+    _set(flow, baton("outcome"), path["outcome"])
+    _set(flow, "name", path["name"])
 
 
 def _remove(diagram: Diagram, ids: list[str]) -> None:

@@ -174,8 +174,8 @@ def apply(request: HttpRequest, key: str) -> HttpResponse:
     changed = _applied(ctx, payload)
     element = changed.find(ctx.element_id) if ctx.element is not ctx.diagram.process else changed.process
     after, findings = _context_of(workflow, request.user, changed, element)
-    if "attach" in payload or "remove" in payload:
-        # Events were added or removed: show the step as it now is, with nothing left to add twice.
+    if "attach" in payload or "remove" in payload or "paths" in payload:
+        # Events or paths were added or removed: show the step as it now is, with nothing left to add twice.
         form = form_class(after.element).for_element(after)
     response = _render(
         request, after if form.ctx is after else ctx, form, findings, readonly=False, applied=True

@@ -114,8 +114,11 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
             continue
         kind = local(el)
         origin = _origin(el)
+        # A Start's form, or what an Approval's approver fills in: labels and choices for the pickers.
         fields = (
-            {f.get("name", ""): f for f in extension_items(el, "formField")} if kind == "startEvent" else {}
+            {f.get("name", ""): f for f in extension_items(el, "formField")}
+            if kind in ("startEvent", "userTask")
+            else {}
         )
         runs = loop(el)
         # A For each's item lives only while it runs: after it, only its collected results remain.
@@ -128,7 +131,7 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
                 field = fields.get(name, {})
                 choices = tuple(c.strip() for c in field.get("choices", "").split(",") if c.strip())
                 variables.append(Variable(name, t, origin, " ".join(field.get("label", "").split()), choices))
-            if kind == "userTask" and f"{name}.outcome" not in seen:
+            if kind == "userTask" and t == "map" and f"{name}.outcome" not in seen:
                 # An approval's decision is a record whose members the pickers can offer one by one.
                 for member, label, member_choices in APPROVAL_MEMBERS:
                     seen.add(f"{name}.{member}")

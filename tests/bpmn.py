@@ -39,9 +39,9 @@ def _mappings(tag: str, items: dict[str, str]) -> list[str]:
     return [f"<baton:{tag} name={quoteattr(k)} expression={quoteattr(v)}/>" for k, v in items.items()]
 
 
-def field(name: str, type: str = "string", required: bool = False, **extra: object) -> str:
+def field(name: str, type: str = "string", required: bool = False, label: str = "", **extra: object) -> str:
     attrs = "".join(f" {k}={quoteattr(str(v))}" for k, v in extra.items())
-    return f'<baton:formField name="{name}" label="{name.title()}" type="{type}" required="{str(required).lower()}"{attrs}/>'
+    return f'<baton:formField name="{name}" label={quoteattr(label or name.title())} type="{type}" required="{str(required).lower()}"{attrs}/>'
 
 
 def message_field(name: str, type: str = "string", required: bool = False) -> str:
@@ -106,8 +106,15 @@ def service(
 
 
 def user_task(
-    id: str, *, name: str = "", assignee: str = "", groups: str = "", rule: str = "", result: str = ""
+    id: str,
+    *fields: str,
+    name: str = "",
+    assignee: str = "",
+    groups: str = "",
+    rule: str = "",
+    result: str = "",
 ) -> str:
+    """An Approval; ``fields`` (:func:`field`) are what its approver fills in."""
     attrs = ""
     if assignee:
         attrs += f' baton:assignee="{assignee}"'
@@ -117,7 +124,7 @@ def user_task(
         attrs += f' baton:assigneeRule="{rule}"'
     if result:
         attrs += f' baton:resultVariable="{result}"'
-    return f'<bpmn:userTask id="{id}" name="{name or id}"{attrs}/>'
+    return f'<bpmn:userTask id="{id}" name="{name or id}"{attrs}>{_ext(*fields)}</bpmn:userTask>'
 
 
 def script(id: str, cel_map: str, name: str = "") -> str:
@@ -151,12 +158,18 @@ def call(
     return f'<bpmn:callActivity id="{id}" name="{id}" calledElement="{workflow_key}">{_ext(*children)}</bpmn:callActivity>'
 
 
-def flow(source: str, target: str, *, id: str = "", condition: str = "", name: str = "") -> str:
+def flow(
+    source: str, target: str, *, id: str = "", condition: str = "", name: str = "", outcome: str = ""
+) -> str:
+    """A path; ``outcome`` makes it the one an Approval ``source`` takes for that decision."""
     fid = id or f"f_{source}_{target}"
+    taken = f' baton:outcome="{outcome}"' if outcome else ""
     if not condition:
-        return f'<bpmn:sequenceFlow id="{fid}" name="{name}" sourceRef="{source}" targetRef="{target}"/>'
+        return (
+            f'<bpmn:sequenceFlow id="{fid}" name="{name}" sourceRef="{source}" targetRef="{target}"{taken}/>'
+        )
     return (
-        f'<bpmn:sequenceFlow id="{fid}" name="{name}" sourceRef="{source}" targetRef="{target}">'
+        f'<bpmn:sequenceFlow id="{fid}" name="{name}" sourceRef="{source}" targetRef="{target}"{taken}>'
         f'<bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{escape(condition)}</bpmn:conditionExpression>'
         "</bpmn:sequenceFlow>"
     )

@@ -9,7 +9,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
-from designer.diagram import Payload, baton_attr, local
+from designer.diagram import DecisionPath, Payload, baton_attr, local
 from designer.panels.base import (
     BlockForm,
     PanelContext,
@@ -20,9 +20,11 @@ from designer.panels.base import (
     variable_name,
     with_current,
 )
+from designer.panels.rows import FormFieldRows
 from designer.scope import NUMERIC, Variable
 from orchestration import expressions
 from orchestration.durations import duration_to_iso, iso_to_duration
+from orchestration.engine.human import PATH_OUTCOMES
 
 ASSIGNEE_RULES: tuple[tuple[str, str], ...] = (
     ("user", "A named person"),
@@ -42,6 +44,7 @@ class ApprovalForm(BlockForm):
     help = "Someone approves or rejects. The request waits here until they decide."
     partial = "approval"
     live = {"amount": {"expect": "number"}, "assignee_expression": {"expect": "text"}}
+    row_sets = {"fields": (FormFieldRows, "formField", {})}
 
     assignee_rule = forms.ChoiceField(label="Who decides", choices=ASSIGNEE_RULES, widget=forms.RadioSelect)
     assignee = forms.ChoiceField(label="Person", required=False)
@@ -82,6 +85,9 @@ class ApprovalForm(BlockForm):
         help_text="Later blocks read <code>approval.outcome</code> and <code>approval.comment</code>.",
     )
 
+    # Posted by an "Add a path for …" button (never rendered as a field).
+    add_path = forms.ChoiceField(required=False, choices=[("", ""), *PATH_OUTCOMES.items()])
+
     def __init__(self, *args: Any, ctx: PanelContext, **kwargs: Any) -> None:
         super().__init__(*args, ctx=_with_item(ctx), **kwargs)
         users = get_user_model()._default_manager.filter(is_active=True).order_by("username")
@@ -103,6 +109,43 @@ class ApprovalForm(BlockForm):
             [("", "No one (it stays overdue)"), *((g, g) for g in groups)], self._current("escalate_to")
         )
         self.fields["result_variable"].widget.attrs["placeholder"] = "approval"
+
+    def after(self) -> list[dict[str, Any]]:
+        """What happens after the decision: each decision with the block its path leads to (or none yet).
+
+        An Approval whose paths name no decision lists them as taken whatever is decided.
+        """
+        diagram = self.ctx.diagram
+        rows: list[dict[str, Any]] = []
+        marked: dict[str, dict[str, str]] = {}
+        for flow in diagram.outgoing(self.ctx.element_id):
+            target = diagram.find(flow.get("targetRef", "").strip())
+            where = {
+                "target": target.get("id", "") if target is not None else "",
+                "target_name": _block_words(target),
+            }
+            outcome = (baton_attr(flow, "outcome") or "").strip()
+            if outcome in PATH_OUTCOMES:
+                marked.setdefault(outcome, where)
+            else:
+                rows.append({"outcome": "", "label": "Whatever is decided", **where})
+        if not marked:
+            return rows  # none yet, or every decision on the same paths
+        listed = [
+            {"outcome": key, "label": words, **marked[key]}
+            if key in marked
+            else {"outcome": key, "label": words}
+            for key, words in PATH_OUTCOMES.items()
+        ]
+        return listed + rows
+
+    def missing_paths(self) -> list[tuple[str, str]]:
+        """The decisions with no path of their own yet, as (outcome, words), for the "Add a path" buttons."""
+        taken = {
+            (baton_attr(flow, "outcome") or "").strip()
+            for flow in self.ctx.diagram.outgoing(self.ctx.element_id)
+        }
+        return [(key, words) for key, words in PATH_OUTCOMES.items() if key not in taken]
 
     def numeric_variables(self) -> list[tuple[str, list[Variable]]]:
         return self.variables("number", "integer")
@@ -185,7 +228,50 @@ class ApprovalForm(BlockForm):
             "baton:escalateTo": or_none(data["escalate_to"]),
             "baton:resultVariable": or_none(data["result_variable"]),
         }
+        payload["extensions"] = self._extensions()
+        if data.get("add_path"):
+            payload["paths"] = self._new_paths(data["add_path"])
         return payload
+
+    def _new_paths(self, outcome: str) -> list[DecisionPath]:
+        """A new path for ``outcome`` to a new End named for it.
+
+        The first decision given a path turns the one plain path already there into the Approved
+        path (or, adding Approved, that path is marked instead of drawing a new End).
+        """
+        diagram = self.ctx.diagram
+        here = self.ctx.element_id
+        outgoing = diagram.outgoing(here)
+        plain = [f for f in outgoing if not (baton_attr(f, "outcome") or "").strip()]
+        paths: list[DecisionPath] = []
+        if len(plain) == 1 and len(outgoing) == 1:
+            existing = plain[0].get("id", "")
+            paths.append({"flow": existing, "outcome": "approved", "name": PATH_OUTCOMES["approved"]})
+            if outcome == "approved":
+                return paths
+        words = PATH_OUTCOMES[outcome]
+        end_id = diagram.new_id(f"End_{here}_{outcome}")
+        paths.append(
+            {
+                "flow": diagram.new_id(f"Flow_{here}_{outcome}"),
+                "outcome": outcome,
+                "name": words,
+                "end": {"id": end_id, "name": words},
+            }
+        )
+        return paths
+
+
+def _block_words(el: Any) -> str:
+    """How the panel names the block a path leads to: its name, else its kind ("an End")."""
+    if el is None:
+        return "nowhere yet"
+    name = " ".join(el.get("name", "").split())
+    if name:
+        return name
+    from designer.panels import form_class  # the table of forms imports this module
+
+    return f"an unnamed {form_class(el).label}"
 
 
 def _with_item(ctx: PanelContext) -> PanelContext:

@@ -15,10 +15,11 @@ from designer.cel_builder import (
     operand_kind,
     parse_condition,
 )
-from designer.diagram import Payload, condition
+from designer.diagram import Payload, baton_attr, condition, local
 from designer.panels.base import BlockForm, PanelContext, choice_field
 from designer.scope import Variable
 from orchestration import expressions
+from orchestration.engine.human import PATH_OUTCOMES
 
 
 class PathForm(BlockForm):
@@ -31,6 +32,12 @@ class PathForm(BlockForm):
     partial = "path"
     live = {"condition": {}}
 
+    outcome = forms.ChoiceField(
+        label="When",
+        required=False,
+        choices=[("", "Whatever is decided"), *PATH_OUTCOMES.items()],
+        help_text="Which decision takes this path. Its name on the diagram follows.",
+    )
     is_default = forms.BooleanField(
         label="Default path", required=False, help_text="Taken when no other path's condition holds."
     )
@@ -68,6 +75,12 @@ class PathForm(BlockForm):
         ]
 
     @property
+    def leaves_approval(self) -> bool:
+        """Whether the path leaves an Approval: it is then taken for one decision."""
+        source = self.ctx.diagram.source(self.ctx.element)
+        return source is not None and local(source) == "userTask"
+
+    @property
     def decision(self) -> bool:
         """Whether the path leaves a gateway choosing among several paths (a Decision, Any of these paths)."""
         from designer.panels import form_class  # the table of forms imports this module
@@ -84,7 +97,11 @@ class PathForm(BlockForm):
         source = ctx.diagram.source(ctx.element)
         is_default = source is not None and source.get("default") == ctx.element_id
         text = condition(ctx.element) or ""
-        initial: dict[str, Any] = {"is_default": is_default, "condition": text}
+        initial: dict[str, Any] = {
+            "is_default": is_default,
+            "condition": text,
+            "outcome": (baton_attr(ctx.element, "outcome") or "").strip(),
+        }
         parsed = parse_condition(text, ctx.scope) if text else None
         if parsed is not None:
             initial.update(field=parsed[0], operator=parsed[1], value=parsed[2], condition_mode="builder")
@@ -119,6 +136,12 @@ class PathForm(BlockForm):
 
     def payload(self) -> Payload:
         payload = super().payload()
+        if self.leaves_approval:
+            outcome = self.cleaned_data.get("outcome") or ""
+            payload["attrs"] = {"baton:outcome": outcome or None}
+            # The label follows the decision unless someone named the path themselves.
+            if outcome and payload["name"] in ("", *PATH_OUTCOMES.values()):
+                payload["name"] = PATH_OUTCOMES[outcome]
         if self.decision:
             payload["isDefault"] = bool(self.cleaned_data["is_default"])
             payload["condition"] = self.cel

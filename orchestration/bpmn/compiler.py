@@ -389,6 +389,9 @@ class _Compiler:
                 "target": target,
                 "condition": condition,
             }
+            outcome = baton_attr(el, "outcome").strip()
+            if outcome:
+                self.ctx.flows[flow_id]["outcome"] = outcome
             if source in self.ctx.nodes:
                 self.ctx.nodes[source]["outgoing"].append(flow_id)
             if target in self.ctx.nodes:
@@ -419,6 +422,12 @@ class _Compiler:
                 kind.connect(node, self.ctx)
         for flow in self.ctx.flows.values():
             source = self.ctx.nodes.get(flow["source"])
+            source_kind = blocks.registered(source["kind"]) if source is not None else None
+            if "outcome" in flow and source is not None and not (source_kind and source_kind.path_outcomes):
+                self.ctx.error(
+                    Subject(flow["id"], flow["name"], "Flow"),
+                    f"is taken for a decision, but {self.ctx.node_text(source)} is not an Approval.",
+                )
             if flow["condition"] is None or source is None:
                 continue
             subject = Subject(flow["id"], flow["name"], "Flow")

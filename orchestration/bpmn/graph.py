@@ -85,6 +85,8 @@ class Flow(TypedDict):
     source: str
     target: str
     condition: str | None  # CEL, boolean-typed at compile time
+    # The decision that takes this path out of an Approval ("approved", "rejected", "changes_requested").
+    outcome: NotRequired[str]
 
 
 class Graph(TypedDict):

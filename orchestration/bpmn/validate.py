@@ -81,7 +81,9 @@ def _check_degree(node: Node) -> Iterable[Problem]:
         yield problem(
             node, "is a dead end: it has no outgoing flow. Connect it, or finish the path with an End."
         )
-    if kind not in _GATEWAYS and len(outgoing) > 1:
+    # An Approval whose paths each say which decision takes them chooses one, as a Decision does.
+    chooses = bool(node["config"].get("outcomes"))
+    if kind not in _GATEWAYS and len(outgoing) > 1 and not chooses:
         # Implicit splits hide whether paths run together or one is chosen: make it explicit.
         yield problem(
             node,

@@ -34,6 +34,7 @@ from orchestration.engine.start_data import (
     DEFAULT_MAX_LENGTH,
     MAX_LENGTH_CEILING,
     StartDataError,
+    clean_approver_data,
     clean_start_data,
     max_length_of,
 )
@@ -45,22 +46,25 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
     from django.db.models import QuerySet
 
-    from orchestration.bpmn.graph import Graph, Node
+    from orchestration.bpmn.graph import FormField, Graph, Node
     from orchestration.engine.context import Actor
 
 __all__ = [
     "DEFAULT_MAX_LENGTH",
     "HUMAN_TIMER_KINDS",
     "MAX_LENGTH_CEILING",
+    "PATH_OUTCOMES",
     "BlockError",
     "HumanTaskProvider",
     "Run",
     "StartDataError",
     "cancel_step_timers",
     "check_start_data",
+    "clean_task_fields",
     "lock_waiting_step",
     "locked_run",
     "max_length_of",
+    "outcome_paths",
     "provider",
     "raise_incident",
     "resume",
@@ -69,6 +73,9 @@ __all__ = [
     "send_on_commit",
     "start_node_for",
 ]
+
+# The decisions an Approval's outgoing paths may each be taken for, with their words on the diagram.
+PATH_OUTCOMES = {"approved": "Approved", "rejected": "Rejected", "changes_requested": "Changes requested"}
 
 # The timers a provider may set on its steps; waits, retries and schedules belong to the engine.
 HUMAN_TIMER_KINDS = (Timer.Kind.DUE, Timer.Kind.REMINDER, Timer.Kind.ESCALATION)
@@ -135,17 +142,54 @@ def lock_waiting_step(run: Run, step_id: int) -> Step:
 
 
 def resume(
-    run: Run, step: Step, variables: dict[str, Any], *, message: str, output: dict[str, Any] | None = None
+    run: Run,
+    step: Step,
+    variables: dict[str, Any],
+    *,
+    message: str,
+    output: dict[str, Any] | None = None,
+    outcome: str = "",
 ) -> None:
     """Complete the waiting ``step`` with ``variables`` (people decided) and move its token on.
 
-    Cancels the step's open timers and writes a ``step.completed`` event saying
-    ``message``. The caller holds the instance lock (inside :func:`locked_run`) and
-    has locked ``step`` (:func:`lock_waiting_step`).
+    An Approval with paths drawn per decision follows the one for ``outcome``
+    (:func:`outcome_paths`); otherwise every outgoing path. Cancels the step's open
+    timers and writes a ``step.completed`` event saying ``message``. The caller holds
+    the instance lock (inside :func:`locked_run`) and has locked ``step``
+    (:func:`lock_waiting_step`).
     """
     from orchestration.engine import runtime
 
-    runtime.resume_in_run(run, step, variables, message=message, output=output)
+    paths = outcome_paths(run.graph["nodes"][step.node_id])
+    flows = [paths[outcome]] if outcome in paths else None
+    runtime.resume_in_run(run, step, variables, message=message, output=output, flows=flows)
+
+
+def outcome_paths(node: Node) -> dict[str, str]:
+    """The paths an Approval ``node`` takes per decision (outcome -> flow id); empty when it has one way on.
+
+    Pure: no lock needed. A decision with no path of its own here is not offered, except
+    "changes requested", which sends the request back to the requester when it has none.
+    """
+    paths: dict[str, str] = node["config"].get("outcomes") or {}
+    return paths
+
+
+def clean_task_fields(node: Node, data: dict[str, Any], *, approving: bool) -> dict[str, Any]:
+    """What the approver filled in, checked and converted against Approval ``node``'s fields (:class:`StartDataError`).
+
+    The fields are typed like a start form's; required ones are required only when
+    ``approving`` (a rejection needs just its comment). An Approval that declares no
+    fields takes ``data`` as it is. Pure: no lock needed.
+    """
+    fields: list[FormField] = node["config"].get("fields") or []
+    if not fields:
+        if not isinstance(data, dict):
+            raise StartDataError({"data": ["Expected an object of field values."]})
+        return dict(data)
+    if not approving:
+        fields = [{**f, "required": False} for f in fields]
+    return clean_approver_data(fields, data)
 
 
 def raise_incident(run: Run, step: Step, error: str) -> None:

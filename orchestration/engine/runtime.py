@@ -304,9 +304,15 @@ def raise_incident(run: Run, step: Step, error: str, *, cause: str = Incident.Ca
 
 
 def resume_in_run(
-    run: Run, step: Step, variables: dict[str, Any], *, message: str, output: dict[str, Any] | None = None
+    run: Run,
+    step: Step,
+    variables: dict[str, Any],
+    *,
+    message: str,
+    output: dict[str, Any] | None = None,
+    flows: list[str] | None = None,
 ) -> None:
-    """Complete a waiting ``step`` inside an open run and move its token on."""
+    """Complete a waiting ``step`` inside an open run and move its token on (along ``flows``, else every outgoing one)."""
     ensure_waiting(step)
     run.locals = scopes.locals_for(run, step)
     run.event("step.completed", message, step=step)
@@ -317,7 +323,7 @@ def resume_in_run(
             cancelled_at=run.now
         )
     step.output = output if output is not None else variables
-    drive_from(run, step, list(node["outgoing"]))
+    drive_from(run, step, list(node["outgoing"]) if flows is None else flows)
 
 
 def complete_caught(run: Run, step: Step, flow_id: str, variables: dict[str, Any], *, message: str) -> None:

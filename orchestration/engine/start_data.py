@@ -162,6 +162,13 @@ def clean_message_data(fields: list[FormField], data: dict[str, Any]) -> dict[st
     return _clean_fields(fields, data, "Not a field this message carries.")
 
 
+def clean_approver_data(fields: list[FormField], data: dict[str, Any]) -> dict[str, Any]:
+    """What an approver filled in, checked against the fields their Approval declares; raises StartDataError."""
+    if not isinstance(data, dict):
+        raise StartDataError({"data": ["Expected an object of field values."]})
+    return _clean_fields(fields, data, "Not a field of this approval.")
+
+
 def _clean_fields(fields: list[FormField], data: dict[str, Any], unknown: str) -> dict[str, Any]:
     errors: dict[str, list[str]] = {}
     known = {f["name"] for f in fields}

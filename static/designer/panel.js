@@ -80,6 +80,7 @@
     if (payload.terminate) eventDefinition(modeler, element, 'bpmn:TerminateEventDefinition');
     if ('loop' in payload) setLoop(modeler, element, payload.loop);
     if (payload.attach) attach(modeler, element, payload.attach);
+    if (payload.paths) payload.paths.forEach((path) => decisionPath(modeler, element, path));
   }
 
   function words(text) {
@@ -235,6 +236,53 @@
     modeling.createShape(end, { x: x + 40, y: host.y + host.height + 80 + taken * 70 }, host.parent);
     modeling.connect(event, end, { type: 'bpmn:SequenceFlow', businessObject: bpmnFactory.create('bpmn:SequenceFlow', { id: spec.flow }) });
     change(modeler, event, spec.settings);
+  }
+
+  // An Approval's path for one decision: an existing path marked, or a new one to a new End placed to
+  // the right, in its decision's row or the first free one below (paths then never cross blocks).
+  const ORDER = ['approved', 'rejected', 'changes_requested'];
+
+  function decisionPath(modeler, source, path) {
+    const modeling = modeler.get('modeling');
+    const registry = modeler.get('elementRegistry');
+    let flow = registry.get(path.flow);
+    if (path.end) {
+      const bpmnFactory = modeler.get('bpmnFactory');
+      const shape = modeler.get('elementFactory').createShape({
+        type: 'bpmn:EndEvent',
+        businessObject: bpmnFactory.create('bpmn:EndEvent', { id: path.end.id, name: path.end.name }),
+      });
+      // Approved on the approval's own row, Rejected a row below, Changes requested two below.
+      const row = Math.max(ORDER.indexOf(path.outcome), 0);
+      const middle = source.y + source.height / 2;
+      const x = source.x + source.width + 120;
+      let y = middle + 100 * row;
+      while (occupied(registry, x, y)) y += 100;
+      const end = modeling.createShape(shape, { x: x + 18, y: y }, source.parent);
+      modeling.updateProperties(end, { 'baton:outcome': path.outcome });
+      flow = modeling.connect(source, end, {
+        type: 'bpmn:SequenceFlow', businessObject: bpmnFactory.create('bpmn:SequenceFlow', { id: path.flow }),
+      });
+      if (y !== middle) {
+        // Down from the approval's bottom edge, then right: the second row leaves further left, so
+        // no two paths cross and none runs along the path of the row above.
+        const down = source.x + source.width * (row === 2 ? 0.25 : 0.5);
+        modeling.updateWaypoints(flow, [
+          { x: down, y: source.y + source.height }, { x: down, y: y }, { x: end.x, y: y },
+        ]);
+      }
+    }
+    if (!flow) return;
+    modeling.updateProperties(flow, { 'baton:outcome': path.outcome });
+    modeling.updateLabel(flow, path.name);
+  }
+
+  // Whether a new End at (x, y) would overlap a block (or a label) already drawn there.
+  function occupied(registry, x, y) {
+    const box = { x: x - 10, y: y - 40, width: 76, height: 80 };
+    return registry.filter((el) => !el.waypoints && el.parent && el.type !== 'bpmn:Participant'
+      && el.type !== 'bpmn:Lane' && el.type !== 'bpmn:SubProcess'
+      && !(el.x > box.x + box.width || el.x + el.width < box.x || el.y > box.y + box.height || el.y + el.height < box.y)).length > 0;
   }
 
   // --- the forms' behaviour -------------------------------------------------------------------

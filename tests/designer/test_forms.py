@@ -259,19 +259,25 @@ def test_approval_asks_for_what_its_rule_needs(groups: None) -> None:
     form = bound(
         SHOWCASE,
         "Task_manager_approval",
-        {"assignee_rule": "user", "due_unit": "days", "reminder_unit": "days"},
+        {"assignee_rule": "user", "due_unit": "days", "reminder_unit": "days", **rows("fields")},
     )
     assert not form.is_valid() and "Choose the person who decides" in errors_of(form)
     form = bound(
         SHOWCASE,
         "Task_manager_approval",
-        {"assignee_rule": "group", "due_unit": "days", "reminder_unit": "days"},
+        {"assignee_rule": "group", "due_unit": "days", "reminder_unit": "days", **rows("fields")},
     )
     assert not form.is_valid() and "Choose at least one group" in errors_of(form)
     form = bound(
         SHOWCASE,
         "Task_manager_approval",
-        {"assignee_rule": "manager", "escalate_to": "Finance", "due_unit": "days", "reminder_unit": "days"},
+        {
+            "assignee_rule": "manager",
+            "escalate_to": "Finance",
+            "due_unit": "days",
+            "reminder_unit": "days",
+            **rows("fields"),
+        },
     )
     assert not form.is_valid() and "the task is handed over when it is overdue" in errors_of(form)
     form = bound(
@@ -283,6 +289,7 @@ def test_approval_asks_for_what_its_rule_needs(groups: None) -> None:
             "due_count": "4",
             "due_unit": "hours",
             "reminder_unit": "days",
+            **rows("fields"),
         },
     )
     assert form.is_valid(), errors_of(form)
@@ -293,7 +300,7 @@ def test_approval_asks_for_what_its_rule_needs(groups: None) -> None:
 
 @pytest.mark.django_db
 def test_approval_amount_must_be_a_number_in_scope(groups: None) -> None:
-    base = {"assignee_rule": "authority_chain", "due_unit": "days", "reminder_unit": "days"}
+    base = {"assignee_rule": "authority_chain", "due_unit": "days", "reminder_unit": "days", **rows("fields")}
     form = bound(SHOWCASE, "Task_manager_approval", {**base, "amount": "item"})
     assert not form.is_valid() and "This gives text; it must give a number" in errors_of(form)
     form = bound(SHOWCASE, "Task_manager_approval", {**base, "amount": "order_id"})  # set later, not in scope
@@ -319,7 +326,7 @@ def test_approval_takes_its_approver_from_the_item_of_its_for_each(groups: None)
         bpmn.end("end"),
         *bpmn.chain("start", "list", "approve", "end"),
     )
-    base = {"assignee_rule": "group_from_data", "due_unit": "days", "reminder_unit": "days"}
+    base = {"assignee_rule": "group_from_data", "due_unit": "days", "reminder_unit": "days", **rows("fields")}
     form = bound(xml, "approve", base)
     assert not form.is_valid() and "Say where in the request's data the group is named" in errors_of(form)
     form = bound(xml, "approve", {**base, "assignee_expression": "size(centres)"})

@@ -736,6 +736,8 @@ def test_approval_with_an_assignee_defaults_to_the_user_rule():
         "quorum": "any",
         "amount_expression": "",
         "result_variable": "approval",
+        "fields": [],
+        "outcomes": {},
     }
 
 

@@ -160,7 +160,8 @@ class Kind(Generic[ConfigT]):
     - ``config``: the TypedDict of the node's ``config``; ``read(element, ctx)`` returns it,
       or None when the element is refused.
     - ``connect(node, ctx)`` runs once every flow is read (gateway roles); ``check(node, ctx)``
-      once every variable is typed. ``conditional_flows``: its outgoing flows may carry conditions.
+      once every variable is typed. ``conditional_flows``: its outgoing flows may carry conditions;
+      ``path_outcomes``: the decisions its outgoing flows may each be taken for (an Approval's).
     - ``block``: how it runs; ``palette``: how the designer offers it (None: not in the palette).
     - ``boundary_events``: the events that may be attached to it ("timer", "error", "message");
       ``loops``: whether it may run once per item of a list (For each); ``holds_steps``: its
@@ -179,6 +180,7 @@ class Kind(Generic[ConfigT]):
     palette: PaletteEntry | None = None
     role_labels: Mapping[str, str] = field(default_factory=dict)
     conditional_flows: bool = False
+    path_outcomes: tuple[str, ...] = ()
     connect: Callable[[Node, ReadContext], None] | None = None
     check: Callable[[Node, ReadContext], None] | None = None
     boundary_events: frozenset[str] = frozenset()

@@ -87,7 +87,7 @@ def read(el: etree._Element, ctx: ReadContext) -> StartConfig | None:
             kind = local.removesuffix("EventDefinition")
             ctx.refuse(el, subject, f"{kind} start event", "use a plain, timer or message Start")
             return None
-    fields = _form_fields(el, subject, ctx)
+    fields = read_form_fields(el, subject, ctx)
     config: StartConfig = {
         "trigger": trigger,
         "cron": timer["text"] if timer and timer["kind"] == "cycle" and values.is_cron(timer["text"]) else "",
@@ -211,7 +211,8 @@ def _message_fields(
     return carried
 
 
-def _form_fields(el: etree._Element, subject: Subject, ctx: ReadContext) -> list[FormField]:
+def read_form_fields(el: etree._Element, subject: Subject, ctx: ReadContext) -> list[FormField]:
+    """The ``baton:formField`` children of ``el`` (a Start's form, or what an Approval's approver fills), declared."""
     fields: list[FormField] = []
     for f in baton_children(el, "formField"):
         name = f.get("name", "").strip()

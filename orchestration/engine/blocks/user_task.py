@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypedDict
 
-from orchestration.bpmn.context import baton_attr
+from orchestration.bpmn.context import Subject, baton_attr
 from orchestration.durations import parse_duration
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry
-from orchestration.engine.human import provider
+from orchestration.engine.blocks.start import read_form_fields
+from orchestration.engine.human import PATH_OUTCOMES, outcome_paths, provider
 from orchestration.engine.transitions import move
 from orchestration.engine.writes import write_step
 from orchestration.models import Step
@@ -15,8 +16,8 @@ from orchestration.models import Step
 if TYPE_CHECKING:
     from lxml import etree
 
-    from orchestration.bpmn.context import ReadContext, Subject
-    from orchestration.bpmn.graph import Node
+    from orchestration.bpmn.context import ReadContext
+    from orchestration.bpmn.graph import FormField, Node
     from orchestration.engine.context import Run
 
 _ASSIGNEE_RULES = ("user", "group", "manager", "authority_chain", "from_data", "group_from_data")
@@ -37,6 +38,8 @@ class UserTaskConfig(TypedDict):
     quorum: str  # "any" | "all"
     amount_expression: str  # CEL giving the amount compared with approval limits
     result_variable: str
+    fields: list[FormField]  # what the approver fills in: each a variable later blocks read
+    outcomes: dict[str, str]  # decision -> the path it takes; empty: every decision goes on every path
 
 
 def read(el: etree._Element, ctx: ReadContext) -> UserTaskConfig | None:
@@ -80,6 +83,7 @@ def read(el: etree._Element, ctx: ReadContext) -> UserTaskConfig | None:
     result_variable = baton_attr(el, "resultVariable") or "approval"
     if ctx.variable_name_ok(result_variable, subject, "result variable"):
         ctx.declare(result_variable, "map", subject)
+    fields = read_form_fields(el, subject, ctx)
     return {
         "assignee_rule": rule,
         "assignee": assignee,
@@ -91,7 +95,52 @@ def read(el: etree._Element, ctx: ReadContext) -> UserTaskConfig | None:
         "quorum": quorum,
         "amount_expression": baton_attr(el, "amount"),
         "result_variable": result_variable,
+        "fields": fields,
+        "outcomes": {},
     }
+
+
+def connect(node: Node, ctx: ReadContext) -> None:
+    """Paths drawn per decision: one for each decision at most, one for "approved" at least.
+
+    An Approval whose paths carry no decision sends every decision on every path (as
+    before decisions had paths); once one does, all of them must.
+    """
+    subject = ctx.subject_of(node)
+    taken: dict[str, str] = {}
+    unmarked = []
+    for flow_id in node["outgoing"]:
+        flow = ctx.flows[flow_id]
+        outcome = flow.get("outcome")
+        if outcome is None:
+            unmarked.append(flow_id)
+        elif outcome not in PATH_OUTCOMES:
+            ctx.error(
+                Subject(flow_id, flow["name"], "Flow"),
+                f'is taken for "{outcome}", which is not a decision: use {_words()}.',
+            )
+        elif outcome in taken:
+            ctx.error(subject, f"has two paths for {PATH_OUTCOMES[outcome]}: keep one.")
+        else:
+            taken[outcome] = flow_id
+    if not taken:
+        return
+    if "approved" not in taken:
+        ctx.error(subject, "has paths for some decisions but none for Approved: add a path for Approved.")
+    for flow_id in unmarked:
+        flow = ctx.flows[flow_id]
+        ctx.error(
+            Subject(flow_id, flow["name"], "Flow"),
+            f"leaves {subject.text()} without saying which decision takes it: choose {_words()}.",
+        )
+    if "loop" in node:
+        ctx.error(subject, "runs once per item, so its decisions cannot each take their own path.")
+    node["config"]["outcomes"] = taken
+
+
+def _words() -> str:
+    words = list(PATH_OUTCOMES.values())
+    return ", ".join(words[:-1]) + f" or {words[-1]}"
 
 
 def _duration(el: etree._Element, name: str, subject: Subject, ctx: ReadContext) -> str:
@@ -138,6 +187,11 @@ class UserTaskBlock(Block):
         if step.status == Step.Status.WAITING:
             provider().cancel_tasks(run, step)  # the tasks leave the approvers' inboxes
 
+    def skip_flows(self, node: Node) -> list[str]:
+        # Skipping an Approval lets the request go on as if approved.
+        paths = outcome_paths(node)
+        return [paths["approved"]] if "approved" in paths else list(node["outgoing"])
+
     def may_have_timers(self, node: Node) -> bool:
         # The approvals app sets a step's timers from these settings only (human.schedule_step_timer).
         return bool(node["config"].get("due_in") or node["config"].get("reminder_in"))
@@ -149,7 +203,9 @@ KIND = Kind(
     element="userTask",
     config=UserTaskConfig,
     read=read,
+    connect=connect,
     check=check,
+    path_outcomes=tuple(PATH_OUTCOMES),
     boundary_events=frozenset({"timer", "message"}),
     loops=True,
     block=UserTaskBlock(),
