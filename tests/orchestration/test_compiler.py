@@ -1569,7 +1569,12 @@ def test_a_start_field_passed_to_the_procurement_order_gets_its_item_limit():
     result = compile_bpmn(
         bpmn.definitions(
             bpmn.start("s", bpmn.field("what", "text", maxLength="5000"), bpmn.field("note", "text")),
-            bpmn.service("order", "procurement.create_order", name="Place order", inputs={"item": "what"}),
+            bpmn.service(
+                "order",
+                "procurement.create_order",
+                name="Place order",
+                inputs={"item": "what", "amount": "1.0", "currency": '"EUR"', "requester": "initiator"},
+            ),
             bpmn.end("e"),
             *[bpmn.flow(a, b) for a, b in (("s", "order"), ("order", "e"))],
         )
