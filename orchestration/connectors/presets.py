@@ -113,9 +113,7 @@ register_preset(
         category="Tell people",
         connector="http.request",
         config={"method": "POST"},
-        inputs=(
-            ConnectorField("text", "Message", required=True, help="What to post in the channel."),
-        ),
+        inputs=(ConnectorField("text", "Message", required=True, help="What to post in the channel."),),
         example_output={"status": 200, "body": "ok"},
         asks_connection=True,
     )

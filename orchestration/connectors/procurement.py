@@ -35,7 +35,9 @@ class ProcurementOrderConnector(Connector):
     config_form = ProcurementOrderConfigForm
     input_limits: ClassVar[dict[str, int]] = {"item": 200, "currency": 3, "requester": 150}
     inputs = (
-        ConnectorField("item", "What to buy", required=True, help="The item or service, as the supplier names it."),
+        ConnectorField(
+            "item", "What to buy", required=True, help="The item or service, as the supplier names it."
+        ),
         ConnectorField("amount", "Amount", "number", required=True, help="The total price of the order."),
         ConnectorField("currency", "Currency", required=True, help="Three letters, e.g. EUR or USD."),
         ConnectorField("requester", "Ordered for", required=True, help="The person the order is placed for."),
@@ -43,7 +45,9 @@ class ProcurementOrderConnector(Connector):
     )
     outputs = (
         ConnectorField("order_id", "Order number", help="The number the procurement system gave the order."),
-        ConnectorField("status", "Order status", help="What the procurement system says about it, e.g. placed."),
+        ConnectorField(
+            "status", "Order status", help="What the procurement system says about it, e.g. placed."
+        ),
     )
     example_output: ClassVar[dict[str, Any]] = {"order_id": "PO-10042", "status": "placed"}
 
