@@ -17,8 +17,8 @@ from lxml import etree
 from approvals.actions import OUTCOMES
 from designer.diagram import Diagram, baton_attr, extension_items, local, loop
 from orchestration import expressions
-from orchestration.connectors import presets
 from orchestration.bpmn.graph import VariableType
+from orchestration.connectors import presets
 
 BUILTIN_LABELS = {
     "initiator": "Who started it (username)",
