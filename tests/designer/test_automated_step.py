@@ -236,3 +236,42 @@ def test_a_chat_preset_needs_a_system_and_writes_its_fixed_settings(owner: Any) 
     ]
     assert payload["extensions"]["input"] == [{"name": "text", "expression": '"New order"'}]
     assert compile_bpmn(_applied_xml(payload)).ok
+
+
+SIGN = bpmn.definitions(
+    bpmn.start("start", bpmn.field("title"), bpmn.field("party")),
+    bpmn.service(
+        "sign",
+        "esign.send_for_signature",
+        name="Send for signature",
+        inputs={"document": "title", "counterparty": "party", "signer": "initiator"},
+    ),
+    bpmn.end("end"),
+    bpmn.boundary_error("failed", "sign", code="DECLINED"),
+    bpmn.end("declined"),
+    *bpmn.chain("start", "sign", "end"),
+    bpmn.flow("failed", "declined"),
+    errors=("DECLINED",),
+)
+
+
+def test_if_it_fails_offers_the_steps_declared_failures_and_keeps_a_code_under_advanced(owner: Any) -> None:
+    page = _page(_panel(owner, "failed", SIGN))
+    (choices,) = page.xpath("//fieldset[@data-testid='declared-errors']")
+    plain = [" ".join(label.text_content().split()) for label in choices.xpath("./div/label")]
+    assert plain == ["Any failure", "The other party declined to sign"]
+    assert choices.xpath(".//input[@value='known:DECLINED']/@checked") == ["checked"]
+    (advanced,) = choices.xpath("./details")
+    assert advanced.xpath("summary")[0].text_content() == "Advanced"
+    assert advanced.xpath(".//input[@name='error_code']")
+
+    data = {"xml": SIGN, "element": "failed", "name": "", "role": "error", "error_variable": ""}
+    client = _client(owner)
+    url = reverse("designer:panel-apply", args=["buy"])
+    payload = json.loads(client.post(url, {**data, "error_which": "known:DECLINED"})["HX-Trigger"])
+    assert payload["baton:apply"]["error"] == {"code": "DECLINED"}
+    typed = {**data, "error_which": "code", "error_code": "EXPIRED"}
+    assert json.loads(client.post(url, typed)["HX-Trigger"])["baton:apply"]["error"] == {"code": "EXPIRED"}
+    # The step's own panel offers the same choices when adding an "If it fails".
+    step = _page(_panel(owner, "sign", SIGN))
+    assert step.xpath("//input[@name='events-error_which' and @value='known:DECLINED']")
