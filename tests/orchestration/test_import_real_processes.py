@@ -81,7 +81,7 @@ def test_camunda_error_paths_need_a_baton_connector_on_the_failing_step() -> Non
         ('camunda:type="external"', 'baton:connector="esign.send_for_signature"'),
         # The connector's required inputs, which the file (made for another engine) cannot name.
         (
-            '<bpmn:incoming>Flow_start</bpmn:incoming>',
+            "<bpmn:incoming>Flow_start</bpmn:incoming>",
             '<bpmn:extensionElements><baton:input name="document" expression="\'NDA\'" />'
             '<baton:input name="counterparty" expression="\'ACME\'" />'
             '<baton:input name="signer" expression="initiator" /></bpmn:extensionElements>'
