@@ -292,6 +292,8 @@ class AutomatedStepForm(BlockForm):
         self.fields[base] = forms.ChoiceField(
             label=declared.label, required=False, choices=choices, help_text=declared.help
         )
+        if declared.required:
+            self.fields[base].widget.attrs["aria-label"] = f"{declared.label} (required)"
         self.fields[f"{base}-value"] = forms.CharField(
             label=f"{declared.label}: the value", required=False, max_length=2000
         )
@@ -346,6 +348,11 @@ class AutomatedStepForm(BlockForm):
         self.mapped: dict[str, str] = {}
         if found is None:
             return data
+        if not data.get("name", "").strip():
+            # Named after what it does, so two such steps can be told apart (and renamed).
+            data["name"] = found.label
+            self.data = self.data.copy()
+            self.data[self.add_prefix("name")] = found.label
         panel = next(p for p in self.action_panels if p.action.key == found.key)
         for item in panel.inputs:
             source = self._source(item, data)
@@ -415,8 +422,6 @@ class AutomatedStepForm(BlockForm):
         if found is None:
             payload["extensions"] = {"property": self.settings.properties(connector), **rows}
             return payload
-        if not payload["name"]:
-            payload["name"] = found.label  # two such steps can then be told apart by renaming one
         panel = next(p for p in self.action_panels if p.action.key == found.key)
         if found.preset:
             chosen = data.get(panel.connection.name, "") if panel.connection is not None else ""
