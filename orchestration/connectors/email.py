@@ -67,10 +67,7 @@ class EmailConnector(Connector):
 
     name = "email"
     label = "Send email"
-    description = (
-        "Sends a plain-text email. Inputs: to (usernames or addresses), subject, body, optional cc. "
-        "Mail server errors are retried."
-    )
+    description = "Sends an email to people or addresses. If the mail server is down, it tries again."
     config_form = EmailConfigForm
     inputs = (
         ConnectorField(

@@ -31,9 +31,8 @@ class SendForSignatureConnector(Connector):
     name = "esign.send_for_signature"
     label = "Send for e-signature"
     description = (
-        "Sends the document (its title, the counterparty, the value and currency, and who signs for us) "
-        'to the e-signature service and returns the envelope id. A decline is the error "DECLINED", '
-        'which an "If it fails" path can take.'
+        "Sends the contract to the e-signature service and gives back its signature request number. "
+        'If the other party declines, an "If it fails" path can take the request on.'
     )
     config_form = SignatureConfigForm
     input_limits: ClassVar[dict[str, int]] = {"document": 200, "counterparty": 200, "signer": 150}

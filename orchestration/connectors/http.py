@@ -373,8 +373,8 @@ class HttpRequestConnector(Connector):
     name = "http.request"
     label = "HTTP request"
     description = (
-        "Sends the step's inputs to a URL as JSON (query parameters for GET) and returns "
-        "the status and the response body. Server errors and timeouts are retried."
+        "Sends values to another system and gives back its answer. If the system is down or slow, "
+        "it tries again."
     )
     config_form = HttpRequestConfigForm
     outputs = (

@@ -28,10 +28,7 @@ class ProcurementOrderConnector(Connector):
 
     name = "procurement.create_order"
     label = "Place procurement order"
-    description = (
-        "Posts the order (item, amount, currency, requester, optional justification) to the "
-        "procurement system and returns its order id and status."
-    )
+    description = "Places a purchase order in the procurement system and gives back its number and status."
     config_form = ProcurementOrderConfigForm
     input_limits: ClassVar[dict[str, int]] = {"item": 200, "currency": 3, "requester": 150}
     inputs = (

@@ -104,11 +104,18 @@ def test_an_analyst_sets_up_create_order_by_picking_form_fields_and_the_saved_di
 
 def test_the_automated_step_panel_fits_a_phone(demo, login, screenshot) -> None:
     page = login("admin")
-    page.set_viewport_size({"width": 390, "height": 844})
     page.goto("/designer/purchase-approval/")
     canvas_ready(page)
-    select(page, "Task_place_order")
+    select(page, "Task_place_order")  # on a wide screen: on a phone the panel covers the canvas
+    page.set_viewport_size({"width": 390, "height": 844})
     form = panel_form(page, "automated")
     expect(form.get_by_test_id("action-procurement-create-order")).to_be_visible()
-    form.scroll_into_view_if_needed()
     screenshot(page, "panel-phone")
+    # The HTTP request's business face: a system, a path, what to do; the raw settings folded away.
+    form.get_by_label("What should this step do?").select_option(label="HTTP request")
+    http = form.get_by_test_id("action-http-request")
+    expect(http.get_by_label("System", exact=True)).to_be_visible()
+    expect(http.get_by_label("Headers", exact=True)).to_be_hidden()
+    http.get_by_text("Advanced", exact=True).click()
+    expect(http.get_by_label("Headers", exact=True)).to_be_visible()
+    screenshot(page, "http-phone")

@@ -72,7 +72,7 @@ def test_camunda_error_paths_need_a_baton_connector_on_the_failing_step() -> Non
     refused = _compiled("camunda_error_paths.bpmn")
 
     assert _errors(refused) == [
-        'Automated step "Send for e-signature" (Activity_sign): has no connector: choose what this step runs.'
+        'Automated step "Send for e-signature" (Activity_sign): does nothing yet: choose what this step should do.'
     ]
     assert "camunda:errorMessageVariable (on ErrorEventDefinition_0decl)" in str(refused.warnings[0])
 

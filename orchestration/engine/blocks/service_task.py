@@ -45,7 +45,7 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
     subject = ctx.subject(el)
     connector = baton_attr(el, "connector") or default_connector
     if not connector:
-        ctx.error(subject, "has no connector: choose what this step runs.")
+        ctx.error(subject, "does nothing yet: choose what this step should do.")
     elif not registry.is_registered(connector):
         ctx.error(subject, f"unknown connector '{connector}'.")
     preset = baton_attr(el, "preset") or ""
