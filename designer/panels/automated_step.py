@@ -351,8 +351,8 @@ class AutomatedStepForm(BlockForm):
         if not data.get("name", "").strip():
             # Named after what it does, so two such steps can be told apart (and renamed).
             data["name"] = found.label
-            self.data = self.data.copy()
-            self.data[self.add_prefix("name")] = found.label
+            # The form then shows that name too (posted data is immutable: a changed copy).
+            self.data = {**dict(self.data.items()), self.add_prefix("name"): found.label}
         panel = next(p for p in self.action_panels if p.action.key == found.key)
         for item in panel.inputs:
             source = self._source(item, data)

@@ -309,13 +309,8 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     form = panel_form(page, "automated")
     form.get_by_label("Name", exact=True).fill("Check signature authority")
     form.get_by_label("What should this step do?").select_option("approvals.check_authority")
-    add_rows(
-        form,
-        "Add a value",
-        {"name": "amount", "value": "amount"},
-        {"name": "currency", "value": "currency"},
-        {"name": "requester", "value": "initiator"},
-    )
+    for needed, value in (("Amount", "amount"), ("Currency", "currency"), ("Who signs", "initiator")):
+        form.get_by_role("combobox", name=f"{needed} (required)").select_option(value)
     form.get_by_text("Advanced: results and retries").click()
     add_rows(
         form,
@@ -364,7 +359,7 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
         ("Currency", "currency"),
         ("Ordered for", "initiator"),
     ):
-        form.get_by_role("combobox", name=re.compile(f"^{needed}")).select_option(value)
+        form.get_by_role("combobox", name=f"{needed} (required)").select_option(value)
     apply(page)
 
     notices = {}
