@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NotRequired, TypedDict
+from typing import TYPE_CHECKING, TypedDict
 
 from orchestration.bpmn.context import baton_attr, baton_children, baton_name
 from orchestration.connectors import presets, registry
@@ -19,11 +19,15 @@ if TYPE_CHECKING:
     from orchestration.models import Step
 
 
-class ConnectorTaskConfig(TypedDict):
+class _Preset(TypedDict, total=False):
+    # Not NotRequired[]: postponed annotations hide it from TypedDict on Python 3.11.
+    preset: str  # the preset it was set up from (orchestration.connectors.presets), if any
+
+
+class ConnectorTaskConfig(_Preset):
     """An Automated step or a Notify: the connector it runs, with what, and how often it retries."""
 
     connector: str  # registry name
-    preset: NotRequired[str]  # the preset it was set up from (orchestration.connectors.presets), if any
     properties: dict[str, str]  # literal settings of the connector
     inputs: dict[str, str]  # variable -> CEL
     outputs: dict[str, str]  # variable -> CEL over ``result`` and the instance variables
