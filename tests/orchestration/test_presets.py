@@ -103,3 +103,28 @@ def test_a_preset_is_checked_with_its_own_inputs_and_an_unknown_one_is_refused()
     assert "unknown preset 'nope' for connector 'procurement.create_order'." in [
         e.message for e in unknown.errors
     ]
+
+
+def test_a_later_condition_is_type_checked_against_a_kept_result() -> None:
+    def with_condition(condition: str) -> str:
+        return bpmn.definitions(
+            bpmn.start("s", bpmn.field("title")),
+            bpmn.service(
+                "ticket",
+                preset="tickets.create",
+                properties={"method": "POST", "url": "https://desk.example.com/tickets"},
+                inputs={"title": "title"},
+                outputs={"ticket_number": "string(result.body)"},
+                output_types={"ticket_number": "string"},
+            ),
+            bpmn.gateway("d", default="f_no"),
+            bpmn.end("yes"),
+            bpmn.end("no"),
+            *bpmn.chain("s", "ticket", "d"),
+            bpmn.flow("d", "yes", id="f_yes", condition=condition),
+            bpmn.flow("d", "no", id="f_no"),
+        )
+
+    assert compile_bpmn(with_condition('ticket_number != ""')).ok
+    refused = compile_bpmn(with_condition("ticket_number > 1000.0"))
+    assert [e.element_id for e in refused.errors] == ["f_yes"]
