@@ -275,3 +275,25 @@ def test_if_it_fails_offers_the_steps_declared_failures_and_keeps_a_code_under_a
     # The step's own panel offers the same choices when adding an "If it fails".
     step = _page(_panel(owner, "sign", SIGN))
     assert step.xpath("//input[@name='events-error_which' and @value='known:DECLINED']")
+
+
+@pytest.mark.parametrize(
+    "posted",
+    [
+        {"connector": "preset:nope"},
+        {"connector": "preset:erp.create_order", "in-preset-erp-create-order-amount": "not_in_scope"},
+        {"connector": "preset:erp.create_order", "in-preset-erp-create-order-amount": "=expression"},
+        {
+            "connector": "preset:erp.create_order",
+            "in-preset-erp-create-order-amount": "=expression",
+            "in-preset-erp-create-order-amount-expression": 'item + "x"',
+        },
+        {"connector": "preset:tickets.create", "system-preset-tickets-create": "../../etc"},
+    ],
+)
+def test_malformed_choices_are_refused_in_the_panel_never_a_server_error(
+    owner: Any, posted: dict[str, str]
+) -> None:
+    response = _apply(owner, posted)
+    assert response.status_code == 200 and "HX-Trigger" not in response
+    assert _page(response).xpath("//*[contains(@class, 'invalid-feedback') or @role='alert']")
