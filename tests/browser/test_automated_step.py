@@ -107,8 +107,14 @@ def test_the_automated_step_panel_fits_a_phone(demo, login, screenshot) -> None:
     page.goto("/designer/purchase-approval/")
     canvas_ready(page)
     select(page, "Task_place_order")  # on a wide screen: on a phone the panel covers the canvas
-    page.set_viewport_size({"width": 390, "height": 844})
     form = panel_form(page, "automated")
+    form.get_by_label("What should this step do?").select_option(label="Create ticket")
+    ticket = form.get_by_test_id("action-preset-tickets-create")
+    expect(ticket.get_by_label("System", exact=True)).to_be_visible()
+    expect(ticket.get_by_test_id("step-output")).to_contain_text("Ticket number")
+    screenshot(page, "ticket-desktop")
+    page.set_viewport_size({"width": 390, "height": 844})
+    form.get_by_label("What should this step do?").select_option(label="Place procurement order")
     expect(form.get_by_test_id("action-procurement-create-order")).to_be_visible()
     screenshot(page, "panel-phone")
     # The HTTP request's business face: a system, a path, what to do; the raw settings folded away.
