@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -10,7 +10,7 @@ from django.utils import timezone
 from approvals.chain import authority_for
 from approvals.exchange import NoRate
 from orchestration import money
-from orchestration.connectors.base import Connector, ConnectorError
+from orchestration.connectors.base import Connector, ConnectorError, ConnectorField
 from orchestration.connectors.registry import register
 
 
@@ -25,6 +25,17 @@ class CheckAuthorityConnector(Connector):
         "limit (their own or a group's) in the currency, else in the base currency after "
         "conversion at today's exchange rate, for the category if given, effective today."
     )
+    inputs = (
+        ConnectorField("amount", "Amount", "number", required=True, help="The amount to sign for."),
+        ConnectorField("currency", "Currency", required=True, help="Three letters, e.g. EUR or USD."),
+        ConnectorField("requester", "Who signs", required=True, help="The person whose limit counts."),
+        ConnectorField("category", "Spend category", help="Limits set for one category count for it."),
+    )
+    outputs = (
+        ConnectorField("covered", "Within their limit", "boolean", help="Yes when they may sign alone."),
+        ConnectorField("limit", "Their signing limit", help='The limit with its currency, or "none".'),
+    )
+    example_output: ClassVar[dict[str, Any]] = {"covered": True, "limit": "USD 500.00", "currency": "USD"}
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Return ``{"covered": bool, "limit": "USD 500.00", "currency": str}`` for the requester.

@@ -54,6 +54,11 @@ def _unquote(literal: str) -> str:
     return "".join(out)
 
 
+def string_value(literal: str) -> str:
+    """The text of a double-quoted CEL string literal; NotRepresentable when ``literal`` is not one."""
+    return _unquote(literal)
+
+
 def cel_double(value: float) -> str:
     """A CEL double literal: ``1000.0``, never ``1000`` (an int compared with a double is a type error)."""
     if not math.isfinite(value):

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from lxml import etree
 
 from approvals.actions import OUTCOMES
-from designer.diagram import Diagram, extension_items, local, loop
+from designer.diagram import Diagram, baton_attr, extension_items, local, loop
 from orchestration import expressions
 from orchestration.bpmn.graph import VariableType
+from orchestration.connectors import presets
 
 BUILTIN_LABELS = {
     "initiator": "Who started it (username)",
@@ -120,6 +121,7 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
             if kind in ("startEvent", "userTask")
             else {}
         )
+        given = _given_back(el) if kind in ("serviceTask", "sendTask") else {}
         runs = loop(el)
         # A For each's item lives only while it runs: after it, only its collected results remain.
         item = (runs["elementVariable"] or "item") if runs is not None else None
@@ -130,7 +132,8 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
                 seen.add(name)
                 field = fields.get(name, {})
                 choices = tuple(c.strip() for c in field.get("choices", "").split(",") if c.strip())
-                variables.append(Variable(name, t, origin, " ".join(field.get("label", "").split()), choices))
+                label = " ".join(field.get("label", "").split()) or given.get(name, "")
+                variables.append(Variable(name, t, origin, label, choices))
             if kind == "userTask" and t == "map" and f"{name}.outcome" not in seen:
                 # An approval's decision is a record whose members the pickers can offer one by one.
                 for member, label, member_choices in APPROVAL_MEMBERS:
@@ -145,6 +148,21 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
             what = " ".join(holder.get("name", "").split()) or holder.get("id", "")
             variables.append(Variable(name, "dyn", f"For each: {what}", "One item of the list"))
     return Scope(tuple(variables))
+
+
+def _given_back(el: etree._Element) -> dict[str, str]:
+    """Plain labels of what an automated step gives back, from its action's declared outputs."""
+    connector = (baton_attr(el, "connector") or ("email" if local(el) == "sendTask" else "")).strip()
+    found = presets.action(connector, (baton_attr(el, "preset") or "").strip()) if connector else None
+    if found is None:
+        return {}
+    labels = {}
+    for item in extension_items(el, "output"):
+        name = item.get("name", "")
+        declared = found.output(name)
+        if declared is not None and item.get("expression", "").strip() == found.result_of(name):
+            labels[name] = declared.label
+    return labels
 
 
 def _groups_around(element: etree._Element) -> list[etree._Element]:

@@ -92,8 +92,12 @@ def service(
     retries: int | None = None,
     backoff: float | None = None,
     tag: str = "serviceTask",
+    preset: str = "",
+    output_types: dict[str, str] | None = None,
 ) -> str:
     attrs = f' baton:connector="{connector}"'
+    if preset:
+        attrs += f' baton:preset="{preset}"'
     if retries is not None:
         attrs += f' baton:retries="{retries}"'
     if backoff is not None:
@@ -102,6 +106,10 @@ def service(
         f"<baton:property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in (properties or {}).items()
     ]
     children = props + _mappings("input", inputs or {}) + _mappings("output", outputs or {})
+    for name, kind in (output_types or {}).items():
+        children = [
+            c.replace(f'output name="{name}" ', f'output type="{kind}" name="{name}" ') for c in children
+        ]
     return f'<bpmn:{tag} id="{id}" name="{name or id}"{attrs}>{_ext(*children)}</bpmn:{tag}>'
 
 

@@ -30,6 +30,7 @@ from designer.panels.base import (
 from designer.panels.not_run import UnsupportedForm
 from designer.scope import Variable
 from orchestration import expressions
+from orchestration.connectors import presets
 from orchestration.durations import UNITS, duration_to_iso, iso_to_duration
 
 if TYPE_CHECKING:
@@ -107,6 +108,18 @@ def _named_by_default(el: etree._Element, ctx: PanelContext) -> bool:
     return bool(data["role"]) and EventFields.default_names(data)[0] == display_name(el)
 
 
+KNOWN = "known:"  # an error_which choice naming one of the host step's declared error codes
+
+
+def _declared_errors(host: etree._Element | None) -> dict[str, str]:
+    """The business error codes the host step's connector (or preset) declares, with their words."""
+    if host is None or local(host) not in ("serviceTask", "sendTask"):
+        return {}
+    connector = (baton_attr(host, "connector") or ("email" if local(host) == "sendTask" else "")).strip()
+    found = presets.action(connector, (baton_attr(host, "preset") or "").strip()) if connector else None
+    return dict(found.error_codes) if found is not None else {}
+
+
 class EventFields(forms.Form):
     """What an event on a step waits for and does, in words (shared by the section and the event's panel)."""
 
@@ -170,9 +183,32 @@ class EventFields(forms.Form):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["after_unit"].required = False  # days, unless another unit is chosen
+        # The host step's declared failures are choices; any other code stays possible under "Advanced".
+        self.declared_errors = _declared_errors(self._host())
+        which = choice_field(self.fields["error_which"])
+        which.choices = [
+            ("any", "Any failure"),
+            *((KNOWN + code, words) for code, words in self.declared_errors.items()),
+            ("code", "Another error, by its code" if self.declared_errors else "Only this error"),
+        ]
+        code = self.initial.get("error_code") if not self.is_bound else None
+        if code and code in self.declared_errors and self.initial.get("error_which") == "code":
+            self.initial["error_which"] = KNOWN + code
         self.fields["error_code"].widget.attrs["list"] = "known-errors"
         self.fields["error_variable"].widget.attrs["placeholder"] = "failure"
         self.fields["message_name"].widget.attrs["list"] = "known-messages"
+
+    def _host(self) -> etree._Element | None:
+        """The step the event is on: the selected step (section) or the one it is attached to."""
+        ref = self.ctx.element.get("attachedToRef", "").strip()
+        return self.ctx.diagram.find(ref) if ref else self.ctx.element
+
+    def chosen_code(self, data: dict[str, Any]) -> str:
+        """The error code the event catches ("" for any failure)."""
+        which = data.get("error_which") or "any"
+        if which.startswith(KNOWN):
+            return which.removeprefix(KNOWN)
+        return (data.get("error_code") or "").strip() if which == "code" else ""
 
     # reading
 
@@ -253,7 +289,7 @@ class EventFields(forms.Form):
             else:
                 payload["timer"] = {"kind": "timeDuration", "value": every}
         elif role == "error":
-            payload["error"] = {"code": data["error_code"].strip() if data["error_which"] == "code" else ""}
+            payload["error"] = {"code": self.chosen_code(data)}
         else:
             payload["message"] = {"name": " ".join(data["message_name"].split())}
         return payload
@@ -268,7 +304,9 @@ class EventFields(forms.Form):
             every = _after(data["after_count"], data["after_unit"] or "days")
             return (f"Every {every}" if data.get("repeat") else f"After {every}"), "Reminded"
         if role == "error":
-            code = data["error_code"].strip() if data["error_which"] == "code" else ""
+            which = data.get("error_which") or "any"
+            code = which.removeprefix(KNOWN) if which.startswith(KNOWN) else ""
+            code = code or (data["error_code"].strip() if which == "code" else "")
             return (f"If it fails: {code}" if code else "If it fails"), "Failed"
         return " ".join(data["message_name"].split()), "Message received"
 

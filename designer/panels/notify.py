@@ -84,7 +84,8 @@ class NotifyForm(BlockForm):
         email = registry.get("email").__class__
         self.settings = ConnectorSettings(self, [email], "email")
         self.config = self.settings.config_for("email")
-        self.fields["to"].widget.attrs["placeholder"] = "{{initiator}}"
+        # A placeholder that looks like a value is taken for one: say what to write instead.
+        self.fields["to"].widget.attrs["placeholder"] = "User names or email addresses"
 
     def subforms(self) -> list[forms.Form]:
         return [*super().subforms(), *([self.config] if self.config is not None else [])]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import smtplib
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.core.validators import validate_email
 
-from orchestration.connectors.base import Connector, ConnectorError
+from orchestration.connectors.base import Connector, ConnectorError, ConnectorField
 from orchestration.connectors.registry import register
 
 IDEMPOTENCY_HEADER = "X-Baton-Idempotency-Key"
@@ -67,11 +67,21 @@ class EmailConnector(Connector):
 
     name = "email"
     label = "Send email"
-    description = (
-        "Sends a plain-text email. Inputs: to (usernames or addresses), subject, body, optional cc. "
-        "Mail server errors are retried."
-    )
+    description = "Sends an email to people or addresses. If the mail server is down, it tries again."
     config_form = EmailConfigForm
+    inputs = (
+        ConnectorField(
+            "to", "To", "dyn", required=True, help="People (their user names) or email addresses to write to."
+        ),
+        ConnectorField("subject", "Subject", required=True, help="The email's subject line."),
+        ConnectorField("body", "Message", help="The text of the email."),
+        ConnectorField("cc", "Copy to", "dyn", help="Others who get a copy."),
+    )
+    outputs = (
+        ConnectorField("sent_to", "Sent to", "list", help="The addresses the email went to."),
+        ConnectorField("cc", "Copied to", "list", help="The addresses that got a copy."),
+    )
+    example_output: ClassVar[dict[str, Any]] = {"sent_to": ["requester@example.com"], "cc": []}
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Send the message; return ``{"sent_to": [...], "cc": [...]}`` (resolved addresses)."""

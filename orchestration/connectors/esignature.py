@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.conf import settings
 
-from orchestration.connectors.base import BusinessError, Connector, ConnectorError
+from orchestration.connectors.base import BusinessError, Connector, ConnectorError, ConnectorField
 from orchestration.connectors.http import send_json
 from orchestration.connectors.registry import register
 
@@ -31,12 +31,24 @@ class SendForSignatureConnector(Connector):
     name = "esign.send_for_signature"
     label = "Send for e-signature"
     description = (
-        "Sends the document (its title, the counterparty, the value and currency, and who signs for us) "
-        'to the e-signature service and returns the envelope id. A decline is the error "DECLINED", '
-        'which an "If it fails" path can take.'
+        "Sends the contract to the e-signature service and gives back its signature request number. "
+        'If the other party declines, an "If it fails" path can take the request on.'
     )
     config_form = SignatureConfigForm
     input_limits: ClassVar[dict[str, int]] = {"document": 200, "counterparty": 200, "signer": 150}
+    inputs = (
+        ConnectorField("document", "Document title", required=True, help="The name of the contract to sign."),
+        ConnectorField("counterparty", "Other party", required=True, help="Who signs on the other side."),
+        ConnectorField("value", "Contract value", "number", help="What the contract is worth."),
+        ConnectorField("currency", "Currency", help="Three letters, e.g. EUR or USD."),
+        ConnectorField("signer", "Signs for us", required=True, help="The person who signs for the company."),
+    )
+    outputs = (
+        ConnectorField("envelope_id", "Signature request number", help="How the signing service knows it."),
+        ConnectorField("status", "Signature status", help="signed once everyone has signed."),
+    )
+    example_output: ClassVar[dict[str, Any]] = {"envelope_id": "ENV-2024-0001", "status": "signed"}
+    error_codes: ClassVar[dict[str, str]] = {DECLINED: "The other party declined to sign"}
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Post ``data`` as an envelope; return ``{"envelope_id": str, "status": "signed"}``.

@@ -11,7 +11,7 @@ import re
 import threading
 from dataclasses import dataclass
 from http.cookiejar import DefaultCookiePolicy
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Literal
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
@@ -19,7 +19,7 @@ from django import forms
 from requests.structures import CaseInsensitiveDict
 
 from orchestration import connections
-from orchestration.connectors.base import Connector, ConnectorError
+from orchestration.connectors.base import Connector, ConnectorError, ConnectorField
 from orchestration.connectors.registry import register
 
 if TYPE_CHECKING:
@@ -27,6 +27,14 @@ if TYPE_CHECKING:
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 METHODS: Final[tuple[Method, ...]] = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# What each method does, in the words the designer shows.
+METHOD_WORDS: Final[dict[Method, str]] = {
+    "POST": "Send new information (create)",
+    "GET": "Look something up",
+    "PUT": "Replace what is there",
+    "PATCH": "Change part of it (update)",
+    "DELETE": "Remove it",
+}
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
 DEFAULT_TIMEOUT_SECONDS: Final = 10.0
 MAX_TIMEOUT_SECONDS: Final = 120.0
@@ -247,21 +255,27 @@ def _redacted(value: Any, secrets: list[str]) -> Any:
 
 
 class HttpRequestConfigForm(forms.Form):
+    # What a business user sets; the rest goes under the panel's "Advanced".
+    basic_fields: ClassVar[tuple[str, ...]] = ("connection", "url", "method")
+
     connection = forms.SlugField(
+        label="System",
         required=False,
         max_length=100,
-        help_text="A Connection (kept by administrators) whose base URL and secret headers this request uses.",
+        help_text="The system to call, as an administrator set it up (its address and keys).",
     )
     url = forms.CharField(
-        label="URL",
+        label="Path",
+        required=False,
         max_length=2000,
-        help_text="http:// or https:// address, or a path such as /orders/ when a connection gives the base URL.",
+        help_text="Where in that system, e.g. /orders; or a full https:// address without a system.",
     )
     method = forms.ChoiceField(
-        choices=[(m, m) for m in METHODS],
+        label="What to do",
+        choices=[(m, METHOD_WORDS[m]) for m in METHODS],
         required=False,
         initial="POST",
-        help_text="The step's inputs go as the JSON body, or as query parameters for GET.",
+        help_text="The values to send go along with it.",
     )
     headers = forms.CharField(
         required=False,
@@ -306,6 +320,10 @@ class HttpRequestConfigForm(forms.Form):
                 self.add_error(
                     "url", f"With connection {connection.name!r}, use a path under {connection.base_url}."
                 )
+        if not url and connection is not None and connection.base_url:
+            url = connection.base_url  # the connection's address is the whole target (a webhook)
+        elif not url and not self.has_error("connection"):
+            self.add_error("url", "Choose a system, or give a full https:// address.")
         if url and urlsplit(url).scheme not in {"http", "https"}:
             self.add_error(
                 "url", "Use an http:// or https:// URL, or a path with a connection that has a base URL."
@@ -355,10 +373,15 @@ class HttpRequestConnector(Connector):
     name = "http.request"
     label = "HTTP request"
     description = (
-        "Sends the step's inputs to a URL as JSON (query parameters for GET) and returns "
-        "the status and the response body. Server errors and timeouts are retried."
+        "Sends values to another system and gives back its answer. If the system is down or slow, "
+        "it tries again."
     )
     config_form = HttpRequestConfigForm
+    outputs = (
+        ConnectorField("status", "Answer code", "integer", help="200 to 299 means the system accepted it."),
+        ConnectorField("body", "Answer", "dyn", help="What the system sent back."),
+    )
+    example_output: ClassVar[dict[str, Any]] = {"status": 200, "body": {}}
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Send the request; return ``{"status": int, "body": JSON value or text}``."""

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 from django import forms
 from django.conf import settings
 
-from orchestration.connectors.base import Connector, ConnectorError
+from orchestration.connectors.base import Connector, ConnectorError, ConnectorField
 from orchestration.connectors.http import send_json
 from orchestration.connectors.registry import register
 
@@ -28,12 +28,25 @@ class ProcurementOrderConnector(Connector):
 
     name = "procurement.create_order"
     label = "Place procurement order"
-    description = (
-        "Posts the order (item, amount, currency, requester, optional justification) to the "
-        "procurement system and returns its order id and status."
-    )
+    description = "Places a purchase order in the procurement system and gives back its number and status."
     config_form = ProcurementOrderConfigForm
     input_limits: ClassVar[dict[str, int]] = {"item": 200, "currency": 3, "requester": 150}
+    inputs = (
+        ConnectorField(
+            "item", "What to buy", required=True, help="The item or service, as the supplier names it."
+        ),
+        ConnectorField("amount", "Amount", "number", required=True, help="The total price of the order."),
+        ConnectorField("currency", "Currency", required=True, help="Three letters, e.g. EUR or USD."),
+        ConnectorField("requester", "Ordered for", required=True, help="The person the order is placed for."),
+        ConnectorField("justification", "Reason", help="Why it is needed; kept with the order."),
+    )
+    outputs = (
+        ConnectorField("order_id", "Order number", help="The number the procurement system gave the order."),
+        ConnectorField(
+            "status", "Order status", help="What the procurement system says about it, e.g. placed."
+        ),
+    )
+    example_output: ClassVar[dict[str, Any]] = {"order_id": "PO-10042", "status": "placed"}
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Post ``data`` as the order; return ``{"order_id": str, "status": str}``."""

@@ -308,14 +308,10 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     check = append(page, "StartEvent_1", "automated", "automated")
     form = panel_form(page, "automated")
     form.get_by_label("Name", exact=True).fill("Check signature authority")
-    form.get_by_label("What it runs").select_option("approvals.check_authority")
-    add_rows(
-        form,
-        "Add input",
-        {"name": "amount", "value": "amount"},
-        {"name": "currency", "value": "currency"},
-        {"name": "requester", "value": "initiator"},
-    )
+    form.get_by_label("What should this step do?").select_option("approvals.check_authority")
+    for needed, value in (("Amount", "amount"), ("Currency", "currency"), ("Who signs", "initiator")):
+        form.get_by_role("combobox", name=f"{needed} (required)").select_option(value)
+    form.get_by_text("Advanced: results and retries").click()
     add_rows(
         form,
         "Add result",
@@ -356,16 +352,14 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     order = append(page, approved, "automated", "automated")
     form = panel_form(page, "automated")
     form.get_by_label("Name", exact=True).fill("Place order")
-    form.get_by_label("What it runs").select_option("procurement.create_order")
-    add_rows(
-        form,
-        "Add input",
-        {"name": "item", "value": "item"},
-        {"name": "amount", "value": "amount"},
-        {"name": "currency", "value": "currency"},
-        {"name": "requester", "value": "initiator"},
-    )
-    add_rows(form, "Add result", {"variable": "order_id", "result.…": "result.order_id"})
+    form.get_by_label("What should this step do?").select_option("preset:erp.create_order")
+    for needed, value in (
+        ("What to buy", "item"),
+        ("Amount", "amount"),
+        ("Currency", "currency"),
+        ("Ordered for", "initiator"),
+    ):
+        form.get_by_role("combobox", name=f"{needed} (required)").select_option(value)
     apply(page)
 
     notices = {}

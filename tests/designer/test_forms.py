@@ -352,7 +352,7 @@ def test_automated_step_validates_the_connectors_own_settings_form() -> None:
     }
     form = bound(SHOWCASE, "Task_place_order", data)
     assert not form.is_valid()
-    assert "Check the connector's settings" in errors_of(form) and "http:// or https://" in errors_of(form)
+    assert "Check the settings below" in errors_of(form) and "http:// or https://" in errors_of(form)
     data["config-http-request-url"] = "https://api.example.com/orders"
     form = bound(SHOWCASE, "Task_place_order", data)
     assert form.is_valid(), errors_of(form)

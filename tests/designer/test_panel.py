@@ -363,7 +363,9 @@ def test_check_ignores_a_forged_scope(people: dict[str, Any]) -> None:
 
 
 def test_rows_come_with_a_template_for_new_rows_and_live_checks(people: dict[str, Any]) -> None:
-    page = html(panel(client_for(people["owner"]), "Task_check_authority"))
+    # An HTTP request's values to send are rows (a connector's declared inputs are fields instead).
+    xml = SHOWCASE.replace('baton:connector="approvals.check_authority"', 'baton:connector="http.request"')
+    page = html(panel(client_for(people["owner"]), "Task_check_authority", xml))
     (section,) = page.xpath("//*[@data-baton-rows='inputs']")
     assert section.xpath(".//input[@name='inputs-TOTAL_FORMS']/@value") == ["3"]
     template = section.xpath(".//template[@data-baton-row-template]")[0]

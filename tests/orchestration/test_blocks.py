@@ -52,7 +52,7 @@ def test_every_compiled_node_has_its_kinds_config_shape() -> None:
         bpmn.user_task("approve", assignee="bob"),
         bpmn.gateway("big", default="f_small"),
         bpmn.service("call_erp", "http.request", properties={"url": "https://erp.example/orders"}),
-        bpmn.service("tell", "email", tag="sendTask"),
+        bpmn.service("tell", "email", tag="sendTask", inputs={"to": '"bob"', "subject": '"Hi"'}),
         bpmn.script("mark", '{"size": "big"}'),
         bpmn.gateway("merge"),
         bpmn.gateway("split", kind="parallel"),

@@ -72,13 +72,21 @@ def test_camunda_error_paths_need_a_baton_connector_on_the_failing_step() -> Non
     refused = _compiled("camunda_error_paths.bpmn")
 
     assert _errors(refused) == [
-        'Automated step "Send for e-signature" (Activity_sign): has no connector: choose what this step runs.'
+        'Automated step "Send for e-signature" (Activity_sign): does nothing yet: choose what this step should do.'
     ]
     assert "camunda:errorMessageVariable (on ErrorEventDefinition_0decl)" in str(refused.warnings[0])
 
     fixed = _compiled(
         "camunda_error_paths.bpmn",
         ('camunda:type="external"', 'baton:connector="esign.send_for_signature"'),
+        # The connector's required inputs, which the file (made for another engine) cannot name.
+        (
+            "<bpmn:incoming>Flow_start</bpmn:incoming>",
+            '<bpmn:extensionElements><baton:input name="document" expression="\'NDA\'" />'
+            '<baton:input name="counterparty" expression="\'ACME\'" />'
+            '<baton:input name="signer" expression="initiator" /></bpmn:extensionElements>'
+            "<bpmn:incoming>Flow_start</bpmn:incoming>",
+        ),
     )
     assert fixed.ok, _errors(fixed)
     declined, any_failure = _config(fixed, "Event_declined"), _config(fixed, "Event_failed")

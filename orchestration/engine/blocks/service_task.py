@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TypedDict
 
 from orchestration.bpmn.context import baton_attr, baton_children, baton_name
-from orchestration.connectors import registry
+from orchestration.connectors import presets, registry
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry, evaluate_mapping
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.start_data import max_length_of
@@ -19,7 +19,12 @@ if TYPE_CHECKING:
     from orchestration.models import Step
 
 
-class ConnectorTaskConfig(TypedDict):
+class _Preset(TypedDict, total=False):
+    # Not NotRequired[]: postponed annotations hide it from TypedDict on Python 3.11.
+    preset: str  # the preset it was set up from (orchestration.connectors.presets), if any
+
+
+class ConnectorTaskConfig(_Preset):
     """An Automated step or a Notify: the connector it runs, with what, and how often it retries."""
 
     connector: str  # registry name
@@ -44,9 +49,12 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
     subject = ctx.subject(el)
     connector = baton_attr(el, "connector") or default_connector
     if not connector:
-        ctx.error(subject, "has no connector: choose what this step runs.")
+        ctx.error(subject, "does nothing yet: choose what this step should do.")
     elif not registry.is_registered(connector):
         ctx.error(subject, f"unknown connector '{connector}'.")
+    preset = baton_attr(el, "preset") or ""
+    if preset and registry.is_registered(connector) and presets.action(connector, preset) is None:
+        ctx.error(subject, f"unknown preset '{preset}' for connector '{connector}'.")
     retries = ctx.number(el.get(baton_name("retries")), subject, "retries", default=3.0)
     if retries is not None and (retries < 0 or retries != int(retries)):
         ctx.error(subject, "retries must be a whole number, 0 or more.")
@@ -63,14 +71,23 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
             )
             continue
         properties[name] = prop.get("value", "")
-    return {
+    inputs = ctx.mapping(el, subject, "input", scope="variables")
+    # A send task from another tool names no connector: it loads as before, checked when it runs.
+    action = presets.action(connector, preset) if baton_attr(el, "connector") else None
+    for needed in action.inputs if action is not None else ():
+        if needed.required and needed.name not in inputs:
+            ctx.error(subject, f'needs "{needed.label}": choose where its value comes from.')
+    config: ConnectorTaskConfig = {
         "connector": connector,
         "properties": properties,
-        "inputs": ctx.mapping(el, subject, "input", scope="variables"),
+        "inputs": inputs,
         "outputs": ctx.mapping(el, subject, "output", scope="output", declares="typed"),
         "retries": int(retries or 0),
         "retry_backoff": float(backoff or 0.0),
     }
+    if preset:
+        config["preset"] = preset
+    return config
 
 
 def check(node: Node, ctx: ReadContext) -> None:
