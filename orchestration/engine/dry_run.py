@@ -22,15 +22,18 @@ write transaction), so a replay of many requests never holds the write lock for 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from django.db import transaction
 from django.utils import timezone
 
+from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.connectors import registry
+from orchestration.definitions import current_draft
 from orchestration.engine import human, runtime, timers
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.worker import claim_step, complete_step, fail_step
@@ -47,12 +50,18 @@ __all__ = [
     "DECISIONS",
     "MAX_REPLAY",
     "Answer",
+    "BadAnswer",
     "DryRun",
     "Question",
     "ReplayGroup",
     "ReplayReport",
+    "Trail",
+    "answer_json",
+    "diagram_to_try",
+    "parse_answers",
     "recent_requests",
     "replay",
+    "trail",
     "try_draft",
 ]
 
@@ -64,6 +73,97 @@ MAX_REPLAY = 200
 _MAX_ANSWERS = 500
 _CONNECTOR_KINDS = ("service_task", "send_task")
 _TESTER = "you (test)"
+_AT = re.compile(r"^[A-Za-z_][\w.-]{0,200}#[1-9][0-9]{0,4}$")
+_MAX_OUTPUT_CHARS = 20_000
+_RESULT_KEY = re.compile(r"\bresult\.([A-Za-z_]\w*)")
+
+
+class BadAnswer(ValueError):
+    """An answer given to a test run is malformed; ``field`` names what (``answers[2].outcome``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def parse_answers(raw: Any) -> list[Answer]:
+    """The answers of a test run from JSON (a list of objects); :class:`BadAnswer` names a bad field."""
+    if raw in (None, ""):
+        return []
+    if not isinstance(raw, list) or len(raw) > _MAX_ANSWERS:
+        raise BadAnswer("answers", f"Give a list of at most {_MAX_ANSWERS} answers.")
+    answers = []
+    for index, item in enumerate(raw):
+        where = f"answers[{index}]"
+        if not isinstance(item, dict):
+            raise BadAnswer(where, "Each answer is an object with at least at and kind.")
+        at, kind = item.get("at"), item.get("kind")
+        if not isinstance(at, str) or not _AT.match(at):
+            raise BadAnswer(
+                f"{where}.at", "Say which step it answers, as its block id and visit: Approve_1#1."
+            )
+        if kind not in ("decision", "output", "fail", "skip"):
+            raise BadAnswer(f"{where}.kind", "Choose one of: decision, output, fail, skip.")
+        outcome = item.get("outcome", "")
+        if kind == "decision" and outcome not in DECISIONS:
+            raise BadAnswer(f"{where}.outcome", f"Choose one of: {', '.join(DECISIONS)}.")
+        output = item.get("output", {})
+        if not isinstance(output, dict) or len(str(output)) > _MAX_OUTPUT_CHARS:
+            raise BadAnswer(
+                f"{where}.output", "Give the answer as an object of named values (not too large)."
+            )
+        texts = {}
+        for name in ("comment", "code"):
+            value = item.get(name, "")
+            if not isinstance(value, str) or len(value) > 2000:
+                raise BadAnswer(f"{where}.{name}", "Give a text of at most 2000 characters.")
+            texts[name] = value
+        answers.append(
+            Answer(
+                at,
+                kind,
+                outcome=outcome if kind == "decision" else "",
+                output=output,
+                comment=texts["comment"],
+                code=texts["code"],
+            )
+        )
+    return answers
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """An answer as the test run's JSON takes it back."""
+    item: dict[str, Any] = {"at": answer.at, "kind": answer.kind}
+    for name in ("outcome", "comment", "code"):
+        if getattr(answer, name):
+            item[name] = getattr(answer, name)
+    if answer.output:
+        item["output"] = answer.output
+    return item
+
+
+class Trail(TypedDict):
+    """The blocks and paths a run went through, and where it is now (what the canvas marks)."""
+
+    visited: list[str]
+    flows: list[str]
+    current: list[str]
+    incidents: list[str]
+
+
+def trail(steps: Iterable[Step]) -> Trail:
+    """The blocks ``steps`` (in order) visited, the paths their tokens took, and the open ones."""
+    marks: Trail = {"visited": [], "flows": [], "current": [], "incidents": []}
+    for step in steps:
+        if step.incoming_flow and step.incoming_flow not in marks["flows"]:
+            marks["flows"].append(step.incoming_flow)
+        if step.is_open:
+            marks["current"].append(step.node_id)
+            if step.status == Step.Status.INCIDENT:
+                marks["incidents"].append(step.node_id)
+        elif step.node_id not in marks["visited"]:
+            marks["visited"].append(step.node_id)
+    return marks
 
 
 @dataclass(frozen=True)
@@ -110,6 +210,19 @@ class DryRun:
     status: str
     outcome: str
     stopped_at: list[str]  # blocks with a problem (incident)
+
+    def as_json(self, data: dict[str, Any], answers: list[Answer]) -> dict[str, Any]:
+        """What the designer and the API show: the lines, the questions, the canvas marks, the state to send back."""
+        return {
+            "status": self.status,
+            "outcome": self.outcome,
+            "finished": self.status != ProcessInstance.Status.RUNNING,
+            "lines": self.lines,
+            "questions": [asdict(q) for q in self.questions],
+            "trail": trail(self.steps),
+            "data": data,
+            "answers": [answer_json(a) for a in answers],
+        }
 
 
 class _StandInTasks:
@@ -292,7 +405,9 @@ def _apply(
         notes[step.pk] = "failed (test)" + (f": {answer.code}" if answer.code else "")
     else:
         complete_step(step.pk, step.attempt, dict(answer.output), instance_id=instance.pk)
-        if tester == _TESTER:
+        if tester == _TESTER and step.kind == "send_task":
+            notes[step.pk] = "the message was not sent (test run)"
+        elif tester == _TESTER:
             notes[step.pk] = "answered with the sample answer; the real system was not called"
         else:
             notes[step.pk] = "answered as it was answered then"
@@ -318,8 +433,9 @@ def _describe(instance_id: Any, graph: Graph, notes: dict[int, str]) -> DryRun:
     lines = []
     questions = []
     for index, step in enumerate(steps):
-        name = titles.get(step.pk, step.node_name or step.node_id)
         label = step_label(step, graph)
+        # An unnamed block is called by its kind ("Merge"), never by its id.
+        name = titles.get(step.pk, step.node_name) if step.node_name else label
         node = graph["nodes"][step.node_id]
         text = notes.get(step.pk, "")
         state = "done"
@@ -329,7 +445,7 @@ def _describe(instance_id: Any, graph: Graph, notes: dict[int, str]) -> DryRun:
             state = "waiting"
             question = _question(step, graph, keys[step.pk], name, text)
             questions.append(question)
-            text = question.text
+            text = "waiting: " + question.text
         elif step.status == Step.Status.CANCELLED:
             state, text = "cancelled", text or "cancelled"
         elif not text:
@@ -378,6 +494,10 @@ def _question(step: Step, graph: Graph, at: str, name: str, note: str) -> Questi
         outputs = [
             {"name": f.name, "label": f.label, "type": f.type} for f in getattr(connector, "outputs", ())
         ]
+        if not outputs:  # undeclared: the values the step keeps from the answer (``result.order_id``)
+            used = node["config"].get("outputs", {}).values()
+            names = dict.fromkeys(name for source in used for name in _RESULT_KEY.findall(source))
+            outputs = [{"name": n, "label": n.replace("_", " ").capitalize(), "type": ""} for n in names]
         # An "If it fails" path on its edge: the tester may choose that it fails.
         can_fail = any(
             graph["nodes"][b]["config"].get("trigger") == "error" for b in node.get("boundaries", [])
@@ -451,6 +571,22 @@ class ReplayReport:
     groups: list[ReplayGroup]
     version: int | None
 
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "total": self.total,
+            "same": self.same,
+            "version": self.version,
+            "groups": [asdict(g) for g in self.groups],
+        }
+
+
+def diagram_to_try(workflow: Workflow, xml: str | None) -> tuple[str, CompileResult]:
+    """The diagram a dry run tries (``xml`` from the canvas, else the draft, else the published one), compiled."""
+    if xml is None:
+        version = current_draft(workflow) or workflow.published_version
+        xml = version.bpmn_xml if version is not None else ""
+    return xml, compile_bpmn(xml)
+
 
 def recent_requests(workflow: Workflow, limit: int = DEFAULT_REPLAY) -> list[ProcessInstance]:
     """The newest ``limit`` requests (not sub-processes) of the workflow's published version."""
@@ -463,6 +599,13 @@ def recent_requests(workflow: Workflow, limit: int = DEFAULT_REPLAY) -> list[Pro
         .select_related("workflow", "initiator")
         .order_by("-started_at")[:limit]
     )
+
+
+def _recorded_answers(answers: dict[str, Answer]) -> Callable[[Step, str], Answer | None]:
+    def answer_for(step: Step, at: str) -> Answer | None:
+        return answers.get(at)
+
+    return answer_for
 
 
 def _recorded(instance: ProcessInstance) -> tuple[dict[str, Any], list[Step], dict[str, Answer]]:
@@ -510,7 +653,7 @@ def replay(workflow: Workflow, xml: str, graph: Graph, *, limit: int = DEFAULT_R
                 xml,
                 graph,
                 data,
-                lambda step, at, answers=answers: answers.get(at),
+                _recorded_answers(answers),
                 initiator=instance.initiator,
                 tester="",
             )
