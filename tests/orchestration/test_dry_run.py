@@ -109,7 +109,8 @@ def test_test_run_walks_to_an_approval_decides_it_and_reaches_the_end_keeping_no
     assert second.lines[2]["text"] == "approved by you (test) — Fine"
     (question,) = second.questions
     assert (question.at, question.ask) == ("book#1", "output")
-    assert [o["name"] for o in question.outputs] == [o.name for o in _outputs("procurement.create_order")]
+    # What the step keeps from the answer is asked for (declared by the connector, or read from the step).
+    assert "order_id" in [o["name"] for o in question.outputs]
 
     answers += [
         Answer("book#1", "output", output={"order_id": "PO-1", "status": "placed"}),
@@ -135,12 +136,6 @@ def test_test_run_walks_to_an_approval_decides_it_and_reaches_the_end_keeping_no
     assert mailoutbox == []
     assert _mail_files() == mail_before
     assert dispatch.queue_depth() == 0
-
-
-def _outputs(name: str) -> tuple[Any, ...]:
-    from orchestration.connectors import registry
-
-    return tuple(registry.get(name).outputs)
 
 
 def test_start_data_that_does_not_fit_the_form_is_refused_by_field(db: None, people: dict[str, Any]) -> None:
