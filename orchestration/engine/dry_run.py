@@ -644,8 +644,12 @@ def replay(workflow: Workflow, xml: str, graph: Graph, *, limit: int = DEFAULT_R
     old_nodes = (published.graph or {}).get("nodes", {}) if published else {}
     groups: dict[tuple[str, ...], ReplayGroup] = {}
     same = ReplayGroup(text="", node_id="", same=True)
+    form = _start_form_names(graph)
     for instance in requests:
         data, before, answers = _recorded(instance)
+        # What the draft's start form asks for (the event may also hold what the first run set).
+        if form is not None:
+            data = {name: value for name, value in data.items() if name in form}
         who = {"id": str(instance.pk), "title": instance.title, "reference": instance.reference}
         try:
             after = _dry(
@@ -683,6 +687,15 @@ def replay(workflow: Workflow, xml: str, graph: Graph, *, limit: int = DEFAULT_R
     return ReplayReport(
         total=total, same=len(same.requests), groups=ordered, version=published.number if published else None
     )
+
+
+def _start_form_names(graph: Graph) -> set[str] | None:
+    """The fields of the start form a request starts with (None: the draft has no form start)."""
+    try:
+        node = graph["nodes"][runtime.start_node_for(graph, "manual")]
+    except runtime.StartDataError:
+        return None
+    return {f["name"] for f in node["config"].get("fields", [])}
 
 
 def _count(n: int, total: int) -> str:
