@@ -445,7 +445,7 @@ def _describe(instance_id: Any, graph: Graph, notes: dict[int, str]) -> DryRun:
             state = "waiting"
             question = _question(step, graph, keys[step.pk], name, text)
             questions.append(question)
-            text = "waiting: " + question.text
+            text = question.text
         elif step.status == Step.Status.CANCELLED:
             state, text = "cancelled", text or "cancelled"
         elif not text:
@@ -488,7 +488,7 @@ def _question(step: Step, graph: Graph, at: str, name: str, note: str) -> Questi
     node = graph["nodes"][step.node_id]
     if step.kind == "user_task":
         who = f" ({note})" if note else ""
-        return Question(at, step.node_id, name, "decision", f"waits for a decision{who}")
+        return Question(at, step.node_id, name, "decision", f"waiting for a decision{who}")
     if step.kind in _CONNECTOR_KINDS:
         connector = registry.get(node["config"].get("connector", "")) if _known(node) else None
         outputs = [
@@ -507,13 +507,13 @@ def _question(step: Step, graph: Graph, at: str, name: str, note: str) -> Questi
             step.node_id,
             name,
             "output",
-            "waits for the answer of the system it calls (not called in a test run)",
+            "waiting for the answer of the system it calls",
             example=dict(getattr(connector, "example_output", {}) or {}),
             outputs=outputs,
             error_codes=dict(getattr(connector, "error_codes", {}) or {}),
             can_fail=can_fail,
         )
-    return Question(at, step.node_id, name, "wait", note or "waits")
+    return Question(at, step.node_id, name, "wait", note or "waiting")
 
 
 def _known(node: Node) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
@@ -12,6 +13,8 @@ from orchestration.engine import start_instance
 from orchestration.models import Outbox, ProcessInstance, Step, Workflow
 from tests.browser.test_designer import canvas_ready, shape
 from tests.conftest import wait_for
+
+pytestmark = pytest.mark.backend_neutral
 
 VISITED = re.compile(r"\bbaton-visited\b")
 CURRENT = re.compile(r"\bbaton-current\b")
