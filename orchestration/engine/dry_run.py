@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DECISIONS",
+    "DEFAULT_REPLAY",
     "MAX_REPLAY",
     "Answer",
     "BadAnswer",
