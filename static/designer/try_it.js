@@ -22,7 +22,8 @@
       diagram = (await modeler.saveXML({ format: false })).xml;
     } catch (e) { /* an empty canvas: the server tries the saved draft */ }
   }
-  modeler.on('commandStack.changed', refreshDiagram);
+  // A change to the diagram makes the path shown stale: it goes until the next try.
+  modeler.on('commandStack.changed', () => { markTrail(null); refreshDiagram(); });
 
   function reveal(id) {
     const element = id && registry.get(id);
@@ -52,7 +53,7 @@
   panel.addEventListener('htmx:beforeSwap', (event) => {
     if (event.detail.xhr.status === 400) { event.detail.shouldSwap = true; event.detail.isError = false; }
   });
-  panel.addEventListener('hidden.bs.offcanvas', () => markTrail(null));
+  // Closing the panel leaves the path on the canvas (on a phone, the panel covers it).
   panel.addEventListener('shown.bs.tab', (event) => {
     if (event.target.id === 'try-tab-run') showTrail(); else markTrail(null);
   });

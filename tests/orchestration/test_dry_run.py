@@ -235,3 +235,27 @@ def test_replay_names_a_new_step_the_requests_never_reached(
         group.text == "3 of 3 requests would now wait at a new step Finance check, which they never reached"
     )
     assert group.node_id == "finance"
+
+
+def test_an_automated_step_made_to_fail_takes_its_if_it_fails_path(db: None, people: dict[str, Any]) -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", *FORM),
+        bpmn.service("book", "procurement.create_order", name="Book the trip"),
+        bpmn.boundary_error("oops", "book", name="Booking failed"),
+        bpmn.end("done", outcome="booked"),
+        bpmn.end("failed", outcome="not booked"),
+        *bpmn.chain("start", "book", "done"),
+        bpmn.flow("oops", "failed"),
+    )
+    version = publish(xml, key="book")
+    xml, graph = _draft(version, xml)
+    data = {"item": "Trip", "amount": 10}
+
+    asked = try_draft(version.workflow, xml, graph, data, [], user=people["designer"])
+    failed = try_draft(
+        version.workflow, xml, graph, data, [Answer("book#1", "fail")], user=people["designer"]
+    )
+
+    assert asked.questions[0].can_fail
+    assert failed.outcome == "not booked"
+    assert [line["node_id"] for line in failed.lines][-2:] == ["oops", "failed"]
