@@ -48,8 +48,9 @@ def test_a_test_run_is_decided_in_the_panel_lights_the_path_and_reaches_the_end(
     check = question(page, "Check signature authority")
     expect(shape(page, "Task_check_authority")).to_have_class(CURRENT)
     expect(shape(page, "StartEvent_request")).to_have_class(VISITED)
-    check.get_by_label("Covered").fill("false")
-    check.get_by_label("Limit").fill("500")
+    # The answer's values by name (their labels come from the connector when it declares them).
+    check.locator('[name="output:covered"]').fill("false")
+    check.locator('[name="output:limit"]').fill("500")
     screenshot(page, "sample-answer")
     check.get_by_test_id("try-use-answer").click()
 
