@@ -623,6 +623,10 @@ def _recorded(instance: ProcessInstance) -> tuple[dict[str, Any], list[Step], di
     data = dict((started or {}).get("variables") or {})
     steps = list(Step.objects.filter(instance=instance).order_by("id"))
     keys = _visits(steps)
+    caught = Event.objects.filter(instance=instance, data__has_key="error_code", step__isnull=False)
+    failures = {
+        step_id: str(data.get("error_code") or "") for step_id, data in caught.values_list("step_id", "data")
+    }
     answers: dict[str, Answer] = {}
     for step in steps:
         if step.status in Step.OPEN_STATUSES:
@@ -632,6 +636,9 @@ def _recorded(instance: ProcessInstance) -> tuple[dict[str, Any], list[Step], di
             answers[at] = Answer(at, "decision", recorded=dict(step.output or {}))
         elif step.kind in _CONNECTOR_KINDS and step.status == Step.Status.COMPLETED:
             answers[at] = Answer(at, "output", output=dict(step.output or {}))
+        elif step.kind in _CONNECTOR_KINDS and step.error and step.pk in failures:
+            # It failed and an "If it fails" path took it: it fails again, with the same code.
+            answers[at] = Answer(at, "fail", comment=step.error[:2000], code=failures[step.pk])
         elif step.status == Step.Status.COMPLETED:
             answers[at] = Answer(at, "skip", recorded=dict(step.output or {}))
     return data, steps, answers

@@ -259,3 +259,29 @@ def test_an_automated_step_made_to_fail_takes_its_if_it_fails_path(db: None, peo
     assert asked.questions[0].can_fail
     assert failed.outcome == "not booked"
     assert [line["node_id"] for line in failed.lines][-2:] == ["oops", "failed"]
+
+
+def test_a_recorded_failure_is_replayed_as_a_failure(db: None, people: dict[str, Any]) -> None:
+    from orchestration.engine.worker import claim_step, fail_step
+
+    xml = bpmn.definitions(
+        bpmn.start("start", *FORM),
+        bpmn.service("book", "procurement.create_order", name="Book the trip"),
+        bpmn.boundary_error("oops", "book", name="Booking failed"),
+        bpmn.end("done", outcome="booked"),
+        bpmn.end("failed", outcome="not booked"),
+        *bpmn.chain("start", "book", "done"),
+        bpmn.flow("oops", "failed"),
+    )
+    version = publish(xml, key="book")
+    instance = start_instance(version, {"item": "Trip", "amount": 10}, initiator=people["emma"])
+    step = Step.objects.get(instance=instance, node_id="book")
+    assert claim_step(step.pk, 1) is not None
+    fail_step(step.pk, 1, "Budget exhausted", retryable=False, code="budget")  # as the worker reports it
+    instance.refresh_from_db()
+    assert instance.outcome == "not booked"
+    xml, graph = _draft(version, xml)
+
+    report = replay(version.workflow, xml, graph)
+
+    assert [group.text for group in report.groups] == ["1 of 1 requests take the same path"]
