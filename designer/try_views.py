@@ -64,8 +64,17 @@ def _diagram(request: HttpRequest, workflow: Workflow) -> tuple[str, Any, list[d
     return xml, result.graph, [_problem(p, "error") for p in result.errors]
 
 
-def _start_form(graph: Any, data: Any = None) -> StartForm:
-    return StartForm(start_fields(graph) if graph else [], data, prefix="start")
+def _start_form(graph: Any, data: Any = None, initial: dict[str, Any] | None = None) -> StartForm:
+    return StartForm(start_fields(graph) if graph else [], data, prefix="start", initial=initial)
+
+
+def _last_data(request: HttpRequest) -> dict[str, Any] | None:
+    """The start data of the test run being started again, to fill the form with (None: none or unreadable)."""
+    try:
+        data = json.loads(request.POST.get("data") or "null")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
 
 
 @login_required
@@ -76,7 +85,7 @@ def try_panel(request: HttpRequest, key: str) -> HttpResponse:
     _xml, graph, problems = _diagram(request, workflow)
     context = {
         "workflow": workflow,
-        "form": _start_form(graph),
+        "form": _start_form(graph, initial=_last_data(request)),
         "problems": problems,
         "replay_form": _ReplayForm(),
         "published": workflow.published_version,
@@ -175,6 +184,7 @@ def try_run(request: HttpRequest, key: str) -> HttpResponse:
     context.update(
         result=result,
         data_json=json.dumps(data),
+        again_json=json.dumps({"data": json.dumps(data)}),
         answers_json=json.dumps(result["answers"]),
         trail_json=json.dumps(result["trail"]),
     )

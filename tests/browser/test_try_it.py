@@ -77,6 +77,7 @@ def test_a_test_run_is_decided_in_the_panel_lights_the_path_and_reaches_the_end(
     # Start again clears the path; nothing was kept.
     page.get_by_test_id("try-again").click()
     expect(page.get_by_test_id("try-start")).to_be_visible()
+    expect(panel.get_by_label("Item")).to_have_value("Laptop")  # the last sample data, to change
     expect(shape(page, "Task_manager_approval")).not_to_have_class(VISITED)
     assert ProcessInstance.objects.count() == instances
 

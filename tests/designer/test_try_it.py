@@ -111,6 +111,16 @@ def test_a_test_run_is_decided_answered_and_skipped_in_the_panel_to_the_end(
     assert not ProcessInstance.objects.exists() and not Step.objects.exists()
 
 
+def test_starting_again_fills_the_form_with_the_last_data(people: dict, workflow: Workflow) -> None:
+    response = client_for(people["dana"]).post(
+        reverse("designer:try", args=["purchase"]) + "?part=start",
+        {"data": json.dumps({"item": "Desk", "amount": 300})},
+    )
+
+    assert response.status_code == 200
+    assert 'value="Desk"' in response.content.decode()
+
+
 def test_start_data_that_does_not_fit_comes_back_on_its_field(people: dict, workflow: Workflow) -> None:
     response = client_for(people["dana"]).post(
         reverse("designer:try-run", args=["purchase"]), {"start-item": "Desk", "start-amount": "lots"}
