@@ -235,6 +235,13 @@ class ApprovalTaskProvider:
             else:
                 run.event(f"task.{timer.kind}", f"{task.name}: {timer.get_kind_display()}", step=step)
 
+    def decision_variables(self, node: Node, outcome: str, comment: str, by: str) -> dict[str, Any]:
+        """What deciding ``outcome`` sets, as :func:`approvals.actions.complete_task` writes it."""
+        decision: dict[str, Any] = {"outcome": outcome, "comment": comment, "by": by}
+        if node["config"].get("assignee_rule") == AUTHORITY_CHAIN:
+            decision["level"] = 1
+        return {node["config"].get("result_variable") or "approval": decision}
+
     def describe(self, step: Step) -> dict[str, Any]:
         tasks = ApprovalTask.objects.filter(step=step, status=ApprovalTask.Status.OPEN)
         return {

@@ -6,6 +6,7 @@ from typing import Any, TypedDict
 
 from django.db.models import Count
 
+from orchestration.engine.dry_run import trail
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
 from orchestration.step_names import step_titles
 from orchestration.templatetags.moments import when
@@ -61,22 +62,11 @@ def running_total(version: WorkflowVersion) -> int:
 
 def instance_path(instance: ProcessInstance) -> InstancePath:
     """The blocks ``instance`` visited (in order), the flows its tokens took, and its open steps."""
-    visited: list[str] = []
-    flows: list[str] = []
-    current: list[str] = []
-    incidents: list[str] = []
     steps: list[dict[str, Any]] = []
     rows = list(instance.steps.order_by("created_at", "id"))
     titles = step_titles(rows)
+    marks = trail(rows)
     for step in rows:
-        if step.incoming_flow and step.incoming_flow not in flows:
-            flows.append(step.incoming_flow)
-        if step.is_open:
-            current.append(step.node_id)
-            if step.status == Step.Status.INCIDENT:
-                incidents.append(step.node_id)
-        elif step.node_id not in visited:
-            visited.append(step.node_id)
         steps.append(
             {
                 "node_id": step.node_id,
@@ -91,9 +81,6 @@ def instance_path(instance: ProcessInstance) -> InstancePath:
         "id": str(instance.pk),
         "status": instance.status,
         "version": instance.version.number,
-        "visited": visited,
-        "flows": flows,
-        "current": current,
-        "incidents": incidents,
+        **marks,
         "steps": steps,
     }

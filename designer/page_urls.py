@@ -4,6 +4,7 @@ from django.urls import URLPattern, path
 
 from designer import views
 from designer.sharing_views import share, sharing, unshare
+from designer.try_views import try_panel, try_replay, try_run
 
 urlpatterns: list[URLPattern] = [
     path("", views.workflow_list, name="list"),
@@ -20,6 +21,9 @@ urlpatterns: list[URLPattern] = [
     path("<slug:key>/versions/<int:number>/bpmn/", views.version_export, name="version-export"),
     path("<slug:key>/live/", views.live_view, name="live"),
     path("<slug:key>/live/data/", views.live_data, name="live-data"),
+    path("<slug:key>/try/", try_panel, name="try"),
+    path("<slug:key>/try/run/", try_run, name="try-run"),
+    path("<slug:key>/try/replay/", try_replay, name="try-replay"),
     path("<slug:key>/sharing/", sharing, name="sharing"),
     path("<slug:key>/sharing/share/", share, name="sharing-share"),
     path("<slug:key>/sharing/remove/", unshare, name="sharing-remove"),

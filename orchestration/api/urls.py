@@ -13,6 +13,7 @@ from django.urls import path
 from rest_framework.routers import DefaultRouter
 
 from orchestration.api import views
+from orchestration.api.dry_runs import ReplayView, TestRunView
 from orchestration.ops.api import OperatedInstanceViewSet
 
 router = DefaultRouter()
@@ -25,5 +26,7 @@ for module in settings.BATON_API_MODULES:
 
 urlpatterns = [
     path("messages/", views.MessageView.as_view(), name="message"),
+    path("workflows/<slug:key>/test-run/", TestRunView.as_view(), name="workflow-test-run"),
+    path("workflows/<slug:key>/replay/", ReplayView.as_view(), name="workflow-replay"),
     *router.urls,
 ]

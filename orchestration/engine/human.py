@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -71,6 +72,7 @@ __all__ = [
     "schedule_step_timer",
     "see_as_step",
     "send_on_commit",
+    "stand_in",
     "start_node_for",
 ]
 
@@ -106,13 +108,37 @@ class HumanTaskProvider(Protocol):
     def instances_of(self, user: AbstractBaseUser) -> QuerySet[Any]:
         """Ids (a ``values`` queryset) of the instances ``user`` has a task on: they may see those."""
 
+    def decision_variables(self, node: Node, outcome: str, comment: str, by: str) -> dict[str, Any]:
+        """The variables a decision ``outcome`` on Approval ``node`` sets, as when people decide.
+
+        A test run in the designer resumes the step with these instead of deciding a task.
+        """
+
+
+_stand_in: ContextVar[HumanTaskProvider | None] = ContextVar("human_task_stand_in", default=None)
+
+
+def provider() -> HumanTaskProvider:
+    """The provider in charge: the configured one, or a stand-in a dry run set (:func:`stand_in`)."""
+    return _stand_in.get() or configured_provider()
+
 
 @cache
-def provider() -> HumanTaskProvider:
-    """The configured provider (imported once)."""
+def configured_provider() -> HumanTaskProvider:
+    """The provider ``BATON_HUMAN_TASKS`` names (imported once)."""
     cls = import_string(settings.BATON_HUMAN_TASKS)
     instance: HumanTaskProvider = cls()
     return instance
+
+
+@contextmanager
+def stand_in(stand_in_provider: HumanTaskProvider) -> Iterator[None]:
+    """Let ``stand_in_provider`` answer for people inside the block (a dry run, always rolled back)."""
+    token = _stand_in.set(stand_in_provider)
+    try:
+        yield
+    finally:
+        _stand_in.reset(token)
 
 
 @contextmanager

@@ -792,6 +792,24 @@
     };
   }
 
+  // --- a path on the canvas: the live view's instance, a test run in the designer ------------
+
+  const TRAIL_MARKERS = ['baton-visited', 'baton-current', 'baton-incident'];
+
+  /** Mark the blocks and paths a run went through (visited), where it is (current) and its problems. */
+  function markTrail(path) {
+    registry.forEach((element) => TRAIL_MARKERS.forEach((m) => canvas.removeMarker(element, m)));
+    if (!path) return;
+    const mark = (ids, marker) => ids.forEach((id) => { if (registry.get(id)) canvas.addMarker(id, marker); });
+    mark(path.visited, 'baton-visited');
+    mark(path.flows, 'baton-visited');
+    mark(path.current, 'baton-current');
+    mark(path.incidents, 'baton-incident');
+  }
+
+  // What the Try it panel (try_it.js) uses of the canvas.
+  window.BatonCanvas = { modeler, markTrail, showElement, currentXml };
+
   // --- live view: counts at each block, one instance's path ----------------------------------
 
   function setupLive() {
@@ -819,12 +837,7 @@
     }
 
     function renderPath(path) {
-      registry.forEach((element) => ['baton-visited', 'baton-current', 'baton-incident'].forEach((m) => canvas.removeMarker(element, m)));
-      const mark = (ids, marker) => ids.forEach((id) => { if (registry.get(id)) canvas.addMarker(id, marker); });
-      mark(path.visited, 'baton-visited');
-      mark(path.flows, 'baton-visited');
-      mark(path.current, 'baton-current');
-      mark(path.incidents, 'baton-incident');
+      markTrail(path);
       const list = document.getElementById('instance-steps');
       if (!list) return;
       list.innerHTML = '';

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import orchestration.engine
-from orchestration.engine import human
+from orchestration.engine import dry_run, human
 from orchestration.models import Timer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,6 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PUBLIC = {
     "orchestration.engine": set(orchestration.engine.__all__),
     "orchestration.engine.human": set(human.__all__),
+    # Dry runs (the designer's Try it): the engine's own entry point for test runs and replays.
+    "orchestration.engine.dry_run": set(dry_run.__all__),
     "orchestration.engine.transitions": {"IllegalMove", "StatusTable"},
     # The block registry's read side: the designer builds its palette from it.
     "orchestration.engine.blocks": {"palette", "kinds", "registered"},

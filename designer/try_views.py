@@ -1,0 +1,211 @@
+"""Try it: the designer's side panel for test runs and replays of the draft (htmx partials).
+
+Each post carries the diagram on the canvas, the start data and the answers given so far;
+the engine runs it all again in a transaction that is rolled back (``orchestration.engine.dry_run``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, cast
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from approvals.forms import StartForm
+from approvals.history import start_fields
+from designer.views import DESIGN, _problem
+from orchestration.access import access_workflow
+from orchestration.engine import StartDataError
+from orchestration.engine.dry_run import (
+    DEFAULT_REPLAY,
+    MAX_REPLAY,
+    Answer,
+    BadAnswer,
+    diagram_to_try,
+    parse_answers,
+    replay,
+    try_draft,
+)
+from orchestration.models import Workflow
+
+_TEMPLATE = "designer/try_it.html"
+_MAX_DIAGRAM = 2_000_000
+_DECISION_WORDS = {"approved": "Approve", "rejected": "Reject", "changes_requested": "Request changes"}
+
+
+class _ReplayForm(forms.Form):
+    limit = forms.IntegerField(
+        label="How many recent requests",
+        min_value=1,
+        max_value=MAX_REPLAY,
+        initial=DEFAULT_REPLAY,
+        error_messages={
+            "invalid": "Give a whole number.",
+            "min_value": "Replay at least one request.",
+            "max_value": f"Replay at most {MAX_REPLAY} requests.",
+        },
+    )
+
+
+def _workflow(request: HttpRequest, key: str) -> Workflow:
+    return access_workflow(cast(Any, request.user), key, DESIGN)
+
+
+def _diagram(request: HttpRequest, workflow: Workflow) -> tuple[str, Any, list[dict[str, Any]]]:
+    """The diagram posted from the canvas (else the stored draft), its graph, and its problems when it has any."""
+    posted = request.POST.get("diagram") or None
+    if posted is not None and len(posted) > _MAX_DIAGRAM:
+        return "", None, [{"label": "Diagram", "message": "It is too large to try.", "element_id": None}]
+    xml, result = diagram_to_try(workflow, posted)
+    return xml, result.graph, [_problem(p, "error") for p in result.errors]
+
+
+def _start_form(graph: Any, data: Any = None, initial: dict[str, Any] | None = None) -> StartForm:
+    return StartForm(start_fields(graph) if graph else [], data, prefix="start", initial=initial)
+
+
+def _last_data(request: HttpRequest) -> dict[str, Any] | None:
+    """The start data of the test run being started again, to fill the form with (None: none or unreadable)."""
+    try:
+        data = json.loads(request.POST.get("data") or "null")
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def try_panel(request: HttpRequest, key: str) -> HttpResponse:
+    """The panel's first face: the draft's start form, ready for a test run."""
+    workflow = _workflow(request, key)
+    _xml, graph, problems = _diagram(request, workflow)
+    context = {
+        "workflow": workflow,
+        "form": _start_form(graph, initial=_last_data(request)),
+        "problems": problems,
+        "replay_form": _ReplayForm(),
+        "published": workflow.published_version,
+    }
+    part = "#start" if request.GET.get("part") == "start" else "#panel"
+    return render(request, _TEMPLATE + part, context)
+
+
+def _answer_posted(request: HttpRequest) -> Answer | None:
+    """The answer the person just gave in the panel (one question's form), if any."""
+    at = request.POST.get("answer_at", "")
+    kind = request.POST.get("answer_kind", "")
+    if not at:
+        return None
+    item: dict[str, Any] = {"at": at, "kind": kind}
+    if kind == "decision":
+        item["outcome"] = request.POST.get("outcome", "")
+        item["comment"] = request.POST.get("comment", "")
+    elif kind == "output":
+        item["output"] = {
+            name[len("output:") :]: _value(str(value))
+            for name, value in request.POST.items()
+            if name.startswith("output:")
+        }
+        extra = request.POST.get("output_json", "").strip()
+        if extra:
+            try:
+                more = json.loads(extra)
+            except ValueError:
+                raise BadAnswer(
+                    "output_json", 'Write the answer as name and value pairs: {"status": "ok"}.'
+                ) from None
+            if not isinstance(more, dict):
+                raise BadAnswer("output_json", 'Write the answer as name and value pairs: {"status": "ok"}.')
+            item["output"].update(more)
+    elif kind == "fail":
+        item["code"] = request.POST.get("code", "")
+    return parse_answers([item])[0]
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _value(text: str) -> Any:
+    """A typed-in sample value: a number or true/false when it reads as one, else the text."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (int, float, bool)) else text
+
+
+@login_required
+@require_POST
+def try_run(request: HttpRequest, key: str) -> HttpResponse:
+    """Start (or go on with) a test run of the canvas's diagram: the path so far and what it waits for."""
+    workflow = _workflow(request, key)
+    xml, graph, problems = _diagram(request, workflow)
+    context: dict[str, Any] = {"workflow": workflow, "problems": problems, "decisions": _DECISION_WORDS}
+    if problems:
+        return render(request, _TEMPLATE + "#start", {**context, "form": _start_form(None)}, status=400)
+    form = _start_form(graph, request.POST if "data" not in request.POST else None)
+    error = ""
+    try:
+        if "data" in request.POST:
+            data = json.loads(request.POST["data"])
+            if not isinstance(data, dict):
+                raise BadAnswer("data", "The start data is an object of named values.")
+        else:
+            form.is_valid()
+            data = form.data_for_engine()
+        answers = parse_answers(json.loads(request.POST.get("answers") or "[]"))
+        given = _answer_posted(request)
+        if given is not None:
+            answers.append(given)
+        run = try_draft(workflow, xml, graph, data, answers, user=cast(Any, request.user))
+    except StartDataError as exc:
+        for name, errors in exc.errors.items():
+            for message in errors:
+                form.add_error(name if name in form.fields else None, message)
+        return render(request, _TEMPLATE + "#start", {**context, "form": form}, status=400)
+    except (BadAnswer, ValueError) as exc:
+        error = str(exc)
+        return render(request, _TEMPLATE + "#start", {**context, "form": form, "error": error}, status=400)
+    result = run.as_json(data, answers)
+    for question in result["questions"]:
+        example = question["example"]
+        question["fields"] = [
+            {"name": f["name"], "label": f["label"], "value": _shown(example.get(f["name"], ""))}
+            for f in question["outputs"]
+        ]
+        question["example_json"] = json.dumps(example) if example else ""
+    context.update(
+        result=result,
+        data_json=json.dumps(data),
+        again_json=json.dumps({"data": json.dumps(data)}),
+        answers_json=json.dumps(result["answers"]),
+        trail_json=json.dumps(result["trail"]),
+    )
+    return render(request, _TEMPLATE + "#run", context)
+
+
+@login_required
+@require_POST
+def try_replay(request: HttpRequest, key: str) -> HttpResponse:
+    """Replay recent requests of the published version through the canvas's diagram, grouped by difference."""
+    workflow = _workflow(request, key)
+    form = _ReplayForm(request.POST)
+    context: dict[str, Any] = {
+        "workflow": workflow,
+        "replay_form": form,
+        "published": workflow.published_version,
+    }
+    if not form.is_valid():
+        return render(request, _TEMPLATE + "#replay", context, status=400)
+    xml, graph, problems = _diagram(request, workflow)
+    if problems:
+        return render(request, _TEMPLATE + "#replay", {**context, "problems": problems}, status=400)
+    report = replay(workflow, xml, graph, limit=form.cleaned_data["limit"])
+    return render(request, _TEMPLATE + "#replay", {**context, "report": report.as_json()})

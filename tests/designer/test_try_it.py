@@ -1,0 +1,175 @@
+"""The designer's Try it panel: a test run decided in the panel, a replay, and who may use them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+from guardian.shortcuts import assign_perm
+
+from orchestration.definitions import create_workflow, current_draft, publish_version
+from orchestration.models import ProcessInstance, Step, Workflow
+from tests import bpmn
+
+pytestmark = pytest.mark.django_db
+
+FORM = (bpmn.field("item", required=True), bpmn.field("amount", "number", required=True))
+
+
+def flow() -> str:
+    return bpmn.definitions(
+        bpmn.start("start", *FORM),
+        bpmn.user_task("approve", name="Approve purchase", assignee="bob", result="approval"),
+        bpmn.service(
+            "order", "procurement.create_order", name="Place order", outputs={"order": "result.order_id"}
+        ),
+        bpmn.wait_timer("pause", "P2D", name="Cooling off"),
+        bpmn.end("end", outcome="done", name="Done"),
+        *bpmn.chain("start", "approve", "order", "pause", "end"),
+    )
+
+
+@pytest.fixture
+def people() -> dict[str, Any]:
+    users = get_user_model()
+    return {name: users.objects.create_user(name) for name in ("dana", "victor", "olga", "bob")}
+
+
+@pytest.fixture
+def workflow(people: dict[str, Any]) -> Workflow:
+    draft = create_workflow("purchase", "Purchase", flow(), owner=people["dana"])
+    assign_perm("orchestration.view_workflow", people["victor"], draft.workflow)
+    return draft.workflow
+
+
+def client_for(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _state(html: str, name: str) -> str:
+    """The value of the hidden input ``name`` the run partial carries to the next post."""
+    marker = f'name="{name}" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)].replace("&quot;", '"')
+
+
+def test_the_panel_offers_the_drafts_start_form(people: dict, workflow: Workflow) -> None:
+    response = client_for(people["dana"]).get(reverse("designer:try", args=["purchase"]))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'name="start-item"' in html and 'name="start-amount"' in html
+    assert "Start test run" in html and "Replay recent requests" in html
+    assert "Nothing is published yet" in html
+
+
+def test_a_test_run_is_decided_answered_and_skipped_in_the_panel_to_the_end(
+    people: dict, workflow: Workflow
+) -> None:
+    client = client_for(people["dana"])
+    url = reverse("designer:try-run", args=["purchase"])
+
+    started = client.post(url, {"start-item": "Desk", "start-amount": "300"})
+    html = started.content.decode()
+    assert started.status_code == 200
+    assert "Approve purchase" in html and 'value="approve#1"' in html
+    state = {"data": _state(html, "data"), "answers": _state(html, "answers")}
+
+    decided = client.post(
+        url,
+        {
+            **state,
+            "answer_at": "approve#1",
+            "answer_kind": "decision",
+            "outcome": "approved",
+            "comment": "ok",
+        },
+    )
+    html = decided.content.decode()
+    assert "approved by you (test) — ok" in html
+    assert 'name="output:order_id"' in html  # the value the step keeps from the answer
+    state["answers"] = _state(html, "answers")
+
+    answered = client.post(
+        url, {**state, "answer_at": "order#1", "answer_kind": "output", "output:order_id": "PO-7"}
+    )
+    html = answered.content.decode()
+    assert "Skip the wait" in html
+    state["answers"] = _state(html, "answers")
+
+    done = client.post(url, {**state, "answer_at": "pause#1", "answer_kind": "skip"})
+    html = done.content.decode()
+    assert "The test run reached the end: done" in html
+    trail = json.loads(_state(html.replace('data-trail="', 'name="trail" value="'), "trail"))
+    assert trail["visited"] == ["start", "approve", "order", "pause", "end"]
+    assert not ProcessInstance.objects.exists() and not Step.objects.exists()
+
+
+def test_starting_again_fills_the_form_with_the_last_data(people: dict, workflow: Workflow) -> None:
+    response = client_for(people["dana"]).post(
+        reverse("designer:try", args=["purchase"]) + "?part=start",
+        {"data": json.dumps({"item": "Desk", "amount": 300})},
+    )
+
+    assert response.status_code == 200
+    assert 'value="Desk"' in response.content.decode()
+
+
+def test_start_data_that_does_not_fit_comes_back_on_its_field(people: dict, workflow: Workflow) -> None:
+    response = client_for(people["dana"]).post(
+        reverse("designer:try-run", args=["purchase"]), {"start-item": "Desk", "start-amount": "lots"}
+    )
+
+    assert response.status_code == 400
+    assert 'data-testid="error-amount"' in response.content.decode()
+
+
+def test_a_malformed_answer_is_refused_in_words(people: dict, workflow: Workflow) -> None:
+    client = client_for(people["dana"])
+    url = reverse("designer:try-run", args=["purchase"])
+    data = json.dumps({"item": "Desk", "amount": 3})
+
+    for post in (
+        {"data": data, "answers": "not json"},
+        {"data": data, "answers": json.dumps([{"at": "x", "kind": "skip"}])},
+        {"data": data, "answer_at": "approve#1", "answer_kind": "decision", "outcome": "maybe"},
+        {"data": data, "answer_at": "order#1", "answer_kind": "output", "output_json": "[1"},
+        {"data": "[]"},
+    ):
+        response = client.post(url, post)
+        assert response.status_code == 400, post
+        assert 'data-testid="try-error"' in response.content.decode()
+
+
+def test_a_draft_with_problems_lists_them_instead_of_running(people: dict, workflow: Workflow) -> None:
+    broken = bpmn.definitions(bpmn.start("start"), bpmn.user_task("approve", name="Approve"))
+    response = client_for(people["dana"]).post(
+        reverse("designer:try-run", args=["purchase"]), {"diagram": broken, "start-item": "x"}
+    )
+
+    assert response.status_code == 400
+    assert 'data-testid="try-problems"' in response.content.decode()
+
+
+def test_replay_needs_a_sensible_number(people: dict, workflow: Workflow) -> None:
+    publish_version(current_draft(workflow), actor=people["dana"])  # type: ignore[arg-type]
+    response = client_for(people["dana"]).post(
+        reverse("designer:try-replay", args=["purchase"]), {"limit": "500"}
+    )
+
+    assert response.status_code == 400
+    assert "Replay at most 200 requests." in response.content.decode()
+
+
+@pytest.mark.parametrize("name", ["try", "try-run", "try-replay"])
+def test_only_people_who_may_design_the_workflow_try_it(people: dict, workflow: Workflow, name: str) -> None:
+    url = reverse(f"designer:{name}", args=["purchase"])
+
+    assert client_for(people["victor"]).post(url).status_code == 403
+    assert client_for(people["olga"]).post(url).status_code == 404
