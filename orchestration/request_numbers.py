@@ -1,0 +1,128 @@
+"""Request numbers: the human number every request gets when it is made (``REQ-2026-000123``).
+
+The number is one counter over all requests, unique and never reused; the year shown is
+the year the request was made (UTC). The database assigns it in the INSERT that writes the
+request and hands it back in the same statement (``RETURNING``), so starting a request costs
+no extra statement:
+
+- PostgreSQL: the column's default is ``nextval`` of the sequence ``orchestration_request_number``
+  (safe under concurrent starts; a rolled-back start leaves a gap, never a duplicate).
+- SQLite: ``DEFAULT`` cannot read a table there, so Django's INSERT (which writes defaults out
+  on SQLite) takes the next value from a one-row counter table that a trigger moves on after
+  each insert. Writers are serialised by IMMEDIATE transactions, so two starts never read the
+  same value; the unique constraint guards it twice.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+from django.db.models import Func, IntegerField, Q
+from django.db.models.sql.compiler import SQLInsertCompiler
+
+__all__ = ["PREFIX", "NextRequestNumber", "format_number", "install", "matching", "parse"]
+
+PREFIX = "REQ"
+SEQUENCE = "orchestration_request_number"
+SQLITE_COUNTER = "orchestration_request_number_counter"
+
+_TABLE = "orchestration_processinstance"
+_NUMBER = re.compile(rf"^#?\s*(?:{PREFIX}\s*-?\s*)?(?:(\d{{4}})\s*-\s*)?0*(\d{{1,15}})$", re.IGNORECASE)
+
+
+class NextRequestNumber(Func):
+    """The next request number, as the database default of ``ProcessInstance.number``."""
+
+    allowed_default = True
+    output_field = IntegerField()
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        """Other databases are not supported (the project runs on PostgreSQL and SQLite)."""
+        raise NotImplementedError(f"Request numbers need PostgreSQL or SQLite, not {connection.vendor}.")
+
+    def as_postgresql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        return f"nextval('{SEQUENCE}')", []
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+        if isinstance(compiler, SQLInsertCompiler):
+            # The counter keeps numbers of deleted requests from coming back; the table's own
+            # highest number keeps them unique should the trigger be missing.
+            return (
+                f"(SELECT MAX(n) + 1 FROM (SELECT value AS n FROM {SQLITE_COUNTER}"
+                f" UNION ALL SELECT COALESCE(MAX(number), 0) FROM {_TABLE}))",
+                [],
+            )
+        # The column's own DEFAULT (table definitions): none, so a row written without Django fails loudly.
+        return "NULL", []
+
+
+def format_number(number: int | None, started_at: datetime.datetime) -> str:
+    """``REQ-<year made>-<number, six digits at least>``; "" for a request not written yet."""
+    if number is None or not isinstance(number, int):
+        return ""
+    return f"{PREFIX}-{started_at.astimezone(datetime.UTC).year}-{number:06d}"
+
+
+def parse(text: str) -> tuple[int | None, int] | None:
+    """(year or None, number) from what a person typed: ``REQ-2026-000123``, ``req-2026-123``, ``#123``…
+
+    ``None`` when the text is not a request number.
+    """
+    match = _NUMBER.match(text.strip())
+    if not match:
+        return None
+    year = int(match.group(1)) if match.group(1) else None
+    return year, int(match.group(2))
+
+
+def matching(text: str, prefix: str = "") -> Q | None:
+    """The condition "is the request numbered ``text``" on a queryset (``prefix`` leads to the instance), or ``None``.
+
+    With a year, the request must also have been made that year (the counter is global,
+    so the number alone identifies it).
+    """
+    parsed = parse(text)
+    if parsed is None:
+        return None
+    year, number = parsed
+    condition = Q(**{f"{prefix}number": number})
+    if year is not None:
+        if not datetime.MINYEAR < year < datetime.MAXYEAR:
+            return Q(pk__in=[])
+        start = datetime.datetime(year, 1, 1, tzinfo=datetime.UTC)
+        end = datetime.datetime(year + 1, 1, 1, tzinfo=datetime.UTC)
+        condition &= Q(**{f"{prefix}started_at__gte": start, f"{prefix}started_at__lt": end})
+    return condition
+
+
+def install(connection: Any) -> None:
+    """Create what gives numbers (idempotent), moved past every number already given.
+
+    PostgreSQL: the sequence. SQLite: the counter table and its trigger; run again after
+    every ``migrate`` (a migration that rebuilds the requests' table drops its triggers).
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE} AS bigint")
+            cursor.execute(
+                f"SELECT GREATEST((SELECT COALESCE(MAX(number), 0) FROM {_TABLE}),"
+                f" (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {SEQUENCE}))"
+            )
+            (highest,) = cursor.fetchone()
+            if highest:
+                cursor.execute("SELECT setval(%s, %s, true)", [SEQUENCE, highest])
+        elif connection.vendor == "sqlite":
+            cursor.execute(f"CREATE TABLE IF NOT EXISTS {SQLITE_COUNTER} (value integer NOT NULL)")
+            cursor.execute(
+                f"INSERT INTO {SQLITE_COUNTER} (value) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {SQLITE_COUNTER})"
+            )
+            cursor.execute(
+                f"UPDATE {SQLITE_COUNTER} SET value = (SELECT MAX(n) FROM (SELECT value AS n FROM"
+                f" {SQLITE_COUNTER} UNION ALL SELECT COALESCE(MAX(number), 0) FROM {_TABLE}))"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {SQLITE_COUNTER}_moves AFTER INSERT ON {_TABLE}"
+                f" BEGIN UPDATE {SQLITE_COUNTER} SET value = NEW.number WHERE value < NEW.number; END"
+            )
