@@ -24,7 +24,7 @@ from rest_framework.routers import BaseRouter
 from approvals.access import reachable_tasks, tasks_for
 from approvals.actions import OUTCOMES, InvalidDecision, TaskAlreadyDecided, TaskTaken, complete_task
 from approvals.models import ApprovalTask
-from orchestration.api.filters import FilterSet
+from orchestration.api.filters import FilterSet, RequestNumberFilter
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
 from orchestration.engine import InvalidState
 
@@ -41,6 +41,7 @@ class TaskFilter(FilterSet):
         method="filter_status",
         help_text="Tasks in this status, or all of them; open ones when left out.",
     )
+    request_number = RequestNumberFilter(prefix="instance__")
 
     class Meta:
         model = ApprovalTask
@@ -57,6 +58,11 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
     """An approval task with the request it is about."""
 
     instance = serializers.UUIDField(source="instance_id", read_only=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
+    request_number = serializers.CharField(
+        source="instance.reference",
+        read_only=True,
+        help_text="The number people quote, e.g. REQ-2026-000123.",
+    )
     workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
     business_key = serializers.CharField(source="instance.business_key", read_only=True)
     requester: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -85,6 +91,7 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
             "name",
             "status",
             "instance",
+            "request_number",
             "workflow",
             "business_key",
             "requester",

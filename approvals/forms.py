@@ -157,3 +157,17 @@ class ForwardForm(forms.Form):
         self.fields["to"].queryset = active_users(exclude=user)  # type: ignore[attr-defined]
         self.fields["to"].widget.attrs["class"] = "form-select"
         self.fields["reason"].widget.attrs["class"] = "form-control"
+
+
+class SavedViewForm(forms.Form):
+    """A name for the inbox's current filters (``query``: the inbox's query string)."""
+
+    name = forms.CharField(
+        max_length=60,
+        strip=True,
+        error_messages={
+            "required": "Give the view a name.",
+            "max_length": "Keep the name under 60 characters.",
+        },
+    )
+    query = forms.CharField(max_length=2000, required=False)

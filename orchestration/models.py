@@ -17,6 +17,7 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
 from orchestration.request_numbers import NextRequestNumber, format_number
 
 

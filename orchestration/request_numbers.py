@@ -28,7 +28,27 @@ PREFIX = "REQ"
 SEQUENCE = "orchestration_request_number"
 SQLITE_COUNTER = "orchestration_request_number_counter"
 
-_TABLE = "orchestration_processinstance"
+# The statements name fixed tables only (no value is ever put into them).
+_SQLITE_NEXT = (
+    "(SELECT MAX(n) + 1 FROM (SELECT value AS n FROM orchestration_request_number_counter"
+    " UNION ALL SELECT COALESCE(MAX(number), 0) FROM orchestration_processinstance))"
+)
+_PG_CREATE = "CREATE SEQUENCE IF NOT EXISTS orchestration_request_number AS bigint"
+_PG_HIGHEST = (
+    "SELECT GREATEST((SELECT COALESCE(MAX(number), 0) FROM orchestration_processinstance),"
+    " (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM orchestration_request_number))"
+)
+_SQLITE_INSTALL = (
+    "CREATE TABLE IF NOT EXISTS orchestration_request_number_counter (value integer NOT NULL)",
+    "INSERT INTO orchestration_request_number_counter (value) SELECT 0"
+    " WHERE NOT EXISTS (SELECT 1 FROM orchestration_request_number_counter)",
+    "UPDATE orchestration_request_number_counter SET value = (SELECT MAX(n) FROM"
+    " (SELECT value AS n FROM orchestration_request_number_counter"
+    " UNION ALL SELECT COALESCE(MAX(number), 0) FROM orchestration_processinstance))",
+    "CREATE TRIGGER IF NOT EXISTS orchestration_request_number_counter_moves"
+    " AFTER INSERT ON orchestration_processinstance BEGIN UPDATE orchestration_request_number_counter"
+    " SET value = NEW.number WHERE value < NEW.number; END",
+)
 _NUMBER = re.compile(rf"^#?\s*(?:{PREFIX}\s*-?\s*)?(?:(\d{{4}})\s*-\s*)?0*(\d{{1,15}})$", re.IGNORECASE)
 
 
@@ -49,11 +69,7 @@ class NextRequestNumber(Func):
         if isinstance(compiler, SQLInsertCompiler):
             # The counter keeps numbers of deleted requests from coming back; the table's own
             # highest number keeps them unique should the trigger be missing.
-            return (
-                f"(SELECT MAX(n) + 1 FROM (SELECT value AS n FROM {SQLITE_COUNTER}"
-                f" UNION ALL SELECT COALESCE(MAX(number), 0) FROM {_TABLE}))",
-                [],
-            )
+            return _SQLITE_NEXT, []
         # The column's own DEFAULT (table definitions): none, so a row written without Django fails loudly.
         return "NULL", []
 
@@ -105,24 +121,11 @@ def install(connection: Any) -> None:
     """
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            cursor.execute(f"CREATE SEQUENCE IF NOT EXISTS {SEQUENCE} AS bigint")
-            cursor.execute(
-                f"SELECT GREATEST((SELECT COALESCE(MAX(number), 0) FROM {_TABLE}),"
-                f" (SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM {SEQUENCE}))"
-            )
+            cursor.execute(_PG_CREATE)
+            cursor.execute(_PG_HIGHEST)
             (highest,) = cursor.fetchone()
             if highest:
                 cursor.execute("SELECT setval(%s, %s, true)", [SEQUENCE, highest])
         elif connection.vendor == "sqlite":
-            cursor.execute(f"CREATE TABLE IF NOT EXISTS {SQLITE_COUNTER} (value integer NOT NULL)")
-            cursor.execute(
-                f"INSERT INTO {SQLITE_COUNTER} (value) SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {SQLITE_COUNTER})"
-            )
-            cursor.execute(
-                f"UPDATE {SQLITE_COUNTER} SET value = (SELECT MAX(n) FROM (SELECT value AS n FROM"
-                f" {SQLITE_COUNTER} UNION ALL SELECT COALESCE(MAX(number), 0) FROM {_TABLE}))"
-            )
-            cursor.execute(
-                f"CREATE TRIGGER IF NOT EXISTS {SQLITE_COUNTER}_moves AFTER INSERT ON {_TABLE}"
-                f" BEGIN UPDATE {SQLITE_COUNTER} SET value = NEW.number WHERE value < NEW.number; END"
-            )
+            for statement in _SQLITE_INSTALL:
+                cursor.execute(statement)

@@ -264,6 +264,9 @@ class EventSerializer(serializers.ModelSerializer[Event]):
 class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
     """A process instance as listed."""
 
+    request_number = serializers.CharField(
+        source="reference", read_only=True, help_text="The number people quote, e.g. REQ-2026-000123."
+    )
     workflow: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="key", read_only=True
     )
@@ -276,6 +279,7 @@ class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
         model = ProcessInstance
         fields = [
             "id",
+            "request_number",
             "workflow",
             "version",
             "status",

@@ -383,9 +383,11 @@ def _message(group: IncidentGroup, incident: Incident, user: Any) -> EmailMultiA
         "group": group,
         "recipient": user.get_full_name() or user.get_username(),
         "incidents_url": f"{str(settings.BATON_BASE_URL).rstrip('/')}{path}",
-        "request_number": str(incident.instance_id)[:8],
+        "request_number": incident.instance.reference,
     }
-    subject = " ".join(f"Problem in {group.workflow_name}: {group.block} failed".split())
+    subject = " ".join(
+        f"Problem in {group.workflow_name}: {group.block} failed · {incident.instance.reference}".split()
+    )
     message = EmailMultiAlternatives(
         subject=subject[:200],
         body=render_to_string("ops/email/incident_group.txt", context),
