@@ -164,7 +164,7 @@ def send_cancelled_email(instance_id: str, by: str, reason: str) -> int:
         "why": reason,
         "request_url": f"{str(settings.BATON_BASE_URL).rstrip('/')}{path}",
     }
-    subject = f"Cancelled: {instance.reference} · {' '.join(instance.title.split())}"
+    subject = f"[{instance.reference}] Cancelled: {' '.join(instance.title.split())}"
     return (
         get_connection().send_messages([_message(subject, "approvals/email/cancelled", context, requester)])
         or 0
@@ -190,7 +190,7 @@ def _subject(prefix: str, info: TaskSummary) -> str:
         (info.subject or info.workflow).split()
     )  # a header is one line: no breaks from a text field
     amount = f" ({info.amount})" if info.amount else ""
-    return f"{prefix}: {info.number} · {about}{amount}"
+    return f"[{info.number}] {prefix}: {about}{amount}"
 
 
 def _task_message(kind: Kind, task: ApprovalTask, info: TaskSummary, user: Any) -> EmailMultiAlternatives:

@@ -386,7 +386,7 @@ def _message(group: IncidentGroup, incident: Incident, user: Any) -> EmailMultiA
         "request_number": incident.instance.reference,
     }
     subject = " ".join(
-        f"Problem in {group.workflow_name}: {group.block} failed · {incident.instance.reference}".split()
+        f"[{incident.instance.reference}] Problem in {group.workflow_name}: {group.block} failed".split()
     )
     message = EmailMultiAlternatives(
         subject=subject[:200],

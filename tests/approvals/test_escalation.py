@@ -57,7 +57,7 @@ def test_a_reminder_emails_the_current_approver_and_keeps_the_task(
 
     [reminder] = eager_email
     assert reminder.to == ["manager@example.com"]
-    assert reminder.subject == f"Reminder: approval needed: {instance.reference} · Laptop (USD 5,000.00)"
+    assert reminder.subject == f"[{instance.reference}] Reminder: approval needed: Laptop (USD 5,000.00)"
     assert "A reminder: a request is still waiting for your decision." in reminder.body
     event = Event.objects.get(instance=instance, kind="task.reminder")
     assert event.message == "Manager approval: reminder sent to Max Manager"
@@ -205,11 +205,11 @@ def test_escalation_emails_the_new_approver_and_tells_the_previous_one(
     escalated = by_address["director@example.com"]
     assert (
         escalated.subject
-        == f"Escalated to you: approval needed: {instance.reference} · Laptop (USD 5,000.00)"
+        == f"[{instance.reference}] Escalated to you: approval needed: Laptop (USD 5,000.00)"
     )
     assert "No decision by Max Manager within 2 days" in escalated.body
     note = by_address["manager@example.com"]
-    assert note.subject == f"Passed on: {instance.reference} · Laptop (USD 5,000.00)"
+    assert note.subject == f"[{instance.reference}] Passed on: Laptop (USD 5,000.00)"
     assert f"Number:     {instance.reference}" in note.body
     assert "passed on to Dana Director" in note.body and "/tasks/link/" not in note.body
     assert _open_task(instance).assignee == mailed_org["director"]
@@ -303,7 +303,7 @@ def test_the_ticker_escalates_an_overdue_request_up_the_chain_to_the_finance_que
     # The worker sends the emails: the queue that has the request now is told.
     wait_for(
         lambda: (
-            f"Escalated to you: approval needed: {instance.reference} · {item} (USD 50,000.00)"
+            f"[{instance.reference}] Escalated to you: approval needed: {item} (USD 50,000.00)"
             in _subjects_to(item, "fiona@example.com")
         ),
         what="the escalation email to the Finance queue",
@@ -312,7 +312,7 @@ def test_the_ticker_escalates_an_overdue_request_up_the_chain_to_the_finance_que
     for previous in ("manager", "director", "cfo"):
         wait_for(
             lambda p=previous: (
-                f"Passed on: {instance.reference} · {item} (USD 50,000.00)"
+                f"[{instance.reference}] Passed on: {item} (USD 50,000.00)"
                 in _subjects_to(item, f"{p}@example.com")
             ),
             what=f"the note to {previous}",
@@ -326,7 +326,8 @@ def test_the_ticker_sends_a_reminder_and_the_approver_can_still_decide(live_engi
 
     wait_for(
         lambda: (
-            f"Reminder: approval needed: {item} (USD 800.00)" in _subjects_to(item, "manager@example.com")
+            f"[{instance.reference}] Reminder: approval needed: {item} (USD 800.00)"
+            in _subjects_to(item, "manager@example.com")
         ),
         what="the reminder email",
     )

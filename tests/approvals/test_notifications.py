@@ -59,7 +59,7 @@ def test_a_task_for_a_person_emails_them_the_summary_and_their_own_links(
 
     [message] = eager_email
     assert message.to == ["manager@example.com"]
-    assert message.subject == f"Approval needed: {instance.reference} · Laptop (USD 5,000.00)"
+    assert message.subject == f"[{instance.reference}] Approval needed: Laptop (USD 5,000.00)"
     assert instance.reference.startswith("REQ-")
     body = message.body
     assert f"Number:     {instance.reference}" in body and instance.reference in message.alternatives[0][0]
@@ -223,7 +223,7 @@ def test_a_request_sent_back_emails_the_requester_a_link_to_edit_it(
 
     [message] = eager_email
     assert message.to == ["employee@example.com"]
-    assert message.subject == f"Changes requested: {instance.reference} · Laptop (USD 5,000.00)"
+    assert message.subject == f"[{instance.reference}] Changes requested: Laptop (USD 5,000.00)"
     assert f"Number:     {instance.reference}" in message.body
     assert "Max Manager asked for changes: Get two quotes" in message.body
     assert f"http://testserver/requests/{instance.id}/" in message.body
@@ -239,6 +239,6 @@ def test_a_multi_line_subject_still_gets_its_email_on_one_header_line(
     [message] = eager_email
     assert (
         message.subject
-        == f"Approval needed: {instance.reference} · Laptop Bcc: attacker@example.com (USD 5,000.00)"
+        == f"[{instance.reference}] Approval needed: Laptop Bcc: attacker@example.com (USD 5,000.00)"
     )
     assert message.bcc == [] and message.to == ["manager@example.com"]
