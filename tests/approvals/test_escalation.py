@@ -273,7 +273,8 @@ def _mails_about(marker: str) -> list[email.message.Message]:
 
 
 def _subjects_to(marker: str, address: str) -> set[str]:
-    return {str(m["Subject"]) for m in _mails_about(marker) if m["To"] == address}
+    # A long subject is folded over two header lines in the file.
+    return {" ".join(str(m["Subject"]).split()) for m in _mails_about(marker) if m["To"] == address}
 
 
 @pytest.mark.integration
