@@ -83,7 +83,7 @@ class InboxFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         method="filter_search",
         label="Search",
-        widget=_placeholder("Search or REQ-number…", forms.SearchInput),
+        widget=_placeholder("Search or number…", forms.SearchInput),
     )
     workflow = django_filters.ModelChoiceFilter(
         field_name="instance__workflow",
