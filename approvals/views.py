@@ -246,7 +246,7 @@ def save_inbox_view(request: AuthenticatedRequest) -> HttpResponse:
     """Name the inbox's current filters (``query``) as one of the person's saved views (same name: replaced)."""
     form = SavedViewForm(request.POST)
     if not form.is_valid():
-        messages.error(request, " ".join(form.errors.get("name", ["Give the view a name."])))
+        messages.error(request, " ".join(str(e) for e in form.errors.get("name", ["Give the view a name."])))
         return redirect(f"{reverse('approvals:inbox')}?{form.data.get('query', '')[:1000]}")
     given = QueryDict(form.cleaned_data["query"])
     kept = QueryDict(mutable=True)

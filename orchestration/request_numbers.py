@@ -19,7 +19,7 @@ import datetime
 import re
 from typing import Any
 
-from django.db.models import Func, IntegerField, Q
+from django.db.models import Expression, IntegerField, Q
 from django.db.models.sql.compiler import SQLInsertCompiler
 
 __all__ = ["PREFIX", "NextRequestNumber", "format_number", "install", "matching", "parse"]
@@ -52,13 +52,14 @@ _SQLITE_INSTALL = (
 _NUMBER = re.compile(rf"^#?\s*(?:{PREFIX}\s*-?\s*)?(?:(\d{{4}})\s*-\s*)?0*(\d{{1,15}})$", re.IGNORECASE)
 
 
-class NextRequestNumber(Func):
+class NextRequestNumber(Expression):
     """The next request number, as the database default of ``ProcessInstance.number``."""
 
     allowed_default = True
     output_field = IntegerField()
 
-    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:
+    # Params are a list: the schema editor adds them to a list (the stubs say tuple).
+    def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
         """Other databases are not supported (the project runs on PostgreSQL and SQLite)."""
         raise NotImplementedError(f"Request numbers need PostgreSQL or SQLite, not {connection.vendor}.")
 
