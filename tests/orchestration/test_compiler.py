@@ -1484,6 +1484,7 @@ def test_graph_lists_every_variable_with_its_type_including_builtins():
         "business_key": "string",
         "initiator": "string",
         "instance_id": "string",
+        "requested_on": "string",
     }
 
 
