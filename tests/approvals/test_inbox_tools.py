@@ -12,6 +12,7 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 from rest_framework.test import APIClient
 
+from approvals.links import link_url
 from approvals.models import ApprovalTask, SavedInboxView
 from orchestration.engine import start_instance
 from orchestration.models import ProcessInstance
@@ -197,3 +198,15 @@ def test_nobody_sees_opens_or_deletes_another_persons_view(org, purchase):
     deleted = _client(org["manager"]).post(f"/inbox/views/{view.id}/delete/")
     assert deleted.status_code == 302 and not SavedInboxView.objects.filter(pk=view.pk).exists()
     assert get_user_model().objects.filter(pk=org["manager"].pk).exists()
+
+
+def test_the_page_an_email_link_opens_shows_the_request_number(org, purchase, settings):
+    settings.BATON_BASE_URL = "http://testserver"
+    instance = _request(purchase, org["employee"])
+    task = ApprovalTask.objects.get(instance=instance)
+
+    page = _client(org["manager"]).get(
+        link_url(task, org["manager"], "approve").removeprefix("http://testserver")
+    )
+
+    assert page.status_code == 200 and instance.reference in page.content.decode()
