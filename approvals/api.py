@@ -31,7 +31,7 @@ from approvals.actions import (
     complete_task,
 )
 from approvals.models import ApprovalTask
-from orchestration.api.filters import FilterSet
+from orchestration.api.filters import FilterSet, RequestNumberFilter
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
 from orchestration.api.serializers import AttachmentSerializer
 from orchestration.engine import InvalidState
@@ -49,6 +49,7 @@ class TaskFilter(FilterSet):
         method="filter_status",
         help_text="Tasks in this status, or all of them; open ones when left out.",
     )
+    request_number = RequestNumberFilter(prefix="instance__")
 
     class Meta:
         model = ApprovalTask
@@ -65,6 +66,11 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
     """An approval task with the request it is about."""
 
     instance = serializers.UUIDField(source="instance_id", read_only=True)  # type: ignore[assignment]  # a field, not the Serializer attribute of that name
+    request_number = serializers.CharField(
+        source="instance.reference",
+        read_only=True,
+        help_text="The number people quote, e.g. REQ-2026-000123.",
+    )
     workflow = serializers.CharField(source="instance.workflow.key", read_only=True)
     business_key = serializers.CharField(source="instance.business_key", read_only=True)
     requester: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
@@ -94,6 +100,7 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
             "name",
             "status",
             "instance",
+            "request_number",
             "workflow",
             "business_key",
             "requester",

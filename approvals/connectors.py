@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any, ClassVar
 
 from django.contrib.auth import get_user_model
@@ -9,7 +10,7 @@ from django.utils import timezone
 
 from approvals.chain import authority_for
 from approvals.exchange import NoRate
-from orchestration import money
+from orchestration import money, values
 from orchestration.connectors.base import Connector, ConnectorError, ConnectorField
 from orchestration.connectors.registry import register
 
@@ -23,7 +24,8 @@ class CheckAuthorityConnector(Connector):
     description = (
         "Answers whether the requester may sign for the amount alone: their highest authority "
         "limit (their own or a group's) in the currency, else in the base currency after "
-        "conversion at today's exchange rate, for the category if given, effective today."
+        "conversion at the exchange rate in force on the request's date (requested_on, YYYY-MM-DD; "
+        "today when not given), as the approval chain converts, for the category if given, effective today."
     )
     inputs = (
         ConnectorField("amount", "Amount", "number", required=True, help="The amount to sign for."),
@@ -41,7 +43,8 @@ class CheckAuthorityConnector(Connector):
         """Return ``{"covered": bool, "limit": "USD 500.00", "currency": str}`` for the requester.
 
         When the limit is in the base currency and the amount is not, the amount is
-        converted at today's rate and ``exchange_rate`` says how.
+        converted at the rate of the request's date (``requested_on``, as the approval chain
+        does) and ``exchange_rate`` says how.
         """
         requester = data.get("requester")
         if not isinstance(requester, str) or not requester:
@@ -61,9 +64,13 @@ class CheckAuthorityConnector(Connector):
         category = data.get("category") or ""
         if not isinstance(category, str):
             raise ConnectorError("'category' must be text.", retryable=False)
+        requested_on = _requested_on(data.get("requested_on"))
         try:
-            # The same answer the admin's "who can approve?" gives (approvals.chain.route).
-            authority = authority_for(user, amount, currency, category, timezone.localdate())
+            # The same answer the admin's "who can approve?" gives (approvals.chain.route), on the
+            # request's date: a retry days later still uses the rate the approval chain uses.
+            authority = authority_for(
+                user, amount, currency, category, timezone.localdate(), rate_date=requested_on
+            )
         except NoRate as exc:
             raise ConnectorError(str(exc), retryable=False) from None
         result = {
@@ -77,3 +84,13 @@ class CheckAuthorityConnector(Connector):
                 f"{money.format_money(amount, currency)} is {authority.conversion.describe()}"
             )
         return result
+
+
+def _requested_on(value: Any) -> datetime.date:
+    """The request's date from ``requested_on`` (YYYY-MM-DD), or today when the workflow does not pass it."""
+    if value in (None, ""):
+        return timezone.localdate()
+    text = values.parse_date(value) if isinstance(value, str) else None
+    if text is None:
+        raise ConnectorError("'requested_on' must be a date (YYYY-MM-DD).", retryable=False)
+    return datetime.date.fromisoformat(text)

@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from approvals.models import ApprovalTask
+from orchestration import request_numbers
 from orchestration.form_rendering import CompactRenderer
 from orchestration.models import Workflow
 
@@ -80,7 +81,9 @@ class InboxFilter(django_filters.FilterSet):
     """
 
     q = django_filters.CharFilter(
-        method="filter_search", label="Search", widget=_placeholder("Search…", forms.SearchInput)
+        method="filter_search",
+        label="Search",
+        widget=_placeholder("Search or number…", forms.SearchInput),
     )
     workflow = django_filters.ModelChoiceFilter(
         field_name="instance__workflow",
@@ -116,7 +119,7 @@ class InboxFilter(django_filters.FilterSet):
         self.filters["workflow"].queryset = workflows
 
     def filter_search(self, tasks: QuerySet[ApprovalTask], name: str, value: str) -> QuerySet[ApprovalTask]:
-        """The text in the subject, the task, the workflow or the requester's names."""
+        """The request number, or the text in the subject, the task, the workflow or the requester's names."""
         text = value.strip()
         if not text:
             return tasks
@@ -125,6 +128,7 @@ class InboxFilter(django_filters.FilterSet):
             | Q(name__icontains=text)
             | Q(instance__workflow__name__icontains=text)
             | _requester_named(text, username="icontains")
+            | (request_numbers.matching(text, "instance__") or Q(pk__in=[]))
         )
 
     def filter_requester(

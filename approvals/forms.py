@@ -211,3 +211,17 @@ class TimeZoneForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["time_zone"].widget.attrs["class"] = "form-select"
+
+
+class SavedViewForm(forms.Form):
+    """A name for the inbox's current filters (``query``: the inbox's query string)."""
+
+    name = forms.CharField(
+        max_length=60,
+        strip=True,
+        error_messages={
+            "required": "Give the view a name.",
+            "max_length": "Keep the name under 60 characters.",
+        },
+    )
+    query = forms.CharField(max_length=2000, required=False)

@@ -458,3 +458,22 @@ class ApprovalTask(models.Model):
             )
         except money_values.MoneyError:
             self.amount = None
+
+
+class SavedInboxView(models.Model):
+    """A set of inbox filters a person named, offered to them (and only them) as a quick link."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_views")
+    name = models.CharField(max_length=60)
+    # The inbox's query string: tab, search, workflow, requester, amounts, due date, sort.
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "name"], name="inbox_view_name_per_user"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

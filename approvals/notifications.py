@@ -60,6 +60,7 @@ _SUBJECTS: dict[str, str] = {
 class TaskSummary:
     """What an approver needs to know about a task before deciding, as emails and the link page show it."""
 
+    number: str
     task_name: str
     workflow: str
     subject: str
@@ -75,6 +76,7 @@ def summary(task: ApprovalTask) -> TaskSummary:
     instance = task.instance
     requester = task.requester or instance.initiator
     return TaskSummary(
+        number=instance.reference,
         task_name=task.name,
         workflow=instance.workflow.name,
         subject=task.subject,
@@ -160,13 +162,14 @@ def send_cancelled_email(instance_id: str, by: str, reason: str) -> int:
     path = reverse("approvals:request", args=[instance.pk])
     context = {
         "recipient": person(requester),
+        "number": instance.reference,
         "workflow": instance.workflow.name,
         "subject": instance.title,
         "by": by or "An operator",
         "why": reason,
         "request_url": f"{str(settings.BATON_BASE_URL).rstrip('/')}{path}",
     }
-    subject = f"Cancelled: {' '.join(instance.title.split())}"
+    subject = f"[{instance.reference}] Cancelled: {' '.join(instance.title.split())}"
     return (
         get_connection().send_messages([_message(subject, "approvals/email/cancelled", context, requester)])
         or 0
@@ -221,7 +224,7 @@ def _subject(prefix: str, info: TaskSummary) -> str:
         (info.subject or info.workflow).split()
     )  # a header is one line: no breaks from a text field
     amount = f" ({info.amount})" if info.amount else ""
-    return f"{prefix}: {about}{amount}"
+    return f"[{info.number}] {prefix}: {about}{amount}"
 
 
 def _task_message(kind: Kind, task: ApprovalTask, info: TaskSummary, user: Any) -> EmailMultiAlternatives:

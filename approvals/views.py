@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime
 from typing import TYPE_CHECKING, Any, cast
 
@@ -10,12 +11,14 @@ from django.contrib.auth.decorators import login_required
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import Http404, HttpRequest, HttpResponse
+from django.db.models import Count, Prefetch, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.utils.http import urlencode
+from django.views.decorators.http import require_GET, require_POST
 from guardian.shortcuts import get_objects_for_user
 
 from approvals import history, links, notifications
@@ -48,11 +51,13 @@ from approvals.forms import (
     DecisionForm,
     ForwardForm,
     OutOfOfficeForm,
+    SavedViewForm,
     StartForm,
     TimeZoneForm,
 )
-from approvals.models import ApprovalTask, Profile, person, request_title
+from approvals.models import ApprovalTask, Profile, SavedInboxView, person, request_title
 from approvals.time_zones import zone_name
+from orchestration import money, request_numbers
 from orchestration.access import can_cancel, can_operate, visible_instances
 from orchestration.attachments import AttachmentRefused, attach_files
 from orchestration.engine import (
@@ -65,6 +70,7 @@ from orchestration.engine import (
 )
 from orchestration.engine.human import outcome_paths
 from orchestration.models import Event, Incident, ProcessInstance, Workflow
+from orchestration.spreadsheet import cell
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, User
@@ -129,21 +135,19 @@ def _tab_filter(user: Any, tab: str) -> Q:
     return Q(status=_OPEN, assignee=user)
 
 
-@login_required
-def inbox(request: AuthenticatedRequest) -> HttpResponse:
-    """My tasks, my groups' queue and what I decided: filters, sort, paging; a constant number of queries."""
-    _hand_over_once_a_day()
-    user = request.user
+def _inbox_tab(request: AuthenticatedRequest) -> str:
     tab = request.GET.get("tab", "mine")
-    if tab not in _TABS:
-        tab = "mine"
+    return tab if tab in _TABS else "mine"
+
+
+def _inbox_tasks(request: AuthenticatedRequest, tab: str) -> tuple[InboxFilter, QuerySet[ApprovalTask]]:
+    """The inbox's filters and the tasks of ``tab`` they select, in the list's order (page and CSV alike)."""
+    user = request.user
     workflows = Workflow.objects.filter(
         pk__in=ApprovalTask.objects.filter(_tab_filter(user, "mine") | _tab_filter(user, "queue")).values(
             "instance__workflow"
         )
     ).order_by("name")
-    # Two indexed counts: one aggregate with FILTER clauses would scan every task of everyone.
-    counts = {key: ApprovalTask.objects.filter(_tab_filter(user, key)).count() for key in ("mine", "queue")}
     filters = InboxFilter(
         request.GET or None,
         queryset=ApprovalTask.objects.filter(_tab_filter(user, tab)).order_by(*SORTS["-created"]),
@@ -152,20 +156,31 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
     tasks = filters.qs
     if tab == "done":  # what one decided, most recent first, whatever the sort says
         tasks = tasks.order_by("-decided_at", "-id")
-    page = Paginator(
-        tasks.select_related(
-            "instance__workflow", "requester", "assignee", "candidate_group", "decided_by", "on_behalf_of"
-        ),
-        PAGE_SIZE,
-    ).get_page(request.GET.get("page"))
+    return filters, tasks.select_related(
+        "instance__workflow", "requester", "assignee", "candidate_group", "decided_by", "on_behalf_of"
+    )
+
+
+@login_required
+def inbox(request: AuthenticatedRequest) -> HttpResponse:
+    """My tasks, my groups' queue and what I decided: filters, sort, paging; a constant number of queries."""
+    _hand_over_once_a_day()
+    user = request.user
+    tab = _inbox_tab(request)
+    # Two indexed counts: one aggregate with FILTER clauses would scan every task of everyone.
+    counts = {key: ApprovalTask.objects.filter(_tab_filter(user, key)).count() for key in ("mine", "queue")}
+    filters, tasks = _inbox_tasks(request, tab)
+    page = Paginator(tasks, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    query["tab"] = tab
     context = {
         "tab": tab,
         "tabs": [(key, label, counts.get(key)) for key, label in _TABS.items()],
         "form": filters.form,
         "page": page,
         "query": query.urlencode(),
+        "saved_views": SavedInboxView.objects.filter(user=user),
         "now": timezone.now(),
         "soon": timezone.now() + datetime.timedelta(days=1),
         "filtered": any(v for k, v in request.GET.items() if k not in ("tab", "page", "sort")),
@@ -176,6 +191,104 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
         response["HX-Push-Url"] = request.get_full_path()
         return response
     return render(request, "approvals/inbox.html", context)
+
+
+# The CSV holds at most this many rows (the newest first unless sorted otherwise).
+EXPORT_LIMIT = 5000
+_STATUS_WORDS = {"mine": "Waiting for you", "queue": "In your group's queue"}
+
+
+@login_required
+@require_GET
+def inbox_export(request: AuthenticatedRequest) -> HttpResponse:
+    """The inbox list as it is filtered now, as CSV (every page, up to :data:`EXPORT_LIMIT` rows)."""
+    tab = _inbox_tab(request)
+    _, tasks = _inbox_tasks(request, tab)
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="inbox-{tab}-{timezone.localdate():%Y-%m-%d}.csv"'
+    )
+    writer = csv.writer(response)
+    writer.writerow(
+        ["Request number", "Title", "Amount", "Currency", "Requester", "Step", "Due date", "Status"]
+    )
+    for task in tasks[:EXPORT_LIMIT]:
+        writer.writerow(
+            [
+                cell(value)
+                for value in (
+                    task.instance.reference,
+                    task.subject or task.name,
+                    _plain_amount(task),
+                    task.currency,
+                    person(task.requester) if task.requester else "",
+                    task.name,
+                    timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") if task.due_at else "",
+                    _export_status(task, tab),
+                )
+            ]
+        )
+    return response
+
+
+def _plain_amount(task: ApprovalTask) -> str:
+    """The amount as a spreadsheet reads a number, in the currency's minor units: ``5000.00``."""
+    if task.amount is None:
+        return ""
+    if task.currency:
+        return money.stored(money.quantize(task.amount, task.currency))
+    return f"{task.amount:.2f}"
+
+
+def _export_status(task: ApprovalTask, tab: str) -> str:
+    if tab == "done":
+        return {APPROVED: "Approved", REJECTED: "Rejected"}.get(task.outcome, "Changes requested")
+    if task.kind == ApprovalTask.Kind.RESUBMIT:
+        return "Changes requested"
+    if task.due_at is not None and task.due_at < timezone.now():
+        return "Overdue"
+    return _STATUS_WORDS[tab]
+
+
+_VIEW_PARAMETERS = ("tab", *InboxFilter.base_filters)
+
+
+@login_required
+@require_POST
+def save_inbox_view(request: AuthenticatedRequest) -> HttpResponse:
+    """Name the inbox's current filters (``query``) as one of the person's saved views (same name: replaced)."""
+    form = SavedViewForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.get("name", ["Give the view a name."])))
+        return redirect(f"{reverse('approvals:inbox')}?{form.data.get('query', '')[:1000]}")
+    given = QueryDict(form.cleaned_data["query"])
+    kept = QueryDict(mutable=True)
+    for key in _VIEW_PARAMETERS:
+        if given.get(key):
+            kept[key] = given[key]
+    view, _ = SavedInboxView.objects.update_or_create(
+        user=request.user, name=form.cleaned_data["name"], defaults={"query": kept.urlencode()[:1000]}
+    )
+    messages.success(request, f"Saved the view “{view.name}”.")
+    return redirect("approvals:inbox-view", view_id=view.id)
+
+
+@login_required
+@require_GET
+def open_inbox_view(request: AuthenticatedRequest, view_id: int) -> HttpResponse:
+    """The inbox with one's saved view's filters; another person's view is 404."""
+    view = get_object_or_404(SavedInboxView, id=view_id, user=request.user)
+    return redirect(f"{reverse('approvals:inbox')}?{view.query}")
+
+
+@login_required
+@require_POST
+def delete_inbox_view(request: AuthenticatedRequest, view_id: int) -> HttpResponse:
+    """Delete one's saved view; another person's view is 404."""
+    view = get_object_or_404(SavedInboxView, id=view_id, user=request.user)
+    view.delete()
+    messages.success(request, f"Deleted the view “{view.name}”.")
+    return redirect("approvals:inbox")
 
 
 _BULK_DONE = {APPROVED: "Approved", REJECTED: "Rejected"}
@@ -591,6 +704,9 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
     if tab not in _REQUEST_TABS:
         tab = "open"
     instances = ProcessInstance.objects.filter(initiator=request.user)
+    search = request.GET.get("q", "").strip()[:200]
+    if search:
+        instances = _searched(instances, search)
     counts = instances.aggregate(
         open=Count("id", filter=Q(status=ProcessInstance.Status.RUNNING)),
         closed=Count("id", filter=~Q(status=ProcessInstance.Status.RUNNING)),
@@ -626,8 +742,19 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
             "tabs": [(key, label, counts[key]) for key, label in _REQUEST_TABS.items()],
             "page": page,
             "rows": rows,
+            "search": search,
+            "query": urlencode({"tab": tab, "q": search} if search else {"tab": tab}),
         },
     )
+
+
+def _searched(instances: QuerySet[ProcessInstance], text: str) -> QuerySet[ProcessInstance]:
+    """The requests with that number, or with the text in their data (item, title…) or workflow's name."""
+    found = Q(workflow__name__icontains=text) | Q(data_text__icontains=text)
+    numbered = request_numbers.matching(text)
+    if numbered is not None:
+        found |= numbered
+    return instances.alias(data_text=Cast("variables", TextField())).filter(found)
 
 
 def _open_incident(instance: ProcessInstance) -> str:

@@ -24,6 +24,7 @@ BUILTIN_LABELS = {
     "initiator": "Who started it (username)",
     "instance_id": "Id of this run",
     "business_key": "Business key",
+    "requested_on": "Day the request was made (YYYY-MM-DD)",
 }
 # What every approval's result variable holds (see approvals.actions.decide_task).
 APPROVAL_MEMBERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

@@ -36,11 +36,12 @@ from orchestration.bpmn.graph import VariableType
 MAX_LENGTH = 4000
 MAX_COMPREHENSION_DEPTH = 2
 
-# Always declared: who started the instance, its id, and its business key.
+# Always declared: who started the instance, its id, its business key, and the day it was made.
 BUILTIN_VARIABLES: dict[str, VariableType] = {
     "initiator": "string",
     "instance_id": "string",
     "business_key": "string",
+    "requested_on": "string",
 }
 
 VARIABLE_TYPES: tuple[VariableType, ...] = (

@@ -19,6 +19,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from orchestration.request_numbers import NextRequestNumber, format_number
+
 
 class WorkflowQuerySet(models.QuerySet["Workflow"]):
     """Workflows, with what the workflow lists show."""
@@ -165,6 +167,11 @@ class ProcessInstance(models.Model):
         CANCELLED = "cancelled", "Cancelled"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    # The request number people quote (REQ-2026-000123): given by the database in the INSERT
+    # that writes the request and returned by it (orchestration/request_numbers.py).
+    number = models.BigIntegerField(
+        "request number", unique=True, editable=False, db_default=NextRequestNumber()
+    )
     workflow = models.ForeignKey(Workflow, on_delete=models.PROTECT, related_name="instances")
     version = models.ForeignKey(WorkflowVersion, on_delete=models.PROTECT, related_name="instances")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RUNNING)
@@ -204,12 +211,12 @@ class ProcessInstance(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.workflow.key} {str(self.id)[:8]}"
+        return self.reference or f"{self.workflow.key} {str(self.id)[:8]}"
 
     @property
     def reference(self) -> str:
-        """The short request number people read and type: the id's first eight characters."""
-        return str(self.id)[:8]
+        """The request number people read, quote and search for: ``REQ-2026-000123``."""
+        return format_number(self.number, self.started_at)
 
     @property
     def title(self) -> str:

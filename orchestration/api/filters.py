@@ -14,7 +14,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django_filters import rest_framework as filters
 
-from orchestration import values
+from orchestration import request_numbers, values
 from orchestration.models import Incident, ProcessInstance
 from orchestration.values import parse_flag
 
@@ -75,6 +75,34 @@ class FilterSet(filters.FilterSet):
         super().__init__(data, *args, **kwargs)
 
 
+class RequestNumberField(forms.CharField):
+    """A request number as people write it: ``REQ-2026-000123``, ``req-2026-123``, ``123``."""
+
+    default_error_messages = {"invalid": "Not a request number (e.g. REQ-2026-000123)."}
+
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and request_numbers.parse(value) is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+
+
+class RequestNumberFilter(django_filters.CharFilter):
+    """Requests with that number; ``prefix`` leads from the filtered rows to the request."""
+
+    field_class = RequestNumberField
+
+    def __init__(self, *args: Any, prefix: str = "", **kwargs: Any) -> None:
+        kwargs.setdefault("help_text", "The request number, e.g. REQ-2026-000123 (or just 123).")
+        super().__init__(*args, **kwargs)
+        self.prefix = prefix
+
+    def filter(self, qs: QuerySet[Any], value: str) -> QuerySet[Any]:
+        if value in ([], (), {}, "", None):
+            return qs
+        condition = request_numbers.matching(value, self.prefix)
+        return qs if condition is None else qs.filter(condition)
+
+
 class InstanceFilter(FilterSet):
     """Filters of the instance list."""
 
@@ -82,6 +110,7 @@ class InstanceFilter(FilterSet):
     status = django_filters.ChoiceFilter(choices=ProcessInstance.Status.choices)
     has_incident = FlagFilter()
     business_key = django_filters.CharFilter()
+    request_number = RequestNumberFilter()
     started_after = MomentFilter(field_name="started_at", lookup_expr="gte")
     started_before = MomentFilter(field_name="started_at", lookup_expr="lt")
 

@@ -310,6 +310,9 @@ class AttachmentUploadSerializer(serializers.Serializer[None]):
 class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
     """A process instance as listed."""
 
+    request_number = serializers.CharField(
+        source="reference", read_only=True, help_text="The number people quote, e.g. REQ-2026-000123."
+    )
     workflow: serializers.SlugRelatedField[Any] = serializers.SlugRelatedField(
         slug_field="key", read_only=True
     )
@@ -322,6 +325,7 @@ class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
         model = ProcessInstance
         fields = [
             "id",
+            "request_number",
             "workflow",
             "version",
             "status",

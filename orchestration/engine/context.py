@@ -98,6 +98,7 @@ class Run:
         data["initiator"] = self.instance.initiator.get_username() if self.instance.initiator else ""
         data["instance_id"] = str(self.instance.id)
         data["business_key"] = self.instance.business_key
+        data["requested_on"] = timezone.localdate(self.instance.started_at).isoformat()
         data.update(self.locals)
         return data
 

@@ -60,7 +60,7 @@ class WaitingSerializer(serializers.Serializer[rows.Waiting]):
 class OperatedInstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
     """A request as the operations console lists it."""
 
-    reference = serializers.CharField(read_only=True, help_text="The short request number.")
+    reference = serializers.CharField(read_only=True, help_text="The request number, e.g. REQ-2026-000123.")
     title = serializers.CharField(read_only=True, help_text="What the request is about (its item, title…).")
     workflow = serializers.CharField(source="workflow.key", read_only=True)
     workflow_name = serializers.CharField(source="workflow.name", read_only=True)

@@ -17,6 +17,7 @@ from django import forms
 from django.db.models import F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from orchestration import request_numbers
 from orchestration.access import operated_workflows
 from orchestration.api.filters import FlagFilter
 from orchestration.engine.graphs import graph_for
@@ -96,7 +97,7 @@ class InstanceFilter(django_filters.FilterSet):
     reference = django_filters.CharFilter(
         method="filter_reference",
         label="Request number or business key",
-        help_text="The request number (the first characters of its id) or its business key.",
+        help_text="The request number (REQ-2026-000123, or just 123), the first characters of its id, or its business key.",
         widget=_text("Request no. or key"),
     )
     started_from = django_filters.DateFilter(
@@ -131,11 +132,15 @@ class InstanceFilter(django_filters.FilterSet):
     def filter_data(
         self, instances: QuerySet[ProcessInstance], name: str, value: str
     ) -> QuerySet[ProcessInstance]:
-        """The text anywhere in the variables (start data and what the process recorded)."""
+        """The text anywhere in the variables (start data and what the process recorded), or the request number."""
         text = value.strip()
         if not text:
             return instances
-        return instances.alias(data_text=Cast("variables", TextField())).filter(data_text__icontains=text)
+        found = Q(data_text__icontains=text)
+        numbered = request_numbers.matching(text)
+        if numbered is not None:
+            found |= numbered
+        return instances.alias(data_text=Cast("variables", TextField())).filter(found)
 
     def filter_step(
         self, instances: QuerySet[ProcessInstance], name: str, value: str
@@ -169,11 +174,14 @@ class InstanceFilter(django_filters.FilterSet):
     def filter_reference(
         self, instances: QuerySet[ProcessInstance], name: str, value: str
     ) -> QuerySet[ProcessInstance]:
-        """The business key exactly, or a request number (the start of the id)."""
+        """The business key exactly, a request number, or the start of the id."""
         text = value.strip().lstrip("#")
         if not text:
             return instances
         match = Q(business_key=text)
+        numbered = request_numbers.matching(text)
+        if numbered is not None:
+            match |= numbered
         if _HEX.match(text):
             match |= Q(id__startswith=text.lower())
         return instances.filter(match)

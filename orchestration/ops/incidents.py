@@ -37,6 +37,7 @@ from orchestration.definitions import workflow_event
 from orchestration.engine import InvalidState, retry_incident, skip_incident
 from orchestration.engine.dispatch import queue_task
 from orchestration.models import Event, Incident, Workflow
+from orchestration.request_numbers import format_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -82,10 +83,13 @@ class StoppedRequest:
     business_key: str
     started_at: datetime
     initiator: str
+    request_number: int | None = None
 
     @property
     def number(self) -> str:
-        return self.business_key or str(self.id)[:8]
+        """The request number, with the business key when it has one."""
+        reference = format_number(self.request_number, self.started_at) or str(self.id)[:8]
+        return f"{reference} ({self.business_key})" if self.business_key else reference
 
 
 @dataclass(frozen=True)
@@ -172,6 +176,7 @@ def incident_groups(user: AbstractBaseUser, *, workflow: str = "") -> list[Incid
     oldest = incidents.order_by("created_at", "id").values(
         *key,
         "instance_id",
+        "instance__number",
         "instance__business_key",
         "instance__started_at",
         "instance__initiator__username",
@@ -184,6 +189,7 @@ def incident_groups(user: AbstractBaseUser, *, workflow: str = "") -> list[Incid
             requests.append(
                 StoppedRequest(
                     id=item["instance_id"],
+                    request_number=item["instance__number"],
                     business_key=item["instance__business_key"],
                     started_at=item["instance__started_at"],
                     initiator=" ".join(
@@ -383,9 +389,11 @@ def _message(group: IncidentGroup, incident: Incident, user: Any) -> EmailMultiA
         "group": group,
         "recipient": user.get_full_name() or user.get_username(),
         "incidents_url": f"{str(settings.BATON_BASE_URL).rstrip('/')}{path}",
-        "request_number": str(incident.instance_id)[:8],
+        "request_number": incident.instance.reference,
     }
-    subject = " ".join(f"Problem in {group.workflow_name}: {group.block} failed".split())
+    subject = " ".join(
+        f"[{incident.instance.reference}] Problem in {group.workflow_name}: {group.block} failed".split()
+    )
     message = EmailMultiAlternatives(
         subject=subject[:200],
         body=render_to_string("ops/email/incident_group.txt", context),

@@ -14,9 +14,7 @@ from django.views.decorators.http import require_GET
 from orchestration.access import access_workflow, operated_workflows
 from orchestration.models import Workflow
 from orchestration.ops.reports import PERIODS, Period, ReportSection, report
-
-# Spreadsheet programs run a cell that starts with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+from orchestration.spreadsheet import cell
 
 
 class ReportForm(forms.Form):
@@ -66,12 +64,6 @@ def report_page(request: HttpRequest) -> HttpResponse:
     return render(request, "ops/reports.html", context)
 
 
-def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 @login_required
 @require_GET
 def report_csv(request: HttpRequest) -> HttpResponse:
@@ -91,5 +83,5 @@ def report_csv(request: HttpRequest) -> HttpResponse:
     writer = csv.writer(response)
     writer.writerow(section.headers)
     for row in section.rows:
-        writer.writerow([_cell(value) for value in row])
+        writer.writerow([cell(value) for value in row])
     return response

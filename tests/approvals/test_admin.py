@@ -175,7 +175,7 @@ def test_reassign_action_asks_for_a_person_then_hands_the_task_over_and_emails_t
     assert (
         event.actor == queue["staff"] and "to Rita Reviewer by Sam Staff: Fiona is on leave" in event.message
     )
-    assert [(m.to, m.subject.split(":")[0]) for m in mailoutbox] == [
+    assert [(m.to, m.subject.split("] ")[1].split(":")[0]) for m in mailoutbox] == [
         (["rita@example.com"], "Approval needed")
     ]
 

@@ -57,7 +57,7 @@ def test_a_reminder_emails_the_current_approver_and_keeps_the_task(
 
     [reminder] = eager_email
     assert reminder.to == ["manager@example.com"]
-    assert reminder.subject == "Reminder: approval needed: Laptop (USD 5,000.00)"
+    assert reminder.subject == f"[{instance.reference}] Reminder: approval needed: Laptop (USD 5,000.00)"
     assert "A reminder: a request is still waiting for your decision." in reminder.body
     event = Event.objects.get(instance=instance, kind="task.reminder")
     assert event.message == "Manager approval: reminder sent to Max Manager"
@@ -203,10 +203,14 @@ def test_escalation_emails_the_new_approver_and_tells_the_previous_one(
     by_address = {m.to[0]: m for m in eager_email}
     assert sorted(by_address) == ["director@example.com", "manager@example.com"]
     escalated = by_address["director@example.com"]
-    assert escalated.subject == "Escalated to you: approval needed: Laptop (USD 5,000.00)"
+    assert (
+        escalated.subject
+        == f"[{instance.reference}] Escalated to you: approval needed: Laptop (USD 5,000.00)"
+    )
     assert "No decision by Max Manager within 2 days" in escalated.body
     note = by_address["manager@example.com"]
-    assert note.subject == "Passed on: Laptop (USD 5,000.00)"
+    assert note.subject == f"[{instance.reference}] Passed on: Laptop (USD 5,000.00)"
+    assert f"Number:     {instance.reference}" in note.body
     assert "passed on to Dana Director" in note.body and "/tasks/link/" not in note.body
     assert _open_task(instance).assignee == mailed_org["director"]
 
@@ -269,7 +273,8 @@ def _mails_about(marker: str) -> list[email.message.Message]:
 
 
 def _subjects_to(marker: str, address: str) -> set[str]:
-    return {str(m["Subject"]) for m in _mails_about(marker) if m["To"] == address}
+    # A long subject is folded over two header lines in the file.
+    return {" ".join(str(m["Subject"]).split()) for m in _mails_about(marker) if m["To"] == address}
 
 
 @pytest.mark.integration
@@ -299,7 +304,7 @@ def test_the_ticker_escalates_an_overdue_request_up_the_chain_to_the_finance_que
     # The worker sends the emails: the queue that has the request now is told.
     wait_for(
         lambda: (
-            f"Escalated to you: approval needed: {item} (USD 50,000.00)"
+            f"[{instance.reference}] Escalated to you: approval needed: {item} (USD 50,000.00)"
             in _subjects_to(item, "fiona@example.com")
         ),
         what="the escalation email to the Finance queue",
@@ -307,7 +312,10 @@ def test_the_ticker_escalates_an_overdue_request_up_the_chain_to_the_finance_que
     # Each one it passed on was told; the emails inviting a decision went only while the task was open.
     for previous in ("manager", "director", "cfo"):
         wait_for(
-            lambda p=previous: f"Passed on: {item} (USD 50,000.00)" in _subjects_to(item, f"{p}@example.com"),
+            lambda p=previous: (
+                f"[{instance.reference}] Passed on: {item} (USD 50,000.00)"
+                in _subjects_to(item, f"{p}@example.com")
+            ),
             what=f"the note to {previous}",
         )
 
@@ -319,7 +327,8 @@ def test_the_ticker_sends_a_reminder_and_the_approver_can_still_decide(live_engi
 
     wait_for(
         lambda: (
-            f"Reminder: approval needed: {item} (USD 800.00)" in _subjects_to(item, "manager@example.com")
+            f"[{instance.reference}] Reminder: approval needed: {item} (USD 800.00)"
+            in _subjects_to(item, "manager@example.com")
         ),
         what="the reminder email",
     )

@@ -16,6 +16,7 @@ from approvals.models import ApprovalTask, AuthorityLimit, ExchangeRate
 from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
 from orchestration.engine import start_instance
+from orchestration.engine.context import Run
 from orchestration.models import Incident, ProcessInstance
 from orchestration.templatetags.moments import when
 from tests.approvals.conftest import approval_flow
@@ -117,6 +118,36 @@ def test_the_signature_authority_check_converts_too_and_says_how(org):
     with pytest.raises(ConnectorError) as failure:
         check.run({}, {"amount": 400.0, "currency": "EUR", "requester": "employee"}, "key")
     assert not failure.value.retryable and "no exchange rate from EUR to USD" in str(failure.value)
+
+
+def test_the_signature_check_converts_at_the_rate_of_the_requests_date_as_the_chain_does(org):
+    _rate("GBP", "1.25", LAST_MONTH)
+    _rate("GBP", "1.50", TODAY)  # a newer rate, in force only since today
+    check = registry.get("approvals.check_authority")
+    data = {"amount": "400.00", "currency": "GBP", "requester": "employee"}
+
+    made_last_week = check.run(
+        {}, {**data, "requested_on": (TODAY - datetime.timedelta(days=7)).isoformat()}, "k"
+    )
+    made_today = check.run({}, {**data, "requested_on": TODAY.isoformat()}, "k")
+    not_given = check.run({}, data, "k")
+
+    # GBP 400 at 1.25 is USD 500 (the employee's limit); at 1.50 it is USD 600.
+    assert made_last_week["covered"] is True and "1 GBP = 1.25 USD" in made_last_week["exchange_rate"]
+    assert made_today["covered"] is False and "1 GBP = 1.5 USD" in made_today["exchange_rate"]
+    assert not_given == made_today
+    with pytest.raises(ConnectorError) as failure:
+        check.run({}, {**data, "requested_on": "last week"}, "k")
+    assert "'requested_on' must be a date" in str(failure.value)
+
+
+def test_the_process_hands_the_signature_check_the_day_the_request_was_made(org):
+    instance = _request(org, "1000", "USD")
+    instance.started_at = timezone.now() - datetime.timedelta(days=3)
+    run = Run(instance=instance, graph=instance.version.graph)
+
+    assert run.scope()["requested_on"] == timezone.localdate(instance.started_at).isoformat()
+    assert run.scope()["requested_on"] != TODAY.isoformat()
 
 
 def test_a_rate_is_for_another_currency_than_the_base_and_one_per_day():

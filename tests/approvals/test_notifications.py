@@ -60,8 +60,10 @@ def test_a_task_for_a_person_emails_them_the_summary_and_their_own_links(
 
     [message] = eager_email
     assert message.to == ["manager@example.com"]
-    assert message.subject == "Approval needed: Laptop (USD 5,000.00)"
+    assert message.subject == f"[{instance.reference}] Approval needed: Laptop (USD 5,000.00)"
+    assert instance.reference.startswith("REQ-")
     body = message.body
+    assert f"Number:     {instance.reference}" in body and instance.reference in message.alternatives[0][0]
     for expected in ("Manager approval", "Buy something", "Emma Employee", "USD 5,000.00", task.reason):
         assert expected in body
     assert f"{task.due_at:%Y}" in body and "Due:" in body
@@ -222,7 +224,8 @@ def test_a_request_sent_back_emails_the_requester_a_link_to_edit_it(
 
     [message] = eager_email
     assert message.to == ["employee@example.com"]
-    assert message.subject == "Changes requested: Laptop (USD 5,000.00)"
+    assert message.subject == f"[{instance.reference}] Changes requested: Laptop (USD 5,000.00)"
+    assert f"Number:     {instance.reference}" in message.body
     assert "Max Manager asked for changes: Get two quotes" in message.body
     assert f"http://testserver/requests/{instance.id}/" in message.body
     assert LINK.findall(message.body) == []  # no one-click decision links for the requester
@@ -232,10 +235,13 @@ def test_a_multi_line_subject_still_gets_its_email_on_one_header_line(
     mailed_org, eager_email, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        _request(mailed_org, 5000, item="Laptop\r\nBcc: attacker@example.com")
+        instance = _request(mailed_org, 5000, item="Laptop\r\nBcc: attacker@example.com")
 
     [message] = eager_email
-    assert message.subject == "Approval needed: Laptop Bcc: attacker@example.com (USD 5,000.00)"
+    assert (
+        message.subject
+        == f"[{instance.reference}] Approval needed: Laptop Bcc: attacker@example.com (USD 5,000.00)"
+    )
     assert message.bcc == [] and message.to == ["manager@example.com"]
 
 

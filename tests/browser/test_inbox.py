@@ -29,15 +29,15 @@ def test_typing_a_search_filters_the_list_without_leaving_the_field(demo, login,
     rows = page.get_by_test_id("task-row")
     expect(rows).to_have_count(3)
 
-    page.get_by_placeholder("Search…").press_sequentially("lapt")
+    page.get_by_placeholder("Search or number…").press_sequentially("lapt")
 
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text("Laptop")
     expect(page).to_have_url(re.compile(r"/inbox/\?.*q=lapt"))
-    expect(page.get_by_placeholder("Search…")).to_be_focused()
+    expect(page.get_by_placeholder("Search or number…")).to_be_focused()
 
-    page.get_by_placeholder("Search…").fill("")
-    page.get_by_placeholder("Search…").dispatch_event("input")
+    page.get_by_placeholder("Search or number…").fill("")
+    page.get_by_placeholder("Search or number…").dispatch_event("input")
     expect(rows).to_have_count(3)
     page.locator("select[name=sort]").select_option("-amount")
     expect(rows.first).to_contain_text("Laptop")

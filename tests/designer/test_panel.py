@@ -367,7 +367,9 @@ def test_rows_come_with_a_template_for_new_rows_and_live_checks(people: dict[str
     xml = SHOWCASE.replace('baton:connector="approvals.check_authority"', 'baton:connector="http.request"')
     page = html(panel(client_for(people["owner"]), "Task_check_authority", xml))
     (section,) = page.xpath("//*[@data-baton-rows='inputs']")
-    assert section.xpath(".//input[@name='inputs-TOTAL_FORMS']/@value") == ["3"]
+    assert section.xpath(".//input[@name='inputs-TOTAL_FORMS']/@value") == [
+        "4"
+    ]  # amount, currency, requester, requested_on
     template = section.xpath(".//template[@data-baton-row-template]")[0]
     assert lxml.html.tostring(template).decode().count("__prefix__") > 2
     expression = section.xpath(".//input[@name='inputs-0-expression']")[0]

@@ -24,6 +24,7 @@ def test_a_block_sees_the_start_form_and_what_earlier_blocks_set_but_nothing_lat
         "initiator": "string",
         "instance_id": "string",
         "business_key": "string",
+        "requested_on": "string",
         "item": "string",
         "amount": "number",
         "currency": "string",

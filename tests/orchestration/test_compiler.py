@@ -1486,6 +1486,7 @@ def test_graph_lists_every_variable_with_its_type_including_builtins():
         "business_key": "string",
         "initiator": "string",
         "instance_id": "string",
+        "requested_on": "string",
     }
 
 

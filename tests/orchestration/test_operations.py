@@ -119,7 +119,9 @@ def test_an_operator_cancelling_tells_the_requester_why(data: OpsData) -> None:
     data.people["alice"].save()
     assert send_cancelled_email(*queued.args) == 1
     [message] = mail.outbox
-    assert message.to == ["alice@example.com"] and message.subject == "Cancelled: Lamp"
+    assert (
+        message.to == ["alice@example.com"] and message.subject == f"[{instance.reference}] Cancelled: Lamp"
+    )
     assert "Owner Example cancelled your request" in message.body and "Why: Bought elsewhere" in message.body
     assert ApprovalTask.objects.get(instance=instance).status == ApprovalTask.Status.CANCELLED
 

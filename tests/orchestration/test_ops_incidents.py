@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -92,7 +93,7 @@ def test_the_page_lists_groups_only_for_operators(people: dict[str, Any], divide
     assert operator.status_code == 200
     body = operator.content.decode()
     assert "Share out" in body and "2 requests" in body and "divide by zero" in body
-    assert all(f"Request {str(i.id)[:8]}" in body and f"/requests/{i.id}/" in body for i in instances)
+    assert all(f"Request {i.reference}" in body and f"/requests/{i.id}/" in body for i in instances)
     assert [initiator.status_code, viewer.status_code] == [404, 404]
     assert "divide by zero" not in initiator.content.decode() + viewer.content.decode()
 
@@ -239,7 +240,7 @@ def test_operators_get_one_email_per_new_group_not_per_incident(
     # viewer, the requester, nor an operator without an address.
     assert sorted(to for m in eager_email for to in m.to) == ["gus@example.com", "owner@example.com"]
     message = eager_email[0]
-    assert message.subject == "Problem in Share out money: Share out failed"
+    assert re.fullmatch(r"\[REQ-\d{4}-\d{6}\] Problem in Share out money: Share out failed", message.subject)
     assert "divide by zero" in message.body and "/operations/incidents/?workflow=divide" in message.body
     assert Event.objects.filter(kind=TOLD).count() == 1 and len(instances) == 3
 

@@ -47,7 +47,7 @@ def test_operator_sees_every_request_of_their_workflows_in_plain_words(data: Ops
     page = response.content.decode()
     assert "Divide the budget" in page and "Needs attention" in page and "Share out" in page
     assert 'Approval: <span class="fw-medium">Manager approval</span>' in page
-    assert "Alice Example" in page and f"#{stuck.reference}" in page and "PO-7" in page
+    assert "Alice Example" in page and stuck.reference in page and "PO-7" in page
     assert str(stuck.id) not in page.replace(f"/operations/requests/{stuck.id}/", "")
     assert 'href="/operations/"' in page  # the navigation offers the console
     assert response.context["counts"] == {
