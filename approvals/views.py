@@ -672,7 +672,7 @@ def _check_fields(form: StartForm, graph: Graph) -> None:
     try:
         human.check_start_data(graph["nodes"][human.start_node_for(graph, "manual")], form.data_for_engine())
     except StartDataError as exc:
-        _engine_errors_onto(form, exc)
+        _engine_errors_onto(form, exc.errors)
 
 
 def _attach(request: AuthenticatedRequest, instance: ProcessInstance, files_form: AttachmentsForm) -> None:

@@ -19,6 +19,7 @@ from approvals.forms import StartForm
 from approvals.history import start_fields
 from designer.views import DESIGN, _problem
 from orchestration.access import access_workflow
+from orchestration.bpmn.names import block_names
 from orchestration.engine import StartDataError
 from orchestration.engine.dry_run import (
     DEFAULT_REPLAY,
@@ -61,7 +62,8 @@ def _diagram(request: HttpRequest, workflow: Workflow) -> tuple[str, Any, list[d
     if posted is not None and len(posted) > _MAX_DIAGRAM:
         return "", None, [{"label": "Diagram", "message": "It is too large to try.", "element_id": None}]
     xml, result = diagram_to_try(workflow, posted)
-    return xml, result.graph, [_problem(p, "error") for p in result.errors]
+    names = block_names(xml) if result.errors else {}
+    return xml, result.graph, [_problem(p, "error", names) for p in result.errors]
 
 
 def _start_form(graph: Any, data: Any = None, initial: dict[str, Any] | None = None) -> StartForm:

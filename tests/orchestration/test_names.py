@@ -43,7 +43,7 @@ def test_the_drawing_orders_unnamed_blocks_left_to_right() -> None:
 def test_a_compiler_message_loses_its_ids_and_file_format_words() -> None:
     names = block_names(two_unnamed_approvals())
     message = (
-        'has no default flow: mark the outgoing flow to take when no condition holds; '
+        "has no default flow: mark the outgoing flow to take when no condition holds; "
         'Approval (Activity_0a) and Decision "Approved?" (Gateway_1g5k7yp) set the variable'
     )
     assert plain(message, names) == (
