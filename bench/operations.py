@@ -70,7 +70,12 @@ def _fill(count: int, events_per: int) -> object:
     return operator
 
 
-_BIG_TABLES = ("orchestration_processinstance", "orchestration_step", "orchestration_event", "orchestration_incident")
+_BIG_TABLES = (
+    "orchestration_processinstance",
+    "orchestration_step",
+    "orchestration_event",
+    "orchestration_incident",
+)
 
 
 def _fill_postgresql(count: int, events_per: int, versions: list[Any]) -> None:
@@ -128,7 +133,11 @@ def _fill_postgresql(count: int, events_per: int, versions: list[Any]) -> None:
             "SELECT {node}, {name}, {kind}, {status}, '', 0, 1, gen_random_uuid(), '{{}}', '{{}}', {error}, "
             "started_at, id FROM orchestration_processinstance {where}"
         )
-        cursor.execute(step.format(node="'start'", name="'Start'", kind="'start'", status="'completed'", error="''", where=""))
+        cursor.execute(
+            step.format(
+                node="'start'", name="'Start'", kind="'start'", status="'completed'", error="''", where=""
+            )
+        )
         cursor.execute(
             step.format(
                 node="CASE WHEN has_incident THEN 'order' ELSE 'approve' END",

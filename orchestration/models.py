@@ -200,6 +200,14 @@ class ProcessInstance(models.Model):
             # The status tabs' counts of "Needs attention": each status's count is a short range.
             models.Index(fields=["status"], name="instance_attention_status", condition=Q(has_incident=True)),
             models.Index(fields=["version", "-started_at"], name="instance_version"),
+            # "Started by" in the console: one person's requests, newest first, a page at a time.
+            models.Index(fields=["initiator", "-started_at", "-id"], name="instance_initiator_started"),
+            # "Needs attention" counted within one workflow (and version).
+            models.Index(
+                fields=["workflow", "status", "version"],
+                name="instance_attention_wf",
+                condition=Q(has_incident=True),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -40,6 +41,8 @@ SORTS: dict[str, list[Any]] = {
     "status": ["status", "-started_at", "-id"],
     "initiator": [F("initiator__username").asc(nulls_last=True), "-started_at", "-id"],
 }
+# "Started by" matching more people than this is matched by a join instead of a list of ids.
+_PEOPLE_CAP = 50
 _HEX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
 
 
@@ -160,11 +163,16 @@ class InstanceFilter(django_filters.FilterSet):
         who = value.strip()
         if not who:
             return instances
-        return instances.filter(
-            Q(initiator__username__iexact=who)
-            | Q(initiator__first_name__icontains=who)
-            | Q(initiator__last_name__icontains=who)
+        # The people first (a small table), then their requests by the initiator index, one
+        # person's newest first: joining the names into the list's query made PostgreSQL walk
+        # every request newest first to find theirs (16,000 rows for a page at 10^6).
+        people = get_user_model().objects.filter(
+            Q(username__iexact=who) | Q(first_name__icontains=who) | Q(last_name__icontains=who)
         )
+        found = list(people.values_list("pk", flat=True)[: _PEOPLE_CAP + 1])
+        if len(found) > _PEOPLE_CAP:  # a very common name part: let the database join them
+            return instances.filter(initiator__in=people.values("pk"))
+        return instances.filter(initiator_id__in=found)
 
     def filter_reference(
         self, instances: QuerySet[ProcessInstance], name: str, value: str

@@ -130,7 +130,9 @@ def _chosen_workflow(request: HttpRequest, ids: list[str]) -> tuple[str, int | N
     if not keys:
         raise Http404("None of the chosen requests is a running request you run.")
     if len(keys) > 1:
-        raise MoveRefused("id", "The ticked requests belong to several workflows: move one workflow at a time.")
+        raise MoveRefused(
+            "id", "The ticked requests belong to several workflows: move one workflow at a time."
+        )
     return found[0][0], (found[0][1] if len(found) == 1 else None)
 
 
@@ -145,7 +147,11 @@ def move_to_version(request: HttpRequest) -> HttpResponse:
         try:
             key, version_hint = _chosen_workflow(request, ids)
         except MoveRefused as exc:
-            context = {"workflows": list(operated_workflows(request.user).order_by("name").values_list("key", "name"))}  # type: ignore[arg-type]
+            context = {
+                "workflows": list(
+                    operated_workflows(request.user).order_by("name").values_list("key", "name")
+                )
+            }  # type: ignore[arg-type]
             context.update(section="moves", problem=exc.message)
             return render(request, "ops/move_version.html", context, status=400)
     # A workflow named: 404 when the person cannot see it, 403 when they see but do not operate it.

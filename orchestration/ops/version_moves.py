@@ -101,7 +101,8 @@ def stored(result: MoveResult) -> dict[str, Any]:
 def restored(data: dict[str, Any]) -> MoveResult:
     """The :class:`MoveResult` that :func:`stored` wrote."""
     plans = [
-        MigrationPlan(**{**plan, "moves": [StepMove(**move) for move in plan["moves"]]}) for plan in data["plans"]
+        MigrationPlan(**{**plan, "moves": [StepMove(**move) for move in plan["moves"]]})
+        for plan in data["plans"]
     ]
     return MoveResult(dry_run=data["dry_run"], plans=plans, left=data["left"])
 

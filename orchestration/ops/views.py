@@ -58,8 +58,11 @@ def _operator(request: HttpRequest) -> Any:
     return user
 
 
-def _known_count(filters: InstanceFilter, counts: dict[str, int]) -> int | None:
-    """How many the list holds, when the status tabs' counts already say it (status and attention alone differ)."""
+def _known_count(filters: InstanceFilter, counts: dict[str, int | None]) -> int | None:
+    """How many the list holds, when the status tabs' counts already say it (status and attention alone differ).
+
+    None when they do not, or when that tab was not counted in its time.
+    """
     if not filters.is_bound:
         return counts["all"]
     chosen = filters.form.cleaned_data

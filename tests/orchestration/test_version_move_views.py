@@ -120,7 +120,9 @@ def test_reloading_the_page_after_a_move_shows_the_result_once_and_moves_nothing
     shown = client.get(address)
     again = client.get(address)  # the reload
 
-    assert "1 request moved." in shown.content.decode() and shown.context["result"].summary == "1 request moved."
+    assert (
+        "1 request moved." in shown.content.decode() and shown.context["result"].summary == "1 request moved."
+    )
     assert again.context["result"] is None and "request moved" not in again.content.decode()
     assert _versions(waiting) == [2]
     assert Event.objects.filter(kind="instance.migrated").count() == 1
