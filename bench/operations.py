@@ -5,9 +5,12 @@
 Fills a scratch database (as bench/engine.py does: ``<name>_bench`` on PostgreSQL,
 ``var/bench.sqlite3`` on SQLite) with N instances over 5 workflows (the operator runs 4),
 mostly completed, some running, some stopped by an incident, a few cancelled, each with
-its steps and ``--events`` history events, then renders the operations list through
-Django's test client: the first page, a deep page, each status tab, and each filter.
-Prints the server time p50/p95 and the number of SQL queries of each.
+its steps and ``--events`` history events (PostgreSQL: ``INSERT … SELECT`` with the big
+tables' secondary indexes made after; 10^6 instances and 10^7 events in about 3 minutes),
+then renders each list view of the operations console and the API's list through Django's
+test client, ``--rounds`` times: the server time p50/p95 and the SQL statements of each,
+beside two floors measured in the same round (an indexed one-row SELECT, and a page that
+reads no request) and the load average. ``--reuse`` times an existing fill again.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -25,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from engine import _prepare_environment  # noqa: E402  (the sibling benchmark)
-from harness import recreate_database  # noqa: E402
+from harness import drop_database, recreate_database  # noqa: E402
 from inbox import _measure  # noqa: E402
 
 ITEMS = ("Laptop", "Desk lamp", "Printer paper", "Standing desk", "Monitor arm", "Conference booth", "Chair")
@@ -162,7 +166,7 @@ def _fill_postgresql(count: int, events_per: int, versions: list[Any]) -> None:
             )
             print(f"  {(e + 1) * count:,} events", end="\r", flush=True)
         print()
-        for name, definition in indexes:
+        for _name, definition in indexes:
             cursor.execute(definition)
         print(f"  {len(indexes)} indexes made again", flush=True)
         for table, name, definition in foreign_keys:
@@ -252,6 +256,9 @@ def main() -> None:
     )
     parser.add_argument("--instances", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=10, help="History events per instance.")
+    parser.add_argument("--rounds", type=int, default=2, help="Measure every page this many times over.")
+    parser.add_argument("--runs", type=int, default=15, help="Requests per page and round.")
+    parser.add_argument("--drop", action="store_true", help="Drop the scratch database at the end.")
     parser.add_argument(
         "--reuse",
         action="store_true",
@@ -275,34 +282,93 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)  # new indexes, on the rows already there
         print(f"Reusing {ProcessInstance.objects.count():,} instances.")
+        _report_size()
     else:
         recreate_database()
         print(f"Filling {args.instances:,} instances with {args.events} events each…")
         operator = _fill(args.instances, args.events)
-    print(f"Load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
     from django.test import Client
 
     client = Client()
     client.force_login(operator)  # type: ignore[arg-type]
-    pages = [
-        ("first page", "/operations/"),
-        ("page 40", "/operations/?page=40"),
-        ("needs attention", "/operations/?status=running&has_incident=true"),
-        ("running", "/operations/?status=running"),
-        ("one workflow, version 1", "/operations/?workflow=flow-1&version=1"),
-        ("waiting at a step", "/operations/?step=approval"),
-        ("started by", "/operations/?initiator=requester7"),
-        ("business key", "/operations/?reference=PO-0001234"),
-        ("started in a week", "/operations/?started_from=2026-06-01&started_to=2026-06-07"),
-        ("search in the data", "/operations/?q=lamp+1234"),
-        ("oldest first", "/operations/?sort=started"),
-        ("API list", "/api/operations/instances/?has_incident=true"),
-    ]
     client.get("/operations/")  # the process's first request imports and compiles: not a page's cost
-    print(f"{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
-    for label, url in pages:
-        p50, p95, queries = _measure(client, url)
-        print(f"{label:38} {p50:8.1f} {p95:8.1f} {queries:8d}")
+    for round_number in range(1, args.rounds + 1):
+        print(f"\nRound {round_number} of {args.rounds}")
+        _round(client, args.runs)
+    if args.drop:
+        _report_size()
+        drop_database()
+        print("Dropped the scratch database.")
+
+
+# Each list view the console offers, and the API's list.
+PAGES = [
+    ("first page", "/operations/"),
+    ("page 2", "/operations/?page=2"),
+    ("deep page (page 40)", "/operations/?page=40"),
+    ("needs attention", "/operations/?status=running&has_incident=true"),
+    ("running", "/operations/?status=running"),
+    ("completed", "/operations/?status=completed"),
+    ("one workflow, version 1", "/operations/?workflow=flow-1&version=1"),
+    ("waiting at a step", "/operations/?step=approval"),
+    ("waiting at a step, needs attention", "/operations/?step=place+order&status=running&has_incident=true"),
+    ("search in the data", "/operations/?q=lamp+1234"),
+    ("search, a common word", "/operations/?q=lamp"),
+    ("business key", "/operations/?reference=PO-0001234"),
+    ("request number", "/operations/?reference=0a1b2c3d"),
+    ("started by", "/operations/?initiator=requester7"),
+    ("started in a week", "/operations/?started_from=2026-06-01&started_to=2026-06-07"),
+    ("oldest first", "/operations/?sort=started"),
+    ("recently finished", "/operations/?sort=-ended"),
+    ("by workflow", "/operations/?sort=workflow"),
+    ("by status", "/operations/?sort=status"),
+    ("by who started it", "/operations/?sort=initiator"),
+    ("API list", "/api/operations/instances/"),
+    ("API list, needs attention", "/api/operations/instances/?has_incident=true"),
+    ("API list, deep (offset 2,000)", "/api/operations/instances/?offset=2000"),
+]
+
+
+def _round(client: Any, runs: int) -> None:
+    """Each page ``runs`` times: p50/p95 ms and statements, after this round's floors and load."""
+    print(f"Load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+    p50, p95 = _floor_select(runs * 10)
+    print(f"Floor: an indexed SELECT of one row, round trip       p50 {p50:6.2f} ms  p95 {p95:6.2f} ms")
+    p50, p95, statements = _measure(client, "/accounts/login/", runs)
+    print(
+        f"Floor: a page that reads no request (sign-in page)   p50 {p50:6.1f} ms  p95 {p95:6.1f} ms  {statements} statements"
+    )
+    print(f"{'page':38} {'p50 ms':>8} {'p95 ms':>8} {'statements':>11}")
+    for label, url in PAGES:
+        p50, p95, statements = _measure(client, url, runs)
+        print(f"{label:38} {p50:8.1f} {p95:8.1f} {statements:11d}", flush=True)
+    print(f"Load average: {' '.join(f'{n:.2f}' for n in os.getloadavg())}")
+
+
+def _floor_select(runs: int) -> tuple[float, float]:
+    """p50/p95 of one indexed primary-key SELECT on the instances table (the database's round trip)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id FROM orchestration_processinstance ORDER BY started_at DESC LIMIT 1")
+        (known,) = cursor.fetchone()
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            cursor.execute("SELECT status FROM orchestration_processinstance WHERE id = %s", [known])
+            cursor.fetchone()
+            times.append((time.perf_counter() - started) * 1000)
+    times.sort()
+    return statistics.median(times), times[int(len(times) * 0.95) - 1]
+
+
+def _report_size() -> None:
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_size_pretty(pg_database_size(current_database()))")
+            print(f"Scratch database size: {cursor.fetchone()[0]}")
 
 
 if __name__ == "__main__":

@@ -81,7 +81,8 @@ class CappedPages(Pages):
         return list(queryset[self.offset : self.offset + self.limit])
 
     def get_paginated_response(self, data: Any) -> Response:
-        counted = self.count if self.count_is_exact else self.count - 1
+        count = int(self.count or 0)
+        counted = count if self.count_is_exact else count - 1
         return Response(
             {
                 "count": counted,

@@ -144,17 +144,18 @@ def capped_status_counts(
     for name in ("running", "attention", "completed", "cancelled"):
         sql, params = compiled[name]
         # An uncorrelated subquery runs only when its branch is taken: past the cap only.
+        counted_alone = f"(SELECT COUNT(*) FROM ({sql}) AS capped)"  # noqa: S608 (SQL compiled by Django, values as parameters)
+        within_few = f"(SELECT COUNT(*) FROM few WHERE {each[name][1]})"  # noqa: S608 (a fixed condition above)
         parts[name] = (
-            f"CASE WHEN (SELECT COUNT(*) FROM few) <= {cap} "
-            f"THEN (SELECT COUNT(*) FROM few WHERE {each[name][1]}) "
-            f"ELSE (SELECT COUNT(*) FROM ({sql}) AS capped) END",  # noqa: S608 (SQL compiled by Django, values as parameters)
+            f"CASE WHEN (SELECT COUNT(*) FROM few) <= {cap} THEN {within_few} ELSE {counted_alone} END",  # noqa: S608
             [*statuses[name], *params],
         )
     for names in (list(each), ["all"]):
+        selected = ", ".join(parts[name][0] for name in names)
         row = _within_budget(
             instances.db,
             budget_ms,
-            f"WITH few AS MATERIALIZED ({first}) SELECT {', '.join(parts[name][0] for name in names)}",  # noqa: S608 (as above)
+            f"WITH few AS MATERIALIZED ({first}) SELECT {selected}",
             [*first_params, *(param for name in names for param in parts[name][1])],
         )
         if row is not None:

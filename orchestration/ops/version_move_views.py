@@ -142,26 +142,24 @@ def move_to_version(request: HttpRequest) -> HttpResponse:
     """Choose the requests and the target; POST runs a dry run or moves them (then back here by GET)."""
     ids = _chosen(request)
     key = request.GET.get("workflow", "")
-    version_hint = None
+    version_hint, problem = None, ""
     if ids and not key:
         try:
             key, version_hint = _chosen_workflow(request, ids)
         except MoveRefused as exc:
-            context = {
-                "workflows": list(
-                    operated_workflows(request.user).order_by("name").values_list("key", "name")
-                )
-            }  # type: ignore[arg-type]
-            context.update(section="moves", problem=exc.message)
-            return render(request, "ops/move_version.html", context, status=400)
+            problem = exc.message
     # A workflow named: 404 when the person cannot see it, 403 when they see but do not operate it.
     workflow: Workflow | None = access_workflow(request.user, key, "change_workflow") if key else None  # type: ignore[arg-type]
     workflows = operated_workflows(request.user).order_by("name")  # type: ignore[arg-type]
     if not workflows.exists():
         raise PermissionDenied("The operations console is for the people who run workflows.")
-    context: dict[str, Any] = {"workflows": list(workflows.values_list("key", "name")), "section": "moves"}
+    context: dict[str, Any] = {
+        "workflows": list(workflows.values_list("key", "name")),
+        "section": "moves",
+        "problem": problem,
+    }
     if workflow is None:
-        return render(request, "ops/move_version.html", context)
+        return render(request, "ops/move_version.html", context, status=400 if problem else 200)
     counts = version_counts(workflow)
     targets = [int(n) for n in target_versions(workflow).values_list("number", flat=True) if n is not None]
     numbers = [number for number, _ in counts]

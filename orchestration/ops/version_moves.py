@@ -17,9 +17,9 @@ from django.db.models import Count, QuerySet
 
 from orchestration.access import access_workflow, can_operate
 from orchestration.engine import MigrationPlan, migrate_instance
-from orchestration.engine.migration import StepMove
 from orchestration.engine.blocks import registered
 from orchestration.engine.graphs import graph_for
+from orchestration.engine.migration import StepMove
 from orchestration.models import ProcessInstance, Step, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
