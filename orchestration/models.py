@@ -14,7 +14,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.db.models import Count, Exists, OuterRef, Q, Subquery, Value
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -200,8 +200,13 @@ class ProcessInstance(models.Model):
             # The status tabs' counts of "Needs attention": each status's count is a short range.
             models.Index(fields=["status"], name="instance_attention_status", condition=Q(has_incident=True)),
             models.Index(fields=["version", "-started_at"], name="instance_version"),
-            # "Started by" in the console: one person's requests, newest first, a page at a time.
+            # The console's list grouped by workflow, each newest first.
+            models.Index(fields=["workflow", "-started_at", "-id"], name="instance_wf_started"),
+            # "Started by" in the console: one person's requests, newest first, a page at a time
+            # (and the list grouped by who started it).
             models.Index(fields=["initiator", "-started_at", "-id"], name="instance_initiator_started"),
+            # "Recently finished" in the console (its order, unfinished ones last).
+            models.Index(F("ended_at").desc(nulls_last=True), F("id").desc(), name="instance_ended"),
             # "Needs attention" counted within one workflow (and version).
             models.Index(
                 fields=["workflow", "status", "version"],

@@ -38,9 +38,12 @@ SORTS: dict[str, list[Any]] = {
     "-started": ["-started_at", "-id"],
     "started": ["started_at", "id"],
     "-ended": [F("ended_at").desc(nulls_last=True), "-id"],
-    "workflow": ["workflow__name", "-started_at", "-id"],
+    # Grouped by workflow, and by who started them, each group newest first: the groups come in
+    # the order the workflows and people were created, which an index serves page by page
+    # (by name, every request was read and sorted: seconds at 10^6).
+    "workflow": ["workflow_id", "-started_at", "-id"],
     "status": ["status", "-started_at", "-id"],
-    "initiator": [F("initiator__username").asc(nulls_last=True), "-started_at", "-id"],
+    "initiator": [F("initiator_id").asc(nulls_last=True), "-started_at", "-id"],
 }
 # "Started by" matching more people than this is matched by a join instead of a list of ids.
 _PEOPLE_CAP = 50
