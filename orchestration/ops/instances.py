@@ -100,7 +100,7 @@ COUNT_CAP = 1_000
 # How long the status tabs may spend counting (PostgreSQL). A filter that leaves few or no
 # requests in a tab (needs attention *and* waiting at an approval) reads every candidate row
 # to find that out; past this budget that tab's number is left out instead of slowing the page.
-COUNT_BUDGET_MS = 40
+COUNT_BUDGET_MS = 50
 
 
 def capped_status_counts(
