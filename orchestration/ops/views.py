@@ -75,14 +75,20 @@ def _requested_page(request: HttpRequest) -> int:
 
 
 def _paginator(
-    request: HttpRequest, instances: QuerySet[ProcessInstance], known: int | None
+    request: HttpRequest, instances: QuerySet[ProcessInstance], known: int | None, *, counted: bool = True
 ) -> tuple[Paginator[ProcessInstance], int | None]:
     """The list's pages, and the count past which it only says "more" (None: the count is exact).
 
     The count stops at the tabs' cap or at the page asked for, whichever is further: a deep
-    page pays for its own depth (its OFFSET reads as far), never for the whole table.
+    page pays for its own depth (its OFFSET reads as far), never for the whole table. When
+    not even the tabs' count of all of them finished in its time (``counted`` false), it goes
+    no further than the page asked for and one request past it ("more" when there is one).
     """
     paginator = Paginator(rows.listed(instances), PAGE_SIZE)
+    if not counted:
+        shown = (_requested_page(request) - 1) * PAGE_SIZE
+        paginator.count = shown + instances.order_by()[shown : shown + PAGE_SIZE + 1].count()
+        return paginator, (shown + PAGE_SIZE if paginator.count > shown + PAGE_SIZE else None)
     limit = max(rows.COUNT_CAP, (_requested_page(request) + 1) * PAGE_SIZE)
     if known is not None and (known <= rows.COUNT_CAP or limit == rows.COUNT_CAP):
         paginator.count = known  # already counted (as far) with the tabs: no second count
@@ -105,7 +111,9 @@ def instance_list(request: HttpRequest) -> HttpResponse:
     # The status tabs count what the other filters leave, whatever status is chosen.
     others = InstanceFilter(without(request.GET, "status") or None, queryset=base, request=request)
     counts = rows.capped_status_counts(others.qs if valid else base.none())
-    paginator, more_than = _paginator(request, instances, _known_count(filters, counts) if valid else 0)
+    paginator, more_than = _paginator(
+        request, instances, _known_count(filters, counts) if valid else 0, counted=counts["all"] is not None
+    )
     page = paginator.get_page(request.GET.get("page"))
     query = without(request.GET, "page")
     return render(

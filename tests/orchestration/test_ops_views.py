@@ -123,8 +123,8 @@ def test_a_page_costs_the_same_queries_however_many_requests(
 ) -> None:
     client = _client(data, "owner")
     data.start("One", 0)
-    # 11 statements; the status counts' time budget adds a savepoint and its settings inside a test's transaction.
-    with django_assert_max_num_queries(15) as few:
+    # 12 statements; the status counts' time budget adds a savepoint and its settings inside a test's transaction.
+    with django_assert_max_num_queries(16) as few:
         client.get("/operations/?q=e")
     for n in range(30):
         data.start(f"Item {n}", n % 3)
@@ -197,6 +197,24 @@ def test_status_tabs_past_their_time_budget_are_left_out_and_the_page_still_answ
     assert 'data-testid="count-running"></span>' in some.content.decode()  # an empty badge is not shown
     assert none.status_code == 200 and set(none.context["count_words"].values()) == {""}
     assert [i.title for i, _ in none.context["rows"]] == ["Desk lamp"]  # the pager counted by itself
+
+
+def test_when_nothing_was_counted_in_time_the_pager_reads_only_as_far_as_the_next_page(
+    data: OpsData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(rows, "_within_budget", lambda *args: None)
+    for item in ("A", "B", "C", "D", "E"):
+        data.start(item, 1)
+    client = _client(data, "owner")
+
+    first = client.get("/operations/")
+    last = client.get("/operations/?page=3")
+
+    assert [i.title for i, _ in first.context["rows"]] == ["E", "D"]
+    assert first.context["more_than"] == "2" and "of more than 2" in first.content.decode()
+    assert [i.title for i, _ in last.context["rows"]] == ["A"] and last.context["more_than"] == ""
+    assert "Page 3 of 3" in last.content.decode()
 
 
 def test_postgresql_cancels_counting_past_the_budget_and_the_request_goes_on() -> None:
