@@ -208,6 +208,19 @@ class ProcessInstance(models.Model):
             # The status tabs' counts of "Needs attention": each status's count is a short range.
             models.Index(fields=["status"], name="instance_attention_status", condition=Q(has_incident=True)),
             models.Index(fields=["version", "-started_at"], name="instance_version"),
+            # The console's list grouped by workflow, each newest first.
+            models.Index(fields=["workflow", "-started_at", "-id"], name="instance_wf_started"),
+            # "Started by" in the console: one person's requests, newest first, a page at a time
+            # (and the list grouped by who started it).
+            models.Index(fields=["initiator", "-started_at", "-id"], name="instance_initiator_started"),
+            # "Recently finished" in the console: instance_ended, made by migration 0011 on PostgreSQL
+            # only (SQLite has no NULLS LAST in an index).
+            # "Needs attention" counted within one workflow (and version).
+            models.Index(
+                fields=["workflow", "status", "version"],
+                name="instance_attention_wf",
+                condition=Q(has_incident=True),
+            ),
         ]
 
     def __str__(self) -> str:

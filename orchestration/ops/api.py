@@ -24,6 +24,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from orchestration.access import access_operated_instance, can_operate, operated_instances, operated_workflows
+from orchestration.api.pagination import Pages
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, REFUSED, conflict, signed_in
 from orchestration.engine import (
     InvalidState,
@@ -55,6 +56,55 @@ class WaitingSerializer(serializers.Serializer[rows.Waiting]):
     step = serializers.CharField(help_text="The step's name.")
     what = serializers.CharField(help_text="What it waits for: Approval, Working, Needs attention…")
     incident = serializers.BooleanField(help_text="The step failed and waits for an operator.")
+
+
+class CappedPages(Pages):
+    """The instance list's pages: counted only as far as needed, like the console's tabs.
+
+    An exact count reads every matching row (a million for the whole list), so the count
+    stops past :data:`~orchestration.ops.instances.COUNT_CAP` or past the page asked for,
+    whichever is further: ``count_is_exact`` false means there are more than ``count``.
+    ``next`` is exact either way.
+    """
+
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
+        self.request = request
+        self.limit = self.get_limit(request)
+        if self.limit is None:
+            return None
+        self.offset = self.get_offset(request)
+        far = max(rows.COUNT_CAP, self.offset + self.limit)
+        self.count = rows.capped_count(queryset, far)  # at most far + 1: then "more"
+        self.count_is_exact = self.count <= far
+        if self.count == 0 or self.offset > self.count:
+            return []
+        return list(queryset[self.offset : self.offset + self.limit])
+
+    def get_paginated_response(self, data: Any) -> Response:
+        count = int(self.count or 0)
+        counted = count if self.count_is_exact else count - 1
+        return Response(
+            {
+                "count": counted,
+                "count_is_exact": self.count_is_exact,
+                "next": self.get_next_link(),
+                "previous": self.get_previous_link(),
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        described = super().get_paginated_response_schema(schema)
+        properties = described["properties"]
+        properties["count"]["description"] = (
+            "How many requests match; when count_is_exact is false, there are more than this."
+        )
+        properties["count_is_exact"] = {
+            "type": "boolean",
+            "description": f"False when counting stopped past {rows.COUNT_CAP:,} (or past the page asked for).",
+        }
+        described["required"] = [*described.get("required", []), "count_is_exact"]
+        return described
 
 
 class OperatedInstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
@@ -291,11 +341,12 @@ class OperatedInstanceViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
 
     serializer_class = OperatedInstanceSerializer
     filterset_class = InstanceFilter
+    pagination_class = CappedPages
 
     def get_queryset(self) -> QuerySet[ProcessInstance]:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return ProcessInstance.objects.none()
-        return rows.listed(operated_instances(signed_in(self.request)))
+        return rows.listed(rows.operated_by_id(signed_in(self.request))[1])
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)

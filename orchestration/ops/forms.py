@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import uuid
 from typing import Any
 
 import django_filters
 from django import forms
+from django.contrib.auth import get_user_model
 from django.db.models import F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
@@ -37,11 +39,16 @@ SORTS: dict[str, list[Any]] = {
     "-started": ["-started_at", "-id"],
     "started": ["started_at", "id"],
     "-ended": [F("ended_at").desc(nulls_last=True), "-id"],
-    "workflow": ["workflow__name", "-started_at", "-id"],
+    # Grouped by workflow, and by who started them, each group newest first: the groups come in
+    # the order the workflows and people were created, which an index serves page by page
+    # (by name, every request was read and sorted: seconds at 10^6).
+    "workflow": ["workflow_id", "-started_at", "-id"],
     "status": ["status", "-started_at", "-id"],
-    "initiator": [F("initiator__username").asc(nulls_last=True), "-started_at", "-id"],
+    "initiator": [F("initiator_id").asc(nulls_last=True), "-started_at", "-id"],
 }
-_HEX = re.compile(r"^[0-9a-fA-F-]{4,36}$")
+# "Started by" matching more people than this is matched by a join instead of a list of ids.
+_PEOPLE_CAP = 50
+_HEX = re.compile(r"^(?=(?:-*[0-9a-fA-F]){4,32}-*$)[0-9a-fA-F-]{4,36}$")
 
 
 class _FilterForm(forms.Form):
@@ -165,11 +172,16 @@ class InstanceFilter(django_filters.FilterSet):
         who = value.strip()
         if not who:
             return instances
-        return instances.filter(
-            Q(initiator__username__iexact=who)
-            | Q(initiator__first_name__icontains=who)
-            | Q(initiator__last_name__icontains=who)
+        # The people first (a small table), then their requests by the initiator index, one
+        # person's newest first: joining the names into the list's query made PostgreSQL walk
+        # every request newest first to find theirs (16,000 rows for a page at 10^6).
+        people = get_user_model().objects.filter(
+            Q(username__iexact=who) | Q(first_name__icontains=who) | Q(last_name__icontains=who)
         )
+        found = list(people.values_list("pk", flat=True)[: _PEOPLE_CAP + 1])
+        if len(found) > _PEOPLE_CAP:  # a very common name part: let the database join them
+            return instances.filter(initiator__in=people.values("pk"))
+        return instances.filter(initiator_id__in=found)
 
     def filter_reference(
         self, instances: QuerySet[ProcessInstance], name: str, value: str
@@ -183,7 +195,10 @@ class InstanceFilter(django_filters.FilterSet):
         if numbered is not None:
             match |= numbered
         if _HEX.match(text):
-            match |= Q(id__startswith=text.lower())
+            # The ids that start so, as a range of the primary key: "starts with" casts every id
+            # to text (a scan of the whole table at 10^6).
+            digits = text.replace("-", "").lower()
+            match |= Q(id__range=(uuid.UUID(digits.ljust(32, "0")), uuid.UUID(digits.ljust(32, "f"))))
         return instances.filter(match)
 
     def filter_started_from(

@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 
+from orchestration.access import operated_workflows
 from orchestration.engine.blocks import registered
 from orchestration.engine.operations import is_move_target
 from orchestration.models import Event, Incident, ProcessInstance, Step
 from orchestration.step_names import step_label, step_titles
 
 if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
     from orchestration.bpmn.graph import Graph, Node
 
 _OPEN_STEPS = Prefetch(
@@ -56,6 +59,18 @@ class Waiting:
     step: str
     what: str
     incident: bool
+
+
+def operated_by_id(user: AbstractBaseUser) -> tuple[list[int], QuerySet[ProcessInstance]]:
+    """The ids of the workflows ``user`` operates (:func:`~orchestration.access.operated_workflows`,
+    read once), and the instances of those workflows by that list of ids.
+
+    The same rows as :func:`~orchestration.access.operated_instances`; a list of ids is planned
+    in a fraction of the time the permission subquery takes in each of a page's statements
+    (the counts repeat it six times: 6 to 25 ms of planning a page at 10^6, under load).
+    """
+    ids = list(operated_workflows(user).order_by().values_list("pk", flat=True))
+    return ids, ProcessInstance.objects.filter(workflow_id__in=ids)
 
 
 def listed(instances: QuerySet[ProcessInstance]) -> QuerySet[ProcessInstance]:
@@ -97,37 +112,96 @@ def status_counts(instances: QuerySet[ProcessInstance]) -> dict[str, int]:
 # Past this many, a status tab says "1,000+": an exact count reads every matching row (200,000
 # instances: 60 to 250 ms a page), a capped one at most this many, whatever the table holds.
 COUNT_CAP = 1_000
+# How long the status tabs may spend counting (PostgreSQL). A filter that leaves few or no
+# requests in a tab (needs attention *and* waiting at an approval) reads every candidate row
+# to find that out; past this budget that tab's number is left out instead of slowing the page.
+COUNT_BUDGET_MS = 50
 
 
-def capped_status_counts(instances: QuerySet[ProcessInstance]) -> dict[str, int]:
+def capped_status_counts(
+    instances: QuerySet[ProcessInstance], budget_ms: int = COUNT_BUDGET_MS
+) -> dict[str, int | None]:
     """:func:`status_counts` counting at most ``COUNT_CAP + 1`` of each (one query); that means "more".
 
-    Each count stops at its limit, so it reads at most that many index entries or rows
-    whatever the table holds.
+    The first ``COUNT_CAP + 1`` of ``instances`` are read once: when that is all of them (a
+    search, a business key, a person), each status is counted in those rows. Only past the
+    cap is each status counted on its own, each stopping at its own cap, so the query reads
+    at most that many index entries or rows per status whatever the table holds. On
+    PostgreSQL the counts get ``budget_ms``: past it, only the count of all of them is tried
+    again (the pager needs it) and the others are None ("not counted"); that one past the
+    budget too, every count is None.
     """
     cap = COUNT_CAP
     running = ProcessInstance.Status.RUNNING
-    each = {
-        "all": instances,
-        "running": instances.filter(status=running),
-        "attention": instances.filter(status=running, has_incident=True),
-        "completed": instances.filter(status=ProcessInstance.Status.COMPLETED),
-        "cancelled": instances.filter(status=ProcessInstance.Status.CANCELLED),
+    each: dict[str, tuple[QuerySet[ProcessInstance], str]] = {
+        "all": (instances, "TRUE"),
+        "running": (instances.filter(status=running), "status = %s"),
+        "attention": (instances.filter(status=running, has_incident=True), "status = %s AND has_incident"),
+        "completed": (instances.filter(status=ProcessInstance.Status.COMPLETED), "status = %s"),
+        "cancelled": (instances.filter(status=ProcessInstance.Status.CANCELLED), "status = %s"),
     }
-    parts, params = [], []
-    for subset in each.values():
-        query = subset.order_by().values("pk")[: cap + 1].query
+    statuses = {
+        "running": [running],
+        "attention": [running],
+        "completed": [ProcessInstance.Status.COMPLETED],
+        "cancelled": [ProcessInstance.Status.CANCELLED],
+    }
+    compiled: dict[str, tuple[str, list[Any]]] = {}
+    for name, (subset, _) in each.items():
+        query = subset.order_by().values("status", "has_incident")[: cap + 1].query
         try:
-            sql, subset_params = query.get_compiler(instances.db).as_sql()
+            sql, params = query.get_compiler(instances.db).as_sql()
         except EmptyResultSet:  # .none(): nothing to count
-            parts.append("0")
-            continue
-        parts.append(f"(SELECT COUNT(*) FROM ({sql}) AS capped)")  # noqa: S608 (SQL compiled by Django, values as parameters)
-        params.extend(subset_params)
-    with connections[instances.db].cursor() as cursor:
-        cursor.execute(f"SELECT {', '.join(parts)}", params)
-        row = cursor.fetchone()
-    return dict(zip(each, (int(value) for value in row), strict=True))
+            return dict.fromkeys(each, 0)
+        compiled[name] = (sql, list(params))
+    first, first_params = compiled["all"]
+    parts: dict[str, tuple[str, list[Any]]] = {"all": ("(SELECT COUNT(*) FROM few)", [])}
+    for name in ("running", "attention", "completed", "cancelled"):
+        sql, params = compiled[name]
+        # An uncorrelated subquery runs only when its branch is taken: past the cap only.
+        counted_alone = f"(SELECT COUNT(*) FROM ({sql}) AS capped)"  # noqa: S608 (SQL compiled by Django, values as parameters)
+        within_few = f"(SELECT COUNT(*) FROM few WHERE {each[name][1]})"  # noqa: S608 (a fixed condition above)
+        parts[name] = (
+            f"CASE WHEN (SELECT COUNT(*) FROM few) <= {cap} THEN {within_few} ELSE {counted_alone} END",  # noqa: S608
+            [*statuses[name], *params],
+        )
+    for names in (list(each), ["all"]):
+        selected = ", ".join(parts[name][0] for name in names)
+        row = _within_budget(
+            instances.db,
+            budget_ms,
+            f"WITH few AS MATERIALIZED ({first}) SELECT {selected}",
+            [*first_params, *(param for name in names for param in parts[name][1])],
+        )
+        if row is not None:
+            counted = dict(zip(names, (int(value) for value in row), strict=True))
+            return {name: counted.get(name) for name in each}
+    return dict.fromkeys(each)
+
+
+def _within_budget(db: str, budget_ms: int, sql: str, params: list[Any]) -> tuple[Any, ...] | None:
+    """The one row ``sql`` answers, or None when PostgreSQL cancelled it after ``budget_ms``."""
+    connection = connections[db]
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return tuple(cursor.fetchone())
+    nested = connection.in_atomic_block
+    try:
+        with transaction.atomic(using=db), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL statement_timeout = {int(budget_ms)}")
+            cursor.execute(sql, params)
+            row = tuple(cursor.fetchone())
+            if nested:  # SET LOCAL outlives a savepoint: the enclosing transaction gets its own back
+                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+            return row
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "sqlstate", None) == _QUERY_CANCELED:
+            return None
+        raise
+
+
+_QUERY_CANCELED = "57014"
 
 
 def capped_count(instances: QuerySet[ProcessInstance], limit: int) -> int:
@@ -135,8 +209,10 @@ def capped_count(instances: QuerySet[ProcessInstance], limit: int) -> int:
     return instances.order_by()[: limit + 1].count()
 
 
-def count_words(count: int) -> str:
-    """A count as a tab shows it: "734", or "1,000+" past the cap."""
+def count_words(count: int | None) -> str:
+    """A count as a tab shows it: "734", "1,000+" past the cap, "" when not counted."""
+    if count is None:
+        return ""
     return f"{COUNT_CAP:,}+" if count > COUNT_CAP else f"{count:,}"
 
 

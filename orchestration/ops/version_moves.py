@@ -10,7 +10,7 @@ one lock per request, each move an event. A request that cannot move is reported
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, QuerySet
@@ -19,6 +19,7 @@ from orchestration.access import access_workflow, can_operate
 from orchestration.engine import MigrationPlan, migrate_instance
 from orchestration.engine.blocks import registered
 from orchestration.engine.graphs import graph_for
+from orchestration.engine.migration import StepMove
 from orchestration.models import ProcessInstance, Step, Workflow, WorkflowVersion
 
 if TYPE_CHECKING:
@@ -87,6 +88,23 @@ class MoveResult:
         if self.left:
             said += f"; {self.left} more left for another run"
         return said + "."
+
+
+def stored(result: MoveResult) -> dict[str, Any]:
+    """``result`` as JSON-ready data, kept in the session between a move and the page showing it."""
+    data = asdict(result)
+    for plan in data["plans"]:
+        plan["instance_id"] = str(plan["instance_id"])
+    return data
+
+
+def restored(data: dict[str, Any]) -> MoveResult:
+    """The :class:`MoveResult` that :func:`stored` wrote."""
+    plans = [
+        MigrationPlan(**{**plan, "moves": [StepMove(**move) for move in plan["moves"]]})
+        for plan in data["plans"]
+    ]
+    return MoveResult(dry_run=data["dry_run"], plans=plans, left=data["left"])
 
 
 def version_counts(workflow: Workflow) -> list[tuple[int, int]]:

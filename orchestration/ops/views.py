@@ -21,7 +21,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from designer.live import instance_path
-from orchestration.access import access_operated_instance, can_operate, operated_instances, operated_workflows
+from orchestration.access import access_operated_instance, can_operate
 from orchestration.bpmn.parse import descriptor
 from orchestration.engine import (
     InvalidState,
@@ -50,16 +50,11 @@ from orchestration.step_names import step_titles
 PAGE_SIZE = 25
 
 
-def _operator(request: HttpRequest) -> Any:
-    """The signed-in user, if they operate at least one workflow (the console is theirs); else 403."""
-    user = request.user
-    if not operated_workflows(user).exists():  # type: ignore[arg-type]
-        raise PermissionDenied("The operations console is for the people who run workflows.")
-    return user
+def _known_count(filters: InstanceFilter, counts: dict[str, int | None]) -> int | None:
+    """How many the list holds, when the status tabs' counts already say it (status and attention alone differ).
 
-
-def _known_count(filters: InstanceFilter, counts: dict[str, int]) -> int | None:
-    """How many the list holds, when the status tabs' counts already say it (status and attention alone differ)."""
+    None when they do not, or when that tab was not counted in its time.
+    """
     if not filters.is_bound:
         return counts["all"]
     chosen = filters.form.cleaned_data
@@ -80,14 +75,20 @@ def _requested_page(request: HttpRequest) -> int:
 
 
 def _paginator(
-    request: HttpRequest, instances: QuerySet[ProcessInstance], known: int | None
+    request: HttpRequest, instances: QuerySet[ProcessInstance], known: int | None, *, counted: bool = True
 ) -> tuple[Paginator[ProcessInstance], int | None]:
     """The list's pages, and the count past which it only says "more" (None: the count is exact).
 
     The count stops at the tabs' cap or at the page asked for, whichever is further: a deep
-    page pays for its own depth (its OFFSET reads as far), never for the whole table.
+    page pays for its own depth (its OFFSET reads as far), never for the whole table. When
+    not even the tabs' count of all of them finished in its time (``counted`` false), it goes
+    no further than the page asked for and one request past it ("more" when there is one).
     """
     paginator = Paginator(rows.listed(instances), PAGE_SIZE)
+    if not counted:
+        shown = (_requested_page(request) - 1) * PAGE_SIZE
+        paginator.count = shown + instances.order_by()[shown : shown + PAGE_SIZE + 1].count()
+        return paginator, (shown + PAGE_SIZE if paginator.count > shown + PAGE_SIZE else None)
     limit = max(rows.COUNT_CAP, (_requested_page(request) + 1) * PAGE_SIZE)
     if known is not None and (known <= rows.COUNT_CAP or limit == rows.COUNT_CAP):
         paginator.count = known  # already counted (as far) with the tabs: no second count
@@ -101,15 +102,18 @@ def _paginator(
 @require_GET
 def instance_list(request: HttpRequest) -> HttpResponse:
     """Every request of the workflows the person operates: filters, sort, counts per status, pages."""
-    user = _operator(request)
-    base = operated_instances(user)
+    workflows, base = rows.operated_by_id(request.user)  # type: ignore[arg-type]
+    if not workflows:
+        raise PermissionDenied("The operations console is for the people who run workflows.")
     filters = InstanceFilter(request.GET or None, queryset=base, request=request)
     valid = filters.is_valid() if filters.is_bound else True
     instances = filters.qs if valid else base.none()
     # The status tabs count what the other filters leave, whatever status is chosen.
     others = InstanceFilter(without(request.GET, "status") or None, queryset=base, request=request)
     counts = rows.capped_status_counts(others.qs if valid else base.none())
-    paginator, more_than = _paginator(request, instances, _known_count(filters, counts) if valid else 0)
+    paginator, more_than = _paginator(
+        request, instances, _known_count(filters, counts) if valid else 0, counted=counts["all"] is not None
+    )
     page = paginator.get_page(request.GET.get("page"))
     query = without(request.GET, "page")
     return render(

@@ -96,6 +96,11 @@ def test_an_operator_moves_fifty_requests_and_two_at_a_removed_step_stay(demo, l
     assert questions == ["Move the requests that can move to version 2?"]
     expect(page.get_by_test_id("move-form").get_by_role("heading")).to_contain_text("2 running requests")
     screenshot(page, "applied-desktop")
+    # The move answered with a redirect: reloading shows the page again and moves nothing again.
+    page.reload()
+    expect(page.get_by_test_id("move-form").get_by_role("heading")).to_contain_text("2 running requests")
+    expect(page.get_by_test_id("move-summary")).to_have_count(0)
+    assert Event.objects.filter(kind="instance.migrated").count() == 48
 
     # The two left: their Legal review continues at the manager's approval in version 2.
     page.get_by_test_id("move-form").get_by_label("“Legal review” continues at").select_option(
@@ -122,3 +127,47 @@ def test_an_operator_moves_fifty_requests_and_two_at_a_removed_step_stay(demo, l
     )
     moved.refresh_from_db()
     assert moved.status == ProcessInstance.Status.COMPLETED and moved.variables["stamped"] is True
+
+
+def test_an_operator_ticks_three_requests_in_the_list_and_moves_only_those(demo, login, screenshot) -> None:
+    users = get_user_model()
+    admin, buyer, employee = (users.objects.get(username=n) for n in ("admin", "buyer", "employee"))
+    v1 = publish_version(
+        create_workflow("orders", "Office orders", _flow(legal=True), owner=admin), actor=admin
+    )
+    for perm in ("view_workflow", "change_workflow"):
+        assign_perm(f"orchestration.{perm}", buyer, v1.workflow)
+    instances = {
+        n: start_instance(v1, {"item": f"Chair {n}", "amount": 100 + n}, initiator=employee) for n in range(6)
+    }
+    draft, _ = save_draft(v1.workflow, _flow(legal=False), actor=admin)
+    publish_version(draft, actor=admin)
+
+    page = login("buyer")
+    page.goto("/operations/?workflow=orders")
+    for n in (1, 3, 4):
+        page.get_by_label(f"Choose request {instances[n].reference} to move").check()
+    screenshot(page, "ticked-desktop")
+    page.get_by_test_id("move-selected-button").click()
+    expect(page.get_by_test_id("move-chosen")).to_contain_text("Only the 3 requests you ticked")
+    expect(page.get_by_label("Requests running on")).to_have_value("1")
+    expect(page.get_by_test_id("move-form").get_by_role("heading")).to_contain_text("3 running requests")
+    page.get_by_test_id("move-dry-run").click()
+    expect(page.get_by_test_id("move-summary")).to_have_text("3 requests can move.")
+    page.get_by_test_id("move-each").locator("summary").click()
+    rows = page.get_by_test_id("move-movable-row")
+    expect(rows).to_have_count(3)
+    for n, row in zip((1, 3, 4), rows.all(), strict=True):
+        expect(row).to_contain_text(f"Chair {n}")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "ticked-dry-run-phone")
+    page.set_viewport_size({"width": 1360, "height": 900})
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_test_id("move-form").get_by_label("Why").fill("These three follow the new rules")
+    page.get_by_test_id("move-apply").click()
+    expect(page.get_by_test_id("move-summary")).to_have_text("3 requests moved.")
+
+    moved = set(
+        ProcessInstance.objects.filter(workflow=v1.workflow, version__number=2).values_list("id", flat=True)
+    )
+    assert moved == {instances[n].id for n in (1, 3, 4)}

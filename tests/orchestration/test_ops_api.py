@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from orchestration.ops import instances as rows
 from tests.orchestration.conftest import Client
 from tests.orchestration.ops_data import OpsData, make_ops_data
 
@@ -32,6 +33,38 @@ def test_operators_list_requests_with_plain_words_and_filters(api: Client, data:
     assert row["waiting_at"] == [
         {"node_id": "divide", "step": "Share out", "what": "Stopped at", "incident": True}
     ]
+
+
+def test_the_list_counts_only_as_far_as_needed_and_says_when_there_are_more(
+    api: Client, data: OpsData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(rows, "COUNT_CAP", 2)
+    for item in ("A", "B", "C", "D"):
+        data.start(item, 1)
+    client = api(data.people["owner"])
+
+    first = client.get("/api/operations/instances/?limit=1")
+    deep = client.get("/api/operations/instances/?limit=1&offset=3")
+    few = client.get("/api/operations/instances/?q=B")
+    past = client.get("/api/operations/instances/?limit=1&offset=9")
+
+    assert (first.data["count"], first.data["count_is_exact"]) == (2, False)  # more than 2
+    assert "offset=1" in first.data["next"] and [r["title"] for r in first.data["results"]] == ["D"]
+    assert (deep.data["count"], deep.data["count_is_exact"], deep.data["next"]) == (4, True, None)
+    assert [r["title"] for r in deep.data["results"]] == ["A"]
+    assert (few.data["count"], few.data["count_is_exact"]) == (1, True)
+    assert past.status_code == 200 and past.data["results"] == []
+
+
+def test_the_list_s_capped_count_is_in_the_openapi_schema(api: Client, data: OpsData) -> None:
+    schema = api(data.people["owner"]).get("/api/schema/?format=json").json()
+    listing = schema["paths"]["/api/operations/instances/"]["get"]["responses"]["200"]
+    page = schema["components"]["schemas"][
+        listing["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    ]
+
+    assert "count_is_exact" in page["required"]
+    assert "more than this" in page["properties"]["count"]["description"]
 
 
 def test_counts_per_status_follow_the_other_filters(api: Client, data: OpsData) -> None:

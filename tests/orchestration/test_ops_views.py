@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client
 from guardian.shortcuts import assign_perm
 
@@ -48,7 +49,10 @@ def test_operator_sees_every_request_of_their_workflows_in_plain_words(data: Ops
     assert "Divide the budget" in page and "Needs attention" in page and "Share out" in page
     assert 'Approval: <span class="fw-medium">Manager approval</span>' in page
     assert "Alice Example" in page and stuck.reference in page and "PO-7" in page
-    assert str(stuck.id) not in page.replace(f"/operations/requests/{stuck.id}/", "")
+    # The id is in links and in the value of the box that chooses the request to move, never in words.
+    assert str(stuck.id) not in page.replace(f"/operations/requests/{stuck.id}/", "").replace(
+        f'value="{stuck.id}"', ""
+    )
     assert 'href="/operations/"' in page  # the navigation offers the console
     assert response.context["counts"] == {
         "all": 3,
@@ -119,7 +123,8 @@ def test_a_page_costs_the_same_queries_however_many_requests(
 ) -> None:
     client = _client(data, "owner")
     data.start("One", 0)
-    with django_assert_max_num_queries(12) as few:
+    # 12 statements; the status counts' time budget adds a savepoint and its settings inside a test's transaction.
+    with django_assert_max_num_queries(16) as few:
         client.get("/operations/?q=e")
     for n in range(30):
         data.start(f"Item {n}", n % 3)
@@ -155,6 +160,72 @@ def test_counts_past_the_cap_read_as_more_and_the_pages_still_go_on(
     # A deep page counts as far as itself: here that reaches the end, so the pager is exact again.
     assert deep.context["more_than"] == "" and "Page 4 of 5" in deep.content.decode()
     assert [i.title for i, _ in deep.context["rows"]] == ["B"]
+
+
+def test_a_few_requests_are_counted_per_status_in_one_reading(data: OpsData) -> None:
+    data.start("Desk lamp", 4)
+    data.start("Lamp shade", 0)
+    data.start("Chair", 4)
+
+    counts = rows.capped_status_counts(ProcessInstance.objects.filter(variables__item__icontains="lamp"))
+
+    assert counts == {"all": 2, "running": 2, "attention": 1, "completed": 0, "cancelled": 0}
+
+
+def test_status_tabs_past_their_time_budget_are_left_out_and_the_page_still_answers(
+    data: OpsData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data.start("Desk lamp", 4)
+    original = rows._within_budget
+    client = _client(data, "owner")
+
+    def all_tabs_too_slow(db: str, budget_ms: int, sql: str, params: list[Any]) -> Any:
+        return None if "CASE WHEN" in sql else original(db, budget_ms, sql, params)
+
+    monkeypatch.setattr(rows, "_within_budget", all_tabs_too_slow)
+    some = client.get("/operations/")
+    monkeypatch.setattr(rows, "_within_budget", lambda *args: None)
+    none = client.get("/operations/?status=running")
+
+    assert some.context["count_words"] == {
+        "all": "1",
+        "running": "",
+        "attention": "",
+        "completed": "",
+        "cancelled": "",
+    }
+    assert 'data-testid="count-running"></span>' in some.content.decode()  # an empty badge is not shown
+    assert none.status_code == 200 and set(none.context["count_words"].values()) == {""}
+    assert [i.title for i, _ in none.context["rows"]] == ["Desk lamp"]  # the pager counted by itself
+
+
+def test_when_nothing_was_counted_in_time_the_pager_reads_only_as_far_as_the_next_page(
+    data: OpsData, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(views, "PAGE_SIZE", 2)
+    monkeypatch.setattr(rows, "_within_budget", lambda *args: None)
+    for item in ("A", "B", "C", "D", "E"):
+        data.start(item, 1)
+    client = _client(data, "owner")
+
+    first = client.get("/operations/")
+    last = client.get("/operations/?page=3")
+
+    assert [i.title for i, _ in first.context["rows"]] == ["E", "D"]
+    assert first.context["more_than"] == "2" and "of more than 2" in first.content.decode()
+    assert [i.title for i, _ in last.context["rows"]] == ["A"] and last.context["more_than"] == ""
+    assert "Page 3 of 3" in last.content.decode()
+
+
+def test_postgresql_cancels_counting_past_the_budget_and_the_request_goes_on() -> None:
+    if connection.vendor != "postgresql":  # SQLite has no statement timeout: counts there take their time
+        assert rows._within_budget("default", 1, "SELECT 1", []) == (1,)
+        return
+    assert rows._within_budget("default", 20, "SELECT pg_sleep(0.5)", []) is None
+    assert rows._within_budget("default", 1_000, "SELECT 2", []) == (2,)
+    with connection.cursor() as cursor:  # the test's transaction goes on, without the budget
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("0",)
 
 
 def test_waiting_at_matches_the_step_name_of_each_workflow_not_another_with_the_same_block_id(

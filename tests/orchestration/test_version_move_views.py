@@ -9,9 +9,11 @@ from django.test import Client
 from guardian.shortcuts import assign_perm
 
 from orchestration.definitions import publish_version, save_draft
+from orchestration.engine import start_instance
 from orchestration.models import Event, ProcessInstance, Step, WorkflowVersion
 from tests import bpmn
-from tests.orchestration.ops_data import OpsData, make_ops_data
+from tests.orchestration.factories import publish
+from tests.orchestration.ops_data import DIVIDE_XML, OpsData, make_ops_data
 
 pytestmark = pytest.mark.django_db
 
@@ -80,9 +82,10 @@ def test_moving_with_a_chosen_block_moves_every_request_with_the_reason(data: Op
     response = _client(data, "owner").post(
         f"{URL}?workflow=divide&version=1&target=2",
         {"action": "apply", "reason": "New stamp", "map-approve": "final"},
+        follow=True,
     )
 
-    assert response.status_code == 200
+    assert response.redirect_chain == [(f"{URL}?workflow=divide&version=1&target=2", 302)]
     assert response.context["result"].summary == "2 requests moved."
     assert _versions(waiting, stuck) == [2, 2]
     assert Step.objects.get(instance=waiting, kind="user_task").node_id == "final"
@@ -99,10 +102,66 @@ def test_the_list_filters_narrow_the_requests_that_move(data: OpsData) -> None:
     response = _client(data, "owner").post(
         f"{URL}?workflow=divide&version=1&target=2&q=lamp",
         {"action": "apply", "reason": "Only the lamp", "map-approve": "final"},
+        follow=True,
     )
 
     assert response.context["selected"] == 0  # counted after the move: the lamp left version 1
     assert _versions(lamp, chair) == [2, 1]
+
+
+def test_reloading_the_page_after_a_move_shows_the_result_once_and_moves_nothing_again(data: OpsData) -> None:
+    waiting = data.start("Desk lamp", 4)
+    _v2(data)
+    client = _client(data, "owner")
+    address = f"{URL}?workflow=divide&version=1&target=2"
+
+    moved = client.post(address, {"action": "apply", "reason": "New stamp", "map-approve": "final"})
+    assert moved.status_code == 302 and moved["Location"] == address
+    shown = client.get(address)
+    again = client.get(address)  # the reload
+
+    assert (
+        "1 request moved." in shown.content.decode() and shown.context["result"].summary == "1 request moved."
+    )
+    assert again.context["result"] is None and "request moved" not in again.content.decode()
+    assert _versions(waiting) == [2]
+    assert Event.objects.filter(kind="instance.migrated").count() == 1
+
+
+def test_the_requests_ticked_in_the_list_are_the_only_ones_that_move(data: OpsData) -> None:
+    lamp, chair, desk = data.start("Desk lamp", 4), data.start("Chair", 2), data.start("Desk", 5)
+    _v2(data)
+    client = _client(data, "owner")
+    ticked = f"id={lamp.id}&id={desk.id}"
+
+    page = client.get(f"{URL}?{ticked}")  # from the list: the workflow and version are the ticked ones'
+    assert page.status_code == 200 and page.context["workflow"].key == "divide"
+    assert (page.context["version"], page.context["target"], page.context["selected"]) == (1, 2, 2)
+    assert "Only the 2 requests you ticked" in page.content.decode()
+    dry = client.post(f"{URL}?{ticked}", {"action": "dry_run", "map-approve": "final"})
+    assert {plan.title for plan in dry.context["result"].movable} == {"Desk lamp", "Desk"}
+    client.post(f"{URL}?{ticked}", {"action": "apply", "reason": "Two of them", "map-approve": "final"})
+
+    assert _versions(lamp, chair, desk) == [2, 1, 2]
+    assert set(Event.objects.filter(kind="instance.migrated").values_list("instance", flat=True)) == {
+        lamp.id,
+        desk.id,
+    }
+
+
+def test_ticked_requests_that_are_odd_are_refused_by_name(data: OpsData) -> None:
+    lamp = data.start("Desk lamp", 4)
+    split = publish(DIVIDE_XML, key="split", name="Split the budget", owner=data.people["olga"])
+    other = start_instance(split, {"item": "Chair", "count": 2}, initiator=data.people["olga"])
+    owner = _client(data, "owner")
+
+    assert owner.get(f"{URL}?id=not-an-id").status_code == 400
+    assert owner.get(f"{URL}?id={other.id}").status_code == 404  # not a request the owner runs
+    assert _client(data, "olga").get(f"{URL}?id={lamp.id}").status_code == 404
+    assign_perm("orchestration.change_workflow", data.people["owner"], split.workflow)
+    both = owner.get(f"{URL}?id={lamp.id}&id={other.id}")
+    assert both.status_code == 400 and "move one workflow at a time" in both.content.decode()
+    assert not Event.objects.filter(kind="instance.migrated").exists()
 
 
 @pytest.mark.parametrize(
@@ -133,7 +192,7 @@ def test_odd_versions_in_the_address_never_move_anything(data: OpsData, query: s
     )
 
     assert response.status_code == (400 if query == "version=x" else 200)
-    assert "result" not in (response.context or {})
+    assert (response.context or {}).get("result") is None
     assert _versions(instance) == [1]
 
 
