@@ -15,6 +15,9 @@ from orchestration.definitions import create_workflow, current_draft, publish_ve
 from orchestration.models import ProcessInstance, Step, Workflow
 from tests import bpmn
 
+# What the order step needs (publishing refuses a step without its required values).
+ORDER_INPUTS = {"item": "item", "amount": "amount", "currency": '"USD"', "requester": '"emma"'}
+
 pytestmark = pytest.mark.django_db
 
 FORM = (bpmn.field("item", required=True), bpmn.field("amount", "number", required=True))
@@ -25,7 +28,11 @@ def flow() -> str:
         bpmn.start("start", *FORM),
         bpmn.user_task("approve", name="Approve purchase", assignee="bob", result="approval"),
         bpmn.service(
-            "order", "procurement.create_order", name="Place order", outputs={"order": "result.order_id"}
+            "order",
+            "procurement.create_order",
+            name="Place order",
+            inputs=ORDER_INPUTS,
+            outputs={"order": "result.order_id"},
         ),
         bpmn.wait_timer("pause", "P2D", name="Cooling off"),
         bpmn.end("end", outcome="done", name="Done"),
