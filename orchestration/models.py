@@ -493,6 +493,11 @@ class Connection(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Non-secret settings a connector reads, e.g. {"model": "gpt-4o-mini"} for the AI connector
+    # (after the fields above: in this class body the name shadows django.conf.settings).
+    settings = models.JSONField(
+        default=dict, blank=True, help_text='Non-secret settings, e.g. {"model": "…"}.'
+    )
 
     class Meta:
         ordering = ["name"]
