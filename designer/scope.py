@@ -114,9 +114,11 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
             continue
         kind = local(el)
         origin = _origin(el)
-        fields = (
-            {f.get("name", ""): f for f in extension_items(el, "formField")} if kind == "startEvent" else {}
-        )
+        # Start form fields and AI answer fields carry labels and allowed values for the pickers.
+        fields = {
+            f.get("name", ""): {**f, "label": f.get("label") or f.get("description", "")}
+            for f in extension_items(el, "formField" if kind == "startEvent" else "answerField")
+        }
         runs = loop(el)
         # A For each's item lives only while it runs: after it, only its collected results remain.
         item = (runs["elementVariable"] or "item") if runs is not None else None

@@ -7,8 +7,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from django import forms
+from lxml import etree
 
 from designer.diagram import Payload, extension_items
+from designer.panels.ask_ai import AskAIForm, is_ask_ai
 from designer.panels.base import BlockForm, PanelContext, PanelRenderer, choice_field, setting, with_current
 from designer.panels.rows import InputRows, OutputRows
 from orchestration.connectors import registry
@@ -126,6 +128,11 @@ class AutomatedStepForm(BlockForm):
             [("", "Choose…"), *((c.name, c.label) for c in connectors)], current
         )
         self.settings = ConnectorSettings(self, connectors, current)
+
+    @classmethod
+    def panel_for(cls, element: etree._Element) -> type[BlockForm]:
+        """An Ask AI step (the AI connector) has its own panel."""
+        return AskAIForm if is_ask_ai(element) else cls
 
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:

@@ -176,6 +176,17 @@ KIND = Kind(
         hint="Calls a system: an HTTP request, the ERP, custom code",
         append=2,
     ),
+    presets=(
+        PaletteEntry(
+            key="ask_ai",
+            label="Ask AI",
+            type="bpmn:ServiceTask",
+            icon="bi bi-stars",
+            group="work",
+            hint="An AI model reads, extracts and recommends; people still decide",
+            attrs={"baton:connector": "ai.ask"},
+        ),
+    ),
 )
 
 SEND_KIND = Kind(
