@@ -45,6 +45,7 @@ from approvals.filters import SORTS, InboxFilter
 from approvals.forms import DecisionForm, ForwardForm, OutOfOfficeForm, StartForm
 from approvals.models import ApprovalTask, Profile, person, request_title
 from orchestration.access import can_cancel, can_operate, visible_instances
+from orchestration.connectors import ai
 from orchestration.engine import (
     REQUEST_INLINE_BLOCKS,
     InvalidState,
@@ -274,6 +275,10 @@ def _task_context(
         "forward_form": forward_form or ForwardForm(user) if forwardable else None,
         "next_task": _next_task(user, task),
         "now": timezone.now(),
+        # What an earlier AI step recommends, for whoever decides (not the requester's own view).
+        "advice": None
+        if instance.initiator_id == user.pk
+        else ai.advice_for(instance, graph, task.created_at),
     }
 
 

@@ -19,7 +19,8 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Final
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from django import forms
 
@@ -28,6 +29,10 @@ from orchestration.connectors.base import Connector, ConnectorError, ConnectorFi
 from orchestration.connectors.http import HttpReply, HttpStatusError, redacted, send_json
 from orchestration.connectors.registry import register
 from orchestration.expressions import VariableType
+
+if TYPE_CHECKING:
+    from orchestration.bpmn.graph import Graph
+    from orchestration.models import ProcessInstance
 
 NAME: Final = "ai.ask"
 DEFAULT_MAX_TOKENS: Final = 1000
@@ -469,3 +474,41 @@ def _strict(schema: dict[str, Any]) -> bool:
 def _excerpt(text: str, limit: int = 300) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Advice:
+    """An earlier AI step's recommendation and reason, as an approver is shown them."""
+
+    recommendation: str
+    reason: str
+    step_name: str
+    model: str
+
+
+def advice_for(instance: ProcessInstance, graph: Graph, before: datetime | None = None) -> Advice | None:
+    """The advice of the instance's latest completed Ask AI step (before ``before``) whose answer
+    has a ``recommendation`` field (and usually a ``reason``); None when there is none.
+
+    Automatic: an Approval after an AI step declaring those answer fields shows them.
+    """
+    from orchestration.models import Step
+
+    asking = [node_id for node_id, node in graph["nodes"].items() if node["config"].get("connector") == NAME]
+    if not asking:
+        return None
+    steps = Step.objects.filter(
+        instance=instance, node_id__in=asking, status=Step.Status.COMPLETED, output__answer__has_key=RECOMMENDATION
+    )
+    if before is not None:
+        steps = steps.filter(ended_at__lte=before)
+    step = steps.order_by("-ended_at", "-id").only("node_name", "node_id", "output").first()
+    if step is None:
+        return None
+    answer = step.output.get("answer") or {}
+    return Advice(
+        recommendation=str(answer.get(RECOMMENDATION, "")),
+        reason=str(answer.get(REASON, "") or ""),
+        step_name=step.node_name or step.node_id,
+        model=str(step.output.get("model") or ""),
+    )
