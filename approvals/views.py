@@ -571,7 +571,9 @@ def _request_cards(
     user: Any, instance: ProcessInstance, graph: Graph, events: list[Event] | None = None
 ) -> dict[str, Any]:
     """What approvals/_request_cards.html shows: the request's details and its history."""
-    answers, recorded = history.request_data(instance, graph)
+    # An AI's answers are for the people who decide and operate, not for the requester.
+    mine = instance.initiator_id == user.pk and not _operates(user, instance)
+    answers, recorded = history.request_data(instance, graph, ai.answer_names(graph) if mine else ())
     if events is None:
         events = _events(instance)
     return {

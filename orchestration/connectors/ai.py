@@ -476,6 +476,16 @@ def _excerpt(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def answer_names(graph: Graph) -> set[str]:
+    """The variables the Ask AI steps of ``graph`` set (their answer fields)."""
+    return {
+        name
+        for node in graph["nodes"].values()
+        if node["config"].get("connector") == NAME
+        for name in node["config"].get("outputs", {})
+    }
+
+
 @dataclass(frozen=True)
 class Advice:
     """An earlier AI step's recommendation and reason, as an approver is shown them."""
@@ -498,7 +508,10 @@ def advice_for(instance: ProcessInstance, graph: Graph, before: datetime | None 
     if not asking:
         return None
     steps = Step.objects.filter(
-        instance=instance, node_id__in=asking, status=Step.Status.COMPLETED, output__answer__has_key=RECOMMENDATION
+        instance=instance,
+        node_id__in=asking,
+        status=Step.Status.COMPLETED,
+        output__answer__has_key=RECOMMENDATION,
     )
     if before is not None:
         steps = steps.filter(ended_at__lte=before)

@@ -86,6 +86,8 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     employee.force_login(User.objects.get(username="employee"))
     own = employee.get(f"/requests/{instance.id}/").content.decode()
     assert "Please read the invoice" not in own and "AI suggests" not in own
+    assert "IT hardware" not in own and "Recommendation" not in own  # the AI's answers too
+    assert "IT hardware" in page  # the approver sees what the AI extracted
 
     # The key is nowhere: not in the step, the history, the operations API or the pages.
     admin = Client()

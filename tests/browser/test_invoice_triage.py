@@ -1,0 +1,78 @@
+"""The invoice triage demo in a real browser: an AI reads the invoice and advises, Finance decides."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from playwright.sync_api import expect
+
+from orchestration.models import Connection
+from tests.browser.test_designer import canvas_ready, drop, panel_form, select
+
+INVOICE = (
+    "From: Northwind Computers Ltd\nInvoice 2026-118\n3 x Laptop 14-inch @ 1,400.00\nTotal due: USD 4,200.00"
+)
+
+
+def _demo_ai_here(live_server: Any) -> None:
+    # baton_demo points the connection at BATON_BASE_URL; the tests' server listens elsewhere.
+    Connection.objects.filter(name="demo-ai").update(base_url=f"{live_server.url}/demo/ai/v1")
+
+
+def test_the_approver_sees_the_ais_recommendation_and_decides(demo, login, screenshot, live_server) -> None:
+    _demo_ai_here(live_server)
+    employee = login("employee")
+    employee.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()
+    employee.get_by_role("link", name="Start Invoice triage").click()
+    employee.get_by_label("Invoice text (paste it here)").fill(INVOICE)
+    employee.get_by_role("button", name="Submit request").click()
+    expect(employee.get_by_test_id("request-state")).to_have_text("Waiting for approval", timeout=30_000)
+    # The requester's page shows no AI conversation and no advice.
+    expect(employee.get_by_test_id("ai-advice")).to_have_count(0)
+    expect(employee.get_by_text("Please read the invoice")).to_have_count(0)
+    expect(employee.get_by_test_id("request-data")).not_to_contain_text("Recommendation")
+    expect(employee.get_by_test_id("request-data")).not_to_contain_text("IT hardware")
+    screenshot(employee, "requester-page")
+
+    cfo = login("cfo")
+    cfo.get_by_role("navigation", name="Main").get_by_role("link", name=re.compile("Inbox")).click()
+    cfo.get_by_test_id("tab-queue").click()
+    cfo.get_by_test_id("task-row").filter(has_text="Approve the invoice").get_by_role("link").first.click()
+    advice = cfo.get_by_test_id("ai-advice")
+    expect(advice).to_contain_text(
+        "AI suggests: approve — The amount of 4,200.00 is typical for IT hardware."
+    )
+    expect(advice).to_contain_text("From “Read the invoice”")
+    screenshot(cfo, "task-desktop")
+    cfo.set_viewport_size({"width": 390, "height": 844})
+    expect(advice).to_be_visible()
+    screenshot(cfo, "task-phone")
+    cfo.set_viewport_size({"width": 1360, "height": 900})
+    cfo.get_by_label("Comment").fill("Agreed")
+    cfo.get_by_role("button", name="Approve").click()
+    expect(cfo.get_by_test_id("decided")).to_contain_text("Approved by you")
+
+    employee.reload()
+    expect(employee.get_by_test_id("request-state")).to_have_text(re.compile("Approved"), timeout=30_000)
+
+
+def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) -> None:
+    page = login("admin")
+    page.goto("/designer/invoice-triage/")
+    canvas_ready(page)
+    expect(page.locator(".djs-palette").get_by_text("Ask AI", exact=True)).to_be_visible()
+    select(page, "Task_read_invoice")
+    form = panel_form(page, "ask_ai")
+    expect(form.get_by_label("Model server")).to_have_value("demo-ai")
+    expect(form.get_by_role("textbox", name="Instruction")).to_have_value(
+        re.compile(r"\{\{invoice_text\}\}$")
+    )
+    expect(form.locator("[data-baton-rows=answers] [data-baton-row]")).to_have_count(5)
+    screenshot(page, "panel-desktop")
+
+    drop(page, "Ask AI", 420, 480)
+    new = panel_form(page, "ask_ai")
+    expect(new.get_by_label("Model server")).to_have_value("")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "panel-phone")
