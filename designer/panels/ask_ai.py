@@ -16,7 +16,7 @@ from orchestration.connectors import ai
 from orchestration.models import Connection
 
 # Settings the panel writes as the connector's properties (the rest are kept as they are).
-_PROPERTIES = ("connection", "instruction", "max_tokens", "timeout")
+_PROPERTIES = ("connection", "instruction", "model", "max_tokens", "timeout")
 
 
 def is_ask_ai(element: etree._Element) -> bool:
@@ -49,6 +49,12 @@ class AskAIForm(BlockForm):
     instruction_mode = forms.CharField(
         required=False, widget=forms.HiddenInput
     )  # the picker inserts {{name}}
+    model = forms.CharField(
+        label="Model",
+        required=False,
+        max_length=200,
+        help_text="Leave empty for the model the server's connection names.",
+    )
     max_tokens = forms.IntegerField(
         label="Longest answer (tokens)",
         required=False,
@@ -111,6 +117,7 @@ class AskAIForm(BlockForm):
         written = {
             "connection": data["connection"],
             "instruction": data["instruction"].strip(),
+            "model": data["model"].strip(),
             "max_tokens": "" if data["max_tokens"] is None else str(data["max_tokens"]),
             "timeout": "" if data["timeout"] is None else f"{data['timeout']:g}",
         }

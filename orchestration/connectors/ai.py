@@ -300,13 +300,13 @@ class AskAIConnector(Connector):
     outputs: ClassVar[tuple[ConnectorField, ...]] = (
         ConnectorField("answer", "The answer, one value per answer field", "map"),
         ConnectorField("model", "The model that answered"),
-        ConnectorField("usage", "Tokens used (prompt, answer, total)", "map"),
+        ConnectorField("usage", "Tokens used: prompt, answer and total", "map"),
         ConnectorField("duration_ms", "How long the model took (milliseconds)", "integer"),
     )
     example_output: ClassVar[dict[str, Any]] = {
         "answer": {"recommendation": "approve", "reason": "The amount is typical for the category."},
         "model": "example-model",
-        "usage": {"prompt_tokens": 120, "completion_tokens": 30, "total_tokens": 150},
+        "usage": {"prompt": 120, "answer": 30, "total": 150},
         "duration_ms": 800,
         "calls": 1,
         "conversation": [],
@@ -401,7 +401,9 @@ class _Chat:
         self.max_tokens, self.timeout, self.key = max_tokens, timeout, idempotency_key
         self.schema = answer_schema(fields)
         self.response_format = "json_schema"
-        self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
+        # Tokens used, over every call; not named "*_tokens" as the protocol does: the operations
+        # console hides the values of keys that look like secrets ("token").
+        self.usage = {"prompt": 0, "answer": 0, "total": 0}
         self.calls = 0
         self.answered_by = ""
 
@@ -424,8 +426,12 @@ class _Chat:
                 f"The model server answered {reply.status} without a chat completion.", retryable=False
             ) from None
         usage = body.get("usage") if isinstance(body.get("usage"), dict) else {}
-        for name in self.usage:
-            count = usage.get(name)
+        for name, sent_as in (
+            ("prompt", "prompt_tokens"),
+            ("answer", "completion_tokens"),
+            ("total", "total_tokens"),
+        ):
+            count = usage.get(sent_as)
             if isinstance(count, int) and not isinstance(count, bool):
                 self.usage[name] += count
         self.answered_by = str(body.get("model") or "")[:200]

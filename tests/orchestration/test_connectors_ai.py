@@ -75,7 +75,7 @@ def test_extracts_typed_values_and_records_conversation_tokens_and_time(model_se
 
     assert result["answer"] == {"vendor": "ACME Ltd", "amount": 4200.0, "category": "IT hardware"}
     assert isinstance(result["answer"]["amount"], float)
-    assert result["usage"] == {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+    assert result["usage"] == {"prompt": 100, "answer": 20, "total": 120}
     assert result["model"] == "local-model-1" and result["calls"] == 1
     assert isinstance(result["duration_ms"], int)
     (request,) = model_server.received
@@ -103,7 +103,7 @@ def test_an_invalid_answer_is_asked_again_once_with_what_was_wrong(model_server:
     result = ask()
 
     assert result["answer"]["category"] == "IT hardware"
-    assert result["calls"] == 2 and result["usage"]["total_tokens"] == 240
+    assert result["calls"] == 2 and result["usage"]["total"] == 240
     second = model_server.received[1].json()["messages"]
     assert second[-2]["role"] == "assistant"
     assert '"amount" must be a number' in second[-1]["content"]

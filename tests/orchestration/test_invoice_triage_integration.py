@@ -71,7 +71,7 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     assert instance.variables["category"] == "IT hardware"
     assert instance.variables["recommendation"] == "approve"
     step = Step.objects.get(instance=instance, node_id="Task_read_invoice")
-    assert step.output["usage"]["total_tokens"] > 0 and step.output["duration_ms"] >= 0
+    assert step.output["usage"]["total"] > 0 and step.output["duration_ms"] >= 0
     assert step.output["model"] == "baton-demo"
     conversation = step.output["conversation"]
     assert conversation[1]["role"] == "user" and INVOICE in conversation[1]["content"]
@@ -96,6 +96,7 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     ops_page = admin.get(f"/operations/requests/{instance.id}/").content.decode()
     events = json.dumps(list(Event.objects.filter(instance=instance).values("message", "data")))
     assert "Please read the invoice" in api  # operators see the prompt
+    assert "Please read the invoice" in ops_page and "&quot;total&quot;: " in ops_page  # and the tokens
     for stored in (json.dumps(step.output), json.dumps(step.input), events, api, ops_page, page):
         assert KEY not in stored
 
