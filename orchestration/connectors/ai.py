@@ -312,6 +312,18 @@ class AskAIConnector(Connector):
         "conversation": [],
     }
 
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> list[str]:
+        """An Ask AI step needs its model server, its instruction and at least one answer field."""
+        problems = []
+        if not str(config.get("connection", "")).strip():
+            problems.append("has no model server: choose the connection it asks.")
+        if not str(config.get("instruction", "")).strip():
+            problems.append("has no instruction: say what the AI should do.")
+        if not config.get("answer_fields"):
+            problems.append("has no answer fields: name the values the AI must give.")
+        return problems
+
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Ask; return ``{"answer", "model", "usage", "duration_ms", "calls", "response_format", "conversation"}``."""
         form = self.config_form(data=config)

@@ -78,8 +78,9 @@ def chat_completions(request: HttpRequest) -> JsonResponse:
 def _asked_fields(response_format: Any, messages: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The answer's fields: the JSON schema's properties, or in JSON mode the names the system message lists."""
     if isinstance(response_format, dict) and response_format.get("type") == "json_schema":
-        schema = (response_format.get("json_schema") or {}).get("schema") or {}
-        properties = schema.get("properties")
+        wrapper = response_format.get("json_schema")
+        schema = wrapper.get("schema") if isinstance(wrapper, dict) else None
+        properties = schema.get("properties") if isinstance(schema, dict) else None
         if isinstance(properties, dict):
             return {str(k): v if isinstance(v, dict) else {} for k, v in properties.items()}
     system = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
@@ -88,7 +89,8 @@ def _asked_fields(response_format: Any, messages: list[dict[str, Any]]) -> dict[
 
 def _value(name: str, schema: dict[str, Any], text: str) -> Any:
     kind = schema.get("type", "string")
-    choices = [str(c) for c in schema.get("enum", [])]
+    enum = schema.get("enum")
+    choices = [str(c) for c in enum] if isinstance(enum, list) else []
     amount = _amount(text)
     category = _category(text)
     if name == "vendor":
@@ -105,7 +107,7 @@ def _value(name: str, schema: dict[str, Any], text: str) -> Any:
             return f"The amount of {amount:,.2f} is typical for {category[0]}."
         return f"The amount of {amount:,.2f} is unusually high for {category[0]} (usually up to {category[1]:,.0f})."
     empty: dict[str, Any] = {"number": 0, "integer": 0, "boolean": False, "array": [], "object": {}}
-    return empty.get(kind, choices[0] if choices else "")
+    return empty.get(kind, choices[0] if choices else "") if isinstance(kind, str) else ""
 
 
 def _choose(value: str, choices: list[str]) -> str:

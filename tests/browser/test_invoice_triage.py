@@ -7,8 +7,11 @@ from typing import Any
 
 from playwright.sync_api import expect
 
-from orchestration.models import Connection
-from tests.browser.test_designer import canvas_ready, drop, panel_form, select
+from designer.diagram import Diagram, extension_items
+from orchestration.definitions import current_draft
+from orchestration.models import Connection, Workflow
+from tests.browser.test_designer import add_rows, apply, canvas_ready, drop, panel_form, select
+from tests.conftest import wait_for
 
 INVOICE = (
     "From: Northwind Computers Ltd\nInvoice 2026-118\n3 x Laptop 14-inch @ 1,400.00\nTotal due: USD 4,200.00"
@@ -74,5 +77,30 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
     drop(page, "Ask AI", 420, 480)
     new = panel_form(page, "ask_ai")
     expect(new.get_by_label("Model server")).to_have_value("")
+    new.get_by_label("Name", exact=True).fill("Greet")
+    new.get_by_label("Model server").select_option("demo-ai")
+    new.get_by_role("textbox", name="Instruction").fill("Write a one-line greeting for {{initiator}}.")
+    add_rows(
+        new,
+        "Add an answer field",
+        {"name, e.g. category": "greeting", "What it is, for the AI": "The greeting"},
+    )
+    screenshot(page, "new-block-desktop")
+    apply(page)
+    workflow = Workflow.objects.get(key="invoice-triage")
+
+    def saved() -> bool:
+        draft = current_draft(workflow)
+        return draft is not None and 'name="greeting"' in draft.bpmn_xml
+
+    wait_for(saved, timeout=15, what="the new Ask AI block in the saved draft")
+    draft = current_draft(workflow)
+    assert draft is not None
+    element = next(e for e in Diagram.parse(draft.bpmn_xml).root.iter() if e.get("name") == "Greet")
+    assert element.get("{http://baton.dev/schema/bpmn/1.0}connector") == "ai.ask"
+    assert extension_items(element, "answerField") == [
+        {"name": "greeting", "type": "string", "description": "The greeting"}
+    ]
+    assert extension_items(element, "input") == [{"name": "initiator", "expression": "initiator"}]
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "panel-phone")

@@ -103,3 +103,17 @@ def test_the_panel_reads_back_what_the_diagram_holds() -> None:
     assert form.initial["max_tokens"] == "400"
     names = [row.initial["name"] for row in form.rows["answers"].forms]
     assert names == ["vendor", "amount", "category", "recommendation", "reason"]
+
+
+def test_publishing_refuses_an_ask_ai_step_without_server_instruction_or_answer_fields() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start"),
+        bpmn.service("ask", "ai.ask", name="Ask"),
+        bpmn.end(),
+        *bpmn.chain("start", "ask", "end"),
+    )
+    messages = " | ".join(p.message for p in compile_bpmn(xml).errors)
+    assert "has no model server" in messages
+    assert "has no instruction" in messages
+    assert "has no answer fields" in messages
+    assert compile_bpmn(TRIAGE).ok

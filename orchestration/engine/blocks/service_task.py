@@ -111,12 +111,17 @@ def _answer_fields(
 
 
 def check(node: Node, ctx: ReadContext) -> None:
-    """Give start-form fields passed straight to a connector input that input's length limit.
+    """Report the connector's own problems with the block's settings (``Connector.check_config``).
+
+    Then give start-form fields passed straight to a connector input that input's length limit.
 
     ``item ← item`` into a procurement order that takes 200 characters: the start form
     takes no more, so a longer name is refused when the request starts, not after approval.
     """
     connector = node["config"]["connector"]
+    if registry.is_registered(connector):
+        for problem in registry.get(connector).check_config(node["config"]["properties"]):
+            ctx.error(ctx.subject_of(node), problem)
     limits = registry.get(connector).input_limits if registry.is_registered(connector) else {}
     if not limits:
         return
