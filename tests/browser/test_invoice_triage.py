@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from designer.diagram import Diagram, extension_items
 from orchestration.definitions import current_draft
-from orchestration.models import Connection, Workflow
+from orchestration.models import Connection, ProcessInstance, Workflow
 from tests.browser.test_designer import add_rows, apply, canvas_ready, drop, panel_form, select
 from tests.conftest import wait_for
 
@@ -58,6 +58,18 @@ def test_the_approver_sees_the_ais_recommendation_and_decides(demo, login, scree
 
     employee.reload()
     expect(employee.get_by_test_id("request-state")).to_have_text(re.compile("Approved"), timeout=30_000)
+
+    # Finance operates the workflow: its request page in the operations console holds the conversation.
+    instance = ProcessInstance.objects.get(workflow__key="invoice-triage")
+    cfo.goto(f"/operations/requests/{instance.id}/")
+    step = cfo.get_by_test_id("step").filter(has_text="Read the invoice")
+    step.get_by_text("What went in and came out").click()
+    output = step.get_by_test_id("step-output")
+    expect(output).to_contain_text("Please read the invoice below")
+    expect(output).to_contain_text('"total": ')
+    expect(output).not_to_contain_text("hidden")
+    step.scroll_into_view_if_needed()
+    screenshot(cfo, "operations")
 
 
 def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) -> None:
