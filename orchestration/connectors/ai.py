@@ -494,13 +494,17 @@ def _excerpt(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def asking_nodes(graph: Graph) -> list[str]:
+    """The ids of the Ask AI steps of ``graph``."""
+    return [node_id for node_id, node in graph["nodes"].items() if node["config"].get("connector") == NAME]
+
+
 def answer_names(graph: Graph) -> set[str]:
     """The variables the Ask AI steps of ``graph`` set (their answer fields)."""
     return {
         name
-        for node in graph["nodes"].values()
-        if node["config"].get("connector") == NAME
-        for name in node["config"].get("outputs", {})
+        for node_id in asking_nodes(graph)
+        for name in graph["nodes"][node_id]["config"].get("outputs", {})
     }
 
 
@@ -522,7 +526,7 @@ def advice_for(instance: ProcessInstance, graph: Graph, before: datetime | None 
     """
     from orchestration.models import Step
 
-    asking = [node_id for node_id, node in graph["nodes"].items() if node["config"].get("connector") == NAME]
+    asking = asking_nodes(graph)
     if not asking:
         return None
     steps = Step.objects.filter(

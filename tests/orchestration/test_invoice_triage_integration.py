@@ -88,6 +88,13 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     assert "Please read the invoice" not in own and "AI suggests" not in own
     assert "IT hardware" not in own and "Recommendation" not in own  # the AI's answers too
     assert "IT hardware" in page  # the approver sees what the AI extracted
+    mine = employee.get(f"/api/instances/{instance.id}/").json()
+    assert mine["history"] and "category" not in mine["variables"] and "vendor" not in mine["variables"]
+    assert "Please read the invoice" not in json.dumps(mine) and "IT hardware" not in json.dumps(mine)
+    admin_api = Client()
+    admin_api.force_login(User.objects.get(username="admin"))
+    operated = admin_api.get(f"/api/instances/{instance.id}/").json()
+    assert operated["variables"]["category"] == "IT hardware" and "Please read the invoice" in json.dumps(operated)
 
     # The key is nowhere: not in the step, the history, the operations API or the pages.
     admin = Client()
