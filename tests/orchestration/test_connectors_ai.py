@@ -6,6 +6,8 @@ import json
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 
 from orchestration import connections
 from orchestration.connectors import registry
@@ -232,3 +234,23 @@ def test_other_types_are_checked_too() -> None:
     }
     with pytest.raises(InvalidAnswer, match=r'"n" must be a whole number.*"due" must be a date'):
         check_answer('{"n": 3.5, "ok": true, "due": "tomorrow"}', fields)
+
+
+def test_an_administrator_sets_up_a_model_server_and_never_sees_its_key_again() -> None:
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "x"))
+    client.post(
+        "/admin/orchestration/connection/add/",
+        {
+            "name": "openai",
+            "label": "OpenAI",
+            "base_url": "https://api.openai.com/v1",
+            "settings": '{"model": "gpt-4o-mini"}',
+            "new_headers": json.dumps({"Authorization": f"Bearer {KEY}"}),
+        },
+    )
+    connection = Connection.objects.get(name="openai")
+    assert connection.settings == {"model": "gpt-4o-mini"}
+    assert connections.secret_headers(connection) == {"Authorization": f"Bearer {KEY}"}
+    page = client.get(f"/admin/orchestration/connection/{connection.id}/change/").content.decode()
+    assert "gpt-4o-mini" in page and "Authorization" in page and KEY not in page
