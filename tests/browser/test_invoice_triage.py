@@ -91,7 +91,12 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
     expect(new.get_by_label("Model server")).to_have_value("")
     new.get_by_label("Name", exact=True).fill("Greet")
     new.get_by_label("Model server").select_option("demo-ai")
-    new.get_by_role("textbox", name="Instruction").fill("Write a one-line greeting for {{initiator}}.")
+    instruction = new.get_by_role("textbox", name="Instruction")
+    instruction.fill("Write a one-line greeting for ")
+    new.get_by_label("Insert a variable into Instruction").select_option("initiator")
+    expect(instruction).to_have_value("Write a one-line greeting for {{initiator}}")
+    instruction.press("End")
+    instruction.type(".")
     add_rows(
         new,
         "Add an answer field",
