@@ -94,7 +94,8 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     admin_api = Client()
     admin_api.force_login(User.objects.get(username="admin"))
     operated = admin_api.get(f"/api/instances/{instance.id}/").json()
-    assert operated["variables"]["category"] == "IT hardware" and "Please read the invoice" in json.dumps(operated)
+    assert operated["variables"]["category"] == "IT hardware"
+    assert "Please read the invoice" in json.dumps(operated)
 
     # The key is nowhere: not in the step, the history, the operations API or the pages.
     admin = Client()
