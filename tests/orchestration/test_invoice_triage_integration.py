@@ -20,6 +20,7 @@ from approvals.models import ApprovalTask
 from orchestration import connections
 from orchestration.engine import start_instance
 from orchestration.models import Connection, Event, Incident, ProcessInstance, Step, Workflow
+from orchestration.ops.incidents import TOLD
 from tests.conftest import Engine, wait_for
 from tests.orchestration.test_connectors_ai import completion
 
@@ -148,3 +149,10 @@ def test_rate_limited_then_answered_and_an_invalid_answer_twice_is_an_incident(
     assert "invalid twice" in incident.error and '"category" must be one of' in incident.error
     step = Step.objects.get(instance=broken, node_id="Task_read_invoice")
     assert step.status == Step.Status.INCIDENT and step.attempt == 1  # not retried: an operator fixes it
+    # Finance, who operate the workflow, are told (and the worker is done with it before the test ends).
+    told = wait_for(
+        lambda: Event.objects.filter(kind=TOLD, data__incident=incident.id).first(),
+        timeout=30,
+        what="the notice",
+    )
+    assert "cfo" in told.data["recipients"]
