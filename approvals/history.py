@@ -6,6 +6,7 @@ Pure presentation over rows already fetched: the views prefetch, these functions
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -273,10 +274,13 @@ def _answer(field: FormField, variables: dict[str, Any]) -> Any:
         return value
 
 
-def request_data(instance: ProcessInstance, graph: Graph) -> tuple[list[FieldValue], list[FieldValue]]:
+def request_data(
+    instance: ProcessInstance, graph: Graph, hidden: Collection[str] = ()
+) -> tuple[list[FieldValue], list[FieldValue]]:
     """What the requester entered (by its labels) plus texts the process added (an order number),
-    and apart from those, the figures and flags it computed on the way (checks, limits)."""
-    variables = instance.variables or {}
+    and apart from those, the figures and flags it computed on the way (checks, limits); the
+    variables named in ``hidden`` are left out."""
+    variables = {k: v for k, v in (instance.variables or {}).items() if k not in hidden}
     fields = start_fields(graph)
     currency = variables.get("currency")
     currency = currency.upper() if money.is_currency(currency) else ""

@@ -60,6 +60,7 @@ from approvals.time_zones import zone_name
 from orchestration import money, request_numbers
 from orchestration.access import can_cancel, can_operate, visible_instances
 from orchestration.attachments import AttachmentRefused, attach_files
+from orchestration.connectors import ai
 from orchestration.engine import (
     REQUEST_INLINE_BLOCKS,
     InvalidState,
@@ -412,6 +413,10 @@ def _task_context(
         "forward_form": forward_form or ForwardForm(user) if forwardable else None,
         "next_task": _next_task(user, task),
         "now": timezone.now(),
+        # What an earlier AI step recommends, for whoever decides (not the requester's own view).
+        "advice": None
+        if instance.initiator_id == user.pk
+        else ai.advice_for(instance, graph, task.created_at),
     }
 
 
@@ -775,7 +780,9 @@ def _request_cards(
     user: Any, instance: ProcessInstance, graph: Graph, events: list[Event] | None = None
 ) -> dict[str, Any]:
     """What approvals/_request_cards.html shows: the request's details and its history."""
-    answers, recorded = history.request_data(instance, graph)
+    # An AI's answers are for the people who decide and operate, not for the requester.
+    mine = instance.initiator_id == user.pk and not _operates(user, instance)
+    answers, recorded = history.request_data(instance, graph, ai.answer_names(graph) if mine else ())
     if events is None:
         events = _events(instance)
     return {

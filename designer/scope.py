@@ -116,12 +116,15 @@ def scope_at(diagram: Diagram, declared: Mapping[str, Mapping[str, VariableType]
             continue
         kind = local(el)
         origin = _origin(el)
-        # A Start's form, or what an Approval's approver fills in: labels and choices for the pickers.
-        fields = (
-            {f.get("name", ""): f for f in extension_items(el, "formField")}
-            if kind in ("startEvent", "userTask")
-            else {}
-        )
+        # A Start's form, what an Approval's approver fills in, or an AI step's answer fields: labels
+        # and allowed values for the pickers.
+        if kind in ("startEvent", "userTask"):
+            fields = {f.get("name", ""): f for f in extension_items(el, "formField")}
+        else:
+            fields = {
+                f.get("name", ""): {**f, "label": f.get("label") or f.get("description", "")}
+                for f in extension_items(el, "answerField")
+            }
         given = _given_back(el) if kind in ("serviceTask", "sendTask") else {}
         runs = loop(el)
         # A For each's item lives only while it runs: after it, only its collected results remain.

@@ -145,7 +145,7 @@ class ConnectionForm(forms.ModelForm):
 
     class Meta:
         model = Connection
-        fields = ("name", "label", "base_url")
+        fields = ("name", "label", "base_url", "settings")
         field_classes = {"base_url": forms.CharField}
 
     def clean_base_url(self) -> str:
@@ -181,6 +181,7 @@ class ConnectionAdmin(SimpleHistoryAdmin):
         "name",
         "label",
         "base_url",
+        "settings",
         "header_names",
         "new_headers",
         "clear_headers",

@@ -514,6 +514,11 @@ class Connection(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Non-secret settings a connector reads, e.g. {"model": "gpt-4o-mini"} for the AI connector
+    # (after the fields above: in this class body the name shadows django.conf.settings).
+    settings = models.JSONField(
+        default=dict, blank=True, help_text='Non-secret settings, e.g. {"model": "…"}.'
+    )
     # The encrypted secrets are never copied into history: its pages and diffs could show them.
     history = HistoricalRecords(excluded_fields=["secret_token"])
 

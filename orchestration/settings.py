@@ -397,6 +397,7 @@ BATON_CONNECTOR_MODULES = [
     "orchestration.connectors.email",
     "orchestration.connectors.procurement",
     "orchestration.connectors.esignature",
+    "orchestration.connectors.ai",
     "approvals.connectors",
 ]
 

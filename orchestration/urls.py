@@ -30,6 +30,7 @@ urlpatterns = [
 if settings.BATON_DEMO_SERVICES:
     urlpatterns.insert(0, path("demo/procurement/", include("orchestration.demo_procurement.urls")))
     urlpatterns.insert(0, path("demo/signature/", include("orchestration.demo_signature.urls")))
+    urlpatterns.insert(0, path("demo/ai/", include("orchestration.demo_ai.urls")))
 
 handler400 = "orchestration.errors.bad_request"
 handler403 = "orchestration.errors.permission_denied"

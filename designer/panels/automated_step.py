@@ -9,9 +9,11 @@ from typing import Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
+from lxml import etree
 
 from designer.cel_builder import NotRepresentable, cel_double, cel_string, check_cel, string_value
 from designer.diagram import Payload, extension_items
+from designer.panels.ask_ai import AskAIForm, is_ask_ai
 from designer.panels.base import BlockForm, PanelContext, PanelRenderer, choice_field, setting, with_current
 from designer.panels.rows import InputRows, OutputRows
 from designer.scope import TYPE_WORDS, Variable
@@ -314,6 +316,11 @@ class AutomatedStepForm(BlockForm):
         self.initial.setdefault(f"{base}-value", typed)
         self.initial.setdefault(f"{base}-expression", written)
         return InputField(declared, self[base], self[f"{base}-value"], self[f"{base}-expression"])
+
+    @classmethod
+    def panel_for(cls, element: etree._Element) -> type[BlockForm]:
+        """An Ask AI step (the AI connector) has its own panel."""
+        return AskAIForm if is_ask_ai(element) else cls
 
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:

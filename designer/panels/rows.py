@@ -172,6 +172,48 @@ class MessageFieldRow(RowForm):
         return item
 
 
+ANSWER_TYPES: tuple[tuple[str, str], ...] = (
+    ("string", "Text"),
+    ("number", "Number"),
+    ("integer", "Whole number"),
+    ("boolean", "Yes / no"),
+    ("date", "Date"),
+    ("list", "List of texts"),
+)
+
+
+class AnswerFieldRow(RowForm):
+    """One value an AI must answer with: a typed variable for later blocks, described for the model."""
+
+    name = forms.CharField(label="Name", max_length=100, widget=_placeholder("name, e.g. category"))
+    type = forms.ChoiceField(label="Type", choices=ANSWER_TYPES, initial="string")
+    description = forms.CharField(
+        label="What it is", max_length=500, required=False, widget=_placeholder("What it is, for the AI")
+    )
+    choices = forms.CharField(
+        label="Allowed values",
+        max_length=1000,
+        required=False,
+        widget=_placeholder("Allowed values: IT hardware, Travel, Other"),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        if self.cleaned_data.get("choices", "").strip() and self.cleaned_data.get("type") != "string":
+            self.add_error("choices", "Only text answers have a list of allowed values.")
+        return self.cleaned_data
+
+    @classmethod
+    def initial_from(cls, item: Mapping[str, str]) -> dict[str, Any]:
+        return {k: item.get(k, "") for k in cls.base_fields} | {"type": item.get("type") or "string"}
+
+    def item(self) -> dict[str, Any]:
+        data = self.cleaned_data
+        choices = ",".join(c.strip() for c in data["choices"].split(",") if c.strip())
+        item = {"name": data["name"], "type": data["type"], "description": data["description"].strip()}
+        return {k: v for k, v in {**item, "choices": choices}.items() if v}
+
+
 class MappingRow(RowForm):
     """``name ← expression``: a connector input, or a variable read from a webhook's payload."""
 
@@ -282,6 +324,7 @@ def _row_set(form: type[RowForm], what: str) -> type[Rows]:
 
 FormFieldRows = _row_set(FormFieldRow, "field")
 MessageFieldRows = _row_set(MessageFieldRow, "value")
+AnswerFieldRows = _row_set(AnswerFieldRow, "answer field")
 InputRows = _row_set(MappingRow, "input")
 VariableRows = _row_set(VariableRow, "variable")
 OutputRows = _row_set(OutputRow, "output")

@@ -279,6 +279,13 @@ class EventSerializer(serializers.ModelSerializer[Event]):
         fields = ["kind", "message", "actor_label", "data", "created_at"]
         read_only_fields = fields
 
+    def to_representation(self, instance: Event) -> dict[str, Any]:
+        shown: dict[str, Any] = super().to_representation(instance)
+        # An AI step's conversation and answers are for operators (the context names its steps).
+        if instance.step_id is not None and instance.step_id in self.context.get("hidden_steps", ()):
+            shown["data"] = {k: v for k, v in instance.data.items() if k not in ("output", "changes")}
+        return shown
+
 
 class AttachmentSerializer(serializers.ModelSerializer[Attachment]):
     """A file on a request; ``download`` answers only to people who may see the request."""
@@ -358,6 +365,12 @@ class InstanceDetailSerializer(InstanceSerializer):
     class Meta(InstanceSerializer.Meta):
         fields = [*InstanceSerializer.Meta.fields, "variables", "steps", "history", "attachments"]
         read_only_fields = fields
+
+    def to_representation(self, instance: ProcessInstance) -> dict[str, Any]:
+        data: dict[str, Any] = super().to_representation(instance)
+        hidden = self.context.get("hidden_variables", ())
+        data["variables"] = {k: v for k, v in (data.get("variables") or {}).items() if k not in hidden}
+        return data
 
 
 class CancelSerializer(serializers.Serializer[None]):

@@ -47,6 +47,7 @@ from orchestration.api.responses import FORBIDDEN, NOT_FOUND, REFUSED, conflict,
 from orchestration.attachments import AttachmentRefused, attach_files, check_files, file_response
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.bpmn.parse import read_text
+from orchestration.connectors import ai
 from orchestration.definitions import (
     DefinitionError,
     DraftConflict,
@@ -69,6 +70,7 @@ from orchestration.engine import (
     skip_incident,
     start_instance,
 )
+from orchestration.engine.graphs import graph_for
 from orchestration.models import Incident, ProcessInstance, Workflow, WorkflowVersion
 from orchestration.webhooks import disable_webhook, rotate_webhook_secret
 
@@ -514,7 +516,25 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             cancel_instance(instance.id, actor=signed_in(request), reason=body.validated_data["reason"])
         except InvalidState as exc:
             return conflict(str(exc))
-        return Response(s.InstanceDetailSerializer(self.get_object()).data)
+        return Response(self.get_serializer(self.get_object()).data)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = dict(super().get_serializer_context())
+        if self.action != "list" and not getattr(self, "swagger_fake_view", False):
+            context.update(self._hidden_from(self.get_object()))
+        return context
+
+    def _hidden_from(self, instance: ProcessInstance) -> dict[str, Any]:
+        """What someone who does not operate the workflow is not shown: the AI steps' conversations and answers."""
+        if can_operate(signed_in(self.request), instance):
+            return {}
+        graph = graph_for(instance.version_id, instance.version.checksum)
+        return {
+            "hidden_variables": ai.answer_names(graph),
+            "hidden_steps": set(
+                instance.steps.filter(node_id__in=ai.asking_nodes(graph)).values_list("id", flat=True)
+            ),
+        }
 
     @extend_schema(
         summary="Files attached to the request",

@@ -77,6 +77,11 @@ class Connector(ABC):
         """Do the work; return output data (JSON-serialisable) or raise ConnectorError (BusinessError with a code)."""
 
     @classmethod
+    def check_config(cls, config: dict[str, Any]) -> list[str]:
+        """What is missing or wrong in a block's settings, said when its workflow is published (nothing by default)."""
+        return []
+
+    @classmethod
     def validate_config(cls, config: dict[str, Any]) -> dict[str, list[str]]:
         """Errors of ``config`` by field name, from the config form; empty when valid."""
         form = cls.config_form(data=config)

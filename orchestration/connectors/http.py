@@ -60,6 +60,14 @@ def _session() -> requests.Session:
     return session
 
 
+class HttpStatusError(ConnectorError):
+    """The server answered outside 2xx; ``status`` lets a caller tell a refused request from others."""
+
+    def __init__(self, message: str, *, status: int, retryable: bool) -> None:
+        super().__init__(message, retryable=retryable)
+        self.status = status
+
+
 @dataclass(frozen=True)
 class HttpReply:
     """A 2xx answer. ``body`` is parsed JSON when ``is_json``, otherwise the decoded text."""
@@ -132,7 +140,9 @@ def send_json(
             )
         excerpt = _excerpt(_decode(raw, content_type), secrets)
         retryable = status >= 500 or status in _RETRYABLE_CLIENT_STATUSES
-        raise ConnectorError(f"{target} answered {status} {response.reason}: {excerpt}", retryable=retryable)
+        raise HttpStatusError(
+            f"{target} answered {status} {response.reason}: {excerpt}", status=status, retryable=retryable
+        )
 
 
 def _reply(status: int, raw: bytes, content_type: str) -> HttpReply:
@@ -241,16 +251,16 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
-def _redacted(value: Any, secrets: list[str]) -> Any:
+def redacted(value: Any, secrets: list[str]) -> Any:
     """``value`` with every occurrence of a secret replaced, through lists and objects."""
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, "[redacted]")
         return value
     if isinstance(value, list):
-        return [_redacted(v, secrets) for v in value]
+        return [redacted(v, secrets) for v in value]
     if isinstance(value, dict):
-        return {k: _redacted(v, secrets) for k, v in value.items()}
+        return {k: redacted(v, secrets) for k, v in value.items()}
     return value
 
 
@@ -411,7 +421,7 @@ class HttpRequestConnector(Connector):
             timeout=cleaned["timeout"],
         )
         if secrets:  # a server echoing the request must not put the secret into the step's output
-            reply = HttpReply(reply.status, _redacted(reply.body, secrets), reply.is_json)
+            reply = HttpReply(reply.status, redacted(reply.body, secrets), reply.is_json)
         path: str = cleaned["response_path"]
         if not path:
             return {"status": reply.status, "body": reply.body}

@@ -15,7 +15,7 @@
   const COMMAND = 'baton.panel.apply';
   const EXTENSION_TYPES = {
     formField: 'baton:FormField', messageField: 'baton:MessageField', property: 'baton:Property',
-    input: 'baton:Input', output: 'baton:Output',
+    input: 'baton:Input', output: 'baton:Output', answerField: 'baton:AnswerField',
   };
   const TIMER_KINDS = ['timeDuration', 'timeDate', 'timeCycle'];
   const registered = new WeakSet();

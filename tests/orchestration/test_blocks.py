@@ -114,9 +114,11 @@ def test_every_palette_entry_names_a_registered_kind_and_a_bpmn_type() -> None:
             assert entry.event_definition.removeprefix("bpmn:") in BPMN_TYPES
             assert kind.event_definition == entry.event_definition[5:6].lower() + entry.event_definition[6:]
         assert entry.label and entry.hint and entry.icon.startswith("bpmn-icon-")
+    for kind in blocks.kinds():  # a preset makes the kind's own element, with settings on it
+        assert all(p.type == kind.palette.type for p in kind.presets if kind.palette), kind.name
     palette = blocks.palette()
     keys = [block["key"] for block in palette["blocks"]]
-    assert keys == [entry.key for _, entry in entries]
+    assert keys == [e.key for kind, entry in entries for e in (entry, *kind.presets)]
     assert len(set(keys)) == len(keys)
     assert set(palette["appends"]) <= set(keys)
 
@@ -127,6 +129,7 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("start", "Start"),
         ("approval", "Approval"),
         ("automated", "Automated step"),
+        ("ask_ai", "Ask AI"),
         ("notify", "Notify"),
         ("set-data", "Set data"),
         ("decision", "Decision"),
@@ -140,8 +143,8 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("stop", "Stop everything"),
     ]
     assert palette["appends"] == ["approval", "automated", "notify", "set-data", "decision", "end"]
-    assert palette["blocks"][4]["attrs"] == {"scriptFormat": "cel"}
-    assert palette["blocks"][8]["eventDefinitionType"] == "bpmn:TimerEventDefinition"
+    assert palette["blocks"][5]["attrs"] == {"scriptFormat": "cel"}
+    assert palette["blocks"][9]["eventDefinitionType"] == "bpmn:TimerEventDefinition"
     assert palette["blocks"][-1]["eventDefinitionType"] == "bpmn:TerminateEventDefinition"
 
 

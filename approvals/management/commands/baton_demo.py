@@ -1,4 +1,4 @@
-"""Load the demo company and its workflows, purchase request and contract review (safe to run again)."""
+"""Load the demo company and its workflows, purchase request, contract review and invoice triage (safe to run again)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from django.db import transaction
 from guardian.shortcuts import assign_perm
 
 from approvals.models import AuthorityLimit, ExchangeRate, FinalApprovers, Profile
+from orchestration.connections import store_headers
 from orchestration.definitions import create_workflow, publish_version, save_draft
-from orchestration.models import Workflow
+from orchestration.models import Connection, Workflow
 
 FIXTURES = Path(__file__).resolve().parents[3] / "orchestration" / "fixtures"
 SHOWCASE = FIXTURES / "purchase_approval.bpmn"
@@ -86,7 +87,18 @@ WORKFLOWS = [
         "(within three days), then signed electronically, or on paper when the counterparty declines.",
         "Legal",
     ),
+    DemoWorkflow(
+        "invoice-triage",
+        "Invoice triage",
+        FIXTURES / "invoice_triage.bpmn",
+        "Paste an invoice: an AI reads the vendor, the amount and the category and recommends; "
+        "Finance decides whether to pay it.",
+        "Finance",
+    ),
 ]
+# The Ask AI step of the invoice triage asks the demo AI inside Baton (orchestration/demo_ai):
+# rule-based, offline. Point this connection at a real model server to use one (README, AI steps).
+DEMO_AI = "demo-ai"
 
 # Signature authority for any category, in the base currency (USD); requests in the other
 # currencies the form offers are converted at the rates below. Finance has none: it is the
@@ -126,6 +138,7 @@ class Command(BaseCommand):
         for name, username in COST_CENTRE_APPROVERS.items():
             people[username].groups.add(Group.objects.get_or_create(name=f"Cost centre {name}")[0])
         employees = Group.objects.get(name="Employees")
+        self._demo_ai()
         for demo in WORKFLOWS:
             self._publish(demo, admin, employees)
         self.stdout.write(self.style.SUCCESS("Demo users ready."))
@@ -147,6 +160,19 @@ class Command(BaseCommand):
         version = publish_version(draft, actor=admin)
         self._grant(workflow, employees, demo)
         self.stdout.write(self.style.SUCCESS(f"Published {workflow.name} v{version.number}."))
+
+    def _demo_ai(self) -> None:
+        """The connection to the demo AI service, following BATON_BASE_URL (left alone once pointed elsewhere)."""
+        base_url = f"{settings.BATON_BASE_URL}/demo/ai/v1"
+        connection, created = Connection.objects.get_or_create(
+            name=DEMO_AI,
+            defaults={"label": "Demo AI (rule-based, inside Baton)", "settings": {"model": "baton-demo"}},
+        )
+        if created or "/demo/ai/" in connection.base_url:
+            connection.base_url = base_url
+            if created:
+                store_headers(connection, {"Authorization": "Bearer demo-key-not-a-secret"})
+            connection.save()
 
     def _grant(self, workflow: Workflow, employees: Group, demo: DemoWorkflow) -> None:
         """Employees see and start it; its operators group fixes stuck requests in the operations console."""

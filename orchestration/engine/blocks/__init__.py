@@ -116,11 +116,11 @@ def reading(element: etree._Element) -> Kind[Any] | None:
 
 def palette() -> dict[str, Any]:
     """The designer's palette: ``blocks`` (entries in order) and ``appends`` (context-pad keys in order)."""
-    offered = [k for k in _KINDS.values() if k.palette is not None]
-    entries = [k.palette for k in offered if k.palette is not None]
+    offered = [(k, e) for k in _KINDS.values() if k.palette is not None for e in (k.palette, *k.presets)]
+    entries = [e for _, e in offered]
     appended = sorted((e for e in entries if e.append is not None), key=lambda e: e.append or 0)
     # A kind holding steps is drawn open, with its Start inside (as bpmn-js's own palette does).
-    blocks = [{**k.palette.as_json(), "holdsSteps": k.holds_steps} for k in offered if k.palette is not None]
+    blocks = [{**e.as_json(), "holdsSteps": k.holds_steps} for k, e in offered]
     return {"blocks": blocks, "appends": [e.key for e in appended]}
 
 

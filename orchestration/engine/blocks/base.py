@@ -178,6 +178,8 @@ class Kind(Generic[ConfigT]):
     block: Block
     event_definition: str | None = None
     palette: PaletteEntry | None = None
+    # More palette entries making the same element with settings preset ("Ask AI": the AI connector).
+    presets: tuple[PaletteEntry, ...] = ()
     role_labels: Mapping[str, str] = field(default_factory=dict)
     conditional_flows: bool = False
     path_outcomes: tuple[str, ...] = ()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypedDict
+import json
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from orchestration import expressions
 from orchestration.bpmn.context import baton_attr, baton_children, baton_name
 from orchestration.connectors import presets, registry
 from orchestration.engine.blocks.base import Block, Kind, PaletteEntry, evaluate_mapping
@@ -13,7 +15,7 @@ from orchestration.engine.start_data import max_length_of
 if TYPE_CHECKING:
     from lxml import etree
 
-    from orchestration.bpmn.context import ReadContext
+    from orchestration.bpmn.context import ReadContext, Subject
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
     from orchestration.models import Step
@@ -77,11 +79,17 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
     for needed in action.inputs if action is not None else ():
         if needed.required and needed.name not in inputs:
             ctx.error(subject, f'needs "{needed.label}": choose where its value comes from.')
+    outputs = ctx.mapping(el, subject, "output", scope="output", declares="typed")
+    answers = _answer_fields(el, ctx, subject, outputs)
+    if answers:
+        # The connector reads the fields to ask for; each becomes a typed variable of the same name.
+        properties["answer_fields"] = json.dumps(answers)
+        outputs.update({a["name"]: f"result.answer.{a['name']}" for a in answers})
     config: ConnectorTaskConfig = {
         "connector": connector,
         "properties": properties,
         "inputs": inputs,
-        "outputs": ctx.mapping(el, subject, "output", scope="output", declares="typed"),
+        "outputs": outputs,
         "retries": int(retries or 0),
         "retry_backoff": float(backoff or 0.0),
     }
@@ -90,13 +98,47 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
     return config
 
 
+def _answer_fields(
+    el: etree._Element, ctx: ReadContext, subject: Subject, outputs: dict[str, str]
+) -> list[dict[str, Any]]:
+    """``baton:answerField`` children (an Ask AI step's answer): each declared as a typed variable."""
+    answers: list[dict[str, Any]] = []
+    for item in baton_children(el, "answerField"):
+        name = item.get("name", "").strip()
+        written = item.get("type", "").strip() or "string"
+        if not ctx.variable_name_ok(name, subject, "answer field"):
+            continue
+        if name in outputs or any(a["name"] == name for a in answers):
+            ctx.error(subject, f'sets "{name}" twice.')
+            continue
+        if written not in expressions.VARIABLE_TYPES:
+            ctx.error(subject, f'answer field "{name}" has unknown type "{written}".')
+            continue
+        ctx.declare(name, written, subject)
+        choices = [c.strip() for c in item.get("choices", "").split(",") if c.strip()]
+        answers.append(
+            {
+                "name": name,
+                "type": written,
+                "description": item.get("description", "").strip(),
+                "choices": choices,
+            }
+        )
+    return answers
+
+
 def check(node: Node, ctx: ReadContext) -> None:
-    """Give start-form fields passed straight to a connector input that input's length limit.
+    """Report the connector's own problems with the block's settings (``Connector.check_config``).
+
+    Then give start-form fields passed straight to a connector input that input's length limit.
 
     ``item ← item`` into a procurement order that takes 200 characters: the start form
     takes no more, so a longer name is refused when the request starts, not after approval.
     """
     connector = node["config"]["connector"]
+    if registry.is_registered(connector):
+        for problem in registry.get(connector).check_config(node["config"]["properties"]):
+            ctx.error(ctx.subject_of(node), problem)
     limits = registry.get(connector).input_limits if registry.is_registered(connector) else {}
     if not limits:
         return
@@ -155,6 +197,17 @@ KIND = Kind(
         group="work",
         hint="Calls a system: an HTTP request, the ERP, custom code",
         append=2,
+    ),
+    presets=(
+        PaletteEntry(
+            key="ask_ai",
+            label="Ask AI",
+            type="bpmn:ServiceTask",
+            icon="bi bi-stars",
+            group="work",
+            hint="An AI model reads, extracts and recommends; people still decide",
+            attrs={"baton:connector": "ai.ask"},
+        ),
     ),
 )
 

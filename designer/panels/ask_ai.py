@@ -1,0 +1,134 @@
+"""Ask AI (a BPMN serviceTask running the AI connector): the model server, the instruction, the answer's fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from lxml import etree
+
+from designer.cel_builder import check_cel
+from designer.diagram import Payload, baton_attr, extension_items
+from designer.panels.base import BlockForm, PanelContext, choice_field, setting, with_current
+from designer.panels.rows import AnswerFieldRows
+from orchestration.connectors import ai
+from orchestration.models import Connection
+
+# Settings the panel writes as the connector's properties (the rest are kept as they are).
+_PROPERTIES = ("connection", "instruction", "model", "max_tokens", "timeout")
+
+
+def is_ask_ai(element: etree._Element) -> bool:
+    """Whether ``element`` runs the AI connector (its own panel, not the Automated step's)."""
+    return (baton_attr(element, "connector") or "").strip() == ai.NAME
+
+
+class AskAIForm(BlockForm):
+    kind = "ask_ai"
+    label = "Ask AI"
+    icon = "bi-stars"
+    help = (
+        "An AI model reads what you give it and answers with the values you name; later blocks use "
+        "them. People still decide: show its advice to an approver with answers named recommendation and reason."
+    )
+    partial = "ask_ai"
+    row_sets = {"answers": (AnswerFieldRows, "answerField", {})}
+
+    connection = forms.ChoiceField(
+        label="Model server",
+        help_text="Administrators keep the servers (address, key, model) under Connections.",
+    )
+    instruction = forms.CharField(
+        label="Instruction",
+        max_length=ai.MAX_INSTRUCTION_CHARS,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Write it like a message to a colleague. Pick values of the request to put them in: "
+        "{{justification}} becomes the request's justification.",
+    )
+    instruction_mode = forms.CharField(
+        required=False, widget=forms.HiddenInput
+    )  # the picker inserts {{name}}
+    model = forms.CharField(
+        label="Model",
+        required=False,
+        max_length=200,
+        help_text="Leave empty for the model the server's connection names.",
+    )
+    max_tokens = forms.IntegerField(
+        label="Longest answer (tokens)",
+        required=False,
+        min_value=16,
+        max_value=ai.MAX_MAX_TOKENS,
+        help_text=f"The step's budget; default {ai.DEFAULT_MAX_TOKENS}.",
+    )
+    timeout = forms.FloatField(
+        label="Wait for an answer (seconds)",
+        required=False,
+        min_value=1,
+        max_value=ai.MAX_TIMEOUT_SECONDS,
+        help_text=f"Default {ai.DEFAULT_TIMEOUT_SECONDS:g}; then it tries again later.",
+    )
+    retries = forms.IntegerField(
+        label="Retries",
+        required=False,
+        min_value=0,
+        max_value=50,
+        help_text="When the server is busy or down (default 3).",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        servers = [(c.name, str(c)) for c in Connection.objects.order_by("name")]
+        current = self._properties().get("connection", "")
+        choice_field(self.fields["connection"]).choices = with_current([("", "Choose…"), *servers], current)
+        self.fields["instruction"].widget.attrs["placeholder"] = (
+            "Read {{invoice_text}}. Extract the vendor and the amount, and say whether it looks unusual."
+        )
+
+    def _properties(self) -> dict[str, str]:
+        return {p.get("name", ""): p.get("value", "") for p in extension_items(self.ctx.element, "property")}
+
+    @classmethod
+    def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
+        stored = {p.get("name", ""): p.get("value", "") for p in extension_items(ctx.element, "property")}
+        return {
+            **{name: stored.get(name) or None for name in _PROPERTIES},
+            "instruction_mode": "text",
+            "retries": setting(ctx, "retries") or None,
+        }
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        types = self.ctx.scope.types()
+        for name in ai.placeholders(data.get("instruction", "")):
+            try:
+                check_cel(name, types)
+            except ValidationError:
+                self.add_error("instruction", f"{{{{{name}}}}} is not a value of the request at this point.")
+        if self.rows["answers"].is_valid() and not self.rows["answers"].items():
+            self.add_error(None, "Add at least one answer field: the values the AI must give.")
+        return data
+
+    def payload(self) -> Payload:
+        payload = super().payload()
+        data = self.cleaned_data
+        written = {
+            "connection": data["connection"],
+            "instruction": data["instruction"].strip(),
+            "model": data["model"].strip(),
+            "max_tokens": "" if data["max_tokens"] is None else str(data["max_tokens"]),
+            "timeout": "" if data["timeout"] is None else f"{data['timeout']:g}",
+        }
+        kept = [{"name": k, "value": v} for k, v in self._properties().items() if k not in written]
+        names = ai.placeholders(written["instruction"])
+        payload["attrs"] = {"baton:connector": ai.NAME, "baton:retries": data["retries"]}
+        payload["extensions"] = {
+            "property": [{"name": k, "value": v} for k, v in written.items() if v] + kept,
+            # Each value the instruction names is sent as data (never evaluated from the answer).
+            "input": [{"name": name, "expression": name} for name in names],
+            "answerField": self.rows["answers"].items(),
+            "output": [],
+        }
+        return payload
