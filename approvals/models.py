@@ -15,7 +15,7 @@ from simple_history.models import HistoricalRecords
 
 from approvals.time_zones import zone_choices
 from orchestration import money as money_values
-from orchestration.engine.blocks.start import request_summary
+from orchestration.engine.human import request_summary
 from orchestration.money import format_money as money  # every page, reason and email shows money alike
 from orchestration.templatetags.moments import when
 from orchestration.templatetags.people import person  # pages and messages name people alike

@@ -13,7 +13,7 @@ from designer.panels.not_run import UnsupportedForm
 from designer.panels.rows import FormFieldRows, MessageFieldRows, VariableRows
 from designer.panels.schedule import ScheduleForm
 from designer.scope import Scope
-from orchestration.engine.blocks.start import AMOUNT_TYPES, TITLE_TYPES
+from orchestration.engine.human import AMOUNT_TYPES, TITLE_TYPES
 
 START_KINDS = [
     ("form", "People fill in a form"),

@@ -29,6 +29,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.blocks.start import AMOUNT_TYPES, TITLE_TYPES, RequestSummary, request_summary
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import queue_task
 from orchestration.engine.start_data import (
@@ -51,12 +52,15 @@ if TYPE_CHECKING:
     from orchestration.engine.context import Actor
 
 __all__ = [
+    "AMOUNT_TYPES",
     "DEFAULT_MAX_LENGTH",
     "HUMAN_TIMER_KINDS",
     "MAX_LENGTH_CEILING",
     "PATH_OUTCOMES",
+    "TITLE_TYPES",
     "BlockError",
     "HumanTaskProvider",
+    "RequestSummary",
     "Run",
     "StartDataError",
     "cancel_step_timers",
@@ -68,6 +72,7 @@ __all__ = [
     "outcome_paths",
     "provider",
     "raise_incident",
+    "request_summary",
     "resume",
     "schedule_step_timer",
     "see_as_step",

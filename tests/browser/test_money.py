@@ -55,7 +55,7 @@ def test_too_many_decimals_are_refused_on_the_field_and_a_gbp_request_names_its_
 def test_who_can_approve_in_the_admin_says_what_the_process_does(demo, login, screenshot):
     admin = login("admin")
     admin.goto("/admin/approvals/authoritylimit/who-can-approve/")
-    admin.get_by_label("Requester").select_option(label="employee")
+    admin.get_by_label("Requester").select_option(label="Emma Employee (employee)")
     admin.get_by_label("Amount").fill("300")
     admin.get_by_role("button", name="Check").click()
 
