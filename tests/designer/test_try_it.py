@@ -17,6 +17,7 @@ from tests import bpmn
 
 pytestmark = pytest.mark.django_db
 
+DEEP = "[" * 50_000 + "]" * 50_000
 FORM = (bpmn.field("item", required=True), bpmn.field("amount", "number", required=True))
 
 
@@ -25,7 +26,11 @@ def flow() -> str:
         bpmn.start("start", *FORM),
         bpmn.user_task("approve", name="Approve purchase", assignee="bob", result="approval"),
         bpmn.service(
-            "order", "procurement.create_order", name="Place order", outputs={"order": "result.order_id"}
+            "order",
+            "procurement.create_order",
+            name="Place order",
+            inputs={"item": "item", "amount": "amount", "currency": '"USD"', "requester": "initiator"},
+            outputs={"order": "result.order_id"},
         ),
         bpmn.wait_timer("pause", "P2D", name="Cooling off"),
         bpmn.end("end", outcome="done", name="Done"),
@@ -141,10 +146,39 @@ def test_a_malformed_answer_is_refused_in_words(people: dict, workflow: Workflow
         {"data": data, "answer_at": "approve#1", "answer_kind": "decision", "outcome": "maybe"},
         {"data": data, "answer_at": "order#1", "answer_kind": "output", "output_json": "[1"},
         {"data": "[]"},
+        # Nested deeper than Python's recursion limit: refused like any unreadable JSON, never a 500.
+        {"data": DEEP},
+        {"data": data, "answers": DEEP},
+        {"data": data, "answer_at": "order#1", "answer_kind": "output", "output_json": DEEP},
     ):
         response = client.post(url, post)
         assert response.status_code == 400, post
         assert 'data-testid="try-error"' in response.content.decode()
+
+
+def test_sample_data_an_earlier_run_sent_that_no_longer_fits_is_refused_in_words(
+    people: dict, workflow: Workflow
+) -> None:
+    # The answers' forms carry the start data as JSON; the canvas's form may have changed since.
+    response = client_for(people["dana"]).post(
+        reverse("designer:try-run", args=["purchase"]),
+        {"data": json.dumps({"item": "Desk", "colour": "red"})},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'data-testid="try-error"' in page
+    assert (
+        "The sample data no longer fits the start form" in page and "Amount: This field is required." in page
+    )
+
+
+def test_unreadable_last_data_opens_an_empty_start_form(people: dict, workflow: Workflow) -> None:
+    response = client_for(people["dana"]).post(
+        reverse("designer:try", args=["purchase"]) + "?part=start", {"data": DEEP}
+    )
+
+    assert response.status_code == 200
 
 
 def test_a_draft_with_problems_lists_them_instead_of_running(people: dict, workflow: Workflow) -> None:
