@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from approvals.forms import StartForm
 from approvals.history import start_fields
 from designer.views import DESIGN, _problem
-from orchestration.access import access_workflow
+from orchestration.access import access_workflow, visible_instance_ids
 from orchestration.bpmn.names import block_names
 from orchestration.engine import StartDataError
 from orchestration.engine.dry_run import (
@@ -225,4 +225,6 @@ def try_replay(request: HttpRequest, key: str) -> HttpResponse:
     if problems:
         return render(request, _TEMPLATE + "#replay", {**context, "problems": problems}, status=400)
     report = replay(workflow, xml, graph, limit=form.cleaned_data["limit"])
-    return render(request, _TEMPLATE + "#replay", {**context, "report": report.as_json()})
+    # Designing a workflow does not show other people's requests: those are counted, not named.
+    shown = report.as_json(visible_instance_ids(cast(Any, request.user), report.request_ids()))
+    return render(request, _TEMPLATE + "#replay", {**context, "report": shown})

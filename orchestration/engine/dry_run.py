@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter, defaultdict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
@@ -77,6 +77,8 @@ _TESTER = "you (test)"
 _AT = re.compile(r"^[A-Za-z_][\w.-]{0,200}#[1-9][0-9]{0,4}$")
 _MAX_OUTPUT_CHARS = 20_000
 _RESULT_KEY = re.compile(r"\bresult\.([A-Za-z_]\w*)")
+# A replayed request the person may not open: counted in its group, never named.
+_UNSEEN = "A request you cannot open"
 
 
 class BadAnswer(ValueError):
@@ -576,13 +578,20 @@ class ReplayReport:
     groups: list[ReplayGroup]
     version: int | None
 
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "total": self.total,
-            "same": self.same,
-            "version": self.version,
-            "groups": [asdict(g) for g in self.groups],
-        }
+    def request_ids(self) -> list[str]:
+        """The ids of the requests replayed."""
+        return [r["id"] for group in self.groups for r in group.requests]
+
+    def as_json(self, visible: Collection[str] | None = None) -> dict[str, Any]:
+        """The report; requests whose id is not in ``visible`` (when given) are counted but not named."""
+        groups = [asdict(g) for g in self.groups]
+        if visible is not None:
+            for group in groups:
+                group["requests"] = [
+                    r if r["id"] in visible else {"id": "", "title": _UNSEEN, "reference": ""}
+                    for r in group["requests"]
+                ]
+        return {"total": self.total, "same": self.same, "version": self.version, "groups": groups}
 
 
 def diagram_to_try(workflow: Workflow, xml: str | None) -> tuple[str, CompileResult]:

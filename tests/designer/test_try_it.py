@@ -12,6 +12,7 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from orchestration.definitions import create_workflow, current_draft, publish_version
+from orchestration.engine import start_instance
 from orchestration.models import ProcessInstance, Step, Workflow
 from tests import bpmn
 
@@ -199,6 +200,24 @@ def test_replay_needs_a_sensible_number(people: dict, workflow: Workflow) -> Non
 
     assert response.status_code == 400
     assert "Replay at most 200 requests." in response.content.decode()
+
+
+def test_replay_names_only_the_requests_the_designer_may_open(people: dict, workflow: Workflow) -> None:
+    version = publish_version(current_draft(workflow), actor=people["dana"])  # type: ignore[arg-type]
+    assign_perm("orchestration.design_workflow", people["victor"], workflow)
+    start_instance(version, {"item": "Secret chair", "amount": 5}, initiator=people["olga"])
+
+    victor = client_for(people["victor"]).post(
+        reverse("designer:try-replay", args=["purchase"]), {"limit": "5"}
+    )
+    dana = client_for(people["dana"]).post(reverse("designer:try-replay", args=["purchase"]), {"limit": "5"})
+
+    assert victor.status_code == 200 and dana.status_code == 200
+    assert (
+        "Secret chair" not in victor.content.decode()
+        and "A request you cannot open" in victor.content.decode()
+    )
+    assert "Secret chair" in dana.content.decode()  # the owner operates it
 
 
 @pytest.mark.parametrize("name", ["try", "try-run", "try-replay"])

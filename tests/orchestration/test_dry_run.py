@@ -23,6 +23,9 @@ pytestmark = [pytest.mark.integration]
 FORM = (bpmn.field("item", required=True), bpmn.field("amount", "number", required=True, min="0"))
 
 
+BOOKING = {"item": "item", "amount": "amount", "currency": '"USD"', "requester": '"emma"'}
+
+
 def travel(limit: str = "1000.0") -> str:
     """Start → Decision on the amount → Director (big) or Manager approval → Book → Wait 2 days → Notify → End."""
     return bpmn.definitions(
@@ -35,7 +38,7 @@ def travel(limit: str = "1000.0") -> str:
             "book",
             "procurement.create_order",
             name="Book the trip",
-            inputs={"item": "item", "amount": "amount", "currency": '"USD"', "requester": '"emma"'},
+            inputs=BOOKING,
             outputs={"order": "result.order_id"},
         ),
         bpmn.wait_timer("pause", "P2D", name="Wait two days"),
@@ -43,7 +46,7 @@ def travel(limit: str = "1000.0") -> str:
             "tell",
             "email",
             name="Tell the traveller",
-            properties={"to": "emma@example.com", "subject": "Booked", "body": "Your trip is booked."},
+            inputs={"to": '"emma@example.com"', "subject": '"Booked"', "body": '"Your trip is booked."'},
             tag="sendTask",
         ),
         bpmn.end("done", outcome="approved", name="Booked"),
@@ -240,7 +243,7 @@ def test_replay_names_a_new_step_the_requests_never_reached(
 def test_an_automated_step_made_to_fail_takes_its_if_it_fails_path(db: None, people: dict[str, Any]) -> None:
     xml = bpmn.definitions(
         bpmn.start("start", *FORM),
-        bpmn.service("book", "procurement.create_order", name="Book the trip"),
+        bpmn.service("book", "procurement.create_order", name="Book the trip", inputs=BOOKING),
         bpmn.boundary_error("oops", "book", name="Booking failed"),
         bpmn.end("done", outcome="booked"),
         bpmn.end("failed", outcome="not booked"),
@@ -266,7 +269,7 @@ def test_a_recorded_failure_is_replayed_as_a_failure(db: None, people: dict[str,
 
     xml = bpmn.definitions(
         bpmn.start("start", *FORM),
-        bpmn.service("book", "procurement.create_order", name="Book the trip"),
+        bpmn.service("book", "procurement.create_order", name="Book the trip", inputs=BOOKING),
         bpmn.boundary_error("oops", "book", name="Booking failed"),
         bpmn.end("done", outcome="booked"),
         bpmn.end("failed", outcome="not booked"),
