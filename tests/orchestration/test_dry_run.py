@@ -11,7 +11,7 @@ from django.conf import settings
 from approvals.actions import complete_task
 from approvals.models import ApprovalTask
 from orchestration.bpmn.compiler import compile_bpmn
-from orchestration.engine import StartDataError, dispatch, start_instance
+from orchestration.engine import StartDataError, dispatch, dry_run, start_instance
 from orchestration.engine.dry_run import Answer, replay, try_draft
 from orchestration.models import Event, Incident, Outbox, ProcessInstance, Step, Timer, WorkflowVersion
 from tests import bpmn
@@ -149,6 +149,22 @@ def test_start_data_that_does_not_fit_the_form_is_refused_by_field(db: None, peo
         try_draft(version.workflow, xml, graph, {"item": "x", "amount": "lots"}, [], user=people["designer"])
 
     assert "amount" in refused.value.errors
+
+
+def test_a_test_run_stops_answering_when_its_time_is_up(
+    db: None, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its transaction holds locks (on SQLite the one write lock): a long loop of answers is cut short.
+    monkeypatch.setattr(dry_run, "_TIME_BUDGET_SECONDS", 0.0)
+    version = publish(travel(), key="travel")
+    xml, graph = _draft(version, travel())
+    answers = [Answer("manager#1", "decision", outcome="approved")]
+
+    run = try_draft(version.workflow, xml, graph, {"item": "Trip", "amount": 5}, answers, user=people["emma"])
+
+    assert run.status == ProcessInstance.Status.RUNNING
+    assert [q.at for q in run.questions] == ["manager#1"]
+    assert run.questions[0].text == "the test run stopped here: it took too long (try it with fewer rounds)"
 
 
 def test_an_approval_may_be_rejected_or_sent_back_in_a_test_run(db: None, people: dict[str, Any]) -> None:
