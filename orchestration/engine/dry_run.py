@@ -82,8 +82,6 @@ _TESTER = "you (test)"
 _AT = re.compile(r"^[A-Za-z_][\w.-]{0,200}#[1-9][0-9]{0,4}$")
 _MAX_OUTPUT_CHARS = 20_000
 _RESULT_KEY = re.compile(r"\bresult\.([A-Za-z_]\w*)")
-# A replayed request the person may not open: counted in its group, never named.
-_UNSEEN = "A request you cannot open"
 
 
 class BadAnswer(ValueError):
@@ -598,10 +596,12 @@ class ReplayReport:
         groups = [asdict(g) for g in self.groups]
         if visible is not None:
             for group in groups:
-                group["requests"] = [
-                    r if r["id"] in visible else {"id": "", "title": _UNSEEN, "reference": ""}
-                    for r in group["requests"]
-                ]
+                shown = [r for r in group["requests"] if r["id"] in visible]
+                unseen = len(group["requests"]) - len(shown)
+                if unseen:
+                    title = f"{unseen} {'request' if unseen == 1 else 'requests'} you cannot open"
+                    shown.append({"id": "", "title": title, "reference": ""})
+                group["requests"] = shown
         return {"total": self.total, "same": self.same, "version": self.version, "groups": groups}
 
 

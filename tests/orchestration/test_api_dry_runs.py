@@ -145,7 +145,7 @@ def test_a_designer_who_does_not_operate_the_workflow_sees_other_peoples_request
 
     assert response.status_code == 200
     named = [r for group in response.data["groups"] for r in group["requests"]]
-    assert sorted(r["title"] for r in named) == ["A request you cannot open", "Mine 600"]
+    assert sorted(r["title"] for r in named) == ["1 request you cannot open", "Mine 600"]
     assert {r["id"] for r in named} == {str(mine.pk), ""}
     assert str(theirs.pk) not in json.dumps(response.data) and theirs.reference not in json.dumps(
         response.data
