@@ -24,7 +24,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.urls import re_path
 from django.utils import timezone
@@ -151,12 +151,28 @@ def _bool(value: Any, name: str) -> bool:
     return value
 
 
+def _scim_id(value: Any) -> int | None:
+    """A SCIM id as Baton gives them (the primary key in ASCII digits), else None.
+
+    ``str.isdigit`` also takes "²" (which ``int`` refuses) and other scripts' digits.
+    """
+    text = str(value)
+    return int(text) if text.isascii() and text.isdigit() and len(text) < 19 else None
+
+
 def _dict(value: Any, name: str) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, dict):
         raise _bad(f'"{name}" should be an object.')
     return value
+
+
+def _filtered(search: Any, filter_query: Any, request: HttpRequest | None) -> Any:
+    try:
+        return search(filter_query, request)
+    except RecursionError:  # a filter of hundreds of "and"s: the parser recurses once per term
+        raise ValueError("the filter nests too deeply") from None
 
 
 class PersonFilter(UserFilterQuery):
@@ -166,9 +182,20 @@ class PersonFilter(UserFilterQuery):
         ("emails", None, None): "email",
     }
 
+    @classmethod
+    def search(cls, filter_query: Any, request: HttpRequest | None = None) -> Any:
+        """The people the filter finds, without identity providers' own accounts (as in lists)."""
+        found = _filtered(super().search, filter_query, request)
+        hidden = set(ProvisioningToken.objects.values_list("account_id", flat=True))
+        return [user for user in found if user.pk not in hidden]
+
 
 class QueueFilter(GroupFilterQuery):
     attr_map = {("displayName", None, None): "name"}
+
+    @classmethod
+    def search(cls, filter_query: Any, request: HttpRequest | None = None) -> Any:
+        return _filtered(super().search, filter_query, request)
 
 
 class PersonAdapter(SCIMUser):
@@ -326,8 +353,9 @@ class PersonAdapter(SCIMUser):
             value = value.get("value")
         if value in (None, ""):
             return None
-        users = get_user_model()._default_manager
-        manager = users.filter(pk=value).first() if str(value).isdigit() else None
+        users = get_user_model()._default_manager.filter(provisioning_token__isnull=True)
+        pk = _scim_id(value)
+        manager = users.filter(pk=pk).first() if pk is not None else None
         if manager is None:
             raise _bad(f'The manager "{value}" is not a user Baton knows (give their SCIM id).')
         return manager
@@ -368,7 +396,11 @@ class PersonAdapter(SCIMUser):
         for operation in operations:
             op, path, value = _operation(operation)
             if not path:
-                for key, item in _dict(value, "value").items():
+                if not isinstance(value, dict):
+                    raise exceptions.BadRequestError(
+                        'Without a "path", "value" should be an object of attributes.', scim_type="noTarget"
+                    )
+                for key, item in value.items():
                     self._set(key, None if op == "remove" else item)
             else:
                 self._set(path, None if op == "remove" else value)
@@ -431,11 +463,12 @@ class QueueAdapter(SCIMGroup):
             return []
         if not isinstance(value, list) or not all(isinstance(m, dict) for m in value):
             raise _bad(f'"{name}" should be a list of objects with a "value".')
-        ids = [str(m.get("value", "")) for m in value]
-        if not all(i.isdigit() for i in ids):
+        given = [_scim_id(m.get("value", "")) for m in value]
+        ids = {pk for pk in given if pk is not None}
+        if len(ids) != len(set(given)):
             raise _bad(f'Each of "{name}" should give a user\'s SCIM id.')
-        users = list(get_user_model()._default_manager.filter(pk__in=ids))
-        if len(users) != len(set(ids)):
+        users = list(get_user_model()._default_manager.filter(pk__in=ids, provisioning_token__isnull=True))
+        if len(users) != len(ids):
             raise _bad("Some members are not users Baton knows.")
         return users
 
@@ -512,9 +545,21 @@ class _TokenOnly:
 
     def get_object(self) -> Any:
         key = str(getattr(self, "kwargs", {}).get("uuid", ""))
-        if not key.isdigit():
+        if _scim_id(key) is None:
             raise exceptions.NotFoundError(key)
-        return super().get_object()  # type: ignore[misc]
+        found = super().get_object()  # type: ignore[misc]
+        # An identity provider's own account is no person to provision: not found, as in lists.
+        hidden = hidden_accounts(type(found))()
+        if hidden and type(found)._default_manager.filter(pk=found.pk, **hidden).exists():
+            raise exceptions.NotFoundError(key)
+        return found
+
+    def patch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        # POST and PUT answer a name already taken with 409; django-scim2's PATCH lets it out as a 500.
+        try:
+            return super().patch(request, *args, **kwargs)  # type: ignore[misc]
+        except IntegrityError:
+            raise exceptions.IntegrityError("Another person or group already has that name.") from None
 
 
 def _person_filter() -> type[PersonFilter]:

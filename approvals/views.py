@@ -709,7 +709,8 @@ def my_requests(request: AuthenticatedRequest) -> HttpResponse:
     if tab not in _REQUEST_TABS:
         tab = "open"
     instances = ProcessInstance.objects.filter(initiator=request.user)
-    search = request.GET.get("q", "").strip()[:200]
+    # PostgreSQL takes no NUL character in a query's text.
+    search = request.GET.get("q", "").replace("\x00", "").strip()[:200]
     if search:
         instances = _searched(instances, search)
     counts = instances.aggregate(

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from approvals.forms import StartForm
 from approvals.history import start_fields
 from designer.views import DESIGN, _problem
-from orchestration.access import access_workflow
+from orchestration.access import access_workflow, visible_instance_ids
 from orchestration.bpmn.names import block_names
 from orchestration.engine import StartDataError
 from orchestration.engine.dry_run import (
@@ -70,11 +70,19 @@ def _start_form(graph: Any, data: Any = None, initial: dict[str, Any] | None = N
     return StartForm(start_fields(graph) if graph else [], data, prefix="start", initial=initial)
 
 
+def _json(text: str, field: str, words: str) -> Any:
+    """``text`` read as JSON; :class:`BadAnswer` naming ``field`` when it is not (or nests too deeply)."""
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        raise BadAnswer(field, words) from None
+
+
 def _last_data(request: HttpRequest) -> dict[str, Any] | None:
     """The start data of the test run being started again, to fill the form with (None: none or unreadable)."""
     try:
-        data = json.loads(request.POST.get("data") or "null")
-    except ValueError:
+        data = _json(request.POST.get("data") or "null", "data", "")
+    except BadAnswer:
         return None
     return data if isinstance(data, dict) else None
 
@@ -114,14 +122,10 @@ def _answer_posted(request: HttpRequest) -> Answer | None:
         }
         extra = request.POST.get("output_json", "").strip()
         if extra:
-            try:
-                more = json.loads(extra)
-            except ValueError:
-                raise BadAnswer(
-                    "output_json", 'Write the answer as name and value pairs: {"status": "ok"}.'
-                ) from None
+            words = 'Write the answer as name and value pairs: {"status": "ok"}.'
+            more = _json(extra, "output_json", words)
             if not isinstance(more, dict):
-                raise BadAnswer("output_json", 'Write the answer as name and value pairs: {"status": "ok"}.')
+                raise BadAnswer("output_json", words)
             item["output"].update(more)
     elif kind == "fail":
         item["code"] = request.POST.get("code", "")
@@ -138,7 +142,7 @@ def _value(text: str) -> Any:
     """A typed-in sample value: a number or true/false when it reads as one, else the text."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):
         return text
     return value if isinstance(value, (int, float, bool)) else text
 
@@ -156,18 +160,29 @@ def try_run(request: HttpRequest, key: str) -> HttpResponse:
     error = ""
     try:
         if "data" in request.POST:
-            data = json.loads(request.POST["data"])
+            data = _json(request.POST["data"], "data", "The start data is an object of named values.")
             if not isinstance(data, dict):
                 raise BadAnswer("data", "The start data is an object of named values.")
         else:
             form.is_valid()
             data = form.data_for_engine()
-        answers = parse_answers(json.loads(request.POST.get("answers") or "[]"))
+        answers = parse_answers(
+            _json(request.POST.get("answers") or "[]", "answers", "The answers given so far are unreadable.")
+        )
         given = _answer_posted(request)
         if given is not None:
             answers.append(given)
         run = try_draft(workflow, xml, graph, data, answers, user=cast(Any, request.user))
     except StartDataError as exc:
+        if not form.is_bound:  # the data came from an earlier run, and the canvas's form has changed since
+            form = _start_form(graph, initial=data)
+            error = "The sample data no longer fits the start form: " + " ".join(
+                f"{form.fields[name].label if name in form.fields else name}: {' '.join(errors)}"
+                for name, errors in exc.errors.items()
+            )
+            return render(
+                request, _TEMPLATE + "#start", {**context, "form": form, "error": error}, status=400
+            )
         for name, errors in exc.errors.items():
             for message in errors:
                 form.add_error(name if name in form.fields else None, message)
@@ -210,4 +225,6 @@ def try_replay(request: HttpRequest, key: str) -> HttpResponse:
     if problems:
         return render(request, _TEMPLATE + "#replay", {**context, "problems": problems}, status=400)
     report = replay(workflow, xml, graph, limit=form.cleaned_data["limit"])
-    return render(request, _TEMPLATE + "#replay", {**context, "report": report.as_json()})
+    # Designing a workflow does not show other people's requests: those are counted, not named.
+    shown = report.as_json(visible_instance_ids(cast(Any, request.user), report.request_ids()))
+    return render(request, _TEMPLATE + "#replay", {**context, "report": shown})

@@ -711,7 +711,7 @@ def _compared(workflow: Workflow, which: str) -> tuple[str, WorkflowVersion | No
             raise Http404("There is no draft to compare.")
         result = compile_bpmn(draft.bpmn_xml)
         return "Draft", draft, result.graph if result.ok else None, draft.bpmn_xml
-    if not which.isdigit():
+    if not (which.isascii() and which.isdigit()):  # "²" is a digit to isdigit, not to int
         raise Http404("No such version.")
     version = _numbered(workflow, int(which))
     return f"Version {version.number}", version, cast("Graph", version.graph), version.bpmn_xml

@@ -149,6 +149,12 @@ def visible_attachment(user: AbstractBaseUser, attachment_id: Any) -> Attachment
     return attachment
 
 
+def visible_instance_ids(user: AbstractBaseUser, ids: list[str]) -> set[str]:
+    """Which of the instances ``ids`` ``user`` may see (a designer replaying requests sees only those by name)."""
+    found = visible_instances(user).filter(pk__in=ids).values_list("pk", flat=True)
+    return {str(pk) for pk in found}
+
+
 def can_attach(user: AbstractBaseUser, instance: ProcessInstance) -> bool:
     """The requester may add files to their own request while it is open."""
     return (

@@ -17,7 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestration.access import access_workflow
+from orchestration.access import access_workflow, visible_instance_ids
 from orchestration.api.parsers import JSONParser
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, signed_in
 from orchestration.api.serializers import problems
@@ -178,4 +178,6 @@ class ReplayView(APIView):
         body = ReplaySerializer(data=request.data)
         body.is_valid(raise_exception=True)
         xml, graph = _diagram(workflow, body.validated_data.get("bpmn_xml"))
-        return Response(replay(workflow, xml, graph, limit=body.validated_data["limit"]).as_json())
+        report = replay(workflow, xml, graph, limit=body.validated_data["limit"])
+        # Designing a workflow does not show other people's requests: those are counted, not named.
+        return Response(report.as_json(visible_instance_ids(signed_in(request), report.request_ids())))

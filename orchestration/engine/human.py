@@ -39,6 +39,7 @@ from orchestration.engine.start_data import (
     clean_approver_data,
     clean_start_data,
     max_length_of,
+    refuse_nul,
 )
 from orchestration.models import Step, Timer
 
@@ -217,6 +218,7 @@ def clean_task_fields(node: Node, data: dict[str, Any], *, approving: bool) -> d
     if not fields:
         if not isinstance(data, dict):
             raise StartDataError({"data": ["Expected an object of field values."]})
+        refuse_nul(data)
         return dict(data)
     if not approving:
         fields = [{**f, "required": False} for f in fields]

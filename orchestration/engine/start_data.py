@@ -37,6 +37,28 @@ class StartDataError(Exception):
         self.errors = errors
 
 
+def refuse_nul(data: dict[str, Any]) -> None:
+    """:class:`StartDataError` naming the field when text in ``data`` (names too, at any depth) holds a NUL.
+
+    PostgreSQL stores no NUL character in text or JSON: refused here, by field, rather than by the INSERT.
+    """
+    errors: dict[str, list[str]] = {}
+    for name, value in data.items():
+        pending: list[Any] = [name, value]
+        while pending:  # a loop, not recursion: the data may nest as deep as its parser allowed
+            item = pending.pop()
+            if isinstance(item, str) and "\x00" in item:
+                errors["data" if "\x00" in str(name) else str(name)] = ["Text may not hold a NUL character."]
+                break
+            if isinstance(item, dict):
+                pending.extend(item.keys())
+                pending.extend(item.values())
+            elif isinstance(item, list | tuple):
+                pending.extend(item)
+    if errors:
+        raise StartDataError(errors)
+
+
 def _convert(field: FormField, value: Any) -> Any:
     kind = field["type"]
     if kind in _STRUCTURED:  # a message's list or record: kept as sent, only its shape is checked
@@ -142,6 +164,7 @@ def clean_start_data(node: Node, data: dict[str, Any]) -> dict[str, Any]:
     """The variables to start with, converted to the declared types; raises StartDataError."""
     if not isinstance(data, dict):
         raise StartDataError({"data": ["Expected an object of field values."]})
+    refuse_nul(data)
     fields: list[FormField] = node["config"].get("fields", [])
     if not fields:
         return dict(data)
@@ -157,6 +180,7 @@ def clean_message_data(fields: list[FormField], data: dict[str, Any]) -> dict[st
     """
     if not isinstance(data, dict):
         raise StartDataError({"variables": ["Expected an object of field values."]})
+    refuse_nul(data)
     if not fields:
         return dict(data)
     return _clean_fields(fields, data, "Not a field this message carries.")
@@ -166,6 +190,7 @@ def clean_approver_data(fields: list[FormField], data: dict[str, Any]) -> dict[s
     """What an approver filled in, checked against the fields their Approval declares; raises StartDataError."""
     if not isinstance(data, dict):
         raise StartDataError({"data": ["Expected an object of field values."]})
+    refuse_nul(data)
     return _clean_fields(fields, data, "Not a field of this approval.")
 
 

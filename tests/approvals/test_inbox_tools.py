@@ -93,6 +93,15 @@ def test_my_requests_search_by_number_or_item(org, purchase):
     assert nothing.context["rows"] == [] and "No requests match" in nothing.content.decode()
 
 
+def test_my_requests_search_ignores_a_nul_character(org, purchase):
+    wanted = _request(purchase, org["employee"], item="Chair")
+
+    response = _client(org["employee"]).get("/requests/", {"q": "Cha\x00ir"})
+
+    assert response.status_code == 200
+    assert [row[0].pk for row in response.context["rows"]] == [wanted.pk]
+
+
 def test_the_task_api_gives_and_filters_by_the_request_number(org, purchase):
     wanted = _request(purchase, org["employee"], item="Chair")
     _request(purchase, org["employee"], item="Desk")

@@ -217,6 +217,7 @@ def test_malformed_users_are_400_with_a_scim_error(idp, body):
         [{"op": "remove"}],
         [{"op": "replace", "path": 7, "value": 1}],
         [{"op": "replace", "value": ["not", "a", "dict"]}],
+        [{"op": "add"}],
     ],
 )
 def test_malformed_patches_are_400_and_change_nothing(idp, operations):
@@ -237,6 +238,78 @@ def test_unknown_ids_are_404_and_a_taken_username_is_409(idp):
     assert idp.get('/scim/v2/Users?filter=userName eq "a%00b"').status_code == 400
     assert idp.get("/scim/v2/Users?filter=userName eq").status_code == 400
     assert _send(idp, "post", "/scim/v2/Users", {"userName": "jdoe"}).status_code == 409
+
+
+@pytest.mark.parametrize("key", ["²", "\u0661", "0²"])
+def test_ids_in_other_digits_are_404_never_a_server_error(idp, key):
+    # str.isdigit takes them; int() refuses "²" and reads the Arabic-Indic one as 1.
+    for method, url, body in (
+        ("get", f"/scim/v2/Users/{key}", None),
+        ("put", f"/scim/v2/Users/{key}", {"userName": "x"}),
+        ("patch", f"/scim/v2/Groups/{key}", {"Operations": [{"op": "add", "path": "members", "value": []}]}),
+    ):
+        assert _send(idp, method, url, body or "").status_code == 404, (method, url)
+
+
+def test_members_and_managers_in_other_digits_are_400(idp):
+    queue = _send(idp, "post", "/scim/v2/Groups", {"displayName": "Finance"}).json()
+    patch = {"Operations": [{"op": "add", "path": "members", "value": [{"value": "²"}]}]}
+
+    assert (
+        _send(idp, "post", "/scim/v2/Groups", {"displayName": "g", "members": [{"value": "²"}]}).status_code
+        == 400
+    )
+    assert _send(idp, "patch", f"/scim/v2/Groups/{queue['id']}", patch).status_code == 400
+    remove = {"Operations": [{"op": "remove", "path": 'members[value eq "²"]'}]}
+    assert _send(idp, "patch", f"/scim/v2/Groups/{queue['id']}", remove).status_code == 400
+    with_manager = {"userName": "jdoe", ENTERPRISE: {"manager": "²"}}
+    assert _send(idp, "post", "/scim/v2/Users", with_manager).status_code == 400
+
+
+def test_a_patch_to_a_taken_name_is_409_and_changes_nothing(idp):
+    _create(idp, "jdoe")
+    mary = _create(idp, "mary")
+    _send(idp, "post", "/scim/v2/Groups", {"displayName": "Finance"})
+    legal = _send(idp, "post", "/scim/v2/Groups", {"displayName": "Legal"}).json()
+    rename = {"Operations": [{"op": "replace", "path": "userName", "value": "jdoe"}]}
+    to_finance = {"Operations": [{"op": "replace", "path": "displayName", "value": "Finance"}]}
+
+    assert _send(idp, "patch", f"/scim/v2/Users/{mary['id']}", rename).status_code == 409
+    assert _send(idp, "patch", f"/scim/v2/Groups/{legal['id']}", to_finance).status_code == 409
+    assert get_user_model().objects.get(pk=mary["id"]).username == "mary"
+    assert Group.objects.get(pk=legal["id"]).name == "Legal"
+
+
+def test_a_filter_nested_too_deeply_is_400(idp):
+    deep = " and ".join(['userName eq "a"'] * 400)
+
+    assert idp.get("/scim/v2/Users", {"filter": deep}).status_code == 400
+    assert (
+        idp.get("/scim/v2/Groups", {"filter": " and ".join(['displayName eq "a"'] * 400)}).status_code == 400
+    )
+
+
+def test_the_identity_providers_own_account_is_not_found_by_filter_or_id(idp):
+    account = idp.token.account
+    by_name = idp.get("/scim/v2/Users", {"filter": f'userName eq "{account.username}"'}).json()
+
+    assert by_name["totalResults"] == 0
+    assert idp.get(f"/scim/v2/Users/{account.pk}").status_code == 404
+    assert (
+        _send(
+            idp,
+            "patch",
+            f"/scim/v2/Users/{account.pk}",
+            {"Operations": [{"op": "replace", "path": "active", "value": True}]},
+        ).status_code
+        == 404
+    )
+    assert (
+        _send(
+            idp, "post", "/scim/v2/Groups", {"displayName": "g", "members": [{"value": str(account.pk)}]}
+        ).status_code
+        == 400
+    )
 
 
 def test_an_administrator_creates_a_token_shown_once_and_it_works(admin_client):

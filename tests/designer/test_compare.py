@@ -97,5 +97,14 @@ def test_the_compare_page_lists_the_drafts_changes_against_the_live_version() ->
     assert client.get(reverse("designer:version-compare", args=["trips"])).status_code == 404
     client.force_login(owner)
     assert client.get(reverse("designer:version-compare", args=["trips"]) + "?from=9").status_code == 404
-    for query in ("?from=x", "?to=x", "?to=1.5", "?to=-1", "?to=1&from=1e9"):
+    # "²" passes str.isdigit but not int().
+    for query in (
+        "?from=x",
+        "?to=x",
+        "?to=1.5",
+        "?to=-1",
+        "?to=1&from=1e9",
+        "?to=%C2%B2",
+        "?to=1&from=%C2%B2",
+    ):
         assert client.get(reverse("designer:version-compare", args=["trips"]) + query).status_code == 404

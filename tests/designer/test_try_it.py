@@ -12,6 +12,7 @@ from django.urls import reverse
 from guardian.shortcuts import assign_perm
 
 from orchestration.definitions import create_workflow, current_draft, publish_version
+from orchestration.engine import start_instance
 from orchestration.models import ProcessInstance, Step, Workflow
 from tests import bpmn
 
@@ -20,6 +21,7 @@ ORDER_INPUTS = {"item": "item", "amount": "amount", "currency": '"USD"', "reques
 
 pytestmark = pytest.mark.django_db
 
+DEEP = "[" * 50_000 + "]" * 50_000
 FORM = (bpmn.field("item", required=True), bpmn.field("amount", "number", required=True))
 
 
@@ -148,10 +150,39 @@ def test_a_malformed_answer_is_refused_in_words(people: dict, workflow: Workflow
         {"data": data, "answer_at": "approve#1", "answer_kind": "decision", "outcome": "maybe"},
         {"data": data, "answer_at": "order#1", "answer_kind": "output", "output_json": "[1"},
         {"data": "[]"},
+        # Nested deeper than Python's recursion limit: refused like any unreadable JSON, never a 500.
+        {"data": DEEP},
+        {"data": data, "answers": DEEP},
+        {"data": data, "answer_at": "order#1", "answer_kind": "output", "output_json": DEEP},
     ):
         response = client.post(url, post)
         assert response.status_code == 400, post
         assert 'data-testid="try-error"' in response.content.decode()
+
+
+def test_sample_data_an_earlier_run_sent_that_no_longer_fits_is_refused_in_words(
+    people: dict, workflow: Workflow
+) -> None:
+    # The answers' forms carry the start data as JSON; the canvas's form may have changed since.
+    response = client_for(people["dana"]).post(
+        reverse("designer:try-run", args=["purchase"]),
+        {"data": json.dumps({"item": "Desk", "colour": "red"})},
+    )
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'data-testid="try-error"' in page
+    assert (
+        "The sample data no longer fits the start form" in page and "Amount: This field is required." in page
+    )
+
+
+def test_unreadable_last_data_opens_an_empty_start_form(people: dict, workflow: Workflow) -> None:
+    response = client_for(people["dana"]).post(
+        reverse("designer:try", args=["purchase"]) + "?part=start", {"data": DEEP}
+    )
+
+    assert response.status_code == 200
 
 
 def test_a_draft_with_problems_lists_them_instead_of_running(people: dict, workflow: Workflow) -> None:
@@ -172,6 +203,24 @@ def test_replay_needs_a_sensible_number(people: dict, workflow: Workflow) -> Non
 
     assert response.status_code == 400
     assert "Replay at most 200 requests." in response.content.decode()
+
+
+def test_replay_names_only_the_requests_the_designer_may_open(people: dict, workflow: Workflow) -> None:
+    version = publish_version(current_draft(workflow), actor=people["dana"])  # type: ignore[arg-type]
+    assign_perm("orchestration.design_workflow", people["victor"], workflow)
+    start_instance(version, {"item": "Secret chair", "amount": 5}, initiator=people["olga"])
+
+    victor = client_for(people["victor"]).post(
+        reverse("designer:try-replay", args=["purchase"]), {"limit": "5"}
+    )
+    dana = client_for(people["dana"]).post(reverse("designer:try-replay", args=["purchase"]), {"limit": "5"})
+
+    assert victor.status_code == 200 and dana.status_code == 200
+    assert (
+        "Secret chair" not in victor.content.decode()
+        and "1 request you cannot open" in victor.content.decode()
+    )
+    assert "Secret chair" in dana.content.decode()  # the owner operates it
 
 
 @pytest.mark.parametrize("name", ["try", "try-run", "try-replay"])

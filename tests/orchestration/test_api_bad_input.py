@@ -140,3 +140,11 @@ def test_a_date_time_filter_is_compared_in_utc(api: Client, owner, flow):
     response = api(owner).get("/api/instances/", {"started_before": later.isoformat()})
 
     assert response.status_code == 200 and response.json()["count"] == 1
+
+
+@pytest.mark.parametrize("data", [{"item": "a\x00b"}, {"item\x00": "x"}], ids=["value", "name"])
+def test_a_nul_character_in_start_data_is_a_400_naming_the_field(api: Client, owner, flow, data):
+    response = api(owner).post("/api/workflows/orders/start/", {"data": data}, format="json")
+
+    assert response.status_code == 400
+    assert "NUL" in json.dumps(response.json())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -129,6 +130,26 @@ def test_replay_groups_the_requests_a_changed_limit_moves(api: Client, people: d
     moved = response.data["groups"][0]
     assert moved["text"] == "1 of 3 requests would now go to Director approval instead of Mark as fine"
     assert [r["title"] for r in moved["requests"]] == ["Thing 500"]
+
+
+def test_a_designer_who_does_not_operate_the_workflow_sees_other_peoples_requests_counted_not_named(
+    api: Client, people: dict, workflow: Any
+) -> None:
+    version = workflow.published_version
+    theirs = start_instance(version, {"item": "Secret 500", "amount": 500}, initiator=people["olga"])
+    mine = start_instance(version, {"item": "Mine 600", "amount": 600}, initiator=people["victor"])
+    assign_perm("orchestration.design_workflow", people["victor"], workflow)
+    save_draft(workflow, flow(limit="100.0"), actor=people["dana"])
+
+    response = api(people["victor"]).post("/api/workflows/purchase/replay/", {}, format="json")
+
+    assert response.status_code == 200
+    named = [r for group in response.data["groups"] for r in group["requests"]]
+    assert sorted(r["title"] for r in named) == ["1 request you cannot open", "Mine 600"]
+    assert {r["id"] for r in named} == {str(mine.pk), ""}
+    assert str(theirs.pk) not in json.dumps(response.data) and theirs.reference not in json.dumps(
+        response.data
+    )
 
 
 def test_only_people_who_may_design_the_workflow_try_it(api: Client, people: dict, workflow: Any) -> None:

@@ -123,6 +123,22 @@ def test_unknown_outcome_is_400_naming_the_outcome(
     assert response.status_code == 400 and "outcome" in response.data
 
 
+@pytest.mark.parametrize(
+    "data",
+    [{"note": "a\x00b"}, {"note\x00": "x"}, {"lines": [{"text": ["\x00"]}]}],
+    ids=["value", "name", "nested"],
+)
+def test_a_nul_character_in_the_decisions_data_is_a_400_not_a_database_error(
+    api: Client, people: dict, group_task: ApprovalTask, data: dict
+) -> None:
+    # The Approval declares no fields, so its data is kept as sent: PostgreSQL cannot store a NUL in it.
+    response = _complete(api(people["bob"]), group_task, outcome="approved", data=data)
+
+    assert response.status_code == 400 and "data" in response.data
+    group_task.refresh_from_db()
+    assert group_task.status == ApprovalTask.Status.OPEN
+
+
 def test_a_task_the_user_cannot_see_is_not_found(api: Client, people: dict, group_task: ApprovalTask) -> None:
     client = api(people["olga"])
 

@@ -11,19 +11,19 @@ from django.conf import settings
 from approvals.actions import complete_task
 from approvals.models import ApprovalTask
 from orchestration.bpmn.compiler import compile_bpmn
-from orchestration.engine import StartDataError, dispatch, start_instance
+from orchestration.engine import StartDataError, dispatch, dry_run, start_instance
 from orchestration.engine.dry_run import Answer, replay, try_draft
 from orchestration.models import Event, Incident, Outbox, ProcessInstance, Step, Timer, WorkflowVersion
 from tests import bpmn
 from tests.conftest import Engine, wait_for
 from tests.orchestration.factories import publish
 
-# What the order step needs (publishing refuses a step without its required values).
-ORDER_INPUTS = {"item": "item", "amount": "amount", "currency": '"USD"', "requester": '"emma"'}
-
 pytestmark = [pytest.mark.integration]
 
 FORM = (bpmn.field("item", required=True), bpmn.field("amount", "number", required=True, min="0"))
+
+# What the order step needs (publishing refuses a step without its required values).
+BOOKING = {"item": "item", "amount": "amount", "currency": '"USD"', "requester": '"emma"'}
 
 
 def travel(limit: str = "1000.0") -> str:
@@ -38,7 +38,7 @@ def travel(limit: str = "1000.0") -> str:
             "book",
             "procurement.create_order",
             name="Book the trip",
-            inputs={"item": "item", "amount": "amount", "currency": '"USD"', "requester": '"emma"'},
+            inputs=BOOKING,
             outputs={"order": "result.order_id"},
         ),
         bpmn.wait_timer("pause", "P2D", name="Wait two days"),
@@ -151,6 +151,22 @@ def test_start_data_that_does_not_fit_the_form_is_refused_by_field(db: None, peo
     assert "amount" in refused.value.errors
 
 
+def test_a_test_run_stops_answering_when_its_time_is_up(
+    db: None, people: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Its transaction holds locks (on SQLite the one write lock): a long loop of answers is cut short.
+    monkeypatch.setattr(dry_run, "_TIME_BUDGET_SECONDS", 0.0)
+    version = publish(travel(), key="travel")
+    xml, graph = _draft(version, travel())
+    answers = [Answer("manager#1", "decision", outcome="approved")]
+
+    run = try_draft(version.workflow, xml, graph, {"item": "Trip", "amount": 5}, answers, user=people["emma"])
+
+    assert run.status == ProcessInstance.Status.RUNNING
+    assert [q.at for q in run.questions] == ["manager#1"]
+    assert run.questions[0].text == "the test run stopped here: it took too long (try it with fewer rounds)"
+
+
 def test_an_approval_may_be_rejected_or_sent_back_in_a_test_run(db: None, people: dict[str, Any]) -> None:
     version = publish(travel(), key="travel")
     xml, graph = _draft(version, travel())
@@ -243,7 +259,7 @@ def test_replay_names_a_new_step_the_requests_never_reached(
 def test_an_automated_step_made_to_fail_takes_its_if_it_fails_path(db: None, people: dict[str, Any]) -> None:
     xml = bpmn.definitions(
         bpmn.start("start", *FORM),
-        bpmn.service("book", "procurement.create_order", name="Book the trip", inputs=ORDER_INPUTS),
+        bpmn.service("book", "procurement.create_order", name="Book the trip", inputs=BOOKING),
         bpmn.boundary_error("oops", "book", name="Booking failed"),
         bpmn.end("done", outcome="booked"),
         bpmn.end("failed", outcome="not booked"),
@@ -269,7 +285,7 @@ def test_a_recorded_failure_is_replayed_as_a_failure(db: None, people: dict[str,
 
     xml = bpmn.definitions(
         bpmn.start("start", *FORM),
-        bpmn.service("book", "procurement.create_order", name="Book the trip", inputs=ORDER_INPUTS),
+        bpmn.service("book", "procurement.create_order", name="Book the trip", inputs=BOOKING),
         bpmn.boundary_error("oops", "book", name="Booking failed"),
         bpmn.end("done", outcome="booked"),
         bpmn.end("failed", outcome="not booked"),
