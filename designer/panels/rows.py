@@ -225,7 +225,7 @@ class OutputRow(VariableRow):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["name"].widget.attrs["placeholder"] = "variable"
+        self.fields["name"].widget.attrs["placeholder"] = "name"
         self.fields["expression"].widget.attrs["placeholder"] = "result.…"
 
     def clean(self) -> dict[str, Any]:
