@@ -4,10 +4,12 @@ The rule (README, "Plain words"): every word a person sees — text, option labe
 tooltips (``title``) and names read aloud (``aria-label``) — is in the palette's business
 vocabulary, except inside a disclosure a power user opens on purpose:
 
-- a ``<details>`` element (its ``<summary>`` is scanned: it must say "Details" or "Advanced" plainly),
+- a ``<details>`` disclosure whose ``<summary>`` begins "Details" or "Advanced" (the summary itself is
+  read; a disclosure called anything else, "Which requests", "Email settings", is read whole),
 - anything marked ``data-technical`` (a CEL text box's own help, a name shown as a code chip
   *beside* its plain label, e.g. "Amount ``amount``": power users type the name in conditions, and
-  the plain label beside it is what everyone else reads).
+  the plain label beside it is what everyone else reads),
+- the bpmn.io watermark on a canvas, which its licence keeps visible (it names the drawing library).
 
 What a person typed (input values, the diagram's own names) is theirs and is not scanned.
 """
@@ -33,13 +35,24 @@ FORBIDDEN: tuple[tuple[str, str, bool], ...] = (
     ("payload", r"\bpayloads?\b", False),
     ("JSON", r"\bJSON\b", False),
     ("expression", r"\bexpressions?\b", False),
-    ("a block's id", r"\b(?:Gateway|Activity|Flow|Event|StartEvent|EndEvent|Task|UserTask|ServiceTask)_\w+", True),
+    (
+        "a block's id",
+        r"\b(?:Gateway|Activity|Flow|Event|StartEvent|EndEvent|Task|UserTask|ServiceTask)_\w+",
+        True,
+    ),
     ("a setting's name", r"\b[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+\b", True),
     ("a snake_case name", r"(?<![\w.@/{-])[a-z][a-z0-9]*(?:_[a-z0-9]+)+\b(?!\.\w|[@/}(-])", True),
 )
 _PATTERNS = [(what, re.compile(pattern, 0 if cased else re.IGNORECASE)) for what, pattern, cased in FORBIDDEN]
 _NOT_READ = ("script", "style", "noscript", "textarea")
 _ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
+# The summaries that say a disclosure holds technical detail.
+TECHNICAL_SUMMARY = re.compile(r"^\s*(?:Details|Advanced)\b")
+
+
+def _technical_disclosure(element: lxml.html.HtmlElement) -> bool:
+    summary = element.find("summary") if element.tag == "details" else None
+    return summary is not None and bool(TECHNICAL_SUMMARY.match(summary.text_content()))
 
 
 def technical_words(text: str) -> list[str]:
@@ -56,17 +69,19 @@ def technical_words(text: str) -> list[str]:
 def _read(element: lxml.html.HtmlElement, parts: list[str]) -> None:
     """Append the words of ``element`` (and its tail, which is its parent's) in document order."""
     technical = element.tag in _NOT_READ or element.get("data-technical") is not None
+    disclosure = _technical_disclosure(element)
     if not technical:
         parts.extend(element.get(name, "") for name in _ATTRIBUTES)
-        if element.tag != "details" and element.text:
+        if not disclosure and element.text:
             parts.append(element.text)
         for child in element:
             if not isinstance(child.tag, str):
                 parts.append(child.tail or "")
-            elif element.tag != "details" or child.tag == "summary":
+            elif not disclosure or child.tag == "summary":
                 _read(child, parts)
-            # A disclosure's inside (all but its summary) is for power users, and so is its loose text.
-    if element.tail and (element.getparent() is None or element.getparent().tag != "details"):
+            # A technical disclosure's inside (all but its summary) is for power users, loose text too.
+    parent = element.getparent()
+    if element.tail and (parent is None or not _technical_disclosure(parent)):
         parts.append(element.tail)
 
 
@@ -77,7 +92,11 @@ def page_text(html: str) -> str:
     templates become rows.
     """
     whole = html.lstrip().lower().startswith(("<!doctype", "<html"))
-    root = lxml.html.document_fromstring(html) if whole else lxml.html.fragment_fromstring(html, create_parent="div")
+    root = (
+        lxml.html.document_fromstring(html)
+        if whole
+        else lxml.html.fragment_fromstring(html, create_parent="div")
+    )
     parts: list[str] = []
     _read(root, parts)
     return " ".join(" ".join(parts).split())

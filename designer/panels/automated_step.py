@@ -14,7 +14,7 @@ from designer.cel_builder import NotRepresentable, cel_double, cel_string, check
 from designer.diagram import Payload, extension_items
 from designer.panels.base import BlockForm, PanelContext, PanelRenderer, choice_field, setting, with_current
 from designer.panels.rows import InputRows, OutputRows
-from designer.scope import TYPE_WORDS, Variable
+from designer.scope import TYPE_WORDS
 from orchestration import values
 from orchestration.bpmn.graph import VariableType
 from orchestration.connectors import presets, registry

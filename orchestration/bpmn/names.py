@@ -36,6 +36,8 @@ _PLAIN_WORDS: tuple[tuple[str, str], ...] = (
     (r"\bevent-based gateway\b", "First event wins"),
     (r"\bgateways\b", "decision points"),
     (r"\bgateway\b", "decision point"),
+    (r"\bsub-?process call\b", "Workflow call"),
+    (r"\bthe sub-?process\b", "the other workflow"),
     (r"\bsub-?process(es)?\b", "Group of steps"),
     (r"\bcallActivity\b", "Call"),
     (r"\bCEL maps\b", "lists of values"),

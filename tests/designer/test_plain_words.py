@@ -30,8 +30,9 @@ _CURRENCY = bpmn.field("currency", "choice", label="Currency", choices="USD,EUR"
 def _steps() -> list[str]:
     """One block of every kind and variant the palette offers, several with typical mistakes."""
     automated = [
-        bpmn.service(f"auto_{i}", action.connector, preset=action.preset, name="")
-        .replace(f'name="auto_{i}"', "")
+        bpmn.service(f"auto_{i}", action.connector, preset=action.preset, name="").replace(
+            f'name="auto_{i}"', ""
+        )
         for i, action in enumerate(presets.actions())
     ]
     return [
@@ -40,9 +41,7 @@ def _steps() -> list[str]:
         bpmn.start("start_message", name="Order received", message="order"),
         '<bpmn:startEvent id="start_webhook" name="Called by the shop"><bpmn:extensionElements>'
         '<baton:input name="order" expression="payload.order"/></bpmn:extensionElements></bpmn:startEvent>',
-        bpmn.for_each(
-            bpmn.user_task("approve", name="Approve", assignee="dana"), "lines", item="line"
-        ),
+        bpmn.for_each(bpmn.user_task("approve", name="Approve", assignee="dana"), "lines", item="line"),
         '<bpmn:userTask id="approve_2"/>',
         '<bpmn:userTask id="approve_3" baton:assigneeRule="manager"/>',
         *automated,
@@ -148,6 +147,10 @@ def test_a_technical_detail_is_exempt_only_inside_a_disclosure() -> None:
         '<p title="Download as BPMN">Export <input value="my_flow" placeholder="e.g. total_cost"></p>'
     )
     assert page_text(html) == "Cost Details Download as BPMN Export e.g. total_cost"
+    # A disclosure called anything but "Details" or "Advanced" is plain content, read whole.
+    assert page_text("<details><summary>Which requests</summary>Desk <b>lamp</b></details>") == (
+        "Which requests Desk lamp"
+    )
     found = technical_words("Gateway_1g5k7yp, DEFAULT_FROM_EMAIL, cost_centre, https://x/a_b and the flow.")
     assert [hit.split(":")[0] for hit in found] == [
         "flow 'flow'",
