@@ -121,7 +121,7 @@ def _render(
     applied: bool = False,
 ) -> HttpResponse:
     # The compiler's problems in the palette's words, blocks by name or place (as the problems list says them).
-    names = block_names(ctx.diagram.to_xml()) if findings[0] or findings[1] else {}
+    names = block_names(ctx.diagram.to_xml())
     context: dict[str, Any] = {
         "workflow": ctx.workflow,
         "ctx": ctx,
@@ -131,6 +131,8 @@ def _render(
         "warnings": [sentence(plain(p.message, names)) for p in findings[1]],
         "readonly": readonly,
         "applied": applied,
+        # An unnamed block is called by its place, as problems call it ("The second Approval").
+        "place": sentence(names.get(ctx.element_id, "")) or "Unnamed",
         "scope_json": scope_json(ctx.scope),
         "variables": ctx.scope.groups(),
     }

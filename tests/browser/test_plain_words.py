@@ -175,9 +175,14 @@ def test_the_problems_list_names_blocks_plainly_and_unnamed_ones_by_their_place(
     problems.locator(".designer-problem", has_text="The second Approval").first.click()
     expect(page.get_by_test_id("designer-panel-form")).to_be_visible()
     read(page, "the designer with the problems list and a panel open")
+    expect(page.get_by_test_id("designer-panel-form").locator("h2")).to_have_text("The second Approval")
     screenshot(page, "problems-and-panel")
     page.set_viewport_size({"width": 390, "height": 844})
-    screenshot(page, "problems-and-panel-phone")
+    page.reload()
+    canvas_ready(page)
+    page.get_by_test_id("problems").locator("[data-action=toggle-problems]").click()
+    expect(problems).to_contain_text("The second Approval")
+    screenshot(page, "problems-phone")
 
 
 def test_the_new_workflow_and_what_changed_pages_speak_plain_words(demo, login, screenshot) -> None:
