@@ -315,7 +315,7 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     add_rows(
         form,
         "Add result",
-        {"variable": "within_authority", "result.…": "result.covered", "select:type": "boolean"},
+        {"name": "within_authority", "result.…": "result.covered", "select:type": "boolean"},
     )
     apply(page)
 
