@@ -101,9 +101,26 @@ def _published_with_requests() -> Workflow:
     return workflow
 
 
-def test_the_designer_publish_dialog_try_it_and_live_view_speak_plain_words(demo, login) -> None:
+def test_the_designer_publish_dialog_try_it_live_view_and_versions_speak_plain_words(demo, login) -> None:
     _published_with_requests()
+    admin = get_user_model().objects.get(username="admin")
+    travel: Any = starter("travel-request")
+    version = publish_version(create_workflow("trips", "Trips", travel.diagram(), owner=admin), actor=admin)
+    new_draft(version, actor=admin)
+    save_draft(
+        version.workflow, travel.diagram().replace("amount &gt; 1000.0", "amount &gt; 5000.0"), actor=admin
+    )
     page = login("admin")
+    page.goto("/designer/")
+    read(page, "the list of workflows")
+    page.goto("/designer/new/")
+    read(page, "the New workflow page")
+    page.goto("/designer/trips/versions/")
+    read(page, "the versions page")
+    page.get_by_test_id("compare-draft").click()
+    expect(page.get_by_test_id("compare-new")).to_have_attribute("data-ready", "true")
+    assert "What changed" in read(page, "the What changed page")
+
     page.goto("/designer/purchase-approval/")
     canvas_ready(page)
     shown = read(page, "the designer (toolbar, palette, canvas, footer)")
@@ -193,23 +210,3 @@ def test_the_problems_list_names_blocks_plainly_and_unnamed_ones_by_their_place(
     page.get_by_test_id("problems").locator("[data-action=toggle-problems]").click()
     expect(problems).to_contain_text("The second Approval")
     screenshot(page, "problems-phone")
-
-
-def test_the_new_workflow_and_what_changed_pages_speak_plain_words(demo, login, screenshot) -> None:
-    admin = get_user_model().objects.get(username="admin")
-    travel: Any = starter("travel-request")
-    version = publish_version(create_workflow("trips", "Trips", travel.diagram(), owner=admin), actor=admin)
-    new_draft(version, actor=admin)
-    save_draft(
-        version.workflow, travel.diagram().replace("amount &gt; 1000.0", "amount &gt; 5000.0"), actor=admin
-    )
-    page = login("admin")
-    page.goto("/designer/")
-    read(page, "the list of workflows")
-    page.goto("/designer/new/")
-    read(page, "the New workflow page")
-    page.goto("/designer/trips/versions/")
-    read(page, "the versions page")
-    page.get_by_test_id("compare-draft").click()
-    expect(page.get_by_test_id("compare-new")).to_have_attribute("data-ready", "true")
-    read(page, "the What changed page")
