@@ -155,6 +155,11 @@ def test_the_designer_publish_dialog_try_it_live_view_and_versions_speak_plain_w
     page.get_by_test_id("try-question").get_by_test_id("try-use-answer").click()
     expect(page.get_by_test_id("try-question").filter(has_text="Manager approval")).to_be_visible()
     read(page, "a test run deciding an approval", "#try-it")
+    page.get_by_test_id("try-question").get_by_test_id("try-approve").click()
+    for step in ("Place order", "Notify requester"):
+        page.get_by_test_id("try-question").filter(has_text=step).get_by_test_id("try-use-answer").click()
+    expect(page.get_by_test_id("try-finished")).to_be_visible()
+    assert "the message was not sent" in read(page, "a finished test run", "#try-it")
     page.get_by_test_id("try-tab-replay").click()
     page.get_by_test_id("try-replay-run").click()
     expect(page.get_by_test_id("replay-group").first).to_be_visible()
@@ -163,8 +168,12 @@ def test_the_designer_publish_dialog_try_it_live_view_and_versions_speak_plain_w
     assert "Desk lamp" in read(page, "the replay", "#try-it")
 
     page.goto("/designer/purchase-approval/live/")
-    expect(page.get_by_test_id("canvas")).to_have_attribute("data-ready", "true")
-    read(page, "the live view")
+    canvas_ready(page)
+    assert "running" in read(page, "the live view")
+    page.get_by_test_id("instance-link").first.click()
+    canvas_ready(page)
+    expect(page.get_by_test_id("instance-steps")).to_contain_text("Check signature authority")
+    read(page, "one request followed in the live view")
 
 
 def test_the_problems_list_names_blocks_plainly_and_unnamed_ones_by_their_place(
