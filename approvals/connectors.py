@@ -24,8 +24,8 @@ class CheckAuthorityConnector(Connector):
     description = (
         "Answers whether the requester may sign for the amount alone: their highest authority "
         "limit (their own or a group's) in the currency, else in the base currency after "
-        "conversion at the exchange rate in force on the request's date (requested_on, YYYY-MM-DD; "
-        "today when not given), as the approval chain converts, for the category if given, effective today."
+        "conversion at the exchange rate in force on the day the request was made "
+        "(today when not known), as the approval chain converts, for the category if given, effective today."
     )
     inputs = (
         ConnectorField("amount", "Amount", "number", required=True, help="The amount to sign for."),

@@ -267,7 +267,9 @@ def recipients_to_cel(text: str, scope: Scope) -> str:
                 raise ValidationError(f"{raw} is not a variable set before this step.")
             items.append(m.group(1))
         elif "{{" in raw:
-            raise ValidationError(f"{raw}: a recipient is a username, an address or one {{{{variable}}}}.")
+            raise ValidationError(
+                f"{raw}: a recipient is a username, an address or one {{{{name}}}} of a value."
+            )
         else:
             items.append(cel_string(raw))
     if not items:

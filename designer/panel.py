@@ -36,6 +36,7 @@ from orchestration import expressions
 from orchestration.access import access_workflow
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.graph import VariableType
+from orchestration.bpmn.names import block_names, plain, sentence
 from orchestration.definitions import current_draft
 from orchestration.models import Workflow
 
@@ -119,15 +120,19 @@ def _render(
     readonly: bool,
     applied: bool = False,
 ) -> HttpResponse:
+    # The compiler's problems in the palette's words, blocks by name or place (as the problems list says them).
+    names = block_names(ctx.diagram.to_xml())
     context: dict[str, Any] = {
         "workflow": ctx.workflow,
         "ctx": ctx,
         "form": form,
         "rows": form.rows,
-        "errors": findings[0],
-        "warnings": findings[1],
+        "errors": [sentence(plain(p.message, names)) for p in findings[0]],
+        "warnings": [sentence(plain(p.message, names)) for p in findings[1]],
         "readonly": readonly,
         "applied": applied,
+        # An unnamed block is called by its place, as problems call it ("The second Approval").
+        "place": sentence(names.get(ctx.element_id, "")) or "Unnamed",
         "scope_json": scope_json(ctx.scope),
         "variables": ctx.scope.groups(),
     }

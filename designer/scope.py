@@ -22,9 +22,9 @@ from orchestration.connectors import presets
 
 BUILTIN_LABELS = {
     "initiator": "Who started it (username)",
-    "instance_id": "Id of this run",
-    "business_key": "Business key",
-    "requested_on": "Day the request was made (YYYY-MM-DD)",
+    "instance_id": "This request's reference",
+    "business_key": "The reference another system gave it",
+    "requested_on": "Day the request was made",
 }
 # What every approval's result variable holds (see approvals.actions.decide_task).
 APPROVAL_MEMBERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -47,9 +47,13 @@ class Variable:
 
     @property
     def shown(self) -> str:
-        """How a picker names it: ``amount — Amount (number)``."""
-        label = f" — {self.label}" if self.label and self.label != self.name else ""
-        return f"{self.name}{label} ({TYPE_WORDS.get(self.type, self.type)})"
+        """How a picker names it, in words: its label (else its name, spaced) and its type, ``Amount (number)``."""
+        return f"{self.called} ({TYPE_WORDS.get(self.type, self.type)})"
+
+    @property
+    def called(self) -> str:
+        """Its name in words: its label, else its name with spaces (``cost centre``)."""
+        return self.label or self.name.replace("_", " ")
 
 
 TYPE_WORDS: dict[str, str] = {

@@ -69,7 +69,7 @@ class ApprovalForm(BlockForm):
         label="Amount",
         required=False,
         max_length=expressions.MAX_LENGTH,
-        help_text="The amount compared with signature limits; a number variable or an expression.",
+        help_text="The amount compared with signature limits: a number from the request, or a formula.",
     )
     due_count, due_unit = duration_fields("Due in", "Leave empty for no due date.")
     reminder_count, reminder_unit = duration_fields("Remind after", "Sends a reminder if still undecided.")

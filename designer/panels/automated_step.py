@@ -16,7 +16,7 @@ from designer.diagram import Payload, extension_items
 from designer.panels.ask_ai import AskAIForm, is_ask_ai
 from designer.panels.base import BlockForm, PanelContext, PanelRenderer, choice_field, setting, with_current
 from designer.panels.rows import InputRows, OutputRows
-from designer.scope import TYPE_WORDS, Variable
+from designer.scope import TYPE_WORDS
 from orchestration import values
 from orchestration.bpmn.graph import VariableType
 from orchestration.connectors import presets, registry
@@ -129,11 +129,6 @@ def _slug(key: str) -> str:
 
 def _type_words(kind: VariableType) -> str:
     return "any value" if kind == "dyn" else TYPE_WORDS.get(kind, kind)
-
-
-def _plain(variable: Variable) -> str:
-    """How an input's picker names a value: its label (or name) and its type."""
-    return f"{variable.label or variable.name} ({TYPE_WORDS.get(variable.type, variable.type)})"
 
 
 def _literal(source: str) -> str | None:
@@ -289,7 +284,7 @@ class AutomatedStepForm(BlockForm):
         offered = [v for v in self.ctx.scope.variables if fits is None or v.type in fits]
         groups = self.ctx.scope.groups(offered)
         choices: list[Any] = [("", "Choose…" if declared.required else "Nothing")]
-        choices += [(origin, [(v.name, _plain(v)) for v in vs]) for origin, vs in groups]
+        choices += [(origin, [(v.name, v.shown) for v in vs]) for origin, vs in groups]
         choices += [(TYPED, "Type a value…"), (WRITTEN, "Something else (advanced)")]
         self.fields[base] = forms.ChoiceField(
             label=declared.label, required=False, choices=choices, help_text=declared.help
@@ -300,7 +295,7 @@ class AutomatedStepForm(BlockForm):
             label=f"{declared.label}: the value", required=False, max_length=2000
         )
         self.fields[f"{base}-expression"] = forms.CharField(
-            label=f"{declared.label}: the expression", required=False, max_length=2000
+            label=f"{declared.label}: the formula", required=False, max_length=2000
         )
         self.fields[f"{base}-expression"].widget.attrs["spellcheck"] = "false"
         pick, typed, written = "", "", ""

@@ -157,7 +157,7 @@ class EventFields(forms.Form):
         label="Error code",
         required=False,
         max_length=100,
-        help_text="The code the step answers with, e.g. BUDGET_EXHAUSTED.",
+        help_text="The code the step answers with, e.g. <code data-technical>BUDGET_EXHAUSTED</code>.",
     )
     error_variable = forms.CharField(
         label="Keep the error in",
@@ -170,7 +170,7 @@ class EventFields(forms.Form):
         label="Match on",
         required=False,
         max_length=expressions.MAX_LENGTH,
-        help_text="Which request a message is for: the value the message carries as its key, e.g. order_id.",
+        help_text="Which request a message is for: the value the message carries as its key, e.g. <code data-technical>order_id</code>.",
     )
     message_stops = forms.ChoiceField(
         label="The step",

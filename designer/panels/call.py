@@ -1,4 +1,4 @@
-"""Call sub-process (BPMN callActivity): the workflow it starts, its inputs and results."""
+"""Run another workflow (BPMN callActivity): the workflow it starts, its inputs and results."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from orchestration.access import visible_workflows
 
 class CallForm(BlockForm):
     kind = "call"
-    label = "Call sub-process"
+    label = "Run another workflow"
     icon = "bi-box-arrow-in-down-right"
-    help = "Starts another workflow and waits for it to end. Inputs become its variables; outputs come back."
+    help = "Starts another workflow and waits for it to end. It starts with the values you give it; the values you keep come back."
     partial = "call"
     row_sets = {
         "inputs": (InputRows, "input", {}),

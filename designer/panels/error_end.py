@@ -30,7 +30,7 @@ class ErrorEndForm(EndForm):
         label="Error code",
         required=False,
         max_length=100,
-        help_text="An \u201cIf it fails\u201d path can catch this code, e.g. NO_BUDGET, or any failure.",
+        help_text="An \u201cIf it fails\u201d path can catch this code, e.g. <code data-technical>NO_BUDGET</code>, or any failure.",
         widget=forms.TextInput(attrs={"list": "known-errors"}),
     )
 
@@ -44,7 +44,7 @@ class ErrorEndForm(EndForm):
         if not code:
             form.add_error("error_code", "Give the error a code, so a path can catch it.")
         elif " " in code:
-            form.add_error("error_code", "Write the code as one word, e.g. NO_BUDGET.")
+            form.add_error("error_code", "Write the code as one word, without spaces.")
         form.cleaned_data["error_code"] = code
 
     @classmethod

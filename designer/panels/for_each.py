@@ -24,7 +24,7 @@ ORDERS = [("parallel", "All at once"), ("sequential", "One after another")]
 STOPS = [
     ("never", "No: go through every item"),
     ("count", "Once this many items are done"),
-    ("cel", "When a condition holds (CEL)"),
+    ("cel", "When a condition holds (a formula)"),
 ]
 # The condition "Once this many items are done" writes, and reads back.
 _COUNT = re.compile(r"progress\.completed\s*>=\s*(\d+)")
@@ -44,7 +44,7 @@ class ForEachSection(Section):
         label="The list",
         required=False,
         max_length=expressions.MAX_LENGTH,
-        help_text="A list variable, e.g. <code>cost_centres</code>, or an expression giving a list.",
+        help_text="A list from the request, e.g. the order's lines, or a formula giving one.",
     )
     item = forms.CharField(
         label="Call each item",
@@ -77,7 +77,7 @@ class ForEachSection(Section):
         label="Collect the results into",
         required=False,
         max_length=100,
-        help_text="Optional: a list variable with one result per item, in the list's order.",
+        help_text="Optional: a list with one result per item, in the list's order.",
     )
     output_item = forms.CharField(
         label="Result of one item",

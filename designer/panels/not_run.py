@@ -9,7 +9,7 @@ class UnsupportedForm(BlockForm):
     kind = "unsupported"
     label = "Not supported"
     icon = "bi-exclamation-triangle"
-    help = "Baton does not run this kind of element. Replace it with one of the blocks in the palette."
+    help = "Baton does not run this kind of shape. Replace it with one of the blocks in the palette."
     partial = "unsupported"
 
 

@@ -54,7 +54,7 @@ class NotifyForm(BlockForm):
     kind = "notify"
     label = "Notify"
     icon = "bi-envelope"
-    help = "Sends an email. Write {{variable}} to put a value in the text, or pick one from the list."
+    help = "Sends an email. Write a value's name in double braces, e.g. {{amount}}, to put it in the text, or pick one from the list."
     partial = "notify"
     live = {"to": {}, "subject": {}, "body": {}}
 

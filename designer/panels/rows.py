@@ -52,7 +52,7 @@ FIELD_TYPES: tuple[tuple[str, str], ...] = (
     ("text", "Long text"),
     ("email", "Email address"),
     ("number", "Number"),
-    ("money", "Money amount (in the form's currency)"),
+    ("money", "Money amount"),
     ("integer", "Whole number"),
     ("boolean", "Yes / no"),
     ("date", "Date"),
@@ -76,10 +76,10 @@ class FormFieldRow(RowForm):
     )
     default = forms.CharField(label="Default", max_length=200, required=False, widget=_placeholder("default"))
     currency = forms.CharField(
-        label="Currency field",
+        label="Its currency is in the field",
         max_length=100,
         required=False,
-        widget=_placeholder("Currency from field: currency"),
+        widget=_placeholder("currency"),
         help_text="A money amount's currency: the form field holding the code (blank: currency).",
     )
     max_length = forms.IntegerField(
@@ -267,7 +267,7 @@ class OutputRow(VariableRow):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["name"].widget.attrs["placeholder"] = "variable"
+        self.fields["name"].widget.attrs["placeholder"] = "name"
         self.fields["expression"].widget.attrs["placeholder"] = "result.…"
 
     def clean(self) -> dict[str, Any]:

@@ -15,7 +15,7 @@ class SetDataForm(BlockForm):
     kind = "set_data"
     label = "Set data"
     icon = "bi-pencil-square"
-    help = "Sets variables from values or expressions; later blocks read them."
+    help = "Works out values (from the request, or a formula); later blocks can use them."
     partial = "set_data"
     row_sets = {"data": (VariableRows, "assignment", {})}
 

@@ -27,7 +27,7 @@ class StartForm(BlockForm):
     kind = "start"
     label = "Start"
     icon = "bi-play-circle"
-    help = "How a request begins, and the data it starts with: each form field, or value a message carries, becomes a variable."
+    help = "How a request begins, and the data it starts with: each form field, or value a message carries, is a value later steps can use."
     partial = "start"
     row_sets = {
         "fields": (FormFieldRows, "formField", {}),

@@ -13,7 +13,7 @@ class StopForm(EndForm):
     icon = "bi-x-octagon"
     help = (
         "The whole request ends here at once, with this outcome: every other step still open "
-        "(approvals, waits, automated steps, sub-processes) is cancelled."
+        "(approvals, waits, automated steps, other workflows it started) is cancelled."
     )
     meaning = ("stop", "Stop everything: the whole request ends here")
     definition = "terminate"

@@ -36,14 +36,14 @@ class WaitForm(BlockForm):
         label="Until",
         required=False,
         max_length=expressions.MAX_LENGTH,
-        help_text="A date and time such as 2026-12-24T09:00:00+00:00, or a date variable.",
+        help_text="A date and time such as 2026-12-24T09:00:00+00:00, or a date from the request.",
     )
     message_name = forms.CharField(label="Message name", required=False, max_length=200)
     correlation_key = forms.CharField(
         label="Match on",
         required=False,
         max_length=expressions.MAX_LENGTH,
-        help_text="Which request a message is for: the value the message carries as its key, e.g. order_id.",
+        help_text="Which request a message is for: the value the message carries as its key, e.g. <code data-technical>order_id</code>.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

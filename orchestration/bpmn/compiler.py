@@ -311,7 +311,7 @@ class _Compiler:
             self.ctx.error(
                 subject,
                 f"is set to run once per item (For each), which {_a(kind.label)} cannot do; "
-                "a For each goes on an Approval, an Automated step, a Notify, a Sub-process call or a Group.",
+                "a For each goes on an Approval, an Automated step, a Notify, a Workflow call or a Group.",
             )
             return None
         collection = baton_attr(mi, "collection")

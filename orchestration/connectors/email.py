@@ -19,7 +19,10 @@ IDEMPOTENCY_HEADER = "X-Baton-Idempotency-Key"
 
 class EmailConfigForm(forms.Form):
     from_email = forms.EmailField(
-        label="From", required=False, help_text="Leave empty to use the DEFAULT_FROM_EMAIL setting."
+        label="From",
+        required=False,
+        help_text="Leave empty to use the address your administrator set up "
+        "(<code data-technical>DEFAULT_FROM_EMAIL</code>).",
     )
 
 

@@ -20,7 +20,8 @@ class SignatureConfigForm(forms.Form):
         required=False,
         assume_scheme="https",
         max_length=2000,
-        help_text="Leave empty to use the BATON_ESIGNATURE_URL setting.",
+        help_text="Leave empty to use the address your administrator set up "
+        "(<code data-technical>BATON_ESIGNATURE_URL</code>).",
     )
 
 

@@ -18,7 +18,8 @@ class ProcurementOrderConfigForm(forms.Form):
         required=False,
         assume_scheme="https",
         max_length=2000,
-        help_text="Leave empty to use the BATON_PROCUREMENT_URL setting.",
+        help_text="Leave empty to use the address your administrator set up "
+        "(<code data-technical>BATON_PROCUREMENT_URL</code>).",
     )
 
 

@@ -380,7 +380,7 @@
     const flip = () => {
       note('check-' + name, '');
       mode.value = toCel ? 'cel' : 'text';
-      button.textContent = toCel ? 'Write text' : 'Write CEL';
+      button.textContent = toCel ? 'Write text' : 'Write a formula';
       input.dispatchEvent(new Event('change', { bubbles: true }));
     };
     if (!input.value.trim()) return flip();
@@ -402,7 +402,7 @@
     const done = (next) => {
       note('check-condition', '');
       mode.value = next;
-      button.textContent = next === 'cel' ? 'Use the builder' : 'Write CEL';
+      button.textContent = next === 'cel' ? 'Use the builder' : 'Write a formula';
       refresh(form);
     };
     if (mode.value !== 'cel') {

@@ -82,7 +82,5 @@ def test_a_contract_declined_for_e_signature_is_signed_on_paper(demo, login, scr
     panel = admin.locator("#designer-panel [data-testid=designer-panel-form]")
     expect(panel.get_by_label("The group named in the request's data", exact=False)).to_be_checked()
     expect(panel.get_by_role("textbox", name="Named in")).to_have_value('"Cost centre " + centre')
-    expect(panel.get_by_label("Insert a variable into Named in")).to_contain_text(
-        "centre — One item of the list (any)"
-    )
+    expect(panel.get_by_label("Insert a value into Named in")).to_contain_text("One item of the list (any)")
     screenshot(admin, "approval-panel")

@@ -315,7 +315,7 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     add_rows(
         form,
         "Add result",
-        {"variable": "within_authority", "result.…": "result.covered", "select:type": "boolean"},
+        {"name": "within_authority", "result.…": "result.covered", "select:type": "boolean"},
     )
     apply(page)
 
@@ -515,7 +515,7 @@ def test_an_analyst_gives_an_approval_a_three_day_deadline_and_runs_it_for_each_
     form.get_by_label("Finance").check()
     for_each = form.get_by_test_id("for-each")
     for_each.get_by_label("Run this step once per item of a list").check()
-    for_each.get_by_label("Insert a variable into The list").select_option("reviewers")
+    for_each.get_by_label("Insert a value into The list").select_option("reviewers")
     for_each.get_by_label("One after another").check()
     events = form.get_by_test_id("step-events")
     events.get_by_test_id("add-event").select_option("deadline")

@@ -186,7 +186,7 @@ def test_later_pickers_offer_the_steps_results_typed_under_their_labels(owner: A
     )
     page = _page(_panel(owner, "f_big", xml))
     names = {o.text_content() for o in page.xpath("//option")}
-    assert any(n.startswith("order_id — Order number (text)") for n in names), names
+    assert "Order number (text)" in names, names
 
 
 def test_the_http_request_asks_for_a_system_a_path_and_what_to_do_with_the_rest_under_advanced(

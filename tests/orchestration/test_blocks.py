@@ -137,7 +137,7 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("inclusive", "Any of these paths"),
         ("wait", "Wait"),
         ("first-event", "First event wins"),
-        ("call", "Call sub-process"),
+        ("call", "Run another workflow"),
         ("group", "Group of steps"),
         ("end", "End"),
         ("stop", "Stop everything"),

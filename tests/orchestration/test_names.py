@@ -52,3 +52,19 @@ def test_a_compiler_message_loses_its_ids_and_file_format_words() -> None:
     )
     assert plain("Approval (unknown_id) is odd", names) == "Approval (unknown_id) is odd"
     assert plain("the workflow overflows", names) == "the workflow overflows"
+
+
+def test_formulas_connectors_and_other_workflows_are_said_in_the_palettes_words() -> None:
+    said = {
+        'Set data runs CEL maps such as {"total": 1}': 'Set data runs lists of values such as {"total": 1}',
+        "the CEL expression is too long; an element is odd": "the formula is too long; a shape is odd",
+        "needs a correlation key: an expression that picks the instance": (
+            "needs a key matching the request: a formula that picks the request"
+        ),
+        "the connector answered; the payload is empty": "the automated action answered; the data sent is empty",
+        "a Sub-process call waits until the sub-process ends": (
+            "a Workflow call waits until the other workflow ends"
+        ),
+        "a subprocess holds elements": "a Group of steps holds shapes",
+    }
+    assert {message: plain(message, {}) for message in said} == said

@@ -150,9 +150,9 @@ def connect(node: Node, ctx: ReadContext) -> None:
     kind = registered(host["kind"])
     if kind is None or config["trigger"] not in kind.boundary_events:
         allowed = {
-            "timer": "an Approval, an Automated step, a Notify, a Sub-process call or a Group",
-            "error": "an Automated step, a Notify, a Sub-process call or a Group",
-            "message": "an Approval, an Automated step, a Notify, a Sub-process call or a Group",
+            "timer": "an Approval, an Automated step, a Notify, a Workflow call or a Group",
+            "error": "an Automated step, a Notify, a Workflow call or a Group",
+            "message": "an Approval, an Automated step, a Notify, a Workflow call or a Group",
         }[config["trigger"]]
         ctx.error(
             subject,

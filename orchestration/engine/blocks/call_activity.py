@@ -104,7 +104,7 @@ def _thrown(run: Run, step: Step, child: ProcessInstance) -> list[Token]:
 
 KIND = Kind(
     name="call_activity",
-    label="Sub-process call",
+    label="Workflow call",
     element="callActivity",
     config=CallActivityConfig,
     read=read,
@@ -113,7 +113,7 @@ KIND = Kind(
     block=CallActivityBlock(),
     palette=PaletteEntry(
         key="call",
-        label="Call sub-process",
+        label="Run another workflow",
         type="bpmn:CallActivity",
         icon="bpmn-icon-call-activity",
         group="route",

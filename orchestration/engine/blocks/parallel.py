@@ -70,7 +70,7 @@ class ParallelBlock(Block):
 
 KIND = Kind(
     name="parallel",
-    label="Parallel gateway",
+    label="Parallel split/join",
     element="parallelGateway",
     config=ParallelConfig,
     read=read,
