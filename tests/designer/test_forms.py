@@ -22,7 +22,7 @@ from designer.cel_builder import (
     recipients_to_cel,
     text_to_cel,
 )
-from designer.diagram import Diagram
+from designer.diagram import Diagram, apply_payload
 from designer.panels.base import PanelContext
 from designer.panels.rows import FIELD_TYPES
 from designer.scope import Scope, Variable, scope_at
@@ -585,6 +585,34 @@ def test_a_path_condition_is_checked_as_a_boolean_with_its_position() -> None:
     )
     assert form.is_valid(), errors_of(form)
     assert form.payload() == {"element": "Flow_approved", "name": "", "isDefault": True, "condition": ""}
+
+
+@pytest.mark.django_db
+def test_a_condition_on_one_of_two_new_paths_makes_the_other_the_default() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("urgent", "boolean")),
+        bpmn.gateway("check"),
+        bpmn.end("fast"),
+        bpmn.end("slow"),
+        *bpmn.chain("start", "check"),
+        bpmn.flow("check", "fast", id="f_fast"),
+        bpmn.flow("check", "slow", id="f_slow"),
+    )
+    picked = {"condition_mode": "builder", "field": "urgent", "operator": "true"}
+    form = bound(xml, "f_fast", picked)
+    assert form.is_valid(), errors_of(form)
+    payload = form.payload()
+    assert payload["condition"] == "urgent" and payload["otherDefault"] == "f_slow"
+    diagram = Diagram.parse(xml)
+    apply_payload(diagram, payload)
+    assert diagram.find("check").get("default") == "f_slow"  # type: ignore[union-attr]
+    assert compile_bpmn(diagram.to_xml()).ok
+    # Already a default, or a third path: nothing is chosen for the person.
+    form = bound(diagram.to_xml(), "f_fast", picked)
+    assert form.is_valid() and "otherDefault" not in form.payload()
+    third = xml.replace("</bpmn:process>", f'{bpmn.flow("check", "slow", id="f_more")}</bpmn:process>')
+    form = bound(third, "f_fast", picked)
+    assert form.is_valid() and "otherDefault" not in form.payload()
 
 
 @pytest.mark.django_db
