@@ -417,6 +417,20 @@ def test_notify_checks_text_and_expressions_against_the_scope() -> None:
 
 
 @pytest.mark.django_db
+def test_a_new_notify_is_addressed_to_the_requester_and_a_saved_one_keeps_its_own() -> None:
+    xml = SHOWCASE.replace(
+        '<bpmn:sendTask id="Task_notify_rejection" name="Notify rejection" baton:connector="email">',
+        '<bpmn:sendTask id="Task_new" name="" baton:connector="email" />'
+        '<bpmn:sendTask id="Task_notify_rejection" name="Notify rejection" baton:connector="email">',
+    )
+    ctx = context(xml, "Task_new")
+    assert panels.form_class(ctx.element).for_element(ctx).initial["to"] == "{{initiator}}"
+    saved = SHOWCASE.replace('name="to" expression="initiator"', 'name="to" expression="item"')
+    ctx = context(saved, "Task_notify_requester")
+    assert panels.form_class(ctx.element).for_element(ctx).initial["to"] == "{{item}}"
+
+
+@pytest.mark.django_db
 def test_set_data_needs_valid_new_variables() -> None:
     form = bound(SHOWCASE, "Task_auto_approve", rows("data"))
     assert not form.is_valid() and "Set at least one variable" in errors_of(form)
