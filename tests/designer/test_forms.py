@@ -431,6 +431,21 @@ def test_a_new_notify_is_addressed_to_the_requester_and_a_saved_one_keeps_its_ow
 
 
 @pytest.mark.django_db
+def test_an_end_named_for_a_known_outcome_gets_that_outcome_unless_one_is_given() -> None:
+    xml = bpmn.definitions(bpmn.start("start"), bpmn.end("end", name=""), *bpmn.chain("start", "end"))
+    outcome = {"means": "finished"}
+    for name, given, written in (
+        ("Approved", "", "approved"),
+        (" rejected ", "", "rejected"),
+        ("Approved", "ordered", "ordered"),
+        ("Done", "", None),
+    ):
+        form = bound(xml, "end", {**outcome, "name": name, "outcome": given})
+        assert form.is_valid(), errors_of(form)
+        assert form.payload()["attrs"]["baton:outcome"] == written, name
+
+
+@pytest.mark.django_db
 def test_set_data_needs_valid_new_variables() -> None:
     form = bound(SHOWCASE, "Task_auto_approve", rows("data"))
     assert not form.is_valid() and "Set at least one variable" in errors_of(form)
