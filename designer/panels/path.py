@@ -156,7 +156,9 @@ class PathForm(BlockForm):
         source = self.ctx.diagram.source(self.ctx.element)
         if source is None or source.get("default"):
             return None
-        others = [f for f in self.ctx.diagram.outgoing(source.get("id", "")) if f.get("id") != self.ctx.element_id]
+        others = [
+            f for f in self.ctx.diagram.outgoing(source.get("id", "")) if f.get("id") != self.ctx.element_id
+        ]
         if len(others) != 1 or condition(others[0]):
             return None
         return others[0].get("id") or None

@@ -65,6 +65,10 @@ def _select(act: Actions, page: Page, element_id: str) -> None:
     if "selected" not in (block.get_attribute("class") or "").split():
         act.click(block)
     expect(block).to_have_class(re.compile(r"\bselected\b"))
+    # What was typed in the panel before is applied first: then this block's own panel shows.
+    expect(page.locator("#designer-panel [data-testid=designer-panel-form]")).to_have_attribute(
+        "data-element", element_id
+    )
 
 
 def _append(act: Actions, page: Page, source: str, block: str, kind: str) -> str:
@@ -83,20 +87,6 @@ def _connect(act: Actions, page: Page, source: str, target: str) -> None:
     act.click(page.locator('.djs-context-pad [data-action="connect"]'))
     act.click(shape(page, target))
     expect(page.locator(".djs-connection.selected")).to_have_count(1)
-
-
-def _click_flow(act: Actions, page: Page, flow: str) -> None:
-    point = page.evaluate(
-        """(id) => {
-             const path = document.querySelector(`.djs-connection[data-element-id="${id}"] .djs-hit`);
-             const p = path.getPointAtLength(path.getTotalLength() / 2);
-             const m = path.getScreenCTM();
-             return {x: m.a * p.x + m.c * p.y + m.e, y: m.b * p.x + m.d * p.y + m.f};
-           }""",
-        flow,
-    )
-    act.click_at(page, point["x"], point["y"])
-    expect(panel_form(page, "path")).to_have_attribute("data-element", flow)
 
 
 def _applied(page: Page) -> None:
@@ -140,20 +130,21 @@ def test_an_analyst_builds_the_purchase_approval_from_a_blank_canvas_in_at_most_
     _add_field(act, form, "currency", "Currency", "choice", choices="USD, EUR, GBP", required="1")
     _add_field(act, form, "justification", "Justification", "text")
 
-    # Check signature authority: named after what it does; its inputs picked from the form.
+    # Check signature authority: named after what it does; its inputs already picked from the form.
     check = _append(act, page, "StartEvent_1", "automated", "automated")
     form = panel_form(page, "automated")
     act.pick(form.get_by_label("What should this step do?"), label="Check signature authority")
     authority = form.get_by_test_id("action-approvals-check-authority")
     for needed, value in (("Amount", "amount"), ("Currency", "currency"), ("Who signs", "initiator")):
-        act.pick(authority.get_by_role("combobox", name=f"{needed} (required)"), value)
+        expect(authority.get_by_role("combobox", name=f"{needed} (required)")).to_have_value(value)
 
     # A Decision on its answer, then the approval up the authority chain.
     within = _append(act, page, check, "decision", "decision")
     approval = _append(act, page, within, "approval", "approval")
     form = panel_form(page, "approval")
     act.fill(form.get_by_label("Name", exact=True), "Manager approval")
-    act.check(form.get_by_label("Up the management chain until someone's signature limit covers the amount"))
+    chain = "Up the management chain until someone's signature limit covers the amount"
+    expect(form.get_by_label(chain)).to_be_checked()  # the form has an amount
 
     # Approved: the order, a note to the requester, the approved End.
     order = _append(act, page, approval, "automated", "automated")
@@ -166,34 +157,48 @@ def test_an_analyst_builds_the_purchase_approval_from_a_blank_canvas_in_at_most_
         ("Currency", "currency"),
         ("Ordered for", "initiator"),
     ):
-        act.pick(erp.get_by_role("combobox", name=f"{needed} (required)"), value)
+        expect(erp.get_by_role("combobox", name=f"{needed} (required)")).to_have_value(value)
     notify = _append(act, page, order, "notify", "notify")
     form = panel_form(page, "notify")
     act.fill(form.get_by_label("Name", exact=True), "Notify requester")
-    act.pick(form.get_by_label("Insert a variable into To"), "initiator")
+    expect(form.get_by_role("textbox", name="To", exact=True)).to_have_value("{{initiator}}")
     act.fill(form.get_by_role("textbox", name="Subject", exact=True), "Your purchase was ordered")
     end = _append(act, page, notify, "end", "end")
     form = panel_form(page, "end")
-    act.fill(form.get_by_label("Name", exact=True), "Approved")
-    act.fill(form.get_by_role("combobox", name="Outcome", exact=True), "approved")
+    act.fill(form.get_by_label("Name", exact=True), "Approved")  # its outcome follows
 
     # Rejected: a path of its own, added from the approval's panel.
     _select(act, page, approval)
     after = panel_form(page, "approval").get_by_test_id("approval-after")
     act.click(after.get_by_test_id("add-path-rejected"))
-    expect(panel_form(page, "approval").get_by_test_id("approval-after").locator("[data-outcome=rejected]"))
+    rejected = (
+        panel_form(page, "approval").get_by_test_id("approval-after").locator("[data-outcome=rejected]")
+    )
+    expect(rejected).to_contain_text("Rejected")
     _applied(page)
 
-    # Within their limit: straight to the order. Otherwise (the default): the approval.
+    # Within their limit: straight to the order (the new path's panel opens). Otherwise: the approval.
     _connect(act, page, within, order)
-    act.click(page.get_by_role("button", name="Tidy up"))
-    screenshot(page, "paths")
-    _click_flow(act, page, flow_between(page, within, order))
     form = panel_form(page, "path")
-    act.pick(form.get_by_label("Value to look at"), "covered")
-    _click_flow(act, page, flow_between(page, within, approval))
-    act.check(panel_form(page, "path").get_by_label("Default path"))
-    act.click(panel_form(page, "path").get_by_role("button", name="Apply"))
+    expect(form).to_have_attribute("data-element", flow_between(page, within, order))
+    act.pick(form.get_by_label("Value to look at"), "covered")  # "is yes"; the other path: otherwise
+    act.click(form.get_by_role("button", name="Apply"))
+    expect(page.locator("#designer-panel").get_by_test_id("panel-applied")).to_be_visible()
+    page.wait_for_function(
+        """([gateway, flow]) => (window.batonModeler.get('elementRegistry').get(gateway)
+             .businessObject.default || {}).id === flow""",
+        arg=[within, flow_between(page, within, approval)],
+    )
+    tidy = page.get_by_role("button", name="Tidy up")
+    act.click(tidy)
+    expect(tidy).to_be_enabled()  # laid out
+    _applied(page)
+    expect(page.locator("#designer-panel").get_by_test_id("panel-applied")).to_be_visible()
+    page.wait_for_function(
+        """([gateway, flow]) => (window.batonModeler.get('elementRegistry').get(gateway)
+             .businessObject.default || {}).id === flow""",
+        arg=[within, flow_between(page, within, approval)],
+    )
     _applied(page)
 
     expect(page.get_by_test_id("problems")).to_contain_text("No problems")
@@ -234,7 +239,9 @@ def test_an_analyst_builds_the_purchase_approval_from_a_blank_canvas_in_at_most_
     screenshot(employee, "approved")
     instance = ProcessInstance.objects.get(workflow=Workflow.objects.get(name="Office purchase"))
     wait_for(
-        lambda: ProcessInstance.objects.filter(pk=instance.pk, status=ProcessInstance.Status.COMPLETED).exists(),
+        lambda: ProcessInstance.objects.filter(
+            pk=instance.pk, status=ProcessInstance.Status.COMPLETED
+        ).exists(),
         what="the request to finish",
     )
     instance.refresh_from_db()

@@ -329,4 +329,6 @@ def test_a_new_step_picks_the_form_fields_named_like_its_inputs_and_the_requeste
 def test_a_step_that_already_runs_an_action_keeps_its_inputs_as_they_are(owner: Any) -> None:
     erp = _page(_panel(owner, "order")).xpath(f"//*[@data-testid='{ERP}']")[0]
     item = erp.xpath(".//select[@name='in-preset-erp-create-order-item']")[0]
-    assert "".join(item.xpath(".//option[@selected]/@value")) == ""  # saved without one: not guessed afterwards
+    assert (
+        "".join(item.xpath(".//option[@selected]/@value")) == ""
+    )  # saved without one: not guessed afterwards

@@ -639,7 +639,7 @@ def test_a_condition_on_one_of_two_new_paths_makes_the_other_the_default() -> No
     # Already a default, or a third path: nothing is chosen for the person.
     form = bound(diagram.to_xml(), "f_fast", picked)
     assert form.is_valid() and "otherDefault" not in form.payload()
-    third = xml.replace("</bpmn:process>", f'{bpmn.flow("check", "slow", id="f_more")}</bpmn:process>')
+    third = xml.replace("</bpmn:process>", f"{bpmn.flow('check', 'slow', id='f_more')}</bpmn:process>")
     form = bound(third, "f_fast", picked)
     assert form.is_valid() and "otherDefault" not in form.payload()
 
