@@ -30,7 +30,13 @@ class CheckAuthorityConnector(Connector):
     inputs = (
         ConnectorField("amount", "Amount", "number", required=True, help="The amount to sign for."),
         ConnectorField("currency", "Currency", required=True, help="Three letters, e.g. EUR or USD."),
-        ConnectorField("requester", "Who signs", required=True, help="The person whose limit counts."),
+        ConnectorField(
+            "requester",
+            "Who signs",
+            required=True,
+            help="The person whose limit counts.",
+            suggested="initiator",
+        ),
         ConnectorField("category", "Spend category", help="Limits set for one category count for it."),
     )
     outputs = (

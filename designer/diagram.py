@@ -83,6 +83,7 @@ class Payload(TypedDict):
     extensions: NotRequired[dict[str, list[dict[str, Any]]]]  # kinds present replace their elements
     condition: NotRequired[str]  # sequence flow; "" removes the condition
     isDefault: NotRequired[bool]  # sequence flow leaving a gateway
+    otherDefault: NotRequired[str]  # another flow leaving the same gateway, made its default
     script: NotRequired[str]  # Set data: a CEL map literal
     timer: NotRequired[Timer]
     message: NotRequired[Message]
@@ -343,6 +344,9 @@ def apply_payload(diagram: Diagram, payload: Payload) -> None:
         _set_condition(el, payload["condition"])
     if "isDefault" in payload:
         _set_default(diagram, el, payload["isDefault"])
+    other = diagram.find(payload.get("otherDefault", "")) if payload.get("otherDefault") else None
+    if other is not None:
+        _set_default(diagram, other, True)
     if "script" in payload:
         el.set("scriptFormat", "cel")
         body = el.find(bpmn("script"))

@@ -157,7 +157,7 @@ class ApprovalForm(BlockForm):
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
         groups = [g.strip() for g in setting(ctx, "candidateGroups").split(",") if g.strip()]
         rule = setting(ctx, "assigneeRule") or (
-            "user" if setting(ctx, "assignee") else "group" if groups else ""
+            "user" if setting(ctx, "assignee") else "group" if groups else _usual_rule(ctx)
         )
         due_count, due_unit = iso_to_duration(setting(ctx, "dueIn"))
         reminder_count, reminder_unit = iso_to_duration(setting(ctx, "reminderIn"))
@@ -260,6 +260,11 @@ class ApprovalForm(BlockForm):
             }
         )
         return paths
+
+
+def _usual_rule(ctx: PanelContext) -> str:
+    """Who decides on a new Approval: up the authority chain when the request has an amount to sign for."""
+    return "authority_chain" if ctx.scope.types().get("amount") in NUMERIC else ""
 
 
 def _block_words(el: Any) -> str:

@@ -16,7 +16,7 @@ from designer.diagram import Payload, extension_items
 from designer.panels.ask_ai import AskAIForm, is_ask_ai
 from designer.panels.base import BlockForm, PanelContext, PanelRenderer, choice_field, setting, with_current
 from designer.panels.rows import InputRows, OutputRows
-from designer.scope import TYPE_WORDS
+from designer.scope import TYPE_WORDS, Scope, Variable
 from orchestration import values
 from orchestration.bpmn.graph import VariableType
 from orchestration.connectors import presets, registry
@@ -142,6 +142,17 @@ def _literal(source: str) -> str | None:
     return source if values.parse_number(source) is not None and source[:1] not in "+ " else None
 
 
+def _matching(declared: ConnectorField, scope: Scope) -> str:
+    """The value in scope a new step picks for ``declared``: one of its own name and a fitting type, else
+    the input's suggested one (the person who started it for a requester); "" when none fits."""
+    fits = _FITS.get(declared.type)
+    for name in (declared.name, declared.suggested):
+        variable = scope.get(name) if name else None
+        if variable is not None and (fits is None or variable.type in fits):
+            return variable.name
+    return ""
+
+
 @dataclass
 class InputField:
     """One declared input of an action, as the panel shows it: a picker, a typed value, an expression."""
@@ -249,7 +260,10 @@ class AutomatedStepForm(BlockForm):
             o.get("name", ""): o.get("expression", "").strip()
             for o in extension_items(self.ctx.element, "output")
         }
-        inputs = [self._input(slug, f, stored.get(f.name, "") if is_current else "") for f in found.inputs]
+        inputs = [
+            self._input(slug, f, stored.get(f.name, "") if is_current else _matching(f, self.ctx.scope))
+            for f in found.inputs
+        ]
         outputs = []
         for out in found.outputs:
             name = f"out-{slug}-{out.name}"

@@ -96,9 +96,16 @@ class EndForm(BlockForm):
         """Write this variant into ``payload``: a plain End with its outcome."""
         if definition_kind(form.ctx.element) is not None:
             payload["noDefinition"] = True
-        payload["attrs"] = {"baton:outcome": or_none(" ".join(form.cleaned_data["outcome"].split()))}
+        outcome = " ".join(form.cleaned_data["outcome"].split()) or _outcome_named(payload.get("name", ""))
+        payload["attrs"] = {"baton:outcome": or_none(outcome)}
 
     def payload(self) -> Payload:
         payload = super().payload()
         self.chosen().end_payload(self, payload)
         return payload
+
+
+def _outcome_named(name: str) -> str:
+    """The known outcome an End is named for ("Approved" → approved), so naming it is enough; else ""."""
+    words = " ".join(name.split()).lower()
+    return next((o for o in OUTCOMES if words == o.replace("_", " ")), "")

@@ -93,6 +93,8 @@ class NotifyForm(BlockForm):
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
         inputs = {i.get("name", ""): i.get("expression", "") for i in extension_items(ctx.element, "input")}
+        if not inputs:  # a new Notify most often tells the person who asked
+            inputs["to"] = "initiator"
         initial: dict[str, Any] = {}
         for name, text in NOTIFY_TEXTS.items():
             initial[name], initial[f"{name}_mode"] = text.initial(inputs.get(name, "").strip(), ctx.scope)

@@ -145,7 +145,23 @@ class PathForm(BlockForm):
         if self.decision:
             payload["isDefault"] = bool(self.cleaned_data["is_default"])
             payload["condition"] = self.cel
+            other = self._the_other_path() if self.cel else None
+            if other is not None:
+                payload["otherDefault"] = other
         return payload
+
+    def _the_other_path(self) -> str | None:
+        """Of a Decision's two paths, the other one, when it has neither a condition nor a default yet:
+        a condition on one path makes it the path taken otherwise."""
+        source = self.ctx.diagram.source(self.ctx.element)
+        if source is None or source.get("default"):
+            return None
+        others = [
+            f for f in self.ctx.diagram.outgoing(source.get("id", "")) if f.get("id") != self.ctx.element_id
+        ]
+        if len(others) != 1 or condition(others[0]):
+            return None
+        return others[0].get("id") or None
 
     def operators(self) -> list[Operator]:
         return list(OPERATORS)

@@ -300,7 +300,7 @@ class AskAIConnector(Connector):
     outputs: ClassVar[tuple[ConnectorField, ...]] = (
         ConnectorField("answer", "The answer, one value per answer field", "map"),
         ConnectorField("model", "The model that answered"),
-        ConnectorField("usage", "Tokens used: prompt, answer and total", "map"),
+        ConnectorField("usage", "How much text the model read and wrote", "map"),
         ConnectorField("duration_ms", "How long the model took (milliseconds)", "integer"),
     )
     example_output: ClassVar[dict[str, Any]] = {

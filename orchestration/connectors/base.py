@@ -44,6 +44,9 @@ class ConnectorField:
     type: VariableType = "string"
     required: bool = False
     help: str = ""
+    # The value in scope a new step picks for this input when no value of the input's own name is
+    # there, e.g. ``initiator`` for the person a request is for.
+    suggested: str = ""
 
 
 class Connector(ABC):

@@ -93,7 +93,9 @@ register_preset(
             ConnectorField("item", "What to buy", required=True, help="The item or service to order."),
             ConnectorField("amount", "Amount", "number", required=True, help="The total price of the order."),
             ConnectorField("currency", "Currency", required=True, help="Three letters, e.g. EUR or USD."),
-            ConnectorField("requester", "Ordered for", required=True, help="Who the order is for."),
+            ConnectorField(
+                "requester", "Ordered for", required=True, help="Who the order is for.", suggested="initiator"
+            ),
             ConnectorField("justification", "Reason", help="Why it is needed; kept with the order."),
         ),
         outputs=(

@@ -38,7 +38,13 @@ class ProcurementOrderConnector(Connector):
         ),
         ConnectorField("amount", "Amount", "number", required=True, help="The total price of the order."),
         ConnectorField("currency", "Currency", required=True, help="Three letters, e.g. EUR or USD."),
-        ConnectorField("requester", "Ordered for", required=True, help="The person the order is placed for."),
+        ConnectorField(
+            "requester",
+            "Ordered for",
+            required=True,
+            help="The person the order is placed for.",
+            suggested="initiator",
+        ),
         ConnectorField("justification", "Reason", help="Why it is needed; kept with the order."),
     )
     outputs = (

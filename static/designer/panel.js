@@ -74,6 +74,8 @@
     if (Object.keys(props).length) modeling.updateProperties(element, props);
     if (payload.extensions) setExtensions(modeler, element, payload.extensions);
     if ('isDefault' in payload) setDefault(modeling, element, payload.isDefault);
+    const other = payload.otherDefault && modeler.get('elementRegistry').get(payload.otherDefault);
+    if (other) setDefault(modeling, other, true);
     if (payload.timer) setTimer(modeler, element, payload.timer);
     if (payload.message) setMessage(modeler, element, payload.message.name);
     if (payload.error) setError(modeler, element, payload.error.code);

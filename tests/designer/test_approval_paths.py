@@ -158,3 +158,22 @@ def test_approver_fields_are_rows_and_typed_values_for_later_blocks(bob: Any) ->
     assert quantity.type == "integer"
     assert scope.get("cost_centre.outcome") is None  # only the decision record has members
     assert scope.get("approval.outcome") is not None
+
+
+def _new_approval(*fields: str) -> str:
+    return bpmn.definitions(
+        bpmn.start("start", *fields),
+        '<bpmn:userTask id="approve" name="" />',
+        *bpmn.chain("start", "approve"),
+    )
+
+
+def test_a_new_approval_goes_up_the_authority_chain_when_the_request_has_an_amount(bob: Any) -> None:
+    ctx = context(_new_approval(bpmn.field("amount", "money"), bpmn.field("currency")), "approve")
+    form = panels.form_class(ctx.element).for_element(ctx)
+    assert form.initial["assignee_rule"] == "authority_chain"
+    # Chosen by someone, or no amount to sign for: nothing is chosen for them.
+    ctx = context(_new_approval(bpmn.field("item")), "approve")
+    assert panels.form_class(ctx.element).for_element(ctx).initial["assignee_rule"] == ""
+    ctx = context(_one_path().replace('baton:assignee="bob"', 'baton:assigneeRule="manager"'), "approve")
+    assert panels.form_class(ctx.element).for_element(ctx).initial["assignee_rule"] == "manager"

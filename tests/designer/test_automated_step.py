@@ -297,3 +297,38 @@ def test_malformed_choices_are_refused_in_the_panel_never_a_server_error(
     response = _apply(owner, posted)
     assert response.status_code == 200 and "HX-Trigger" not in response
     assert _page(response).xpath("//*[contains(@class, 'invalid-feedback') or @role='alert']")
+
+
+def test_a_new_step_picks_the_form_fields_named_like_its_inputs_and_the_requester(owner: Any) -> None:
+    xml = bpmn.definitions(
+        bpmn.start(
+            "start",
+            bpmn.field("item", required=True),
+            bpmn.field("amount", "money", required=True),
+            bpmn.field("currency", "choice", required=True, choices="USD,EUR"),
+            bpmn.field("justification", "number"),  # named like an input, but not text
+        ),
+        '<bpmn:serviceTask id="order" name="" />',
+        *bpmn.chain("start", "order"),
+    )
+    erp = _page(_panel(owner, "order", xml)).xpath(f"//*[@data-testid='{ERP}']")[0]
+
+    def picked(name: str) -> str:
+        select = erp.xpath(f".//select[@name='in-preset-erp-create-order-{name}']")[0]
+        return "".join(select.xpath(".//option[@selected]/@value"))
+
+    assert [picked(n) for n in ("item", "amount", "currency", "requester", "justification")] == [
+        "item",
+        "amount",
+        "currency",
+        "initiator",
+        "",
+    ]
+
+
+def test_a_step_that_already_runs_an_action_keeps_its_inputs_as_they_are(owner: Any) -> None:
+    erp = _page(_panel(owner, "order")).xpath(f"//*[@data-testid='{ERP}']")[0]
+    item = erp.xpath(".//select[@name='in-preset-erp-create-order-item']")[0]
+    assert (
+        "".join(item.xpath(".//option[@selected]/@value")) == ""
+    )  # saved without one: not guessed afterwards

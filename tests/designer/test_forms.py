@@ -22,7 +22,7 @@ from designer.cel_builder import (
     recipients_to_cel,
     text_to_cel,
 )
-from designer.diagram import Diagram
+from designer.diagram import Diagram, apply_payload
 from designer.panels.base import PanelContext
 from designer.panels.rows import FIELD_TYPES
 from designer.scope import Scope, Variable, scope_at
@@ -417,6 +417,35 @@ def test_notify_checks_text_and_expressions_against_the_scope() -> None:
 
 
 @pytest.mark.django_db
+def test_a_new_notify_is_addressed_to_the_requester_and_a_saved_one_keeps_its_own() -> None:
+    xml = SHOWCASE.replace(
+        '<bpmn:sendTask id="Task_notify_rejection" name="Notify rejection" baton:connector="email">',
+        '<bpmn:sendTask id="Task_new" name="" baton:connector="email" />'
+        '<bpmn:sendTask id="Task_notify_rejection" name="Notify rejection" baton:connector="email">',
+    )
+    ctx = context(xml, "Task_new")
+    assert panels.form_class(ctx.element).for_element(ctx).initial["to"] == "{{initiator}}"
+    saved = SHOWCASE.replace('name="to" expression="initiator"', 'name="to" expression="item"')
+    ctx = context(saved, "Task_notify_requester")
+    assert panels.form_class(ctx.element).for_element(ctx).initial["to"] == "{{item}}"
+
+
+@pytest.mark.django_db
+def test_an_end_named_for_a_known_outcome_gets_that_outcome_unless_one_is_given() -> None:
+    xml = bpmn.definitions(bpmn.start("start"), bpmn.end("end", name=""), *bpmn.chain("start", "end"))
+    outcome = {"means": "finished"}
+    for name, given, written in (
+        ("Approved", "", "approved"),
+        (" rejected ", "", "rejected"),
+        ("Approved", "ordered", "ordered"),
+        ("Done", "", None),
+    ):
+        form = bound(xml, "end", {**outcome, "name": name, "outcome": given})
+        assert form.is_valid(), errors_of(form)
+        assert form.payload()["attrs"]["baton:outcome"] == written, name
+
+
+@pytest.mark.django_db
 def test_set_data_needs_valid_new_variables() -> None:
     form = bound(SHOWCASE, "Task_auto_approve", rows("data"))
     assert not form.is_valid() and "Set at least one variable" in errors_of(form)
@@ -585,6 +614,34 @@ def test_a_path_condition_is_checked_as_a_boolean_with_its_position() -> None:
     )
     assert form.is_valid(), errors_of(form)
     assert form.payload() == {"element": "Flow_approved", "name": "", "isDefault": True, "condition": ""}
+
+
+@pytest.mark.django_db
+def test_a_condition_on_one_of_two_new_paths_makes_the_other_the_default() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("urgent", "boolean")),
+        bpmn.gateway("check"),
+        bpmn.end("fast"),
+        bpmn.end("slow"),
+        *bpmn.chain("start", "check"),
+        bpmn.flow("check", "fast", id="f_fast"),
+        bpmn.flow("check", "slow", id="f_slow"),
+    )
+    picked = {"condition_mode": "builder", "field": "urgent", "operator": "true"}
+    form = bound(xml, "f_fast", picked)
+    assert form.is_valid(), errors_of(form)
+    payload = form.payload()
+    assert payload["condition"] == "urgent" and payload["otherDefault"] == "f_slow"
+    diagram = Diagram.parse(xml)
+    apply_payload(diagram, payload)
+    assert diagram.find("check").get("default") == "f_slow"  # type: ignore[union-attr]
+    assert compile_bpmn(diagram.to_xml()).ok
+    # Already a default, or a third path: nothing is chosen for the person.
+    form = bound(diagram.to_xml(), "f_fast", picked)
+    assert form.is_valid() and "otherDefault" not in form.payload()
+    third = xml.replace("</bpmn:process>", f"{bpmn.flow('check', 'slow', id='f_more')}</bpmn:process>")
+    form = bound(third, "f_fast", picked)
+    assert form.is_valid() and "otherDefault" not in form.payload()
 
 
 @pytest.mark.django_db
