@@ -16,7 +16,7 @@ from designer.diagram import Payload, extension_items
 from designer.panels.ask_ai import AskAIForm, is_ask_ai
 from designer.panels.base import BlockForm, PanelContext, PanelRenderer, choice_field, setting, with_current
 from designer.panels.rows import InputRows, OutputRows
-from designer.scope import TYPE_WORDS, Scope, Variable
+from designer.scope import TYPE_WORDS, Scope
 from orchestration import values
 from orchestration.bpmn.graph import VariableType
 from orchestration.connectors import presets, registry
