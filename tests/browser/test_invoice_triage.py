@@ -93,7 +93,7 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
     new.get_by_label("Model server").select_option("demo-ai")
     instruction = new.get_by_role("textbox", name="Instruction")
     instruction.fill("Write a one-line greeting for ")
-    new.get_by_label("Insert a variable into Instruction").select_option("initiator")
+    new.get_by_label("Insert a value into Instruction").select_option("initiator")
     expect(instruction).to_have_value("Write a one-line greeting for {{initiator}}")
     instruction.press("End")
     instruction.type(".")
