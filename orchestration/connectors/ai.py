@@ -425,7 +425,7 @@ class _Chat:
             reply = self._send(messages)
         except HttpStatusError as exc:
             # A server that does not know JSON schema answers 400 (or 422): ask for plain JSON mode.
-            if self.response_format != "json_schema" or exc.status not in (400, 422):
+            if self.response_format != "json_schema" or exc.http_status not in (400, 422):
                 raise
             self.response_format = "json_object"
             reply = self._send(messages)

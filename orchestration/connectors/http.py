@@ -61,11 +61,11 @@ def _session() -> requests.Session:
 
 
 class HttpStatusError(ConnectorError):
-    """The server answered outside 2xx; ``status`` lets a caller tell a refused request from others."""
+    """The server answered outside 2xx; ``http_status`` lets a caller tell a refused request from others."""
 
     def __init__(self, message: str, *, status: int, retryable: bool) -> None:
         super().__init__(message, retryable=retryable)
-        self.status = status
+        self.http_status = status
 
 
 @dataclass(frozen=True)
