@@ -33,8 +33,8 @@ def test_the_flush_after_a_transactional_test_empties_every_table(live_engine: E
         inhibit_post_migrate=True,
     )
 
-    # PostgreSQL's quicker flush keeps these (the worker caches their ids); SQLite's is Django's own.
-    kept = {"django_content_type", "auth_permission"} if connection.vendor == "postgresql" else set()
+    # The flush keeps these on both databases: the worker caches their ids.
+    kept = {"django_content_type", "auth_permission"}
     left = _rows_per_table()
     assert {table: rows for table, rows in left.items() if rows and table not in kept} == {}
     assert all(left[table] > 0 for table in kept)
