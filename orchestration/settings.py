@@ -362,6 +362,7 @@ BATON_DEMO_SERVICES = _env_bool("BATON_DEMO_SERVICES", True)
 # `./baton run` serves on BATON_PORT (8000 by default), so that is the default here too.
 BATON_BASE_URL = os.environ.get("BATON_BASE_URL", f"http://127.0.0.1:{os.environ.get('BATON_PORT', '8000')}")
 BATON_PROCUREMENT_URL = os.environ.get("BATON_PROCUREMENT_URL", f"{BATON_BASE_URL}/demo/procurement/orders/")
+BATON_VENDORS_URL = os.environ.get("BATON_VENDORS_URL", f"{BATON_BASE_URL}/demo/procurement/vendors/")
 # Where the e-signature connector sends documents (the demo service by default).
 BATON_ESIGNATURE_URL = os.environ.get("BATON_ESIGNATURE_URL", f"{BATON_BASE_URL}/demo/signature/envelopes/")
 BATON_HUMAN_TASKS = "approvals.routing.ApprovalTaskProvider"
@@ -396,6 +397,7 @@ BATON_CONNECTOR_MODULES = [
     "orchestration.connectors.http",
     "orchestration.connectors.email",
     "orchestration.connectors.procurement",
+    "orchestration.connectors.vendors",
     "orchestration.connectors.esignature",
     "orchestration.connectors.ai",
     "approvals.connectors",

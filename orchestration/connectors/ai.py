@@ -32,6 +32,7 @@ from orchestration.expressions import VariableType
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Graph
+    from orchestration.connectors.ai_tools import Toolbox
     from orchestration.models import ProcessInstance
 
 NAME: Final = "ai.ask"
@@ -40,6 +41,9 @@ MAX_MAX_TOKENS: Final = 32000
 DEFAULT_TIMEOUT_SECONDS: Final = 60.0
 MAX_TIMEOUT_SECONDS: Final = 300.0
 MAX_INSTRUCTION_CHARS: Final = 8000
+# Tool calls one step may make in all (``orchestration.connectors.ai_tools``).
+DEFAULT_MAX_TOOL_CALLS: Final = 5
+MAX_MAX_TOOL_CALLS: Final = 20
 # What a placeholder may name: a variable or a member of one (``{{approval.comment}}``).
 PLACEHOLDER: Final = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}")
 # Answer fields an Approval shows its approver as the AI's advice (approvals' task page).
@@ -267,6 +271,16 @@ class AskConfigForm(forms.Form):
         initial=DEFAULT_TIMEOUT_SECONDS,
         help_text=f"Default {DEFAULT_TIMEOUT_SECONDS:g}; a slow answer is tried again later.",
     )
+    # The connectors the model may call while answering (JSON, ``ai_tools.tool_choices``).
+    tools = forms.CharField(required=False, widget=forms.HiddenInput)
+    max_tool_calls = forms.IntegerField(
+        label="Most tool calls",
+        required=False,
+        min_value=1,
+        max_value=MAX_MAX_TOOL_CALLS,
+        initial=DEFAULT_MAX_TOOL_CALLS,
+        help_text=f"How many times the AI may use its tools in one step (default {DEFAULT_MAX_TOOL_CALLS}).",
+    )
 
     def clean_answer_fields(self) -> list[AnswerField]:
         try:
@@ -284,6 +298,18 @@ class AskConfigForm(forms.Form):
     def clean_timeout(self) -> float:
         timeout: float | None = self.cleaned_data["timeout"]
         return DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
+
+    def clean_tools(self) -> list[Any]:
+        from orchestration.connectors import ai_tools
+
+        try:
+            return ai_tools.resolve(ai_tools.tool_choices(self.cleaned_data["tools"]))
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_max_tool_calls(self) -> int:
+        calls: int | None = self.cleaned_data["max_tool_calls"]
+        return DEFAULT_MAX_TOOL_CALLS if calls is None else calls
 
 
 @register
@@ -322,6 +348,10 @@ class AskAIConnector(Connector):
             problems.append("has no instruction: say what the AI should do.")
         if not config.get("answer_fields"):
             problems.append("has no answer fields: name the values the AI must give.")
+        if config.get("tools"):
+            from orchestration.connectors import ai_tools
+
+            problems += ai_tools.check_tools(config["tools"])
         return problems
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
@@ -344,6 +374,19 @@ class AskAIConnector(Connector):
                 retryable=False,
             )
         fields: list[AnswerField] = settings["answer_fields"]
+        # A server echoing the request must not put the key into the step's record.
+        secrets = [v for v in headers.values() if v]
+        secrets += [v.split(" ", 1)[1] for v in secrets if " " in v and len(v.split(" ", 1)[1]) >= 8]
+        toolbox = None
+        if settings["tools"]:
+            from orchestration.connectors.ai_tools import Toolbox
+
+            toolbox = Toolbox(
+                settings["tools"],
+                step_key=idempotency_key,
+                limit=settings["max_tool_calls"],
+                secrets=secrets,
+            )
         chat = _Chat(
             url=connection.base_url.rstrip("/") + "/chat/completions",
             model=model,
@@ -352,13 +395,14 @@ class AskAIConnector(Connector):
             timeout=settings["timeout"],
             idempotency_key=idempotency_key,
             fields=fields,
+            tools=toolbox.specs() if toolbox is not None else [],
         )
-        messages = [
+        messages: list[dict[str, Any]] = [
             {"role": "system", "content": f"{_SYSTEM}\n{describe_fields(fields)}"},
             {"role": "user", "content": render_instruction(settings["instruction"], data)},
         ]
         started = time.monotonic()
-        content = chat.ask(messages)
+        content = chat.ask(messages, toolbox)
         try:
             answer = check_answer(content, fields)
         except InvalidAnswer as first:
@@ -369,7 +413,7 @@ class AskAIConnector(Connector):
                     "content": f"That answer is not valid: {first} Answer again with only the JSON object.",
                 },
             ]
-            content = chat.ask(messages)
+            content = chat.ask(messages, toolbox)
             try:
                 answer = check_answer(content, fields)
             except InvalidAnswer as second:
@@ -378,9 +422,6 @@ class AskAIConnector(Connector):
                     retryable=False,
                 ) from None
         messages.append({"role": "assistant", "content": content})
-        # A server echoing the request must not put the key into the step's record.
-        secrets = [v for v in headers.values() if v]
-        secrets += [v.split(" ", 1)[1] for v in secrets if " " in v and len(v.split(" ", 1)[1]) >= 8]
         return redacted(
             {
                 "answer": answer,
@@ -390,6 +431,7 @@ class AskAIConnector(Connector):
                 "calls": chat.calls,
                 "response_format": chat.response_format,
                 "conversation": messages,
+                **({"tool_calls": toolbox.calls} if toolbox is not None else {}),
             },
             secrets,
         )
@@ -408,8 +450,10 @@ class _Chat:
         timeout: float,
         idempotency_key: str,
         fields: list[AnswerField],
+        tools: list[dict[str, Any]] | None = None,
     ) -> None:
         self.url, self.model, self.headers = url, model, headers
+        self.tools = tools or []
         self.max_tokens, self.timeout, self.key = max_tokens, timeout, idempotency_key
         self.schema = answer_schema(fields)
         self.response_format = "json_schema"
@@ -419,8 +463,21 @@ class _Chat:
         self.calls = 0
         self.answered_by = ""
 
-    def ask(self, messages: list[dict[str, str]]) -> str:
-        """The model's reply to ``messages`` (its text); raises ConnectorError as ``send_json`` classifies."""
+    def ask(self, messages: list[dict[str, Any]], toolbox: Toolbox | None = None) -> str:
+        """The model's final text for ``messages``; raises ConnectorError as ``send_json`` classifies.
+
+        The tool calls it asks for on the way are answered by ``toolbox`` and added to ``messages``.
+        """
+        while True:
+            message = self._reply(messages)
+            calls = message.get("tool_calls")
+            if toolbox is None or not calls:
+                content = message.get("content")
+                return content if isinstance(content, str) else ""
+            messages.append({"role": "assistant", "content": message.get("content"), "tool_calls": calls})
+            messages += toolbox.answer(calls)
+
+    def _reply(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
         try:
             reply = self._send(messages)
         except HttpStatusError as exc:
@@ -432,7 +489,9 @@ class _Chat:
         body = reply.body
         try:
             choice = body["choices"][0]
-            content = choice["message"]["content"]
+            message = choice["message"]
+            if not isinstance(message, dict):
+                raise TypeError
         except (KeyError, IndexError, TypeError):
             raise ConnectorError(
                 f"The model server answered {reply.status} without a chat completion.", retryable=False
@@ -453,9 +512,9 @@ class _Chat:
                 "“Most tokens in the answer” and retry.",
                 retryable=False,
             )
-        return content if isinstance(content, str) else ""
+        return message
 
-    def _send(self, messages: list[dict[str, str]]) -> HttpReply:
+    def _send(self, messages: list[dict[str, Any]]) -> HttpReply:
         self.calls += 1
         if self.response_format == "json_schema":
             response_format: dict[str, Any] = {
@@ -473,6 +532,7 @@ class _Chat:
                 "max_tokens": self.max_tokens,
                 "temperature": 0,
                 "response_format": response_format,
+                **({"tools": self.tools} if self.tools else {}),
             },
             # Each call of the conversation is its own request: a second key for the repeat question.
             idempotency_key=f"{self.key}-{self.calls}",

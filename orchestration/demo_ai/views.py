@@ -53,10 +53,26 @@ def chat_completions(request: HttpRequest) -> JsonResponse:
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
         return _error(400, "'messages' must be a non-empty list of messages.")
     text = "\n".join(str(m.get("content", "")) for m in messages if m.get("role") == "user")
-    fields = _asked_fields(payload.get("response_format"), messages)
-    answer = {name: _value(name, schema, text) for name, schema in fields.items()}
-    content = json.dumps(answer)
     prompt = sum(len(str(m.get("content", ""))) for m in messages) // 4
+    looked_up = [m for m in messages if m.get("role") == "tool"]
+    call = None if looked_up else _vendor_call(payload.get("tools"), text)
+    if call is not None:
+        # First turn with a vendor tool offered: look the vendor up before answering.
+        return _completion(
+            request, payload, {"role": "assistant", "content": None, "tool_calls": [call]}, prompt
+        )
+    fields = _asked_fields(payload.get("response_format"), messages)
+    vendor = _vendor_record(looked_up)
+    answer = {name: _value(name, schema, text, vendor) for name, schema in fields.items()}
+    content = json.dumps(answer)
+    return _completion(request, payload, {"role": "assistant", "content": content}, prompt)
+
+
+def _completion(
+    request: HttpRequest, payload: dict[str, Any], message: dict[str, Any], prompt: int
+) -> JsonResponse:
+    calls = message.get("tool_calls")
+    content = str(message.get("content") or "") + (json.dumps(calls) if calls else "")
     return JsonResponse(
         {
             "id": "chatcmpl-demo-" + hashlib.sha256(request.body).hexdigest()[:16],
@@ -64,7 +80,11 @@ def chat_completions(request: HttpRequest) -> JsonResponse:
             "created": 0,
             "model": str(payload.get("model") or MODEL),
             "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                }
             ],
             "usage": {
                 "prompt_tokens": prompt,
@@ -87,27 +107,67 @@ def _asked_fields(response_format: Any, messages: list[dict[str, Any]]) -> dict[
     return {name: {} for name in re.findall(r'^- "([A-Za-z_][A-Za-z0-9_]*)"', system, re.MULTILINE)}
 
 
-def _value(name: str, schema: dict[str, Any], text: str) -> Any:
+def _vendor_call(tools: Any, text: str) -> dict[str, Any] | None:
+    """A call of the first offered tool taking a ``vendor`` (the name read from the invoice), if any."""
+    for tool in tools if isinstance(tools, list) else []:
+        function = tool.get("function") if isinstance(tool, dict) else None
+        parameters = function.get("parameters") if isinstance(function, dict) else None
+        properties = parameters.get("properties") if isinstance(parameters, dict) else None
+        if isinstance(properties, dict) and "vendor" in properties and isinstance(function, dict):
+            return {
+                "id": "call_demo_1",
+                "type": "function",
+                "function": {
+                    "name": str(function.get("name")),
+                    "arguments": json.dumps({"vendor": _vendor(text)}),
+                },
+            }
+    return None
+
+
+def _vendor_record(tool_messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """What the vendor lookup answered: the vendor's record, ``{}`` when it failed, None when not asked."""
+    if not tool_messages:
+        return None
+    try:
+        found = json.loads(str(tool_messages[-1].get("content", "")))
+    except ValueError:
+        return {}  # "Error: …": the ERP does not know the vendor
+    return found if isinstance(found, dict) and found.get("name") else {}
+
+
+def _value(name: str, schema: dict[str, Any], text: str, vendor: dict[str, Any] | None = None) -> Any:
     kind = schema.get("type", "string")
     enum = schema.get("enum")
     choices = [str(c) for c in enum] if isinstance(enum, list) else []
     amount = _amount(text)
     category = _category(text)
     if name == "vendor":
-        return _vendor(text)
+        return str(vendor["name"]) if vendor else _vendor(text)
     if name in ("amount", "total"):
         return float(amount) if kind != "integer" else int(amount)
     if name == "category":
         return _choose(category[0], choices)
-    usual = amount <= category[1]
+    blocked = bool(vendor and vendor.get("status") == "blocked")
+    usual = amount <= category[1] and not blocked
     if name == "recommendation":
         return _choose("approve" if usual else "reject", choices)
     if name == "reason":
-        if usual:
-            return f"The amount of {amount:,.2f} is typical for {category[0]}."
-        return f"The amount of {amount:,.2f} is unusually high for {category[0]} (usually up to {category[1]:,.0f})."
+        if amount <= category[1]:
+            reason = f"The amount of {amount:,.2f} is typical for {category[0]}."
+        else:
+            reason = f"The amount of {amount:,.2f} is unusually high for {category[0]} (usually up to {category[1]:,.0f})."
+        return reason + _vendor_words(vendor)
     empty: dict[str, Any] = {"number": 0, "integer": 0, "boolean": False, "array": [], "object": {}}
     return empty.get(kind, choices[0] if choices else "") if isinstance(kind, str) else ""
+
+
+def _vendor_words(vendor: dict[str, Any] | None) -> str:
+    if vendor is None:
+        return ""
+    if not vendor:
+        return " The vendor is not in the ERP."
+    return f" The ERP lists {vendor['name']} as {vendor.get('status') or 'known'} ({vendor.get('payment_terms') or 'no terms'})."
 
 
 def _choose(value: str, choices: list[str]) -> str:

@@ -17,6 +17,27 @@ from orchestration.demo_procurement.models import DemoOrder
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 _ORDER_FIELDS = ("item", "amount", "currency", "requester", "justification")
+# The demo ERP's vendor master: the suppliers the demo invoices come from (name -> record).
+VENDORS: dict[str, dict[str, str]] = {
+    "northwind computers ltd": {
+        "vendor_id": "V-1001",
+        "name": "Northwind Computers Ltd",
+        "status": "approved",
+        "payment_terms": "30 days",
+    },
+    "paper world gmbh": {
+        "vendor_id": "V-1002",
+        "name": "Paper World GmbH",
+        "status": "approved",
+        "payment_terms": "14 days",
+    },
+    "fly fast travel": {
+        "vendor_id": "V-1003",
+        "name": "Fly Fast Travel",
+        "status": "blocked",
+        "payment_terms": "on hold",
+    },
+}
 
 
 def _errors(field: str, message: str, status: int = 400) -> JsonResponse:
@@ -81,3 +102,17 @@ def order_detail(request: HttpRequest, order_id: str) -> JsonResponse:
     if order is None:
         return _errors("order_id", f"There is no order {order_id!r}.", 404)
     return JsonResponse(order.as_json())
+
+
+@require_GET
+def vendor_lookup(request: HttpRequest) -> JsonResponse:
+    """The vendor named ``?name=`` (case and spacing ignored), or 404 when the ERP does not know it."""
+    name = " ".join(request.GET.get("name", "").split())
+    if not name:
+        return _errors("name", "Give the vendor's name.")
+    if len(name) > 200:
+        return _errors("name", "At most 200 characters.")
+    vendor = VENDORS.get(name.lower())
+    if vendor is None:
+        return _errors("name", f"There is no vendor named {name!r}.", 404)
+    return JsonResponse(vendor)

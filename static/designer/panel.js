@@ -15,7 +15,7 @@
   const COMMAND = 'baton.panel.apply';
   const EXTENSION_TYPES = {
     formField: 'baton:FormField', messageField: 'baton:MessageField', property: 'baton:Property',
-    input: 'baton:Input', output: 'baton:Output', answerField: 'baton:AnswerField',
+    input: 'baton:Input', output: 'baton:Output', answerField: 'baton:AnswerField', tool: 'baton:Tool',
   };
   const TIMER_KINDS = ['timeDuration', 'timeDate', 'timeCycle'];
   const registered = new WeakSet();

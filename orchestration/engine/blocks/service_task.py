@@ -85,6 +85,20 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
         # The connector reads the fields to ask for; each becomes a typed variable of the same name.
         properties["answer_fields"] = json.dumps(answers)
         outputs.update({a["name"]: f"result.answer.{a['name']}" for a in answers})
+    tools = [
+        {
+            k: v
+            for k, v in (
+                ("action", t.get("action", "").strip()),
+                ("connection", t.get("connection", "").strip()),
+            )
+            if v
+        }
+        for t in baton_children(el, "tool")
+    ]
+    if tools:
+        # The connectors an Ask AI step's model may call (checked by the connector's check_config).
+        properties["tools"] = json.dumps(tools)
     config: ConnectorTaskConfig = {
         "connector": connector,
         "properties": properties,
