@@ -11,12 +11,12 @@ from lxml import etree
 from designer.cel_builder import check_cel
 from designer.diagram import Payload, baton_attr, extension_items
 from designer.panels.base import BlockForm, PanelContext, choice_field, setting, with_current
-from designer.panels.rows import AnswerFieldRows
+from designer.panels.rows import AnswerFieldRows, ToolRows
 from orchestration.connectors import ai
 from orchestration.models import Connection
 
 # Settings the panel writes as the connector's properties (the rest are kept as they are).
-_PROPERTIES = ("connection", "instruction", "model", "max_tokens", "timeout")
+_PROPERTIES = ("connection", "instruction", "model", "max_tokens", "timeout", "max_tool_calls")
 
 
 def is_ask_ai(element: etree._Element) -> bool:
@@ -33,7 +33,7 @@ class AskAIForm(BlockForm):
         "them. People still decide: show its advice to an approver with answers named recommendation and reason."
     )
     partial = "ask_ai"
-    row_sets = {"answers": (AnswerFieldRows, "answerField", {})}
+    row_sets = {"answers": (AnswerFieldRows, "answerField", {}), "tools": (ToolRows, "tool", {})}
 
     connection = forms.ChoiceField(
         label="Model server",
@@ -68,6 +68,14 @@ class AskAIForm(BlockForm):
         min_value=1,
         max_value=ai.MAX_TIMEOUT_SECONDS,
         help_text=f"Default {ai.DEFAULT_TIMEOUT_SECONDS:g}; then it tries again later.",
+    )
+    max_tool_calls = forms.IntegerField(
+        label="Most tool calls",
+        required=False,
+        min_value=1,
+        max_value=ai.MAX_MAX_TOOL_CALLS,
+        help_text=f"How often the AI may use its tools in one step; default {ai.DEFAULT_MAX_TOOL_CALLS}. "
+        "Past it the step stops for an operator.",
     )
     retries = forms.IntegerField(
         label="Retries",
@@ -109,6 +117,10 @@ class AskAIForm(BlockForm):
                 self.add_error("instruction", f"{{{{{name}}}}} is not a value of the request at this point.")
         if self.rows["answers"].is_valid() and not self.rows["answers"].items():
             self.add_error(None, "Add at least one answer field: the values the AI must give.")
+        if self.rows["tools"].is_valid():
+            chosen = [(t["action"], t.get("connection", "")) for t in self.rows["tools"].items()]
+            if len(set(chosen)) < len(chosen):
+                self.add_error(None, "A tool is chosen twice: remove one.")
         return data
 
     def payload(self) -> Payload:
@@ -120,6 +132,7 @@ class AskAIForm(BlockForm):
             "model": data["model"].strip(),
             "max_tokens": "" if data["max_tokens"] is None else str(data["max_tokens"]),
             "timeout": "" if data["timeout"] is None else f"{data['timeout']:g}",
+            "max_tool_calls": "" if data["max_tool_calls"] is None else str(data["max_tool_calls"]),
         }
         kept = [{"name": k, "value": v} for k, v in self._properties().items() if k not in written]
         names = ai.placeholders(written["instruction"])
@@ -129,6 +142,7 @@ class AskAIForm(BlockForm):
             # Each value the instruction names is sent as data (never evaluated from the answer).
             "input": [{"name": name, "expression": name} for name in names],
             "answerField": self.rows["answers"].items(),
+            "tool": self.rows["tools"].items(),
             "output": [],
         }
         return payload

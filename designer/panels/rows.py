@@ -214,6 +214,32 @@ class AnswerFieldRow(RowForm):
         return {k: v for k, v in {**item, "choices": choices}.items() if v}
 
 
+class ToolRow(RowForm):
+    """A tool an AI step's model may use: an action declaring inputs, and the system it calls (if it needs one)."""
+
+    action = forms.ChoiceField(label="Tool", choices=())
+    connection = forms.ChoiceField(label="System", choices=(), required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        from orchestration.connectors import ai_tools
+        from orchestration.models import Connection
+
+        tools = [(a.key, a.label) for a in ai_tools.usable_actions()]
+        systems = [(c.name, str(c)) for c in Connection.objects.order_by("name")]
+        action, system = cast(forms.ChoiceField, self.fields["action"]), self.fields["connection"]
+        action.choices = [("", "Choose a tool…"), *tools]
+        cast(forms.ChoiceField, system).choices = [("", "Its usual system"), *systems]
+
+    @classmethod
+    def initial_from(cls, item: Mapping[str, str]) -> dict[str, Any]:
+        return {"action": item.get("action", ""), "connection": item.get("connection", "")}
+
+    def item(self) -> dict[str, Any]:
+        item = {"action": self.cleaned_data["action"], "connection": self.cleaned_data["connection"]}
+        return {k: v for k, v in item.items() if v}
+
+
 class MappingRow(RowForm):
     """``name ← expression``: a connector input, or a variable read from a webhook's payload."""
 
@@ -325,6 +351,7 @@ def _row_set(form: type[RowForm], what: str) -> type[Rows]:
 FormFieldRows = _row_set(FormFieldRow, "field")
 MessageFieldRows = _row_set(MessageFieldRow, "value")
 AnswerFieldRows = _row_set(AnswerFieldRow, "answer field")
+ToolRows = _row_set(ToolRow, "tool")
 InputRows = _row_set(MappingRow, "input")
 VariableRows = _row_set(VariableRow, "variable")
 OutputRows = _row_set(OutputRow, "output")

@@ -149,6 +149,10 @@ def check_tools(raw: Any) -> list[str]:
 def call_words(call: dict[str, Any]) -> str:
     """A recorded call in plain words: "Look up vendor in the ERP — 120 ms" (or what failed)."""
     took = f"{call.get('duration_ms', 0)} ms"
+    if call.get("reused"):
+        took += ", from an earlier attempt"
+    if call.get("refused"):
+        return f"{call.get('label') or call.get('tool')} — not run: {call.get('error')}"
     if call.get("error"):
         return f"{call.get('label') or call.get('tool')} — failed: {call['error']} ({took})"
     return f"{call.get('label') or call.get('tool')} — {took}"
@@ -199,7 +203,7 @@ class Toolbox:
         if position > self.limit:
             raise ConnectorError(
                 f"The AI asked for more tool calls than this step allows ({self.limit}, under "
-                "Advanced → Most tool calls); the calls it made are in the request's history.",
+                "Details → Most tool calls); the calls it made are in the request's history.",
                 retryable=False,
             )
         function = call.get("function") if isinstance(call, dict) else None

@@ -17,6 +17,8 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from orchestration.access import operated_workflows
+from orchestration.connectors import ai, ai_tools
+from orchestration.engine import tool_calls
 from orchestration.engine.blocks import registered
 from orchestration.engine.operations import is_move_target
 from orchestration.models import Event, Incident, ProcessInstance, Step
@@ -264,6 +266,8 @@ class StepRow:
     output: str
     incident_id: int | None
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    # An AI step's tool calls in plain words ("Look up vendor in the ERP — 120 ms"), as sub-steps.
+    tool_calls: list[str] = field(default_factory=list)
 
 
 def redacted(value: Any) -> Any:
@@ -401,6 +405,7 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
     steps = list(instance.steps.order_by("created_at", "id"))
     titles = step_titles(steps)
     graph = instance.version.graph if instance.version_id else None
+    calls = _tool_calls(instance, steps, set(ai.asking_nodes(graph)) if graph else set())
     for step in steps:
         duration = step.ended_at - step.started_at if step.ended_at and step.started_at else None
         tasks: list[dict[str, Any]] = []
@@ -416,9 +421,33 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
                 _pretty(redacted(step.output)),
                 open_incidents.get(step.id),
                 tasks,
+                calls.get(step.id, []),
             )
         )
     return rows
+
+
+def _tool_calls(instance: ProcessInstance, steps: list[Step], asking: set[str]) -> dict[int, list[str]]:
+    """Each AI step's tool calls in words: from its output once done, else as recorded while it ran.
+
+    The recorded calls are read (one query) only when an AI step has not finished: while it
+    runs, waits to retry or needs attention, the calls it made so far are what an operator asks about.
+    """
+    found: dict[int, list[str]] = {}
+    unfinished: list[int] = []
+    for step in steps:
+        done = step.output.get("tool_calls") if isinstance(step.output, dict) else None
+        if isinstance(done, list):
+            found[step.id] = [ai_tools.call_words(c) for c in done if isinstance(c, dict)]
+        elif step.node_id in asking and step.status != Step.Status.COMPLETED:
+            unfinished.append(step.id)
+    if unfinished:
+        for step_id, data in Event.objects.filter(
+            instance=instance, step_id__in=unfinished, kind=tool_calls.KIND
+        ).values_list("step_id", "data"):
+            if isinstance(data, dict):
+                found.setdefault(step_id, []).append(ai_tools.call_words(data))
+    return found
 
 
 def family(instance: ProcessInstance) -> tuple[ProcessInstance | None, list[ProcessInstance]]:

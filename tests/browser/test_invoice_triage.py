@@ -21,6 +21,7 @@ INVOICE = (
 def _demo_ai_here(live_server: Any) -> None:
     # baton_demo points the connection at BATON_BASE_URL; the tests' server listens elsewhere.
     Connection.objects.filter(name="demo-ai").update(base_url=f"{live_server.url}/demo/ai/v1")
+    Connection.objects.filter(name="demo-erp").update(base_url=f"{live_server.url}/demo/procurement")
 
 
 def test_the_approver_sees_the_ais_recommendation_and_decides(demo, login, screenshot, live_server) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,7 @@ def test_the_panel_writes_the_instruction_its_values_and_the_answer_fields() -> 
             {"name": "vendor", "type": "string", "description": "Who sent it"},
             {"name": "category", "type": "string", "choices": "IT hardware, Travel"},
         ),
+        **rows("tools"),
     }
     form = bound(TRIAGE, "Task_read_invoice", data)
     assert form.is_valid(), errors_of(form)
@@ -81,7 +83,7 @@ def test_the_panel_writes_the_instruction_its_values_and_the_answer_fields() -> 
 @pytest.mark.django_db
 def test_the_panel_refuses_unknown_values_no_answer_fields_and_allowed_values_on_numbers() -> None:
     Connection.objects.create(name="demo-ai", base_url="http://x/v1")
-    data = {"connection": "demo-ai", "instruction": "Read {{invoice}}.", **rows("answers")}
+    data = {"connection": "demo-ai", "instruction": "Read {{invoice}}.", **rows("answers"), **rows("tools")}
     form = bound(TRIAGE, "Task_read_invoice", data)
     assert not form.is_valid()
     assert "{{invoice}} is not a value of the request" in errors_of(form)
@@ -90,6 +92,7 @@ def test_the_panel_refuses_unknown_values_no_answer_fields_and_allowed_values_on
         "connection": "demo-ai",
         "instruction": "Read {{invoice_text}}.",
         **rows("answers", {"name": "total", "type": "number", "choices": "1,2"}),
+        **rows("tools"),
     }
     form = bound(TRIAGE, "Task_read_invoice", data)
     assert not form.is_valid() and "Only text answers" in errors_of(form)
@@ -117,3 +120,46 @@ def test_publishing_refuses_an_ask_ai_step_without_server_instruction_or_answer_
     assert "has no instruction" in messages
     assert "has no answer fields" in messages
     assert compile_bpmn(TRIAGE).ok
+
+
+@pytest.mark.django_db
+def test_the_panel_offers_tools_in_plain_words_and_writes_them_with_the_limit() -> None:
+    Connection.objects.create(name="demo-ai", base_url="http://x/v1")
+    Connection.objects.create(name="erp", label="Our ERP", base_url="http://erp")
+    form = AskAIForm.for_element(context(TRIAGE, "Task_read_invoice"))
+    (row,) = form.rows["tools"].forms
+    assert row.initial == {"action": "procurement.look_up_vendor", "connection": "demo-erp"}
+    offered = dict(row.fields["action"].choices)  # type: ignore[attr-defined]
+    assert offered["procurement.look_up_vendor"] == "Look up vendor in the ERP"
+    assert offered["preset:erp.create_order"] == "Create order in ERP"
+    assert "ai.ask" not in offered  # asking an AI is not a tool of an AI
+    data = {
+        "connection": "demo-ai",
+        "instruction": "Read {{invoice_text}}.",
+        "max_tool_calls": "3",
+        **rows("answers", {"name": "vendor", "type": "string"}),
+        **rows("tools", {"action": "procurement.look_up_vendor", "connection": "erp"}),
+    }
+    form = bound(TRIAGE, "Task_read_invoice", data)
+    assert form.is_valid(), errors_of(form)
+    ext = form.payload()["extensions"]
+    assert ext["tool"] == [{"action": "procurement.look_up_vendor", "connection": "erp"}]
+    assert {"name": "max_tool_calls", "value": "3"} in ext["property"]
+
+    twice = {**data, **rows("tools", *[{"action": "procurement.look_up_vendor", "connection": "erp"}] * 2)}
+    refused = bound(TRIAGE, "Task_read_invoice", twice)
+    assert not refused.is_valid() and "A tool is chosen twice" in errors_of(refused)
+    unknown = {**data, **rows("tools", {"action": "erp.delete_everything"})}
+    assert not bound(TRIAGE, "Task_read_invoice", unknown).is_valid()
+    too_many = {**data, "max_tool_calls": "500"}
+    assert not bound(TRIAGE, "Task_read_invoice", too_many).is_valid()
+
+
+def test_publishing_refuses_a_tool_that_does_not_exist_naming_it() -> None:
+    unknown = TRIAGE.replace('action="procurement.look_up_vendor"', 'action="erp.delete_everything"')
+    messages = " | ".join(p.message for p in compile_bpmn(unknown).errors)
+    assert "lets the AI use a tool that does not exist: “erp.delete_everything”." in messages
+    graph = compile_bpmn(TRIAGE).graph
+    assert graph is not None
+    tools = graph["nodes"]["Task_read_invoice"]["config"]["properties"]["tools"]
+    assert json.loads(tools) == [{"action": "procurement.look_up_vendor", "connection": "demo-erp"}]

@@ -111,3 +111,54 @@ def test_malformed_requests_get_a_4xx_or_an_answer_never_a_500(
     body: Any, key: str | None, status: int
 ) -> None:
     assert post(body, key).status_code == status
+
+
+LOOKUP_TOOL = {
+    "type": "function",
+    "function": {
+        "name": "procurement_look_up_vendor",
+        "parameters": {
+            "type": "object",
+            "properties": {"vendor": {"type": "string"}},
+            "required": ["vendor"],
+        },
+    },
+}
+
+
+def test_offered_a_vendor_tool_it_calls_it_first_then_answers_with_what_came_back() -> None:
+    messages: list[dict[str, Any]] = [{"role": "system", "content": ""}, {"role": "user", "content": INVOICE}]
+    first = post(
+        {"model": "m", "messages": messages, "response_format": SCHEMA, "tools": [LOOKUP_TOOL]}
+    ).json()
+    choice = first["choices"][0]
+    assert choice["finish_reason"] == "tool_calls"
+    (call,) = choice["message"]["tool_calls"]
+    assert call["function"]["name"] == "procurement_look_up_vendor"
+    assert json.loads(call["function"]["arguments"]) == {"vendor": "Northwind Computers Ltd"}
+
+    record = {
+        "vendor_id": "V-1003",
+        "name": "Northwind Computers",
+        "status": "blocked",
+        "payment_terms": "on hold",
+    }
+    messages += [
+        choice["message"],
+        {"role": "tool", "tool_call_id": call["id"], "content": json.dumps(record)},
+    ]
+    second = post(
+        {"model": "m", "messages": messages, "response_format": SCHEMA, "tools": [LOOKUP_TOOL]}
+    ).json()
+    answer = json.loads(second["choices"][0]["message"]["content"])
+    assert answer["vendor"] == "Northwind Computers"  # as the ERP spells it
+    assert answer["recommendation"] == "reject"  # a blocked vendor is not paid
+    assert answer["reason"].endswith("The ERP lists Northwind Computers as blocked (on hold).")
+
+    messages[-1] = {"role": "tool", "tool_call_id": call["id"], "content": "Error: no such vendor"}
+    third = post(
+        {"model": "m", "messages": messages, "response_format": SCHEMA, "tools": [LOOKUP_TOOL]}
+    ).json()
+    assert json.loads(third["choices"][0]["message"]["content"])["reason"].endswith(
+        "The vendor is not in the ERP."
+    )

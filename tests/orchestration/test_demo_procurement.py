@@ -152,3 +152,17 @@ def test_admin_lists_and_searches_orders(admin_client, client):
 
     assert response.status_code == 200
     assert order_id in response.text
+
+
+def test_looks_vendors_up_by_name_and_says_which_it_does_not_know(client):
+    found = client.get("/demo/procurement/vendors/", {"name": "  northwind  computers LTD "})
+    assert found.status_code == 200
+    assert found.json() == {
+        "vendor_id": "V-1001",
+        "name": "Northwind Computers Ltd",
+        "status": "approved",
+        "payment_terms": "30 days",
+    }
+    unknown = client.get("/demo/procurement/vendors/", {"name": "Nobody Inc"})
+    assert unknown.status_code == 404 and "Nobody Inc" in unknown.json()["errors"]["name"][0]
+    assert client.get("/demo/procurement/vendors/").status_code == 400

@@ -40,6 +40,7 @@ def triage(live_engine: Engine, live_server: Any) -> Workflow:
     connection.base_url = f"{live_server.url}/demo/ai/v1"
     connections.store_headers(connection, {"Authorization": f"Bearer {KEY}"})
     connection.save()
+    Connection.objects.filter(name="demo-erp").update(base_url=f"{live_server.url}/demo/procurement")
     return Workflow.objects.get(key="invoice-triage")
 
 
@@ -77,6 +78,13 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     conversation = step.output["conversation"]
     assert conversation[1]["role"] == "user" and INVOICE in conversation[1]["content"]
     assert json.loads(conversation[-1]["content"])["category"] == "IT hardware"
+    # The AI looked the vendor up in the demo ERP first, with the step's key for that call.
+    (lookup,) = step.output["tool_calls"]
+    assert lookup["label"] == "Look up vendor in the ERP"
+    assert lookup["arguments"] == {"vendor": "Northwind Computers Ltd"}
+    assert lookup["result"]["vendor_id"] == "V-1001" and lookup["key"] == f"{step.idempotency_key}-tool-1"
+    assert "The ERP lists Northwind Computers Ltd as approved" in instance.variables["reason"]
+    assert Event.objects.filter(step=step, kind="step.tool_call").count() == 1
 
     # The approver sees the advice; the requester's own page shows no conversation.
     cfo = Client()
@@ -106,6 +114,7 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     events = json.dumps(list(Event.objects.filter(instance=instance).values("message", "data")))
     assert "Please read the invoice" in api  # operators see the prompt
     assert "Please read the invoice" in ops_page and "&quot;total&quot;: " in ops_page  # and the tokens
+    assert "Look up vendor in the ERP — " in ops_page  # and each tool call, in plain words
     for stored in (json.dumps(step.output), json.dumps(step.input), events, api, ops_page, page):
         assert KEY not in stored
 

@@ -99,6 +99,9 @@ WORKFLOWS = [
 # The Ask AI step of the invoice triage asks the demo AI inside Baton (orchestration/demo_ai):
 # rule-based, offline. Point this connection at a real model server to use one (README, AI steps).
 DEMO_AI = "demo-ai"
+# The demo procurement system (orchestration/demo_procurement) as a system a tool calls: the
+# invoice triage's AI looks the vendor up there.
+DEMO_ERP = "demo-erp"
 
 # Signature authority for any category, in the base currency (USD); requests in the other
 # currencies the form offers are converted at the rates below. Finance has none: it is the
@@ -162,7 +165,14 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(f"Published {workflow.name} v{version.number}."))
 
     def _demo_ai(self) -> None:
-        """The connection to the demo AI service, following BATON_BASE_URL (left alone once pointed elsewhere)."""
+        """The connections to the demo AI service and the demo ERP, following BATON_BASE_URL (each left
+        alone once pointed elsewhere)."""
+        erp, created = Connection.objects.get_or_create(
+            name=DEMO_ERP, defaults={"label": "Demo procurement system (inside Baton)"}
+        )
+        if created or "/demo/procurement" in erp.base_url:
+            erp.base_url = f"{settings.BATON_BASE_URL}/demo/procurement"
+            erp.save()
         base_url = f"{settings.BATON_BASE_URL}/demo/ai/v1"
         connection, created = Connection.objects.get_or_create(
             name=DEMO_AI,
