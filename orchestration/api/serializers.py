@@ -283,7 +283,9 @@ class EventSerializer(serializers.ModelSerializer[Event]):
         shown: dict[str, Any] = super().to_representation(instance)
         # An AI step's conversation and answers are for operators (the context names its steps).
         if instance.step_id is not None and instance.step_id in self.context.get("hidden_steps", ()):
-            shown["data"] = {k: v for k, v in instance.data.items() if k not in ("output", "changes")}
+            # Its tool calls too: what the AI looked up is part of its conversation.
+            hidden = ("output", "changes", "arguments", "result", "error")
+            shown["data"] = {k: v for k, v in instance.data.items() if k not in hidden}
         return shown
 
 

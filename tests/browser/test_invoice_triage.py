@@ -64,6 +64,10 @@ def test_the_approver_sees_the_ais_recommendation_and_decides(demo, login, scree
     instance = ProcessInstance.objects.get(workflow__key="invoice-triage")
     cfo.goto(f"/operations/requests/{instance.id}/")
     step = cfo.get_by_test_id("step").filter(has_text="Read the invoice")
+    # The vendor lookup the AI made is a sub-step in plain words, outside the details.
+    expect(step.get_by_test_id("tool-calls")).to_contain_text(
+        re.compile(r"Look up vendor in the ERP — \d+ ms")
+    )
     step.get_by_text("What went in and came out").click()
     output = step.get_by_test_id("step-output")
     expect(output).to_contain_text("Please read the invoice below")
@@ -85,6 +89,11 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
         re.compile(r"\{\{invoice_text\}\}$")
     )
     expect(form.locator("[data-baton-rows=answers] [data-baton-row]")).to_have_count(5)
+    tool = form.get_by_test_id("tool-row")
+    expect(tool.get_by_label("Tool", exact=True)).to_have_value("procurement.look_up_vendor")
+    expect(tool.get_by_label("System", exact=True)).to_have_value("demo-erp")
+    form.get_by_text("Details").click()
+    expect(form.get_by_label("Most tool calls")).to_be_visible()
     screenshot(page, "panel-desktop")
 
     drop(page, "Ask AI", 420, 480)
@@ -103,6 +112,10 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
         "Add an answer field",
         {"name, e.g. category": "greeting", "What it is, for the AI": "The greeting"},
     )
+    new.get_by_role("button", name="Add a tool").click()
+    new.get_by_test_id("tool-row").get_by_label("Tool", exact=True).select_option(
+        label="Look up vendor in the ERP"
+    )
     screenshot(page, "new-block-desktop")
     apply(page)
     workflow = Workflow.objects.get(key="invoice-triage")
@@ -120,5 +133,6 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
         {"name": "greeting", "type": "string", "description": "The greeting"}
     ]
     assert extension_items(element, "input") == [{"name": "initiator", "expression": "initiator"}]
+    assert extension_items(element, "tool") == [{"action": "procurement.look_up_vendor"}]
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "panel-phone")

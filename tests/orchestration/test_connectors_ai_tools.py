@@ -12,6 +12,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
 from django.utils import timezone
 
 from orchestration import connections
@@ -244,6 +246,11 @@ def test_a_retried_step_reuses_the_calls_already_made_instead_of_calling_again(
         f"{recorded.data['duration_ms']} ms"
     )
     assert recorded.data["key"] == f"{step.idempotency_key}-tool-1" and recorded.data["result"] == VENDOR
+    # While it waits to retry, operators see the call it made on the request's page.
+    operator = Client()
+    operator.force_login(get_user_model().objects.create_superuser("ops", "ops@example.com", "x"))
+    page = operator.get(f"/operations/requests/{step.instance_id}/").content.decode()
+    assert 'data-testid="tool-calls"' in page and "Look up vendor in the ERP — " in page
 
     servers.answer({"body": tool_turn((LOOKUP, {"vendor": "ACME Ltd"}))}, {"body": completion(GOOD)})
     with django_capture_on_commit_callbacks(execute=True):

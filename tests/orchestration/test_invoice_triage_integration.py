@@ -100,6 +100,7 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     mine = employee.get(f"/api/instances/{instance.id}/").json()
     assert mine["history"] and "category" not in mine["variables"] and "vendor" not in mine["variables"]
     assert "Please read the invoice" not in json.dumps(mine) and "IT hardware" not in json.dumps(mine)
+    assert "V-1001" not in json.dumps(mine)  # nor what its tools found
     admin_api = Client()
     admin_api.force_login(User.objects.get(username="admin"))
     operated = admin_api.get(f"/api/instances/{instance.id}/").json()
