@@ -231,12 +231,11 @@ class Toolbox:
             return self._refused(record, f"The arguments are not valid: {exc}")
         record["arguments"] = data
         key = f"{self.step_key}-tool-{position}"
-        earlier = self._earlier.get(position)
-        if (
-            earlier is not None
-            and earlier.get("tool") == tool.action.key
-            and earlier.get("arguments") == data
-        ):
+        made = self._earlier.get(position, [])
+        earlier = next(
+            (c for c in made if c.get("tool") == tool.action.key and c.get("arguments") == data), None
+        )
+        if earlier is not None:
             # Made by an earlier attempt of this step: the system is not asked twice.
             reused: dict[str, Any] = {
                 k: earlier[k] for k in ("result", "error", "code", "key", "duration_ms") if k in earlier
@@ -244,7 +243,7 @@ class Toolbox:
             record.update(reused, reused=True)
             self.calls.append(record)
             return self._content(record)
-        if earlier is not None:
+        if made:
             # A different call at this place (the step's data changed): a key of its own.
             digest = hashlib.sha256(json.dumps([tool.action.key, data], sort_keys=True).encode()).hexdigest()
             key += "-" + digest[:8]

@@ -55,14 +55,14 @@ def running_step(idempotency_key: str) -> RunningStep | None:
     )
 
 
-def recorded_calls(step: RunningStep) -> dict[int, dict[str, Any]]:
-    """The tool calls earlier attempts of ``step`` made, by their position in the conversation."""
-    calls: dict[int, dict[str, Any]] = {}
-    for data in Event.objects.filter(instance_id=step.instance_id, step_id=step.id, kind=KIND).values_list(
-        "data", flat=True
-    ):
+def recorded_calls(step: RunningStep) -> dict[int, list[dict[str, Any]]]:
+    """The tool calls earlier attempts of ``step`` made, by their position in the conversation, oldest first
+    (several when the step's data changed between attempts and the model asked differently)."""
+    calls: dict[int, list[dict[str, Any]]] = {}
+    events = Event.objects.filter(instance_id=step.instance_id, step_id=step.id, kind=KIND).order_by("id")
+    for data in events.values_list("data", flat=True):
         if isinstance(data, dict) and isinstance(data.get("position"), int):
-            calls.setdefault(data["position"], data)  # the first record of a position is the call made
+            calls.setdefault(data["position"], []).append(data)
     return calls
 
 

@@ -289,3 +289,28 @@ def test_a_step_without_a_running_step_record_still_runs_its_tools(servers: Any)
 
     assert result["tool_calls"][0]["key"] == f"{key}-tool-1"
     assert not Event.objects.filter(kind="step.tool_call").exists()
+
+
+def test_a_different_call_at_the_same_place_on_a_retry_gets_a_key_of_its_own(
+    servers: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    monkeypatch.setattr(run_step, "apply_async", lambda args, **options: None)
+    step = _ai_step_flow()
+    servers.answer(
+        {"body": tool_turn((LOOKUP, {"vendor": "ACME"}))},
+        {"body": VENDOR},
+        {"status": 503, "body": {"error": "overloaded"}},
+    )
+    execute_step(step.id, 1)
+    servers.answer(
+        {"body": tool_turn((LOOKUP, {"vendor": "ACME Ltd"}))}, {"body": VENDOR}, {"body": completion(GOOD)}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        fire_due_timers(now=timezone.now() + timedelta(minutes=5))
+    execute_step(step.id, 2)
+
+    step.refresh_from_db()
+    first, second = (r.headers["Idempotency-Key"] for r in lookups(servers))
+    assert first == f"{step.idempotency_key}-tool-1"
+    assert second.startswith(f"{first}-") and len(second) == len(first) + 9  # not the first call's answer
+    assert step.output["tool_calls"][0]["key"] == second and "reused" not in step.output["tool_calls"][0]
