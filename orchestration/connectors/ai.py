@@ -11,6 +11,9 @@ The Connection gives the base URL (``https://api.openai.com/v1``, a vLLM or llam
 server, Ollama's ``/v1``), the key as a secret header (``Authorization: Bearer …``) and the
 model in its settings (``{"model": "…"}``). The key never enters the conversation, the
 step's record or an error message.
+
+A block may let the model call connectors as tools while it answers (``tools``,
+``max_tool_calls``): ``orchestration.connectors.ai_tools`` offers, checks, runs and records them.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from orchestration.expressions import VariableType
 
 if TYPE_CHECKING:
     from orchestration.bpmn.graph import Graph
-    from orchestration.connectors.ai_tools import Toolbox
+    from orchestration.connectors.ai_tools import Tool, Toolbox
     from orchestration.models import ProcessInstance
 
 NAME: Final = "ai.ask"
@@ -299,7 +302,7 @@ class AskConfigForm(forms.Form):
         timeout: float | None = self.cleaned_data["timeout"]
         return DEFAULT_TIMEOUT_SECONDS if timeout is None else timeout
 
-    def clean_tools(self) -> list[Any]:
+    def clean_tools(self) -> list[Tool]:
         from orchestration.connectors import ai_tools
 
         try:
