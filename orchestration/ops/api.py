@@ -207,6 +207,11 @@ class StepRowSerializer(serializers.Serializer[rows.StepRow]):
     output = serializers.SerializerMethodField()
     incident = serializers.IntegerField(source="incident_id", allow_null=True, help_text="Its open incident.")
     tasks = TaskHolderSerializer(many=True)
+    tool_calls = serializers.ListField(
+        child=serializers.CharField(),
+        help_text='An AI step\'s tool calls in plain words ("Look up vendor in the ERP — 62 ms"), '
+        "made so far while it runs; the details are in its output (or its history while unfinished).",
+    )
 
     def get_name(self, row: rows.StepRow) -> str:
         return row.step.node_name or row.step.node_id

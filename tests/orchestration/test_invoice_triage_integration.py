@@ -116,6 +116,8 @@ def test_the_ai_reads_the_invoice_and_finance_approves_with_its_advice(triage: W
     assert "Please read the invoice" in api  # operators see the prompt
     assert "Please read the invoice" in ops_page and "&quot;total&quot;: " in ops_page  # and the tokens
     assert "Look up vendor in the ERP — " in ops_page  # and each tool call, in plain words
+    (read,) = [r for r in json.loads(api)["steps"] if r["node_id"] == "Task_read_invoice"]
+    assert read["tool_calls"][0].startswith("Look up vendor in the ERP — ")
     for stored in (json.dumps(step.output), json.dumps(step.input), events, api, ops_page, page):
         assert KEY not in stored
 
