@@ -18,6 +18,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 
 from orchestration.access import operated_workflows
 from orchestration.engine.blocks import registered
+from orchestration.engine.blocks.exclusive import chosen_words
 from orchestration.engine.operations import is_move_target
 from orchestration.models import Event, Incident, ProcessInstance, Step
 from orchestration.step_names import step_label, step_titles
@@ -264,6 +265,7 @@ class StepRow:
     output: str
     incident_id: int | None
     tasks: list[dict[str, Any]] = field(default_factory=list)
+    decided: str = ""  # a Decision the AI decided: its choice and reason, in words
 
 
 def redacted(value: Any) -> Any:
@@ -416,6 +418,7 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
                 _pretty(redacted(step.output)),
                 open_incidents.get(step.id),
                 tasks,
+                chosen_words(step.output) if step.kind == "exclusive" and step.output else "",
             )
         )
     return rows

@@ -199,3 +199,29 @@ def test_a_valid_ai_decision_compiles_with_the_paths_as_choices() -> None:
     fields = json.loads(config["properties"]["answer_fields"])
     assert [f["name"] for f in fields] == ["path", "reason"]
     assert fields[0]["choices"] == ["Needs review", "Fast track"]
+
+
+def test_operators_read_the_choice_on_the_request_page_and_in_the_live_path(model_server: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.urls import reverse
+
+    from designer.live import instance_path
+
+    model_server.answer(
+        {"body": completion({"path": "Needs review", "reason": "A gold-plated stapler is unusual."})}
+    )
+    instance, step = _start(routing())
+    execute_step(step.id, 1)
+    words = "Decided by AI: “Needs review” — A gold-plated stapler is unusual."
+    client = Client()
+    client.force_login(get_user_model().objects.create_superuser("ops", password="x"))
+
+    page = client.get(reverse("ops:instance", args=[instance.pk])).content.decode()
+
+    assert f'data-testid="step-decided"><i class="bi bi-stars me-1" aria-hidden="true"></i>{words}' in page
+    path = {s["node_id"]: s for s in instance_path(instance)["steps"]}
+    assert path["route"]["decided"] == words
+    # Not for whoever only follows the request without operating the workflow.
+    hidden = {s["node_id"]: s for s in instance_path(instance, ai_choices=False)["steps"]}
+    assert hidden["route"]["decided"] == ""
