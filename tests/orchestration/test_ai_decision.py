@@ -225,3 +225,19 @@ def test_operators_read_the_choice_on_the_request_page_and_in_the_live_path(mode
     # Not for whoever only follows the request without operating the workflow.
     hidden = {s["node_id"]: s for s in instance_path(instance, ai_choices=False)["steps"]}
     assert hidden["route"]["decided"] == ""
+
+
+def test_the_request_history_shows_the_choice_to_operators_only(model_server: Any) -> None:
+    from approvals.history import timeline
+
+    model_server.answer({"body": completion({"path": "Needs review", "reason": "Unusual."})})
+    instance, step = _start(routing())
+    execute_step(step.id, 1)
+    events = list(Event.objects.filter(instance=instance).select_related("step", "actor").order_by("id"))
+    graph = instance.version.graph
+
+    operators = [entry.message for entry in timeline(events, graph, technical=True)]
+    requesters = [entry.message for entry in timeline(events, graph)]
+
+    assert "Route: decided by AI: “Needs review” — Unusual." in operators
+    assert not any("Needs review" in message for message in requesters)
