@@ -20,7 +20,10 @@ class DecisionForm(AIQuestionFields, BlockForm):
     kind = "decision"
     label = "Decision"
     icon = "bi-signpost-split"
-    help = "The request takes the first path whose condition holds, or the default path. Click a path to set its condition."
+    help = (
+        "The request takes the first path whose condition holds (or the path the AI chooses), "
+        "else the default path. Click a path to set its condition or its name."
+    )
     partial = "decision"
     chooses_paths = True
     merge = False
