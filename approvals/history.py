@@ -177,6 +177,10 @@ def timeline(events: Iterable[Event], graph: Graph, *, technical: bool = False) 
             else:  # "Place order done (attempt 1)": the attempt count is for operators
                 icon, tone = "bi-gear", "ok"
                 message = f"{step_name}: completed"
+        elif kind == "decision.ai":
+            if not technical:
+                continue  # which path an AI chose, and why, is for operators (as its answers are)
+            icon, tone, message = "bi-stars", "info", event.message
         elif kind in _TIMELINE:
             icon, tone = _TIMELINE[kind]
             message = _MESSAGES.get(kind, lambda e, n: e.message)(event, step_name)

@@ -6,6 +6,7 @@ from typing import Any, TypedDict
 
 from django.db.models import Count
 
+from orchestration.engine.blocks.exclusive import chosen_words
 from orchestration.engine.dry_run import trail
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
 from orchestration.step_names import step_titles
@@ -60,8 +61,12 @@ def running_total(version: WorkflowVersion) -> int:
     return ProcessInstance.objects.filter(version=version, status=ProcessInstance.Status.RUNNING).count()
 
 
-def instance_path(instance: ProcessInstance) -> InstancePath:
-    """The blocks ``instance`` visited (in order), the flows its tokens took, and its open steps."""
+def instance_path(instance: ProcessInstance, *, ai_choices: bool = True) -> InstancePath:
+    """The blocks ``instance`` visited (in order), the flows its tokens took, and its open steps.
+
+    With ``ai_choices`` (for people who operate the workflow, as for an AI step's answers), a
+    Decision the AI decided says which path it chose and why.
+    """
     steps: list[dict[str, Any]] = []
     rows = list(instance.steps.order_by("created_at", "id"))
     titles = step_titles(rows)
@@ -75,6 +80,9 @@ def instance_path(instance: ProcessInstance) -> InstancePath:
                 "status_label": step.get_status_display(),
                 "at": (step.ended_at or step.started_at or step.created_at).isoformat(),
                 "at_text": when(step.ended_at or step.started_at or step.created_at),
+                "decided": chosen_words(step.output)
+                if ai_choices and step.kind == "exclusive" and step.output
+                else "",
             }
         )
     return {

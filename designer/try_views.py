@@ -194,7 +194,12 @@ def try_run(request: HttpRequest, key: str) -> HttpResponse:
     for question in result["questions"]:
         example = question["example"]
         question["fields"] = [
-            {"name": f["name"], "label": f["label"], "value": _shown(example.get(f["name"], ""))}
+            {
+                "name": f["name"],
+                "label": f["label"],
+                "value": _shown(example.get(f["name"], "")),
+                "choices": f.get("choices") or [],
+            }
             for f in question["outputs"]
         ]
         question["example_json"] = json.dumps(example) if example else ""

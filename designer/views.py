@@ -35,7 +35,13 @@ from guardian.core import ObjectPermissionChecker
 from designer import live
 from designer.compare import compare
 from designer.starters import STARTERS, starter
-from orchestration.access import access_workflow, has_workflow_perm, visible_instances, visible_workflows
+from orchestration.access import (
+    access_workflow,
+    can_operate,
+    has_workflow_perm,
+    visible_instances,
+    visible_workflows,
+)
 from orchestration.bpmn.compiler import CompileResult, Problem, compile_bpmn
 from orchestration.bpmn.names import block_names, plain, sentence
 from orchestration.bpmn.parse import descriptor, load, read_text
@@ -807,12 +813,14 @@ def _live_subject(
     return workflow.published_version, None
 
 
-def _live_data(version: WorkflowVersion, instance: ProcessInstance | None) -> dict[str, Any]:
+def _live_data(version: WorkflowVersion, instance: ProcessInstance | None, user: Any) -> dict[str, Any]:
+    # What an AI chose, and why, is for the people who operate the workflow (as its answers are).
+    path = live.instance_path(instance, ai_choices=can_operate(user, instance)) if instance else None
     return {
         "version": version.number,
         "counts": live.waiting_counts(version),
         "running": live.running_total(version),
-        "instance": live.instance_path(instance) if instance else None,
+        "instance": path,
     }
 
 
@@ -856,7 +864,7 @@ def live_view(request: HttpRequest, key: str) -> HttpResponse:
             workflow,
             "live",
             version=version.number,
-            live=_live_data(version, instance),
+            live=_live_data(version, instance, _actor(request)),
             urls={"data": data_url + query},
         )
     return render(request, "designer/live.html", context)
@@ -870,4 +878,4 @@ def live_data(request: HttpRequest, key: str) -> JsonResponse:
     version, instance = _live_subject(request, workflow)
     if version is None:
         raise Http404("Nothing is published yet.")
-    return JsonResponse(_live_data(version, instance))
+    return JsonResponse(_live_data(version, instance, _actor(request)))

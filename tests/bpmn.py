@@ -144,6 +144,32 @@ def gateway(id: str, kind: str = "exclusive", default: str = "", name: str = "")
     return f'<bpmn:{kind}Gateway id="{id}" name="{name or id}"{attr}/>'
 
 
+def ai_gateway(
+    id: str,
+    default: str,
+    *,
+    name: str = "",
+    properties: dict[str, str] | None = None,
+    inputs: dict[str, str] | None = None,
+    retries: int | None = None,
+    backoff: float | None = None,
+) -> str:
+    """A Decision the AI decides among its paths' names (the AI connector's settings on the gateway)."""
+    attrs = f' default="{default}"' if default else ""
+    if retries is not None:
+        attrs += f' baton:retries="{retries}"'
+    if backoff is not None:
+        attrs += f' baton:retryBackoff="{backoff}"'
+    props = [
+        f"<baton:property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in (properties or {}).items()
+    ]
+    children = props + _mappings("input", inputs or {})
+    return (
+        f'<bpmn:exclusiveGateway id="{id}" name="{name or id}" baton:connector="ai.ask"{attrs}>'
+        f"{_ext(*children)}</bpmn:exclusiveGateway>"
+    )
+
+
 def wait_timer(id: str, duration: str, name: str = "") -> str:
     return (
         f'<bpmn:intermediateCatchEvent id="{id}" name="{name or id}">'

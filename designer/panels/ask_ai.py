@@ -24,16 +24,9 @@ def is_ask_ai(element: etree._Element) -> bool:
     return (baton_attr(element, "connector") or "").strip() == ai.NAME
 
 
-class AskAIForm(BlockForm):
-    kind = "ask_ai"
-    label = "Ask AI"
-    icon = "bi-stars"
-    help = (
-        "An AI model reads what you give it and answers with the values you name; later blocks use "
-        "them. People still decide: show its advice to an approver with answers named recommendation and reason."
-    )
-    partial = "ask_ai"
-    row_sets = {"answers": (AnswerFieldRows, "answerField", {}), "tools": (ToolRows, "tool", {})}
+class AIQuestionFields(forms.Form):
+    """The fields of one question to an AI, shared by Ask AI and a Decision the AI decides:
+    the model server, the instruction with values picked into it, and the details."""
 
     connection = forms.ChoiceField(
         label="Model server",
@@ -69,14 +62,6 @@ class AskAIForm(BlockForm):
         max_value=ai.MAX_TIMEOUT_SECONDS,
         help_text=f"Default {ai.DEFAULT_TIMEOUT_SECONDS:g}; then it tries again later.",
     )
-    max_tool_calls = forms.IntegerField(
-        label="Most tool calls",
-        required=False,
-        min_value=1,
-        max_value=ai.MAX_MAX_TOOL_CALLS,
-        help_text=f"How often the AI may use its tools in one step; default {ai.DEFAULT_MAX_TOOL_CALLS}. "
-        "Past it the step stops for an operator.",
-    )
     retries = forms.IntegerField(
         label="Retries",
         required=False,
@@ -85,8 +70,10 @@ class AskAIForm(BlockForm):
         help_text="When the server is busy or down (default 3).",
     )
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    ctx: PanelContext
+
+    def offer_servers(self) -> None:
+        """Offer the Connections as model servers (keeping the one the diagram names)."""
         servers = [(c.name, str(c)) for c in Connection.objects.order_by("name")]
         current = self._properties().get("connection", "")
         choice_field(self.fields["connection"]).choices = with_current([("", "Choose…"), *servers], current)
@@ -98,7 +85,8 @@ class AskAIForm(BlockForm):
         return {p.get("name", ""): p.get("value", "") for p in extension_items(self.ctx.element, "property")}
 
     @classmethod
-    def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
+    def question_initial(cls, ctx: PanelContext) -> dict[str, Any]:
+        """The question's fields as the element stores them."""
         stored = {p.get("name", ""): p.get("value", "") for p in extension_items(ctx.element, "property")}
         return {
             **{name: stored.get(name) or None for name in _PROPERTIES},
@@ -106,25 +94,17 @@ class AskAIForm(BlockForm):
             "retries": setting(ctx, "retries") or None,
         }
 
-    def clean(self) -> dict[str, Any]:
-        super().clean()
-        data = self.cleaned_data
+    def check_placeholders(self) -> None:
+        """Each {{value}} of the instruction must be a value of the request at this block."""
         types = self.ctx.scope.types()
-        for name in ai.placeholders(data.get("instruction", "")):
+        for name in ai.placeholders(self.cleaned_data.get("instruction", "")):
             try:
                 check_cel(name, types)
             except ValidationError:
                 self.add_error("instruction", f"{{{{{name}}}}} is not a value of the request at this point.")
-        if self.rows["answers"].is_valid() and not self.rows["answers"].items():
-            self.add_error(None, "Add at least one answer field: the values the AI must give.")
-        if self.rows["tools"].is_valid():
-            chosen = [(t["action"], t.get("connection", "")) for t in self.rows["tools"].items()]
-            if len(set(chosen)) < len(chosen):
-                self.add_error(None, "A tool is chosen twice: remove one.")
-        return data
 
-    def payload(self) -> Payload:
-        payload = super().payload()
+    def question_payload(self) -> tuple[dict[str, str | int | float | None], dict[str, list[dict[str, Any]]]]:
+        """The attributes and extension elements that store the question (the connector, its settings, its inputs)."""
         data = self.cleaned_data
         written = {
             "connection": data["connection"],
@@ -132,15 +112,71 @@ class AskAIForm(BlockForm):
             "model": data["model"].strip(),
             "max_tokens": "" if data["max_tokens"] is None else str(data["max_tokens"]),
             "timeout": "" if data["timeout"] is None else f"{data['timeout']:g}",
-            "max_tool_calls": "" if data["max_tool_calls"] is None else str(data["max_tool_calls"]),
         }
         kept = [{"name": k, "value": v} for k, v in self._properties().items() if k not in written]
         names = ai.placeholders(written["instruction"])
-        payload["attrs"] = {"baton:connector": ai.NAME, "baton:retries": data["retries"]}
-        payload["extensions"] = {
+        attrs: dict[str, str | int | float | None] = {
+            "baton:connector": ai.NAME,
+            "baton:retries": data["retries"],
+        }
+        extensions = {
             "property": [{"name": k, "value": v} for k, v in written.items() if v] + kept,
             # Each value the instruction names is sent as data (never evaluated from the answer).
             "input": [{"name": name, "expression": name} for name in names],
+        }
+        return attrs, extensions
+
+
+class AskAIForm(AIQuestionFields, BlockForm):
+    kind = "ask_ai"
+    label = "Ask AI"
+    icon = "bi-stars"
+    help = (
+        "An AI model reads what you give it and answers with the values you name; later blocks use "
+        "them. People still decide: show its advice to an approver with answers named recommendation and reason."
+    )
+    partial = "ask_ai"
+    row_sets = {"answers": (AnswerFieldRows, "answerField", {}), "tools": (ToolRows, "tool", {})}
+
+    max_tool_calls = forms.IntegerField(
+        label="Most tool calls",
+        required=False,
+        min_value=1,
+        max_value=ai.MAX_MAX_TOOL_CALLS,
+        help_text=f"How often the AI may use its tools in one step; default {ai.DEFAULT_MAX_TOOL_CALLS}. "
+        "Past it the step stops for an operator.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.offer_servers()
+
+    @classmethod
+    def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
+        return cls.question_initial(ctx)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        self.check_placeholders()
+        if self.rows["answers"].is_valid() and not self.rows["answers"].items():
+            self.add_error(None, "Add at least one answer field: the values the AI must give.")
+        if self.rows["tools"].is_valid():
+            chosen = [(t["action"], t.get("connection", "")) for t in self.rows["tools"].items()]
+            if len(set(chosen)) < len(chosen):
+                self.add_error(None, "A tool is chosen twice: remove one.")
+        return self.cleaned_data
+
+    def payload(self) -> Payload:
+        payload = super().payload()
+        attrs, extensions = self.question_payload()
+        tool_calls = self.cleaned_data["max_tool_calls"]
+        properties = [p for p in extensions["property"] if p["name"] != "max_tool_calls"]
+        if tool_calls is not None:
+            properties.append({"name": "max_tool_calls", "value": str(tool_calls)})
+        payload["attrs"] = attrs
+        payload["extensions"] = {
+            **extensions,
+            "property": properties,
             "answerField": self.rows["answers"].items(),
             "tool": self.rows["tools"].items(),
             "output": [],

@@ -19,6 +19,7 @@ from designer.diagram import Payload, baton_attr, condition, local
 from designer.panels.base import BlockForm, PanelContext, choice_field
 from designer.scope import Variable
 from orchestration import expressions
+from orchestration.connectors import ai
 from orchestration.engine.human import PATH_OUTCOMES
 
 
@@ -59,6 +60,8 @@ class PathForm(BlockForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if self.ai_chooses:
+            self.fields["is_default"].help_text = "Taken when the AI cannot choose."
         choice_field(self.fields["field"]).choices = [
             ("", "Choose a value…"),
             *((v.name, v.shown) for v in self.builder_variables()),
@@ -92,6 +95,16 @@ class PathForm(BlockForm):
             and len(self.ctx.diagram.outgoing(source.get("id", ""))) > 1
         )
 
+    @property
+    def ai_chooses(self) -> bool:
+        """Whether the path leaves a Decision the AI decides: chosen by its name, it has no condition."""
+        source = self.ctx.diagram.source(self.ctx.element)
+        return (
+            source is not None
+            and local(source) == "exclusiveGateway"
+            and (baton_attr(source, "connector") or "").strip() == ai.NAME
+        )
+
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
         source = ctx.diagram.source(ctx.element)
@@ -113,7 +126,7 @@ class PathForm(BlockForm):
         super().clean()
         data = self.cleaned_data
         self.cel = ""
-        if not self.decision or data.get("is_default"):
+        if not self.decision or data.get("is_default") or self.ai_chooses:
             return data
         if data.get("condition_mode") == "cel":
             source = data.get("condition", "").strip()

@@ -79,12 +79,16 @@ class QuestionSerializer(serializers.Serializer[None]):
     at = serializers.CharField()
     node_id = serializers.CharField()
     name = serializers.CharField()
-    ask = serializers.ChoiceField(choices=["decision", "output", "wait"])
+    ask = serializers.ChoiceField(choices=["decision", "output", "path", "wait"])
     text = serializers.CharField()
     example = serializers.DictField()
     outputs = serializers.ListField(child=serializers.DictField())
     error_codes = serializers.DictField()
     can_fail = serializers.BooleanField()
+    paths = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="A Decision the AI decides: the paths' names, one of which the answer's output gives as path.",
+    )
 
 
 class TrailSerializer(serializers.Serializer[None]):

@@ -22,7 +22,7 @@ import json
 import re
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from django import forms
@@ -131,6 +131,22 @@ def answer_fields(raw: Any) -> list[AnswerField]:
             )
         )
     return fields
+
+
+def sample_answer(fields: list[AnswerField], today: date) -> dict[str, Any]:
+    """An answer that fits ``fields``, for a test run to start from: each field's first allowed
+    value, else a short text, 0, no, ``today``, an empty list or record."""
+    samples: dict[str, Any] = {
+        "string": "Sample text",
+        "number": 0,
+        "integer": 0,
+        "boolean": False,
+        "date": today.isoformat(),
+        "list": [],
+        "map": {},
+        "dyn": "",
+    }
+    return {f.name: f.choices[0] if f.choices else samples[f.type] for f in fields}
 
 
 def placeholders(instruction: str) -> list[str]:

@@ -22,6 +22,7 @@ write transaction), so a replay of many requests never holds the write lock for 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import time
 from collections import Counter, defaultdict, deque
@@ -33,10 +34,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
-from orchestration.connectors import registry
+from orchestration.connectors import ai, registry
 from orchestration.definitions import current_draft
 from orchestration.engine import human, runtime, timers
 from orchestration.engine.blocks.base import BlockError
+from orchestration.engine.blocks.exclusive import PATH, REASON, chosen_words, decided_by_ai
 from orchestration.engine.worker import claim_step, complete_step, fail_step
 from orchestration.models import Event, ProcessInstance, Step, Timer, Workflow, WorkflowVersion
 from orchestration.step_names import step_label, step_titles
@@ -198,12 +200,13 @@ class Question:
     at: str
     node_id: str
     name: str
-    ask: Literal["decision", "output", "wait"]
+    ask: Literal["decision", "output", "path", "wait"]
     text: str
     example: dict[str, Any] = field(default_factory=dict)
-    outputs: list[dict[str, str]] = field(default_factory=list)
+    outputs: list[dict[str, Any]] = field(default_factory=list)
     error_codes: dict[str, str] = field(default_factory=dict)
     can_fail: bool = False
+    paths: list[str] = field(default_factory=list)  # a Decision the AI decides: the names it chooses among
 
 
 @dataclass
@@ -369,7 +372,8 @@ def _answer_one(
 
 def _fits(step: Step, answer: Answer) -> bool:
     """Whether ``answer`` can answer ``step`` (a draft may have changed what waits at a block)."""
-    if step.kind in _CONNECTOR_KINDS:
+    if step.kind in _CONNECTOR_KINDS or (step.kind == "exclusive" and step.status == Step.Status.QUEUED):
+        # An Automated step, or a Decision waiting for the AI: answered as a worker would report.
         return answer.kind in ("output", "fail") and step.status == Step.Status.QUEUED
     if answer.kind == "skip":
         return step.status == Step.Status.WAITING
@@ -417,14 +421,76 @@ def _apply(
             code=answer.code or None,
         )
         notes[step.pk] = "failed (test)" + (f": {answer.code}" if answer.code else "")
+        if step.kind == "exclusive":
+            notes[step.pk] = _chosen(step.pk)
     else:
-        complete_step(step.pk, step.attempt, dict(answer.output), instance_id=instance.pk)
-        if tester == _TESTER and step.kind == "send_task":
+        output = dict(answer.output)
+        fields = _ai_fields(node)
+        if fields is not None and not _is_ai_result(output, fields):
+            try:
+                output = _ai_result(output, fields)
+            except ai.InvalidAnswer as exc:
+                # As the connector would after asking twice: the sample does not fit the answer fields.
+                fail_step(
+                    step.pk,
+                    step.attempt,
+                    f"The AI's answer was invalid: {exc}",
+                    retryable=False,
+                    instance_id=instance.pk,
+                )
+                notes[step.pk] = _chosen(step.pk) if step.kind == "exclusive" else str(exc)
+                return
+        complete_step(step.pk, step.attempt, output, instance_id=instance.pk)
+        if step.kind == "exclusive":
+            asked = "test run: the AI was not asked" if tester == _TESTER else "as the AI answered then"
+            notes[step.pk] = f"{_chosen(step.pk)} ({asked})"
+        elif tester == _TESTER and step.kind == "send_task":
             notes[step.pk] = "the message was not sent (test run)"
         elif tester == _TESTER:
             notes[step.pk] = "answered with the sample answer; the real system was not called"
         else:
             notes[step.pk] = "answered as it was answered then"
+
+
+def _ai_fields(node: Node) -> list[ai.AnswerField] | None:
+    """The answer fields of a block that asks the AI (Ask AI, a Decision the AI decides); None for others."""
+    config = node["config"]
+    if config.get("connector") != ai.NAME:
+        return None
+    try:
+        return ai.answer_fields(config.get("properties", {}).get("answer_fields") or [])
+    except ValueError:
+        return []
+
+
+def _is_ai_result(output: dict[str, Any], fields: list[ai.AnswerField]) -> bool:
+    """Whether ``output`` is the connector's whole result (a replay's record), not just the answer's values."""
+    return isinstance(output.get("answer"), dict) and all(f.name != "answer" for f in fields)
+
+
+def _ai_result(values: dict[str, Any], fields: list[ai.AnswerField]) -> dict[str, Any]:
+    """The AI connector's result for a test run's answer (one value per answer field), typed as the
+    connector types a model's answer; :class:`ai.InvalidAnswer` when a value does not fit."""
+    given = {}
+    for f in fields:
+        value = values.get(f.name)
+        if f.type == "string" and isinstance(value, int | float | bool):
+            value = str(value)  # typed in a box: "12" is text here
+        elif f.type in ("list", "map") and isinstance(value, str) and value.strip():
+            try:
+                value = json.loads(value)
+            except ValueError:
+                pass  # reported as not a list (or record) below
+        given[f.name] = value
+    answer = ai.check_answer(json.dumps(given, default=str), fields)
+    usage = {"prompt": 0, "answer": 0, "total": 0}
+    return {"answer": answer, "model": "test run", "usage": usage, "duration_ms": 0, "calls": 0}
+
+
+def _chosen(step_id: int) -> str:
+    """What a Decision the AI decides chose in this dry run, in words."""
+    output = Step.objects.values_list("output", flat=True).get(pk=step_id)
+    return chosen_words(output or {}) or "decided"
 
 
 def _decided_words(variables: dict[str, Any], tester: str) -> str:
@@ -505,7 +571,44 @@ def _question(step: Step, graph: Graph, at: str, name: str, note: str) -> Questi
     if step.kind == "user_task":
         who = f" ({note})" if note else ""
         return Question(at, step.node_id, name, "decision", f"waiting for a decision{who}")
+    if step.kind == "exclusive" and decided_by_ai(node):
+        paths = list(node["config"].get("paths", {}))
+        default = node["config"].get("default") or ""
+        default_name = next((n for n, f in node["config"].get("paths", {}).items() if f == default), "")
+        return Question(
+            at,
+            step.node_id,
+            name,
+            "path",
+            "waiting for the AI to choose a path",
+            example={PATH: default_name, REASON: ""},
+            outputs=[
+                {"name": PATH, "label": "The path the AI chooses", "type": "string", "choices": paths},
+                {"name": REASON, "label": "Its reason", "type": "string", "choices": []},
+            ],
+            paths=paths,
+        )
     if step.kind in _CONNECTOR_KINDS:
+        fields = _ai_fields(node)
+        if fields is not None:
+            # Ask AI: the sample is the block's own answer, one value per answer field.
+            return Question(
+                at,
+                step.node_id,
+                name,
+                "output",
+                "waiting for the AI's answer (it is not asked in a test run)",
+                example=ai.sample_answer(fields, timezone.localdate()),
+                outputs=[
+                    {
+                        "name": f.name,
+                        "label": f.description or f.name.replace("_", " ").capitalize(),
+                        "type": f.type,
+                        "choices": list(f.choices),
+                    }
+                    for f in fields
+                ],
+            )
         connector = registry.get(node["config"].get("connector", "")) if _known(node) else None
         outputs = [
             {"name": f.name, "label": f.label, "type": f.type} for f in getattr(connector, "outputs", ())
@@ -654,6 +757,13 @@ def _recorded(instance: ProcessInstance) -> tuple[dict[str, Any], list[Step], di
         at = keys[step.pk]
         if step.kind == "user_task" and step.status == Step.Status.COMPLETED:
             answers[at] = Answer(at, "decision", recorded=dict(step.output or {}))
+        elif step.kind == "exclusive" and isinstance((step.output or {}).get("chosen"), dict):
+            # A Decision the AI decided: its answer again, or (it could not choose) its failure.
+            recorded = dict(step.output or {})
+            if isinstance(recorded.get("answer"), dict):
+                answers[at] = Answer(at, "output", output=recorded)
+            else:
+                answers[at] = Answer(at, "fail", comment=str(recorded["chosen"].get("reason") or "")[:2000])
         elif step.kind in _CONNECTOR_KINDS and step.status == Step.Status.COMPLETED:
             answers[at] = Answer(at, "output", output=dict(step.output or {}))
         elif step.kind in _CONNECTOR_KINDS and step.error and step.pk in failures:

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
+from orchestration.engine.blocks import block_for
 from orchestration.engine.blocks.base import BlockError, evaluate_mapping
 from orchestration.engine.boundaries import throw_error
 from orchestration.engine.context import Run
@@ -153,6 +154,7 @@ def finish_with_output(run: Run, step: Step) -> None:
     except BlockError as exc:
         raise_incident(run, step, str(exc), cause=Incident.Cause.OUTPUT_MAPPING)
         return
+    flows = block_for(step.kind).worker_done(run, step, node)
     run.event(
         "step.completed",
         f"{step.node_name or step.node_id} done (attempt {step.attempt})",
@@ -160,7 +162,7 @@ def finish_with_output(run: Run, step: Step) -> None:
         data={"output": step.output},
     )
     run.set_variables(values, step)
-    drive_from(run, step, list(node["outgoing"]))
+    drive_from(run, step, flows)
 
 
 def backoff_seconds(config: dict[str, Any], attempt: int) -> float:
@@ -215,6 +217,12 @@ def fail_step(
                 data={"attempt": attempt, "error": error, "delay_seconds": delay},
             )
         else:
+            node = run.graph["nodes"][step.node_id]
+            instead = block_for(step.kind).worker_gave_up(run, step, node, error)
+            if instead is not None:
+                step.lease_until = None
+                drive_from(run, step, instead)
+                return
             caught = throw_error(run, step, code, error)
             if caught is not None:
                 drive_tokens(run, caught)

@@ -20,6 +20,7 @@ from orchestration.access import operated_workflows
 from orchestration.connectors import ai, ai_tools
 from orchestration.engine import tool_calls
 from orchestration.engine.blocks import registered
+from orchestration.engine.blocks.exclusive import chosen_words
 from orchestration.engine.operations import is_move_target
 from orchestration.models import Event, Incident, ProcessInstance, Step
 from orchestration.step_names import step_label, step_titles
@@ -268,6 +269,7 @@ class StepRow:
     tasks: list[dict[str, Any]] = field(default_factory=list)
     # An AI step's tool calls in plain words ("Look up vendor in the ERP — 120 ms"), as sub-steps.
     tool_calls: list[str] = field(default_factory=list)
+    decided: str = ""  # a Decision the AI decided: its choice and reason, in words
 
 
 def redacted(value: Any) -> Any:
@@ -422,6 +424,7 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
                 open_incidents.get(step.id),
                 tasks,
                 calls.get(step.id, []),
+                chosen_words(step.output) if step.kind == "exclusive" and step.output else "",
             )
         )
     return rows

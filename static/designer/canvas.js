@@ -848,6 +848,14 @@
         item.innerHTML = '<span class="dot ' + dot + '"></span><div class="fw-medium"></div><div class="when"></div>';
         item.children[1].textContent = step.name;
         item.children[2].textContent = step.status_label + ' · ' + (step.at_text || step.at);
+        if (step.decided) {
+          // A Decision the AI decided: which path, and why (shown to operators only).
+          const decided = document.createElement('div');
+          decided.className = 'small';
+          decided.dataset.testid = 'step-decided';
+          decided.textContent = step.decided;
+          item.appendChild(decided);
+        }
         item.addEventListener('click', () => showElement(step.node_id));
         list.appendChild(item);
       });

@@ -229,3 +229,95 @@ def test_only_people_who_may_design_the_workflow_try_it(people: dict, workflow: 
 
     assert client_for(people["victor"]).post(url).status_code == 403
     assert client_for(people["olga"]).post(url).status_code == 404
+
+
+def ai_flow() -> str:
+    """An Ask AI step with typed answer fields, then a Decision the AI decides."""
+    fields = "".join(
+        f'<baton:answerField name="{name}" type="{kind}" description="{words}"{extra}/>'
+        for name, kind, words, extra in (
+            ("category", "string", "What was bought", ' choices="IT hardware,Travel"'),
+            ("note", "string", "", ""),
+            ("amount", "number", "", ""),
+            ("due", "date", "When to pay", ""),
+        )
+    )
+    ask = bpmn.service(
+        "read",
+        "ai.ask",
+        name="Read it",
+        properties={"connection": "models", "instruction": "Read {{item}}."},
+        inputs={"item": "item"},
+    ).replace("</bpmn:extensionElements>", fields + "</bpmn:extensionElements>")
+    return bpmn.definitions(
+        bpmn.start("start", *FORM),
+        ask,
+        bpmn.ai_gateway(
+            "route",
+            "to_fast",
+            name="Route",
+            properties={"connection": "models", "instruction": "Is {{category}} usual?"},
+            inputs={"category": "category"},
+        ),
+        bpmn.end("reviewed", outcome="reviewed", name="Reviewed"),
+        bpmn.end("fast", outcome="fast", name="Fast"),
+        *bpmn.chain("start", "read", "route"),
+        bpmn.flow("route", "reviewed", id="to_review", name="Needs review"),
+        bpmn.flow("route", "fast", id="to_fast", name="Fast track"),
+    )
+
+
+def test_an_ask_ai_sample_answer_comes_from_its_answer_fields_and_the_analyst_picks_the_ais_path(
+    people: dict, workflow: Workflow
+) -> None:
+    from django.utils import timezone
+
+    create_workflow("triage", "Triage", ai_flow(), owner=people["dana"])
+    client = client_for(people["dana"])
+    url = reverse("designer:try-run", args=["triage"])
+
+    started = client.post(url, {"start-item": "Gold stapler", "start-amount": "900"})
+    html = started.content.decode()
+    assert started.status_code == 200, html
+    # One value per answer field, fitting its type: the first allowed value, a text, 0, today.
+    assert '<option value="IT hardware" selected>IT hardware</option>' in html
+    assert 'name="output:note" value="Sample text"' in html
+    assert 'name="output:amount" value="0"' in html
+    assert f'name="output:due" value="{timezone.localdate().isoformat()}"' in html
+    assert "What was bought" in html and "When to pay" in html
+    assert "recommendation" not in html  # not the connector's fixed example
+    state = {"data": _state(html, "data"), "answers": _state(html, "answers")}
+
+    answered = client.post(
+        url,
+        {
+            **state,
+            "answer_at": "read#1",
+            "answer_kind": "output",
+            "output:category": "Travel",
+            "output:note": "Looks odd",
+            "output:amount": "900",
+            "output:due": "2026-12-31",
+        },
+    )
+    html = answered.content.decode()
+    assert "Choose the path the AI would take" in html
+    # The analyst picks among the paths' names; the default path is offered first-hand.
+    assert 'value="Fast track" data-testid="try-path">Fast track (default)</button>' in html
+    assert 'value="Needs review" data-testid="try-path">Needs review</button>' in html
+    state["answers"] = _state(html, "answers")
+
+    decided = client.post(
+        url,
+        {
+            **state,
+            "answer_at": "route#1",
+            "answer_kind": "output",
+            "output:path": "Needs review",
+            "output:reason": "Travel is unusual here",
+        },
+    )
+    html = decided.content.decode()
+    assert "The test run reached the end: reviewed" in html
+    assert "Decided by AI: “Needs review” — Travel is unusual here (test run: the AI was not asked)" in html
+    assert not ProcessInstance.objects.exists()

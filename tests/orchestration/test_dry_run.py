@@ -304,3 +304,72 @@ def test_a_recorded_failure_is_replayed_as_a_failure(db: None, people: dict[str,
     report = replay(version.workflow, xml, graph)
 
     assert [group.text for group in report.groups] == ["1 of 1 requests take the same path"]
+
+
+def _routing() -> str:
+    """Start → Decision "Route" the AI decides ("Needs review" or the default "Fast track") → two Ends."""
+    return bpmn.definitions(
+        bpmn.start("start", *FORM),
+        bpmn.ai_gateway(
+            "route",
+            "to_fast",
+            name="Route",
+            properties={"connection": "models", "instruction": "Is {{item}} for {{amount}} unusual?"},
+            inputs={"item": "item", "amount": "amount"},
+        ),
+        bpmn.end("reviewed", outcome="reviewed", name="Reviewed"),
+        bpmn.end("fast", outcome="fast", name="Fast"),
+        bpmn.flow("start", "route"),
+        bpmn.flow("route", "reviewed", id="to_review", name="Needs review"),
+        bpmn.flow("route", "fast", id="to_fast", name="Fast track"),
+    )
+
+
+def test_a_test_run_asks_which_path_the_ai_picks_defaulting_to_the_default_path(
+    db: None, people: dict[str, Any]
+) -> None:
+    version = publish(_routing(), key="routing")
+    xml, graph = _draft(version, _routing())
+    data = {"item": "Gold stapler", "amount": 900}
+
+    first = try_draft(version.workflow, xml, graph, data, [], user=people["designer"])
+
+    (question,) = first.questions
+    assert (question.at, question.ask) == ("route#1", "path")
+    assert question.paths == ["Needs review", "Fast track"]
+    assert question.example == {"path": "Fast track", "reason": ""}
+    picked = [Answer("route#1", "output", output={"path": "Needs review", "reason": "Odd"})]
+    done = try_draft(version.workflow, xml, graph, data, picked, user=people["designer"])
+    assert done.outcome == "reviewed"
+    assert done.lines[1]["text"] == "Decided by AI: “Needs review” — Odd (test run: the AI was not asked)"
+    # A path that is not one of them is what a model's invalid answer is: the default path, and why.
+    wrong = [Answer("route#1", "output", output={"path": "Somewhere", "reason": ""})]
+    fallback = try_draft(version.workflow, xml, graph, data, wrong, user=people["designer"])
+    assert fallback.outcome == "fast"
+    assert fallback.lines[1]["text"].startswith("The AI could not choose (The AI's answer was invalid:")
+
+
+def test_replay_gives_an_ai_decided_decision_its_recorded_answer_or_failure(
+    db: None, people: dict[str, Any]
+) -> None:
+    from orchestration.engine.worker import claim_step, complete_step, fail_step
+
+    version = publish(_routing(), key="routing")
+    chose = start_instance(version, {"item": "Gold stapler", "amount": 900}, initiator=people["emma"])
+    failed = start_instance(version, {"item": "Pen", "amount": 2}, initiator=people["emma"])
+    for instance in (chose, failed):
+        step = Step.objects.get(instance=instance, node_id="route")
+        assert claim_step(step.pk, 1) is not None
+        if instance is chose:
+            answer = {"answer": {"path": "Needs review", "reason": "Odd"}, "model": "m"}
+            complete_step(step.pk, 1, answer)
+        else:
+            fail_step(step.pk, 1, "The model server answered 503", retryable=False)
+    chose.refresh_from_db()
+    failed.refresh_from_db()
+    assert (chose.outcome, failed.outcome) == ("reviewed", "fast")
+    xml, graph = _draft(version, _routing())
+
+    report = replay(version.workflow, xml, graph)
+
+    assert [group.text for group in report.groups] == ["2 of 2 requests take the same path"]

@@ -70,6 +70,21 @@ class Block:
         """Flows followed when an operator skips an incident on this block."""
         return list(node["outgoing"])
 
+    def worker_done(self, run: Run, step: Step, node: Node) -> list[str]:
+        """The flows to follow once a worker's result for ``step`` is recorded (``step.output``).
+
+        The default: every outgoing flow. A block choosing among them by the answer (a Decision
+        the AI decides) says which, and may add what it chose to ``step.output``.
+        """
+        return list(node["outgoing"])
+
+    def worker_gave_up(self, run: Run, step: Step, node: Node, error: str) -> list[str] | None:
+        """A worker's last attempt at ``step`` failed with ``error``: the flows to follow instead.
+
+        The default, None, lets "If it fails" paths and then an incident handle it.
+        """
+        return None
+
     def on_timer(self, run: Run, step: Step, payload: dict[str, Any]) -> None:
         """A timer of this step is due (waits); the default ignores it."""
 
