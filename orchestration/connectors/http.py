@@ -115,7 +115,11 @@ def send_json(
     except requests.exceptions.Timeout:
         raise ConnectorError(f"{target}: no answer within {timeout:g} s.", retryable=True) from None
     except requests.exceptions.ConnectionError:
-        raise ConnectorError(f"{target}: could not connect.", retryable=True) from None
+        raise ConnectorError(
+            f"{target}: could not connect. Nothing answered at that address: check that the system "
+            "is running and that its address (the connection's base URL) is right, then retry.",
+            retryable=True,
+        ) from None
     except (requests.exceptions.RequestException, ValueError) as exc:
         raise ConnectorError(f"{target}: invalid request ({type(exc).__name__}).", retryable=False) from None
 

@@ -137,6 +137,7 @@ def test_connection_refused_is_retryable():
     with pytest.raises(ConnectorError) as failure:
         run({"url": f"http://127.0.0.1:{port}/"})
     assert failure.value.retryable
+    assert "could not connect. Nothing answered at that address" in str(failure.value)
 
 
 def test_redirect_is_not_followed(http_server):
