@@ -415,7 +415,9 @@ class HttpRequestConnector(Connector):
             if named and field in ("url", "__all__"):
                 continue
             label = form.fields[field].label if field in form.fields else None
-            problems.append(f"needs its settings fixed: {label or pretty_name(field)}: {' '.join(str(e) for e in errors)}")
+            problems.append(
+                f"needs its settings fixed: {label or pretty_name(field)}: {' '.join(str(e) for e in errors)}"
+            )
         return problems
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
