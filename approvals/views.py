@@ -178,6 +178,7 @@ def inbox(request: AuthenticatedRequest) -> HttpResponse:
     context = {
         "tab": tab,
         "tabs": [(key, label, counts.get(key)) for key, label in _TABS.items()],
+        "queue_count": counts["queue"],
         "form": filters.form,
         "page": page,
         "query": query.urlencode(),

@@ -102,6 +102,9 @@ def service(
         attrs += f' baton:retries="{retries}"'
     if backoff is not None:
         attrs += f' baton:retryBackoff="{backoff}"'
+    if connector == "http.request" and properties is None:
+        # Publishing refuses an HTTP step that names no system or address; tests answer it themselves.
+        properties = {"url": "https://erp.example.invalid/"}
     props = [
         f"<baton:property name={quoteattr(k)} value={quoteattr(v)}/>" for k, v in (properties or {}).items()
     ]

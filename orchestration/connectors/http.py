@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django import forms
+from django.forms.utils import pretty_name
 from requests.structures import CaseInsensitiveDict
 
 from orchestration import connections
@@ -115,7 +116,11 @@ def send_json(
     except requests.exceptions.Timeout:
         raise ConnectorError(f"{target}: no answer within {timeout:g} s.", retryable=True) from None
     except requests.exceptions.ConnectionError:
-        raise ConnectorError(f"{target}: could not connect.", retryable=True) from None
+        raise ConnectorError(
+            f"{target}: could not connect. Nothing answered at that address: check that the system "
+            "is running and that its address (the connection's base URL) is right, then retry.",
+            retryable=True,
+        ) from None
     except (requests.exceptions.RequestException, ValueError) as exc:
         raise ConnectorError(f"{target}: invalid request ({type(exc).__name__}).", retryable=False) from None
 
@@ -392,6 +397,28 @@ class HttpRequestConnector(Connector):
         ConnectorField("body", "Answer", "dyn", help="What the system sent back."),
     )
     example_output: ClassVar[dict[str, Any]] = {"status": 200, "body": {}}
+
+    @classmethod
+    def check_config(cls, config: dict[str, Any]) -> list[str]:
+        """Settings the step could never run with, said at publish: no system nor address, an address
+        that is not http(s), headers that are not a JSON object, a timeout out of range.
+
+        Whether a named connection exists is checked when the step runs (administrators may add it
+        after publishing); a path is then taken relative to it.
+        """
+        named = str(config.get("connection") or "").strip()
+        form = cls.config_form(data={**config, "connection": ""})
+        if form.is_valid():
+            return []
+        problems = []
+        for field, errors in form.errors.items():
+            if named and field in ("url", "__all__"):
+                continue
+            label = form.fields[field].label if field in form.fields else None
+            problems.append(
+                f"needs its settings fixed: {label or pretty_name(field)}: {' '.join(str(e) for e in errors)}"
+            )
+        return problems
 
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:
         """Send the request; return ``{"status": int, "body": JSON value or text}``."""

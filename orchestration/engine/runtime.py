@@ -13,7 +13,7 @@ import logging
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from django.db import transaction
 from django.db.models import F
@@ -439,12 +439,23 @@ def _create_and_drive(
     )
     run.event(
         "instance.started",
-        f"Started v{version.number} by {trigger}",
+        f"Started on version {version.number} {_STARTED_BY.get(trigger, f'by {trigger}')}",
         data={"variables": variables, "trigger": trigger},
     )
     drive(run, [(node_id, "")])
     finish_run(run)
     return instance
+
+
+# How the history says what started a request (the trigger names are stored in the event's data).
+_STARTED_BY: Final = {
+    "manual": "from the request form",
+    "api": "through the API",
+    "webhook": "by a webhook call",
+    "message": "by a message",
+    "timer": "on its schedule",
+    "call": "by another workflow",
+}
 
 
 def start_instance(

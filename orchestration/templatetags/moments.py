@@ -13,8 +13,11 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.timesince import timesince
 
 register = template.Library()
+
+_UNDER_A_MINUTE = "less than a minute"
 
 
 @register.filter
@@ -32,3 +35,22 @@ def _zone_label(local: datetime.datetime) -> str:
     """The zone's short name ("JST", "CET"); where it has only an offset ("-03"), "UTC-03"."""
     name = local.tzname() or ""
     return f"UTC{name}" if name[:1] in "+-" and name else name
+
+
+@register.filter
+def ago(value: Any) -> str:
+    """How long ago ``value`` was, in words: "just now" under a minute, else "5 minutes ago"."""
+    if not isinstance(value, datetime.datetime):
+        return ""
+    span = lasted(value)
+    return "just now" if span == _UNDER_A_MINUTE else f"{span} ago"
+
+
+@register.filter
+def lasted(value: Any) -> str:
+    """How long since ``value``, in words: "less than a minute", "5 minutes", "2 days, 3 hours"."""
+    if not isinstance(value, datetime.datetime):
+        return ""
+    if timezone.now() - value < datetime.timedelta(minutes=1):
+        return _UNDER_A_MINUTE
+    return timesince(value)

@@ -113,6 +113,18 @@ def test_inbox_shows_my_tasks_and_my_groups_queue_with_counts(org, purchase):
     assert [t.subject for t in queue.context["page"]] == ["Audit"]
 
 
+def test_an_empty_own_list_points_to_the_group_queue_waiting(org, purchase):
+    queue_version = publish(approval_flow("group", "Finance"), key="queue")
+    start_instance(queue_version, {"item": "Audit", "amount": 10}, initiator=org["employee"])
+
+    page = _client(org["fiona"]).get("/inbox/").content.decode()
+
+    assert "Nothing is assigned to you alone." in page
+    assert "1 request waits in your group's queue" in page
+    assert 'href="?tab=queue"' in page
+    assert "caught up" not in _client(org["manager"]).get("/inbox/?tab=done").content.decode()
+
+
 def test_inbox_filters_by_amount_requester_and_search_and_sorts(org, purchase):
     for item, amount in [("Laptop", 5000), ("Chair", 300), ("Monitor", 900)]:
         _request(purchase, org["employee"], amount, item)

@@ -123,7 +123,9 @@ def test_paths_added_from_the_approval_panel_take_the_decision_and_the_approver_
     decision = manager.get_by_test_id("decision")
     expect(decision.get_by_test_id("approver-fields")).to_contain_text("Cost centre")
     screenshot(manager, "task-page-desktop")
+    expect(manager.locator(".kbd-hint")).to_be_visible()
     manager.set_viewport_size({"width": 390, "height": 844})
+    expect(manager.locator(".kbd-hint")).to_be_hidden()  # phones have no keys to press
     screenshot(manager, "task-page-phone")
     manager.set_viewport_size({"width": 1360, "height": 900})
 

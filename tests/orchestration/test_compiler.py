@@ -840,6 +840,12 @@ def test_escalation_without_due_date_is_a_warning():
 
 # --- Automated step and Notify
 
+# An HTTP step publishing accepts (it names an address); the tests around it vary the rest.
+HTTP_STEP = (
+    '<bpmn:serviceTask id="e1" baton:connector="http.request"><bpmn:extensionElements>'
+    '<baton:property name="url" value="https://erp.example.invalid/"/></bpmn:extensionElements></bpmn:serviceTask>'
+)
+
 
 def test_automated_step_compiles_connector_settings():
     task = (
@@ -866,7 +872,7 @@ def test_automated_step_compiles_connector_settings():
 
 
 def test_automated_step_retries_three_times_by_default():
-    config = node_config(process(chain('<bpmn:serviceTask id="e1" baton:connector="http.request"/>')))
+    config = node_config(process(chain(HTTP_STEP)))
     assert (config["retries"], config["retry_backoff"]) == (3, 2.0)
 
 
@@ -889,7 +895,7 @@ def test_automated_step_without_connector_is_refused():
     ],
 )
 def test_invalid_retry_setting_is_refused(attrs, message):
-    errors = errors_of(process(chain(f'<bpmn:serviceTask id="e1" baton:connector="http.request" {attrs}/>')))
+    errors = errors_of(process(chain(HTTP_STEP.replace("<bpmn:serviceTask", f"<bpmn:serviceTask {attrs}"))))
     assert len(errors) == 1
     assert message in errors[0]
 
@@ -911,6 +917,7 @@ def test_notify_runs_the_email_connector_by_default():
 def test_input_reading_result_is_refused():
     task = (
         '<bpmn:serviceTask id="e1" baton:connector="http.request"><bpmn:extensionElements>'
+        '<baton:property name="url" value="https://erp.example.invalid/"/>'
         '<baton:input name="x" expression="result.id"/></bpmn:extensionElements></bpmn:serviceTask>'
     )
     errors = errors_of(process(chain(task)))
@@ -922,6 +929,7 @@ def test_input_reading_result_is_refused():
 def test_output_whose_expression_contradicts_its_type_is_refused():
     task = (
         '<bpmn:serviceTask id="e1" baton:connector="http.request"><bpmn:extensionElements>'
+        '<baton:property name="url" value="https://erp.example.invalid/"/>'
         '<baton:output name="ok" expression="size(result) &gt; 0" type="string"/>'
         "</bpmn:extensionElements></bpmn:serviceTask>"
     )
@@ -934,6 +942,7 @@ def test_output_whose_expression_contradicts_its_type_is_refused():
 def test_output_of_an_unknown_type_is_refused():
     task = (
         '<bpmn:serviceTask id="e1" baton:connector="http.request"><bpmn:extensionElements>'
+        '<baton:property name="url" value="https://erp.example.invalid/"/>'
         '<baton:output name="n" expression="result.n" type="float"/></bpmn:extensionElements></bpmn:serviceTask>'
     )
     assert errors_of(process(chain(task))) == ['Automated step (e1): output "n" has unknown type "float".']
@@ -943,6 +952,7 @@ def test_output_of_an_unknown_type_is_refused():
 def test_reserved_names_cannot_be_variables(name):
     task = (
         '<bpmn:serviceTask id="e1" baton:connector="http.request"><bpmn:extensionElements>'
+        '<baton:property name="url" value="https://erp.example.invalid/"/>'
         f'<baton:output name="{name}" expression="result"/></bpmn:extensionElements></bpmn:serviceTask>'
     )
     assert f'output "{name}" is reserved' in errors_of(process(chain(task)))[0]
@@ -1506,6 +1516,7 @@ def test_integer_for_a_number_variable_is_refused_with_a_hint():
 def test_dyn_output_agrees_with_any_type():
     task = (
         '<bpmn:serviceTask id="e1" baton:connector="http.request"><bpmn:extensionElements>'
+        '<baton:property name="url" value="https://erp.example.invalid/"/>'
         '<baton:output name="amount" expression="result.amount"/></bpmn:extensionElements></bpmn:serviceTask>'
     )
     graph = compiled(with_amount(process(chain(task)))).graph

@@ -7,9 +7,11 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
+from orchestration.bpmn.compiler import compile_bpmn
 from orchestration.connectors import registry
 from orchestration.connectors.base import ConnectorError
 from orchestration.connectors.http import HttpRequestConnector
+from tests import bpmn
 
 KEY = "step-42-attempt-key"
 
@@ -137,6 +139,7 @@ def test_connection_refused_is_retryable():
     with pytest.raises(ConnectorError) as failure:
         run({"url": f"http://127.0.0.1:{port}/"})
     assert failure.value.retryable
+    assert "could not connect. Nothing answered at that address" in str(failure.value)
 
 
 def test_redirect_is_not_followed(http_server):
@@ -227,3 +230,43 @@ def test_oversized_error_response_is_still_classified_by_status(http_server):
         run({"url": http_server.url})
     assert failure.value.retryable
     assert "502" in str(failure.value)
+
+
+@pytest.mark.parametrize(
+    ("properties", "problem"),
+    [
+        ({}, "Path: Choose a system, or give a full https:// address."),
+        ({"url": "ftp://files.example.com/x"}, "Path: Use an http:// or https:// URL"),
+        ({"url": "https://erp.example.com/orders", "headers": "[1]"}, "Headers:"),
+        ({"connection": "erp", "url": "orders", "timeout": "0"}, "Timeout:"),
+    ],
+)
+def test_publishing_refuses_http_settings_that_could_never_run(properties, problem):
+    xml = bpmn.definitions(
+        bpmn.start("start"),
+        bpmn.service("call", name="Call the ERP", properties=properties),
+        bpmn.end(),
+        *bpmn.chain("start", "call", "end"),
+    )
+    messages = [str(e) for e in compile_bpmn(xml).errors]
+    assert any("Call the ERP" in m and "needs its settings fixed" in m and problem in m for m in messages), (
+        messages
+    )
+
+
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"connection": "erp", "url": "orders"},
+        {"url": "https://erp.example.com/orders"},
+        {"connection": "hook"},
+    ],
+)
+def test_a_system_with_a_path_or_a_full_address_publishes(properties):
+    xml = bpmn.definitions(
+        bpmn.start("start"),
+        bpmn.service("call", name="Call the ERP", properties=properties),
+        bpmn.end(),
+        *bpmn.chain("start", "call", "end"),
+    )
+    assert compile_bpmn(xml).ok

@@ -97,6 +97,9 @@ def test_history_records_start_data_changes_and_completion() -> None:
 
     kinds = list(Event.objects.filter(instance=instance).values_list("kind", flat=True))
     assert kinds == ["instance.started", "variables.set", "instance.completed"]
+    assert Event.objects.get(instance=instance, kind="instance.started").message == (
+        "Started on version 1 through the API"
+    )
     change = Event.objects.get(instance=instance, kind="variables.set")
     assert change.data["changes"]["size"] == {"old": None, "new": "small"}
 
