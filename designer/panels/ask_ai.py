@@ -16,7 +16,15 @@ from orchestration.connectors import ai
 from orchestration.models import Connection
 
 # Settings the panel writes as the connector's properties (the rest are kept as they are).
-_PROPERTIES = ("connection", "instruction", "model", "max_tokens", "timeout", "max_tool_calls")
+_PROPERTIES = (
+    "connection",
+    "instruction",
+    "model",
+    "max_tokens",
+    "token_budget",
+    "timeout",
+    "max_tool_calls",
+)
 
 
 def is_ask_ai(element: etree._Element) -> bool:
@@ -54,6 +62,13 @@ class AIQuestionFields(forms.Form):
         min_value=16,
         max_value=ai.MAX_MAX_TOKENS,
         help_text=f"The step's budget; default {ai.DEFAULT_MAX_TOKENS}.",
+    )
+    token_budget = forms.IntegerField(
+        label="Most tokens for the step",
+        required=False,
+        min_value=100,
+        max_value=ai.MAX_TOKEN_BUDGET,
+        help_text=f"All the model reads and writes here, every call; default {ai.DEFAULT_TOKEN_BUDGET}.",
     )
     timeout = forms.FloatField(
         label="Wait for an answer (seconds)",
@@ -111,6 +126,7 @@ class AIQuestionFields(forms.Form):
             "instruction": data["instruction"].strip(),
             "model": data["model"].strip(),
             "max_tokens": "" if data["max_tokens"] is None else str(data["max_tokens"]),
+            "token_budget": "" if data["token_budget"] is None else str(data["token_budget"]),
             "timeout": "" if data["timeout"] is None else f"{data['timeout']:g}",
         }
         kept = [{"name": k, "value": v} for k, v in self._properties().items() if k not in written]

@@ -41,6 +41,9 @@ if TYPE_CHECKING:
 NAME: Final = "ai.ask"
 DEFAULT_MAX_TOKENS: Final = 1000
 MAX_MAX_TOKENS: Final = 32000
+# The whole step's budget (every call of its conversation: what the model read and wrote).
+DEFAULT_TOKEN_BUDGET: Final = 20000
+MAX_TOKEN_BUDGET: Final = 1000000
 DEFAULT_TIMEOUT_SECONDS: Final = 60.0
 MAX_TIMEOUT_SECONDS: Final = 300.0
 MAX_INSTRUCTION_CHARS: Final = 8000
@@ -282,6 +285,14 @@ class AskConfigForm(forms.Form):
         initial=DEFAULT_MAX_TOKENS,
         help_text=f"The answer's budget (default {DEFAULT_MAX_TOKENS}).",
     )
+    token_budget = forms.IntegerField(
+        label="Most tokens for the step",
+        required=False,
+        min_value=100,
+        max_value=MAX_TOKEN_BUDGET,
+        initial=DEFAULT_TOKEN_BUDGET,
+        help_text=f"Everything the model reads and writes in this step, every call (default {DEFAULT_TOKEN_BUDGET}).",
+    )
     timeout = forms.FloatField(
         label="Wait for an answer (seconds)",
         required=False,
@@ -313,6 +324,10 @@ class AskConfigForm(forms.Form):
     def clean_max_tokens(self) -> int:
         tokens: int | None = self.cleaned_data["max_tokens"]
         return DEFAULT_MAX_TOKENS if tokens is None else tokens
+
+    def clean_token_budget(self) -> int:
+        budget: int | None = self.cleaned_data["token_budget"]
+        return DEFAULT_TOKEN_BUDGET if budget is None else budget
 
     def clean_timeout(self) -> float:
         timeout: float | None = self.cleaned_data["timeout"]
@@ -411,6 +426,7 @@ class AskAIConnector(Connector):
             model=model,
             headers=headers,
             max_tokens=settings["max_tokens"],
+            token_budget=settings["token_budget"],
             timeout=settings["timeout"],
             idempotency_key=idempotency_key,
             fields=fields,
@@ -466,6 +482,7 @@ class _Chat:
         model: str,
         headers: dict[str, str],
         max_tokens: int,
+        token_budget: int = DEFAULT_TOKEN_BUDGET,
         timeout: float,
         idempotency_key: str,
         fields: list[AnswerField],
@@ -474,6 +491,7 @@ class _Chat:
         self.url, self.model, self.headers = url, model, headers
         self.tools = tools or []
         self.max_tokens, self.timeout, self.key = max_tokens, timeout, idempotency_key
+        self.token_budget = token_budget
         self.schema = answer_schema(fields)
         self.response_format = "json_schema"
         # Tokens used, over every call; not named "*_tokens" as the protocol does: the operations
@@ -525,6 +543,14 @@ class _Chat:
             if isinstance(count, int) and not isinstance(count, bool):
                 self.usage[name] += count
         self.answered_by = str(body.get("model") or "")[:200]
+        spent = self.usage["total"] or self.usage["prompt"] + self.usage["answer"]
+        if spent > self.token_budget:
+            # Tool turns re-send the growing conversation: without a cap one step could cost without end.
+            raise ConnectorError(
+                f"The step used {spent} tokens, more than its budget of {self.token_budget} "
+                "(“Most tokens for the step”); raise it or shorten the instruction, then retry.",
+                retryable=False,
+            )
         if choice.get("finish_reason") == "length":
             raise ConnectorError(
                 f"The answer did not fit in the budget of {self.max_tokens} tokens; raise "

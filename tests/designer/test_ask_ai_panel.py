@@ -59,6 +59,7 @@ def test_the_panel_writes_the_instruction_its_values_and_the_answer_fields() -> 
         "instruction": "Read {{invoice_text}} and say who sent it.",
         "instruction_mode": "text",
         "max_tokens": "300",
+        "token_budget": "5000",
         **rows(
             "answers",
             {"name": "vendor", "type": "string", "description": "Who sent it"},
@@ -73,6 +74,7 @@ def test_the_panel_writes_the_instruction_its_values_and_the_answer_fields() -> 
     ext = payload["extensions"]
     assert {"name": "instruction", "value": "Read {{invoice_text}} and say who sent it."} in ext["property"]
     assert {"name": "max_tokens", "value": "300"} in ext["property"]
+    assert {"name": "token_budget", "value": "5000"} in ext["property"]
     assert ext["input"] == [{"name": "invoice_text", "expression": "invoice_text"}]
     assert ext["answerField"] == [
         {"name": "vendor", "type": "string", "description": "Who sent it"},

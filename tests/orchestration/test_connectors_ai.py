@@ -173,6 +173,20 @@ def test_an_answer_cut_off_by_the_budget_is_not_retried(model_server: Any) -> No
     assert not cut.value.retryable and "budget of 20 tokens" in str(cut.value)
 
 
+def test_the_whole_step_stops_at_its_token_budget_across_calls(model_server: Any) -> None:
+    model_server.answer(
+        {"body": completion({"vendor": "ACME Ltd", "amount": "a lot", "category": "Laptops"})},
+        {"body": completion(GOOD)},
+    )
+
+    with pytest.raises(ConnectorError) as spent:
+        ask(token_budget="200")  # each call costs 120: the second passes the budget
+
+    assert not spent.value.retryable
+    assert "used 240 tokens, more than its budget of 200" in str(spent.value)
+    assert len(model_server.received) == 2
+
+
 def test_the_key_never_reaches_the_record_even_when_the_server_echoes_it(model_server: Any) -> None:
     echoed = {**GOOD, "vendor": f"ACME (key {KEY})"}
     model_server.answer({"status": 500, "body": f"Bearer {KEY} rejected"}, {"body": completion(echoed)})
