@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from orchestration.bpmn.problems import kind_label
+from orchestration.bpmn.problems import kind_label, node_label
 
 if TYPE_CHECKING:
     from orchestration.models import Step
@@ -20,9 +20,9 @@ _INSIDE = " \u203a "
 
 
 def step_label(step: Step, graph: Mapping[str, Any] | None) -> str:
-    """The business name of the step's kind, by its role where it has one ("Deadline", "Parallel split")."""
+    """The business name of the step's block, by its role or preset where it has one ("Deadline", "Ask AI")."""
     node = (graph or {}).get("nodes", {}).get(step.node_id) or {}
-    return kind_label(step.kind, (node.get("config") or {}).get("role"))
+    return node_label({"kind": step.kind, "config": node.get("config") or {}})
 
 
 def step_titles(steps: Iterable[Step]) -> dict[int, str]:

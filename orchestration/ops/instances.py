@@ -17,7 +17,7 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from orchestration.access import operated_workflows
-from orchestration.engine.blocks import registered
+from orchestration.bpmn.problems import node_label
 from orchestration.engine.operations import is_move_target
 from orchestration.models import Event, Incident, ProcessInstance, Step
 from orchestration.step_names import step_label, step_titles
@@ -444,8 +444,7 @@ def move_targets(graph: Graph) -> list[tuple[str, str]]:
     for node_id, node in graph["nodes"].items():
         if not is_move_target(node):
             continue
-        kind = registered(node["kind"])
-        label = kind.label if kind else node["kind"]
+        label = node_label(node)
         targets.append((node_id, f"{node['name'] or node_id} ({label})"))
     return sorted(targets, key=lambda item: item[1].lower())
 
