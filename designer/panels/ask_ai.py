@@ -76,6 +76,12 @@ class AskAIForm(BlockForm):
         max_value=50,
         help_text="When the server is busy or down (default 3).",
     )
+    answer_to_requester = forms.BooleanField(
+        label="Show the AI's answer to the requester",
+        required=False,
+        help_text="Off: only the people who decide and run this process see it. "
+        "Requesters never see the conversation with the AI.",
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -96,6 +102,7 @@ class AskAIForm(BlockForm):
             **{name: stored.get(name) or None for name in _PROPERTIES},
             "instruction_mode": "text",
             "retries": setting(ctx, "retries") or None,
+            "answer_to_requester": setting(ctx, "answerToRequester") == "true",
         }
 
     def clean(self) -> dict[str, Any]:
@@ -123,7 +130,11 @@ class AskAIForm(BlockForm):
         }
         kept = [{"name": k, "value": v} for k, v in self._properties().items() if k not in written]
         names = ai.placeholders(written["instruction"])
-        payload["attrs"] = {"baton:connector": ai.NAME, "baton:retries": data["retries"]}
+        payload["attrs"] = {
+            "baton:connector": ai.NAME,
+            "baton:retries": data["retries"],
+            "baton:answerToRequester": True if data["answer_to_requester"] else None,
+        }
         payload["extensions"] = {
             "property": [{"name": k, "value": v} for k, v in written.items() if v] + kept,
             # Each value the instruction names is sent as data (never evaluated from the answer).
