@@ -192,18 +192,20 @@ def _advice(workflow: Workflow, period: Period) -> ReportSection | None:
 
 def _disagreement(task: ApprovalTask) -> Listed:
     advice = task.advice or {}
-    said = f"The AI said “{advice.get('recommendation', '')}”"
-    if advice.get("reason"):
-        said += f" ({advice['reason']})"
-    decided = f"{decided_by_words(task)} decided: {_decided_words(task.outcome)}"
-    if task.comment:
-        decided += f" — “{task.comment}”"
+    said = _sentence(f"The AI said “{advice.get('recommendation', '')}”", str(advice.get("reason") or ""))
+    decided = _sentence(f"{decided_by_words(task)} decided “{_decided_words(task.outcome)}”", task.comment)
     instance = task.instance
     return Listed(
         f"{instance.reference} · {instance.title}",
         reverse("ops:instance", args=[instance.id]),
-        f"{task.name}: {said}; {decided}.",
+        f"{task.name}. {said} {decided}",
     )
+
+
+def _sentence(what: str, why: str) -> str:
+    """ "The AI said “reject”: Too dear." — the why, when there is one, after a colon."""
+    why = " ".join(why.split()).rstrip(".")
+    return f"{what}: {why}." if why else f"{what}."
 
 
 def _asks_ai(workflow: Workflow) -> bool:

@@ -93,8 +93,8 @@ def test_how_often_approvers_agreed_with_the_ai_and_the_latest_disagreements(org
     assert listed.label == f"{instance.reference} · Invoice triage"
     assert listed.url == f"/operations/requests/{instance.id}/"
     assert listed.text == (
-        "Approve the invoice: The AI said “reject” (Unusually high for Other.); "
-        "fiona decided: approved — “We know this supplier”."
+        "Approve the invoice. The AI said “reject”: Unusually high for Other. "
+        "fiona decided “approved”: We know this supplier."
     )
 
     admin = get_user_model().objects.create_superuser("boss")
