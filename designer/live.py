@@ -64,7 +64,7 @@ def instance_path(instance: ProcessInstance) -> InstancePath:
     """The blocks ``instance`` visited (in order), the flows its tokens took, and its open steps."""
     steps: list[dict[str, Any]] = []
     rows = list(instance.steps.order_by("created_at", "id"))
-    titles = step_titles(rows)
+    titles = step_titles(rows, instance.version.graph)
     marks = trail(rows)
     for step in rows:
         steps.append(

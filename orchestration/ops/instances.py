@@ -399,8 +399,8 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
     )
     rows = []
     steps = list(instance.steps.order_by("created_at", "id"))
-    titles = step_titles(steps)
     graph = instance.version.graph if instance.version_id else None
+    titles = step_titles(steps, graph)
     for step in steps:
         duration = step.ended_at - step.started_at if step.ended_at and step.started_at else None
         tasks: list[dict[str, Any]] = []

@@ -102,5 +102,7 @@ def test_an_ask_ai_step_is_called_ask_ai_where_other_automated_steps_are_called_
     }
     graph = instance.version.graph
     assert dict(move_targets(graph))["Task_read_invoice"] == "Read the invoice (Ask AI)"
+    unnamed = Step(pk=5, node_id="Task_read_invoice", node_name="", kind="service_task")
+    assert step_titles([unnamed], graph) == {5: "Ask AI"}
     lines = publish(LINES, key="lines").graph
     assert node_label(lines["nodes"]["check"]) == "Automated step"
