@@ -17,6 +17,7 @@ from orchestration.engine.worker import claim_step, complete_step
 from orchestration.models import Step
 from tests.approvals.test_decision_advice import TRIAGE
 from tests.orchestration.factories import publish
+from tests.plain_words import assert_plain, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -84,6 +85,7 @@ def test_the_designer_may_show_the_answer_to_the_requester_but_never_the_convers
     api = client.get(f"/api/instances/{task.instance_id}/").json()
 
     assert "Northwind Traders" in page and "Typical for IT hardware." in page
+    assert_plain("the requester's page", page_text(page))
     assert api["variables"]["vendor"] == "Northwind Traders"
     seen = _seen(client, task)
     assert PROMPT not in seen and SAID not in seen

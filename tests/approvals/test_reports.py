@@ -19,6 +19,7 @@ from orchestration.ops.reports import Period, report
 from tests.approvals.conftest import approval_flow
 from tests.approvals.test_decision_advice import triage_task
 from tests.orchestration.factories import publish
+from tests.plain_words import assert_plain, page_text
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +103,7 @@ def test_how_often_approvers_agreed_with_the_ai_and_the_latest_disagreements(org
     client.force_login(admin)
     page = client.get(f"/operations/reports/?workflow={workflow.key}&days=7").content.decode()
     assert "AI advice" in page and f'href="/operations/requests/{instance.id}/"' in page
+    assert_plain("the reports page", page_text(page))
     csv = client.get(f"/operations/reports/export.csv?workflow={workflow.key}&days=7&table=ai_advice")
     assert csv.content.decode().splitlines()[1] == "Approve the invoice,4,2,3,67,1"
 
