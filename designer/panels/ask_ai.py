@@ -79,8 +79,8 @@ class AskAIForm(BlockForm):
     answer_to_requester = forms.BooleanField(
         label="Show the AI's answer to the requester",
         required=False,
-        help_text="Off: only the people who decide and run this process see it. "
-        "Requesters never see the conversation with the AI.",
+        help_text="Its answers, on their request's page. Off: only the people who decide and run "
+        "this process see them.",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
