@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -31,6 +31,7 @@ from approvals.routing import (
     needs_everyone,
 )
 from approvals.transitions import TASK
+from orchestration.connectors import ai
 from orchestration.engine import human
 from orchestration.engine.human import BlockError, locked_run
 
@@ -42,6 +43,21 @@ if TYPE_CHECKING:
 
 APPROVED, REJECTED, CHANGES_REQUESTED = "approved", "rejected", "changes_requested"
 OUTCOMES = (APPROVED, REJECTED, CHANGES_REQUESTED)
+# The decision an AI's recommendation stands for, by its words (lower case, "_" and "-" as spaces).
+ADVISED_OUTCOMES: Final = {
+    **dict.fromkeys(("approve", "approved", "yes", "accept", "pay"), APPROVED),
+    **dict.fromkeys(("reject", "rejected", "no", "decline", "deny"), REJECTED),
+    **dict.fromkeys(
+        ("review", "changes", "request changes", "changes requested", "needs changes", "needs review"),
+        CHANGES_REQUESTED,
+    ),
+}
+
+
+def advised_outcome(recommendation: str) -> str | None:
+    """The decision ``recommendation`` stands for ("Approve." → approved); None when it says none clearly."""
+    words = " ".join(recommendation.lower().replace("_", " ").replace("-", " ").strip(" .!").split())
+    return ADVISED_OUTCOMES.get(words)
 
 
 class TaskAlreadyDecided(Exception):
@@ -138,6 +154,7 @@ def complete_task(
         task.outcome = outcome
         task.comment = comment
         task.data = filled
+        _note_advice(task, run, outcome)
         task.decided_by = user  # type: ignore[assignment]
         task.decided_at = now
         task.lock_version += 1
@@ -189,6 +206,24 @@ def complete_task(
             outcome=outcome,
         )
     return task
+
+
+def _note_advice(task: ApprovalTask, run: Run, outcome: str) -> None:
+    """Keep on ``task`` the AI advice its approver was shown (the task page's) and whether ``outcome`` agreed.
+
+    Saved with the decision's own UPDATE; a workflow without Ask AI steps costs no query.
+    """
+    advice = ai.advice_for(run.instance, run.graph, task.created_at)
+    if advice is None:
+        return
+    advised = advised_outcome(advice.recommendation)
+    task.advice = {
+        "recommendation": advice.recommendation,
+        "reason": advice.reason,
+        "step": advice.step_name,
+        "outcome": advised or "",
+    }
+    task.advice_agreed = None if advised is None else advised == outcome
 
 
 def _send_back(run: Run, step: Step, decided: ApprovalTask, user: AbstractBaseUser, comment: str) -> None:

@@ -31,10 +31,13 @@ from approvals.actions import (
     complete_task,
 )
 from approvals.models import ApprovalTask
+from orchestration.access import can_operate
 from orchestration.api.filters import FilterSet, RequestNumberFilter
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_in
 from orchestration.api.serializers import AttachmentSerializer
+from orchestration.connectors import ai
 from orchestration.engine import InvalidState
+from orchestration.engine.graphs import graph_for
 
 # --- shapes -------------------------------------------------------------------------
 
@@ -92,6 +95,19 @@ class TaskSerializer(serializers.ModelSerializer[ApprovalTask]):
         help_text="Whose task it is while the assignee decides it for them (out of office, forwarded).",
     )
     attachments = AttachmentSerializer(source="instance.attachments", many=True, read_only=True)
+
+    def to_representation(self, instance: ApprovalTask) -> dict[str, Any]:
+        shown: dict[str, Any] = super().to_representation(instance)
+        request = self.context.get("request")
+        # A request sent back to its requester: the AI's answers stay with the people who decide and
+        # operate, as on the request's page (unless the designer shows them to the requester).
+        if instance.kind == ApprovalTask.Kind.RESUBMIT and (
+            request is None or not can_operate(request.user, instance.instance)
+        ):
+            version = instance.instance.version
+            hidden = ai.private_answer_names(graph_for(version.pk, version.checksum))
+            shown["variables"] = {k: v for k, v in (shown["variables"] or {}).items() if k not in hidden}
+        return shown
 
     class Meta:
         model = ApprovalTask
@@ -204,7 +220,7 @@ class TaskViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.Gen
             raise PermissionDenied(str(exc)) from None
         except InvalidState as exc:
             return conflict(str(exc), decided_by=None, holder=None)
-        return Response(TaskSerializer(self.get_object()).data)
+        return Response(self.get_serializer(self.get_object()).data)
 
 
 def register_routes(router: BaseRouter) -> None:

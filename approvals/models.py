@@ -399,6 +399,14 @@ class ApprovalTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     decided_at = models.DateTimeField(null=True, blank=True)
+    # The AI's advice the approver saw when deciding (recommendation, reason, step) and whether the
+    # decision went its way (None: no clear recommendation): saved with the decision, for reports.
+    advice = models.JSONField(
+        null=True, blank=True, help_text="The AI's advice shown to the approver when they decided."
+    )
+    advice_agreed = models.BooleanField(
+        null=True, blank=True, help_text="Whether the decision agreed with the AI's recommendation."
+    )
     # Whose task it is when someone else holds it: the delegate (or the person it was forwarded to)
     # decides on their behalf, with their authority on an authority chain.
     on_behalf_of = models.ForeignKey(

@@ -784,7 +784,7 @@ def _request_cards(
     """What approvals/_request_cards.html shows: the request's details and its history."""
     # An AI's answers are for the people who decide and operate, not for the requester.
     mine = instance.initiator_id == user.pk and not _operates(user, instance)
-    answers, recorded = history.request_data(instance, graph, ai.answer_names(graph) if mine else ())
+    answers, recorded = history.request_data(instance, graph, ai.private_answer_names(graph) if mine else ())
     if events is None:
         events = _events(instance)
     return {

@@ -11,7 +11,7 @@ from typing import Literal
 
 from orchestration.bpmn.graph import Flow, Graph, Node
 from orchestration.bpmn.names import sentence
-from orchestration.bpmn.problems import kind_label
+from orchestration.bpmn.problems import node_label
 
 ChangeKind = Literal["added", "removed", "changed"]
 
@@ -84,7 +84,7 @@ class Comparison:
 
 
 def _named(node: Node) -> str:
-    label = kind_label(node["kind"], node["config"].get("role"))
+    label = node_label(node)
     name = " ".join((node.get("name") or "").split())
     return f"{label} “{name}”" if name else f"a {label} without a name"
 

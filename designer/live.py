@@ -69,7 +69,7 @@ def instance_path(instance: ProcessInstance, *, ai_choices: bool = True) -> Inst
     """
     steps: list[dict[str, Any]] = []
     rows = list(instance.steps.order_by("created_at", "id"))
-    titles = step_titles(rows)
+    titles = step_titles(rows, instance.version.graph)
     marks = trail(rows)
     for step in rows:
         steps.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from orchestration.bpmn.problems import kind_label
+from orchestration.bpmn.problems import node_label
 
 if TYPE_CHECKING:
     from orchestration.models import Step
@@ -20,13 +20,16 @@ _INSIDE = " \u203a "
 
 
 def step_label(step: Step, graph: Mapping[str, Any] | None) -> str:
-    """The business name of the step's kind, by its role where it has one ("Deadline", "Parallel split")."""
+    """The business name of the step's block, by its role or preset where it has one ("Deadline", "Ask AI")."""
     node = (graph or {}).get("nodes", {}).get(step.node_id) or {}
-    return kind_label(step.kind, (node.get("config") or {}).get("role"))
+    return node_label({"kind": step.kind, "config": node.get("config") or {}})
 
 
-def step_titles(steps: Iterable[Step]) -> dict[int, str]:
-    """Each step's title by its id; ``steps`` must hold the Groups and For each steps they run inside."""
+def step_titles(steps: Iterable[Step], graph: Mapping[str, Any] | None = None) -> dict[int, str]:
+    """Each step's title by its id; ``steps`` must hold the Groups and For each steps they run inside.
+
+    An unnamed block is called by what it is, never its id: by its role or preset too with ``graph``.
+    """
     by_id = {step.pk: step for step in steps if step.pk is not None}
     # For each steps: those with items inside, or with the state loops.enter writes before any item runs.
     holders = {s.scope_id for s in by_id.values() if s.loop_index is not None}
@@ -41,7 +44,7 @@ def step_titles(steps: Iterable[Step]) -> dict[int, str]:
         assert step.pk is not None
         if step.pk in titles:
             return titles[step.pk]
-        text = step.node_name or kind_label(step.kind)  # an unnamed block by what it is, never its id
+        text = step.node_name or step_label(step, graph)
         scope = by_id.get(step.scope_id) if step.scope_id is not None else None
         if step.loop_index is not None:
             items = (scope.input or {}).get("items") if scope is not None else None

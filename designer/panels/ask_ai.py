@@ -154,6 +154,12 @@ class AskAIForm(AIQuestionFields, BlockForm):
     partial = "ask_ai"
     row_sets = {"answers": (AnswerFieldRows, "answerField", {}), "tools": (ToolRows, "tool", {})}
 
+    answer_to_requester = forms.BooleanField(
+        label="Show the AI's answer to the requester",
+        required=False,
+        help_text="Its answers, on their request's page. Off: only the people who decide and run "
+        "this process see them.",
+    )
     max_tool_calls = forms.IntegerField(
         label="Most tool calls",
         required=False,
@@ -169,7 +175,10 @@ class AskAIForm(AIQuestionFields, BlockForm):
 
     @classmethod
     def initial_from_xml(cls, ctx: PanelContext) -> dict[str, Any]:
-        return cls.question_initial(ctx)
+        return {
+            **cls.question_initial(ctx),
+            "answer_to_requester": setting(ctx, "answerToRequester") == "true",
+        }
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -189,7 +198,10 @@ class AskAIForm(AIQuestionFields, BlockForm):
         properties = [p for p in extensions["property"] if p["name"] != "max_tool_calls"]
         if tool_calls is not None:
             properties.append({"name": "max_tool_calls", "value": str(tool_calls)})
-        payload["attrs"] = attrs
+        payload["attrs"] = {
+            **attrs,
+            "baton:answerToRequester": True if self.cleaned_data["answer_to_requester"] else None,
+        }
         payload["extensions"] = {
             **extensions,
             "property": properties,

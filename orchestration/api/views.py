@@ -530,7 +530,7 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
             return {}
         graph = graph_for(instance.version_id, instance.version.checksum)
         return {
-            "hidden_variables": ai.answer_names(graph),
+            "hidden_variables": ai.private_answer_names(graph),
             "hidden_steps": set(
                 instance.steps.filter(node_id__in=ai.asking_nodes(graph)).values_list("id", flat=True)
             ),

@@ -18,7 +18,7 @@ from lxml import etree
 from orchestration import expressions, values
 from orchestration.bpmn.graph import Flow, Node, VariableType
 from orchestration.bpmn.parse import BATON_NS, bpmn
-from orchestration.bpmn.problems import Problem, element_label, kind_label
+from orchestration.bpmn.problems import Problem, element_label, node_label
 
 __all__ = [
     "Declaration",
@@ -132,12 +132,12 @@ class ReadContext:
 
     def subject_of(self, node: Node) -> Subject:
         """A compiled node as problems name it, by its kind's label."""
-        return Subject(node["id"], node["name"], kind_label(node["kind"]))
+        return Subject(node["id"], node["name"], node_label(node))
 
     def node_text(self, node: Node) -> str:
         """How a message names a compiled node: 'Parallel split "Split" (gw_split)'."""
         name = f' "{node["name"]}"' if node["name"] else ""
-        return f"{kind_label(node['kind'], node['config'].get('role'))}{name} ({node['id']})"
+        return f"{node_label(node)}{name} ({node['id']})"
 
     # --- variables and expressions
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 # Business names of the elements that are not block kinds; the kinds' labels come from their modules.
 _OTHER_LABELS: dict[str, str] = {
@@ -54,6 +56,14 @@ class Problem:
         # A predicate ("is a bpmn:task, ...") reads on from the subject; anything else follows a colon.
         separator = " " if self.message.startswith("is ") else ": "
         return f"{subject}{separator}{self.message}"
+
+
+def node_label(node: Mapping[str, Any]) -> str:
+    """The business name of a compiled node: its kind's, or its preset's ("Ask AI"), by its role."""
+    from orchestration.engine.blocks import registered  # the registry imports this module
+
+    found = registered(node["kind"])
+    return "Element" if found is None else found.label_for(node.get("config") or {})
 
 
 def kind_label(kind: str, role: str | None = None) -> str:

@@ -6,7 +6,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 
 from orchestration.bpmn.graph import Flow, Node
-from orchestration.bpmn.problems import Problem, kind_label
+from orchestration.bpmn.problems import Problem, node_label
 
 # A token's parallel context: the (split id, branch flow id) pairs it travelled through, outermost first
 # (Parallel splits and "Any of these paths" splits: both may send tokens down several branches at once).
@@ -26,7 +26,7 @@ def problem(node: Node, message: str) -> Problem:
 
 
 def _label(node: Node) -> str:
-    return kind_label(node["kind"], node["config"].get("role"))
+    return node_label(node)
 
 
 def _flow_text(flow: Flow) -> str:

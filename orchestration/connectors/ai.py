@@ -613,6 +613,18 @@ def answer_names(graph: Graph) -> set[str]:
     }
 
 
+def private_answer_names(graph: Graph) -> set[str]:
+    """The answer variables kept from requesters: all but those of steps whose designer shows the
+    answer to the requester (``baton:answerToRequester``). Conversations are never shown to them."""
+    shown = {
+        name
+        for node_id in asking_nodes(graph)
+        if graph["nodes"][node_id]["config"].get("answer_to_requester")
+        for name in graph["nodes"][node_id]["config"].get("outputs", {})
+    }
+    return answer_names(graph) - shown
+
+
 @dataclass(frozen=True)
 class Advice:
     """An earlier AI step's recommendation and reason, as an approver is shown them."""

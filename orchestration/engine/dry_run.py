@@ -508,7 +508,7 @@ def _describe(instance_id: Any, graph: Graph, notes: dict[int, str]) -> DryRun:
     instance = ProcessInstance.objects.get(pk=instance_id)
     steps = list(Step.objects.filter(instance_id=instance_id).order_by("id"))
     keys = _visits(steps)
-    titles = step_titles(steps)
+    titles = step_titles(steps, graph)
     flow_names = {fid: (flow.get("name") or "") for fid, flow in graph["flows"].items()}
     lines = []
     questions = []

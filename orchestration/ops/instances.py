@@ -17,9 +17,9 @@ from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from orchestration.access import operated_workflows
+from orchestration.bpmn.problems import node_label
 from orchestration.connectors import ai, ai_tools
 from orchestration.engine import tool_calls
-from orchestration.engine.blocks import registered
 from orchestration.engine.blocks.exclusive import chosen_words
 from orchestration.engine.operations import is_move_target
 from orchestration.models import Event, Incident, ProcessInstance, Step
@@ -405,8 +405,8 @@ def step_rows(instance: ProcessInstance, describe: Callable[[Step], dict[str, An
     )
     rows = []
     steps = list(instance.steps.order_by("created_at", "id"))
-    titles = step_titles(steps)
     graph = instance.version.graph if instance.version_id else None
+    titles = step_titles(steps, graph)
     calls = _tool_calls(instance, steps, set(ai.asking_nodes(graph)) if graph else set())
     for step in steps:
         duration = step.ended_at - step.started_at if step.ended_at and step.started_at else None
@@ -476,8 +476,7 @@ def move_targets(graph: Graph) -> list[tuple[str, str]]:
     for node_id, node in graph["nodes"].items():
         if not is_move_target(node):
             continue
-        kind = registered(node["kind"])
-        label = kind.label if kind else node["kind"]
+        label = node_label(node)
         targets.append((node_id, f"{node['name'] or node_id} ({label})"))
     return sorted(targets, key=lambda item: item[1].lower())
 

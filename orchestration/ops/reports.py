@@ -29,6 +29,7 @@ __all__ = [
     "PERIODS",
     "Chart",
     "Figure",
+    "Listed",
     "Period",
     "ReportSection",
     "Series",
@@ -99,6 +100,15 @@ class Chart:
         }
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One line a section lists under its figures: a request (its number and title, linked) and what happened."""
+
+    label: str
+    url: str
+    text: str
+
+
 @dataclass
 class ReportSection:
     """One part of a report: its figures, its chart and the table behind it (exported as CSV)."""
@@ -111,6 +121,9 @@ class ReportSection:
     headers: list[str] = field(default_factory=list)
     rows: list[list[Any]] = field(default_factory=list)
     empty: str = "Nothing in this period."
+    # Requests worth a look, newest first, under a heading of their own ("Latest disagreements").
+    listed_title: str = ""
+    listed: list[Listed] = field(default_factory=list)
 
     @property
     def header_labels(self) -> list[str]:

@@ -178,7 +178,9 @@
 
   // --- the canvas --------------------------------------------------------------------------
 
-  const modules = (editing ? [BusinessModule] : []).concat(window.DiagramJSMinimap ? [window.DiagramJSMinimap] : []);
+  const modules = (editing ? [BusinessModule] : [])
+    .concat(window.BatonBlockLooks ? [window.BatonBlockLooks] : [])
+    .concat(window.DiagramJSMinimap ? [window.DiagramJSMinimap] : []);
   const modeler = new window.BpmnJS({
     container: container,
     moddleExtensions: { baton: descriptor },

@@ -5,7 +5,11 @@
   const markers = data.markers || { added: [], changed: [], removed: [] };
 
   async function show(containerId, xml, kinds) {
-    const viewer = new window.BpmnJS({ container: '#' + containerId, moddleExtensions: { baton: data.descriptor } });
+    const viewer = new window.BpmnJS({
+      container: '#' + containerId,
+      moddleExtensions: { baton: data.descriptor },
+      additionalModules: window.BatonBlockLooks ? [window.BatonBlockLooks] : [],
+    });
     try {
       await viewer.importXML(xml);
     } catch (e) {

@@ -73,6 +73,8 @@ def test_the_approver_sees_the_ais_recommendation_and_decides(demo, login, scree
     expect(output).to_contain_text("Please read the invoice below")
     expect(output).to_contain_text('"total": ')
     expect(output).not_to_contain_text("hidden")
+    expect(cfo.locator('[data-element-id="Task_read_invoice"] [data-testid="ai-mark"]')).to_have_count(1)
+    expect(step).to_contain_text("Ask AI")  # what kind of step it is, in its words
     step.scroll_into_view_if_needed()
     screenshot(cfo, "operations")
 
@@ -82,6 +84,9 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
     page.goto("/designer/invoice-triage/")
     canvas_ready(page)
     expect(page.locator(".djs-palette").get_by_text("Ask AI", exact=True)).to_be_visible()
+    # An Ask AI step is drawn with its own mark, unlike the other steps.
+    expect(page.locator('[data-element-id="Task_read_invoice"] [data-testid="ai-mark"]')).to_have_count(1)
+    expect(page.get_by_test_id("ai-mark")).to_have_count(1)
     select(page, "Task_read_invoice")
     form = panel_form(page, "ask_ai")
     expect(form.get_by_label("Model server")).to_have_value("demo-ai")
@@ -97,6 +102,7 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
     screenshot(page, "panel-desktop")
 
     drop(page, "Ask AI", 420, 480)
+    expect(page.get_by_test_id("ai-mark")).to_have_count(2)  # a new one has it from the start
     new = panel_form(page, "ask_ai")
     expect(new.get_by_label("Model server")).to_have_value("")
     new.get_by_label("Name", exact=True).fill("Greet")

@@ -165,3 +165,28 @@ def test_publishing_refuses_a_tool_that_does_not_exist_naming_it() -> None:
     assert graph is not None
     tools = graph["nodes"]["Task_read_invoice"]["config"]["properties"]["tools"]
     assert json.loads(tools) == [{"action": "procurement.look_up_vendor", "connection": "demo-erp"}]
+
+
+@pytest.mark.django_db
+def test_showing_the_answer_to_the_requester_is_off_unless_the_designer_turns_it_on() -> None:
+    Connection.objects.create(name="demo-ai", base_url="http://x/v1")
+    assert AskAIForm.for_element(context(TRIAGE, "Task_read_invoice")).initial["answer_to_requester"] is False
+    assert "answer_to_requester" not in compile_bpmn(TRIAGE).graph["nodes"]["Task_read_invoice"]["config"]
+    data = {
+        "connection": "demo-ai",
+        "instruction": "Read {{invoice_text}}.",
+        **rows("answers", {"name": "vendor", "type": "string"}),
+        **rows("tools"),
+    }
+    off = bound(TRIAGE, "Task_read_invoice", data)
+    assert off.is_valid(), errors_of(off)
+    assert off.payload()["attrs"]["baton:answerToRequester"] is None  # the attribute is removed
+    on = bound(TRIAGE, "Task_read_invoice", {**data, "answer_to_requester": "on"})
+    assert on.is_valid(), errors_of(on)
+    assert on.payload()["attrs"]["baton:answerToRequester"] is True
+
+    shown = TRIAGE.replace(
+        'baton:connector="ai.ask"', 'baton:connector="ai.ask" baton:answerToRequester="true"'
+    )
+    assert AskAIForm.for_element(context(shown, "Task_read_invoice")).initial["answer_to_requester"] is True
+    assert compile_bpmn(shown).graph["nodes"]["Task_read_invoice"]["config"]["answer_to_requester"] is True

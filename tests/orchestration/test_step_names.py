@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.utils import timezone
 
 from designer.live import instance_path
+from orchestration.bpmn.problems import node_label
 from orchestration.engine import start_instance
 from orchestration.engine.timers import fire_due_timers
 from orchestration.engine.worker import claim_step, complete_step
 from orchestration.models import Step
-from orchestration.ops.instances import step_rows, waiting
+from orchestration.ops.instances import move_targets, step_rows, waiting
 from orchestration.step_names import step_titles
 from tests import bpmn
 from tests.orchestration.factories import publish
@@ -82,3 +84,25 @@ def test_a_deadline_that_fired_is_named_by_its_role_with_the_item_it_stopped() -
 def test_an_unnamed_block_is_called_by_what_it_is_never_by_its_id() -> None:
     merge = Step(pk=9, node_id="Gateway_merge_approval", node_name="", kind="exclusive")
     assert step_titles([merge]) == {9: "Decision"}
+
+
+def test_an_ask_ai_step_is_called_ask_ai_where_other_automated_steps_are_called_automated_step() -> None:
+    triage = (Path(__file__).resolve().parents[2] / "orchestration/fixtures/invoice_triage.bpmn").read_text()
+    instance = start_instance(publish(triage, key="triage"), {"invoice_text": "Invoice 7"})
+    ask = Step.objects.get(instance=instance, node_id="Task_read_invoice")
+    claim_step(ask.id, 1)
+    answer = {"vendor": "ACME", "amount": 1, "category": "Other", "recommendation": "approve", "reason": ""}
+    complete_step(ask.id, 1, {"answer": answer})
+
+    rows = {r.step.node_id: r.kind_label for r in step_rows(instance, lambda step: {})}
+    assert rows == {
+        "StartEvent_invoice": "Start",
+        "Task_read_invoice": "Ask AI",
+        "Task_approve_invoice": "Approval",
+    }
+    graph = instance.version.graph
+    assert dict(move_targets(graph))["Task_read_invoice"] == "Read the invoice (Ask AI)"
+    unnamed = Step(pk=5, node_id="Task_read_invoice", node_name="", kind="service_task")
+    assert step_titles([unnamed], graph) == {5: "Ask AI"}
+    lines = publish(LINES, key="lines").graph
+    assert node_label(lines["nodes"]["check"]) == "Automated step"

@@ -204,3 +204,13 @@ class Kind(Generic[ConfigT]):
     loops: bool = False
     holds_steps: bool = False
     settle: Callable[[Run], None] | None = None
+
+    def label_for(self, config: Mapping[str, Any]) -> str:
+        """The business name of a node of this kind with ``config``: a preset's when the node has its
+        settings ("Ask AI": ``baton:connector`` is the AI's), else by its role ("Parallel split")."""
+        for preset in self.presets:
+            if preset.attrs and all(
+                config.get(attr.removeprefix("baton:")) == value for attr, value in preset.attrs.items()
+            ):
+                return preset.label
+        return self.role_labels.get(config.get("role") or "", self.label)

@@ -21,12 +21,13 @@ if TYPE_CHECKING:
     from orchestration.models import Step
 
 
-class _Preset(TypedDict, total=False):
+class _Optional(TypedDict, total=False):
     # Not NotRequired[]: postponed annotations hide it from TypedDict on Python 3.11.
     preset: str  # the preset it was set up from (orchestration.connectors.presets), if any
+    answer_to_requester: bool  # an Ask AI step whose answer fields the requester sees too
 
 
-class ConnectorTaskConfig(_Preset):
+class ConnectorTaskConfig(_Optional):
     """An Automated step or a Notify: the connector it runs, with what, and how often it retries."""
 
     connector: str  # registry name
@@ -109,6 +110,8 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
     }
     if preset:
         config["preset"] = preset
+    if answers and baton_attr(el, "answerToRequester") == "true":
+        config["answer_to_requester"] = True
     return config
 
 
