@@ -37,7 +37,7 @@ from orchestration.api.responses import FORBIDDEN, NOT_FOUND, conflict, signed_i
 from orchestration.api.serializers import AttachmentSerializer
 from orchestration.connectors import ai
 from orchestration.engine import InvalidState
-from orchestration.engine.graphs import graph_for
+from orchestration.engine.human import graph_for
 
 # --- shapes -------------------------------------------------------------------------
 

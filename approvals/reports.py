@@ -16,7 +16,7 @@ from django.utils import timezone
 from approvals.actions import APPROVED, CHANGES_REQUESTED, REJECTED
 from approvals.models import ApprovalTask, decided_by_words, task_holder
 from orchestration.connectors import ai
-from orchestration.engine.graphs import graph_for
+from orchestration.engine.human import graph_for
 from orchestration.ops.reports import Chart, Figure, Listed, ReportSection, Series, hours
 
 if TYPE_CHECKING:

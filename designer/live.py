@@ -6,7 +6,7 @@ from typing import Any, TypedDict
 
 from django.db.models import Count
 
-from orchestration.engine.blocks.exclusive import chosen_words
+from orchestration.engine import chosen_words
 from orchestration.engine.dry_run import trail
 from orchestration.models import ProcessInstance, Step, WorkflowVersion
 from orchestration.step_names import step_titles

@@ -1,5 +1,6 @@
 """The engine's public actions. Views, API, admin and tasks call these; nothing else sets a status."""
 
+from orchestration.engine.blocks.exclusive import chosen_words
 from orchestration.engine.messages import MessageRefused, NoSubscription, correlate_message
 from orchestration.engine.migration import MigrationPlan, migrate_instance
 from orchestration.engine.operations import cancel_instance, move_token, retry_incident, skip_incident
@@ -21,6 +22,7 @@ __all__ = [
     "NoSubscription",
     "StartDataError",
     "cancel_instance",
+    "chosen_words",
     "correlate_message",
     "locked_run",
     "migrate_instance",

@@ -32,6 +32,7 @@ from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.blocks.start import AMOUNT_TYPES, TITLE_TYPES, RequestSummary, request_summary
 from orchestration.engine.context import Run
 from orchestration.engine.dispatch import queue_task
+from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import (
     DEFAULT_MAX_LENGTH,
     MAX_LENGTH_CEILING,
@@ -67,6 +68,7 @@ __all__ = [
     "cancel_step_timers",
     "check_start_data",
     "clean_task_fields",
+    "graph_for",
     "lock_waiting_step",
     "locked_run",
     "max_length_of",
