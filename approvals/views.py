@@ -54,6 +54,7 @@ from approvals.forms import (
     SavedViewForm,
     StartForm,
     TimeZoneForm,
+    request_values,
 )
 from approvals.models import ApprovalTask, Profile, SavedInboxView, person, request_title
 from approvals.time_zones import zone_name
@@ -799,11 +800,6 @@ def _events(instance: ProcessInstance) -> list[Event]:
     return list(instance.events.select_related("actor", "step").order_by("created_at", "id"))
 
 
-def _as_typed(value: Any) -> Any:
-    """1200.0 reads 1200 in a form field again."""
-    return int(value) if isinstance(value, float) and value.is_integer() else value
-
-
 def _operates(user: Any, instance: ProcessInstance) -> bool:
     """Operators (change_workflow) and staff see technical errors as recorded."""
     return bool(user.is_staff or can_operate(user, instance))
@@ -837,8 +833,7 @@ def request_detail(
     )
     if sent_back is not None and resubmit_form is None:
         fields = history.start_fields(graph)
-        values = {f["name"]: _as_typed(instance.variables.get(f["name"])) for f in fields}
-        resubmit_form = StartForm(fields, initial=values)
+        resubmit_form = StartForm(fields, initial=request_values(fields, instance.variables))
     if sent_back is not None and files_form is None:
         files_form = AttachmentsForm()
     return render(

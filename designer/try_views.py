@@ -7,6 +7,7 @@ the engine runs it all again in a transaction that is rolled back (``orchestrati
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 from django import forms
@@ -15,7 +16,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from approvals.forms import StartForm
+from approvals.forms import StartForm, request_values
 from approvals.history import start_fields
 from designer.views import DESIGN, _problem
 from orchestration.access import access_workflow, visible_instance_ids
@@ -26,6 +27,7 @@ from orchestration.engine.dry_run import (
     MAX_REPLAY,
     Answer,
     BadAnswer,
+    BadResubmission,
     diagram_to_try,
     parse_answers,
     replay,
@@ -70,6 +72,12 @@ def _start_form(graph: Any, data: Any = None, initial: dict[str, Any] | None = N
     return StartForm(start_fields(graph) if graph else [], data, prefix="start", initial=initial)
 
 
+def _resubmit_form(graph: Any, at: str, data: Any = None, initial: dict[str, Any] | None = None) -> StartForm:
+    """The requester's form for resubmitting the request sent back at ``at`` (its own prefix per question)."""
+    prefix = "resubmit-" + re.sub(r"[^\w-]", "-", at)
+    return StartForm(start_fields(graph) if graph else [], data, prefix=prefix, initial=initial)
+
+
 def _json(text: str, field: str, words: str) -> Any:
     """``text`` read as JSON; :class:`BadAnswer` naming ``field`` when it is not (or nests too deeply)."""
     try:
@@ -104,13 +112,14 @@ def try_panel(request: HttpRequest, key: str) -> HttpResponse:
     return render(request, _TEMPLATE + part, context)
 
 
-def _answer_posted(request: HttpRequest) -> Answer | None:
-    """The answer the person just gave in the panel (one question's form), if any."""
+def _answer_posted(request: HttpRequest, graph: Any) -> tuple[Answer | None, StartForm | None]:
+    """The answer the person just gave in the panel (one question's form), if any, and a resubmission's form."""
     at = request.POST.get("answer_at", "")
     kind = request.POST.get("answer_kind", "")
     if not at:
-        return None
+        return None, None
     item: dict[str, Any] = {"at": at, "kind": kind}
+    form = None
     if kind == "decision":
         item["outcome"] = request.POST.get("outcome", "")
         item["comment"] = request.POST.get("comment", "")
@@ -129,7 +138,11 @@ def _answer_posted(request: HttpRequest) -> Answer | None:
             item["output"].update(more)
     elif kind == "fail":
         item["code"] = request.POST.get("code", "")
-    return parse_answers([item])[0]
+    elif kind == "resubmit":
+        form = _resubmit_form(graph, at, request.POST)
+        form.is_valid()  # the engine is the one validator; its errors come back onto the form
+        item["data"] = form.data_for_engine()
+    return parse_answers([item])[0], form
 
 
 def _shown(value: Any) -> str:
@@ -158,6 +171,8 @@ def try_run(request: HttpRequest, key: str) -> HttpResponse:
         return render(request, _TEMPLATE + "#start", {**context, "form": _start_form(None)}, status=400)
     form = _start_form(graph, request.POST if "data" not in request.POST else None)
     error = ""
+    status = 200
+    resubmitted: StartForm | None = None
     try:
         if "data" in request.POST:
             data = _json(request.POST["data"], "data", "The start data is an object of named values.")
@@ -169,10 +184,21 @@ def try_run(request: HttpRequest, key: str) -> HttpResponse:
         answers = parse_answers(
             _json(request.POST.get("answers") or "[]", "answers", "The answers given so far are unreadable.")
         )
-        given = _answer_posted(request)
+        given, resubmitted = _answer_posted(request, graph)
         if given is not None:
             answers.append(given)
-        run = try_draft(workflow, xml, graph, data, answers, user=cast(Any, request.user))
+        try:
+            run = try_draft(workflow, xml, graph, data, answers, user=cast(Any, request.user))
+        except BadResubmission as exc:
+            if resubmitted is None or exc.index != len(answers) - 1:
+                raise
+            # The request just resubmitted does not fit the form: the run as it was, the form with its errors.
+            answers.pop()
+            for name, errors in exc.errors.items():
+                for message in errors:
+                    resubmitted.add_error(name if name in resubmitted.fields else None, message)
+            run = try_draft(workflow, xml, graph, data, answers, user=cast(Any, request.user))
+            status = 400
     except StartDataError as exc:
         if not form.is_bound:  # the data came from an earlier run, and the canvas's form has changed since
             form = _start_form(graph, initial=data)
@@ -203,6 +229,11 @@ def try_run(request: HttpRequest, key: str) -> HttpResponse:
             for f in question["outputs"]
         ]
         question["example_json"] = json.dumps(example) if example else ""
+        if question["ask"] == "resubmit":
+            posted_here = request.POST.get("answer_at") == question["at"]
+            shown = resubmitted if resubmitted is not None and resubmitted.errors and posted_here else None
+            initial = request_values(start_fields(graph), example)
+            question["form"] = shown or _resubmit_form(graph, question["at"], initial=initial)
     context.update(
         result=result,
         data_json=json.dumps(data),
@@ -210,7 +241,7 @@ def try_run(request: HttpRequest, key: str) -> HttpResponse:
         answers_json=json.dumps(result["answers"]),
         trail_json=json.dumps(result["trail"]),
     )
-    return render(request, _TEMPLATE + "#run", context)
+    return render(request, _TEMPLATE + "#run", context, status=status)
 
 
 @login_required

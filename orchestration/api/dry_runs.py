@@ -23,10 +23,12 @@ from orchestration.api.responses import FORBIDDEN, NOT_FOUND, signed_in
 from orchestration.api.serializers import problems
 from orchestration.engine import StartDataError
 from orchestration.engine.dry_run import (
+    ANSWER_KINDS,
     DECISIONS,
     DEFAULT_REPLAY,
     MAX_REPLAY,
     BadAnswer,
+    BadResubmission,
     diagram_to_try,
     parse_answers,
     replay,
@@ -42,13 +44,18 @@ class AnswerSerializer(serializers.Serializer[None]):
     at = serializers.CharField(
         help_text="The step answered: its block id and visit number, as `Approve_1#1`."
     )
-    kind = serializers.ChoiceField(choices=["decision", "output", "fail", "skip"])
+    kind = serializers.ChoiceField(choices=list(ANSWER_KINDS))
     outcome = serializers.ChoiceField(choices=list(DECISIONS), required=False, help_text="For a decision.")
     comment = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     output = serializers.DictField(
         required=False, help_text="For an automated step: what the system answers."
     )
     code = serializers.CharField(required=False, allow_blank=True, max_length=2000, help_text="For `fail`.")
+    data = serializers.DictField(  # type: ignore[assignment]
+        required=False,
+        help_text="For `resubmit` (after `changes_requested`): the start form's values the requester "
+        "sends again; fields left out keep their values.",
+    )
 
 
 class TestRunSerializer(serializers.Serializer[None]):
@@ -79,7 +86,11 @@ class QuestionSerializer(serializers.Serializer[None]):
     at = serializers.CharField()
     node_id = serializers.CharField()
     name = serializers.CharField()
-    ask = serializers.ChoiceField(choices=["decision", "output", "path", "wait"])
+    ask = serializers.ChoiceField(
+        choices=["decision", "output", "path", "wait", "resubmit"],
+        help_text="`resubmit`: sent back to the requester; `outputs` are the start form's fields, "
+        "`example` the request's values.",
+    )
     text = serializers.CharField()
     example = serializers.DictField()
     outputs = serializers.ListField(child=serializers.DictField())
@@ -159,6 +170,10 @@ class TestRunView(APIView):
             answers = parse_answers(body.validated_data.get("answers", []))
             data = body.validated_data["data"]
             run = try_draft(workflow, xml, graph, data, answers, user=signed_in(request))
+        except BadResubmission as exc:
+            raise ValidationError(
+                {f"{exc.field}.{name}": errors for name, errors in exc.errors.items()}
+            ) from None
         except BadAnswer as exc:
             raise ValidationError({exc.field: [str(exc)]}) from None
         except StartDataError as exc:

@@ -10,7 +10,9 @@ engine's own entry points:
   sample answer or a recorded one, as a worker would after running the connector;
 - an Approval creates its tasks as usual (in a savepoint, through a stand-in provider that
   notes who would decide and lets a test run go on when nobody is found), then its step
-  is resumed with the decision given or recorded;
+  is resumed with the decision given or recorded; "Request changes" sends it back, and the
+  tester resubmits it as the requester would (the start form's values, changed or not),
+  after which it is routed again;
 - a Wait's timer is fired as the ticker would ("Skip the wait").
 
 HTTP requests are stateless, so a test run is driven again from the start on each call
@@ -50,11 +52,13 @@ if TYPE_CHECKING:
     from orchestration.engine.context import Run
 
 __all__ = [
+    "ANSWER_KINDS",
     "DECISIONS",
     "DEFAULT_REPLAY",
     "MAX_REPLAY",
     "Answer",
     "BadAnswer",
+    "BadResubmission",
     "DryRun",
     "Question",
     "ReplayGroup",
@@ -70,7 +74,8 @@ __all__ = [
 ]
 
 DECISIONS = ("approved", "rejected", "changes_requested")
-AnswerKind = Literal["decision", "output", "fail", "skip"]
+AnswerKind = Literal["decision", "output", "fail", "skip", "resubmit"]
+ANSWER_KINDS: tuple[AnswerKind, ...] = ("decision", "output", "fail", "skip", "resubmit")
 DEFAULT_REPLAY = 50
 MAX_REPLAY = 200
 # A test run answers at most this many waits: a draft that loops forever stops here.
@@ -94,6 +99,16 @@ class BadAnswer(ValueError):
         self.field = field
 
 
+class BadResubmission(BadAnswer):
+    """A test run's resubmitted request does not fit the start form; ``errors`` maps field name to messages."""
+
+    def __init__(self, index: int, errors: dict[str, list[str]]) -> None:
+        words = "; ".join(f"{name}: {' '.join(messages)}" for name, messages in errors.items())
+        super().__init__(f"answers[{index}].data", words)
+        self.index = index
+        self.errors = errors
+
+
 def parse_answers(raw: Any) -> list[Answer]:
     """The answers of a test run from JSON (a list of objects); :class:`BadAnswer` names a bad field."""
     if raw in (None, ""):
@@ -110,8 +125,8 @@ def parse_answers(raw: Any) -> list[Answer]:
             raise BadAnswer(
                 f"{where}.at", "Say which step it answers, as its block id and visit: Approve_1#1."
             )
-        if kind not in ("decision", "output", "fail", "skip"):
-            raise BadAnswer(f"{where}.kind", "Choose one of: decision, output, fail, skip.")
+        if kind not in ANSWER_KINDS:
+            raise BadAnswer(f"{where}.kind", f"Choose one of: {', '.join(ANSWER_KINDS)}.")
         outcome = item.get("outcome", "")
         if kind == "decision" and outcome not in DECISIONS:
             raise BadAnswer(f"{where}.outcome", f"Choose one of: {', '.join(DECISIONS)}.")
@@ -119,6 +134,11 @@ def parse_answers(raw: Any) -> list[Answer]:
         if not isinstance(output, dict) or len(str(output)) > _MAX_OUTPUT_CHARS:
             raise BadAnswer(
                 f"{where}.output", "Give the answer as an object of named values (not too large)."
+            )
+        data = item.get("data", {})
+        if not isinstance(data, dict) or len(str(data)) > _MAX_OUTPUT_CHARS:
+            raise BadAnswer(
+                f"{where}.data", "Give the request's values as an object of named values (not too large)."
             )
         texts = {}
         for name in ("comment", "code"):
@@ -134,6 +154,7 @@ def parse_answers(raw: Any) -> list[Answer]:
                 output=output,
                 comment=texts["comment"],
                 code=texts["code"],
+                data=data if kind == "resubmit" else {},
             )
         )
     return answers
@@ -147,6 +168,8 @@ def answer_json(answer: Answer) -> dict[str, Any]:
             item[name] = getattr(answer, name)
     if answer.output:
         item["output"] = answer.output
+    if answer.kind == "resubmit":
+        item["data"] = answer.data
     return item
 
 
@@ -180,7 +203,9 @@ class Answer:
 
     ``decision``: an Approval decided ``outcome`` with ``comment``; ``output``: an Automated step
     answered ``output``; ``fail``: it failed (with a business error ``code``, or none);
-    ``skip``: a Wait (or a deadline) let pass at once.
+    ``skip``: a Wait (or a deadline) let pass at once; ``resubmit``: the requester sends an
+    Approval's request back after changes were requested, with the start form's ``data``
+    (the fields left out keep their values).
     """
 
     at: str
@@ -189,6 +214,7 @@ class Answer:
     comment: str = ""
     output: dict[str, Any] = field(default_factory=dict)
     code: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
     # Recorded answers (replay): the variables the original step set, used as they were.
     recorded: dict[str, Any] | None = None
 
@@ -200,7 +226,7 @@ class Question:
     at: str
     node_id: str
     name: str
-    ask: Literal["decision", "output", "path", "wait"]
+    ask: Literal["decision", "output", "path", "wait", "resubmit"]
     text: str
     example: dict[str, Any] = field(default_factory=dict)
     outputs: list[dict[str, Any]] = field(default_factory=list)
@@ -377,7 +403,80 @@ def _fits(step: Step, answer: Answer) -> bool:
         return answer.kind in ("output", "fail") and step.status == Step.Status.QUEUED
     if answer.kind == "skip":
         return step.status == Step.Status.WAITING
-    return step.kind == "user_task" and answer.kind == "decision" and step.status == Step.Status.WAITING
+    if step.kind != "user_task" or step.status != Step.Status.WAITING:
+        return False
+    # Sent back, it waits for the requester's resubmission; otherwise for a decision.
+    if answer.kind == "resubmit":
+        return _sent_back(step)
+    return answer.kind == "decision" and not _sent_back(step)
+
+
+# The events a real send-back and resubmission write (approvals' actions); the dry run writes the same.
+_SENT_BACK = "task.changes_requested"
+_RESUBMITTED = "request.resubmitted"
+
+
+def _sent_back(step: Step) -> bool:
+    """Whether the Approval ``step`` was sent back to its requester and not resubmitted since."""
+    last = (
+        Event.objects.filter(step=step, kind__in=(_SENT_BACK, _RESUBMITTED))
+        .order_by("-id")
+        .values_list("kind", flat=True)
+        .first()
+    )
+    return last == _SENT_BACK
+
+
+class _Refused(Exception):
+    """A resubmitted request's data does not fit the start form (the caller names the answer)."""
+
+    def __init__(self, answer: Answer, errors: dict[str, list[str]]) -> None:
+        super().__init__(str(errors))
+        self.answer = answer
+        self.errors = errors
+
+
+def _start_fields(graph: Graph) -> list[dict[str, Any]]:
+    """The fields of the start form a requester fills in (none when the draft has no form start)."""
+    try:
+        node = graph["nodes"][runtime.start_node_for(graph, "manual")]
+    except runtime.StartDataError:
+        return []
+    return list(node["config"].get("fields", []))
+
+
+def _send_back(
+    instance: ProcessInstance, step: Step, answer: Answer, notes: dict[int, str], tester: str
+) -> None:
+    """As an approver's "Request changes": the step's tasks close and its timers stop; it waits for the requester."""
+    with runtime.locked_run(instance.pk, actor_label="test run") as run:
+        waiting = human.lock_waiting_step(run, step.pk)
+        human.provider().cancel_tasks(run, waiting)
+        human.cancel_step_timers(run, waiting)
+        words = f"changes requested by {tester}" + (f" — {answer.comment}" if answer.comment else "")
+        run.event(_SENT_BACK, words, step=waiting)
+    notes[step.pk] = words
+
+
+def _resubmit(
+    instance: ProcessInstance, graph: Graph, step: Step, answer: Answer, notes: dict[int, str]
+) -> None:
+    """As the requester's resubmission: the start form's values checked and set, then the Approval routes again."""
+    with runtime.locked_run(instance.pk, actor_label="test run") as run:
+        waiting = human.lock_waiting_step(run, step.pk)
+        fields = {f["name"] for f in _start_fields(graph)}
+        current = {k: v for k, v in run.variables.items() if k in fields}
+        given = {k: v for k, v in answer.data.items() if k in fields}
+        try:
+            node = graph["nodes"][runtime.start_node_for(graph, "manual")]
+            values = human.check_start_data(node, {**current, **given}) if fields else {}
+        except runtime.StartDataError as exc:
+            raise _Refused(answer, exc.errors) from None
+        run.set_variables(values, waiting)
+        run.event(_RESUBMITTED, "Request updated and resubmitted (test)", step=waiting)
+        # The stand-in notes again who would decide now (the amount may have changed).
+        notes.pop(step.pk, None)
+        human.provider().create_tasks(run, waiting, graph["nodes"][step.node_id])
 
 
 def _apply(
@@ -397,10 +496,7 @@ def _apply(
         if answer.recorded is not None:
             variables = answer.recorded
         elif answer.outcome == "changes_requested":
-            # The request goes back to the requester, who sends it again unchanged: the step asks again.
-            notes[step.pk] = f"changes requested by {tester}" + (
-                f" — {answer.comment}" if answer.comment else ""
-            )
+            _send_back(instance, step, answer, notes, tester)
             return
         else:
             variables = human.configured_provider().decision_variables(
@@ -408,6 +504,9 @@ def _apply(
             )
         runtime.resume_step(instance.pk, step.pk, variables, message="Decided in a test run")
         notes[step.pk] = _decided_words(variables, tester)
+        return
+    if answer.kind == "resubmit":
+        _resubmit(instance, graph, step, answer, notes)
         return
     if claim_step(step.pk, step.attempt) is None:
         return
@@ -523,7 +622,7 @@ def _describe(instance_id: Any, graph: Graph, notes: dict[int, str]) -> DryRun:
             state, text = "problem", f"stopped here: {step.error}"
         elif step.status in Step.OPEN_STATUSES:
             state = "waiting"
-            question = _question(step, graph, keys[step.pk], name, text)
+            question = _question(step, graph, keys[step.pk], name, text, instance.variables)
             if text == _CUT_SHORT:
                 question.text = text
             questions.append(question)
@@ -566,8 +665,28 @@ def _done_words(step: Step, node: Node, later: list[Step], flow_names: dict[str,
     return "done"
 
 
-def _question(step: Step, graph: Graph, at: str, name: str, note: str) -> Question:
+def _question(step: Step, graph: Graph, at: str, name: str, note: str, variables: dict[str, Any]) -> Question:
     node = graph["nodes"][step.node_id]
+    if step.kind == "user_task" and step.status == Step.Status.WAITING and _sent_back(step):
+        # As the requester's page: the start form, filled with the request's values, to change and send again.
+        form_fields = _start_fields(graph)
+        return Question(
+            at,
+            step.node_id,
+            name,
+            "resubmit",
+            f"{note}: sent back to the requester to change and resubmit",
+            example={f["name"]: variables.get(f["name"]) for f in form_fields if f["name"] in variables},
+            outputs=[
+                {
+                    "name": f["name"],
+                    "label": f.get("label") or f["name"],
+                    "type": f["type"],
+                    "choices": list(f.get("choices", [])),
+                }
+                for f in form_fields
+            ],
+        )
     if step.kind == "user_task":
         who = f" ({note})" if note else ""
         return Question(at, step.node_id, name, "decision", f"waiting for a decision{who}")
@@ -654,7 +773,7 @@ def try_draft(
     """Run ``graph`` (the draft, compiled) with start ``data`` and the ``answers`` given so far.
 
     Raises :class:`~orchestration.engine.StartDataError` (by field) when the data does not fit the
-    start form. Answers are used in order per visit of a block; a wait without one is a question.
+    start form, :class:`BadResubmission` when a resubmitted request's data does not. Answers are used in order per visit of a block; a wait without one is a question.
     Nothing is kept and nothing is sent.
     """
     by_visit: dict[str, deque[Answer]] = defaultdict(deque)
@@ -667,7 +786,11 @@ def try_draft(
             return None
         return queue.popleft() if _fits(step, queue[0]) else None
 
-    return _dry(workflow, xml, graph, data, answer_for, initiator=user, tester=_TESTER)
+    try:
+        return _dry(workflow, xml, graph, data, answer_for, initiator=user, tester=_TESTER)
+    except _Refused as exc:
+        index = next(i for i, a in enumerate(answers) if a is exc.answer)
+        raise BadResubmission(index, exc.errors) from None
 
 
 # --- replay ----------------------------------------------------------------------------------

@@ -120,6 +120,50 @@ def test_a_test_run_is_decided_answered_and_skipped_in_the_panel_to_the_end(
     assert not ProcessInstance.objects.exists() and not Step.objects.exists()
 
 
+def test_a_request_sent_back_in_a_test_run_shows_the_requesters_form_to_change_and_resubmit(
+    people: dict, workflow: Workflow
+) -> None:
+    client = client_for(people["dana"])
+    url = reverse("designer:try-run", args=["purchase"])
+    started = client.post(url, {"start-item": "Desk", "start-amount": "300"})
+    state = {"data": _state(started.content.decode(), "data"), "answers": "[]"}
+
+    sent_back = client.post(
+        url,
+        {**state, "answer_at": "approve#1", "answer_kind": "decision", "outcome": "changes_requested"},
+    )
+
+    html = sent_back.content.decode()
+    assert sent_back.status_code == 200
+    # The requester's form: the start form's fields, filled with the request's values, editable.
+    assert 'data-testid="try-resubmit-form"' in html
+    assert 'name="resubmit-approve-1-item" value="Desk"' in html
+    assert 'name="resubmit-approve-1-amount" value="300"' in html
+    assert "Approve purchase" in html and "Resubmit the request" in html
+    state["answers"] = _state(html, "answers")
+    resubmit = {**state, "answer_at": "approve#1", "answer_kind": "resubmit"}
+
+    refused = client.post(
+        url, {**resubmit, "resubmit-approve-1-item": "Desk", "resubmit-approve-1-amount": "lots"}
+    )
+    html = refused.content.decode()
+    assert refused.status_code == 400
+    assert 'data-testid="error-amount"' in html and 'value="lots"' in html  # kept, to correct
+
+    resubmitted = client.post(
+        url, {**resubmit, "resubmit-approve-1-item": "Desk", "resubmit-approve-1-amount": "250"}
+    )
+    html = resubmitted.content.decode()
+    assert resubmitted.status_code == 200
+    # It goes round again: the approval asks for a decision, with the changed request.
+    assert 'data-testid="try-approve"' in html and 'data-testid="try-resubmit-form"' not in html
+    assert json.loads(_state(html, "answers"))[-1] == {
+        "at": "approve#1",
+        "kind": "resubmit",
+        "data": {"item": "Desk", "amount": "250"},
+    }
+
+
 def test_starting_again_fills_the_form_with_the_last_data(people: dict, workflow: Workflow) -> None:
     response = client_for(people["dana"]).post(
         reverse("designer:try", args=["purchase"]) + "?part=start",

@@ -68,6 +68,31 @@ def test_a_test_run_answers_with_the_path_and_the_question(api: Client, people: 
     assert (ProcessInstance.objects.count(), Step.objects.count()) == before
 
 
+def test_a_test_run_asks_for_the_resubmission_of_a_request_sent_back(
+    api: Client, people: dict, workflow: Any
+) -> None:
+    url = "/api/workflows/purchase/test-run/"
+    data = {"item": "Car", "amount": 5000}
+    answers: list[dict[str, Any]] = [
+        {"at": "director#1", "kind": "decision", "outcome": "changes_requested", "comment": "Too dear"}
+    ]
+
+    sent_back = api(people["dana"]).post(url, {"data": data, "answers": answers}, format="json")
+
+    assert sent_back.status_code == 200, sent_back.data
+    (question,) = sent_back.data["questions"]
+    assert (question["at"], question["ask"]) == ("director#1", "resubmit")
+    assert question["example"] == {"item": "Car", "amount": 5000}
+    assert [o["name"] for o in question["outputs"]] == ["item", "amount"]
+    answers += [
+        {"at": "director#1", "kind": "resubmit", "data": {"amount": 4000}},
+        {"at": "director#1", "kind": "decision", "outcome": "approved"},
+    ]
+    done = api(people["dana"]).post(url, {"data": data, "answers": answers}, format="json")
+    assert done.data["finished"], done.data
+    assert done.data["answers"][1] == {"at": "director#1", "kind": "resubmit", "data": {"amount": 4000}}
+
+
 def test_a_test_run_tries_the_diagram_sent_instead_of_the_draft(
     api: Client, people: dict, workflow: Any
 ) -> None:
@@ -98,6 +123,16 @@ def test_a_test_run_tries_the_diagram_sent_instead_of_the_draft(
             "answers[0].outcome",
         ),
         ({"data": {"item": "Car", "amount": 1}, "bpmn_xml": "<nope"}, "bpmn_xml"),
+        (
+            {
+                "data": {"item": "Car", "amount": 5000},
+                "answers": [
+                    {"at": "director#1", "kind": "decision", "outcome": "changes_requested"},
+                    {"at": "director#1", "kind": "resubmit", "data": {"amount": "lots"}},
+                ],
+            },
+            "answers[1].data.amount",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_field(

@@ -12,7 +12,7 @@ from approvals.actions import complete_task
 from approvals.models import ApprovalTask
 from orchestration.bpmn.compiler import compile_bpmn
 from orchestration.engine import StartDataError, dispatch, dry_run, start_instance
-from orchestration.engine.dry_run import Answer, replay, try_draft
+from orchestration.engine.dry_run import Answer, BadResubmission, replay, try_draft
 from orchestration.models import Event, Incident, Outbox, ProcessInstance, Step, Timer, WorkflowVersion
 from tests import bpmn
 from tests.conftest import Engine, wait_for
@@ -172,6 +172,7 @@ def test_an_approval_may_be_rejected_or_sent_back_in_a_test_run(db: None, people
     xml, graph = _draft(version, travel())
     answers = [
         Answer("director#1", "decision", outcome="changes_requested", comment="Cheaper hotel"),
+        Answer("director#1", "resubmit"),  # sent again unchanged
         Answer("director#1", "decision", outcome="rejected", comment="Too much"),
     ]
 
@@ -182,6 +183,67 @@ def test_an_approval_may_be_rejected_or_sent_back_in_a_test_run(db: None, people
     assert run.outcome == "rejected"
     assert [line["node_id"] for line in run.lines] == ["start", "big", "director", "ok", "refused"]
     assert run.lines[2]["text"] == "rejected by you (test) — Too much"
+
+
+def chosen_approver() -> str:
+    """Start (item, approver) → an Approval that goes to the person the request names → End."""
+    return bpmn.definitions(
+        bpmn.start("start", bpmn.field("item", required=True), bpmn.field("approver", required=True)),
+        '<bpmn:userTask id="review" name="Review" baton:assigneeRule="from_data" '
+        'baton:assigneeExpression="approver" baton:resultVariable="approval"/>',
+        bpmn.end("done", outcome="approved", name="Done"),
+        *bpmn.chain("start", "review", "done"),
+    )
+
+
+def test_a_request_sent_back_in_a_test_run_is_resubmitted_changed_and_routed_again(
+    db: None, people: dict[str, Any]
+) -> None:
+    version = publish(chosen_approver(), key="chosen")
+    xml, graph = _draft(version, chosen_approver())
+    data = {"item": "Laptop", "approver": "manager"}
+    answers = [Answer("review#1", "decision", outcome="changes_requested", comment="Ask the director")]
+
+    sent_back = try_draft(version.workflow, xml, graph, data, answers, user=people["emma"])
+
+    (question,) = sent_back.questions
+    # The requester's form: the start form's fields, filled with the request's values.
+    assert (question.at, question.ask) == ("review#1", "resubmit")
+    assert question.example == {"item": "Laptop", "approver": "manager"}
+    assert [o["name"] for o in question.outputs] == ["item", "approver"]
+    assert "changes requested by you (test) — Ask the director" in question.text
+
+    answers.append(Answer("review#1", "resubmit", data={"approver": "director"}))
+    again = try_draft(version.workflow, xml, graph, data, answers, user=people["emma"])
+
+    (question,) = again.questions
+    assert (question.at, question.ask) == ("review#1", "decision")
+    # Routed again with the changed value: the director decides now, not the manager.
+    assert "director" in question.text and "manager" not in question.text
+
+    answers.append(Answer("review#1", "decision", outcome="approved"))
+    done = try_draft(version.workflow, xml, graph, data, answers, user=people["emma"])
+    assert done.status == ProcessInstance.Status.COMPLETED
+    assert done.lines[1]["text"] == "approved by you (test)"
+
+
+def test_a_resubmission_that_does_not_fit_the_start_form_names_the_answer_and_field(
+    db: None, people: dict[str, Any]
+) -> None:
+    version = publish(chosen_approver(), key="chosen")
+    xml, graph = _draft(version, chosen_approver())
+    answers = [
+        Answer("review#1", "decision", outcome="changes_requested"),
+        Answer("review#1", "resubmit", data={"item": ""}),
+    ]
+
+    with pytest.raises(BadResubmission) as refused:
+        try_draft(
+            version.workflow, xml, graph, {"item": "Pen", "approver": "manager"}, answers, user=people["emma"]
+        )
+
+    assert refused.value.field == "answers[1].data"
+    assert list(refused.value.errors) == ["item"]
 
 
 def _decide_all(instance: ProcessInstance, people: dict[str, Any], outcome: str = "approved") -> None:
