@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from orchestration import request_numbers
 from orchestration.engine import boundaries, loops, scopes
 from orchestration.engine.blocks import block_for, settle
 from orchestration.engine.blocks.base import BlockError
@@ -428,6 +429,9 @@ def _create_and_drive(
         trigger=trigger,
         parent_step=parent_step,
     )
+    held_back = request_numbers.placeholder()
+    if held_back is not None:  # a dry run: its rolled-back INSERT must not draw from the sequence
+        instance.number = held_back
     run = Run(
         instance=instance,
         graph=graph,

@@ -14,7 +14,9 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from orchestration import request_numbers
+from orchestration.bpmn.compiler import compile_bpmn
 from orchestration.engine import start_instance
+from orchestration.engine.dry_run import replay, try_draft
 from orchestration.models import ProcessInstance
 from tests import bpmn
 from tests.orchestration.factories import publish
@@ -57,6 +59,7 @@ def test_the_number_shows_the_year_the_request_was_made_and_six_digits_at_least(
     assert request_numbers.format_number(123, made) == "REQ-2026-000123"
     assert request_numbers.format_number(1234567, made) == "REQ-2026-1234567"
     assert request_numbers.format_number(None, made) == ""
+    assert request_numbers.format_number(-42, made) == ""  # a dry run's placeholder: not a number people see
 
 
 # --- given by the database ----------------------------------------------------------------------
@@ -93,6 +96,22 @@ def test_a_number_is_never_given_again_even_after_its_request_is_deleted():
     ProcessInstance.objects.filter(pk=last.pk).delete()
 
     assert _start(version).number == last.number + 1
+
+
+@pytest.mark.django_db
+def test_test_runs_and_replays_leave_no_gap_in_the_numbers_of_real_requests():
+    # On PostgreSQL a rolled-back nextval stays drawn: a dry run must not draw one at all.
+    version = publish(FLOW, key="lamp")
+    designer = get_user_model().objects.create_user("dana")
+    graph = compile_bpmn(FLOW).graph
+    before = _start(version)
+
+    for item in ("Desk", "Chair"):
+        run = try_draft(version.workflow, FLOW, graph, {"item": item}, [], user=designer)
+        assert run.status == ProcessInstance.Status.COMPLETED
+    assert replay(version.workflow, FLOW, graph).same == 1
+
+    assert _start(version).number == before.number + 1
 
 
 @pytest.mark.django_db(transaction=True)
