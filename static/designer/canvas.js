@@ -194,6 +194,16 @@
   const overlays = modeler.get('overlays');
   const eventBus = modeler.get('eventBus');
 
+  // bpmn-js deselects the one selected element when it is clicked again, which closed its panel
+  // under the user's hand: a plain click on it keeps it selected (Shift+click still deselects).
+  eventBus.on('element.click', 1500, (event) => {
+    const original = event.originalEvent || {};
+    const selected = modeler.get('selection').get();
+    if (original.button || original.shiftKey) return undefined;
+    if (selected.length === 1 && selected[0] === event.element) return false;
+    return undefined;
+  });
+
   /** Show the whole diagram, no bigger than 100 %, clear of the palette on the left. */
   function fitDiagram() {
     const box = canvas.viewbox();

@@ -98,6 +98,15 @@ def test_paths_added_from_the_approval_panel_take_the_decision_and_the_approver_
     click_flow(page, f"Flow_{approval}_approved")
     path_form = panel_form(page, "path")
     expect(path_form.get_by_label("When")).to_have_value("approved")
+    # Clicking the selected path again keeps it selected and its settings open (no reload).
+    path_form.evaluate("(form) => { form.dataset.shownBefore = '1'; }")
+    click_flow(page, f"Flow_{approval}_approved")
+    selected = page.evaluate(
+        "() => window.batonModeler.get('selection').get().map((e) => (e.labelTarget || e).id)"
+    )
+    assert selected == [f"Flow_{approval}_approved"]
+    expect(path_form).to_have_attribute("data-shown-before", "1")
+    expect(path_form.get_by_label("When")).to_have_value("approved")
     screenshot(page, "designer-path-panel")
 
     page.get_by_test_id("publish").click()
