@@ -677,7 +677,7 @@ def _question(step: Step, graph: Graph, at: str, name: str, note: str, variables
             step.node_id,
             name,
             "resubmit",
-            f"{note}: sent back to the requester to change and resubmit",
+            f"{note}: sent back to the requester",
             example={f["name"]: variables.get(f["name"]) for f in form_fields if f["name"] in variables},
             outputs=[
                 {

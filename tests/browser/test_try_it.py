@@ -57,6 +57,20 @@ def test_a_test_run_is_decided_in_the_panel_lights_the_path_and_reaches_the_end(
     approval = question(page, "Manager approval")
     expect(shape(page, "Task_manager_approval")).to_have_class(CURRENT)
     expect(shape(page, "Task_auto_approve")).not_to_have_class(VISITED)
+    # Sent back: the requester's form, filled with the request, to change and resubmit.
+    approval.get_by_label("Comment").fill("A cheaper one")
+    approval.get_by_role("button", name="Request changes").click()
+    resubmit = page.get_by_test_id("try-question").filter(has=page.get_by_test_id("try-resubmit-form"))
+    expect(resubmit.get_by_label("Amount")).to_have_value("1500.00")  # money, as the requester sees it
+    expect(page.get_by_test_id("try-steps")).to_contain_text(
+        "changes requested by you (test) — A cheaper one: sent back to the requester"
+    )
+    resubmit.get_by_label("Amount").fill("1200")
+    screenshot(page, "resubmit")
+    resubmit.get_by_test_id("try-resubmit").click()
+
+    approval = page.get_by_test_id("try-question").filter(has=page.get_by_test_id("try-approve"))
+    expect(approval).to_contain_text("Manager approval")
     approval.get_by_label("Comment").fill("Within budget")
     screenshot(page, "decide")
     approval.get_by_test_id("try-approve").click()
