@@ -34,7 +34,7 @@ from orchestration.connectors.registry import register
 from orchestration.expressions import VariableType
 
 if TYPE_CHECKING:
-    from orchestration.bpmn.graph import Graph
+    from orchestration.bpmn.graph import Graph, Node
     from orchestration.connectors.ai_tools import Tool, Toolbox
     from orchestration.models import ProcessInstance
 
@@ -602,6 +602,17 @@ def _excerpt(text: str, limit: int = 300) -> str:
 def asking_nodes(graph: Graph) -> list[str]:
     """The ids of the Ask AI steps of ``graph``."""
     return [node_id for node_id, node in graph["nodes"].items() if node["config"].get("connector") == NAME]
+
+
+def answer_choices(node: Node) -> dict[str, tuple[str, ...]]:
+    """The allowed values of an Ask AI step's answer fields that have them, by field (else empty)."""
+    if node["config"].get("connector") != NAME:
+        return {}
+    try:
+        fields = answer_fields(node["config"].get("properties", {}).get("answer_fields") or [])
+    except ValueError:  # compiled graphs hold checked fields; an old one may not
+        return {}
+    return {field.name: field.choices for field in fields if field.choices}
 
 
 def answer_names(graph: Graph) -> set[str]:

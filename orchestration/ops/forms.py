@@ -312,8 +312,15 @@ class MoveForm(_FixForm):
 class ValuesForm(_FixForm):
     """A text field per variable; ``values()`` gives what the operator changed (or filled), parsed."""
 
-    def __init__(self, *args: Any, items: list[tuple[str, str, str, str, str, bool]], **kwargs: Any) -> None:
-        """``items``: (name, label, type in words, kind, current text, from the start form) per variable."""
+    def __init__(
+        self,
+        *args: Any,
+        items: list[tuple[str, str, str, str, str, bool]],
+        choices: dict[str, tuple[str, ...]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``items``: (name, label, type in words, kind, current text, from the start form) per variable;
+        ``choices``: the allowed values of the variables that have them (offered as a list)."""
         super().__init__(*args, **kwargs)
         self.kinds: dict[str, str] = {}
         self.current: dict[str, str] = {}
@@ -327,14 +334,24 @@ class ValuesForm(_FixForm):
                 if len(text) > 60 or kind in ("map", "list", "text")
                 else forms.TextInput()
             )
-            self.fields[f"v_{name}"] = forms.CharField(
-                label=label,
-                required=False,
-                initial=text,
-                help_text=f"{type_words} · {name}",
-                strip=False,
-                widget=widget,
-            )
+            allowed = (choices or {}).get(name)
+            if allowed:
+                self.fields[f"v_{name}"] = forms.ChoiceField(
+                    label=label,
+                    required=False,
+                    initial=text,
+                    help_text=f"One of {len(allowed)} values · {name}",
+                    choices=[("", "—"), *((c, c) for c in allowed)],
+                )
+            else:
+                self.fields[f"v_{name}"] = forms.CharField(
+                    label=label,
+                    required=False,
+                    initial=text,
+                    help_text=f"{type_words} · {name}",
+                    strip=False,
+                    widget=widget,
+                )
             self.kinds[name] = kind
             self.current[name] = text
         self.order_fields([*[f"v_{item[0]}" for item in items], "reason"])

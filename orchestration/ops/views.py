@@ -23,6 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 from designer.live import instance_path
 from orchestration.access import access_operated_instance, can_operate
 from orchestration.bpmn.parse import descriptor
+from orchestration.connectors import ai
 from orchestration.engine import (
     InvalidState,
     StartDataError,
@@ -162,7 +163,12 @@ def _skip_form(instance: ProcessInstance, graph: Any, incident: Incident, data: 
         )
         for name in names
     ]
-    return SkipForm(data, items=items, auto_id=f"skip-{incident.id}-%s")
+    return SkipForm(
+        data,
+        items=items,
+        choices=ai.answer_choices(graph["nodes"][step.node_id]),
+        auto_id=f"skip-{incident.id}-%s",
+    )
 
 
 def _move_form(instance: ProcessInstance, graph: Any, open_steps: list[Step], data: Any = None) -> MoveForm:

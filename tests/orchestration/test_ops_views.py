@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -412,3 +414,23 @@ def test_people_who_may_not_operate_get_404_or_403_from_every_fix(data: OpsData)
 def test_the_open_step_index_covers_exactly_the_open_statuses() -> None:
     # The index's condition spells the statuses out (a Meta cannot read Step.OPEN_STATUSES).
     assert set(OPEN_STEP_STATUSES) == set(Step.OPEN_STATUSES)
+
+
+def test_skipping_an_ask_ai_step_offers_each_answer_fields_allowed_values() -> None:
+    triage = publish(
+        Path("orchestration/fixtures/invoice_triage.bpmn").read_text(), key="triage", name="Triage"
+    )
+    graph = triage.graph
+    incident = SimpleNamespace(id=1, step=SimpleNamespace(node_id="Task_read_invoice"))
+
+    form = views._skip_form(
+        None, graph, incident, {"v_category": "Travel", "v_vendor": "ACME", "reason": "x"}
+    )
+
+    assert form.is_valid(), form.errors
+    assert form.values() == {"category": "Travel", "vendor": "ACME"}
+    html = str(form["v_category"])
+    assert "<select" in html and '<option value="IT hardware">IT hardware</option>' in html
+    assert "<select" not in str(form["v_vendor"])  # free text stays free
+    refused = views._skip_form(None, graph, incident, {"v_category": "Cars", "reason": "x"})
+    assert not refused.is_valid() and "v_category" in refused.errors
