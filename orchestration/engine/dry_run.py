@@ -39,6 +39,7 @@ from orchestration.definitions import current_draft
 from orchestration.engine import human, runtime, timers
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.blocks.exclusive import PATH, REASON, chosen_words, decided_by_ai
+from orchestration.engine.context import trying
 from orchestration.engine.worker import claim_step, complete_step, fail_step
 from orchestration.models import Event, ProcessInstance, Step, Timer, Workflow, WorkflowVersion
 from orchestration.step_names import step_label, step_titles
@@ -290,7 +291,7 @@ def _dry(
     """Start an instance of ``graph`` with ``data``, answer its waits with ``answer_for``, roll everything back."""
     # A test run routes each approval as people would (to say who decides); a replay has their decisions.
     tasks = _StandInTasks(human.configured_provider(), route=tester == _TESTER)
-    with transaction.atomic(), human.stand_in(tasks):
+    with transaction.atomic(), human.stand_in(tasks), trying():
         try:
             version = _stand_in_version(workflow, xml, graph)
             instance = runtime._create_and_drive(

@@ -22,7 +22,7 @@ from django.utils import timezone
 from orchestration.engine import boundaries, loops, scopes
 from orchestration.engine.blocks import block_for, settle
 from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.context import Run, Token
+from orchestration.engine.context import Run, Token, stand_in_number
 from orchestration.engine.dispatch import publish_on_commit, queue_task
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
@@ -428,6 +428,8 @@ def _create_and_drive(
         trigger=trigger,
         parent_step=parent_step,
     )
+    if (number := stand_in_number()) is not None:
+        instance.number = number
     run = Run(
         instance=instance,
         graph=graph,
