@@ -512,3 +512,28 @@ def test_an_operator_removes_any_file_giving_a_reason(org, requests):
         and removed.data["reason"] == "Personal data sent by mistake"
     )
     assert _remove(gus, made, reason="again").status_code == 404  # already removed: no error page
+
+
+def test_api_removal_follows_the_same_rule(org, requests):
+    from guardian.shortcuts import assign_perm
+
+    instance = requests["mine"]
+    url = f"/api/instances/{instance.id}/attachments/"
+    [mine, kept] = attach_files(instance, [pdf(), pdf("kept.pdf")], org["employee"])
+    gus = get_user_model().objects.create_user("gus")
+    assign_perm("orchestration.change_workflow", gus, instance.workflow)
+
+    assert _api(org["employee"]).delete(f"{url}{mine.id}/").status_code == 204
+    refused = _api(org["manager"]).delete(f"{url}{kept.id}/")
+    assert refused.status_code == 403 and "Only the person who added this file" in refused.json()["detail"]
+    stranger = _api(get_user_model().objects.create_user("stranger"))
+    assert stranger.delete(f"{url}{kept.id}/").status_code == 404
+    assert _api(org["employee"]).delete(f"{url}{mine.id}/").status_code == 404  # already removed
+    no_reason = _api(gus).delete(f"{url}{kept.id}/", {"reason": ""}, format="json")
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()
+    assert _api(gus).delete(f"{url}{kept.id}/", {"reason": "Duplicate"}, format="json").status_code == 204
+    assert not Attachment.objects.exists()
+    assert [e.actor.username for e in Event.objects.filter(kind="attachment.removed").order_by("id")] == [
+        "employee",
+        "gus",
+    ]
