@@ -31,6 +31,7 @@ _TIMELINE: dict[str, tuple[str, str]] = {
     "task.changes_requested": ("bi-pencil-square", "info"),
     "request.resubmitted": ("bi-arrow-repeat", "info"),
     "attachment.added": ("bi-paperclip", "info"),
+    "attachment.removed": ("bi-trash", "info"),
     "task.due": ("bi-alarm", "bad"),
     "task.reminder": ("bi-bell", "info"),
     "task.escalated_on_timeout": ("bi-alarm", "bad"),

@@ -59,7 +59,13 @@ from approvals.forms import (
 from approvals.models import ApprovalTask, Profile, SavedInboxView, person, request_title
 from approvals.time_zones import zone_name
 from orchestration import money, request_numbers
-from orchestration.access import can_cancel, can_operate, visible_instances
+from orchestration.access import (
+    can_cancel,
+    can_operate,
+    others_last_acted,
+    uploader_may_remove,
+    visible_instances,
+)
 from orchestration.attachments import AttachmentRefused, attach_files
 from orchestration.connectors import ai
 from orchestration.engine import (
@@ -788,9 +794,12 @@ def _request_cards(
     answers, recorded = history.request_data(instance, graph, ai.private_answer_names(graph) if mine else ())
     if events is None:
         events = _events(instance)
+    files = list(instance.attachments.select_related("uploaded_by"))
+    acted = others_last_acted(user, events)
     return {
         "data": answers,
-        "attachments": list(instance.attachments.select_related("uploaded_by")),
+        "attachments": files,
+        "removable": {f.id for f in files if uploader_may_remove(user, f, instance, acted)},
         "recorded": recorded,
         "timeline": history.timeline(events, graph, technical=_operates(user, instance)),
     }

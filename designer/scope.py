@@ -25,6 +25,7 @@ BUILTIN_LABELS = {
     "instance_id": "This request's reference",
     "business_key": "The reference another system gave it",
     "requested_on": "Day the request was made",
+    "request_number": "Request number",
 }
 # What every approval's result variable holds (see approvals.actions.decide_task).
 APPROVAL_MEMBERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (

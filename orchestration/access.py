@@ -8,7 +8,9 @@ designer, approvals and the admin all ask here; this module imports no web layer
 
 from __future__ import annotations
 
+import datetime
 import uuid
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from django.core.exceptions import PermissionDenied
@@ -19,6 +21,7 @@ from guardian.shortcuts import get_objects_for_user
 from orchestration.engine import human
 from orchestration.models import (
     Attachment,
+    Event,
     Incident,
     MessageSubscription,
     ProcessInstance,
@@ -161,6 +164,29 @@ def can_attach(user: AbstractBaseUser, instance: ProcessInstance) -> bool:
         instance.status == ProcessInstance.Status.RUNNING
         and instance.initiator_id is not None
         and instance.initiator_id == user.pk
+    )
+
+
+def others_last_acted(user: AbstractBaseUser, events: Iterable[Event]) -> datetime.datetime | None:
+    """When a person other than ``user`` last acted on the request (decided, claimed, fixed…), from its ``events``."""
+    return max(
+        (e.created_at for e in events if e.actor_id is not None and e.actor_id != user.pk), default=None
+    )
+
+
+def uploader_may_remove(
+    user: AbstractBaseUser, attachment: Attachment, instance: ProcessInstance, acted: datetime.datetime | None
+) -> bool:
+    """Whoever added a file may take it back while the request is open and nobody else has acted on it since.
+
+    ``acted`` is :func:`others_last_acted`: an approver who decided after the upload may have
+    relied on the file, so from then on only an operator removes it, giving a reason.
+    """
+    return (
+        attachment.uploaded_by_id is not None
+        and attachment.uploaded_by_id == user.pk
+        and instance.status == ProcessInstance.Status.RUNNING
+        and (acted is None or acted < attachment.uploaded_at)
     )
 
 

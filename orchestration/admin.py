@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django import forms
+from django.apps import apps
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -202,3 +203,36 @@ admin.site.site_header = "Administration"  # beside the Baton logo (templates/ad
 admin.site.site_title = "Baton administration"
 admin.site.index_title = "People, limits, connections and processes"
 admin.site.site_url = "/"
+
+
+# Sections other apps bring, in the words administrators use (the app labels, tables and URLs stay
+# theirs). Display names only: a model's migration state is its Meta as declared, not these, so
+# those apps need no migration and upgrade as before.
+_PLAIN_NAMES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
+    "authtoken": (
+        "API tokens",
+        {"token": ("API token", "API tokens"), "tokenproxy": ("API token", "API tokens")},
+    ),
+    "axes": (
+        "Sign-in lockouts",
+        {
+            "accessattempt": ("sign-in attempt", "sign-in attempts"),
+            "accessfailurelog": ("failed sign-in", "failed sign-ins"),
+            "accesslog": ("sign-in record", "sign-in history"),
+        },
+    ),
+}
+
+
+def _name_third_party_sections() -> None:
+    for label, (section, models) in _PLAIN_NAMES.items():
+        if label not in apps.app_configs:
+            continue
+        config = apps.get_app_config(label)
+        config.verbose_name = section
+        for model_name, (singular, plural) in models.items():
+            options = config.get_model(model_name)._meta
+            options.verbose_name, options.verbose_name_plural = singular, plural
+
+
+_name_third_party_sections()

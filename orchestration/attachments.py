@@ -7,6 +7,11 @@ refused), it is at most ``BATON_ATTACHMENT_MAX_MB``, and the request holds at mo
 (``default_storage``: local files under the var dir, or S3-compatible storage), never
 to a public URL: :func:`download` asks :func:`orchestration.access.visible_attachment`
 on every request and sends the file as a download with ``nosniff``.
+
+A file is removed only by :func:`remove_attachment`: by whoever added it while nobody
+else has acted on the request since (``access.uploader_may_remove``), or by an
+operator giving a reason. The history keeps the line that it was attached and gains
+one saying who removed it, when and why.
 """
 
 from __future__ import annotations
@@ -18,10 +23,16 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from django.template.defaultfilters import filesizeformat
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
 
 from orchestration.models import Attachment, Event, ProcessInstance
 
@@ -51,6 +62,8 @@ KINDS: dict[str, tuple[str, str]] = {
     "txt": ("text/plain", "text file"),
 }
 ATTACHED = "attachment.added"
+REMOVED = "attachment.removed"
+MAX_REASON = 300
 _HEAD = 64 * 1024
 # Markup a browser would run if it ever rendered the file: never accepted as "text".
 _MARKUP = (b"<html", b"<script", b"<svg", b"<!doctype", b"<?xml", b"<body", b"<iframe", b"<head")
@@ -65,6 +78,14 @@ _UNSAFE_IN_NAMES = set('"\\/:*?<>|;')
 
 class AttachmentRefused(ValueError):
     """A file that may not be attached, with the reason in words."""
+
+
+class RemovalRefused(PermissionDenied):
+    """A file this person may not remove, with the reason in words (a 403)."""
+
+
+class ReasonNeeded(ValueError):
+    """An operator removing someone's file must say why."""
 
 
 @dataclass(frozen=True)
@@ -243,6 +264,81 @@ def attach_files(
             attachment.file.delete(save=False)
         raise
     return made
+
+
+def remove_attachment(attachment: Attachment, user: Any, *, reason: str = "") -> None:
+    """Remove ``attachment`` from its request for ``user``, with an ``attachment.removed`` event.
+
+    The caller has found the file through :func:`orchestration.access.visible_attachment`.
+    Decided under the request's row lock (an approver deciding at the same moment is seen):
+    whoever added it may while nobody else has acted on the request since; otherwise an
+    operator may, with a ``reason``. The stored file is deleted once the removal commits.
+    Raises :class:`RemovalRefused` (403), :class:`ReasonNeeded`, or Http404 when already removed.
+    """
+    from orchestration.access import can_operate, others_last_acted, uploader_may_remove
+
+    reason = " ".join(reason.split())[:MAX_REASON]
+    with transaction.atomic():
+        instance = ProcessInstance.objects.select_for_update().get(pk=attachment.instance_id)
+        current = Attachment.objects.filter(pk=attachment.pk).select_related("uploaded_by").first()
+        if current is None:
+            raise Http404("This file has already been removed.")
+        others = instance.events.filter(actor__isnull=False).exclude(actor_id=user.pk).order_by("-created_at")
+        if not uploader_may_remove(user, current, instance, others_last_acted(user, others[:1])):
+            if not can_operate(user, instance):
+                raise RemovalRefused(_why_not_removable(user, current, instance))
+            if not reason:
+                raise ReasonNeeded("Say why the file is removed: the reason goes into the request's history.")
+        uploader = current.uploaded_by.get_username() if current.uploaded_by else ""
+        Event.objects.create(
+            instance=instance,
+            workflow_id=instance.workflow_id,
+            kind=REMOVED,
+            actor=user,
+            message=(f"Removed {current.name}" + (f": {reason}" if reason else ""))[:500],
+            data={
+                "attachment": str(current.id),
+                "name": current.name,
+                "size": current.size,
+                "uploaded_by": uploader,
+                "reason": reason,
+            },
+        )
+        stored, storage = current.file.name or "", current.file.storage
+        current.delete()
+        # The bytes go only once the removal is certain; a rollback keeps the file and its row.
+        if stored:
+            transaction.on_commit(lambda: storage.delete(stored))
+
+
+def _why_not_removable(user: Any, attachment: Attachment, instance: ProcessInstance) -> str:
+    if attachment.uploaded_by_id != user.pk:
+        return "Only the person who added this file can remove it (or an operator, giving a reason)."
+    if instance.status != ProcessInstance.Status.RUNNING:
+        return "This request has finished, so its files stay (an operator can remove one, giving a reason)."
+    return (
+        "Someone has acted on this request since you added this file, so it stays for them to see "
+        "(an operator can remove it, giving a reason)."
+    )
+
+
+@login_required
+@require_POST
+def remove(request: HttpRequest, attachment_id: Any) -> HttpResponse:
+    """The remove button: 404 for people who may not see the request, 403 (in words) for those who may not remove."""
+    from orchestration.access import visible_attachment
+
+    attachment = visible_attachment(request.user, attachment_id)  # type: ignore[arg-type]  # login_required: signed in
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, {request.get_host()}, require_https=request.is_secure()):
+        back = reverse("approvals:request", args=[attachment.instance_id])
+    try:
+        remove_attachment(attachment, request.user, reason=request.POST.get("reason", ""))
+    except ReasonNeeded as exc:
+        detail = {"status": 400, "title": "A reason is needed", "detail": f"Reason: {exc}"}
+        return render(request, "error.html", detail, status=400)
+    messages.success(request, f"Removed {attachment.name}.")
+    return redirect(back)
 
 
 @login_required

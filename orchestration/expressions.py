@@ -36,12 +36,14 @@ from orchestration.bpmn.graph import VariableType
 MAX_LENGTH = 4000
 MAX_COMPREHENSION_DEPTH = 2
 
-# Always declared: who started the instance, its id, its business key, and the day it was made.
+# Always declared: who started the instance, its id, its business key, the day it was made and
+# its request number (REQ-2026-000123).
 BUILTIN_VARIABLES: dict[str, VariableType] = {
     "initiator": "string",
     "instance_id": "string",
     "business_key": "string",
     "requested_on": "string",
+    "request_number": "string",
 }
 
 VARIABLE_TYPES: tuple[VariableType, ...] = (
@@ -536,6 +538,16 @@ def _string_end(source: str, i: int, quote: str, *, raw: bool) -> int:
         i += 1
     line, column = _position(source, i)
     raise ExpressionError("a text in quotes is not closed with its quote", line, column)
+
+
+def reads(source: str, name: str) -> bool:
+    """Whether ``source`` reads the variable ``name`` (not a member or a map key spelt the same)."""
+    previous: _Token | None = None
+    for token in _tokens(source):
+        if token.kind == "ident" and token.text == name and not (previous and previous.text == "."):
+            return True
+        previous = token
+    return False
 
 
 def _position(source: str, offset: int) -> tuple[int, int]:

@@ -13,33 +13,21 @@ no extra statement:
   same value; the unique constraint guards it twice.
 
 A dry run (a designer's test run, a replay) writes requests it rolls back. On PostgreSQL
-``nextval`` is not undone by a rollback, so those requests are given a placeholder number
-instead (:func:`placeholder_numbers`), and real requests keep consecutive numbers.
+``nextval`` is not undone by a rollback, so the engine gives those requests a negative stand-in
+number instead (``orchestration.engine.context.stand_in_number``), and real requests keep
+consecutive numbers.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
-import secrets
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 from typing import Any
 
 from django.db.models import Expression, IntegerField, Q
 from django.db.models.sql.compiler import SQLInsertCompiler
 
-__all__ = [
-    "PREFIX",
-    "NextRequestNumber",
-    "format_number",
-    "install",
-    "matching",
-    "parse",
-    "placeholder",
-    "placeholder_numbers",
-]
+__all__ = ["PREFIX", "NextRequestNumber", "format_number", "install", "matching", "parse"]
 
 PREFIX = "REQ"
 SEQUENCE = "orchestration_request_number"
@@ -66,10 +54,6 @@ _SQLITE_INSTALL = (
     " AFTER INSERT ON orchestration_processinstance BEGIN UPDATE orchestration_request_number_counter"
     " SET value = NEW.number WHERE value < NEW.number; END",
 )
-# Placeholders are negative (never a real number) and random, so that concurrent dry runs, or a
-# dry run's sub-processes, never wait on each other's uncommitted row in the unique index.
-_PLACEHOLDER_RANGE = 2**62
-_placeholders: ContextVar[bool] = ContextVar("request_number_placeholders", default=False)
 _NUMBER = re.compile(rf"^#?\s*(?:{PREFIX}\s*-?\s*)?(?:(\d{{4}})\s*-\s*)?0*(\d{{1,15}})$", re.IGNORECASE)
 
 
@@ -94,26 +78,6 @@ class NextRequestNumber(Expression):
             return _SQLITE_NEXT, []
         # The column's own DEFAULT (table definitions): none, so a row written without Django fails loudly.
         return "NULL", []
-
-
-@contextmanager
-def placeholder_numbers() -> Iterator[None]:
-    """Within: requests written are numbered with a placeholder (:func:`placeholder`), not from the counter.
-
-    For writes that are always rolled back (dry runs): they leave no gap in the numbers.
-    """
-    token = _placeholders.set(True)
-    try:
-        yield
-    finally:
-        _placeholders.reset(token)
-
-
-def placeholder() -> int | None:
-    """The number a request written now is given explicitly: a placeholder in a dry run, else None (the counter's)."""
-    if not _placeholders.get():
-        return None
-    return -1 - secrets.randbelow(_PLACEHOLDER_RANGE)
 
 
 def format_number(number: int | None, started_at: datetime.datetime) -> str:

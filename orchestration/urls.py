@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from orchestration.api.auth import ObtainToken
-from orchestration.attachments import download
+from orchestration.attachments import download, remove
 from orchestration.ops.metrics import scrape
 from orchestration.webhooks import receive_webhook
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("metrics", scrape, name="metrics"),
     path("scim/v2/", include(("approvals.scim", "scim"))),
     path("files/<uuid:attachment_id>/", download, name="attachment"),
+    path("files/<uuid:attachment_id>/remove/", remove, name="attachment-remove"),
     path("", include("approvals.urls")),
 ]
 

@@ -316,6 +316,12 @@ class AttachmentUploadSerializer(serializers.Serializer[None]):
     file = serializers.ListField(child=serializers.FileField(), allow_empty=False)
 
 
+class AttachmentRemovalSerializer(serializers.Serializer[None]):
+    """Why the file is removed: needed from an operator removing someone's file (kept in the history)."""
+
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=300)
+
+
 class InstanceSerializer(serializers.ModelSerializer[ProcessInstance]):
     """A process instance as listed."""
 

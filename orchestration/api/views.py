@@ -44,7 +44,15 @@ from orchestration.api.filters import IncidentFilter, InstanceFilter
 from orchestration.api.parsers import JSONParser
 from orchestration.api.permissions import WorkflowPermission
 from orchestration.api.responses import FORBIDDEN, NOT_FOUND, REFUSED, conflict, signed_in
-from orchestration.attachments import AttachmentRefused, attach_files, check_files, file_response
+from orchestration.attachments import (
+    AttachmentRefused,
+    ReasonNeeded,
+    RemovalRefused,
+    attach_files,
+    check_files,
+    file_response,
+    remove_attachment,
+)
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.bpmn.parse import read_text
 from orchestration.connectors import ai
@@ -588,6 +596,31 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         if attachment is None:
             raise NotFound("No such file.")
         return file_response(attachment)
+
+    @extend_schema(
+        summary="Remove a file from the request",
+        description=(
+            "Whoever added the file, while the request is open and nobody else has acted on it since; "
+            "an operator at any time, giving a `reason`. The history keeps the upload and records the removal."
+        ),
+        request=s.AttachmentRemovalSerializer,
+        responses={204: None, 400: REFUSED, 403: FORBIDDEN, 404: NOT_FOUND},
+    )
+    @attachment_file.mapping.delete
+    def remove_attachment_file(self, request: Request, pk: str, attachment_id: str) -> Response:
+        """Refusals say why (403), a missing reason names `reason` (400)."""
+        attachment = self.get_object().attachments.filter(pk=_uuid_or_404(attachment_id)).first()
+        if attachment is None:
+            raise NotFound("No such file.")
+        body = s.AttachmentRemovalSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            remove_attachment(attachment, signed_in(request), reason=body.validated_data["reason"])
+        except RemovalRefused as exc:
+            raise PermissionDenied(str(exc)) from None
+        except ReasonNeeded as exc:
+            raise ValidationError({"reason": [str(exc)]}) from None
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 def _uuid_or_404(value: str) -> uuid.UUID:

@@ -151,6 +151,8 @@ class _Compiler:
             "messages": sorted(set(self.ctx.used_messages)),
             "warnings": [str(w) for w in self.ctx.warnings],
         }
+        if any(expressions.reads(e.source, "request_number") for e in self.ctx.expressions):
+            graph["reads_request_number"] = True
         return CompileResult(graph, self.ctx.errors, self.ctx.warnings, self._declared())
 
     def _declared(self) -> dict[str, dict[str, VariableType]]:

@@ -98,6 +98,9 @@ class Graph(TypedDict):
     start_nodes: list[str]  # the process's own start events (a Group's start is in its config)
     variables: dict[str, VariableType]  # every variable in scope anywhere, typed
     messages: list[str]
+    # Set when an expression reads the request number: a new request is then written as soon as
+    # one is evaluated, to be numbered (absent in graphs compiled before the number was offered).
+    reads_request_number: NotRequired[bool]
     warnings: list[str]
 
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from orchestration.models import Event, Outbox, ProcessInstance, Step
+from orchestration.request_numbers import format_number
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -16,6 +21,29 @@ if TYPE_CHECKING:
     Actor = AbstractBaseUser | AnonymousUser | None
 
     from orchestration.bpmn.graph import Graph
+
+
+# Set while a dry run (test run, replay) drives the engine: its request is never a real one.
+_trying: ContextVar[bool] = ContextVar("baton_trying", default=False)
+
+
+@contextmanager
+def trying() -> Iterator[None]:
+    """Runs inside the block are a dry run's (always rolled back): they show stand-ins for what is real."""
+    token = _trying.set(True)
+    try:
+        yield
+    finally:
+        _trying.reset(token)
+
+
+def stand_in_number() -> int | None:
+    """The number a new request takes: None (the database's next) or, in a dry run, a stand-in.
+
+    A PostgreSQL sequence does not roll back, so a dry run's request would use up a real number;
+    its stand-in is negative (no real request has one) and random (two dry runs never collide).
+    """
+    return -secrets.randbits(62) - 1 if _trying.get() else None
 
 
 @dataclass(frozen=True)
@@ -99,8 +127,24 @@ class Run:
         data["instance_id"] = str(self.instance.id)
         data["business_key"] = self.instance.business_key
         data["requested_on"] = timezone.localdate(self.instance.started_at).isoformat()
+        if self.graph.get("reads_request_number"):
+            data["request_number"] = self.request_number()
         data.update(self.locals)
         return data
+
+    def request_number(self) -> str:
+        """The request's number (``REQ-2026-000123``), for the graphs that read it.
+
+        The database gives the number in the INSERT that writes the request, so a new request
+        is written here rather than when the run finishes (which then updates it: the same
+        statements, in another order). A dry run shows a stand-in and takes no number.
+        """
+        instance = self.instance
+        if _trying.get():
+            return format_number(0, instance.started_at)
+        if instance._state.adding:
+            instance.save()
+        return instance.reference
 
     def set_variables(self, values: dict[str, Any], step: Step | None = None) -> None:
         """Assign variables and record what changed (old and new values) in the history."""

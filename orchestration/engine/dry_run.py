@@ -35,13 +35,13 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 from django.db import transaction
 from django.utils import timezone
 
-from orchestration import request_numbers
 from orchestration.bpmn.compiler import CompileResult, compile_bpmn
 from orchestration.connectors import ai, registry
 from orchestration.definitions import current_draft
 from orchestration.engine import human, runtime, timers
 from orchestration.engine.blocks.base import BlockError
 from orchestration.engine.blocks.exclusive import PATH, REASON, chosen_words, decided_by_ai
+from orchestration.engine.context import trying
 from orchestration.engine.worker import claim_step, complete_step, fail_step
 from orchestration.models import Event, ProcessInstance, Step, Timer, Workflow, WorkflowVersion
 from orchestration.step_names import step_label, step_titles
@@ -317,8 +317,8 @@ def _dry(
     """Start an instance of ``graph`` with ``data``, answer its waits with ``answer_for``, roll everything back."""
     # A test run routes each approval as people would (to say who decides); a replay has their decisions.
     tasks = _StandInTasks(human.configured_provider(), route=tester == _TESTER)
-    # Its requests get placeholder numbers: a rolled-back nextval would leave a gap in the real ones.
-    with transaction.atomic(), human.stand_in(tasks), request_numbers.placeholder_numbers():
+    # Its requests get stand-in numbers: a rolled-back nextval would leave a gap in the real ones.
+    with transaction.atomic(), human.stand_in(tasks), trying():
         try:
             version = _stand_in_version(workflow, xml, graph)
             instance = runtime._create_and_drive(

@@ -19,11 +19,10 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from orchestration import request_numbers
 from orchestration.engine import boundaries, loops, scopes
 from orchestration.engine.blocks import block_for, settle
 from orchestration.engine.blocks.base import BlockError
-from orchestration.engine.context import Run, Token
+from orchestration.engine.context import Run, Token, stand_in_number
 from orchestration.engine.dispatch import publish_on_commit, queue_task
 from orchestration.engine.graphs import graph_for
 from orchestration.engine.start_data import StartDataError, clean_start_data
@@ -429,9 +428,8 @@ def _create_and_drive(
         trigger=trigger,
         parent_step=parent_step,
     )
-    held_back = request_numbers.placeholder()
-    if held_back is not None:  # a dry run: its rolled-back INSERT must not draw from the sequence
-        instance.number = held_back
+    if (number := stand_in_number()) is not None:
+        instance.number = number
     run = Run(
         instance=instance,
         graph=graph,

@@ -223,6 +223,7 @@ def _detail(
             "parent": parent,
             "children": children,
             "attachments": list(instance.attachments.select_related("uploaded_by")),
+            "remove_with_reason": can_operate(request.user, instance),  # type: ignore[arg-type]
             "events": rows.history(instance),
             "running": running,
             "cancel_form": bound.get("cancel") or CancelForm(),

@@ -393,3 +393,147 @@ def test_api_multipart_start_attaches_files_or_starts_nothing(org, purchase):
         ).status_code
         == 201
     )
+
+
+# --- removing a file ------------------------------------------------------------------------
+
+
+def _remove(user: Any, made: Attachment, **data: str) -> Any:
+    return _web(user).post(f"/files/{made.id}/remove/", data)
+
+
+def test_the_uploader_removes_their_file_before_anyone_acts_and_the_history_says_so(
+    org, requests, django_capture_on_commit_callbacks
+):
+    instance = requests["mine"]
+    [made] = attach_files(instance, [pdf("Quote ACME.pdf")], org["employee"])
+    page = _web(org["employee"]).get(f"/requests/{instance.id}/").content.decode()
+    assert 'data-testid="attachment-remove"' in page
+    assert (
+        'data-testid="attachment-remove"'
+        not in _web(org["manager"]).get(f"/requests/{instance.id}/").content.decode()
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _remove(org["employee"], made, next=f"/requests/{instance.id}/")
+
+    assert response.status_code == 302 and response["Location"] == f"/requests/{instance.id}/"
+    assert not Attachment.objects.exists()
+    assert not made.file.storage.exists(made.file.name)  # the bytes are gone too, once committed
+    # The line that it was attached stays; a new one says who removed it.
+    events = Event.objects.filter(instance=instance, kind__startswith="attachment.").order_by("id")
+    assert [(e.kind, e.actor, e.message) for e in events] == [
+        ("attachment.added", org["employee"], "Attached Quote ACME.pdf"),
+        ("attachment.removed", org["employee"], "Removed Quote ACME.pdf"),
+    ]
+    timeline = _web(org["manager"]).get(f"/requests/{instance.id}/").content.decode()
+    assert "Removed Quote ACME.pdf" in timeline and "Attached Quote ACME.pdf" in timeline
+
+
+def test_once_someone_else_acted_after_the_upload_the_file_stays(org, requests):
+    from approvals.actions import complete_task
+
+    instance = requests["mine"]
+    [made] = attach_files(instance, [pdf()], org["employee"])
+    task = ApprovalTask.objects.get(instance=instance, assignee=org["manager"])
+    complete_task(task.pk, org["manager"], "approved")  # over the manager's limit: on to the director
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.RUNNING
+
+    refused = _remove(org["employee"], made)
+
+    assert refused.status_code == 403
+    assert "Someone has acted on this request since you added this file" in refused.content.decode()
+    assert Attachment.objects.filter(pk=made.pk).exists() and made.file.storage.exists(made.file.name)
+    assert (
+        'data-testid="attachment-remove"'
+        not in _web(org["employee"]).get(f"/requests/{instance.id}/").content.decode()
+    )
+    # A file added after that decision is the requester's to take back again.
+    [later] = attach_files(instance, [pdf("later.pdf")], org["employee"])
+    assert _remove(org["employee"], later).status_code == 302
+    assert not Event.objects.filter(kind="attachment.removed", data__name="quote.pdf").exists()
+
+
+def test_others_cannot_remove_a_file_and_strangers_do_not_learn_it_exists(org, requests):
+    instance = requests["mine"]
+    [made] = attach_files(instance, [pdf()], org["employee"])
+    stranger = get_user_model().objects.create_user("stranger")
+
+    approver = _remove(org["manager"], made)
+    assert approver.status_code == 403 and "Only the person who added this file" in approver.content.decode()
+    assert _remove(stranger, made).status_code == 404
+    assert _remove(org["director"], made).status_code == 404  # approves another request
+    assert (
+        _web(org["employee"]).post("/files/00000000-0000-0000-0000-000000000000/remove/").status_code == 404
+    )
+    assert _web(org["employee"]).get(f"/files/{made.id}/remove/").status_code == 405
+    assert Client().post(f"/files/{made.id}/remove/").status_code == 302  # signed out: to the sign-in page
+    no_token = Client(enforce_csrf_checks=True)
+    no_token.force_login(org["employee"])
+    assert no_token.post(f"/files/{made.id}/remove/").status_code == 403
+    assert Attachment.objects.filter(pk=made.pk).exists()
+
+
+def test_a_finished_requests_files_stay_for_the_uploader(org, requests):
+    instance = requests["mine"]
+    [made] = attach_files(instance, [pdf()], org["employee"])
+    ProcessInstance.objects.filter(pk=instance.pk).update(status=ProcessInstance.Status.COMPLETED)
+
+    refused = _remove(org["employee"], made)
+
+    assert refused.status_code == 403 and "This request has finished" in refused.content.decode()
+    assert Attachment.objects.filter(pk=made.pk).exists()
+
+
+def test_an_operator_removes_any_file_giving_a_reason(org, requests):
+    from guardian.shortcuts import assign_perm
+
+    instance = requests["mine"]
+    [made] = attach_files(instance, [pdf("Payslip.pdf")], org["employee"])
+    ProcessInstance.objects.filter(pk=instance.pk).update(status=ProcessInstance.Status.COMPLETED)
+    gus = get_user_model().objects.create_user("gus")
+    assign_perm("orchestration.change_workflow", gus, instance.workflow)
+    page = _web(gus).get(f"/operations/requests/{instance.id}/").content.decode()
+    assert 'data-testid="attachment-remove-with-reason"' in page
+
+    no_reason = _remove(gus, made, reason="   ")
+    assert (
+        no_reason.status_code == 400 and "Reason: Say why the file is removed" in no_reason.content.decode()
+    )
+    assert Attachment.objects.filter(pk=made.pk).exists()
+
+    assert _remove(gus, made, reason="Personal data sent by mistake").status_code == 302
+    assert not Attachment.objects.exists()
+    removed = Event.objects.get(instance=instance, kind="attachment.removed")
+    assert (removed.actor, removed.message) == (gus, "Removed Payslip.pdf: Personal data sent by mistake")
+    assert (
+        removed.data["uploaded_by"] == "employee"
+        and removed.data["reason"] == "Personal data sent by mistake"
+    )
+    assert _remove(gus, made, reason="again").status_code == 404  # already removed: no error page
+
+
+def test_api_removal_follows_the_same_rule(org, requests):
+    from guardian.shortcuts import assign_perm
+
+    instance = requests["mine"]
+    url = f"/api/instances/{instance.id}/attachments/"
+    [mine, kept] = attach_files(instance, [pdf(), pdf("kept.pdf")], org["employee"])
+    gus = get_user_model().objects.create_user("gus")
+    assign_perm("orchestration.change_workflow", gus, instance.workflow)
+
+    assert _api(org["employee"]).delete(f"{url}{mine.id}/").status_code == 204
+    refused = _api(org["manager"]).delete(f"{url}{kept.id}/")
+    assert refused.status_code == 403 and "Only the person who added this file" in refused.json()["detail"]
+    stranger = _api(get_user_model().objects.create_user("stranger"))
+    assert stranger.delete(f"{url}{kept.id}/").status_code == 404
+    assert _api(org["employee"]).delete(f"{url}{mine.id}/").status_code == 404  # already removed
+    no_reason = _api(gus).delete(f"{url}{kept.id}/", {"reason": ""}, format="json")
+    assert no_reason.status_code == 400 and "reason" in no_reason.json()
+    assert _api(gus).delete(f"{url}{kept.id}/", {"reason": "Duplicate"}, format="json").status_code == 204
+    assert not Attachment.objects.exists()
+    assert [e.actor.username for e in Event.objects.filter(kind="attachment.removed").order_by("id")] == [
+        "employee",
+        "gus",
+    ]

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from designer.cel_builder import text_to_cel
 from designer.diagram import Diagram, DiagramError
 from designer.scope import Scope, scope_at
 from orchestration.bpmn.compiler import compile_bpmn
@@ -25,6 +26,7 @@ def test_a_block_sees_the_start_form_and_what_earlier_blocks_set_but_nothing_lat
         "instance_id": "string",
         "business_key": "string",
         "requested_on": "string",
+        "request_number": "string",
         "item": "string",
         "amount": "number",
         "currency": "string",
@@ -71,6 +73,10 @@ def test_variables_carry_labels_choices_and_where_they_come_from() -> None:
     limit = at.get("authority_limit")
     assert limit is not None and limit.type == "dyn" and limit.origin == "Check signature authority"
     assert [origin for origin, _ in at.groups()][:2] == ["Built in", "Start: Purchase request"]
+    number = scope(SHOWCASE, "Task_notify_requester").get("request_number")
+    assert number is not None and number.shown == "Request number (text)" and number.origin == "Built in"
+    notify = scope(SHOWCASE, "Task_notify_requester")
+    assert text_to_cel("Your request {{request_number}}", notify) == '"Your request " + request_number'
 
 
 def test_an_approvals_decision_is_offered_member_by_member() -> None:

@@ -70,3 +70,19 @@ def test_events_instances_and_incidents_cannot_be_added_by_hand() -> None:
 
     for model in ("event", "processinstance", "incident"):
         assert client.get(f"/admin/orchestration/{model}/add/").status_code == 403, model
+
+
+def test_other_apps_sections_read_in_plain_words_on_the_admin_index() -> None:
+    admin_user = get_user_model().objects.create_superuser("boss", "boss@example.com", "x")
+    client = Client()
+    client.force_login(admin_user)
+
+    html = client.get("/admin/").content.decode()
+
+    for name in ("API tokens", "Sign-in lockouts", "Sign-in attempts", "Failed sign-ins", "Sign-in history"):
+        assert f">{name}<" in html, name
+    for old in ("Auth Token", "Axes", "Access attempts", "Access failures", "Access logs", ">Tokens<"):
+        assert old not in html, old
+    # The sections keep their addresses: only their names changed.
+    assert client.get("/admin/axes/accessattempt/").status_code == 200
+    assert client.get("/admin/authtoken/tokenproxy/").status_code == 200

@@ -1497,7 +1497,9 @@ def test_graph_lists_every_variable_with_its_type_including_builtins():
         "initiator": "string",
         "instance_id": "string",
         "requested_on": "string",
+        "request_number": "string",
     }
+    assert "reads_request_number" not in graph  # read by no expression: a new request is written as before
 
 
 def test_variable_assigned_two_types_is_refused_naming_both_elements():

@@ -191,3 +191,102 @@ def test_the_operations_list_finds_a_request_by_its_number(alice):
         rows = list(page.context["page"])
         assert [i.pk for i in rows] == [wanted.pk], page.context.get("filter_errors")
         assert wanted.reference in page.content.decode() and other.reference not in page.content.decode()
+
+
+# --- read by the workflow's own steps ---------------------------------------------------------
+
+TELLS_THE_NUMBER = bpmn.definitions(
+    bpmn.start("start", bpmn.field("item", required=True)),
+    bpmn.script("note", '{"ref": "Request " + request_number}'),
+    bpmn.service(
+        "tell",
+        "email",
+        tag="sendTask",
+        inputs={"to": '"alice@example.com"', "subject": '"Your request " + request_number + ": " + item'},
+    ),
+    bpmn.end("end"),
+    *bpmn.chain("start", "note", "tell", "end"),
+)
+
+
+@pytest.mark.django_db
+def test_a_new_requests_own_steps_read_its_number_in_the_run_that_starts_it():
+    version = publish(TELLS_THE_NUMBER, key="tells")
+    assert version.graph["reads_request_number"] is True
+
+    instance = _start(version)
+
+    stored = ProcessInstance.objects.get(pk=instance.pk)
+    assert stored.variables["ref"] == f"Request {stored.reference}" and stored.number == instance.number
+    tell = stored.steps.get(node_id="tell")
+    assert tell.input["subject"] == f"Your request {stored.reference}: Lamp"
+    assert stored.lock_version == instance.lock_version  # written early, then brought up to date
+
+
+@pytest.mark.django_db
+def test_a_later_run_reads_the_number_of_the_request_it_moves():
+    from approvals.actions import complete_task
+    from approvals.models import ApprovalTask
+
+    bob = get_user_model().objects.create_user("bob")
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("item", required=True)),
+        bpmn.user_task("approve", assignee="bob"),
+        bpmn.script("note", '{"ref": request_number}'),
+        bpmn.end("end"),
+        *bpmn.chain("start", "approve", "note", "end"),
+    )
+    instance = _start(publish(xml, key="later"))
+
+    complete_task(ApprovalTask.objects.get(instance=instance).pk, bob, "approved")
+
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.COMPLETED
+    assert instance.variables["ref"] == instance.reference
+
+
+def test_only_the_variable_itself_counts_as_reading_the_number():
+    from orchestration.expressions import reads
+
+    assert reads('"#" + request_number', "request_number")
+    assert not reads("order.request_number", "request_number")
+    assert not reads('"request_number"', "request_number")
+
+
+def _try(version: Any, xml: str, item: str) -> Any:
+    from orchestration.bpmn.compiler import compile_bpmn
+    from orchestration.engine.dry_run import try_draft
+
+    designer, _ = get_user_model().objects.get_or_create(username="designer")
+    return try_draft(version.workflow, xml, compile_bpmn(xml).graph, {"item": item}, [], user=designer)
+
+
+@pytest.mark.django_db
+def test_a_test_run_shows_a_stand_in_for_the_number():
+    version = publish(TELLS_THE_NUMBER, key="tells")
+
+    tried = _try(version, TELLS_THE_NUMBER, "Desk")
+
+    tell = next(step for step in tried.steps if step.node_id == "tell")
+    assert tell.input["subject"] == f"Your request REQ-{tell.created_at.year}-000000: Desk"
+
+
+@pytest.mark.integration
+def test_a_notify_email_sent_by_the_worker_carries_the_request_number(live_engine):
+    import email
+    import uuid
+    from pathlib import Path
+
+    from django.conf import settings
+
+    from tests.conftest import wait_until_completed
+
+    item = f"Lamp {uuid.uuid4().hex[:8]}"
+    instance = _start(publish(TELLS_THE_NUMBER, key="tells"), item=item)
+    wait_until_completed([instance])
+
+    folder = Path(settings.EMAIL_FILE_PATH)
+    chunks = [c for path in folder.glob("*.log") for c in path.read_text(errors="replace").split("-" * 79)]
+    [message] = [email.message_from_string(c.strip()) for c in chunks if item in c]
+    instance.refresh_from_db()
+    assert " ".join(str(message["Subject"]).split()) == f"Your request {instance.reference}: {item}"
