@@ -241,3 +241,21 @@ def test_the_request_history_shows_the_choice_to_operators_only(model_server: An
 
     assert "Route: decided by AI: “Needs review” — Unusual." in operators
     assert not any("Needs review" in message for message in requesters)
+
+
+def test_the_requesters_api_keeps_the_choice_and_its_reason_from_them(model_server: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    model_server.answer({"body": completion({"path": "Needs review", "reason": "A secret hunch."})})
+    requester = get_user_model().objects.create_user("requester", password="x")
+    version = publish(routing(), key="routing")
+    instance = start_instance(version, {"item": "Stapler", "amount": 9}, initiator=requester)
+    execute_step(instance.steps.get(node_id="route").id, 1)
+    client = Client()
+    client.force_login(requester)
+
+    seen = json.dumps(client.get(f"/api/instances/{instance.pk}/").json())
+
+    assert "Stapler" in seen  # their own data, as a check the API answered
+    assert "A secret hunch" not in seen and "Needs review" not in seen, seen
