@@ -246,7 +246,8 @@ def _typed(value: Any, field: AnswerField) -> Any:
         if number is not None:
             return number
     if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
-        if float(value).is_integer():
+        # Within 64 bits: a 400-digit integer has no float (OverflowError) nor a use as an amount.
+        if (isinstance(value, int) or value.is_integer()) and abs(value) < 2**63:
             return int(value)
     if kind == "boolean" and isinstance(value, bool):
         return value
@@ -511,6 +512,7 @@ class _Chat:
             if toolbox is None or not calls:
                 content = message.get("content")
                 return content if isinstance(content, str) else ""
+            calls = toolbox.kept(calls)
             messages.append({"role": "assistant", "content": message.get("content"), "tool_calls": calls})
             messages += toolbox.answer(calls)
 

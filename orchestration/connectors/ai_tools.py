@@ -35,6 +35,12 @@ MAX_MAX_TOOL_CALLS: Final = 20
 _FUNCTION_NAME: Final = re.compile(r"[^A-Za-z0-9_-]")
 # The most characters of a tool's result or error sent back to the model and kept.
 MAX_RESULT_CHARS: Final = 4000
+# The most characters of one call's arguments (as the model writes them) and how deep they may nest:
+# a model server's answer is not trusted to be small, flat or even JSON.
+MAX_ARGUMENTS_CHARS: Final = 20000
+MAX_ARGUMENTS_DEPTH: Final = 10
+# Beyond what the protocol's call id and function name need; what the conversation keeps of them.
+_MAX_NAME_CHARS: Final = 100
 
 
 @dataclass(frozen=True)
@@ -187,16 +193,43 @@ class Toolbox:
 
         Raises a non-retryable ConnectorError when the calls go past the block's limit.
         """
-        if not isinstance(calls, list):
-            calls = []
         return [
-            {
-                "role": "tool",
-                "tool_call_id": str(call.get("id") or "") if isinstance(call, dict) else "",
-                "content": self._one(call),
-            }
-            for call in calls
+            {"role": "tool", "tool_call_id": _call_id(call), "content": self._one(call)} for call in calls
         ]
+
+    def kept(self, calls: Any) -> list[Any]:
+        """The model's ``tool_calls`` as the conversation keeps (and sends back) them: at most one past
+        the limit (that one stops the step), ids, names and arguments clipped.
+
+        Raises a non-retryable ConnectorError when they are not a list: nothing would count them, and
+        asking again could go on without end.
+        """
+        if not isinstance(calls, list):
+            raise ConnectorError(
+                "The model server asked for tools in a form Baton cannot read (not a list of calls).",
+                retryable=False,
+            )
+        kept: list[Any] = []
+        for call in calls[: self.limit - len(self.calls) + 1]:
+            function = call.get("function") if isinstance(call, dict) else None
+            if not isinstance(function, dict):
+                kept.append({"id": _call_id(call), "type": "function", "function": {}})
+                continue
+            arguments = function.get("arguments")
+            if not isinstance(arguments, str):
+                arguments = _dumped(arguments)
+            kept.append(
+                {
+                    "id": _call_id(call),
+                    "type": "function",
+                    "function": {
+                        "name": str(function.get("name") or "")[:_MAX_NAME_CHARS],
+                        # One character past the most still says "too long" when answered.
+                        "arguments": arguments[: MAX_ARGUMENTS_CHARS + 1],
+                    },
+                }
+            )
+        return kept
 
     def _one(self, call: Any) -> str:
         position = len(self.calls) + 1
@@ -215,18 +248,26 @@ class Toolbox:
             "label": tool.action.label if tool else name[:100],
         }
         raw = function.get("arguments") if isinstance(function, dict) else None
-        try:
-            arguments = json.loads(raw) if isinstance(raw, str) else raw if raw is not None else {}
-        except ValueError:
-            arguments = None
-        record["arguments"] = arguments if isinstance(arguments, dict) else raw
+        text = raw if isinstance(raw, str) else _dumped(raw)
+        arguments: Any = None
+        if len(text) <= MAX_ARGUMENTS_CHARS:
+            try:
+                arguments = json.loads(raw) if isinstance(raw, str) else raw if raw is not None else {}
+            except (ValueError, RecursionError):  # nesting deep enough to exhaust the stack
+                arguments = None
+        record["arguments"] = arguments if isinstance(arguments, dict) else _clip(text)
         if tool is None:
             offered = ", ".join(self.tools)
-            return self._refused(record, f"There is no tool named {name!r}; the tools are: {offered}.")
+            return self._refused(record, f"There is no tool named {name[:100]!r}; the tools are: {offered}.")
+        if len(text) > MAX_ARGUMENTS_CHARS:
+            return self._refused(record, f"The arguments are longer than {MAX_ARGUMENTS_CHARS} characters.")
         if not isinstance(arguments, dict):
             return self._refused(record, "The arguments must be a JSON object.")
+        if _depth(arguments) > MAX_ARGUMENTS_DEPTH:
+            record["arguments"] = _clip(text)
+            return self._refused(record, f"The arguments nest deeper than {MAX_ARGUMENTS_DEPTH} levels.")
         try:
-            data = _checked(arguments, tool.action.inputs)
+            data = _checked(arguments, tool.action.inputs, registry.get(tool.action.connector).input_limits)
         except InvalidAnswer as exc:
             return self._refused(record, f"The arguments are not valid: {exc}")
         record["arguments"] = data
@@ -279,8 +320,11 @@ class Toolbox:
         return _clip(json.dumps(record.get("result"), ensure_ascii=False, default=str))
 
 
-def _checked(arguments: dict[str, Any], inputs: tuple[ConnectorField, ...]) -> dict[str, Any]:
-    """``arguments`` typed by the declared inputs; raises InvalidAnswer saying every problem."""
+def _checked(
+    arguments: dict[str, Any], inputs: tuple[ConnectorField, ...], limits: dict[str, int]
+) -> dict[str, Any]:
+    """``arguments`` typed by the declared inputs, texts within the connector's ``input_limits`` (what
+    the system takes, as for a start-form field passed to it); raises InvalidAnswer saying every problem."""
     declared = {f.name: f for f in inputs}
     problems = [f'"{name}" is not one of its inputs' for name in arguments if name not in declared]
     data: dict[str, Any] = {}
@@ -294,9 +338,41 @@ def _checked(arguments: dict[str, Any], inputs: tuple[ConnectorField, ...]) -> d
             data[field.name] = _typed(value, AnswerField(field.name, field.type))
         except InvalidAnswer as exc:
             problems.append(f'"{field.name}" {exc}')
+            continue
+        limit = limits.get(field.name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            problems.append(f'"{field.name}" must be at most {limit} characters')
     if problems:
         raise InvalidAnswer("; ".join(problems) + ".")
     return data
+
+
+def _call_id(call: Any) -> str:
+    return str(call.get("id") or "")[:_MAX_NAME_CHARS] if isinstance(call, dict) else ""
+
+
+def _dumped(value: Any) -> str:
+    """``value`` as JSON text ("" for none); what could not be written is said as not JSON."""
+    if value is None:
+        return ""
+    try:
+        return json.dumps(value, ensure_ascii=False, default=str)
+    except (ValueError, RecursionError):
+        return "(not JSON)"
+
+
+def _depth(value: Any) -> int:
+    """How deep ``value`` nests (a text: 0, a flat object: 1), counting no further than needed."""
+    depth, level = 0, [value]
+    while level and depth <= MAX_ARGUMENTS_DEPTH:
+        level = [
+            item
+            for v in level
+            if isinstance(v, dict | list)
+            for item in (v.values() if isinstance(v, dict) else v)
+        ]
+        depth += 1
+    return depth - 1 if not level else depth
 
 
 def _clip(text: str) -> str:

@@ -314,3 +314,61 @@ def test_a_different_call_at_the_same_place_on_a_retry_gets_a_key_of_its_own(
     assert first == f"{step.idempotency_key}-tool-1"
     assert second.startswith(f"{first}-") and len(second) == len(first) + 9  # not the first call's answer
     assert step.output["tool_calls"][0]["key"] == second and "reused" not in step.output["tool_calls"][0]
+
+
+def test_huge_deep_or_broken_arguments_are_refused_to_the_model_without_calling(servers: Any) -> None:
+    deep: Any = "x"
+    for _ in range(30):
+        deep = {"a": deep}
+    servers.answer(
+        {
+            "body": tool_turn(
+                (LOOKUP, "[" * 15000),  # deep enough to exhaust the parser's stack
+                (LOOKUP, {"vendor": "A" * 50000}),  # past the arguments' size
+                (LOOKUP, {"vendor": "B" * 300}),  # past what the ERP takes for a vendor name
+                (LOOKUP, deep),
+                (LOOKUP, {"vendor": 1e400}),
+            )
+        },
+        {"body": completion(GOOD)},
+    )
+
+    result = ask(max_tool_calls="20")
+
+    assert not lookups(servers)
+    told = [m["content"] for m in result["conversation"] if m["role"] == "tool"]
+    assert told[0] == "Error: The arguments must be a JSON object."
+    assert told[1] == "Error: The arguments are longer than 20000 characters."
+    assert told[2] == 'Error: The arguments are not valid: "vendor" must be at most 200 characters.'
+    assert told[3] == "Error: The arguments nest deeper than 10 levels."
+    assert told[4] == 'Error: The arguments are not valid: "vendor" must be text.'
+    kept = json.dumps(result)
+    assert len(kept) < 60000  # what the record keeps of them is clipped
+    # The conversation keeps each call's arguments clipped too.
+    assert all(
+        len(c["function"]["arguments"]) <= ai_tools.MAX_ARGUMENTS_CHARS + 1
+        for m in result["conversation"]
+        for c in m.get("tool_calls") or []
+    )
+
+
+def test_hundreds_of_calls_in_one_answer_stop_at_the_limit(servers: Any) -> None:
+    servers.answer({"body": tool_turn(*[("nothing_such", {}) for _ in range(300)])})
+
+    with pytest.raises(ConnectorError) as failure:
+        ask(max_tool_calls="3")
+
+    assert not failure.value.retryable and "more tool calls than this step allows (3" in str(failure.value)
+
+
+def test_tool_calls_that_are_not_a_list_stop_the_step_instead_of_asking_again(servers: Any) -> None:
+    turn = tool_turn((LOOKUP, {"vendor": "ACME Ltd"}))
+    turn["choices"][0]["message"]["tool_calls"] = {"not": "a list"}
+    del turn["usage"]  # nothing counts the tokens either
+    servers.answer({"body": turn}, {"body": turn}, {"body": completion(GOOD)})
+
+    with pytest.raises(ConnectorError) as failure:
+        ask()
+
+    assert not failure.value.retryable and "cannot read" in str(failure.value)
+    assert len(servers.received) == 1
