@@ -78,13 +78,18 @@ def tool_choices(raw: Any) -> list[ToolChoice]:
 
 
 def usable_actions() -> list[presets.Action]:
-    """What a model may be given as a tool: presets and connectors declaring inputs, except asking an AI."""
-    return [a for a in presets.actions() if a.inputs and a.connector != NAME]
+    """What a model may be given as a tool: presets and connectors declaring inputs, except asking an
+    AI and those whose inputs choose where the data goes (``Connector.ai_tool``)."""
+    return [a for a in presets.actions() if _usable(a)]
 
 
 def _action(key: str) -> presets.Action | None:
     found = presets.action_by_key(key)
-    return found if found is not None and found.inputs and found.connector != NAME else None
+    return found if found is not None and _usable(found) else None
+
+
+def _usable(action: presets.Action) -> bool:
+    return bool(action.inputs) and action.connector != NAME and registry.get(action.connector).ai_tool
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,13 @@ def check_tools(raw: Any) -> list[str]:
     for choice in choices:
         action = _action(choice.action)
         if action is None:
+            known = presets.action_by_key(choice.action)
+            if known is not None and not registry.get(known.connector).ai_tool:
+                problems.append(
+                    f"lets the AI use “{known.label}”, which an AI may not use: "
+                    "it would choose where the data goes. Use an Automated step after it."
+                )
+                continue
             problems.append(f"lets the AI use a tool that does not exist: “{choice.action}”.")
             continue
         config = {**action.config, **({"connection": choice.connection} if choice.connection else {})}
