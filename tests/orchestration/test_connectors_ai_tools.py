@@ -383,3 +383,15 @@ def test_an_email_is_no_tool_the_model_may_send_where_the_request_text_tells_it(
         "lets the AI use “Send email”, which an AI may not use: it would choose where the data goes. "
         "Use an Automated step after it."
     ]
+
+
+def test_a_system_answering_json_nested_past_the_stack_is_a_tool_error_not_a_crash(servers: Any) -> None:
+    servers.answer(
+        {"body": tool_turn((LOOKUP, {"vendor": "ACME Ltd"}))},
+        {"body": "[" * 5000 + "]" * 5000, "content_type": "application/json"},
+        {"body": completion(GOOD)},
+    )
+
+    result = ask()
+
+    assert result["tool_calls"][0]["error"] == "The procurement system answered 200 without a vendor."
