@@ -214,7 +214,7 @@ def check_answer(content: Any, fields: list[AnswerField]) -> dict[str, Any]:
         text = text.strip("`").removeprefix("json").strip()
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         raise InvalidAnswer("The answer was not valid JSON; give only the JSON object.") from None
     if not isinstance(parsed, dict):
         raise InvalidAnswer("The answer must be a JSON object.")

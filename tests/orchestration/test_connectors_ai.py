@@ -278,3 +278,10 @@ def test_an_integer_too_large_for_any_use_is_an_invalid_answer_not_a_crash() -> 
     with pytest.raises(InvalidAnswer):
         check_answer('{"count": 1' + "0" * 400 + "}", fields)
     assert check_answer('{"count": 12.0}', fields) == {"count": 12}
+
+
+def test_an_answer_nested_past_the_stack_is_an_invalid_answer_not_a_crash() -> None:
+    from orchestration.connectors.ai import AnswerField, InvalidAnswer, check_answer
+
+    with pytest.raises(InvalidAnswer):
+        check_answer("[" * 15000, [AnswerField("items", "list")])
