@@ -11,7 +11,8 @@ and its result, or its error, goes back as the tool's message.
 Every call is kept in the step's output (``tool_calls``) and, the moment it finishes, as an
 Event of the running step (``orchestration.engine.tool_calls``): a retried step reuses the
 result of a call already made at the same place with the same arguments instead of calling the
-system again. More calls than the block allows stop the step for good (an incident).
+system again (unless it found the system down: that call is made again, with its key). More calls
+than the block allows stop the step for good (an incident).
 """
 
 from __future__ import annotations
@@ -286,17 +287,19 @@ class Toolbox:
         key = f"{self.step_key}-tool-{position}"
         made = self._earlier.get(position, [])
         earlier = next(
-            (c for c in made if c.get("tool") == tool.action.key and c.get("arguments") == data), None
+            (c for c in reversed(made) if c.get("tool") == tool.action.key and c.get("arguments") == data),
+            None,
         )
-        if earlier is not None:
-            # Made by an earlier attempt of this step: the system is not asked twice.
+        if earlier is not None and not earlier.get("retryable"):
+            # Made by an earlier attempt of this step: the system is not asked twice (unless it
+            # failed in a way worth trying again, which the same key makes safe).
             reused: dict[str, Any] = {
                 k: earlier[k] for k in ("result", "error", "code", "key", "duration_ms") if k in earlier
             }
             record.update(reused, reused=True)
             self.calls.append(record)
             return self._content(record)
-        if made:
+        if made and earlier is None:
             # A different call at this place (the step's data changed): a key of its own.
             digest = hashlib.sha256(json.dumps([tool.action.key, data], sort_keys=True).encode()).hexdigest()
             key += "-" + digest[:8]
@@ -309,6 +312,8 @@ class Toolbox:
             record["error"] = _clip(str(exc))
             if isinstance(exc, BusinessError):
                 record["code"] = exc.code
+            elif exc.retryable:  # a system down for now: a retried step asks it again
+                record["retryable"] = True
         else:
             record["result"] = result
         record["duration_ms"] = round((time.monotonic() - started) * 1000)

@@ -395,3 +395,32 @@ def test_a_system_answering_json_nested_past_the_stack_is_a_tool_error_not_a_cra
     result = ask()
 
     assert result["tool_calls"][0]["error"] == "The procurement system answered 200 without a vendor."
+
+
+def test_a_call_that_found_the_system_down_is_made_again_by_the_retried_step_with_its_key(
+    servers: Any, monkeypatch: pytest.MonkeyPatch, django_capture_on_commit_callbacks: Any
+) -> None:
+    monkeypatch.setattr(run_step, "apply_async", lambda args, **options: None)
+    step = _ai_step_flow()
+    servers.answer(
+        {"body": tool_turn((LOOKUP, {"vendor": "ACME Ltd"}))},
+        {"status": 503, "body": {"error": "ERP down"}},
+        {"status": 503, "body": {"error": "overloaded"}},  # then the model server fails too
+    )
+    execute_step(step.id, 1)
+    step.refresh_from_db()
+    assert step.status == Step.Status.RETRY_WAIT
+
+    servers.answer(
+        {"body": tool_turn((LOOKUP, {"vendor": "ACME Ltd"}))}, {"body": VENDOR}, {"body": completion(GOOD)}
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        fire_due_timers(now=timezone.now() + timedelta(minutes=5))
+    execute_step(step.id, 2)
+
+    step.refresh_from_db()
+    assert step.status == Step.Status.COMPLETED, step.error
+    first, second = lookups(servers)
+    assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
+    (call,) = step.output["tool_calls"]
+    assert call["result"] == VENDOR and "reused" not in call
