@@ -294,7 +294,9 @@ class Toolbox:
             # Made by an earlier attempt of this step: the system is not asked twice (unless it
             # failed in a way worth trying again, which the same key makes safe).
             reused: dict[str, Any] = {
-                k: earlier[k] for k in ("result", "error", "code", "key", "duration_ms") if k in earlier
+                k: earlier[k]
+                for k in ("result", "clipped", "error", "code", "key", "duration_ms")
+                if k in earlier
             }
             record.update(reused, reused=True)
             self.calls.append(record)
@@ -309,13 +311,19 @@ class Toolbox:
             result = registry.get(tool.action.connector).run(dict(tool.config), data, key)
         except ConnectorError as exc:
             # The model may recover (another vendor name, or answering without it): tell it.
-            record["error"] = _clip(str(exc))
+            record["error"] = _clip(redacted(str(exc), self.secrets))  # redacted before a clip halves a key
             if isinstance(exc, BusinessError):
                 record["code"] = exc.code
             elif exc.retryable:  # a system down for now: a retried step asks it again
                 record["retryable"] = True
         else:
-            record["result"] = result
+            # Kept as the model reads it: a long answer (a whole web page) is kept clipped, as text.
+            result = redacted(result, self.secrets)
+            text = _dumped(result)
+            if len(text) > MAX_RESULT_CHARS:
+                record.update(result=_clip(text), clipped=True)
+            else:
+                record["result"] = result
         record["duration_ms"] = round((time.monotonic() - started) * 1000)
         record = redacted(record, self.secrets)
         self.calls.append(record)
@@ -334,6 +342,8 @@ class Toolbox:
     def _content(self, record: dict[str, Any]) -> str:
         if record.get("error"):
             return f"Error: {record['error']}"
+        if record.get("clipped"):
+            return str(record.get("result"))
         return _clip(json.dumps(record.get("result"), ensure_ascii=False, default=str))
 
 

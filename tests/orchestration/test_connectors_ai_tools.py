@@ -424,3 +424,22 @@ def test_a_call_that_found_the_system_down_is_made_again_by_the_retried_step_wit
     assert first.headers["Idempotency-Key"] == second.headers["Idempotency-Key"]
     (call,) = step.output["tool_calls"]
     assert call["result"] == VENDOR and "reused" not in call
+
+
+def test_a_long_answer_from_a_tool_is_kept_clipped_and_a_key_at_the_clip_never_halved(servers: Any) -> None:
+    prefix = json.dumps({**VENDOR, "payment_terms": ""})[:-2]  # the result's text up to payment_terms' value
+    terms = "x" * (ai_tools.MAX_RESULT_CHARS - len(prefix) - 10) + ERP_KEY + "y" * 100000
+    servers.answer(
+        {"body": tool_turn((LOOKUP, {"vendor": "ACME Ltd"}))},
+        {"body": {**VENDOR, "payment_terms": terms}},
+        {"body": completion(GOOD)},
+    )
+
+    result = ask()
+
+    (call,) = result["tool_calls"]
+    assert call["clipped"] is True and len(call["result"]) <= ai_tools.MAX_RESULT_CHARS
+    sent = servers.received[-1].json()["messages"][-1]["content"]
+    assert sent == call["result"]  # the model read what is kept
+    kept = json.dumps(result)
+    assert ERP_KEY[:10] not in kept and ERP_KEY[:10] not in sent
