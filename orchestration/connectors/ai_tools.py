@@ -229,8 +229,8 @@ class Toolbox:
                 kept.append({"id": _call_id(call), "type": "function", "function": {}})
                 continue
             arguments = function.get("arguments")
-            if not isinstance(arguments, str):
-                arguments = _dumped(arguments)
+            if not isinstance(arguments, str):  # none given: no arguments, as before it was kept
+                arguments = "{}" if arguments is None else _dumped(arguments)
             kept.append(
                 {
                     "id": _call_id(call),

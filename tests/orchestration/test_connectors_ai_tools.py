@@ -443,3 +443,27 @@ def test_a_long_answer_from_a_tool_is_kept_clipped_and_a_key_at_the_clip_never_h
     assert sent == call["result"]  # the model read what is kept
     kept = json.dumps(result)
     assert ERP_KEY[:10] not in kept and ERP_KEY[:10] not in sent
+
+
+def test_calls_of_odd_shapes_are_each_answered_with_what_was_wrong() -> None:
+    toolbox = ai_tools.Toolbox(
+        ai_tools.resolve(ai_tools.tool_choices(TOOLS)), step_key="step-9", limit=5, secrets=[]
+    )
+    calls = toolbox.kept(
+        [
+            {"id": "a" * 500, "function": {"name": LOOKUP, "arguments": None}},
+            {"id": "b", "function": {"name": LOOKUP, "arguments": {"vendor": 5}}},
+            "not a call",
+            {"function": "not a function"},
+        ]
+    )
+
+    told = [m["content"] for m in toolbox.answer(calls)]
+
+    assert len(calls[0]["id"]) == 100
+    assert told == [
+        'Error: The arguments are not valid: "vendor" is missing.',
+        'Error: The arguments are not valid: "vendor" must be text.',
+        f"Error: There is no tool named ''; the tools are: {LOOKUP}.",
+        f"Error: There is no tool named ''; the tools are: {LOOKUP}.",
+    ]
