@@ -107,7 +107,10 @@ class InvalidAnswer(ValueError):
 def answer_fields(raw: Any) -> list[AnswerField]:
     """Answer fields from their JSON form (a list of objects); raises ValueError naming what is wrong."""
     if isinstance(raw, str):
-        raw = json.loads(raw) if raw.strip() else []
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except RecursionError:  # a hand-written property nested past the stack
+            raise ValueError("The answer fields must be a list.") from None
     if not isinstance(raw, list):
         raise ValueError("The answer fields must be a list.")
     fields: list[AnswerField] = []

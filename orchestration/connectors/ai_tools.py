@@ -62,7 +62,10 @@ class ToolChoice:
 def tool_choices(raw: Any) -> list[ToolChoice]:
     """The tools from their JSON form (a list of objects, or its text); raises ValueError saying what is wrong."""
     if isinstance(raw, str):
-        raw = json.loads(raw) if raw.strip() else []
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except RecursionError:  # a hand-written property nested past the stack
+            raise ValueError("The tools must be a list.") from None
     if raw is None:
         return []
     if not isinstance(raw, list):

@@ -361,7 +361,7 @@ class HttpRequestConfigForm(forms.Form):
         # Messages below name header *names* only: values may be secrets.
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise forms.ValidationError("Headers must be a JSON object.") from None
         if not isinstance(parsed, dict):
             raise forms.ValidationError("Headers must be a JSON object.")

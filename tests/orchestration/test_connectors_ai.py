@@ -285,3 +285,10 @@ def test_an_answer_nested_past_the_stack_is_an_invalid_answer_not_a_crash() -> N
 
     with pytest.raises(InvalidAnswer):
         check_answer("[" * 15000, [AnswerField("items", "list")])
+
+
+def test_answer_fields_nested_past_the_stack_cannot_be_read_but_do_not_crash() -> None:
+    from orchestration.connectors.ai import answer_fields
+
+    with pytest.raises(ValueError, match="must be a list"):
+        answer_fields("[" * 3000)

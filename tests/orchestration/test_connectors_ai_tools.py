@@ -275,6 +275,8 @@ def test_tools_are_checked_when_published() -> None:
         "lets the AI use a tool that does not exist: “ai.ask”.",
     ]
     assert ai_tools.check_tools(TOOLS) == []
+    # Written by hand, nested past the stack: said, not a crash of the publish.
+    assert ai_tools.check_tools("[" * 3000) == ["has tools that cannot be read: The tools must be a list."]
     # A preset needing a system, chosen without one, is refused by its connector's settings.
     assert ai_tools.check_tools(json.dumps([{"action": "preset:chat.post_message"}]))
 
