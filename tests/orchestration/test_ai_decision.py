@@ -259,3 +259,16 @@ def test_the_requesters_api_keeps_the_choice_and_its_reason_from_them(model_serv
 
     assert "Stapler" in seen  # their own data, as a check the API answered
     assert "A secret hunch" not in seen and "Needs review" not in seen, seen
+
+
+def test_publishing_refuses_more_retries_than_a_step_can_count() -> None:
+    service = bpmn.definitions(
+        bpmn.start("start"),
+        bpmn.service("call", name="Call", properties={"url": "https://erp.example.com/x"}, retries=10**30),
+        bpmn.end(),
+        *bpmn.chain("start", "call", "end"),
+    )
+
+    assert 'Decision "Route" (route): retries must be at most 50.' in _errors(routing(retries=10**30))
+    assert any("retries must be at most 50." in e for e in _errors(service))
+    assert not _errors(routing(retries=50))
