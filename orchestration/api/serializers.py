@@ -6,7 +6,7 @@ read. None of them exposes ``Workflow.webhook_secret``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -271,6 +271,10 @@ class StepSerializer(serializers.ModelSerializer[Step]):
         return described
 
 
+# An AI step's own history entries as said to people who do not operate its workflow.
+_AI_EVENT_WORDS: Final = {"decision.ai": "The AI chose the path", "step.tool_call": "The AI used a tool"}
+
+
 class EventSerializer(serializers.ModelSerializer[Event]):
     """One history entry."""
 
@@ -286,6 +290,9 @@ class EventSerializer(serializers.ModelSerializer[Event]):
             # Its tool calls too: what the AI looked up is part of its conversation.
             hidden = ("output", "changes", "arguments", "result", "error")
             shown["data"] = {k: v for k, v in instance.data.items() if k not in hidden}
+            if instance.kind in _AI_EVENT_WORDS:
+                # Their messages quote the AI's choice and reason, or what a tool answered.
+                shown["message"], shown["data"] = _AI_EVENT_WORDS[instance.kind], {}
         return shown
 
 

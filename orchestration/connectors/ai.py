@@ -107,7 +107,10 @@ class InvalidAnswer(ValueError):
 def answer_fields(raw: Any) -> list[AnswerField]:
     """Answer fields from their JSON form (a list of objects); raises ValueError naming what is wrong."""
     if isinstance(raw, str):
-        raw = json.loads(raw) if raw.strip() else []
+        try:
+            raw = json.loads(raw) if raw.strip() else []
+        except RecursionError:  # a hand-written property nested past the stack
+            raise ValueError("The answer fields must be a list.") from None
     if not isinstance(raw, list):
         raise ValueError("The answer fields must be a list.")
     fields: list[AnswerField] = []
@@ -214,7 +217,7 @@ def check_answer(content: Any, fields: list[AnswerField]) -> dict[str, Any]:
         text = text.strip("`").removeprefix("json").strip()
     try:
         parsed = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested past the stack
         raise InvalidAnswer("The answer was not valid JSON; give only the JSON object.") from None
     if not isinstance(parsed, dict):
         raise InvalidAnswer("The answer must be a JSON object.")
@@ -246,7 +249,8 @@ def _typed(value: Any, field: AnswerField) -> Any:
         if number is not None:
             return number
     if kind == "integer" and isinstance(value, int | float) and not isinstance(value, bool):
-        if float(value).is_integer():
+        # Within 64 bits: a 400-digit integer has no float (OverflowError) nor a use as an amount.
+        if (isinstance(value, int) or value.is_integer()) and abs(value) < 2**63:
             return int(value)
     if kind == "boolean" and isinstance(value, bool):
         return value
@@ -511,6 +515,7 @@ class _Chat:
             if toolbox is None or not calls:
                 content = message.get("content")
                 return content if isinstance(content, str) else ""
+            calls = toolbox.kept(calls)
             messages.append({"role": "assistant", "content": message.get("content"), "tool_calls": calls})
             messages += toolbox.answer(calls)
 

@@ -74,6 +74,10 @@ class Connector(ABC):
     # Business error codes ``run`` may raise (``BusinessError.code``) with a plain description,
     # offered by the "If it fails" panel.
     error_codes: ClassVar[dict[str, str]] = {}
+    # Whether an Ask AI step may offer it to its model as a tool (``orchestration.connectors.ai_tools``).
+    # Not when an input chooses where the data goes (an email's recipients): the model reads the
+    # request's text, which may tell it to send the data elsewhere; a designer maps such inputs.
+    ai_tool: ClassVar[bool] = True
 
     @abstractmethod
     def run(self, config: dict[str, Any], data: dict[str, Any], idempotency_key: str) -> dict[str, Any]:

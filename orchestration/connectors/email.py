@@ -72,6 +72,7 @@ class EmailConnector(Connector):
     label = "Send email"
     description = "Sends an email to people or addresses. If the mail server is down, it tries again."
     config_form = EmailConfigForm
+    ai_tool = False  # the model would choose the recipients
     inputs = (
         ConnectorField(
             "to", "To", "dyn", required=True, help="People (their user names) or email addresses to write to."

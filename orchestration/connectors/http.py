@@ -154,7 +154,7 @@ def _reply(status: int, raw: bytes, content_type: str) -> HttpReply:
     if _is_json_type(content_type) and raw.strip():
         try:
             return HttpReply(status=status, body=json.loads(raw), is_json=True)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nesting deep enough to exhaust the stack
             pass  # says JSON, is not: hand the text back and let the caller decide
     return HttpReply(status=status, body=_decode(raw, content_type), is_json=False)
 
@@ -361,7 +361,7 @@ class HttpRequestConfigForm(forms.Form):
         # Messages below name header *names* only: values may be secrets.
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested past the stack
             raise forms.ValidationError("Headers must be a JSON object.") from None
         if not isinstance(parsed, dict):
             raise forms.ValidationError("Headers must be a JSON object.")

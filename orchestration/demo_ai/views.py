@@ -47,7 +47,7 @@ def chat_completions(request: HttpRequest) -> JsonResponse:
         return _error(401, "Send the key as 'Authorization: Bearer …'.")
     try:
         payload: Any = json.loads(request.body)
-    except ValueError:
+    except (ValueError, RecursionError):  # nesting deep enough to exhaust the stack
         return _error(400, "The body must be JSON.")
     messages = payload.get("messages") if isinstance(payload, dict) else None
     if not isinstance(messages, list) or not messages or not all(isinstance(m, dict) for m in messages):
@@ -131,7 +131,7 @@ def _vendor_record(tool_messages: list[dict[str, Any]]) -> dict[str, Any] | None
         return None
     try:
         found = json.loads(str(tool_messages[-1].get("content", "")))
-    except ValueError:
+    except (ValueError, RecursionError):
         return {}  # "Error: …": the ERP does not know the vendor
     return found if isinstance(found, dict) and found.get("name") else {}
 

@@ -580,7 +580,7 @@ def _ai_result(values: dict[str, Any], fields: list[ai.AnswerField]) -> dict[str
         elif f.type in ("list", "map") and isinstance(value, str) and value.strip():
             try:
                 value = json.loads(value)
-            except ValueError:
+            except (ValueError, RecursionError):  # RecursionError: nested past the stack
                 pass  # reported as not a list (or record) below
         given[f.name] = value
     answer = ai.check_answer(json.dumps(given, default=str), fields)

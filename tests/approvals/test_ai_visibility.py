@@ -127,3 +127,23 @@ def test_a_request_sent_back_to_its_requester_keeps_the_ai_answer_as_the_designe
     assert back["variables"]["invoice_text"] == "Invoice 7, USD 120"
     assert ("vendor" in back["variables"]) is shown
     assert PROMPT not in json.dumps(back) and SAID not in json.dumps(back)
+
+
+def test_the_requester_is_not_told_what_the_ais_tools_found(org: dict[str, Any]) -> None:
+    from orchestration.models import Event
+
+    task = _request(org, shown=True)
+    step = Step.objects.get(instance=task.instance, node_id="Task_read_invoice")
+    Event.objects.create(  # as orchestration.engine.tool_calls records a call
+        instance=task.instance,
+        workflow=task.instance.workflow,
+        step=step,
+        kind="step.tool_call",
+        actor_label="worker",
+        message="Read invoice: Look up vendor in the ERP — failed: no vendor named 'Acme Hidden' (12 ms)",
+        data={"position": 1, "tool": "procurement.look_up_vendor", "code": "vendor_not_found"},
+    )
+
+    seen = _seen(_client(org["employee"]), task)
+
+    assert "Acme Hidden" not in seen and "vendor_not_found" not in seen

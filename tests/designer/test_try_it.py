@@ -365,3 +365,34 @@ def test_an_ask_ai_sample_answer_comes_from_its_answer_fields_and_the_analyst_pi
     assert "The test run reached the end: reviewed" in html
     assert "Decided by AI: “Needs review” — Travel is unusual here (test run: the AI was not asked)" in html
     assert not ProcessInstance.objects.exists()
+
+
+def test_an_ask_ai_list_answer_nested_past_the_stack_is_refused_in_words_not_a_500(
+    people: dict, workflow: Workflow
+) -> None:
+    create_workflow(
+        "triage",
+        "Triage",
+        ai_flow().replace('"note" type="string"', '"note" type="list"'),
+        owner=people["dana"],
+    )
+    client = client_for(people["dana"])
+    url = reverse("designer:try-run", args=["triage"])
+    html = client.post(url, {"start-item": "Gold stapler", "start-amount": "900"}).content.decode()
+    state = {"data": _state(html, "data"), "answers": _state(html, "answers")}
+
+    answered = client.post(
+        url,
+        {
+            **state,
+            "answer_at": "read#1",
+            "answer_kind": "output",
+            "output:category": "Travel",
+            "output:note": "[" * 15000,
+            "output:amount": "900",
+            "output:due": "2026-12-31",
+        },
+    )
+
+    assert answered.status_code == 200
+    assert "must be a list" in answered.content.decode()

@@ -241,3 +241,34 @@ def test_the_request_history_shows_the_choice_to_operators_only(model_server: An
 
     assert "Route: decided by AI: “Needs review” — Unusual." in operators
     assert not any("Needs review" in message for message in requesters)
+
+
+def test_the_requesters_api_keeps_the_choice_and_its_reason_from_them(model_server: Any) -> None:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    model_server.answer({"body": completion({"path": "Needs review", "reason": "A secret hunch."})})
+    requester = get_user_model().objects.create_user("requester", password="x")
+    version = publish(routing(), key="routing")
+    instance = start_instance(version, {"item": "Stapler", "amount": 9}, initiator=requester)
+    execute_step(instance.steps.get(node_id="route").id, 1)
+    client = Client()
+    client.force_login(requester)
+
+    seen = json.dumps(client.get(f"/api/instances/{instance.pk}/").json())
+
+    assert "Stapler" in seen  # their own data, as a check the API answered
+    assert "A secret hunch" not in seen and "Needs review" not in seen, seen
+
+
+def test_publishing_refuses_more_retries_than_a_step_can_count() -> None:
+    service = bpmn.definitions(
+        bpmn.start("start"),
+        bpmn.service("call", name="Call", properties={"url": "https://erp.example.com/x"}, retries=10**30),
+        bpmn.end(),
+        *bpmn.chain("start", "call", "end"),
+    )
+
+    assert 'Decision "Route" (route): retries must be at most 50.' in _errors(routing(retries=10**30))
+    assert any("retries must be at most 50." in e for e in _errors(service))
+    assert not _errors(routing(retries=50))

@@ -268,3 +268,27 @@ def test_an_administrator_sets_up_a_model_server_and_never_sees_its_key_again() 
     assert connections.secret_headers(connection) == {"Authorization": f"Bearer {KEY}"}
     page = client.get(f"/admin/orchestration/connection/{connection.id}/change/").content.decode()
     assert "gpt-4o-mini" in page and "Authorization" in page and KEY not in page
+
+
+def test_an_integer_too_large_for_any_use_is_an_invalid_answer_not_a_crash() -> None:
+    from orchestration.connectors.ai import AnswerField, InvalidAnswer, check_answer
+
+    fields = [AnswerField("count", "integer")]
+
+    with pytest.raises(InvalidAnswer):
+        check_answer('{"count": 1' + "0" * 400 + "}", fields)
+    assert check_answer('{"count": 12.0}', fields) == {"count": 12}
+
+
+def test_an_answer_nested_past_the_stack_is_an_invalid_answer_not_a_crash() -> None:
+    from orchestration.connectors.ai import AnswerField, InvalidAnswer, check_answer
+
+    with pytest.raises(InvalidAnswer):
+        check_answer("[" * 15000, [AnswerField("items", "list")])
+
+
+def test_answer_fields_nested_past_the_stack_cannot_be_read_but_do_not_crash() -> None:
+    from orchestration.connectors.ai import answer_fields
+
+    with pytest.raises(ValueError, match="must be a list"):
+        answer_fields("[" * 3000)

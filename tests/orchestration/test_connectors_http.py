@@ -238,6 +238,7 @@ def test_oversized_error_response_is_still_classified_by_status(http_server):
         ({}, "Path: Choose a system, or give a full https:// address."),
         ({"url": "ftp://files.example.com/x"}, "Path: Use an http:// or https:// URL"),
         ({"url": "https://erp.example.com/orders", "headers": "[1]"}, "Headers:"),
+        ({"url": "https://erp.example.com/orders", "headers": "[" * 3000}, "Headers must be a JSON object"),
         ({"connection": "erp", "url": "orders", "timeout": "0"}, "Timeout:"),
     ],
 )

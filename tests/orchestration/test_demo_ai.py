@@ -162,3 +162,23 @@ def test_offered_a_vendor_tool_it_calls_it_first_then_answers_with_what_came_bac
     assert json.loads(third["choices"][0]["message"]["content"])["reason"].endswith(
         "The vendor is not in the ERP."
     )
+
+
+DEEP = "[" * 5000 + "]" * 5000
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        DEEP,
+        '{"messages": ' + DEEP + "}",
+        {"messages": [{"role": "user", "content": "x"}, {"role": "tool", "content": DEEP}]},
+        {"messages": [{"role": "user", "content": "x"}, {"role": "tool", "content": {"name": 5}}]},
+        {"messages": [{"role": "user", "content": "x"}], "tools": [1, None, {"function": 3}]},
+        {"messages": [{"role": "user", "content": "x"}], "tools": [{"function": {"name": None}}]},
+    ],
+)
+def test_deep_or_odd_bodies_and_tool_messages_get_an_answer_never_a_500(body: Any) -> None:
+    reply = post(body)
+
+    assert reply.status_code in (200, 400)

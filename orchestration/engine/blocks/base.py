@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Final, Generic, Literal, TypeVar
 
 from orchestration.expressions import ExpressionError, evaluate
 
@@ -15,6 +15,11 @@ if TYPE_CHECKING:
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
     from orchestration.models import Step
+
+
+# The most attempts after the first a block may ask for (as the panels allow): a step's attempt
+# count is a database integer, so a hand-written 1e30 must be refused at publish, not on start.
+MAX_RETRIES: Final = 50
 
 
 class BlockError(Exception):

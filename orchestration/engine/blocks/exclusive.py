@@ -16,7 +16,14 @@ from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
 from orchestration.bpmn.context import Subject, baton_attr, baton_children, baton_name
 from orchestration.connectors import ai, registry
-from orchestration.engine.blocks.base import Block, BlockError, Kind, PaletteEntry, evaluate_mapping
+from orchestration.engine.blocks.base import (
+    MAX_RETRIES,
+    Block,
+    BlockError,
+    Kind,
+    PaletteEntry,
+    evaluate_mapping,
+)
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.expressions import ExpressionError, evaluate
 
@@ -70,6 +77,8 @@ def read(el: etree._Element, ctx: ReadContext) -> ExclusiveConfig | None:
     retries = ctx.number(el.get(baton_name("retries")), subject, "retries", default=3.0)
     if retries is not None and (retries < 0 or retries != int(retries)):
         ctx.error(subject, "retries must be a whole number, 0 or more.")
+    elif retries is not None and retries > MAX_RETRIES:
+        ctx.error(subject, f"retries must be at most {MAX_RETRIES}.")
     backoff = ctx.number(el.get(baton_name("retryBackoff")), subject, "retryBackoff", default=2.0)
     if backoff is not None and backoff < 0:
         ctx.error(subject, "retryBackoff must be a number of seconds, 0 or more.")
