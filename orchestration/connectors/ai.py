@@ -545,7 +545,7 @@ class _Chat:
             ("total", "total_tokens"),
         ):
             count = usage.get(sent_as)
-            if isinstance(count, int) and not isinstance(count, bool):
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
                 self.usage[name] += count
         self.answered_by = str(body.get("model") or "")[:200]
         spent = self.usage["total"] or self.usage["prompt"] + self.usage["answer"]

@@ -292,3 +292,13 @@ def test_answer_fields_nested_past_the_stack_cannot_be_read_but_do_not_crash() -
 
     with pytest.raises(ValueError, match="must be a list"):
         answer_fields("[" * 3000)
+
+
+def test_negative_token_counts_from_a_server_are_not_counted(model_server: Any) -> None:
+    cheating = completion(GOOD)
+    cheating["usage"] = {"prompt_tokens": -5000, "completion_tokens": 20, "total_tokens": -4980}
+    model_server.answer({"body": cheating})
+
+    result = ask()
+
+    assert result["usage"] == {"prompt": 0, "answer": 20, "total": 0}
