@@ -133,9 +133,13 @@ class Process:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()  # the main process shuts its children down warmly
+
+    def stop(self) -> None:
+        self.terminate()
+        if self.proc and self.proc.poll() is None:
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
@@ -190,6 +194,7 @@ class Engine:
         self.worker.start()
 
     def stop(self) -> None:
+        self.ticker.terminate()  # both shut down at once: the worker's warm shutdown takes seconds
         self.worker.stop()
         self.ticker.stop()
 

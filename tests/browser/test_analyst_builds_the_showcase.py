@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from approvals.models import ApprovalTask
 from orchestration.models import ProcessInstance, Workflow
 from tests.browser.test_designer import canvas_ready, flow_between, panel_form, shape
 from tests.conftest import wait_for
+
+# The designer's canvas and panel are the page's scripts; saving and publishing are tested on both
+# backends in tests/designer/, and the purchase approval's run on the worker in test_showcase.py and
+# tests/orchestration/test_api_showcase.py.
+pytestmark = pytest.mark.backend_neutral
 
 MOST_ACTIONS = 60
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from approvals.models import ApprovalTask
@@ -17,6 +18,11 @@ from tests.browser.test_designer import (
     select,
 )
 from tests.conftest import wait_for
+
+# The approval panel's paths and fields are the page's scripts; what they write is tested on both
+# backends in tests/designer/test_approval_paths.py, and each decision taking its path on the worker,
+# with the approver's fields, in tests/orchestration/test_approval_outcomes.py.
+pytestmark = pytest.mark.backend_neutral
 
 
 def _labels_on_canvas(page) -> list[str]:

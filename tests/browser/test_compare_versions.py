@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from django.contrib.auth import get_user_model
 from playwright.sync_api import expect
 
 from designer.starters import starter
 from orchestration.definitions import create_workflow, new_draft, publish_version, save_draft
+
+# The colours on both diagrams are the page's scripts; the compare page's list of changes is tested
+# on both backends in tests/designer/test_compare.py.
+pytestmark = pytest.mark.backend_neutral
 
 TRAVEL = starter("travel-request").diagram()  # type: ignore[union-attr]
 
