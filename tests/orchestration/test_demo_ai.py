@@ -162,3 +162,16 @@ def test_offered_a_vendor_tool_it_calls_it_first_then_answers_with_what_came_bac
     assert json.loads(third["choices"][0]["message"]["content"])["reason"].endswith(
         "The vendor is not in the ERP."
     )
+
+
+def test_the_path_and_the_advice_follow_the_words_of_the_choices_offered() -> None:
+    properties = {
+        "path": {"type": "string", "enum": ["Pay now", "Needs review"]},
+        "recommendation": {"type": "string", "enum": ["approve", "review"]},
+    }
+    schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"properties": properties}}}
+    usual = ask(f"Pay it or review it?\n{INVOICE}", schema)
+    assert (usual["path"], usual["recommendation"]) == ("Pay now", "approve")
+    # Unusual: the cautious choice, whatever the analyst named it (not the first one offered).
+    odd = ask("Pay it or review it?\nVendor: SkyHigh Air\nflight to Lisbon\nTotal: 9,800.00", schema)
+    assert (odd["path"], odd["recommendation"]) == ("Needs review", "review")
