@@ -35,6 +35,19 @@ def _titles(response: Any) -> list[str]:
     return sorted(instance.title for instance, _ in response.context["rows"])
 
 
+def test_the_console_start_page_leads_to_its_problems_reports_and_version_moves(data: OpsData) -> None:
+    page = _client(data, "owner").get("/operations/").content.decode()
+
+    # Reports and Problems were reachable only by typing their address.
+    for href, words in (
+        ("/operations/incidents/", "Problems"),
+        ("/operations/reports/", "Reports"),
+        ("/operations/move-to-version/", "New versions"),
+    ):
+        assert f'href="{href}"' in page and words in page
+    assert 'class="nav-link active" href="/operations/"' in page  # Requests: where one is
+
+
 def test_operator_sees_every_request_of_their_workflows_in_plain_words(data: OpsData) -> None:
     stuck = data.start("Printer paper", 0, key="PO-7")
     data.start("Desk lamp", 4)
