@@ -272,6 +272,6 @@ KIND = Kind(
         icon="bpmn-icon-gateway-xor",
         group="route",
         hint="Takes one path depending on the data",
-        append=5,
+        append=6,
     ),
 )
