@@ -536,7 +536,6 @@ def test_past_approver_still_sees_the_request_after_deciding(org, purchase):
     assert _client(org["manager"]).get(f"/requests/{instance.id}/").status_code == 200
 
 
-
 def test_the_way_on_after_deciding_stays_one_line_on_a_phone(org, purchase):
     instance = _request(purchase, org["employee"])
     task = _open(instance)
