@@ -335,7 +335,9 @@ def test_instance_page_shows_the_error_in_full_the_data_with_types_the_steps_and
     ]
     assert [row.step.node_id for row in response.context["steps"]] == ["start", "divide"]
     # A step is named, then said what it is, once: "Share out Set data", but "Start", not "Start Start".
-    assert 'data-testid="step-title">Share out</span> <span class="small text-body-secondary">Set data' in page
+    assert (
+        'data-testid="step-title">Share out</span> <span class="small text-body-secondary">Set data' in page
+    )
     assert 'data-testid="step-title">Start</span></div>' in page
     assert [e.event.kind for e in response.context["events"]][:1] == ["instance.started"]
     assert 'id="designer-config"' in page and "designer/canvas.js" in page
