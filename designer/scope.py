@@ -18,6 +18,7 @@ from approvals.actions import OUTCOMES
 from designer.diagram import Diagram, baton_attr, extension_items, local, loop
 from orchestration import expressions
 from orchestration.bpmn.graph import VariableType
+from orchestration.bpmn.names import block_label
 from orchestration.connectors import presets
 
 BUILTIN_LABELS = {
@@ -215,5 +216,6 @@ def _origin(el: etree._Element) -> str:
     name = " ".join(el.get("name", "").split())
     kind = local(el)
     if kind == "startEvent":
-        return f"Start: {name}" if name else "Start"
-    return name or el.get("id", "")
+        return f"Start: {name}" if name and name != "Start" else "Start"
+    # An unnamed block by what it is, as the palette says it: never its id.
+    return name or block_label(el)

@@ -307,7 +307,7 @@ class Requesters:
             return ""
         who = ", and ".join(
             part
-            for part in (f"employees in {_and(groups)}" if groups else "", _and(people) if people else "")
+            for part in (f"members of {_and(groups)}" if groups else "", _and(people) if people else "")
             if part
         )
         verb = "sees" if not groups and len(people) == 1 else "see"

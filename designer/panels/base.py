@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -277,6 +278,19 @@ def definition_kind(element: etree._Element) -> str | None:
     """An event's definition without the suffix (``timer``, ``message``, ``error``…), None if plain."""
     definition = event_definition(element)
     return None if definition is None else local(definition).removesuffix("EventDefinition")
+
+
+def name_from_words(text: str) -> str:
+    """``text`` as a name later blocks can use when it is words ("Invoice text" -> ``invoice_text``); else as typed.
+
+    People name a field as they would label it; only words joined by spaces or hyphens are
+    turned into a name, so a name already valid (``invoiceText``) stays exactly as it is.
+    """
+    words = re.split(r"[\s-]+", text.strip())
+    if len(words) < 2:
+        return text.strip()
+    joined = "_".join(words).lower()
+    return joined if expressions.is_identifier(joined) else text.strip()
 
 
 def variable_name(name: str) -> str:

@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.forms.formsets import BaseFormSet, formset_factory
 
 from designer.cel_builder import check_cel
-from designer.panels.base import PanelRenderer, live_check, variable_name
+from designer.panels.base import PanelRenderer, live_check, name_from_words, variable_name
 from designer.scope import TYPE_WORDS, Scope
 from orchestration import expressions, values
 from orchestration.bpmn.graph import MESSAGE_FIELD_TYPES, VariableType
@@ -44,7 +44,7 @@ class RowForm(forms.Form):
         return {**self.scope.types(), **self.extra}
 
     def clean_name(self) -> str:
-        return variable_name(self.cleaned_data["name"].strip())
+        return variable_name(name_from_words(self.cleaned_data["name"]))
 
 
 FIELD_TYPES: tuple[tuple[str, str], ...] = (

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 
 from lxml import etree
 
-from orchestration.bpmn.parse import BPMN_NS, load
+from orchestration.bpmn.parse import BATON_NS, BPMN_NS, load
 from orchestration.bpmn.problems import element_label
 
 _DI_NS = "http://www.omg.org/spec/BPMN/20100524/DI"
@@ -90,7 +90,7 @@ def block_names(xml: str) -> dict[str, str]:
         if local == "sequenceFlow":
             flows.append(el)
             continue
-        label = element_label(local)
+        label = block_label(el)
         if label not in ("Element", "Process", "Lane", "Flow"):
             el.set("_order", str(order))  # a scratch attribute on this parse only
             blocks.setdefault(label, []).append(el)
@@ -113,6 +113,20 @@ def block_names(xml: str) -> dict[str, str]:
         called = f" “{name}”" if name else ""
         names[flow.get("id", "")] = f"the path{called} from {source} to {target}"
     return names
+
+
+def block_label(el: etree._Element) -> str:
+    """The palette's name of ``el``'s kind, or of its preset when it has the preset's settings ("Ask AI")."""
+    from orchestration.engine.blocks import kind_for_element  # the registry imports this module
+
+    local = etree.QName(el).localname
+    kind = kind_for_element(local)
+    if kind is None or not kind.presets:
+        return element_label(local)
+    settings = {
+        etree.QName(a).localname: v for a, v in el.attrib.items() if etree.QName(a).namespace == BATON_NS
+    }
+    return kind.label_for(settings)
 
 
 def plain(message: str, names: Mapping[str, str]) -> str:

@@ -33,6 +33,10 @@ _COMPANY = re.compile(
 )
 _TOTAL = re.compile(r"total[^0-9\n]{0,40}?([0-9][0-9,. ]*[0-9]|[0-9])", re.IGNORECASE)
 _NUMBER = re.compile(r"[0-9][0-9,]*\.[0-9]{2}\b")
+# Words of a choice that holds a request back: a Decision's path or an advice the analyst named.
+_CAUTIOUS = re.compile(
+    r"\b(?:reject\w*|review\w*|check\w*|hold|manual\w*|no|declin\w*|escalat\w*|refus\w*)\b", re.IGNORECASE
+)
 
 
 def _error(status: int, message: str) -> JsonResponse:
@@ -150,8 +154,10 @@ def _value(name: str, schema: dict[str, Any], text: str, vendor: dict[str, Any] 
         return _choose(category[0], choices)
     blocked = bool(vendor and vendor.get("status") == "blocked")
     usual = amount <= category[1] and not blocked
+    if name in ("recommendation", "path") and choices:
+        return _advise(usual, choices)
     if name == "recommendation":
-        return _choose("approve" if usual else "reject", choices)
+        return "approve" if usual else "reject"
     if name == "reason":
         if amount <= category[1]:
             reason = f"The amount of {amount:,.2f} is typical for {category[0]}."
@@ -168,6 +174,13 @@ def _vendor_words(vendor: dict[str, Any] | None) -> str:
     if not vendor:
         return " The vendor is not in the ERP."
     return f" The ERP lists {vendor['name']} as {vendor.get('status') or 'known'} ({vendor.get('payment_terms') or 'no terms'})."
+
+
+def _advise(usual: bool, choices: list[str]) -> str:
+    """The first choice that goes ahead when ``usual``, else the first cautious one ("Needs review", "reject")."""
+    cautious = [c for c in choices if _CAUTIOUS.search(c)]
+    ahead = [c for c in choices if c not in cautious]
+    return ((ahead if usual else cautious) or choices)[0]
 
 
 def _choose(value: str, choices: list[str]) -> str:

@@ -234,6 +234,7 @@ class Question:
     error_codes: dict[str, str] = field(default_factory=dict)
     can_fail: bool = False
     paths: list[str] = field(default_factory=list)  # a Decision the AI decides: the names it chooses among
+    by_ai: bool = False  # an Ask AI step's answer: the tester answers for the AI, not for a system
 
 
 @dataclass
@@ -504,7 +505,12 @@ def _apply(
             variables = human.configured_provider().decision_variables(
                 node, answer.outcome, answer.comment, "test"
             )
-        runtime.resume_step(instance.pk, step.pk, variables, message="Decided in a test run")
+        # As people deciding: an Approval with a path per decision takes only the decided one.
+        decision = variables.get(node["config"].get("result_variable") or "approval")
+        outcome = decision.get("outcome") if isinstance(decision, dict) else None
+        paths = human.outcome_paths(node)
+        flows = [paths[outcome]] if outcome in paths else None
+        runtime.resume_step(instance.pk, step.pk, variables, message="Decided in a test run", flows=flows)
         notes[step.pk] = _decided_words(variables, tester)
         return
     if answer.kind == "resubmit":
@@ -547,6 +553,8 @@ def _apply(
             notes[step.pk] = f"{_chosen(step.pk)} ({asked})"
         elif tester == _TESTER and step.kind == "send_task":
             notes[step.pk] = "the message was not sent (test run)"
+        elif tester == _TESTER and fields is not None:
+            notes[step.pk] = "answered with the sample answer; the AI was not asked"
         elif tester == _TESTER:
             notes[step.pk] = "answered with the sample answer; the real system was not called"
         else:
@@ -729,6 +737,7 @@ def _question(step: Step, graph: Graph, at: str, name: str, note: str, variables
                     }
                     for f in fields
                 ],
+                by_ai=True,
             )
         connector = registry.get(node["config"].get("connector", "")) if _known(node) else None
         outputs = [

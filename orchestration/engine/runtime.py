@@ -373,17 +373,19 @@ def resume_step(
     actor: Actor = None,
     actor_label: str = "",
     message: str = "Step completed",
+    flows: list[str] | None = None,
 ) -> ProcessInstance:
     """Complete a waiting step (human task decided, message arrived) with ``variables``.
 
-    Raises :class:`InvalidState` if the step no longer waits (decided by someone else,
-    instance cancelled).
+    The token moves on along ``flows`` (an Approval's path for the decision), else every
+    outgoing path. Raises :class:`InvalidState` if the step no longer waits (decided by
+    someone else, instance cancelled).
     """
     with locked_run(instance_id, actor=actor, actor_label=actor_label) as run:
         if run.instance.status != ProcessInstance.Status.RUNNING:
             raise InvalidState(f"The process is {run.instance.get_status_display().lower()}.")
         step = lock_step(run, step_id)
-        resume_in_run(run, step, variables, message=message)
+        resume_in_run(run, step, variables, message=message, flows=flows)
     return run.instance
 
 

@@ -98,7 +98,8 @@
           kept['append.baton-' + key] = {
             group: 'model',
             className: block.icon,
-            title: 'Add ' + block.label.toLowerCase() + ' after this',
+            // "Add an approval…", but "Add Ask AI…": a name with an acronym keeps its capitals.
+            title: 'Add ' + (/[A-Z]{2}/.test(block.label) ? block.label : block.label.toLowerCase()) + ' after this',
             action: {
               click: (event, element) => (self._autoPlace
                 ? self._autoPlace.append(element, shape())

@@ -536,6 +536,17 @@ def test_past_approver_still_sees_the_request_after_deciding(org, purchase):
     assert _client(org["manager"]).get(f"/requests/{instance.id}/").status_code == 200
 
 
+def test_the_way_on_after_deciding_stays_one_line_on_a_phone(org, purchase):
+    instance = _request(purchase, org["employee"])
+    task = _open(instance)
+    complete_task(task.id, org["manager"], "approved")
+
+    html = _client(org["manager"]).get(f"/tasks/{task.id}/").content.decode()
+    # Beside the decision's words, the button keeps its width instead of breaking "Back to inbox" letter by letter.
+    assert 'class="btn btn-outline-secondary ms-auto text-nowrap flex-shrink-0"' in html
+    assert ">Back to inbox</a>" in html
+
+
 # --- every page against someone who must not see it ---------------------------------------------
 
 

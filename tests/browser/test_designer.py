@@ -408,7 +408,7 @@ def test_the_showcase_drawn_from_a_blank_canvas_publishes_and_a_request_reaches_
     page.get_by_test_id("confirm-publish").click()
     expect(page.get_by_test_id("published-banner")).to_contain_text("Version 1 is live")
     expect(page.get_by_test_id("published-where")).to_have_text(
-        "Employees in Employees now see Office purchase under New request: "
+        "Members of Employees now see Office purchase under New request: "
     )
     employee = login("employee")
     employee.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()

@@ -88,6 +88,10 @@ def test_ask_ai_from_the_palette_opens_its_own_panel(demo, login, screenshot) ->
     expect(page.locator('[data-element-id="Task_read_invoice"] [data-testid="ai-mark"]')).to_have_count(1)
     expect(page.get_by_test_id("ai-mark")).to_have_count(1)
     select(page, "Task_read_invoice")
+    # The block before one can append it from its context pad, as it appends an Approval.
+    expect(page.locator('.djs-context-pad [data-action="append.baton-ask_ai"]')).to_have_attribute(
+        "title", "Add Ask AI after this"
+    )
     form = panel_form(page, "ask_ai")
     expect(form.get_by_label("Model server")).to_have_value("demo-ai")
     expect(form.get_by_role("textbox", name="Instruction")).to_have_value(

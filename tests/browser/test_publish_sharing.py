@@ -34,7 +34,7 @@ def test_publishing_for_finance_says_where_finance_finds_it_and_a_clerk_may_not_
     banner = page.get_by_test_id("published-banner")
     expect(banner).to_contain_text("Version 1 is live.")
     expect(page.get_by_test_id("published-where")).to_have_text(
-        "Employees in Finance now see Laptop request under New request: "
+        "Members of Finance now see Laptop request under New request: "
     )
     catalog = banner.get_by_role("link", name="/requests/new/")
     expect(catalog).to_have_attribute("href", f"{page.url.split('/designer/')[0]}/requests/new/")

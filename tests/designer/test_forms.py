@@ -572,6 +572,30 @@ def test_start_checks_schedule_and_form_fields() -> None:
 
 
 @pytest.mark.django_db
+def test_a_field_named_in_words_gets_the_name_later_blocks_use() -> None:
+    form = bound(
+        SHOWCASE,
+        "StartEvent_request",
+        {
+            "start_kind": "form",
+            **rows(
+                "fields",
+                {"name": "Invoice text", "label": "Invoice text", "type": "text"},
+                {"name": " Cost-centre code ", "type": "string"},
+                {"name": "2 items", "type": "string"},
+            ),
+            **rows("payload"),
+            **rows("carries"),
+        },
+    )
+    assert not form.is_valid()
+    # Words become a name; what cannot be one is still refused, saying why.
+    assert "Use letters, digits and _, not starting with a digit." in errors_of(form)
+    names = [row.cleaned_data.get("name") for row in form.rows["fields"]]
+    assert names[:2] == ["invoice_text", "cost_centre_code"]
+
+
+@pytest.mark.django_db
 def test_a_form_fields_limits_are_numbers_as_the_compiler_reads_them() -> None:
     form = bound(
         SHOWCASE,

@@ -121,7 +121,7 @@ def test_publishing_for_chosen_groups_shares_it_with_them_in_the_same_action(
 
     assert response.status_code == 200, response.content
     answer = response.json()
-    assert answer["where"] == "Employees in Finance and Sales now see Purchase request under New request"
+    assert answer["where"] == "Members of Finance and Sales now see Purchase request under New request"
     assert answer["visible"] is True
     assert answer["catalog"] == "http://testserver/requests/new/"
     assert set(get_group_perms(groups["Finance"], workflow)) == REQUEST

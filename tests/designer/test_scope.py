@@ -167,3 +167,16 @@ def test_inside_a_group_what_was_set_before_the_group_and_each_for_each_item_are
     assert inside.get("line").origin == "For each: per_line"  # type: ignore[union-attr]
     assert "line" in scope(xml, "f_in_order").types()  # a path inside the Group
     assert "line" not in scope(xml, "end").types() and "copy" not in scope(xml, "per_line").types()
+
+
+def test_values_are_grouped_under_block_names_never_ids_and_a_start_called_start_once() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", bpmn.field("item")),
+        '<bpmn:userTask id="Activity_1orb4ud"/>',
+        '<bpmn:serviceTask id="Activity_0ai" baton:connector="ai.ask"/>',
+        bpmn.script("calc", '{"done": true}'),
+        bpmn.end(),
+        *bpmn.chain("start", "Activity_1orb4ud", "Activity_0ai", "calc", "end"),
+    )
+    origins = [origin for origin, _ in scope(xml, "calc").groups()]
+    assert origins == ["Built in", "Start", "Approval"]

@@ -329,6 +329,9 @@ def test_an_ask_ai_sample_answer_comes_from_its_answer_fields_and_the_analyst_pi
     assert 'name="output:amount" value="0"' in html
     assert f'name="output:due" value="{timezone.localdate().isoformat()}"' in html
     assert "What was bought" in html and "When to pay" in html
+    # The AI is asked for its answer, not a system called.
+    assert "What would the AI answer? It is not asked in a test run." in html
+    assert "What should the system answer?" not in html
     assert "recommendation" not in html  # not the connector's fixed example
     state = {"data": _state(html, "data"), "answers": _state(html, "answers")}
 
@@ -345,6 +348,8 @@ def test_an_ask_ai_sample_answer_comes_from_its_answer_fields_and_the_analyst_pi
         },
     )
     html = answered.content.decode()
+    assert "answered with the sample answer; the AI was not asked" in html
+    assert "the real system was not called" not in html
     assert "Choose the path the AI would take" in html
     # The analyst picks among the paths' names; the default path is offered first-hand.
     assert 'value="Fast track" data-testid="try-path">Fast track (default)</button>' in html
@@ -396,3 +401,30 @@ def test_an_ask_ai_list_answer_nested_past_the_stack_is_refused_in_words_not_a_5
 
     assert answered.status_code == 200
     assert "must be a list" in answered.content.decode()
+
+
+def test_an_approval_with_a_path_per_decision_follows_only_the_decided_path_in_a_test_run(
+    people: dict,
+) -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", *FORM),
+        bpmn.user_task("review", name="Finance review", groups="Finance"),
+        bpmn.end("approved", outcome="approved", name="Approved"),
+        bpmn.end("rejected", outcome="rejected", name="Rejected"),
+        bpmn.flow("start", "review"),
+        bpmn.flow("review", "approved", name="Approved", outcome="approved"),
+        bpmn.flow("review", "rejected", name="Rejected", outcome="rejected"),
+    )
+    create_workflow("invoices", "Invoices", xml, owner=people["dana"])
+    client = client_for(people["dana"])
+    url = reverse("designer:try-run", args=["invoices"])
+    html = client.post(url, {"start-item": "Laptops", "start-amount": "4200"}).content.decode()
+    state = {"data": _state(html, "data"), "answers": _state(html, "answers")}
+
+    decided = client.post(
+        url, {**state, "answer_at": "review#1", "answer_kind": "decision", "outcome": "approved"}
+    )
+    html = decided.content.decode()
+    assert "The test run reached the end: approved" in html
+    trail = json.loads(_state(html.replace('data-trail="', 'name="trail" value="'), "trail"))
+    assert trail["visited"] == ["start", "review", "approved"]  # not the Rejected end as well

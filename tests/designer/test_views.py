@@ -219,6 +219,12 @@ def test_editor_hands_the_block_registrys_palette_to_the_canvas(
     assert palette["blocks"][0]["key"] == "start" and "approval" in palette["appends"]
 
 
+def test_editor_breadcrumb_names_the_workflow_not_its_key(people: dict[str, Any], workflow: Workflow) -> None:
+    page = client_for(people["designer"]).get(reverse("designer:edit", args=["purchase"])).content.decode()
+    assert '<li class="breadcrumb-item active" aria-current="page">Purchase</li>' in page
+    assert 'aria-current="page">purchase<' not in page  # the key, an address's part, is no one's name
+
+
 def test_editor_without_a_draft_starts_from_the_published_version(
     people: dict[str, Any], workflow: Workflow
 ) -> None:

@@ -169,6 +169,27 @@ def test_publishing_refuses_unnamed_paths_naming_the_decision() -> None:
     )
 
 
+def test_publishing_says_how_many_paths_an_ai_decision_has_when_too_few() -> None:
+    just_placed = bpmn.definitions(
+        bpmn.start("start"),
+        bpmn.ai_gateway("route", "", name="Route", properties=SETTINGS),
+        bpmn.flow("start", "route"),
+    )
+    one = bpmn.definitions(
+        bpmn.start("start"),
+        bpmn.ai_gateway("route", "to_fast", name="Route", properties=SETTINGS),
+        bpmn.end("fast"),
+        bpmn.flow("start", "route"),
+        bpmn.flow("route", "fast", id="to_fast", name="Fast track"),
+    )
+    wanted = (
+        'Decision "Route" (route) is decided by the AI but has {}: draw at least two paths to choose from.'
+    )
+
+    assert wanted.format("no path out") in _errors(just_placed)  # it said "one path"
+    assert wanted.format("one path out") in _errors(one)
+
+
 def test_publishing_refuses_a_decision_without_model_server_or_instruction() -> None:
     errors = _errors(routing(settings={}))
 
@@ -194,6 +215,8 @@ def test_a_valid_ai_decision_compiles_with_the_paths_as_choices() -> None:
     result = compile_bpmn(routing())
 
     assert not result.errors
+    # Its question lives on the gateway: nothing there is "a Baton setting that does not apply".
+    assert [str(w) for w in result.warnings] == []
     config = result.graph["nodes"]["route"]["config"]
     assert config["paths"] == {"Needs review": "to_review", "Fast track": "to_fast"}
     fields = json.loads(config["properties"]["answer_fields"])

@@ -142,7 +142,8 @@ def test_the_palette_keeps_the_designers_order_labels_and_appends() -> None:
         ("end", "End"),
         ("stop", "Stop everything"),
     ]
-    assert palette["appends"] == ["approval", "automated", "notify", "set-data", "decision", "end"]
+    # Ask AI too: a step after which a Decision or an Approval usually follows, added from the block before.
+    assert palette["appends"] == ["approval", "automated", "ask_ai", "notify", "set-data", "decision", "end"]
     assert palette["blocks"][5]["attrs"] == {"scriptFormat": "cel"}
     assert palette["blocks"][9]["eventDefinitionType"] == "bpmn:TimerEventDefinition"
     assert palette["blocks"][-1]["eventDefinitionType"] == "bpmn:TerminateEventDefinition"
@@ -210,7 +211,7 @@ STAMP = Kind(
         icon="bpmn-icon-manual-task",
         group="work",
         hint="Writes its name into the data",
-        append=7,
+        append=8,
     ),
 )
 

@@ -182,3 +182,16 @@ def test_deep_or_odd_bodies_and_tool_messages_get_an_answer_never_a_500(body: An
     reply = post(body)
 
     assert reply.status_code in (200, 400)
+
+
+def test_the_path_and_the_advice_follow_the_words_of_the_choices_offered() -> None:
+    properties = {
+        "path": {"type": "string", "enum": ["Pay now", "Needs review"]},
+        "recommendation": {"type": "string", "enum": ["approve", "review"]},
+    }
+    schema = {"type": "json_schema", "json_schema": {"name": "a", "schema": {"properties": properties}}}
+    usual = ask(f"Pay it or review it?\n{INVOICE}", schema)
+    assert (usual["path"], usual["recommendation"]) == ("Pay now", "approve")
+    # Unusual: the cautious choice, whatever the analyst named it (not the first one offered).
+    odd = ask("Pay it or review it?\nVendor: SkyHigh Air\nflight to Lisbon\nTotal: 9,800.00", schema)
+    assert (odd["path"], odd["recommendation"]) == ("Needs review", "review")

@@ -68,3 +68,18 @@ def test_formulas_connectors_and_other_workflows_are_said_in_the_palettes_words(
         "a subprocess holds elements": "a Group of steps holds shapes",
     }
     assert {message: plain(message, {}) for message in said} == said
+
+
+def test_an_unnamed_ask_ai_step_is_called_by_its_palette_name_not_automated_step() -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", name="Invoice in"),
+        '<bpmn:serviceTask id="read" baton:connector="ai.ask"/>',
+        '<bpmn:serviceTask id="post" baton:connector="http.request"/>',
+        bpmn.end(),
+        *bpmn.chain("start", "read", "post", "end"),
+    )
+    names = block_names(xml)
+    assert (names["read"], names["post"]) == ("the Ask AI", "the Automated step")
+    assert names[next(k for k in names if names[k].startswith("the path from Start"))] == (
+        "the path from Start “Invoice in” to the Ask AI"
+    )

@@ -37,6 +37,19 @@ def _titles(response: Any) -> list[str]:
     return sorted(instance.title for instance, _ in response.context["rows"])
 
 
+def test_the_console_start_page_leads_to_its_problems_reports_and_version_moves(data: OpsData) -> None:
+    page = _client(data, "owner").get("/operations/").content.decode()
+
+    # Reports and Problems were reachable only by typing their address.
+    for href, words in (
+        ("/operations/incidents/", "Problems"),
+        ("/operations/reports/", "Reports"),
+        ("/operations/move-to-version/", "New versions"),
+    ):
+        assert f'href="{href}"' in page and words in page
+    assert 'class="nav-link active" href="/operations/"' in page  # Requests: where one is
+
+
 def test_operator_sees_every_request_of_their_workflows_in_plain_words(data: OpsData) -> None:
     stuck = data.start("Printer paper", 0, key="PO-7")
     data.start("Desk lamp", 4)
@@ -323,6 +336,11 @@ def test_instance_page_shows_the_error_in_full_the_data_with_types_the_steps_and
         ("Count", "Whole number", 0),
     ]
     assert [row.step.node_id for row in response.context["steps"]] == ["start", "divide"]
+    # A step is named, then said what it is, once: "Share out Set data", but "Start", not "Start Start".
+    assert (
+        'data-testid="step-title">Share out</span> <span class="small text-body-secondary">Set data' in page
+    )
+    assert 'data-testid="step-title">Start</span></div>' in page
     assert [e.event.kind for e in response.context["events"]][:1] == ["instance.started"]
     assert 'id="designer-config"' in page and "designer/canvas.js" in page
     path = _client(data, "owner").get(_url(stuck, "path/")).json()

@@ -63,6 +63,6 @@ KIND = Kind(
         icon="bpmn-icon-end-event-none",
         group="ends",
         hint="Where a request finishes, with an outcome",
-        append=6,
+        append=7,
     ),
 )

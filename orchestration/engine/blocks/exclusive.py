@@ -130,7 +130,8 @@ def _connect_ai_paths(node: Node, ctx: ReadContext, subject: Subject) -> None:
     """The paths' names become the AI's choices: each path needs one, all different, and no condition."""
     outgoing = node["outgoing"]
     if len(outgoing) < 2:
-        ctx.error(subject, "is decided by the AI but has one path: draw at least two paths to choose from.")
+        has = "one path out" if outgoing else "no path out"
+        ctx.error(subject, f"is decided by the AI but has {has}: draw at least two paths to choose from.")
     paths: dict[str, str] = {}
     for flow_id in outgoing:
         flow = ctx.flows[flow_id]
@@ -281,6 +282,6 @@ KIND = Kind(
         icon="bpmn-icon-gateway-xor",
         group="route",
         hint="Takes one path depending on the data",
-        append=5,
+        append=6,
     ),
 )

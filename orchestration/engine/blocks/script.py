@@ -83,6 +83,6 @@ KIND = Kind(
         group="work",
         hint="Computes values for later steps",
         attrs={"scriptFormat": "cel"},
-        append=4,
+        append=5,
     ),
 )

@@ -226,6 +226,7 @@ KIND = Kind(
             group="work",
             hint="An AI model reads, extracts and recommends; people still decide",
             attrs={"baton:connector": "ai.ask"},
+            append=3,
         ),
     ),
 )
@@ -247,6 +248,6 @@ SEND_KIND = Kind(
         icon="bpmn-icon-send-task",
         group="work",
         hint="Sends an email",
-        append=3,
+        append=4,
     ),
 )
