@@ -11,7 +11,7 @@ from orchestration.expressions import ExpressionError, evaluate
 if TYPE_CHECKING:
     from lxml import etree
 
-    from orchestration.bpmn.context import ReadContext
+    from orchestration.bpmn.context import ReadContext, Subject
     from orchestration.bpmn.graph import Node
     from orchestration.engine.context import Run
     from orchestration.models import Step
@@ -219,3 +219,19 @@ class Kind(Generic[ConfigT]):
             ):
                 return preset.label
         return self.role_labels.get(config.get("role") or "", self.label)
+
+
+def read_retries(el: etree._Element, ctx: ReadContext, subject: Subject) -> tuple[int, float]:
+    """A worker step's ``baton:retries`` (attempts after the first; default 3, at most
+    :data:`MAX_RETRIES`) and ``baton:retryBackoff`` (seconds, default 2), refused in words when wrong."""
+    from orchestration.bpmn.context import baton_name
+
+    retries = ctx.number(el.get(baton_name("retries")), subject, "retries", default=3.0)
+    if retries is not None and (retries < 0 or retries != int(retries)):
+        ctx.error(subject, "retries must be a whole number, 0 or more.")
+    elif retries is not None and retries > MAX_RETRIES:
+        ctx.error(subject, f"retries must be at most {MAX_RETRIES}.")
+    backoff = ctx.number(el.get(baton_name("retryBackoff")), subject, "retryBackoff", default=2.0)
+    if backoff is not None and backoff < 0:
+        ctx.error(subject, "retryBackoff must be a number of seconds, 0 or more.")
+    return int(retries or 0), float(backoff or 0.0)

@@ -14,15 +14,15 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Literal, TypedDict
 
-from orchestration.bpmn.context import Subject, baton_attr, baton_children, baton_name
+from orchestration.bpmn.context import Subject, baton_attr, baton_children
 from orchestration.connectors import ai, registry
 from orchestration.engine.blocks.base import (
-    MAX_RETRIES,
     Block,
     BlockError,
     Kind,
     PaletteEntry,
     evaluate_mapping,
+    read_retries,
 )
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.expressions import ExpressionError, evaluate
@@ -74,14 +74,7 @@ def read(el: etree._Element, ctx: ReadContext) -> ExclusiveConfig | None:
     if connector != ai.NAME:
         ctx.error(subject, f"can be decided by conditions or by the AI, not by '{connector}'.")
         return config
-    retries = ctx.number(el.get(baton_name("retries")), subject, "retries", default=3.0)
-    if retries is not None and (retries < 0 or retries != int(retries)):
-        ctx.error(subject, "retries must be a whole number, 0 or more.")
-    elif retries is not None and retries > MAX_RETRIES:
-        ctx.error(subject, f"retries must be at most {MAX_RETRIES}.")
-    backoff = ctx.number(el.get(baton_name("retryBackoff")), subject, "retryBackoff", default=2.0)
-    if backoff is not None and backoff < 0:
-        ctx.error(subject, "retryBackoff must be a number of seconds, 0 or more.")
+    retries, backoff = read_retries(el, ctx, subject)
     properties = {
         prop.get("name", "").strip(): prop.get("value", "")
         for prop in baton_children(el, "property")
@@ -90,8 +83,8 @@ def read(el: etree._Element, ctx: ReadContext) -> ExclusiveConfig | None:
     config["connector"] = connector
     config["properties"] = properties
     config["inputs"] = ctx.mapping(el, subject, "input", scope="variables")
-    config["retries"] = int(retries or 0)
-    config["retry_backoff"] = float(backoff or 0.0)
+    config["retries"] = retries
+    config["retry_backoff"] = backoff
     return config
 
 

@@ -6,9 +6,9 @@ import json
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from orchestration import expressions
-from orchestration.bpmn.context import baton_attr, baton_children, baton_name
+from orchestration.bpmn.context import baton_attr, baton_children
 from orchestration.connectors import presets, registry
-from orchestration.engine.blocks.base import MAX_RETRIES, Block, Kind, PaletteEntry, evaluate_mapping
+from orchestration.engine.blocks.base import Block, Kind, PaletteEntry, evaluate_mapping, read_retries
 from orchestration.engine.dispatch import queue_for_worker
 from orchestration.engine.start_data import max_length_of
 
@@ -58,14 +58,7 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
     preset = baton_attr(el, "preset") or ""
     if preset and registry.is_registered(connector) and presets.action(connector, preset) is None:
         ctx.error(subject, f"unknown preset '{preset}' for connector '{connector}'.")
-    retries = ctx.number(el.get(baton_name("retries")), subject, "retries", default=3.0)
-    if retries is not None and (retries < 0 or retries != int(retries)):
-        ctx.error(subject, "retries must be a whole number, 0 or more.")
-    elif retries is not None and retries > MAX_RETRIES:
-        ctx.error(subject, f"retries must be at most {MAX_RETRIES}.")
-    backoff = ctx.number(el.get(baton_name("retryBackoff")), subject, "retryBackoff", default=2.0)
-    if backoff is not None and backoff < 0:
-        ctx.error(subject, "retryBackoff must be a number of seconds, 0 or more.")
+    retries, backoff = read_retries(el, ctx, subject)
     properties: dict[str, str] = {}
     for prop in baton_children(el, "property"):
         name = prop.get("name", "").strip()
@@ -107,8 +100,8 @@ def _read(el: etree._Element, ctx: ReadContext, *, default_connector: str) -> Co
         "properties": properties,
         "inputs": inputs,
         "outputs": outputs,
-        "retries": int(retries or 0),
-        "retry_backoff": float(backoff or 0.0),
+        "retries": retries,
+        "retry_backoff": backoff,
     }
     if preset:
         config["preset"] = preset
