@@ -107,6 +107,8 @@ def test_the_panel_reads_the_ai_choice_back_and_lists_the_paths_by_name() -> Non
     html = render_to_string("designer/panel.html#decision", {"form": form})
     assert "“Fast track”" in html
     assert "to Reviewed: needs a name, the AI chooses by it" in html
+    assert "Most tokens for the step" in html  # the question's details, as Ask AI's
+    assert "Most tool calls" not in html  # a Decision's AI uses no tools
 
 
 def test_a_path_of_an_ai_decision_has_no_condition_to_set() -> None:
