@@ -44,8 +44,8 @@ class AIQuestionFields(forms.Form):
         label="Instruction",
         max_length=ai.MAX_INSTRUCTION_CHARS,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Write it like a message to a colleague. Pick values of the request to put them in: "
-        "{{justification}} becomes the request's justification.",
+        help_text="Write it like a message to a colleague. Put values of the request in with “+ Value”: "
+        "each shows as {{its name}} and is replaced by the request's value when the AI is asked.",
     )
     instruction_mode = forms.CharField(
         required=False, widget=forms.HiddenInput
