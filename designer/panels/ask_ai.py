@@ -89,7 +89,11 @@ class AIQuestionFields(forms.Form):
 
     def offer_servers(self) -> None:
         """Offer the Connections as model servers (keeping the one the diagram names)."""
-        servers = [(c.name, str(c)) for c in Connection.objects.order_by("name")]
+        # Connections that name a model come first; the others (an ERP, a chat) are unlikely choices.
+        found = list(Connection.objects.order_by("name"))
+        models = [(c.name, str(c)) for c in found if (c.settings or {}).get("model")]
+        others = [(c.name, f"{c} (names no model)") for c in found if not (c.settings or {}).get("model")]
+        servers = [*models, *others]
         current = self._properties().get("connection", "")
         choice_field(self.fields["connection"]).choices = with_current([("", "Choose…"), *servers], current)
         self.fields["instruction"].widget.attrs["placeholder"] = (

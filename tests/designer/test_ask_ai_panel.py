@@ -190,3 +190,16 @@ def test_showing_the_answer_to_the_requester_is_off_unless_the_designer_turns_it
     )
     assert AskAIForm.for_element(context(shown, "Task_read_invoice")).initial["answer_to_requester"] is True
     assert compile_bpmn(shown).graph["nodes"]["Task_read_invoice"]["config"]["answer_to_requester"] is True
+
+
+@pytest.mark.django_db
+def test_model_servers_come_before_connections_that_name_no_model() -> None:
+    Connection.objects.create(name="a-erp", label="Our ERP", base_url="http://erp")
+    Connection.objects.create(
+        name="demo-ai", label="Demo AI", base_url="http://x/v1", settings={"model": "m"}
+    )
+
+    form = AskAIForm.for_element(context(TRIAGE, "Task_read_invoice"))
+
+    offered = list(form.fields["connection"].choices)  # type: ignore[attr-defined]
+    assert offered[:3] == [("", "Choose…"), ("demo-ai", "Demo AI"), ("a-erp", "Our ERP (names no model)")]
