@@ -264,6 +264,13 @@ class StepSerializer(serializers.ModelSerializer[Step]):
             },
         }
     )
+    def to_representation(self, instance: Step) -> dict[str, Any]:
+        shown: dict[str, Any] = super().to_representation(instance)
+        if shown.get("error") and self.context.get("plain_errors"):
+            # A system's own words (addresses, what it quoted back) are for the people who fix it.
+            shown["error"] = PLAIN_ERROR
+        return shown
+
     def get_tasks(self, step: Step) -> list[dict[str, Any]] | None:
         if step.kind != "user_task" or step.status != Step.Status.WAITING:
             return None
@@ -273,6 +280,13 @@ class StepSerializer(serializers.ModelSerializer[Step]):
 
 # An AI step's own history entries as said to people who do not operate its workflow.
 _AI_EVENT_WORDS: Final = {"decision.ai": "The AI chose the path", "step.tool_call": "The AI used a tool"}
+# A step's failure as said to people who do not operate its workflow (the requester's page says so too).
+PLAIN_ERROR: Final = "A technical problem stopped this step; the people who run this process see it."
+# History entries that quote a system's error, and how they read without it.
+_ERROR_EVENT_WORDS: Final = {
+    "step.retry_scheduled": "A technical problem; trying again",
+    "incident.raised": PLAIN_ERROR,
+}
 
 
 class EventSerializer(serializers.ModelSerializer[Event]):
@@ -293,6 +307,9 @@ class EventSerializer(serializers.ModelSerializer[Event]):
             if instance.kind in _AI_EVENT_WORDS:
                 # Their messages quote the AI's choice and reason, or what a tool answered.
                 shown["message"], shown["data"] = _AI_EVENT_WORDS[instance.kind], {}
+        if self.context.get("plain_errors") and instance.kind in _ERROR_EVENT_WORDS:
+            shown["message"] = _ERROR_EVENT_WORDS[instance.kind]
+            shown["data"] = {k: v for k, v in shown["data"].items() if k != "error"}
         return shown
 
 

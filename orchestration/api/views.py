@@ -533,11 +533,13 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return context
 
     def _hidden_from(self, instance: ProcessInstance) -> dict[str, Any]:
-        """What someone who does not operate the workflow is not shown: the AI steps' conversations and answers."""
+        """What someone who does not operate the workflow is not shown: the AI steps' conversations and
+        answers, and the systems' own error messages (said in plain words instead)."""
         if can_operate(signed_in(self.request), instance):
             return {}
         graph = graph_for(instance.version_id, instance.version.checksum)
         return {
+            "plain_errors": True,
             "hidden_variables": ai.private_answer_names(graph),
             "hidden_steps": set(
                 instance.steps.filter(node_id__in=ai.asking_nodes(graph)).values_list("id", flat=True)

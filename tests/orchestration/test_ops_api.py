@@ -199,3 +199,20 @@ def test_a_page_of_the_list_costs_the_same_queries_however_many_requests(
         response = client.get("/api/operations/instances/?q=e&limit=20")
 
     assert len(response.data["results"]) == 20
+
+
+def test_a_requester_reads_a_failure_in_plain_words_and_an_operator_in_the_systems_words(
+    api: Client, data: OpsData
+) -> None:
+    stuck = data.start("Printer paper", 0)
+
+    mine = api(data.people["alice"]).get(f"/api/instances/{stuck.id}/").data
+    theirs = api(data.people["owner"]).get(f"/api/instances/{stuck.id}/").data
+
+    [failed] = [step for step in mine["steps"] if step["node_id"] == "divide"]
+    assert failed["error"] == "A technical problem stopped this step; the people who run this process see it."
+    [raised] = [event for event in mine["history"] if event["kind"] == "incident.raised"]
+    assert raised["message"] == failed["error"] and "error" not in raised["data"]
+    assert "divide by zero" not in str(mine).lower()
+    [failed] = [step for step in theirs["steps"] if step["node_id"] == "divide"]
+    assert "divide by zero" in failed["error"].lower()
