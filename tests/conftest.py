@@ -44,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--backend-specific-only",
         action="store_true",
-        help="leave out the tests marked backend_neutral (./baton test's second pass: they ran in its first)",
+        help="leave out the tests marked backend_neutral (./baton test's PostgreSQL pass: its embedded pass runs them)",
     )
 
 
