@@ -224,7 +224,7 @@ class Kind(Generic[ConfigT]):
 def read_retries(el: etree._Element, ctx: ReadContext, subject: Subject) -> tuple[int, float]:
     """A worker step's ``baton:retries`` (attempts after the first; default 3, at most
     :data:`MAX_RETRIES`) and ``baton:retryBackoff`` (seconds, default 2), refused in words when wrong."""
-    from orchestration.bpmn.context import baton_name
+    from orchestration.bpmn.context import baton_name  # it loads the block registry, which loads this
 
     retries = ctx.number(el.get(baton_name("retries")), subject, "retries", default=3.0)
     if retries is not None and (retries < 0 or retries != int(retries)):
