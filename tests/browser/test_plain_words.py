@@ -17,10 +17,8 @@ from playwright.sync_api import Page, expect
 
 from designer.starters import starter
 from orchestration.definitions import create_workflow, new_draft, publish_version, save_draft
-from orchestration.engine import start_instance
-from orchestration.models import Outbox, Step, Workflow
 from tests.browser.test_designer import canvas_ready, drop, shape
-from tests.conftest import wait_for
+from tests.browser.test_try_it import published_with_requests
 from tests.plain_words import assert_plain
 
 pytestmark = pytest.mark.backend_neutral
@@ -75,34 +73,8 @@ def read(page: Page, where: str, selector: str = "") -> str:
     return text
 
 
-def _published_with_requests() -> Workflow:
-    """The demo's purchase approval with three requests past the authority check and a changed draft."""
-    workflow = Workflow.objects.get(key="purchase-approval")
-    employee = get_user_model().objects.get(username="employee")
-    started = [
-        start_instance(
-            workflow.published_version,  # type: ignore[arg-type]
-            {"item": item, "amount": amount, "currency": "USD"},
-            initiator=employee,
-            trigger="manual",
-        )
-        for item, amount in [("Stapler", 100), ("Desk lamp", 300), ("Monitor", 800)]
-    ]
-    for instance in started:
-        wait_for(
-            lambda i=instance: Step.objects.filter(instance=i, node_id="Gateway_within_authority").exists(),
-            what="the authority check to be answered",
-        )
-    wait_for(lambda: not Outbox.objects.exists(), what="the requests' work to be delivered")
-    xml = workflow.published_version.bpmn_xml.replace(  # type: ignore[union-attr]
-        ">within_authority<", ">within_authority &amp;&amp; amount &lt; 200.0<"
-    )
-    save_draft(workflow, xml)
-    return workflow
-
-
 def test_the_designer_publish_dialog_try_it_live_view_and_versions_speak_plain_words(demo, login) -> None:
-    _published_with_requests()
+    published_with_requests()
     admin = get_user_model().objects.get(username="admin")
     travel: Any = starter("travel-request")
     version = publish_version(create_workflow("trips", "Trips", travel.diagram(), owner=admin), actor=admin)

@@ -96,7 +96,9 @@ def test_a_test_run_is_decided_in_the_panel_lights_the_path_and_reaches_the_end(
     assert ProcessInstance.objects.count() == instances
 
 
-def test_replay_shows_which_recent_requests_a_change_moves(demo, login, screenshot) -> None:
+def published_with_requests() -> Workflow:
+    """The demo's purchase approval with three requests past the authority check, and a draft that
+    auto-approves only below 200 (the desk lamp would now need the manager)."""
     workflow = Workflow.objects.get(key="purchase-approval")
     employee = get_user_model().objects.get(username="employee")
     started = [
@@ -114,11 +116,15 @@ def test_replay_shows_which_recent_requests_a_change_moves(demo, login, screensh
             what="the authority check to be answered",
         )
     wait_for(lambda: not Outbox.objects.exists(), what="the requests' work to be delivered")
-    # The draft auto-approves only below 200 now: the desk lamp would need the manager.
     xml = workflow.published_version.bpmn_xml.replace(  # type: ignore[union-attr]
         ">within_authority<", ">within_authority &amp;&amp; amount &lt; 200.0<"
     )
     save_draft(workflow, xml)
+    return workflow
+
+
+def test_replay_shows_which_recent_requests_a_change_moves(demo, login, screenshot) -> None:
+    published_with_requests()
     page = login("admin")
     open_try_it(page)
     page.get_by_test_id("try-tab-replay").click()
