@@ -533,14 +533,16 @@ class InstanceViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         return context
 
     def _hidden_from(self, instance: ProcessInstance) -> dict[str, Any]:
-        """What someone who does not operate the workflow is not shown: the AI steps' conversations and
-        answers, and the systems' own error messages (said in plain words instead)."""
-        if can_operate(signed_in(self.request), instance):
+        """What someone who does not operate the workflow is not shown: the AI steps' conversations, the
+        systems' own error messages (said in plain words instead) and, to the requester, the AI's
+        answers (the people who decide see them, as on the request's page)."""
+        user = signed_in(self.request)
+        if can_operate(user, instance):
             return {}
         graph = graph_for(instance.version_id, instance.version.checksum)
         return {
             "plain_errors": True,
-            "hidden_variables": ai.private_answer_names(graph),
+            "hidden_variables": ai.private_answer_names(graph) if instance.initiator_id == user.pk else set(),
             "hidden_steps": set(
                 instance.steps.filter(node_id__in=ai.asking_nodes(graph)).values_list("id", flat=True)
             ),

@@ -257,7 +257,8 @@ def _origin(url: str) -> tuple[str, str]:
 
 
 def redacted(value: Any, secrets: list[str]) -> Any:
-    """``value`` with every occurrence of a secret replaced, through lists and objects."""
+    """``value`` with every occurrence of a secret replaced, through lists and objects (keys too:
+    a server may echo a secret as a key)."""
     if isinstance(value, str):
         for secret in secrets:
             value = value.replace(secret, "[redacted]")
@@ -265,7 +266,7 @@ def redacted(value: Any, secrets: list[str]) -> Any:
     if isinstance(value, list):
         return [redacted(v, secrets) for v in value]
     if isinstance(value, dict):
-        return {k: redacted(v, secrets) for k, v in value.items()}
+        return {redacted(k, secrets): redacted(v, secrets) for k, v in value.items()}
     return value
 
 

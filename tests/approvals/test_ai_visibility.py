@@ -103,6 +103,11 @@ def test_an_approver_who_does_not_operate_the_workflow_never_sees_the_conversati
 
     assert "AI suggests: approve" in task_page and "Northwind Traders" in task_page
     assert PROMPT not in seen and SAID not in seen
+    # The answer itself is for the people who decide: the request's page and its API agree.
+    page = client.get(f"/requests/{task.instance_id}/").content.decode()
+    api = client.get(f"/api/instances/{task.instance_id}/").json()
+    assert "Northwind Traders" in page
+    assert api["variables"]["vendor"] == "Northwind Traders"
 
 
 def test_an_operator_sees_the_conversation(org: dict[str, Any]) -> None:

@@ -27,6 +27,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+# Every context asks for reduced motion: Bootstrap then shows a dialog at once instead of sliding
+# it in, so a click aims where the control is rather than where it was a frame earlier (a radio
+# in the sliding publish dialog once took the click on the text above it).
+MOTION = {"reduced_motion": "reduce"}
 DEMO_PASSWORD = "baton"
 
 
@@ -72,7 +76,9 @@ def login(browser: Browser, live_server: Any, csp_violations: list[str]) -> Iter
             csp_violations.append(f"{message.page.url if message.page else '?'}: {message.text}")
 
     def sign_in(username: str, password: str = DEMO_PASSWORD) -> Page:
-        context = browser.new_context(base_url=live_server.url, viewport={"width": 1360, "height": 900})
+        context = browser.new_context(
+            base_url=live_server.url, viewport={"width": 1360, "height": 900}, **MOTION
+        )
         context.set_default_timeout(15_000)
         contexts.append(context)
         context.on("console", watch)

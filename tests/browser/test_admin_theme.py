@@ -8,6 +8,8 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import MOTION
+
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1360, "height": 900}
 
@@ -106,7 +108,7 @@ def test_a_person_in_tokyo_reads_tokyo_times(demo: Any, login, screenshot) -> No
 
 
 def test_the_admin_sign_in_page_wears_the_product_look(browser, live_server, screenshot) -> None:
-    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP)
+    context = browser.new_context(base_url=live_server.url, viewport=DESKTOP, **MOTION)
     try:
         page = context.new_page()
         page.goto("/admin/")

@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, expect
 
+from tests.browser.conftest import MOTION
+
 # Signing in is Django's session and form; tests/orchestration/test_lockout.py signs in on both backends.
 pytestmark = pytest.mark.backend_neutral
 
 
 def test_wrong_password_is_refused_with_a_message(browser: Browser, live_server, demo) -> None:
-    context = browser.new_context(base_url=live_server.url)
+    context = browser.new_context(base_url=live_server.url, **MOTION)
     page = context.new_page()
     page.goto("/requests/")
     expect(page).to_have_url(f"{live_server.url}/accounts/login/?next=/requests/")

@@ -140,3 +140,13 @@ def test_a_server_echoing_the_secret_in_a_success_does_not_put_it_in_the_output(
     result = _run({"connection": "erp", "url": "/echo"})
 
     assert result["body"] == {"you_sent": {"Authorization": "[redacted]"}, "ok": True}
+
+
+def test_a_server_echoing_the_secret_as_a_key_does_not_put_it_in_the_output(http_server):
+    _connection(base_url=http_server.url)
+    http_server.answer({"status": 200, "body": {"seen": {TOKEN: True}}})
+
+    result = _run({"connection": "erp", "url": "/echo"})
+
+    assert "s3cr3t" not in str(result)
+    assert result["body"] == {"seen": {"[redacted]": True}}
