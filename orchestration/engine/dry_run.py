@@ -456,7 +456,11 @@ def _send_back(
         waiting = human.lock_waiting_step(run, step.pk)
         human.provider().cancel_tasks(run, waiting)
         human.cancel_step_timers(run, waiting)
-        words = f"changes requested by {tester}" + (f" — {answer.comment}" if answer.comment else "")
+        words = (
+            "changes requested"
+            + (f" by {tester}" if tester else "")
+            + (f" — {answer.comment}" if answer.comment else "")
+        )
         run.event(_SENT_BACK, words, step=waiting)
     notes[step.pk] = words
 
@@ -498,7 +502,8 @@ def _apply(
     if answer.kind == "decision":
         if answer.recorded is not None:
             variables = answer.recorded
-        elif answer.outcome == "changes_requested":
+        elif answer.outcome == "changes_requested" and "changes_requested" not in human.outcome_paths(node):
+            # As in approvals: sent back to the requester, unless the Approval has a path for it.
             _send_back(instance, step, answer, notes, tester)
             return
         else:
@@ -787,18 +792,8 @@ def try_draft(
     start form, :class:`BadResubmission` when a resubmitted request's data does not. Answers are used in order per visit of a block; a wait without one is a question.
     Nothing is kept and nothing is sent.
     """
-    by_visit: dict[str, deque[Answer]] = defaultdict(deque)
-    for answer in answers:
-        by_visit[answer.at].append(answer)
-
-    def answer_for(step: Step, at: str) -> Answer | None:
-        queue = by_visit.get(at)
-        if not queue:
-            return None
-        return queue.popleft() if _fits(step, queue[0]) else None
-
     try:
-        return _dry(workflow, xml, graph, data, answer_for, initiator=user, tester=_TESTER)
+        return _dry(workflow, xml, graph, data, _in_order(answers), initiator=user, tester=_TESTER)
     except _Refused as exc:
         index = next(i for i, a in enumerate(answers) if a is exc.answer)
         raise BadResubmission(index, exc.errors) from None
@@ -863,15 +858,55 @@ def recent_requests(workflow: Workflow, limit: int = DEFAULT_REPLAY) -> list[Pro
     )
 
 
-def _recorded_answers(answers: dict[str, Answer]) -> Callable[[Step, str], Answer | None]:
+def _in_order(answers: Iterable[Answer]) -> Callable[[Step, str], Answer | None]:
+    """Answers used in order per visit of a block: the next one, when it fits what waits there now."""
+    by_visit: dict[str, deque[Answer]] = defaultdict(deque)
+    for answer in answers:
+        by_visit[answer.at].append(answer)
+
     def answer_for(step: Step, at: str) -> Answer | None:
-        return answers.get(at)
+        queue = by_visit.get(at)
+        if not queue:
+            return None
+        return queue.popleft() if _fits(step, queue[0]) else None
 
     return answer_for
 
 
-def _recorded(instance: ProcessInstance) -> tuple[dict[str, Any], list[Step], dict[str, Answer]]:
-    """The request's start data, its steps in order, and the answers people and systems gave, by visit."""
+def _sent_back_rounds(
+    instance: ProcessInstance, steps: list[Step], keys: dict[int, str]
+) -> dict[int, list[Answer]]:
+    """The Approval steps sent back to the requester, by step: each round's request for changes and
+    resubmission (with the start form's values it changed), as answers in order."""
+    approvals = [s.pk for s in steps if s.kind == "user_task"]
+    if not approvals:
+        return {}
+    rounds: dict[int, list[Answer]] = defaultdict(list)
+    changed: dict[int, dict[str, Any]] = defaultdict(dict)
+    history = (
+        Event.objects.filter(
+            instance=instance, step_id__in=approvals, kind__in=(_SENT_BACK, _RESUBMITTED, "variables.set")
+        )
+        .order_by("id")
+        .values_list("step_id", "kind", "data")
+    )
+    for step_id, kind, data in history:
+        at = keys[step_id]
+        if kind == _SENT_BACK:
+            rounds[step_id].append(Answer(at, "decision", outcome="changes_requested"))
+            changed[step_id] = {}
+        elif kind == "variables.set":
+            for name, change in ((data or {}).get("changes") or {}).items():
+                if isinstance(change, dict):
+                    changed[step_id][name] = change.get("new")
+        elif rounds[step_id]:  # resubmitted
+            rounds[step_id].append(Answer(at, "resubmit", data=changed.pop(step_id, {})))
+    return rounds
+
+
+def _recorded(instance: ProcessInstance) -> tuple[dict[str, Any], list[Step], list[Answer]]:
+    """The request's start data, its steps in order, and the answers people and systems gave, in order
+    per visit (an Approval sent back: its requests for changes and resubmissions, then its decision)."""
     started = (
         Event.objects.filter(instance=instance, kind="instance.started")
         .values_list("data", flat=True)
@@ -884,27 +919,29 @@ def _recorded(instance: ProcessInstance) -> tuple[dict[str, Any], list[Step], di
     failures = {
         step_id: str(data.get("error_code") or "") for step_id, data in caught.values_list("step_id", "data")
     }
-    answers: dict[str, Answer] = {}
+    rounds = _sent_back_rounds(instance, steps, keys)
+    answers: list[Answer] = []
     for step in steps:
+        answers += rounds.get(step.pk, [])
         if step.status in Step.OPEN_STATUSES:
             continue
         at = keys[step.pk]
         if step.kind == "user_task" and step.status == Step.Status.COMPLETED:
-            answers[at] = Answer(at, "decision", recorded=dict(step.output or {}))
+            answers.append(Answer(at, "decision", recorded=dict(step.output or {})))
         elif step.kind == "exclusive" and isinstance((step.output or {}).get("chosen"), dict):
             # A Decision the AI decided: its answer again, or (it could not choose) its failure.
             recorded = dict(step.output or {})
             if isinstance(recorded.get("answer"), dict):
-                answers[at] = Answer(at, "output", output=recorded)
+                answers.append(Answer(at, "output", output=recorded))
             else:
-                answers[at] = Answer(at, "fail", comment=str(recorded["chosen"].get("reason") or "")[:2000])
+                answers.append(Answer(at, "fail", comment=str(recorded["chosen"].get("reason") or "")[:2000]))
         elif step.kind in _CONNECTOR_KINDS and step.status == Step.Status.COMPLETED:
-            answers[at] = Answer(at, "output", output=dict(step.output or {}))
+            answers.append(Answer(at, "output", output=dict(step.output or {})))
         elif step.kind in _CONNECTOR_KINDS and step.error and step.pk in failures:
             # It failed and an "If it fails" path took it: it fails again, with the same code.
-            answers[at] = Answer(at, "fail", comment=step.error[:2000], code=failures[step.pk])
+            answers.append(Answer(at, "fail", comment=step.error[:2000], code=failures[step.pk]))
         elif step.status == Step.Status.COMPLETED:
-            answers[at] = Answer(at, "skip", recorded=dict(step.output or {}))
+            answers.append(Answer(at, "skip", recorded=dict(step.output or {})))
     return data, steps, answers
 
 
@@ -933,7 +970,7 @@ def replay(workflow: Workflow, xml: str, graph: Graph, *, limit: int = DEFAULT_R
                 xml,
                 graph,
                 data,
-                _recorded_answers(answers),
+                _in_order(answers),
                 initiator=instance.initiator,
                 tester="",
             )

@@ -248,6 +248,69 @@ def test_a_resubmission_that_does_not_fit_the_start_form_names_the_answer_and_fi
     assert list(refused.value.errors) == ["item"]
 
 
+def test_a_test_run_takes_an_approvals_own_path_for_changes_requested(
+    db: None, people: dict[str, Any]
+) -> None:
+    xml = bpmn.definitions(
+        bpmn.start("start", *FORM),
+        bpmn.user_task("review", name="Review", assignee="manager", result="approval"),
+        bpmn.service(
+            "redo",
+            "email",
+            name="Ask for a new quote",
+            inputs={"to": '"emma@example.com"', "subject": '"Quote"', "body": '"A cheaper one, please."'},
+            tag="sendTask",
+        ),
+        bpmn.end("done", outcome="approved"),
+        bpmn.end("again", name="New quote asked"),
+        bpmn.flow("review", "done", outcome="approved"),
+        bpmn.flow("review", "redo", outcome="changes_requested"),
+        *bpmn.chain("start", "review"),
+        *bpmn.chain("redo", "again"),
+    )
+    version = publish(xml, key="quote")
+    xml, graph = _draft(version, xml)
+    answers = [Answer("review#1", "decision", outcome="changes_requested", comment="Cheaper")]
+
+    run = try_draft(
+        version.workflow, xml, graph, {"item": "Desk", "amount": 90}, answers, user=people["emma"]
+    )
+
+    # As approvers deciding: the path drawn for it, not a send-back to the requester.
+    assert [q.ask for q in run.questions] == ["output"]
+    assert [line["node_id"] for line in run.lines] == ["start", "review", "redo"]
+
+
+def test_replay_sends_back_and_resubmits_as_the_request_did(db: None, people: dict[str, Any]) -> None:
+    from approvals.actions import resubmit_request
+
+    xml = bpmn.definitions(
+        bpmn.start("start", *FORM),
+        bpmn.user_task("manager", name="Manager approval", assignee="manager", result="approval"),
+        bpmn.gateway("big", default="f_small", name="Costly?"),
+        bpmn.user_task("director", name="Director approval", assignee="director", result="approval"),
+        bpmn.end("done", outcome="approved"),
+        bpmn.flow("big", "director", id="f_big", condition="amount > 1000.0"),
+        bpmn.flow("big", "done", id="f_small"),
+        *bpmn.chain("start", "manager", "big"),
+        *bpmn.chain("director", "done"),
+    )
+    version = publish(xml, key="resubmitted")
+    instance = start_instance(version, {"item": "Desk", "amount": 5000}, initiator=people["emma"])
+    _decide_all(instance, people, "changes_requested")
+    back = ApprovalTask.objects.get(instance=instance, kind=ApprovalTask.Kind.RESUBMIT)
+    resubmit_request(back.pk, people["emma"], {"amount": 500})
+    _decide_all(instance, people)
+    instance.refresh_from_db()
+    assert instance.status == ProcessInstance.Status.COMPLETED  # 500: no director
+
+    report = replay(version.workflow, *_draft(version, xml))
+
+    # Replayed with its resubmitted amount (500), not the first one (5000, the director's).
+    (same,) = report.groups
+    assert same.same and same.text == "1 of 1 requests take the same path"
+
+
 def _decide_all(instance: ProcessInstance, people: dict[str, Any], outcome: str = "approved") -> None:
     task = ApprovalTask.objects.get(instance=instance, status=ApprovalTask.Status.OPEN)
     complete_task(task.pk, task.assignee, outcome, comment="ok")
