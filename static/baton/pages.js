@@ -14,3 +14,19 @@ document.addEventListener('click', (event) => {
   if (!box) return;
   document.querySelectorAll(`input[name="${box.dataset.checkAll}"]`).forEach((c) => { c.checked = box.checked; });
 });
+
+// <details data-keep-open="key">: stays open when a page's own refresh (htmx polling) replaces it,
+// so an operator can read what a step sent and received while the request runs on.
+const keptOpen = new Set();
+document.addEventListener('toggle', (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLDetailsElement) || !box.dataset.keepOpen) return;
+  if (box.open) keptOpen.add(box.dataset.keepOpen); else keptOpen.delete(box.dataset.keepOpen);
+}, true);
+function reopenKept() {
+  document.querySelectorAll('details[data-keep-open]').forEach((box) => {
+    if (keptOpen.has(box.dataset.keepOpen) && !box.open) box.open = true;
+  });
+}
+document.addEventListener('htmx:oobAfterSwap', reopenKept);
+document.addEventListener('htmx:afterSettle', reopenKept);

@@ -153,3 +153,21 @@ def test_a_buyer_moves_a_request_past_an_approval_given_on_paper(
     )
     manager = login("manager")
     expect(manager.get_by_test_id("nav-count-inbox")).to_have_count(0)
+
+
+@pytest.mark.backend_neutral  # the page's own refresh; the engine is the same on both
+def test_what_a_step_sent_and_received_stays_open_while_the_page_refreshes(demo: Any, login: Any) -> None:
+    waiting = _request("Conference chairs", 5000)  # waits for Max Manager: the page refreshes itself
+    buyer = login("buyer")
+    buyer.goto(f"/operations/requests/{waiting.pk}/")
+    step = buyer.get_by_test_id("step-io").first
+    step.locator("summary").click()
+    expect(step.get_by_test_id("step-input")).to_be_visible()
+
+    for _ in range(2):  # two refreshes replace the steps
+        with buyer.expect_response(lambda r: r.url.endswith(f"/operations/requests/{waiting.pk}/")):
+            pass
+    buyer.wait_for_function("() => document.readyState === 'complete'")
+
+    expect(buyer.get_by_test_id("step-io").first).to_have_attribute("open", "")
+    expect(buyer.get_by_test_id("step-io").first.get_by_test_id("step-input")).to_be_visible()
