@@ -31,6 +31,8 @@ _VENDOR = re.compile(
 _COMPANY = re.compile(
     r"^\s*(.*\b(?:ltd|gmbh|inc|llc|plc|s\.?a\.?|ag|bv|co\.?)\b.*?)\s*$", re.IGNORECASE | re.MULTILINE
 )
+# "Invoice 4471 from Northwind Traders, …": the capitalised words after "from" (or "by") in a sentence.
+_SENT_BY = re.compile(r"\b(?:from|by)\s+([A-Z][\w&'.-]*(?:\s+(?:[A-Z][\w&'.-]*|&))*)")
 _TOTAL = re.compile(r"total[^0-9\n]{0,40}?([0-9][0-9,. ]*[0-9]|[0-9])", re.IGNORECASE)
 _NUMBER = re.compile(r"[0-9][0-9,]*\.[0-9]{2}\b")
 # Words of a choice that holds a request back: a Decision's path or an advice the analyst named.
@@ -152,7 +154,8 @@ def _value(name: str, schema: dict[str, Any], text: str, vendor: dict[str, Any] 
         return float(amount) if kind != "integer" else int(amount)
     if name == "category":
         return _choose(category[0], choices)
-    blocked = bool(vendor and vendor.get("status") == "blocked")
+    # A blocked vendor, or one the ERP does not know (looked up, not found), is not paid unchecked.
+    blocked = vendor == {} or bool(vendor and vendor.get("status") == "blocked")
     usual = amount <= category[1] and not blocked
     if name in ("recommendation", "path") and choices:
         return _advise(usual, choices)
@@ -172,7 +175,7 @@ def _vendor_words(vendor: dict[str, Any] | None) -> str:
     if vendor is None:
         return ""
     if not vendor:
-        return " The vendor is not in the ERP."
+        return " The vendor is not in the ERP: check who they are before paying."
     return f" The ERP lists {vendor['name']} as {vendor.get('status') or 'known'} ({vendor.get('payment_terms') or 'no terms'})."
 
 
@@ -190,7 +193,7 @@ def _choose(value: str, choices: list[str]) -> str:
 
 
 def _vendor(text: str) -> str:
-    found = _VENDOR.search(text) or _COMPANY.search(text)
+    found = _VENDOR.search(text) or _COMPANY.search(text) or _SENT_BY.search(text)
     return found.group(1).strip()[:200] if found else "Unknown vendor"
 
 

@@ -159,9 +159,15 @@ def test_offered_a_vendor_tool_it_calls_it_first_then_answers_with_what_came_bac
     third = post(
         {"model": "m", "messages": messages, "response_format": SCHEMA, "tools": [LOOKUP_TOOL]}
     ).json()
-    assert json.loads(third["choices"][0]["message"]["content"])["reason"].endswith(
-        "The vendor is not in the ERP."
-    )
+    unknown = json.loads(third["choices"][0]["message"]["content"])
+    assert unknown["reason"].endswith("The vendor is not in the ERP: check who they are before paying.")
+    assert unknown["recommendation"] == "reject"  # an unknown vendor is not paid unchecked
+
+
+def test_a_vendor_named_in_a_sentence_is_read() -> None:
+    answer = ask("Invoice 4471 from Northwind Traders, 3 USB-C docks, total USD 540.00")
+    assert answer["vendor"] == "Northwind Traders"
+    assert answer["amount"] == 540.0
 
 
 DEEP = "[" * 5000 + "]" * 5000
