@@ -426,6 +426,7 @@ class AskAIConnector(Connector):
                 secrets=secrets,
             )
         chat = _Chat(
+            connection=connection.name,
             url=connection.base_url.rstrip("/") + "/chat/completions",
             model=model,
             headers=headers,
@@ -482,6 +483,7 @@ class _Chat:
     def __init__(
         self,
         *,
+        connection: str = "",
         url: str,
         model: str,
         headers: dict[str, str],
@@ -492,7 +494,7 @@ class _Chat:
         fields: list[AnswerField],
         tools: list[dict[str, Any]] | None = None,
     ) -> None:
-        self.url, self.model, self.headers = url, model, headers
+        self.connection, self.url, self.model, self.headers = connection, url, model, headers
         self.tools = tools or []
         self.max_tokens, self.timeout, self.key = max_tokens, timeout, idempotency_key
         self.token_budget = token_budget
@@ -573,7 +575,23 @@ class _Chat:
             }
         else:
             response_format = {"type": "json_object"}
-        reply = send_json(
+        try:
+            reply = self._post(messages, response_format)
+        except HttpStatusError:
+            raise
+        except ConnectorError as exc:
+            # Nothing answered (no server, a timeout): say which connection an administrator fixes.
+            raise ConnectorError(
+                f"The AI could not be asked through the connection {self.connection!r}: {exc} "
+                "An administrator changes its address under Connections in the admin.",
+                retryable=exc.retryable,
+            ) from None
+        if not reply.is_json or not isinstance(reply.body, dict):
+            raise ConnectorError(f"The model server answered {reply.status} without JSON.", retryable=False)
+        return reply
+
+    def _post(self, messages: list[dict[str, Any]], response_format: dict[str, Any]) -> HttpReply:
+        return send_json(
             "POST",
             self.url,
             data={
@@ -589,9 +607,6 @@ class _Chat:
             headers=self.headers,
             timeout=self.timeout,
         )
-        if not reply.is_json or not isinstance(reply.body, dict):
-            raise ConnectorError(f"The model server answered {reply.status} without JSON.", retryable=False)
-        return reply
 
 
 def _strict(schema: dict[str, Any]) -> bool:

@@ -148,6 +148,17 @@ def test_a_slow_model_server_is_a_retryable_timeout(model_server: Any) -> None:
     assert slow.value.retryable and "no answer within 1 s" in str(slow.value)
 
 
+def test_a_model_server_nobody_answers_at_names_the_connection_to_fix() -> None:
+    Connection.objects.create(name="models", base_url="http://127.0.0.1:9/v1", settings={"model": "m"})
+
+    with pytest.raises(ConnectorError) as down:
+        ask()
+
+    assert down.value.retryable
+    assert str(down.value).startswith("The AI could not be asked through the connection 'models': ")
+    assert "An administrator changes its address under Connections in the admin." in str(down.value)
+
+
 def test_a_server_without_json_schema_is_asked_in_json_mode(model_server: Any) -> None:
     model_server.answer(
         {"status": 400, "body": {"error": "response_format json_schema unsupported"}},
